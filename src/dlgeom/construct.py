@@ -1,0 +1,256 @@
+"""Explicit constructions: the global minimiser [P Thm 2.3, §4] and the pattern networks
+[P Thm 2.4–2.5] (MATH.md §4–§5), with output layers by the paper's formula or least squares.
+
+Layer ℓ = 1..Q handles class ℓ (0-based: class ℓ−1): cumulative parameters
+W^(ℓ) = W_* R_ℓ, b^(ℓ) = −W_* R_ℓ x̄_ℓ + (μ_ℓ/√Q) u_Q, apex p_ℓ = x̄_ℓ − μ_ℓ f_ℓ.  μ_ℓ < 0 in
+I_0 = (−D_eff, −2δ√Q) collapses the class to p_ℓ; μ_ℓ > 2δ√Q (I_1) leaves it intact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import Dataset
+from .geometry import Geometry, cone_matrix, geometry
+from .network import Network, curate
+from .validation import (
+    DlgeomInputError,
+    as_float_array,
+    check_choice,
+    check_int,
+    check_invertible,
+)
+
+__all__ = [
+    "rotation_to_diagonal", "default_mu", "hidden_cumulative", "curated_means",
+    "hidden_network", "output_paper", "fit_affine", "output_lstsq", "Construction", "construct_global",
+    "construct_pattern", "collapse_thresholds", "all_patterns",
+]
+
+
+def rotation_to_diagonal(f: np.ndarray) -> np.ndarray:
+    """R ∈ SO(Q) with R f = û = u_Q/√Q, for a unit vector f.
+
+    Two Householder reflections: H1 maps f to û, H2 reflects in a hyperplane containing û (so
+    R f = û still) and makes det R = +1.  R = I when f = û.
+    """
+    q = f.shape[0]
+    u = np.full(q, 1.0 / np.sqrt(q))
+    v = f - u
+    if np.linalg.norm(v) < 1e-15:
+        return np.eye(q)
+    H1 = np.eye(q) - 2.0 * np.outer(v, v) / (v @ v)
+    # a unit vector orthogonal to û: e_k minus its û-component, for the k least aligned with û
+    e = np.zeros(q)
+    e[0] = 1.0
+    w = e - u * (u @ e)
+    w /= np.linalg.norm(w)
+    H2 = np.eye(q) - 2.0 * np.outer(w, w)
+    return H2 @ H1
+
+
+def all_patterns(q: int) -> np.ndarray:
+    """Every s ∈ {0,1}^Q as rows (s_j = 0: class j collapsed; 1: left intact), s = 0 first."""
+    q = check_int(q, "Q", minimum=1, maximum=20)
+    return ((np.arange(2 ** q)[:, None] >> np.arange(q)[None, :]) & 1).astype(np.int64)
+
+
+def default_mu(geom: Geometry, pattern=None, use_D: str = "eff") -> np.ndarray:
+    """The documented default μ.
+
+    Collapsed classes (s_j = 0): the midpoint of I_0 = (−D_eff, −2δ√Q), i.e.
+    μ_j = −(D_eff + 2δ√Q)/2 (with ``use_D='paper'`` D instead of D_eff).  When the box is empty
+    this point lies outside it; the construction then reports ``mu_in_box = False``.
+    Intact classes (s_j = 1): μ_j = 2δ√Q + min_j |x̄_j − x̄|, inside I_1 = (2δ√Q, ∞).
+    """
+    q = geom.n_classes
+    s = np.zeros(q, dtype=np.int64) if pattern is None else np.asarray(pattern)
+    lo, hi = geom.mu_box(use_D)
+    collapsed = (lo + hi) / 2 if np.isfinite(lo) else hi
+    intact = geom.collapse_bound + float(np.min(geom.dist_to_barycenter))
+    return np.where(s == 1, intact, collapsed).astype(np.float64)
+
+
+def hidden_cumulative(geom: Geometry, mu, n_layers: int, extra_bias: float | None = None):
+    """Cumulative hidden parameters (W^(ℓ), b^(ℓ)), ℓ = 1..L [P 4.56, 4.58].
+
+    For ℓ > Q (extra layers) W_ℓ = I and b_ℓ = β·1 with β = ``extra_bias`` (default
+    min_j |x̄_j − x̄|): they keep every point (all pre-activations ≥ β > 0), and keep a positive
+    activation margin, where b_ℓ = 0 would put the collapsed points exactly on a kink.
+    """
+    q = geom.n_classes
+    W_star = cone_matrix(geom.theta_star, q)
+    u = np.ones(q)
+    Wc, bc = [], []
+    for ell in range(q):
+        W = W_star @ rotation_to_diagonal(geom.f[ell])
+        Wc.append(W)
+        bc.append(-W @ geom.means[ell] + (mu[ell] / np.sqrt(q)) * u)
+    beta = float(np.min(geom.dist_to_barycenter)) if extra_bias is None else float(extra_bias)
+    for _ in range(q, n_layers):
+        Wc.append(Wc[-1])
+        bc.append(bc[-1] + beta * u)
+    return Wc, bc
+
+
+def hidden_network(geom: Geometry, mu, n_layers: int) -> Network:
+    """The hidden layers of :func:`hidden_cumulative` as a network with an identity output."""
+    Wc, bc = hidden_cumulative(geom, mu, n_layers)
+    q = geom.n_classes
+    return Network.from_cumulative(Wc, bc, np.eye(q), np.zeros(q))
+
+
+def curated_means(geom: Geometry, mu, pattern=None) -> np.ndarray:
+    """Curated reduced matrix as rows: p_j = x̄_j − μ_j f_j for collapsed classes, x̄_j for intact
+    ones.  For the global minimiser this is X^red[μ] of [P 4.74] (transposed)."""
+    s = np.zeros(geom.n_classes, dtype=np.int64) if pattern is None else np.asarray(pattern)
+    apex = geom.means - mu[:, None] * geom.f
+    return np.where(s[:, None] == 1, geom.means, apex)
+
+
+def output_paper(geom: Geometry, Y: np.ndarray, mu, Wc_L, bc_L, pattern=None):
+    """Output layer of [P 4.74]: W_{L+1} = Y X^red[μ]^{-1} (W^(L))^{-1}, b_{L+1} = −W_{L+1} b^(L),
+    so that f = Y X^red[μ]^{-1} T_L."""
+    xred_mu = curated_means(geom, mu, pattern).T
+    A = np.linalg.solve(xred_mu.T, Y.T).T          # Y X^red[μ]^{-1}
+    W_out = np.linalg.solve(Wc_L.T, A.T).T         # A (W^(L))^{-1}
+    return W_out, -W_out @ bc_L
+
+
+def fit_affine(Z: np.ndarray, data: Dataset, bias: bool = True):
+    """Weighted least squares: min over A (and c) of Σ_i (1/N_{y_i}) |A z_i + c − y_{y_i}|².
+
+    Returns (A, c, C²_min) with c = 0 when ``bias`` is False.  Minimum-norm solution when the
+    problem is rank deficient (e.g. collapsed data).  The minimum is recomputed from the residual.
+    """
+    sw = np.sqrt(data.weights)[:, None]
+    design = Z * sw
+    if bias:
+        design = np.hstack([design, sw])
+    rhs = data.targets * sw
+    coef, *_ = np.linalg.lstsq(design, rhs, rcond=None)
+    resid = design @ coef - rhs
+    value = float(np.einsum("ij,ij->", resid, resid))
+    q = Z.shape[1]
+    A = coef[:q].T
+    c = coef[q] if bias else np.zeros(data.Y.shape[0])
+    return A, c, value
+
+
+def output_lstsq(hidden: Network, data: Dataset, bias: bool = True):
+    """Re-solve the output layer by weighted least squares.
+
+    With ``bias=True``: the best affine map of X^(L) (the network's own freedom).  With
+    ``bias=False``: the best *linear* map of the curated data T_L(X_0), i.e. b_{L+1} =
+    −W_{L+1} b^(L) as in the paper's (4.74).  Returns (W_out, b_out, C²_min).
+    """
+    Wc, bc = hidden.cumulative()
+    if bias:
+        A, c, value = fit_affine(hidden.last_hidden(data.X), data, bias=True)
+        return A, c, value
+    A, _, value = fit_affine(curate(hidden, data.X), data, bias=False)
+    W_out = np.linalg.solve(Wc[-1].T, A.T).T
+    return W_out, -W_out @ bc[-1], value
+
+
+@dataclass(frozen=True, eq=False)
+class Construction:
+    """A constructed network and how it was made.
+
+    ``pattern[j] = 0``: class j collapsed (μ_j < 0); ``1``: intact.  ``apexes`` are the curated
+    class points (p_j for collapsed classes, x̄_j for intact ones) as rows.  ``mu_in_box`` says
+    whether every μ_j lies in its box (I_0 with the chosen D, or I_1).
+    """
+
+    network: Network
+    mu: np.ndarray
+    pattern: np.ndarray
+    apexes: np.ndarray
+    geometry: Geometry
+    use_D: str
+    output: str
+    mu_in_box: bool
+
+
+def _check_mu(mu, geom: Geometry, pattern: np.ndarray, use_D: str, strict: bool) -> tuple[np.ndarray, bool]:
+    q = geom.n_classes
+    mu = as_float_array(mu, "mu", 1, (q,))
+    lo, hi = geom.mu_box(use_D)
+    in_box = np.where(pattern == 1, mu > geom.collapse_bound, (mu > lo) & (mu < hi))
+    if strict and not np.all(in_box):
+        j = int(np.flatnonzero(~in_box)[0])
+        allowed = (f"({geom.collapse_bound:.6g}, inf)" if pattern[j] == 1
+                   else f"({lo:.6g}, {hi:.6g})" + (" which is empty" if lo >= hi else ""))
+        raise DlgeomInputError(f"mu[{j}]: must lie in {allowed} for this pattern, got {mu[j]:.6g}")
+    return mu, bool(np.all(in_box))
+
+
+def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=None,
+                      use_D: str = "eff", output: str = "lstsq_affine", theta0: float | None = None,
+                      geom: Geometry | None = None, strict_mu: bool = True) -> Construction:
+    """The network of pattern s [P Thm 2.4–2.5]: class j collapsed at layer j if s_j = 0, intact
+    if s_j = 1.  ``output``: 'paper' (4.74 with the curated means), 'lstsq' (bias-free least
+    squares on T_L(X_0)) or 'lstsq_affine' (with the free output bias).
+
+    Raises :class:`DlgeomInputError` for bad input: L < Q, singular X^red or Y, μ outside its
+    box (when ``strict_mu``).  A failed paper assumption is not an error.
+    """
+    if not isinstance(data, Dataset):
+        raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
+    q = data.n_classes
+    L = q if n_layers is None else check_int(n_layers, "n_layers (L)", minimum=q)
+    check_choice(use_D, "use_D", ("eff", "paper"))
+    check_choice(output, "output", ("paper", "lstsq", "lstsq_affine"))
+    pattern = np.asarray(pattern)
+    if pattern.shape != (q,) or not np.all((pattern == 0) | (pattern == 1)):
+        raise DlgeomInputError(f"pattern: expected {q} entries, each 0 (collapse) or 1 (intact), got {pattern.tolist()}")
+    pattern = pattern.astype(np.int64)
+    geom = geometry(data, theta0) if geom is None else geom
+    check_invertible(geom.xred, "X^red (the matrix of class means)")
+    check_invertible(data.Y, "Y (the target matrix)")
+    if mu is None:
+        mu = default_mu(geom, pattern, use_D)
+        mu, in_box = _check_mu(mu, geom, pattern, use_D, strict=False)
+    else:
+        mu, in_box = _check_mu(mu, geom, pattern, use_D, strict=strict_mu)
+    hidden = hidden_network(geom, mu, L)
+    if output == "paper":
+        Wc, bc = hidden.cumulative()
+        W_out, b_out = output_paper(geom, data.Y, mu, Wc[-1], bc[-1], pattern)
+    else:
+        W_out, b_out, _ = output_lstsq(hidden, data, bias=(output == "lstsq_affine"))
+    return Construction(
+        network=hidden.with_output(W_out, b_out), mu=mu, pattern=pattern,
+        apexes=curated_means(geom, mu, pattern), geometry=geom, use_D=use_D, output=output,
+        mu_in_box=in_box,
+    )
+
+
+def construct_global(data: Dataset, n_layers: int | None = None, mu=None, use_D: str = "eff",
+                     output: str = "paper", theta0: float | None = None,
+                     geom: Geometry | None = None, strict_mu: bool = True) -> Construction:
+    """The zero-cost global minimiser of [P Thm 2.3] for L ≥ Q: pattern s = 0, output layer by
+    the paper's formula (4.74) unless ``output`` says otherwise.  Default μ: :func:`default_mu`.
+    D_eff = min(D, min_j |x̄_j − x̄|) by default; ``use_D='paper'`` uses the paper's D (4.26)."""
+    q = data.n_classes if isinstance(data, Dataset) else 0
+    return construct_pattern(data, np.zeros(q, dtype=np.int64), n_layers, mu, use_D, output,
+                             theta0, geom, strict_mu)
+
+
+def collapse_thresholds(data: Dataset, geom: Geometry) -> np.ndarray:
+    """Exact per-class thresholds of the μ-lemmas (MATH.md §2), shape (Q, 2).
+
+    For class j and W = W_* R_j (‖W‖ = 1): μ_j below ``[j, 0] = −√Q max_{i,k}(WΔx_i)_k`` maps the
+    whole class to the apex; μ_j above ``[j, 1] = −√Q min_{i,k}(WΔx_i)_k`` leaves it intact; in
+    between the class is partly truncated (the transition band).  Compare with ∓2δ√Q.
+    """
+    q = geom.n_classes
+    W_star = cone_matrix(geom.theta_star, q)
+    out = np.empty((q, 2))
+    for j in range(q):
+        dev = data.X[data.y == j] - geom.means[j]
+        proj = dev @ (W_star @ rotation_to_diagonal(geom.f[j])).T
+        out[j] = -np.sqrt(q) * proj.max(), -np.sqrt(q) * proj.min()
+    return out

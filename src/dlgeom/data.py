@@ -1,0 +1,205 @@
+"""The validated dataset type and its file formats (``.npz`` and ``.csv``).
+
+Layout: features ``X`` are N×Q (one row per point, the usual ML layout; the paper stacks points
+as columns, ``X_0 = X.T``), labels ``y`` are integers 0..Q-1, and the target matrix ``Y`` is Q×Q
+with column ``j`` the target ``y_j`` of class ``j`` (default: the identity).  The paper's setting
+needs as many features as classes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .validation import (
+    DlgeomInputError,
+    as_float_array,
+    as_labels,
+    check_class_counts,
+)
+
+__all__ = ["Dataset", "load_dataset", "save_dataset"]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Clustered training data in R^Q with Q classes.
+
+    Parameters
+    ----------
+    X : array (N, Q)
+        Points, one per row.
+    y : array (N,)
+        Integer labels 0..Q-1; every class needs at least two points.
+    Y : array (Q, Q), optional
+        Targets, column ``j`` is ``y_j`` [P 2.35]; default the identity.  Must be invertible for
+        the constructions (checked there, not here, so that singular targets can be reported).
+    meta : dict, optional
+        Free-form provenance (generator arguments, seed, realised geometry).  JSON-serialisable.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    Y: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        X = as_float_array(self.X, "X", ndim=2)
+        n, q = X.shape
+        if q < 2:
+            raise DlgeomInputError(f"X: needs Q >= 2 feature columns (one per class), got {q}")
+        y = as_labels(self.y, "y", n=n, n_classes=q)
+        present = np.unique(y).size
+        if present != q:
+            raise DlgeomInputError(
+                f"y: labels cover {present} classes but X has Q = {q} feature columns; "
+                "the paper's setting needs one feature column per class, each class present"
+            )
+        counts = check_class_counts(y, q, "y")
+        Y = np.eye(q) if self.Y is None else as_float_array(self.Y, "Y", ndim=2, shape=(q, q))
+        for arr in (X, y, Y):
+            arr.setflags(write=False)
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "Y", Y)
+        object.__setattr__(self, "_counts", counts)
+        try:
+            json.dumps(self.meta)
+        except TypeError as exc:
+            raise DlgeomInputError(f"meta: must be JSON-serialisable ({exc})") from None
+
+    @property
+    def n_points(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_classes(self) -> int:
+        """Q, the number of classes (= the feature dimension)."""
+        return self.X.shape[1]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """N_j, points per class, shape (Q,)."""
+        return self._counts
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Target of every point, shape (N, Q): row i is ``Y[:, y_i]``."""
+        return self.Y.T[self.y]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Class-balancing weight 1/N_j of every point, shape (N,) [P 2.36]."""
+        return 1.0 / self._counts[self.y]
+
+    def with_features(self, X, meta_update: dict | None = None) -> "Dataset":
+        """A copy with new features (same labels and targets)."""
+        meta = dict(self.meta)
+        meta.update(meta_update or {})
+        return Dataset(X, self.y, self.Y, meta)
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def save_dataset(data: Dataset, path) -> Path:
+    """Write ``data`` to ``.npz`` (X, y, Y, meta) or ``.csv`` (x1..xQ, label).
+
+    ``.npz`` files are byte-stable: same data, same bytes (fixed zip timestamps).  ``.csv``
+    stores features with 17 significant digits (exact float64 round trip); ``Y`` and ``meta``
+    are not stored there.  The file is written to a temporary name and renamed, so a failure
+    never leaves a partial file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".csv"):
+        raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
+    tmp = path.with_name(path.name + ".tmp")
+    if suffix == ".npz":
+        arrays = {"X": data.X, "y": data.y, "Y": data.Y,
+                  "meta": np.array(json.dumps(data.meta, sort_keys=True))}
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, arr in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asarray(arr), allow_pickle=False)
+                info = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, buf.getvalue())
+    else:
+        q = data.n_classes
+        header = ",".join([f"x{k + 1}" for k in range(q)] + ["label"])
+        body = np.column_stack([data.X, data.y.astype(np.float64)])
+        fmt = ["%.17g"] * q + ["%d"]
+        np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt)
+    tmp.replace(path)
+    return path
+
+
+def load_dataset(path) -> Dataset:
+    """Read a dataset from ``.npz`` (arrays ``X``, ``y``, optional ``Y`` and ``meta``) or
+    ``.csv`` (Q numeric feature columns and a ``label`` column).  Errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DlgeomInputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return _load_npz(path)
+    if suffix == ".csv":
+        return _load_csv(path)
+    raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
+
+
+def _load_npz(path: Path) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except Exception as exc:
+        raise DlgeomInputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    missing = [k for k in ("X", "y") if k not in arrays]
+    if missing:
+        raise DlgeomInputError(f"{path}: missing array(s) {', '.join(missing)}; a dataset needs X (N×Q) and y (N,)")
+    meta = {}
+    if "meta" in arrays:
+        try:
+            meta = json.loads(str(arrays["meta"]))
+        except json.JSONDecodeError:
+            raise DlgeomInputError(f"{path}: array 'meta' is not valid JSON") from None
+    try:
+        return Dataset(arrays["X"], arrays["y"], arrays.get("Y"), meta)
+    except DlgeomInputError as exc:
+        raise DlgeomInputError(f"{path}: {exc}") from None
+
+
+def _load_csv(path: Path) -> Dataset:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except Exception as exc:
+        raise DlgeomInputError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
+    if "label" not in frame.columns:
+        raise DlgeomInputError(f"{path}: no 'label' column (columns: {', '.join(map(str, frame.columns))})")
+    features = [c for c in frame.columns if c != "label"]
+    for col in features:
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            raise DlgeomInputError(f"{path}: column {col!r} is not numeric")
+        if frame[col].isna().any():
+            raise DlgeomInputError(f"{path}: column {col!r} has missing values (row {int(frame[col].isna().to_numpy().argmax()) + 2})")
+    if frame["label"].isna().any():
+        raise DlgeomInputError(f"{path}: column 'label' has missing values")
+    if not pd.api.types.is_numeric_dtype(frame["label"]):
+        raise DlgeomInputError(f"{path}: column 'label' must hold integers 0..Q-1")
+    try:
+        return Dataset(frame[features].to_numpy(np.float64), frame["label"].to_numpy(), None,
+                       {"source": str(path)})
+    except DlgeomInputError as exc:
+        raise DlgeomInputError(f"{path}: {exc}") from None

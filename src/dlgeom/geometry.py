@@ -1,0 +1,268 @@
+"""Data geometry of the paper: class means, δ, cone angles, D, and the assumptions A1–A3.
+
+Notation (MATH.md §1, §3): class means x̄_j (rows of ``means``; the paper's X^red = means.T),
+barycenter x̄ = (1/Q) Σ_j x̄_j (unweighted), noise radius δ = max |x_{j,i} − x̄_j|,
+f_j = (x̄ − x̄_j)/|x̄ − x̄_j|, cone angles θ_{*,j}, the δ-ratio r = δ / min_j |x̄_j − x̄|.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .data import Dataset
+from .jsonutil import jsonable
+from .validation import SINGULAR_COND, check_float
+
+__all__ = [
+    "class_means", "noise_radius", "cone_angles", "simplex_angle", "cone_matrix",
+    "ball_in_cone", "forward_cone_depth", "Geometry", "geometry", "Assumptions", "assumptions",
+    "CONE_MARGIN_FACTOR", "THETA_CAP",
+]
+
+#: The paper measures θ_{*,j} against balls of radius 4δ around the other means [P 4.21].
+CONE_MARGIN_FACTOR = 4.0
+#: When A3 fails (max_j θ_{*,j} ≥ π) the construction still runs with θ_* capped here.
+THETA_CAP = 0.99 * np.pi
+#: Rows processed at a time in passes over the data (bounds temporary memory).
+CHUNK = 1 << 16
+
+
+def class_means(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class means x̄_j as rows, shape (Q, Q).  One pass over the data, no N×Q temporaries."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    sums = np.empty((n_classes, X.shape[1]))
+    for k in range(X.shape[1]):
+        sums[:, k] = np.bincount(y, weights=X[:, k], minlength=n_classes)
+    return sums / counts[:, None]
+
+
+def noise_radius(X: np.ndarray, y: np.ndarray, means: np.ndarray) -> float:
+    """δ = max_{j,i} |x_{j,i} − x̄_j|, computed in chunks of rows."""
+    delta2 = 0.0
+    for start in range(0, X.shape[0], CHUNK):
+        dev = X[start:start + CHUNK] - means[y[start:start + CHUNK]]
+        delta2 = max(delta2, float(np.max(np.einsum("ij,ij->i", dev, dev))))
+    return float(np.sqrt(delta2))
+
+
+def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angle between rows of u and v (broadcasting), in [0, π]."""
+    nu = np.linalg.norm(u, axis=-1)
+    nv = np.linalg.norm(v, axis=-1)
+    c = np.einsum("...k,...k->...", u, v) / (nu * nv)
+    return np.arccos(np.clip(c, -1.0, 1.0))
+
+
+def cone_angles(means: np.ndarray, delta: float, margin: float = CONE_MARGIN_FACTOR) -> np.ndarray:
+    """θ_{*,j}: the smallest full opening with x̄_j + C_θ[f_j] ⊇ ∪_{j'≠j} B_{margin·δ}(x̄_{j'}).
+
+    Closed form (MATH.md §3): θ_{*,j}/2 = max_{j'≠j} [∠(x̄_{j'} − x̄_j, f_j) +
+    arcsin(margin·δ/|x̄_{j'} − x̄_j|)].  ``inf`` where a ball reaches x̄_j itself (no cone works).
+    Values above π mean that no convex cone works (A3 fails).
+    """
+    q = means.shape[0]
+    bary = means.mean(axis=0)
+    f = bary - means
+    edges = means[None, :, :] - means[:, None, :]          # [j, j'] = x̄_{j'} − x̄_j
+    lengths = np.linalg.norm(edges, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ang = _angle(edges, np.broadcast_to(f[:, None, :], edges.shape))
+        ratio = margin * delta / lengths
+        half = np.where(ratio < 1.0, ang + np.arcsin(np.minimum(ratio, 1.0)), np.inf)
+    half[np.arange(q), np.arange(q)] = -np.inf
+    return 2.0 * half.max(axis=1)
+
+
+def simplex_angle(q: int) -> float:
+    """θ_Q = 2 arcsin(1/√Q): full opening of the largest round cone about û inside R^Q_+."""
+    return 2.0 * np.arcsin(1.0 / np.sqrt(q))
+
+
+def cone_matrix(theta: float, q: int) -> np.ndarray:
+    """W_θ = λI + (1−λ)ûûᵀ with λ = tan(θ_Q/2)/tan(θ/2) (λ = 1 for θ ≤ θ_Q); ‖W_θ‖ = 1.
+
+    W_θ maps the round cone C_θ[û] into R^Q_+ (MATH.md §2, cone lemma).  Needs θ < π.
+    """
+    theta_q = simplex_angle(q)
+    if not theta < np.pi:
+        raise ValueError(f"theta: the cone matrix needs theta < pi, got {theta}")
+    lam = 1.0 if theta <= theta_q else np.tan(theta_q / 2) / np.tan(theta / 2)
+    u = np.full(q, 1.0 / np.sqrt(q))
+    return lam * np.eye(q) + (1.0 - lam) * np.outer(u, u)
+
+
+def ball_in_cone(center, radius: float, apex, axis, theta: float) -> bool:
+    """Is B_radius(center) ⊂ apex + C_θ[axis]?  The arcsin test of MATH.md §3:
+    |c − a| > r and ∠(c − a, f) + arcsin(r/|c − a|) ≤ θ/2."""
+    v = np.asarray(center, float) - np.asarray(apex, float)
+    dist = float(np.linalg.norm(v))
+    if dist <= radius:
+        return False
+    return bool(_angle(v, np.asarray(axis, float)) + np.arcsin(radius / dist) <= theta / 2)
+
+
+def forward_cone_depth(means: np.ndarray, f: np.ndarray, delta: float, theta: float) -> np.ndarray:
+    """D_{ℓ,j}: the largest t with B_δ(x̄_j) ⊂ x̄_ℓ + t f_ℓ + C_θ[f_ℓ], for θ < π.
+
+    With v = x̄_j − x̄_ℓ split along f_ℓ into v_∥ and |v_⊥|, the ball lies in the cone with apex
+    x̄_ℓ + t f_ℓ iff (v_∥ − t) sin(θ/2) − |v_⊥| cos(θ/2) ≥ δ (distance to the cone's mantle), so
+    D_{ℓ,j} = v_∥ − (δ + |v_⊥| cos(θ/2)) / sin(θ/2).  Diagonal entries are +inf.  Shape (Q, Q),
+    row ℓ (the layer's class), column j (the class that must stay in the forward cone).
+    """
+    half = theta / 2
+    v = means[None, :, :] - means[:, None, :]                # [ℓ, j] = x̄_j − x̄_ℓ
+    v_par = np.einsum("ljk,lk->lj", v, f)
+    v_perp = np.linalg.norm(v - v_par[..., None] * f[:, None, :], axis=-1)
+    depth = v_par - (delta + v_perp * np.cos(half)) / np.sin(half)
+    np.fill_diagonal(depth, np.inf)
+    return depth
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Everything the constructions need to know about the data (MATH.md §3).
+
+    Attributes are float64 arrays or floats; ``means`` and ``f`` hold x̄_j and f_j as rows.
+    ``theta_star`` is the angle the construction uses, θ_* = θ_0 + max_j θ_{*,j} (capped at
+    :data:`THETA_CAP` when that is ≥ π); ``theta_max`` is max_j θ_{*,j}, the quantity of A3.
+    The μ-box of the global construction is I_0 = (−D_eff, −2δ√Q) [P Thm 2.3].
+    """
+
+    means: np.ndarray
+    counts: np.ndarray
+    delta: float
+    barycenter: np.ndarray
+    dist_to_barycenter: np.ndarray
+    f: np.ndarray
+    theta_j: np.ndarray
+    theta_max: float
+    theta0: float
+    theta_star: float
+    lam: float
+    D: float
+    D_eff: float
+    r: float
+    cond_xred: float
+    cond_Y: float
+
+    @property
+    def n_classes(self) -> int:
+        return self.means.shape[0]
+
+    @property
+    def xred(self) -> np.ndarray:
+        """X^red = [x̄_1 … x̄_Q] (means as columns)."""
+        return self.means.T
+
+    @property
+    def collapse_bound(self) -> float:
+        """2δ√Q: the paper's sufficient collapse threshold (μ < −2δ√Q collapses a class)."""
+        return 2.0 * self.delta * np.sqrt(self.n_classes)
+
+    def mu_box(self, use_D: str = "eff") -> tuple[float, float]:
+        """I_0 = (−D_eff, −2δ√Q), or (−D, −2δ√Q) with ``use_D='paper'``.  May be empty."""
+        d = self.D_eff if use_D == "eff" else self.D
+        return (-d, -self.collapse_bound)
+
+    def box_nonempty(self, use_D: str = "eff") -> bool:
+        lo, hi = self.mu_box(use_D)
+        return bool(lo < hi)
+
+
+def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
+    """Compute the geometry of ``data`` (one pass for the means, one for δ).
+
+    ``theta0`` is the margin θ_0 > 0 of [P 2.52]; default (π − max_j θ_{*,j})/2, the middle of
+    the allowed range.  If max_j θ_{*,j} ≥ π (A3 fails) θ_* falls back to :data:`THETA_CAP`.
+    """
+    q = data.n_classes
+    means = class_means(data.X, data.y, q)
+    delta = noise_radius(data.X, data.y, means)
+    bary = means.mean(axis=0)
+    to_bary = bary - means
+    dist = np.linalg.norm(to_bary, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = to_bary / dist[:, None]
+    theta_j = cone_angles(means, delta)
+    theta_max = float(np.max(theta_j))
+    if theta0 is None:
+        theta0 = (np.pi - theta_max) / 2 if theta_max < np.pi else 0.0
+    else:
+        theta0 = check_float(theta0, "theta0", low=0.0, high=np.pi, low_open=True)
+    theta_star = min(theta_max + theta0, THETA_CAP)
+    theta_q = simplex_angle(q)
+    lam = 1.0 if theta_star <= theta_q else float(np.tan(theta_q / 2) / np.tan(theta_star / 2))
+    if np.all(dist > 0) and np.all(np.isfinite(f)):
+        D = float(np.min(forward_cone_depth(means, f, delta, theta_star)))
+    else:
+        D = -np.inf
+    D_eff = min(D, float(np.min(dist)))
+    min_dist = float(np.min(dist))
+    r = delta / min_dist if min_dist > 0 else np.inf
+    return Geometry(
+        means=means, counts=data.counts.copy(), delta=delta, barycenter=bary,
+        dist_to_barycenter=dist, f=f, theta_j=theta_j, theta_max=theta_max,
+        theta0=float(theta0), theta_star=float(theta_star), lam=lam, D=D, D_eff=D_eff, r=r,
+        cond_xred=float(np.linalg.cond(means.T)), cond_Y=float(np.linalg.cond(data.Y)),
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One assumption: whether it holds, its value, the bound, and the signed margin."""
+
+    holds: bool
+    value: float
+    bound: float
+    margin: float
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The assumptions report of [P 2.14, 2.48–2.52] (MATH.md §3).
+
+    A1: X^red and Y invertible (value: the larger condition number; margin 1/cond − 1/bound).
+    A2: δ-ratio r < 1/4 (margin 1/4 − r).  A3: max_j θ_{*,j} < π (margin π − θ).
+    ``box_nonempty``: whether I_0 = (−D_eff, −2δ√Q) is non-empty (not an assumption of the
+    paper, but the construction needs it).
+    """
+
+    A1: Check
+    A2: Check
+    A3: Check
+    r: float
+    theta_star: float
+    cond_xred: float
+    cond_Y: float
+    delta: float
+    D: float
+    D_eff: float
+    collapse_bound: float
+    box_nonempty: bool
+    box_nonempty_paper_D: bool
+
+    @property
+    def all_hold(self) -> bool:
+        return self.A1.holds and self.A2.holds and self.A3.holds
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["all_hold"] = self.all_hold
+        return jsonable(out)
+
+
+def assumptions(geom: Geometry) -> Assumptions:
+    """The assumptions report from a :class:`Geometry`."""
+    cond = max(geom.cond_xred, geom.cond_Y)
+    a1 = Check(bool(np.isfinite(cond) and cond < SINGULAR_COND), cond, SINGULAR_COND,
+               (1.0 / cond if np.isfinite(cond) else 0.0) - 1.0 / SINGULAR_COND)
+    a2 = Check(bool(geom.r < 0.25), geom.r, 0.25, 0.25 - geom.r)
+    a3 = Check(bool(geom.theta_max < np.pi), geom.theta_max, float(np.pi), float(np.pi - geom.theta_max))
+    return Assumptions(
+        A1=a1, A2=a2, A3=a3, r=geom.r, theta_star=geom.theta_max, cond_xred=geom.cond_xred,
+        cond_Y=geom.cond_Y, delta=geom.delta, D=geom.D, D_eff=geom.D_eff,
+        collapse_bound=geom.collapse_bound, box_nonempty=geom.box_nonempty("eff"),
+        box_nonempty_paper_D=geom.box_nonempty("paper"),
+    )

@@ -1,0 +1,135 @@
+"""Input validation at the library's boundary.
+
+Every public entry point funnels its arrays through these helpers, so that bad input fails early
+with one message that names the argument and what is allowed (scikit-learn's ``check_array``
+style).  All of them raise :class:`DlgeomInputError`, a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Condition number above which a matrix that must be invertible is treated as singular.
+SINGULAR_COND = 1e12
+
+
+class DlgeomInputError(ValueError):
+    """Invalid input: the message names the argument (or file and column) and what is allowed."""
+
+
+def as_float_array(value, name: str, ndim: int, shape: tuple | None = None) -> np.ndarray:
+    """Return ``value`` as a finite C-contiguous float64 array with ``ndim`` dimensions.
+
+    ``shape`` may fix some axes (``None`` entries are free).  Raises :class:`DlgeomInputError`
+    naming ``name`` for a wrong dimension or shape, a non-numeric dtype, NaN or inf.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise DlgeomInputError(f"{name}: could not be read as a numeric array ({exc})") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise DlgeomInputError(f"{name}: expected numeric values, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise DlgeomInputError(f"{name}: expected real numbers, got complex dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        raise DlgeomInputError(f"{name}: expected a {ndim}-D array, got shape {arr.shape}")
+    if shape is not None:
+        for axis, (got, want) in enumerate(zip(arr.shape, shape)):
+            if want is not None and got != want:
+                raise DlgeomInputError(
+                    f"{name}: expected shape {_fmt_shape(shape)}, got {arr.shape} (axis {axis})"
+                )
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise DlgeomInputError(f"{name}: {bad} entries are NaN or infinite; all must be finite")
+    return arr
+
+
+def as_labels(value, name: str, n: int, n_classes: int | None = None) -> np.ndarray:
+    """Return integer class labels 0..n_classes-1 of length ``n`` as an int64 array.
+
+    Float arrays are accepted only when every entry is integral.  With ``n_classes=None`` the
+    number of classes is ``max(label) + 1``.
+    """
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise DlgeomInputError(f"{name}: expected a 1-D array of {n} labels, got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise DlgeomInputError(f"{name}: expected {n} labels (one per row of X), got {arr.shape[0]}")
+    if n == 0:
+        raise DlgeomInputError(f"{name}: no labels given; at least 2 points per class are needed")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise DlgeomInputError(f"{name}: labels must be integers 0..Q-1, got non-integral values")
+        arr = arr.astype(np.int64)
+    elif not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
+        raise DlgeomInputError(f"{name}: labels must be integers 0..Q-1, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    q = int(arr.max()) + 1 if n_classes is None else int(n_classes)
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0 or hi >= q:
+        raise DlgeomInputError(
+            f"{name}: labels must lie in 0..{q - 1} (Q = {q} classes), found values in {lo}..{hi}"
+        )
+    return arr
+
+
+def check_class_counts(labels: np.ndarray, n_classes: int, name: str = "y") -> np.ndarray:
+    """Counts N_j per class; every class 0..Q-1 must have at least 2 points."""
+    counts = np.bincount(labels, minlength=n_classes)
+    small = np.flatnonzero(counts < 2)
+    if small.size:
+        listing = ", ".join(f"class {j}: {counts[j]}" for j in small[:5])
+        raise DlgeomInputError(f"{name}: every class needs at least 2 points ({listing})")
+    return counts
+
+
+def check_invertible(matrix: np.ndarray, name: str) -> float:
+    """Return the 2-norm condition number; raise if the matrix is numerically singular."""
+    cond = float(np.linalg.cond(matrix))
+    if not np.isfinite(cond) or cond > SINGULAR_COND:
+        raise DlgeomInputError(
+            f"{name}: must be invertible, got condition number {cond:.3g} (allowed: below {SINGULAR_COND:.0e})"
+        )
+    return cond
+
+
+def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer within [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise DlgeomInputError(f"{name}: expected an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise DlgeomInputError(f"{name}: must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise DlgeomInputError(f"{name}: must be <= {maximum}, got {value}")
+    return value
+
+
+def check_float(value, name: str, low: float | None = None, high: float | None = None,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """A finite float within the given (open or closed) bounds."""
+    if isinstance(value, bool):
+        raise DlgeomInputError(f"{name}: expected a number, got {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise DlgeomInputError(f"{name}: expected a number, got {value!r}") from None
+    if not np.isfinite(value):
+        raise DlgeomInputError(f"{name}: must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise DlgeomInputError(f"{name}: must be {'>' if low_open else '>='} {low:g}, got {value:g}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise DlgeomInputError(f"{name}: must be {'<' if high_open else '<='} {high:g}, got {value:g}")
+    return value
+
+
+def check_choice(value, name: str, allowed) -> str:
+    if value not in allowed:
+        raise DlgeomInputError(f"{name}: must be one of {', '.join(map(str, allowed))}; got {value!r}")
+    return value
+
+
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
