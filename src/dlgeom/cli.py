@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
@@ -33,8 +34,36 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line error format (``dlgeom: error: …``, exit 2)."""
+
+    def error(self, message):
+        sub = self.prog.split()[-1]
+        where = "" if sub == "dlgeom" else f"{sub}: "
+        print(f"dlgeom: error: {where}{message} (see dlgeom {'' if not where else sub + ' '}--help)", file=sys.stderr)
+        sys.exit(2)
+
+
+_NEGATIVE_VALUE = re.compile(r"^-[\d.]")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--mu -0.3,-0.2`` → ``--mu=-0.3,-0.2``: argparse would read a value starting with '-'
+    followed by commas as an option."""
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok.startswith("--") and "=" not in tok and i + 1 < len(argv) and _NEGATIVE_VALUE.match(argv[i + 1]):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(tok)
+            i += 1
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="dlgeom",
         description="Explicit L² minimisers of deep ReLU networks by truncation maps "
                     "(Chen & Muñoz Ewald, arXiv:2309.10639).",
@@ -58,7 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--elongation", type=float, default=5.0, help="axis ratio of anisotropic clusters (default 5)")
     m.add_argument("--scale", type=float, default=1.0, help="scale of all coordinates (default 1)")
     m.add_argument("--seed", type=_int_list, default=[0], help="seed: integer(s) for SeedSequence (default 0)")
-    m.add_argument("--out", required=True, help="output file, .npz (with metadata) or .csv")
+    dest = m.add_mutually_exclusive_group(required=True)
+    dest.add_argument("--out", help="output file, .npz (with metadata) or .csv")
+    dest.add_argument("--out-dir", help="write a grid cell instead: train_<k>.npz and test_<k>.npz for "
+                                       "k < --replicates, seeds [SEED..., k, 0] and [SEED..., k, 1], and manifest.json")
+    m.add_argument("--replicates", type=int, default=1, help="with --out-dir: datasets per cell (default 1)")
+    m.add_argument("--test-n", type=int, default=200, help="with --out-dir: held-out points per class (default 200)")
 
     c = sub.add_parser("check", help="assumptions report (A1–A3, r, θ_*, D) of a dataset file, as JSON",
                        description="Print the assumptions report of a dataset file as JSON.")
@@ -85,6 +119,48 @@ def _parser() -> argparse.ArgumentParser:
                    help="held-out dataset file for the classifier accuracy (default: none)")
     k.add_argument("--seed", type=_int_list, default=[0], help="seed for the μ samples and the probe")
     k.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    pr = sub.add_parser("prepare-data", help="a user's dataset as a grid cell: shrink toward the class means, split",
+                        description="Shrink a dataset toward its class means (x <- x̄_j + λ(x − x̄_j)) and split it "
+                                    "into stratified train/test parts per replicate.")
+    pr.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
+    pr.add_argument("--shrink", type=float, default=1.0, help="λ >= 0 (default 1: unchanged)")
+    pr.add_argument("--test-fraction", type=float, default=0.3, help="held-out fraction per class (default 0.3)")
+    pr.add_argument("--replicates", type=int, default=1, help="random splits (default 1)")
+    pr.add_argument("--seed", type=_int_list, default=[0], help="seed prefix for the splits")
+    pr.add_argument("--out-dir", required=True, help="cell directory (train_<k>.npz, test_<k>.npz, manifest.json)")
+
+    ce = sub.add_parser("cell", help="every measurement of one grid cell (JSON)",
+                        description="Global construction at the default μ and over μ samples (D_eff and the paper's D), "
+                                    "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
+                                    "accuracy for every replicate and L of a cell directory.")
+    ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
+    ce.add_argument("--layers-offsets", type=_int_list, default=[0], help="L = Q + offset (>= 0), comma-separated")
+    ce.add_argument("--mu-samples", type=int, default=8, help="μ draws per box (default 8)")
+    ce.add_argument("--probe-eps", type=_float_list, default=[1e-8, 1e-4, 1e-2, 1e-1], help="relative perturbation sizes")
+    ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε (default 3)")
+    ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero")
+    ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
+    ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    ce.add_argument("--out", required=True, help="output JSON")
+    ce.add_argument("--quiet", action="store_true")
+
+    ag = sub.add_parser("aggregate", help="cell JSONs -> tables and the claims table",
+                        description="Concatenate cell results into CSV tables and compute the claims table.")
+    ag.add_argument("--cells", nargs="+", required=True, help="cell JSON files")
+    ag.add_argument("--out-dir", required=True, help="directory for the tables")
+    ag.add_argument("--zero-cost", type=float, default=1e-10)
+    ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
+    ag.add_argument("--seed", type=_int_list, default=None, help="base seed, recorded in the provenance")
+
+    fg = sub.add_parser("figure", help="one figure of the study (PNG and PDF)",
+                        description="Draw one figure from the tables (byte-stable PNG and PDF).")
+    fg.add_argument("--name", required=True, choices=["truncation", "curation", "phase", "local_minima", "accuracy"])
+    fg.add_argument("--tables", default=None, help="directory of the aggregated tables")
+    fg.add_argument("--cell", default=None, help="curation: the cell to show (default: largest Q, regular θ)")
+    fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
+    fg.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
+    fg.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     return p
 
 
@@ -97,6 +173,21 @@ def _cmd_make_data(args) -> dict:
     from .synthetic import make_clustered
 
     n = args.n[0] if len(args.n) == 1 else args.n
+    if args.out_dir:
+        from .study.cell import write_synthetic_cell
+        from .validation import check_int
+
+        check_int(args.replicates, "--replicates", minimum=1)
+        check_int(args.test_n, "--test-n", minimum=1)
+        if len(args.n) != 1:
+            raise DlgeomInputError("--n: with --out-dir give one integer (points per class)")
+        # validate all arguments on a tiny draw before writing anything
+        make_clustered(args.Q, 2, args.delta_ratio, args.theta, args.noise, args.outliers,
+                       args.elongation, args.scale, args.seed)
+        write_synthetic_cell(args.out_dir, args.Q, args.theta, args.delta_ratio, n, args.test_n,
+                             args.noise, args.replicates, args.seed)
+        print(f"wrote {args.replicates} replicate(s) to {args.out_dir}")
+        return {}
     data = make_clustered(args.Q, n, args.delta_ratio, args.theta, args.noise, args.outliers,
                           args.elongation, args.scale, args.seed)
     if not args.out.lower().endswith((".npz", ".csv")):
@@ -203,9 +294,108 @@ def _cmd_construct(args) -> dict:
     return out
 
 
+def _cmd_prepare_data(args) -> dict:
+    from .data import load_dataset
+    from .study.cell import write_user_cell
+    from .validation import check_float, check_int
+
+    check_float(args.shrink, "--shrink", low=0.0)
+    check_float(args.test_fraction, "--test-fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    check_int(args.replicates, "--replicates", minimum=1)
+    load_dataset(args.data)  # fail before creating the directory
+    write_user_cell(args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed)
+    print(f"wrote {args.replicates} split(s) of {args.data} (λ = {args.shrink}) to {args.out_dir}")
+    return {}
+
+
+def _cmd_cell(args) -> dict:
+    from .jsonutil import write_json
+    from .study.cell import read_manifest, run_cell
+    from .validation import check_float, check_int
+
+    for off in args.layers_offsets:
+        if off < 0:
+            raise DlgeomInputError(f"--layers-offsets: L = Q + {off} < Q; the global construction needs offsets >= 0")
+    check_int(args.mu_samples, "--mu-samples", minimum=1)
+    check_int(args.probe_draws, "--probe-draws", minimum=1)
+    check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
+    for e in args.probe_eps:
+        check_float(e, "--probe-eps", low=0.0, low_open=True)
+    read_manifest(args.data_dir)
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
+                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log)
+    write_json(out, args.out)
+    log(f"wrote {args.out} in {out['seconds']:.2f} s")
+    return {}
+
+
+def _cmd_aggregate(args) -> dict:
+    from pathlib import Path
+
+    from .study.aggregate import load_cells, write_tables
+    from .study.provenance import write_provenance
+
+    missing = [c for c in args.cells if not Path(c).is_file()]
+    if missing:
+        raise DlgeomInputError(f"--cells: {len(missing)} file(s) missing, e.g. {missing[0]}")
+    frames = load_cells(args.cells)
+    written = write_tables(frames, args.out_dir, args.zero_cost)
+    for path in written:
+        write_provenance(path, args.cells, "dlgeom aggregate", args.config_hash, args.seed)
+    print(f"wrote {len(written)} tables to {args.out_dir}")
+    return {}
+
+
+def _cmd_figure(args) -> dict:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .study import figures as F
+    from .study.provenance import write_provenance
+
+    inputs = []
+
+    def table(name):
+        if args.tables is None:
+            raise DlgeomInputError(f"--tables: the {args.name} figure needs the tables directory")
+        path = Path(args.tables) / f"{name}.csv"
+        if not path.is_file():
+            raise DlgeomInputError(f"--tables: {path} does not exist; run dlgeom aggregate first")
+        inputs.append(path)
+        return pd.read_csv(path, keep_default_na=True, dtype={"theta": str, "s": str})
+
+    if args.name == "truncation":
+        from .construct import construct_global
+        from .synthetic import make_clustered
+
+        data = make_clustered(2, 60, 0.15, seed=args.seed)
+        fig = F.fig_truncation(data, construct_global(data, 2))
+    elif args.name == "curation":
+        cur = table("curation")
+        cell = args.cell
+        if cell is None or cell not in set(cur["cell"]):
+            cell = sorted(cur["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
+        fig = F.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
+    elif args.name == "phase":
+        fig = F.fig_phase(table("phase"))
+    elif args.name == "local_minima":
+        fig = F.fig_local_minima(table("patterns"))
+    else:
+        fig = F.fig_accuracy(table("constructions"))
+    for path in F.save_figure(fig, args.out):
+        write_provenance(path, inputs, f"dlgeom figure --name {args.name}", args.config_hash, args.seed)
+    print(f"wrote {args.out}.png and {args.out}.pdf")
+    return {}
+
+
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    handler = {"make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct}[args.command]
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(_join_negative_values(argv))
+    handler = {"make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct,
+               "prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
+               "figure": _cmd_figure}[args.command]
     try:
         handler(args)
     except DlgeomInputError as exc:

@@ -62,6 +62,8 @@ class Dataset:
             )
         counts = check_class_counts(y, q, "y")
         Y = np.eye(q) if self.Y is None else as_float_array(self.Y, "Y", ndim=2, shape=(q, q))
+        # read-only views: the dataset cannot be changed through them, the caller's arrays stay writable
+        X, y, Y = X.view(), y.view(), Y.view()
         for arr in (X, y, Y):
             arr.setflags(write=False)
         object.__setattr__(self, "X", X)
@@ -69,7 +71,7 @@ class Dataset:
         object.__setattr__(self, "Y", Y)
         object.__setattr__(self, "_counts", counts)
         try:
-            json.dumps(self.meta)
+            json.dumps(self.meta, sort_keys=True)
         except TypeError as exc:
             raise DlgeomInputError(f"meta: must be JSON-serialisable ({exc})") from None
 
@@ -123,23 +125,27 @@ def save_dataset(data: Dataset, path) -> Path:
     if suffix not in (".npz", ".csv"):
         raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
     tmp = path.with_name(path.name + ".tmp")
-    if suffix == ".npz":
-        arrays = {"X": data.X, "y": data.y, "Y": data.Y,
-                  "meta": np.array(json.dumps(data.meta, sort_keys=True))}
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, arr in arrays.items():
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.asarray(arr), allow_pickle=False)
-                info = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, buf.getvalue())
-    else:
-        q = data.n_classes
-        header = ",".join([f"x{k + 1}" for k in range(q)] + ["label"])
-        body = np.column_stack([data.X, data.y.astype(np.float64)])
-        fmt = ["%.17g"] * q + ["%d"]
-        np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt)
+    try:
+        if suffix == ".npz":
+            arrays = {"X": data.X, "y": data.y, "Y": data.Y,
+                      "meta": np.array(json.dumps(data.meta, sort_keys=True))}
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for name, arr in arrays.items():
+                    buf = io.BytesIO()
+                    np.lib.format.write_array(buf, np.asarray(arr), allow_pickle=False)
+                    info = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_ZIP_TIME)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    zf.writestr(info, buf.getvalue())
+        else:
+            q = data.n_classes
+            header = ",".join([f"x{k + 1}" for k in range(q)] + ["label"])
+            body = np.column_stack([data.X, data.y.astype(np.float64)])
+            fmt = ["%.17g"] * q + ["%d"]
+            np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
     return path
 
@@ -198,6 +204,9 @@ def _load_csv(path: Path) -> Dataset:
         raise DlgeomInputError(f"{path}: column 'label' has missing values")
     if not pd.api.types.is_numeric_dtype(frame["label"]):
         raise DlgeomInputError(f"{path}: column 'label' must hold integers 0..Q-1")
+    if any(pd.api.types.is_integer_dtype(frame[c]) for c in features):
+        # integer-looking columns: read them again as floats so that e.g. -0.0 keeps its sign
+        frame = pd.read_csv(path, dtype={c: "float64" for c in features})
     try:
         return Dataset(frame[features].to_numpy(np.float64), frame["label"].to_numpy(), None,
                        {"source": str(path)})

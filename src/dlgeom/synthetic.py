@@ -19,8 +19,6 @@ the realised δ-ratio above the requested one; the realised value is stored.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
-
 from .data import Dataset
 from .geometry import class_means, cone_angles, noise_radius
 from .validation import DlgeomInputError, check_choice, check_float, check_int
@@ -49,7 +47,7 @@ def _tilted_simplex(q: int, phi: float) -> np.ndarray:
 
 
 def max_cone_angle(q: int) -> float:
-    """Largest cone angle the family reaches for this Q (just below 2π)."""
+    """Largest cone angle the family reaches for this Q (up to 2π within rounding)."""
     return float(np.max(cone_angles(_tilted_simplex(q, _PHI_MAX), 0.0)))
 
 
@@ -65,9 +63,22 @@ def mean_simplex(q: int, theta: float | None = None) -> np.ndarray:
     theta = check_float(theta, "theta", low=lo, high=hi)
     if np.isclose(theta, lo, rtol=0, atol=1e-13):
         return np.eye(q)
+    from scipy.optimize import brentq  # imported here: scipy.optimize is slow to import
+
     g = lambda phi: float(np.max(cone_angles(_tilted_simplex(q, phi), 0.0))) - theta
     phi = brentq(g, 0.0, _PHI_MAX, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     return _tilted_simplex(q, phi)
+
+
+def _integral(value, name):
+    """An integral number as int (1.0 -> 1); anything else is returned for check_int to reject."""
+    if isinstance(value, (bool, np.bool_)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise DlgeomInputError(f"{name}: expected an integer, got {value!r}")
 
 
 def _unit_directions(rng, n, q):
@@ -112,15 +123,15 @@ def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: flo
     counts = np.broadcast_to(np.asarray(n_per_class), (q,)) if np.ndim(n_per_class) == 0 else np.asarray(n_per_class)
     if counts.shape != (q,):
         raise DlgeomInputError(f"n_per_class: expected one integer or {q} integers, got {np.shape(n_per_class)}")
-    counts = np.array([check_int(int(c) if float(c) == int(c) else c, f"n_per_class[{j}]", minimum=2)
+    counts = np.array([check_int(_integral(c, f"n_per_class[{j}]"), f"n_per_class[{j}]", minimum=2)
                        for j, c in enumerate(counts.tolist())])
     delta_ratio = check_float(delta_ratio, "delta_ratio", low=0.0, low_open=True)
     noise = check_choice(noise, "noise", NOISE_SHAPES)
     outlier_fraction = check_float(outlier_fraction, "outlier_fraction", low=0.0, high=0.5, high_open=True)
     elongation = check_float(elongation, "elongation", low=1.0)
     scale = check_float(scale, "scale", low=0.0, low_open=True)
-    seed_entropy = [int(s) for s in np.atleast_1d(seed)]
-    if any(s < 0 for s in seed_entropy):
+    seed_entropy = [_integral(s, "seed") for s in np.atleast_1d(seed).tolist()]
+    if any(not isinstance(s, int) for s in seed_entropy) or any(s < 0 for s in seed_entropy):
         raise DlgeomInputError(f"seed: must be non-negative integers, got {seed}")
     rng = np.random.default_rng(np.random.SeedSequence(seed_entropy))
 
@@ -134,7 +145,8 @@ def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: flo
     for j in range(q):
         rows = np.flatnonzero(y == j)
         d = _raw_noise(rng, rows.size, q, noise, elongation)
-        n_out = int(np.ceil(outlier_fraction * rows.size)) if outlier_fraction > 0 else 0
+        # the tolerance keeps e.g. 0.07 * 100 = 7.000000000000001 from rounding up to 8
+        n_out = int(np.ceil(outlier_fraction * rows.size - 1e-9)) if outlier_fraction > 0 else 0
         n_out = min(n_out, rows.size - 1)
         if n_out:
             pick = rng.choice(rows.size, size=n_out, replace=False)

@@ -62,17 +62,15 @@ def as_labels(value, name: str, n: int, n_classes: int | None = None) -> np.ndar
     if np.issubdtype(arr.dtype, np.floating):
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise DlgeomInputError(f"{name}: labels must be integers 0..Q-1, got non-integral values")
-        arr = arr.astype(np.int64)
     elif not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
         raise DlgeomInputError(f"{name}: labels must be integers 0..Q-1, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
-    q = int(arr.max()) + 1 if n_classes is None else int(n_classes)
-    lo, hi = int(arr.min()), int(arr.max())
+    lo, hi = arr.min().item(), arr.max().item()  # on the original dtype: no overflow in messages
+    q = int(hi) + 1 if n_classes is None else int(n_classes)
     if lo < 0 or hi >= q:
         raise DlgeomInputError(
-            f"{name}: labels must lie in 0..{q - 1} (Q = {q} classes), found values in {lo}..{hi}"
+            f"{name}: labels must lie in 0..{q - 1} (Q = {q} classes), found values in {lo:.0f}..{hi:.0f}"
         )
-    return arr
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def check_class_counts(labels: np.ndarray, n_classes: int, name: str = "y") -> np.ndarray:
@@ -132,4 +130,5 @@ def check_choice(value, name: str, allowed) -> str:
 
 
 def _fmt_shape(shape) -> str:
-    return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+    parts = ["*" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"

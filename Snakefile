@@ -1,0 +1,28 @@
+# dlgeom study: the grid over (Q, θ, δ-ratio) and user datasets, to tables, figures, claims.
+# Thin by design: config and its validation, the rule files, and the final targets.
+# Run:   snakemake --cores all                      (profile workflow/profiles/default is used)
+#        snakemake --workflow-profile workflow/profiles/slurm     (on a SLURM cluster)
+
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/datasets.smk"
+include: "workflow/rules/construct.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    default_target: True
+    input:
+        TABLE_FILES,
+        expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "pdf"]),

@@ -1,0 +1,1 @@
+"""The Snakemake study's building blocks (pure Python; the workflow calls them through the CLI)."""

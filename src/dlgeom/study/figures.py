@@ -1,0 +1,232 @@
+"""The study's figures: one function per figure, tidy DataFrames (or a dataset) in, a Figure out.
+
+:func:`save_figure` writes PNG and PDF with fixed metadata, so reruns are byte-stable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..construct import Construction  # noqa: E402
+from ..data import Dataset  # noqa: E402
+from ..geometry import cone_angles  # noqa: E402
+from ..network import truncate  # noqa: E402
+from ..synthetic import mean_simplex, regular_cone_angle  # noqa: E402
+
+FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy")
+CLASS_COLORS = plt.get_cmap("tab10").colors
+
+plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
+                     "axes.spines.top": False, "axes.spines.right": False})
+
+
+def save_figure(fig, stem) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` with fixed metadata (byte-stable), atomically."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Creator": None, "Producer": None})):
+        path = stem.with_suffix("." + ext)
+        tmp = path.with_name(path.stem + ".tmp." + ext)
+        fig.savefig(tmp, format=ext, metadata=meta, bbox_inches="tight")
+        tmp.replace(path)
+        out.append(path)
+    plt.close(fig)
+    return out
+
+
+def theta_value(theta: str, q: int) -> float:
+    return regular_cone_angle(q) if theta == "regular" else float(theta)
+
+
+# ---- (1) the truncation map in R² ---------------------------------------------------------
+
+def fig_truncation(data: Dataset, con: Construction):
+    """Q = 2: the data before and after each truncation layer, with each layer's forward cone
+    (identity) and backward cone (collapsed to the apex) drawn in input space."""
+    Wc, bc = con.network.cumulative()
+    L = len(Wc)
+    fig, axes = plt.subplots(1, L + 1, figsize=(3.2 * (L + 1), 3.3), sharex=True, sharey=True)
+    T = data.X
+    lo = data.X.min(axis=0) - 0.6
+    hi = data.X.max(axis=0) + 0.6
+    for ell, ax in enumerate(axes):
+        if ell:
+            W, b = Wc[ell - 1], bc[ell - 1]
+            p = -np.linalg.solve(W, b)
+            E = np.linalg.inv(W)  # columns: cone edges W^{-1} e_k
+            R = 10.0
+            fwd = np.array([p, p + R * E[:, 0], p + R * (E[:, 0] + E[:, 1]), p + R * E[:, 1]])
+            ax.fill(fwd[:, 0], fwd[:, 1], color="#cfe8cf", zorder=0, label="forward cone (identity)")
+            ax.fill(*(2 * p - fwd).T, color="#f4d0d0", zorder=0, label="backward cone (→ apex)")
+            ax.plot(*p, marker="*", color="k", ms=10, zorder=3, label="apex $p_\\ell$")
+            T = truncate(T, W, b)
+        for j in range(data.n_classes):
+            pts = T[data.y == j]
+            ax.scatter(pts[:, 0], pts[:, 1], s=6, color=CLASS_COLORS[j], zorder=2, label=f"class {j + 1}")
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        ax.set_aspect("equal")
+        ax.set_title("input $X_0$" if ell == 0 else f"after layer {ell}: $T_{ell}(X_0)$")
+        ax.set_xlabel("$x_1$")
+    axes[0].set_ylabel("$x_2$")
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False, bbox_to_anchor=(0.5, -0.08))
+    fig.suptitle("Truncation maps in input space (Q = 2): layer ℓ collapses class ℓ to its apex", y=1.02)
+    return fig
+
+
+# ---- (2) layer-by-layer curation --------------------------------------------------------
+
+def fig_curation(curation: pd.DataFrame, title: str = ""):
+    """Within-class spread max_i |T_ℓ(x) − mean| of every class against the layer ℓ."""
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    floor = 1e-17
+    for j, g in curation.groupby("class"):
+        ax.plot(g["layer"], np.maximum(g["spread"], floor), marker="o", color=CLASS_COLORS[int(j)],
+                label=f"class {int(j) + 1}")
+    ax.set_yscale("log")
+    ax.axhline(floor, color="0.6", lw=0.8, ls=":")
+    ax.text(0, floor * 3, "collapsed (spread 0)", fontsize=7, color="0.4")
+    ax.set_xlabel("layer ℓ (0 = input)")
+    ax.set_ylabel("within-class spread of $T_\\ell(X_0)$")
+    ax.set_xticks(sorted(curation["layer"].unique()))
+    ax.set_title(title or "Layer ℓ collapses class ℓ and keeps the others")
+    ax.legend(frameon=False, fontsize=7)
+    return fig
+
+
+# ---- (3) phase diagram --------------------------------------------------------------------
+
+def _edges(values, log=False):
+    v = np.log(values) if log else np.asarray(values, float)
+    if len(v) == 1:
+        mids = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        inner = (v[1:] + v[:-1]) / 2
+        mids = np.concatenate([[v[0] - (inner[0] - v[0])], inner, [v[-1] + (v[-1] - inner[-1])]])
+    return np.exp(mids) if log else mids
+
+
+def sufficient_boundary(q: int, thetas: np.ndarray, rs: np.ndarray) -> np.ndarray:
+    """θ_*(r, θ) = max_j θ_{*,j} with the 4δ margins on a grid (rows θ, columns r)."""
+    out = np.empty((len(thetas), len(rs)))
+    for i, t in enumerate(thetas):
+        means = mean_simplex(q, None if np.isclose(t, regular_cone_angle(q)) else t)
+        m = float(np.min(np.linalg.norm(means - means.mean(axis=0), axis=1)))
+        for k, r in enumerate(rs):
+            out[i, k] = np.max(cone_angles(means, r * m))
+    return out
+
+
+def fig_phase(phase: pd.DataFrame):
+    """Fraction of replicates with C ≤ zero over (r, θ), one panel per Q, the smallest L; the
+    paper's sufficient region (r < 1/4 and θ_* < π, θ_* with its 4δ margins) outlined."""
+    L_min = phase.groupby("Q")["L"].transform("min")
+    ph = phase[phase["L"] == L_min].copy()
+    qs = sorted(ph["Q"].unique())
+    fig, axes = plt.subplots(1, len(qs), figsize=(3.3 * len(qs), 3.2), squeeze=False)
+    axes = axes[0]
+    mesh = None
+    for ax, q in zip(axes, qs):
+        g = ph[ph["Q"] == q].copy()
+        g["theta_num"] = [theta_value(t, q) for t in g["theta"]]
+        rs = np.sort(g["delta_ratio"].unique().astype(float))
+        ths = np.sort(g["theta_num"].unique())
+        Z = np.full((len(ths), len(rs)), np.nan)
+        for row in g.itertuples():
+            Z[np.searchsorted(ths, row.theta_num), np.searchsorted(rs, float(row.delta_ratio))] = row.frac_zero
+        if q == 2 or len(ths) == 1:
+            ax.plot(rs, Z[0], marker="o", color="C0")
+            ax.set_ylim(-0.05, 1.05)
+            ax.set_ylabel("fraction with C ≤ 1e-10")
+            ax.axvspan(rs.min() * 0.8, 0.25, color="#cfe8cf", alpha=0.6, label="r < 1/4 (paper's A2)")
+            ax.legend(frameon=False, fontsize=7, loc="lower left")
+        else:
+            xe, ye = _edges(rs, log=True), _edges(ths)
+            ye[0] = max(ye[0], regular_cone_angle(q))  # no mean simplex has a smaller angle
+            mesh = ax.pcolormesh(xe, ye / np.pi, Z, vmin=0, vmax=1, cmap="viridis", shading="flat")
+            rr = np.geomspace(xe[0], xe[-1], 120)
+            tt = np.linspace(max(ye[0], regular_cone_angle(q)), ye[-1], 90)
+            S = sufficient_boundary(q, tt, rr)
+            inside = (S < np.pi) & (rr[None, :] < 0.25)
+            ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="w", linewidths=1.6)
+            ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="k", linewidths=0.6,
+                       linestyles="--")
+            ax.set_ylabel("cone angle θ of the mean simplex / π")
+            ax.text(xe[0] * 1.1, ye[0] / np.pi + 0.02, "paper's\nsufficient\nregion", color="w", fontsize=7, va="bottom")
+        ax.set_xscale("log")
+        ax.set_xticks(rs, [f"{r:g}" for r in rs], rotation=60, fontsize=7)
+        ax.minorticks_off()
+        ax.set_xlabel("δ-ratio r = δ / min$_j$|x̄$_j$ − x̄|")
+        ax.set_title(f"Q = {q}, L = {int(g['L'].iloc[0])}")
+    if mesh is not None:
+        fig.colorbar(mesh, ax=list(axes), fraction=0.025, pad=0.02, label="fraction of seeds with C ≤ 1e-10")
+    fig.suptitle("Where the construction reaches zero cost (outline: A2 and A3 hold)", y=1.02)
+    return fig
+
+
+# ---- (4) local-minimum values -----------------------------------------------------------
+
+def fig_local_minima(patterns: pd.DataFrame):
+    """(a) the paper's value (2.85) against the least-squares values of every pattern;
+    (b) how much each pattern's value moves with μ inside its box."""
+    p = patterns[patterns["type"] != "global"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for typ, marker in (("none", "o"), ("mixed", ".")):
+        g = p[p["type"] == typ]
+        a.scatter(g["value_paper"], g["value_biasfree"], s=12 if typ == "none" else 5, marker=marker,
+                  label=f"bias-free LS, {'s = 1' if typ == 'none' else 'mixed s'}", alpha=0.7,
+                  color="C0" if typ == "none" else "C1")
+        a.scatter(g["value_paper"], g["value_affine"], s=12 if typ == "none" else 5, marker=marker,
+                  label=f"LS with output bias, {'s = 1' if typ == 'none' else 'mixed s'}", alpha=0.7,
+                  color="C2" if typ == "none" else "C3")
+    lim = [max(1e-4, p[["value_paper", "value_affine"]].min().min() * 0.8), p[["value_paper", "value_biasfree"]].max().max() * 1.2]
+    a.plot(lim, lim, color="k", lw=0.8, ls="--", label="= (2.85)")
+    a.set_xscale("log")
+    a.set_yscale("log")
+    a.set_xlabel("value (2.85) as printed, $V_P[s]$")
+    a.set_ylabel("least-squares value on $T_L(X_0)$")
+    a.legend(frameon=False, fontsize=6.5)
+    a.set_title("(a) Pattern values: printed formula vs least squares")
+    floor = 1e-16
+    groups = [p.loc[p["type"] == t, "mu_range"].clip(lower=floor) for t in ("none", "mixed")]
+    b.boxplot(groups, tick_labels=["s = 1 (no collapse)", "mixed s"], showfliers=True)
+    b.set_yscale("log")
+    b.axhline(1e-8, color="0.5", ls=":", lw=0.8)
+    b.set_ylabel("range of the value over μ in the box")
+    b.set_title("(b) μ-dependence (dotted: tolerance)")
+    return fig
+
+
+# ---- (5) accuracy -----------------------------------------------------------------------------
+
+def fig_accuracy(cons: pd.DataFrame):
+    """Held-out accuracy of the induced-metric classifier against r (mean over θ and seeds,
+    L = Q), with the nearest-class-mean baseline."""
+    syn = cons[(cons["kind"] == "synthetic") & (cons["L"] == cons["Q"])].copy()
+    syn["delta_ratio"] = syn["delta_ratio"].astype(float)
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for i, (q, g) in enumerate(syn.groupby("Q")):
+        m = g.groupby("delta_ratio")[["accuracy", "accuracy_ncm"]].mean()
+        ax.plot(m.index, m["accuracy"], marker="o", color=f"C{i}", label=f"Q = {q}, construction")
+        ax.plot(m.index, m["accuracy_ncm"], ls="--", color=f"C{i}", alpha=0.6, label=f"Q = {q}, nearest mean")
+    ax.axvline(0.25, color="k", lw=0.8, ls=":")
+    ax.text(0.25, 0.02, " r = 1/4", transform=ax.get_xaxis_transform(), fontsize=7)
+    ax.set_xscale("log")
+    rs = np.sort(syn["delta_ratio"].unique())
+    ax.set_xticks(rs, [f"{r:g}" for r in rs], rotation=60, fontsize=7)
+    ax.minorticks_off()
+    ax.set_xlabel("δ-ratio r")
+    ax.set_ylabel("held-out accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(frameon=False, fontsize=6.5, ncol=2)
+    ax.set_title("Classification by the induced metric")
+    return fig

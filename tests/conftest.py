@@ -1,0 +1,27 @@
+import numpy as np
+import pytest
+
+import dlgeom
+
+
+@pytest.fixture(scope="session")
+def data3():
+    """Q = 3, regular mean simplex, r = 0.1: all assumptions hold."""
+    return dlgeom.make_clustered(3, 40, 0.1, seed=11)
+
+
+@pytest.fixture(scope="session")
+def data3_tilted():
+    """Q = 3, cone angle 2.0 rad at δ = 0, r = 0.05."""
+    return dlgeom.make_clustered(3, 40, 0.05, theta=2.0, seed=12)
+
+
+def random_orthogonal(rng, q):
+    Q, R = np.linalg.qr(rng.standard_normal((q, q)))
+    return Q * np.sign(np.diag(R))
+
+
+def random_network(rng, q, L, scale=1.0):
+    ws = [random_orthogonal(rng, q) + 0.3 * rng.standard_normal((q, q)) for _ in range(L + 1)]
+    bs = [scale * 0.5 * rng.standard_normal(q) for _ in range(L + 1)]
+    return dlgeom.Network(tuple(ws), tuple(bs))

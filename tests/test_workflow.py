@@ -1,0 +1,203 @@
+"""The Snakemake study: config validation, lint, dry runs, and the tiny study end to end."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from dlgeom import DlgeomInputError
+from dlgeom.study.config import expand_grid, load_schema, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+pytestmark = pytest.mark.skipif(shutil.which("snakemake") is None and not (Path(sys.executable).parent / "snakemake").exists(),
+                                reason="snakemake is not installed (pip install -e '.[workflow]')")
+
+
+def _test_config(tmp_path) -> dict:
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    cfg["datasets"][0]["path"] = str(ROOT / "config" / "example_data" / "blobs.csv")
+    return cfg
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mutate,key", [
+    (lambda c: c.update(bogus=1), "(top level)"),
+    (lambda c: c["grid"].update(colour=[1]), "grid"),
+    (lambda c: c["grid"].update(Q=[1, 3]), "grid.Q[0]"),
+    (lambda c: c["grid"].update(delta_ratio=[0.1, -0.2]), "grid.delta_ratio[1]"),
+    (lambda c: c["grid"].update(theta=["regular", 7.0]), "grid.theta[1]"),
+    (lambda c: c["grid"].update(theta=[0.5]), "grid.theta[0]"),       # below the regular simplex
+    (lambda c: c.update(layers_offsets=[0, -1]), "layers_offsets[1]"),
+    (lambda c: c.update(replicates=0), "replicates"),
+    (lambda c: c.update(noise="pink"), "noise"),
+    (lambda c: c["datasets"][0].update(path="/nonexistent/data.csv"), "datasets[0].path"),
+    (lambda c: c["datasets"][0].update(shrink=[-0.5]), "datasets[0].shrink[0]"),
+])
+def test_config_errors_name_the_key(tmp_path, mutate, key):
+    cfg = _test_config(tmp_path)
+    mutate(cfg)
+    with pytest.raises(DlgeomInputError) as err:
+        validate_config(cfg, SCHEMA)
+    msg = str(err.value)
+    assert f"config key '{key}'" in msg and "\n" not in msg
+
+
+def test_malformed_dataset_file_is_a_config_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n0.1,abc,0\n0.2,0.3,1\n")
+    cfg = _test_config(tmp_path)
+    cfg["datasets"][0]["path"] = str(bad)
+    with pytest.raises(DlgeomInputError, match=r"config key 'datasets\[0\].path': .*bad.csv.*'x2'"):
+        validate_config(cfg, SCHEMA)
+
+
+def test_defaults_are_filled_and_the_grid_expands(tmp_path):
+    cfg = validate_config({"grid": {"Q": [2, 3], "delta_ratio": [0.1], "theta": ["regular", 2.0]}}, SCHEMA)
+    assert cfg["replicates"] == 5 and cfg["layers_offsets"] == [0, 2] and cfg["figures"]["curation_Q"] == 4
+    keys = [c.key for c in expand_grid(cfg)]
+    assert keys == ["Q2/thetaregular/r0.1", "Q3/thetaregular/r0.1", "Q3/theta2.0/r0.1"]
+
+
+def test_snakemake_stops_before_any_job_with_one_line(tmp_path):
+    cfg = _test_config(tmp_path)
+    cfg["grid"]["Q"] = [3, 1]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "run"),
+                                      "--configfile", str(path), "--cores", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    lines = [l for l in res.stderr.splitlines() if "config error" in l]
+    assert lines == ["dlgeom: config error: config key 'grid.Q[1]': Q must be in 2..10, got 1"]
+    assert not (tmp_path / "run" / "results").exists()
+
+
+# ---- lint and dry runs ------------------------------------------------------------------------
+
+def test_lint_is_clean():
+    res = subprocess.run(SNAKEMAKE + ["--lint", "--configfile", "config/test.yaml"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text
+    assert not [l for l in text.splitlines() if l.strip().startswith("* ")], text
+
+
+@pytest.mark.parametrize("configfile,expected_cells", [("config/config.yaml", 8 + 3 * 8 * 6), ("config/test.yaml", 2 + 4 + 2)])
+def test_dry_run(tmp_path, configfile, expected_cells):
+    cfg = yaml.safe_load((ROOT / configfile).read_text())
+    for d in cfg.get("datasets") or []:
+        d["path"] = str(ROOT / d["path"])
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--configfile", str(path),
+                                      "-n", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    counts = dict(tuple(l.split()) for l in res.stdout.splitlines() if l.split() and l.split()[0] in ("cell", "aggregate", "figure"))
+    assert int(counts["cell"]) == expected_cells
+    assert int(counts["aggregate"]) == 1 and int(counts["figure"]) == 5
+
+
+# ---- the tiny study end to end -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tiny")
+    cfg = _test_config(tmp)
+    path = tmp / "test.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp), "--configfile", str(path),
+                                      "--cores", "2", "--quiet"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp
+
+
+def _claims(tmp):
+    return pd.read_csv(tmp / "results" / "tables" / "claims.csv").set_index("reference")
+
+
+def test_tiny_study_tables(tiny_study):
+    t = tiny_study / "results" / "tables"
+    cons = pd.read_csv(t / "constructions.csv", dtype={"theta": str})
+    # 6 synthetic cells + 2 user cells, 2 replicates, one L each
+    assert len(cons) == 8 * 2
+    assert set(cons["status"]) == {"ok"}
+    syn = cons[cons["kind"] == "synthetic"]
+    # realised r matches the grid value (no outliers): the data really are where the config says
+    assert np.allclose(syn["r"], syn["delta_ratio"].astype(float), rtol=1e-9)
+    inside = syn[syn["all_hold"]]
+    assert len(inside) > 0 and (inside["cost_global"] <= 1e-10).all()
+    assert (inside["accuracy"] == 1.0).all()
+    pats = pd.read_csv(t / "patterns.csv", dtype={"s": str, "theta": str})
+    # 2^Q patterns per (cell, replicate, L)
+    per = pats.groupby(["cell", "replicate", "L"]).size()
+    q = pats.groupby(["cell", "replicate", "L"])["Q"].first()
+    assert (per == 2 ** q).all()
+    # the closed forms assume exact curation, which the paper's assumptions guarantee
+    assert (pats.loc[pats["all_hold"], "closed_form_error"] < 1e-10).all()
+    user = cons[cons["kind"] == "user"]
+    assert sorted(user["shrink"].unique()) == [0.25, 1.0]
+    # shrinking toward the means scales δ (hence r) by λ
+    r = user.groupby("shrink")["r"].mean()
+    assert r[0.25] == pytest.approx(0.25 * r[1.0], rel=0.2)
+
+
+def test_tiny_study_claims(tiny_study):
+    c = _claims(tiny_study)
+    assert set(c["verdict"]) <= {"holds", "fails", "holds with correction", "untested"}
+    assert c.loc["Thm 2.3, (4.56)-(4.74)", "verdict"] == "holds"
+    assert c.loc["Prop 2.2, (2.43)-(2.45), (2.66)", "verdict"] == "holds"
+    assert c.loc["Thm 2.5, (2.85)", "verdict"] == "fails"          # mixed patterns are not local minima
+    assert c.loc["Thm 2.4-2.5", "verdict"] == "fails"               # not 2^Q - 1 local minima
+    assert c.loc["Thm 2.4, (2.71), (2.85)", "verdict"] == "holds with correction"
+    assert c.loc["(2.61)-(2.68)", "verdict"] == "holds"
+    assert (c["n_cases"] > 0).all()
+    md = (tiny_study / "results" / "tables" / "claims.md").read_text()
+    assert md.count("\n") == len(c) + 2
+
+
+def test_tiny_study_is_reproducible(tiny_study, tmp_path):
+    """Rerunning a cell and the aggregation from scratch gives identical tables; a figure is
+    byte-identical when drawn again."""
+    res = tiny_study / "results"
+    cell = "Q3/theta3.5/r0.05"
+    log = (res / "logs" / "cells" / f"{cell}.log").read_text()
+    assert "wrote" in log
+    first = json.loads((res / "cells" / f"{cell}.json").read_text())
+    from dlgeom.cli import main
+
+    out = tmp_path / "again.json"
+    seed = ",".join(map(str, first["cell"]["seed"]))
+    assert main(["cell", "--data-dir", str(res / "data" / cell), "--layers-offsets", "0", "--mu-samples", "2",
+                 "--probe-eps", "1e-8,0.01,0.3", "--probe-draws", "2", "--seed", seed, "--cell-key", cell,
+                 "--out", str(out), "--quiet"]) == 0
+    again = json.loads(out.read_text())
+    for key in ("rows", "patterns", "degeneracy", "prop22"):
+        assert again[key] == first[key]
+    cells = sorted(str(p) for p in (res / "cells").rglob("*.json"))
+    assert main(["aggregate", "--cells", *cells, "--out-dir", str(tmp_path / "tables")]) == 0
+    for name in ("claims.csv", "constructions.csv", "patterns.csv", "degeneracy.csv"):
+        assert (tmp_path / "tables" / name).read_bytes() == (res / "tables" / name).read_bytes()
+    assert main(["figure", "--name", "phase", "--tables", str(res / "tables"), "--out", str(tmp_path / "phase")]) == 0
+    for ext in ("png", "pdf"):
+        assert (tmp_path / f"phase.{ext}").read_bytes() == (res / "figures" / f"phase.{ext}").read_bytes()
+    prov = json.loads((res / "tables" / "claims.csv.prov.json").read_text())
+    assert prov["config_hash"] and prov["seed"] == [7] and len(prov["inputs"]) == 8
+
+
+def test_report_builds(tiny_study, tmp_path):
+    cfg = tiny_study / "test.yaml"
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tiny_study), "--configfile", str(cfg),
+                                      "--report", str(tmp_path / "report.html")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "claims.csv" in html and "phase.png" in html

@@ -1,0 +1,31 @@
+# Stage 3: all cells -> tables and the claims table (verdicts computed from the data).
+
+
+localrules:
+    aggregate,
+
+
+rule aggregate:
+    input:
+        [f"results/cells/{c.key}.json" for c in CELLS],
+    output:
+        claims=report("results/tables/claims.csv", caption="../report/claims.rst", category="Tables"),
+        claims_md="results/tables/claims.md",
+        constructions=report("results/tables/constructions.csv", caption="../report/constructions.rst", category="Tables"),
+        patterns=report("results/tables/patterns.csv", caption="../report/patterns.rst", category="Tables"),
+        degeneracy=report("results/tables/degeneracy.csv", caption="../report/degeneracy.rst", category="Tables"),
+        prop22="results/tables/prop22.csv",
+        curation="results/tables/curation.csv",
+        phase=report("results/tables/phase.csv", caption="../report/phase_table.rst", category="Tables"),
+    params:
+        outdir=lambda w, output: str(Path(output.claims).parent),
+        zero_cost=config["zero_cost"],
+        config_hash=CONFIG_HASH,
+        seed=BASE_SEED,
+    conda:
+        CONDA_ENV
+    log:
+        "results/logs/aggregate.log",
+    shell:
+        "python -m dlgeom aggregate --cells {input} --out-dir {params.outdir} --zero-cost {params.zero_cost}"
+        " --config-hash {params.config_hash} --seed {params.seed} > {log} 2>&1"
