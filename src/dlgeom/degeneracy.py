@@ -20,19 +20,25 @@ DEFAULT_EPS = tuple(10.0 ** np.arange(-12, 0))
 
 
 def relative_margin(net: Network, X: np.ndarray) -> float:
-    """ε_safe = min over layers, units, points of |z| / (‖[w_k, b_k]‖ · ‖(h, 1)‖).
+    """ε_safe: below this relative row perturbation no activation can flip (to first order in ε).
 
-    A relative row perturbation of size ε changes the pre-activation z of unit k at input h by
-    at most ε‖[w_k, b_k]‖‖(h, 1)‖ (first layer exactly; deeper layers to first order), so below
-    ε_safe no activation flips."""
+    A perturbation of unit k of layer ℓ by ε‖r_k‖ (r_k = [w_k, b_k]) changes its pre-activation at
+    input h by at most ε‖r_k‖‖(h, 1)‖, plus ‖w_k‖ times the change ‖Δh‖ arriving from the layers
+    below; ReLU does not increase changes, so ‖Δz^(ℓ)‖ ≤ ε a_ℓ with
+    a_ℓ = ‖R_ℓ‖_F ‖(h, 1)‖ + ‖W_ℓ‖₂ a_{ℓ−1}, a_0 = 0.  ε_safe is the smallest |z_k| divided by its
+    bound over layers, units and points.
+    """
     best = np.inf
     for s in range(0, X.shape[0], CHUNK):
         H = X[s:s + CHUNK]
+        a = np.zeros(H.shape[0])
         for W, b in zip(net.weights[:-1], net.biases[:-1]):
             Z = H @ W.T + b
             row_norm = np.sqrt(np.sum(W * W, axis=1) + b * b)
             h_norm = np.sqrt(np.einsum("ij,ij->i", H, H) + 1.0)
-            best = min(best, float(np.min(np.abs(Z) / np.outer(h_norm, row_norm))))
+            bound = np.outer(h_norm, row_norm) + np.outer(a, np.linalg.norm(W, axis=1))
+            best = min(best, float(np.min(np.abs(Z) / bound)))
+            a = np.linalg.norm(row_norm) * h_norm + np.linalg.norm(W, 2) * a
             H = np.maximum(Z, 0.0)
     return best
 

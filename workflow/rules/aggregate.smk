@@ -14,8 +14,8 @@ rule aggregate:
         constructions=report("results/tables/constructions.csv", caption="../report/constructions.rst", category="Tables"),
         patterns=report("results/tables/patterns.csv", caption="../report/patterns.rst", category="Tables"),
         degeneracy=report("results/tables/degeneracy.csv", caption="../report/degeneracy.rst", category="Tables"),
-        prop22="results/tables/prop22.csv",
-        curation="results/tables/curation.csv",
+        prop22=report("results/tables/prop22.csv", caption="../report/prop22.rst", category="Tables"),
+        curation=report("results/tables/curation.csv", caption="../report/curation_table.rst", category="Tables"),
         phase=report("results/tables/phase.csv", caption="../report/phase_table.rst", category="Tables"),
     params:
         outdir=lambda w, output: str(Path(output.claims).parent),
@@ -26,6 +26,8 @@ rule aggregate:
         CONDA_ENV
     log:
         "results/logs/aggregate.log",
+    benchmark:
+        "results/benchmarks/jobs/aggregate.tsv",
     shell:
         "python -m dlgeom aggregate --cells {input} --out-dir {params.outdir} --zero-cost {params.zero_cost}"
         " --config-hash {params.config_hash} --seed {params.seed} > {log} 2>&1"

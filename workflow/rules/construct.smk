@@ -21,6 +21,8 @@ rule cell:
         CONDA_ENV
     log:
         "results/logs/cells/{cell}.log",
+    benchmark:
+        "results/benchmarks/jobs/cells/{cell}.tsv",
     shell:
         "python -m dlgeom cell --data-dir {params.datadir} --layers-offsets {params.offsets}"
         " --mu-samples {params.mu_samples} --probe-eps {params.eps} --probe-draws {params.probe_draws}"

@@ -16,6 +16,8 @@ rule synthetic_data:
         CONDA_ENV
     log:
         "results/logs/data/Q{Q}/theta{theta}/r{r}.log",
+    benchmark:
+        "results/benchmarks/jobs/data/Q{Q}/theta{theta}/r{r}.tsv",
     wildcard_constraints:
         Q=r"\d+",
     shell:
@@ -38,6 +40,8 @@ rule user_data:
         CONDA_ENV
     log:
         "results/logs/data/user/{name}/lambda{lam}.log",
+    benchmark:
+        "results/benchmarks/jobs/data/user/{name}/lambda{lam}.tsv",
     shell:
         "python -m dlgeom prepare-data --data {input} --shrink {wildcards.lam} --test-fraction {params.test_fraction}"
         " --replicates {params.replicates} --seed {params.seed} --out-dir {params.outdir} > {log} 2>&1"

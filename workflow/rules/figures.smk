@@ -23,6 +23,8 @@ rule figure:
         CONDA_ENV
     log:
         "results/logs/figures/{name}.log",
+    benchmark:
+        "results/benchmarks/jobs/figures/{name}.tsv",
     shell:
         "python -m dlgeom figure --name {wildcards.name} --tables {params.tables} --cell {params.cell}"
         " --seed {params.seed} --out {params.stem} --config-hash {params.config_hash} > {log} 2>&1"

@@ -132,7 +132,8 @@ def fig_phase(phase: pd.DataFrame):
     L_min = phase.groupby("Q")["L"].transform("min")
     ph = phase[phase["L"] == L_min].copy()
     qs = sorted(ph["Q"].unique())
-    fig, axes = plt.subplots(1, len(qs), figsize=(3.3 * len(qs), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(qs), figsize=(3.4 * len(qs), 3.2), squeeze=False,
+                             gridspec_kw={"wspace": 0.25})
     axes = axes[0]
     mesh = None
     for ax, q in zip(axes, qs):
@@ -160,7 +161,8 @@ def fig_phase(phase: pd.DataFrame):
             ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="w", linewidths=1.6)
             ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="k", linewidths=0.6,
                        linestyles="--")
-            ax.set_ylabel("cone angle θ of the mean simplex / π")
+            if ax is axes[1] or len(qs) == 1 or qs[0] != 2 and ax is axes[0]:
+                ax.set_ylabel("cone angle θ of the mean simplex / π")
             ax.text(xe[0] * 1.1, ye[0] / np.pi + 0.02, "paper's\nsufficient\nregion", color="w", fontsize=7, va="bottom")
         ax.set_xscale("log")
         ax.set_xticks(rs, [f"{r:g}" for r in rs], rotation=60, fontsize=7)
@@ -178,7 +180,7 @@ def fig_phase(phase: pd.DataFrame):
 def fig_local_minima(patterns: pd.DataFrame):
     """(a) the paper's value (2.85) against the least-squares values of every pattern;
     (b) how much each pattern's value moves with μ inside its box."""
-    p = patterns[patterns["type"] != "global"]
+    p = patterns[(patterns["type"] != "global") & patterns["all_hold"] & patterns["mu_in_box"]]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
     for typ, marker in (("none", "o"), ("mixed", ".")):
         g = p[p["type"] == typ]
@@ -195,14 +197,15 @@ def fig_local_minima(patterns: pd.DataFrame):
     a.set_xlabel("value (2.85) as printed, $V_P[s]$")
     a.set_ylabel("least-squares value on $T_L(X_0)$")
     a.legend(frameon=False, fontsize=6.5)
-    a.set_title("(a) Pattern values: printed formula vs least squares")
+    a.set_title("(a) Pattern values: printed formula vs least squares", fontsize=9)
     floor = 1e-16
     groups = [p.loc[p["type"] == t, "mu_range"].clip(lower=floor) for t in ("none", "mixed")]
     b.boxplot(groups, tick_labels=["s = 1 (no collapse)", "mixed s"], showfliers=True)
     b.set_yscale("log")
     b.axhline(1e-8, color="0.5", ls=":", lw=0.8)
     b.set_ylabel("range of the value over μ in the box")
-    b.set_title("(b) μ-dependence (dotted: tolerance)")
+    b.set_title("(b) μ-dependence (dotted: tolerance)", fontsize=9)
+    fig.suptitle(f"Pattern networks where A1-A3 hold and μ is in its box ({len(p)} pattern cases)", y=1.02)
     return fig
 
 
@@ -210,23 +213,28 @@ def fig_local_minima(patterns: pd.DataFrame):
 
 def fig_accuracy(cons: pd.DataFrame):
     """Held-out accuracy of the induced-metric classifier against r (mean over θ and seeds,
-    L = Q), with the nearest-class-mean baseline."""
+    L = Q), with the nearest-class-mean baseline; left: mean simplices with θ < π, right: θ > π."""
     syn = cons[(cons["kind"] == "synthetic") & (cons["L"] == cons["Q"])].copy()
     syn["delta_ratio"] = syn["delta_ratio"].astype(float)
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    for i, (q, g) in enumerate(syn.groupby("Q")):
-        m = g.groupby("delta_ratio")[["accuracy", "accuracy_ncm"]].mean()
-        ax.plot(m.index, m["accuracy"], marker="o", color=f"C{i}", label=f"Q = {q}, construction")
-        ax.plot(m.index, m["accuracy_ncm"], ls="--", color=f"C{i}", alpha=0.6, label=f"Q = {q}, nearest mean")
-    ax.axvline(0.25, color="k", lw=0.8, ls=":")
-    ax.text(0.25, 0.02, " r = 1/4", transform=ax.get_xaxis_transform(), fontsize=7)
-    ax.set_xscale("log")
+    syn["obtuse"] = [t != "regular" and float(t) > np.pi for t in syn["theta"].astype(str)]
     rs = np.sort(syn["delta_ratio"].unique())
-    ax.set_xticks(rs, [f"{r:g}" for r in rs], rotation=60, fontsize=7)
-    ax.minorticks_off()
-    ax.set_xlabel("δ-ratio r")
-    ax.set_ylabel("held-out accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.legend(frameon=False, fontsize=6.5, ncol=2)
-    ax.set_title("Classification by the induced metric")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+    for ax, obtuse in zip(axes, (False, True)):
+        part = syn[syn["obtuse"] == obtuse]
+        for i, (q, g) in enumerate(part.groupby("Q")):
+            m = g.groupby("delta_ratio")[["accuracy", "accuracy_ncm"]].mean()
+            ax.plot(m.index, m["accuracy"], marker="o", color=f"C{q - 2}", label=f"Q = {q}, construction")
+            ax.plot(m.index, m["accuracy_ncm"], ls="--", color=f"C{q - 2}", alpha=0.6, label=f"Q = {q}, nearest mean")
+        ax.axvline(0.25, color="k", lw=0.8, ls=":")
+        ax.text(0.25, 0.5, " r = 1/4", transform=ax.get_xaxis_transform(), fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xticks(rs, [f"{r:g}" for r in rs], rotation=60, fontsize=7)
+        ax.minorticks_off()
+        ax.set_xlabel("δ-ratio r")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title("mean simplex θ > π (A3 fails)" if obtuse else "mean simplex θ < π", fontsize=9)
+        if len(part):
+            ax.legend(frameon=False, fontsize=6.5, ncol=2, loc="lower left")
+    axes[0].set_ylabel("held-out accuracy (mean over θ and seeds, L = Q)")
+    fig.suptitle("Classification by the induced metric", y=1.0)
     return fig

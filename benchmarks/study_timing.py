@@ -1,0 +1,57 @@
+"""Timing of a finished study run: job count, wall time, time inside and outside the jobs.
+
+    python benchmarks/study_timing.py [--workdir .] [--cores 2]
+
+Reads the per-job benchmark files (results/benchmarks/jobs/**.tsv, written by every rule) and the
+newest Snakemake log (.snakemake/log/*.snakemake.log, for the elapsed wall time).  Prints a table
+and writes results/benchmarks/study.json.  "Outside the jobs" is wall time minus the summed job
+time divided by the cores: scheduling, DAG building and process start-up that the jobs don't see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", default=".", help="the study's working directory")
+    ap.add_argument("--cores", type=int, default=2)
+    args = ap.parse_args()
+    root = Path(args.workdir)
+    files = sorted((root / "results" / "benchmarks" / "jobs").rglob("*.tsv"))
+    if not files:
+        raise SystemExit("no job benchmark files under results/benchmarks/jobs: run the study first")
+    rows = []
+    for f in files:
+        t = pd.read_csv(f, sep="\t")
+        rows.append({"rule": f.relative_to(root / "results" / "benchmarks" / "jobs").parts[0],
+                     "s": float(t["s"].iloc[0]), "max_rss_MB": pd.to_numeric(t["max_rss"], errors="coerce").iloc[0]})
+    jobs = pd.DataFrame(rows)
+    logs = sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
+    wall = None
+    for log in reversed(logs):
+        m = re.search(r"Elapsed time: (\d+):(\d+):([\d.]+)", log.read_text())
+        if m:
+            wall = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+            break
+    by_rule = jobs.groupby("rule").agg(jobs=("s", "size"), total_s=("s", "sum"), mean_s=("s", "mean"),
+                                       max_s=("s", "max"), max_rss_MB=("max_rss_MB", "max"))
+    print(by_rule.to_string(float_format=lambda x: f"{x:.2f}"))
+    summary = {"jobs": int(len(jobs)), "job_seconds": float(jobs["s"].sum()), "cores": args.cores,
+               "wall_seconds": wall}
+    if wall:
+        summary["outside_jobs_seconds"] = wall - summary["job_seconds"] / args.cores
+    print(json.dumps(summary, indent=2))
+    out = root / "results" / "benchmarks" / "study.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records")}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
