@@ -30,7 +30,7 @@ def main():
     rows = []
     for f in files:
         t = pd.read_csv(f, sep="\t")
-        rows.append({"rule": f.relative_to(root / "results" / "benchmarks" / "jobs").parts[0],
+        rows.append({"rule": f.relative_to(root / "results" / "benchmarks" / "jobs").parts[0].removesuffix(".tsv"),
                      "s": float(t["s"].iloc[0]), "max_rss_MB": pd.to_numeric(t["max_rss"], errors="coerce").iloc[0]})
     jobs = pd.DataFrame(rows)
     logs = sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
