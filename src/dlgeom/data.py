@@ -12,6 +12,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -89,15 +90,19 @@ class Dataset:
         """N_j, points per class, shape (Q,)."""
         return self._counts
 
-    @property
+    @cached_property
     def targets(self) -> np.ndarray:
-        """Target of every point, shape (N, Q): row i is ``Y[:, y_i]``."""
-        return self.Y.T[self.y]
+        """Target of every point, shape (N, Q): row i is ``Y[:, y_i]`` (computed once)."""
+        out = self.Y.T[self.y]
+        out.setflags(write=False)
+        return out
 
-    @property
+    @cached_property
     def weights(self) -> np.ndarray:
-        """Class-balancing weight 1/N_j of every point, shape (N,) [P 2.36]."""
-        return 1.0 / self._counts[self.y]
+        """Class-balancing weight 1/N_j of every point, shape (N,) [P 2.36] (computed once)."""
+        out = 1.0 / self._counts[self.y]
+        out.setflags(write=False)
+        return out
 
     def with_features(self, X, meta_update: dict | None = None) -> "Dataset":
         """A copy with new features (same labels and targets)."""

@@ -120,12 +120,15 @@ class Network:
         return as_float_array(X, "X", 2, (None, self.width))
 
     def _hidden_chunks(self, X):
-        """Yield (start row, X^(L) of that chunk of rows)."""
+        """Yield (start row, X^(L) of that chunk of rows in column layout, shape (Q, n)).
+
+        Inside, points are columns (the paper's layout): adding a bias and applying σ then run
+        along the long axis, which is about twice as fast as the row layout for small Q."""
         for s in range(0, X.shape[0], CHUNK):
-            H = X[s:s + CHUNK]
+            H = X[s:s + CHUNK].T
             for W, b in zip(self.weights[:-1], self.biases[:-1]):
-                H = H @ W.T
-                H += b
+                H = W @ H
+                H += b[:, None]
                 np.maximum(H, 0.0, out=H)
             yield s, H
 
@@ -134,7 +137,7 @@ class Network:
         X = self._check_X(X)
         out = np.empty_like(X)
         for s, H in self._hidden_chunks(X):
-            out[s:s + len(H)] = H
+            out[s:s + H.shape[1]] = H.T
         return out
 
     def forward(self, X) -> np.ndarray:
@@ -143,9 +146,9 @@ class Network:
         out = np.empty_like(X)
         W_out, b_out = self.weights[-1], self.biases[-1]
         for s, H in self._hidden_chunks(X):
-            block = out[s:s + len(H)]
-            np.matmul(H, W_out.T, out=block)
-            block += b_out
+            O = W_out @ H
+            O += b_out[:, None]
+            out[s:s + H.shape[1]] = O.T
         return out
 
     def preactivations(self, X) -> list[np.ndarray]:
@@ -215,13 +218,14 @@ def cost_sq(net: Network, data: Dataset) -> float:
     """C² = Σ_j (1/N_j) Σ_i |x^(L+1)_{j,i} − y_j|² (class-balanced, no ½)."""
     _check_data(net, data)
     W_out, b_out = net.weights[-1], net.biases[-1]
-    targets_T, inv_counts = data.Y.T, 1.0 / data.counts
+    Y, inv_counts = data.Y, 1.0 / data.counts
     total = 0.0
     for s, H in net._hidden_chunks(data.X):
-        labels = data.y[s:s + len(H)]
-        R = H @ W_out.T
-        R += b_out - targets_T[labels]
-        total += float(np.dot(np.einsum("ij,ij->i", R, R), inv_counts[labels]))
+        labels = data.y[s:s + H.shape[1]]
+        R = W_out @ H
+        R += b_out[:, None]
+        R -= Y[:, labels]
+        total += float(np.dot(np.einsum("ij,ij->j", R, R), inv_counts[labels]))
     return total
 
 
@@ -240,22 +244,24 @@ def cost_and_grad(net: Network, data: Dataset) -> tuple[float, np.ndarray]:
     gW = [np.zeros((q, q)) for _ in range(L + 1)]
     gb = [np.zeros(q) for _ in range(L + 1)]
     total = 0.0
-    X, T, w = data.X, data.targets, data.weights
+    X, y, w = data.X, data.y, data.weights
     for s in range(0, X.shape[0], CHUNK):
-        acts = [X[s:s + CHUNK]]
-        masks = []
+        acts = [X[s:s + CHUNK].T]            # column layout (Q, n), see Network._hidden_chunks
         for W, b in zip(net.weights[:-1], net.biases[:-1]):
-            Z = acts[-1] @ W.T + b
-            masks.append(Z > 0)
-            acts.append(np.where(masks[-1], Z, 0.0))
-        R = acts[-1] @ net.weights[-1].T + net.biases[-1] - T[s:s + CHUNK]
-        wr = w[s:s + CHUNK, None] * R
-        total += float(np.sum(wr * R))
-        G = 2.0 * wr
+            Z = W @ acts[-1]
+            Z += b[:, None]
+            np.maximum(Z, 0.0, out=Z)        # H = σ(Z); H > 0 exactly where Z > 0
+            acts.append(Z)
+        R = net.weights[-1] @ acts[-1]
+        R += net.biases[-1][:, None]
+        R -= data.Y[:, y[s:s + CHUNK]]
+        G = R * (2.0 * w[s:s + CHUNK])
+        total += 0.5 * float(np.vdot(G, R))
         for layer in range(L, -1, -1):
-            gW[layer] += G.T @ acts[layer]
-            gb[layer] += G.sum(axis=0)
+            gW[layer] += G @ acts[layer].T
+            gb[layer] += G.sum(axis=1)
             if layer:
-                G = (G @ net.weights[layer]) * masks[layer - 1]
+                G = net.weights[layer].T @ G
+                G *= acts[layer] > 0
     grad = np.concatenate([np.concatenate([a.ravel(), c]) for a, c in zip(gW, gb)])
     return total, grad
