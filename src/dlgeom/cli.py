@@ -161,6 +161,22 @@ def _parser() -> argparse.ArgumentParser:
     fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
     fg.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
     fg.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
+
+    la = sub.add_parser("landscape", help="optimiser runs, end-point levels, Hessians, μ-paths, a 2D slice (JSON)",
+                        description="What GD, Adam and L-BFGS find on C² from random (He, Xavier) and perturbed "
+                                    "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
+                                    "minima; μ-paths from every pattern to the global minimiser; a 2D slice.")
+    la.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
+    la.add_argument("--layers", type=int, required=True, help="hidden layers L (>= Q)")
+    la.add_argument("--runs", type=int, default=20, help="runs per start type and optimiser (default 20)")
+    la.add_argument("--starts", default="he,xavier,global,none",
+                    help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
+    la.add_argument("--rho", type=_float_list, default=[1e-3, 1e-1], help="relative perturbation radii of the anchored starts")
+    la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
+    la.add_argument("--max-iter", type=int, default=2000, help="iterations per run (default 2000)")
+    la.add_argument("--seed", type=_int_list, default=[0], help="seed prefix")
+    la.add_argument("--out", required=True, help="output JSON")
+    la.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -390,12 +406,39 @@ def _cmd_figure(args) -> dict:
     return {}
 
 
+def _cmd_landscape(args) -> dict:
+    from .data import load_dataset
+    from .jsonutil import write_json
+    from .landscape import OPTIMISERS
+    from .study.landscape_run import run_landscape
+    from .validation import check_int
+
+    data = load_dataset(args.data)
+    L = check_int(args.layers, "--layers", minimum=data.n_classes)
+    check_int(args.runs, "--runs", minimum=1)
+    check_int(args.max_iter, "--max-iter", minimum=1)
+    starts = [s for s in args.starts.split(",") if s]
+    opts = [o for o in args.optimisers.split(",") if o]
+    for st in starts:
+        if st not in ("he", "xavier", "global", "none"):
+            raise DlgeomInputError(f"--starts: unknown start {st!r}; allowed: he, xavier, global, none")
+    for o in opts:
+        if o not in OPTIMISERS:
+            raise DlgeomInputError(f"--optimisers: unknown optimiser {o!r}; allowed: {', '.join(OPTIMISERS)}")
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log)
+    out["data"], out["seed"], out["layers"] = args.data, args.seed, L
+    write_json(out, args.out)
+    log(f"wrote {args.out} in {out['seconds']:.1f} s")
+    return {}
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(_join_negative_values(argv))
     handler = {"make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct,
                "prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
-               "figure": _cmd_figure}[args.command]
+               "figure": _cmd_figure, "landscape": _cmd_landscape}[args.command]
     try:
         handler(args)
     except DlgeomInputError as exc:

@@ -14,7 +14,7 @@ from .construct import output_lstsq
 from .data import Dataset
 from .network import CHUNK, Network, activation_margin, cost
 
-__all__ = ["DEFAULT_EPS", "relative_margin", "perturb_hidden", "degeneracy_probe"]
+__all__ = ["DEFAULT_EPS", "relative_margin", "row_directions", "perturb_hidden", "degeneracy_probe"]
 
 DEFAULT_EPS = tuple(10.0 ** np.arange(-12, 0))
 
@@ -43,18 +43,26 @@ def relative_margin(net: Network, X: np.ndarray) -> float:
     return best
 
 
+def row_directions(net: Network, rng: np.random.Generator, layers=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Random directions (dW, db) per layer, each unit's row [dw_k, db_k] uniformly random with the
+    norm of that unit's row [w_k, b_k] ("row-normalised", as in filter-normalised slices).
+    ``layers``: indices into the layers (default: all, output included)."""
+    layers = range(len(net.weights)) if layers is None else layers
+    out = []
+    for i in layers:
+        rows = np.hstack([net.weights[i], net.biases[i][:, None]])
+        d = rng.standard_normal(rows.shape)
+        d *= (np.linalg.norm(rows, axis=1) / np.linalg.norm(d, axis=1))[:, None]
+        out.append((d[:, :-1], d[:, -1]))
+    return out
+
+
 def perturb_hidden(net: Network, eps: float, rng: np.random.Generator) -> Network:
     """Move every hidden unit's row [w_k, b_k] by ε‖[w_k, b_k]‖ in a uniformly random direction."""
-    ws, bs = [], []
-    q = net.width
-    for W, b in zip(net.weights[:-1], net.biases[:-1]):
-        rows = np.hstack([W, b[:, None]])
-        d = rng.standard_normal(rows.shape)
-        d *= (eps * np.linalg.norm(rows, axis=1) / np.linalg.norm(d, axis=1))[:, None]
-        rows = rows + d
-        ws.append(rows[:, :q])
-        bs.append(rows[:, q])
-    return Network(tuple(ws) + (net.weights[-1],), tuple(bs) + (net.biases[-1],))
+    dirs = row_directions(net, rng, range(net.n_hidden))
+    ws = tuple(W + eps * dW for W, (dW, _) in zip(net.weights, dirs)) + (net.weights[-1],)
+    bs = tuple(b + eps * db for b, (_, db) in zip(net.biases, dirs)) + (net.biases[-1],)
+    return Network(ws, bs)
 
 
 def degeneracy_probe(net: Network, data: Dataset, eps=DEFAULT_EPS, n_draws: int = 3,

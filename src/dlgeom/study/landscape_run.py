@@ -1,0 +1,110 @@
+"""Landscape checks on one dataset: optimiser runs from random and perturbed starts, end-point
+classification, Hessian spectra at the constructed minima, μ-paths and a 2D slice.  Returns
+plain rows for tables; a diverged run is a row with its status."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..construct import construct_global, construct_pattern, default_mu
+from ..data import Dataset
+from ..geometry import geometry
+from ..landscape import (
+    classify_endpoint, collapse_structure, hessian, init_random, mu_path, null_dimension, optimise,
+    perturb_relative, predicted_levels, residual_jacobian, slice_2d, wilson_interval,
+)
+from ..local_minima import analyse_patterns
+from ..network import Network
+from ..degeneracy import relative_margin
+
+ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as zero
+
+
+def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
+                  rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
+                  seed=(0,), log=lambda msg: None) -> dict:
+    t0 = time.perf_counter()
+    q, L = data.n_classes, n_layers
+    geom = geometry(data)
+    seq = np.random.SeedSequence(list(seed))
+    reps = analyse_patterns(data, L, geom, n_mu_samples=0)
+    levels = predicted_levels(data.Y, reps)
+    glob = construct_global(data, L, geom=geom)
+    none = construct_pattern(data, np.ones(q, dtype=int), L, geom=geom, output="lstsq_affine")
+    s1_level = next(r.value_affine for r in reps if all(r.s))
+    anchors = {"global": glob.network, "none": none.network}
+    eps_safe = {k: relative_margin(n, data.X) for k, n in anchors.items()}
+
+    # start types: random schemes, and each anchor at each radius ρ
+    start_specs = []
+    for st in starts:
+        if st in ("he", "xavier"):
+            start_specs.append((st, st, None))
+        else:
+            for rho in rhos:
+                start_specs.append((f"{st}@{rho:g}", st, float(rho)))
+    rows = []
+    for (name, kind, rho), s_seq in zip(start_specs, seq.spawn(len(start_specs))):
+        for opt, o_seq in zip(optimisers, s_seq.spawn(len(optimisers))):
+            for k, r_seq in enumerate(o_seq.spawn(runs)):
+                rng = np.random.default_rng(r_seq)
+                x0 = (init_random(q, L, rng, kind) if rho is None else perturb_relative(anchors[kind], rho, rng))
+                res = optimise(data, x0, L, opt, max_iter=max_iter, record_every=0, seed=r_seq.generate_state(1)[0])
+                cat, near = classify_endpoint(res.cost, levels, ZERO_TOL)
+                net = Network.from_flat(res.x, q, L)
+                start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
+                returned = None if rho is None else bool(
+                    (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
+                rows.append({
+                    "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
+                    "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
+                    "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
+                    "seconds": res.seconds, "category": cat, "nearest_level": near,
+                    "structure": "".join(map(str, collapse_structure(net, data))),
+                    "returned": returned, "start_level": start_level,
+                })
+            log(f"{name} {opt}: {runs} runs")
+    # basins
+    basins = []
+    for (name, opt), _ in _groups(rows, ("start", "optimiser")).items():
+        sub = [r for r in rows if r["start"] == name and r["optimiser"] == opt]
+        for cat in ("zero", "pattern", "merge", "other"):
+            kcat = sum(r["category"] == cat for r in sub)
+            lo, hi = wilson_interval(kcat, len(sub))
+            basins.append({"start": name, "optimiser": opt, "category": cat, "k": kcat, "n": len(sub),
+                           "p": kcat / len(sub), "wilson_lo": lo, "wilson_hi": hi})
+    # local shape at the constructed minima
+    shape = []
+    for name, net in anchors.items():
+        H, h, same = hessian(net, data)
+        ev = np.linalg.eigvalsh(H)
+        J = residual_jacobian(net, data, h)
+        tol = 1e-8 * max(abs(ev[-1]), 1e-300)
+        shape.append({"point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
+                      "n_negative_eig": int(np.sum(ev < -tol)), "null_dim_J": null_dimension(J),
+                      "min_eig": float(ev[0]), "max_eig": float(ev[-1]), "fd_step": h,
+                      "pattern_unchanged": same, "eigenvalues": ev.tolist()})
+    # μ-paths from every mixed pattern (and s = 1) to the global minimiser
+    paths = []
+    mu_glob = default_mu(geom)
+    for r in reps:
+        if sum(r.s) == 0:
+            continue
+        F = mu_path(data, geom, np.array(r.mu), mu_glob, L)
+        paths.append({"s": "".join(map(str, r.s)), "F_start": float(F[0]), "F_end": float(F[-1]),
+                      "barrier": float(max(F.max() - F[0], 0.0)), "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
+                      "profile": F.tolist()})
+    radii = np.linspace(-0.5, 0.5, 21)
+    _, cos, grid = slice_2d(glob.network, data, radii, np.random.default_rng(seq.spawn(1)[0]))
+    return {"rows": rows, "basins": basins, "shape": shape, "paths": paths,
+            "slice": {"radii": radii.tolist(), "cos": cos, "cost": grid.tolist(), "eps_safe": eps_safe["global"]},
+            "levels": levels, "s1_level": s1_level, "seconds": time.perf_counter() - t0}
+
+
+def _groups(rows, keys):
+    out = {}
+    for r in rows:
+        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out

@@ -1,0 +1,110 @@
+"""Landscape tools: Hessian, Jacobian, optimisers, end-point classification, Wilson intervals."""
+
+import numpy as np
+import pytest
+
+import dlgeom
+from dlgeom.landscape import (
+    classify_endpoint, collapse_structure, hessian, init_random, merge_levels, mu_path,
+    null_dimension, optimise, perturb_relative, residual_jacobian, slice_2d, wilson_interval,
+)
+
+from conftest import random_network
+
+
+@pytest.fixture(scope="module")
+def small():
+    data = dlgeom.make_clustered(2, 12, 0.1, seed=3)
+    return data, dlgeom.construct_global(data, 2)
+
+
+def test_hessian_against_second_differences_of_the_cost():
+    """The Hessian (central differences of the analytic gradient) against second differences of
+    C² itself, on a random network, with steps below the activation margin."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(2), 6)
+    data = dlgeom.Dataset(rng.standard_normal((12, 2)), y)
+    net = random_network(rng, 2, 2)
+    H, h, same = hessian(net, data)
+    assert same
+    x = net.to_flat()
+    c = lambda z: dlgeom.cost_sq(dlgeom.Network.from_flat(z, 2, 2), data)
+    for i, j in [(0, 0), (1, 5), (7, 13), (17, 17), (3, 16)]:
+        ei, ej = np.zeros(x.size), np.zeros(x.size)
+        ei[i], ej[j] = h, h
+        fd = (c(x + ei + ej) - c(x + ei - ej) - c(x - ei + ej) + c(x - ei - ej)) / (4 * h * h)
+        assert H[i, j] == pytest.approx(fd, rel=1e-4, abs=1e-6 * np.abs(H).max())
+
+
+def test_hessian_at_zero_cost_is_gauss_newton(small):
+    """At the global minimiser C = 0, so the Hessian is 2JᵀJ and its zero modes are the null
+    space of J."""
+    data, con = small
+    H, h, _ = hessian(con.network, data)
+    J = residual_jacobian(con.network, data, h)
+    np.testing.assert_allclose(H, 2 * J.T @ J, atol=1e-8 * np.abs(H).max())
+    ev = np.linalg.eigvalsh(H)
+    zero = int(np.sum(np.abs(ev) <= 1e-8 * ev[-1]))
+    assert zero == null_dimension(J) and 0 < zero < H.shape[0]
+    assert ev[0] > -1e-8 * ev[-1]
+
+
+def test_optimisers_decrease_the_cost_and_stop(small):
+    data, _ = small
+    rng = np.random.default_rng(1)
+    x0 = init_random(2, 2, rng, "he")
+    c0 = np.sqrt(dlgeom.cost_sq(dlgeom.Network.from_flat(x0, 2, 2), data))
+    for method in ("lbfgs", "gd", "adam"):
+        res = optimise(data, x0, 2, method, max_iter=300, record_every=10)
+        assert res.cost <= c0 and res.n_iter <= 300 and res.status in ("converged", "zero", "max_iter")
+        assert np.isclose(res.cost, np.sqrt(dlgeom.cost_sq(dlgeom.Network.from_flat(res.x, 2, 2), data)))
+        if method == "gd":  # monotone by construction
+            assert all(b <= a * (1 + 1e-12) for a, b in zip(res.history, res.history[1:]))
+    # a start at the global minimiser stops at once with zero cost
+    _, con = small
+    res = optimise(data, con.network.to_flat(), 2, "gd", max_iter=50)
+    assert res.status == "zero" and res.n_iter == 1
+
+
+def test_small_perturbations_return_to_zero(small):
+    data, con = small
+    rng = np.random.default_rng(2)
+    x0 = perturb_relative(con.network, 1e-4, rng)
+    assert np.linalg.norm(x0 - con.network.to_flat()) > 0
+    res = optimise(data, x0, 2, "lbfgs", max_iter=2000)
+    assert res.cost <= 1e-6
+
+
+def test_endpoint_classifier_on_hand_made_cases():
+    levels = {"V_aff[11]": 0.5, "V_P[10]": 0.3, "merge[01]": np.sqrt(2)}
+    assert classify_endpoint(1e-9, levels) == ("zero", "")
+    assert classify_endpoint(0.5 * (1 + 1e-5), levels) == ("pattern", "V_aff[11]")
+    assert classify_endpoint(np.sqrt(2) - 1e-6, levels) == ("merge", "merge[01]")
+    assert classify_endpoint(0.9, levels)[0] == "other"
+    m = merge_levels(np.eye(3))
+    assert m["merge[012]"] == pytest.approx(np.sqrt(2)) and m["merge[01|2]"] == pytest.approx(1.0)
+    assert len(merge_levels(np.eye(4))) == 15 - 1   # Bell(4) partitions minus the singletons
+
+
+def test_collapse_structure_reads_the_construction(small):
+    data, con = small
+    assert collapse_structure(con.network, data) == [1, 2]
+    s1 = dlgeom.construct_pattern(data, [1, 1], 2)
+    assert collapse_structure(s1.network, data) == [0, 0]
+
+
+def test_wilson_interval_known_values():
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0 and hi == pytest.approx(0.2775, abs=1e-4)
+    lo, hi = wilson_interval(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
+
+
+def test_mu_path_ends_at_zero_and_slice_centre(small):
+    data, con = small
+    g = con.geometry
+    s1 = dlgeom.construct_pattern(data, [1, 1], 2, geom=g)
+    F = mu_path(data, g, s1.mu, con.mu, 2, n_points=11)
+    assert F[-1] <= 1e-10 and F[0] > 1e-3
+    radii, cos, grid = slice_2d(con.network, data, np.linspace(-0.1, 0.1, 5), np.random.default_rng(0))
+    assert grid[2, 2] <= 1e-12 and grid.max() > 0 and abs(cos) < 1
