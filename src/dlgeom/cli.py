@@ -148,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     ag = sub.add_parser("aggregate", help="cell JSONs -> tables and the claims table",
                         description="Concatenate cell results into CSV tables and compute the claims table.")
     ag.add_argument("--cells", nargs="+", required=True, help="cell JSON files")
+    ag.add_argument("--landscape", nargs="*", default=None, help="landscape JSON files (dlgeom landscape)")
     ag.add_argument("--out-dir", required=True, help="directory for the tables")
     ag.add_argument("--zero-cost", type=float, default=1e-10)
     ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
@@ -155,7 +156,8 @@ def _parser() -> argparse.ArgumentParser:
 
     fg = sub.add_parser("figure", help="one figure of the study (PNG and PDF)",
                         description="Draw one figure from the tables (byte-stable PNG and PDF).")
-    fg.add_argument("--name", required=True, choices=["truncation", "curation", "phase", "local_minima", "accuracy"])
+    fg.add_argument("--name", required=True, choices=["truncation", "curation", "phase", "local_minima", "accuracy",
+                                                      "landscape_runs", "landscape_shape"])
     fg.add_argument("--tables", default=None, help="directory of the aggregated tables")
     fg.add_argument("--cell", default=None, help="curation: the cell to show (default: largest Q, regular θ)")
     fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
@@ -175,6 +177,8 @@ def _parser() -> argparse.ArgumentParser:
     la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     la.add_argument("--max-iter", type=int, default=2000, help="iterations per run (default 2000)")
     la.add_argument("--seed", type=_int_list, default=[0], help="seed prefix")
+    la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
+    la.add_argument("--cell-key", default="", help="the cell's name in the tables")
     la.add_argument("--out", required=True, help="output JSON")
     la.add_argument("--quiet", action="store_true")
     return p
@@ -349,16 +353,23 @@ def _cmd_cell(args) -> dict:
 def _cmd_aggregate(args) -> dict:
     from pathlib import Path
 
-    from .study.aggregate import load_cells, write_tables
+    from .study.aggregate import load_cells, load_landscape, write_tables
     from .study.provenance import write_provenance
 
     missing = [c for c in args.cells if not Path(c).is_file()]
     if missing:
         raise DlgeomInputError(f"--cells: {len(missing)} file(s) missing, e.g. {missing[0]}")
     frames = load_cells(args.cells)
+    inputs = list(args.cells)
+    if args.landscape is not None:
+        missing = [c for c in args.landscape if not Path(c).is_file()]
+        if missing:
+            raise DlgeomInputError(f"--landscape: {len(missing)} file(s) missing, e.g. {missing[0]}")
+        frames.update(load_landscape(args.landscape))
+        inputs += list(args.landscape)
     written = write_tables(frames, args.out_dir, args.zero_cost)
     for path in written:
-        write_provenance(path, args.cells, "dlgeom aggregate", args.config_hash, args.seed)
+        write_provenance(path, inputs, "dlgeom aggregate", args.config_hash, args.seed)
     print(f"wrote {len(written)} tables to {args.out_dir}")
     return {}
 
@@ -380,7 +391,10 @@ def _cmd_figure(args) -> dict:
         if not path.is_file():
             raise DlgeomInputError(f"--tables: {path} does not exist; run dlgeom aggregate first")
         inputs.append(path)
-        return pd.read_csv(path, keep_default_na=True, dtype={"theta": str, "s": str})
+        try:
+            return pd.read_csv(path, keep_default_na=True, dtype={"theta": str, "s": str, "structure": str})
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
 
     if args.name == "truncation":
         from .construct import construct_global
@@ -398,8 +412,12 @@ def _cmd_figure(args) -> dict:
         fig = F.fig_phase(table("phase"))
     elif args.name == "local_minima":
         fig = F.fig_local_minima(table("patterns"))
-    else:
+    elif args.name == "accuracy":
         fig = F.fig_accuracy(table("constructions"))
+    elif args.name == "landscape_runs":
+        fig = F.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"))
+    else:
+        fig = F.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"))
     for path in F.save_figure(fig, args.out):
         write_provenance(path, inputs, f"dlgeom figure --name {args.name}", args.config_hash, args.seed)
     print(f"wrote {args.out}.png and {args.out}.pdf")
@@ -426,7 +444,8 @@ def _cmd_landscape(args) -> dict:
         if o not in OPTIMISERS:
             raise DlgeomInputError(f"--optimisers: unknown optimiser {o!r}; allowed: {', '.join(OPTIMISERS)}")
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
-    out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log)
+    out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
+                        shape=not args.no_shape, cell_key=args.cell_key)
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
     write_json(out, args.out)
     log(f"wrote {args.out} in {out['seconds']:.1f} s")

@@ -49,8 +49,7 @@ class OptResult:
 
 
 def _fg(x, data, q, L):
-    c2, g = cost_and_grad(Network.from_flat(x, q, L), data)
-    return c2, g
+    return cost_and_grad(Network._from_flat_unchecked(np.ascontiguousarray(x, dtype=np.float64), q, L), data)
 
 
 def _power_lambda_max(x, data, q, L, rng, iters=30) -> float:

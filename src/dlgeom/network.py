@@ -87,6 +87,15 @@ class Network:
             bs.append(chunk[q * q:])
         return cls(tuple(ws), tuple(bs))
 
+    @classmethod
+    def _from_flat_unchecked(cls, vec: np.ndarray, width: int, n_hidden: int) -> "Network":
+        """Views into a trusted float64 vector, no validation: the optimisers' hot path."""
+        q, block = width, width * width + width
+        net = object.__new__(cls)
+        object.__setattr__(net, "weights", tuple(vec[i * block:i * block + q * q].reshape(q, q) for i in range(n_hidden + 1)))
+        object.__setattr__(net, "biases", tuple(vec[i * block + q * q:(i + 1) * block] for i in range(n_hidden + 1)))
+        return net
+
     def with_output(self, W, b) -> "Network":
         """The same hidden layers with a new output layer."""
         return Network(self.weights[:-1] + (W,), self.biases[:-1] + (b,))

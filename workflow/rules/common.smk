@@ -19,7 +19,12 @@ config.update(_validated)
 CELLS = expand_grid(config)
 CONFIG_HASH = config_hash(config)
 BASE_SEED = config["base_seed"]
-TABLES = ["claims", "constructions", "patterns", "degeneracy", "prop22", "curation", "phase"]
+TABLES = ["claims", "constructions", "patterns", "degeneracy", "prop22", "curation", "phase",
+          "landscape_endpoints", "landscape_basins", "landscape_shape", "landscape_paths", "landscape_slice",
+          "landscape_levels"]
+LANDSCAPE_FILES = [f"results/landscape/{c}/runs_{s}.json" for c in config["landscape"]["cells"]
+                   for s in config["landscape"]["starts"]] + [
+                   f"results/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]
 TABLE_FILES = [f"results/tables/{t}.csv" for t in TABLES] + ["results/tables/claims.md"]
 CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
 # Every job runs single-threaded BLAS (parallelism is across jobs, and results do not depend on

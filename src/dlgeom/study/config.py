@@ -94,6 +94,12 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
     for key in ("Q", "delta_ratio", "theta"):
         if len(set(map(str, grid[key]))) != len(grid[key]):
             raise DlgeomInputError(f"config key 'grid.{key}': values must be distinct")
+    grid_keys = {c.key for c in expand_grid(cfg)}
+    for i, key in enumerate(cfg["landscape"]["cells"]):
+        if key not in grid_keys or key.startswith("user/"):
+            raise DlgeomInputError(
+                f"config key 'landscape.cells[{i}]': {key!r} is not a synthetic cell of the grid "
+                f"(e.g. {sorted(k for k in grid_keys if not k.startswith('user/'))[0]!r})")
     names = [d["name"] for d in cfg["datasets"]]
     if len(set(names)) != len(names):
         raise DlgeomInputError("config key 'datasets': names must be distinct")

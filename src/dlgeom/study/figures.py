@@ -20,7 +20,7 @@ from ..geometry import cone_angles  # noqa: E402
 from ..network import truncate  # noqa: E402
 from ..synthetic import mean_simplex, regular_cone_angle  # noqa: E402
 
-FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy")
+FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy", "landscape_runs", "landscape_shape")
 CLASS_COLORS = plt.get_cmap("tab10").colors
 
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
@@ -237,4 +237,120 @@ def fig_accuracy(cons: pd.DataFrame):
             ax.legend(frameon=False, fontsize=6.5, ncol=2, loc="lower left")
     axes[0].set_ylabel("held-out accuracy (mean over θ and seeds, L = Q)")
     fig.suptitle("Classification by the induced metric", y=1.0)
+    return fig
+
+
+# ---- (6, 7) the gradient landscape --------------------------------------------------------------
+
+def _no_data(title):
+    fig, ax = plt.subplots(figsize=(5, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, "no landscape cells in this study\n(config key landscape.cells)", ha="center", va="center")
+    ax.set_title(title)
+    return fig
+
+
+def _main_cell(df: pd.DataFrame) -> str:
+    """The cell with the largest Q (then the first by name) of a landscape table."""
+    cells = sorted(df["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]), c))
+    return cells[0]
+
+
+def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataFrame):
+    """(a) final costs of random-start runs with the predicted levels; (b) basin probabilities of
+    random starts with Wilson 95 % intervals; (c) return probability against the start radius ρ."""
+    if end is None or not len(end):
+        return _no_data("Optimiser runs")
+    cell = _main_cell(end)
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
+    rand = end[(end["cell"] == cell) & end["start_kind"].isin(["he", "xavier"])]
+    floor = 1e-16
+    bins = np.logspace(-16, 1, 52)
+    for i, (opt, g) in enumerate(rand.groupby("optimiser")):
+        a.hist(np.clip(g["cost"], floor, None), bins=bins, histtype="step", lw=1.4, color=f"C{i}", label=opt)
+    lv = levels[levels["cell"] == cell]
+    for r in lv.itertuples():
+        style = ("k", ":", 0.6) if r.level.startswith("merge") else (("C3", "--", 0.8) if r.level.startswith("V_aff") else ("0.6", "-", 0.4))
+        a.axvline(r.value, color=style[0], ls=style[1], lw=style[2])
+    a.plot([], [], "C3--", lw=0.8, label="V_aff[s] (pattern, LS)")
+    a.plot([], [], color="0.6", lw=0.4, label="V_P, V_bf")
+    a.plot([], [], "k:", lw=0.6, label="class-merging levels")
+    a.set_xscale("log")
+    a.set_xlabel("final cost C (C ≤ 1e-16 shown at 1e-16)")
+    a.set_ylabel("runs")
+    a.set_title(f"(a) random starts, {cell}", fontsize=9)
+    a.legend(frameon=False, fontsize=6.5)
+    rb = basins[basins["start_kind"].isin(["he", "xavier"])]
+    cats = ["zero", "pattern", "merge", "other"]
+    groups = sorted({(r.cell, r.optimiser) for r in rb.itertuples()})
+    x = np.arange(len(groups))
+    bottom = np.zeros(len(groups))
+    for k, cat in enumerate(cats):
+        sub = rb[rb["category"] == cat].groupby(["cell", "optimiser"])[["k", "n"]].sum()
+        p = np.array([sub.loc[gk, "k"] / sub.loc[gk, "n"] if gk in sub.index else 0.0 for gk in groups])
+        b.bar(x, p, bottom=bottom, color=f"C{k}", label=cat, width=0.8)
+        if cat == "zero":
+            from ..landscape import wilson_interval
+            ci = np.array([wilson_interval(int(sub.loc[gk, "k"]), int(sub.loc[gk, "n"])) if gk in sub.index else (0, 0) for gk in groups])
+            b.errorbar(x, p, yerr=[p - ci[:, 0], ci[:, 1] - p], fmt="none", ecolor="k", capsize=2, lw=0.8)
+        bottom += p
+    b.set_xticks(x, [f"{c}\n{o}" for c, o in groups], rotation=70, fontsize=6)
+    b.set_ylabel("fraction of random-start runs")
+    b.set_title("(b) where training ends (bars: Wilson 95 % for zero)", fontsize=9)
+    b.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    anchored = end[end["start_kind"].isin(["global", "none"])]
+    for i, ((kind, opt), g) in enumerate(anchored.groupby(["start_kind", "optimiser"])):
+        m = g.groupby("rho")["returned"].apply(lambda r: r.astype(bool).mean())
+        c.plot(m.index, m.values, marker="o" if kind == "global" else "s", ls="-" if kind == "global" else "--",
+               color=f"C{['lbfgs', 'gd', 'adam'].index(opt) if opt in ('lbfgs', 'gd', 'adam') else i}",
+               label=f"{'global minimiser' if kind == 'global' else 's = 1'}, {opt}")
+    c.set_xscale("log")
+    c.set_ylim(-0.03, 1.03)
+    c.set_xlabel("relative start radius ρ")
+    c.set_ylabel("fraction returning to the start's level")
+    c.set_title("(c) return probability (all landscape cells)", fontsize=9)
+    c.legend(frameon=False, fontsize=6.5)
+    fig.tight_layout()
+    return fig
+
+
+def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFrame):
+    """(a) Hessian spectra at the global minimiser and at s = 1; (b) μ-paths from every pattern to
+    the global minimiser; (c) a 2D slice of C around the global minimiser."""
+    if shape is None or not len(shape):
+        return _no_data("Local shape")
+    cell = _main_cell(shape)
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
+    floor = 1e-16
+    for i, r in enumerate(shape[shape["cell"] == cell].itertuples()):
+        ev = np.sort(np.abs(np.array([float(v) for v in r.eigenvalues.split()])))
+        a.semilogy(np.arange(ev.size), np.maximum(ev, floor), marker=".", ls="none", color=f"C{i}",
+                   label=f"{'global minimiser' if r.point == 'global' else 's = 1'}: {r.n_zero_eig} zero modes "
+                         f"(#params − rank J = {r.null_dim_J}) of {r.n_params}")
+    a.set_xlabel("eigenvalue index (sorted by |λ|)")
+    a.set_ylabel("|eigenvalue| of the Hessian of C²")
+    a.set_title(f"(a) Hessian spectra, {cell}", fontsize=9)
+    a.legend(frameon=False, fontsize=6.5, loc="upper left")
+    pc = paths[paths["cell"] == cell]
+    for r in pc.itertuples():
+        F = np.array([float(v) for v in r.profile.split()])
+        b.plot(np.linspace(0, 1, F.size), F, color="C0" if r.type == "none" else "C1",
+               lw=1.6 if r.type == "none" else 0.8, label=None)
+    b.plot([], [], "C0", lw=1.6, label="s = 1 (no collapse)")
+    b.plot([], [], "C1", lw=0.8, label="mixed patterns")
+    b.set_xlabel("t: μ(t) = (1 − t) μ_pattern + t μ_global")
+    b.set_ylabel("min over the output layer of C")
+    b.set_title("(b) μ-paths to the global minimiser", fontsize=9)
+    b.legend(frameon=False, fontsize=7)
+    sc = slc[slc["cell"] == cell]
+    radii = np.sort(sc["alpha"].unique())
+    Z = sc.pivot(index="alpha", columns="beta", values="cost").loc[radii, radii].to_numpy()
+    cs = c.contourf(radii, radii, np.log10(np.maximum(Z, floor)).T, levels=20, cmap="magma")
+    fig.colorbar(cs, ax=c, label="log10 C")
+    eps = float(sc["eps_safe"].iloc[0])
+    c.add_patch(plt.Circle((0, 0), eps, fill=False, color="w", lw=1.2))
+    c.set_xlabel("α (row-normalised direction d₁)")
+    c.set_ylabel("β (direction d₂)")
+    c.set_title(f"(c) 2D slice around the global minimiser (circle: ε_safe = {eps:.2g})", fontsize=9)
+    fig.tight_layout()
     return fig

@@ -24,11 +24,14 @@ ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as z
 
 def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
                   rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
-                  seed=(0,), log=lambda msg: None) -> dict:
+                  seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "") -> dict:
+    """Optimiser runs for every start type × optimiser × run (rows, basins), and with ``shape``
+    the local shape at the constructed minima (Hessian spectra, μ-paths, a 2D slice).  Every
+    start type draws from its own SeedSequence child (keyed by its name), so splitting the start
+    types over several jobs gives the same rows."""
     t0 = time.perf_counter()
     q, L = data.n_classes, n_layers
     geom = geometry(data)
-    seq = np.random.SeedSequence(list(seed))
     reps = analyse_patterns(data, L, geom, n_mu_samples=0)
     levels = predicted_levels(data.Y, reps)
     glob = construct_global(data, L, geom=geom)
@@ -46,7 +49,8 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
             for rho in rhos:
                 start_specs.append((f"{st}@{rho:g}", st, float(rho)))
     rows = []
-    for (name, kind, rho), s_seq in zip(start_specs, seq.spawn(len(start_specs))):
+    for name, kind, rho in start_specs:
+        s_seq = np.random.SeedSequence(list(seed) + [_start_id(kind), int(round(1e6 * (rho or 0)))])
         for opt, o_seq in zip(optimisers, s_seq.spawn(len(optimisers))):
             for k, r_seq in enumerate(o_seq.spawn(runs)):
                 rng = np.random.default_rng(r_seq)
@@ -58,10 +62,10 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                 returned = None if rho is None else bool(
                     (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
                 rows.append({
-                    "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
+                    "cell": cell_key, "Q": q, "L": L, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
                     "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
                     "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
-                    "seconds": res.seconds, "category": cat, "nearest_level": near,
+                    "category": cat, "nearest_level": near,
                     "structure": "".join(map(str, collapse_structure(net, data))),
                     "returned": returned, "start_level": start_level,
                 })
@@ -73,8 +77,14 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         for cat in ("zero", "pattern", "merge", "other"):
             kcat = sum(r["category"] == cat for r in sub)
             lo, hi = wilson_interval(kcat, len(sub))
-            basins.append({"start": name, "optimiser": opt, "category": cat, "k": kcat, "n": len(sub),
+            basins.append({"cell": cell_key, "Q": q, "start": name, "start_kind": sub[0]["start_kind"],
+                           "rho": sub[0]["rho"], "optimiser": opt, "category": cat, "k": kcat, "n": len(sub),
                            "p": kcat / len(sub), "wilson_lo": lo, "wilson_hi": hi})
+    out = {"rows": rows, "basins": basins, "levels": levels, "s1_level": s1_level,
+           "cell": cell_key, "eps_safe": eps_safe}
+    if not shape:
+        out["seconds"] = time.perf_counter() - t0
+        return out
     # local shape at the constructed minima
     shape = []
     for name, net in anchors.items():
@@ -82,7 +92,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         ev = np.linalg.eigvalsh(H)
         J = residual_jacobian(net, data, h)
         tol = 1e-8 * max(abs(ev[-1]), 1e-300)
-        shape.append({"point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
+        shape.append({"cell": cell_key, "Q": q, "point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
                       "n_negative_eig": int(np.sum(ev < -tol)), "null_dim_J": null_dimension(J),
                       "min_eig": float(ev[0]), "max_eig": float(ev[-1]), "fd_step": h,
                       "pattern_unchanged": same, "eigenvalues": ev.tolist()})
@@ -93,14 +103,21 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         if sum(r.s) == 0:
             continue
         F = mu_path(data, geom, np.array(r.mu), mu_glob, L)
-        paths.append({"s": "".join(map(str, r.s)), "F_start": float(F[0]), "F_end": float(F[-1]),
+        paths.append({"cell": cell_key, "Q": q, "s": "".join(map(str, r.s)),
+                      "type": "none" if all(r.s) else "mixed", "F_start": float(F[0]), "F_end": float(F[-1]),
                       "barrier": float(max(F.max() - F[0], 0.0)), "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
                       "profile": F.tolist()})
     radii = np.linspace(-0.5, 0.5, 21)
-    _, cos, grid = slice_2d(glob.network, data, radii, np.random.default_rng(seq.spawn(1)[0]))
-    return {"rows": rows, "basins": basins, "shape": shape, "paths": paths,
-            "slice": {"radii": radii.tolist(), "cos": cos, "cost": grid.tolist(), "eps_safe": eps_safe["global"]},
-            "levels": levels, "s1_level": s1_level, "seconds": time.perf_counter() - t0}
+    _, cos, grid = slice_2d(glob.network, data, radii, np.random.default_rng(np.random.SeedSequence(list(seed) + [99])))
+    out.update(shape=shape, paths=paths,
+               slice={"cell": cell_key, "radii": radii.tolist(), "cos": cos, "cost": grid.tolist(),
+                      "eps_safe": eps_safe["global"]},
+               seconds=time.perf_counter() - t0)
+    return out
+
+
+def _start_id(kind: str) -> int:
+    return {"he": 1, "xavier": 2, "global": 3, "none": 4}[kind]
 
 
 def _groups(rows, keys):
