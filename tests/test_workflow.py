@@ -41,6 +41,8 @@ def _test_config(tmp_path) -> dict:
     (lambda c: c.update(noise="pink"), "noise"),
     (lambda c: c["datasets"][0].update(path="/nonexistent/data.csv"), "datasets[0].path"),
     (lambda c: c["datasets"][0].update(shrink=[-0.5]), "datasets[0].shrink[0]"),
+    (lambda c: c["landscape"].update(cells=["Q7/thetaregular/r0.1"]), "landscape.cells[0]"),
+    (lambda c: c["landscape"].update(optimisers=["sgd"]), "landscape.optimisers[0]"),
 ])
 def test_config_errors_name_the_key(tmp_path, mutate, key):
     cfg = _test_config(tmp_path)
@@ -91,7 +93,8 @@ def test_lint_is_clean():
     assert not [l for l in text.splitlines() if l.strip().startswith("* ")], text
 
 
-@pytest.mark.parametrize("configfile,expected_cells", [("config/config.yaml", 8 + 3 * 8 * 6), ("config/test.yaml", 2 + 4 + 2)])
+@pytest.mark.parametrize("configfile,expected_cells", [("config/config.yaml", 8 + 3 * 8 * 6), ("config/test.yaml", 2 + 4 + 2),
+                                                       ("config/paper.yaml", 8 + 3 * 8 * 6)])
 def test_dry_run(tmp_path, configfile, expected_cells):
     cfg = yaml.safe_load((ROOT / configfile).read_text())
     for d in cfg.get("datasets") or []:
@@ -101,9 +104,13 @@ def test_dry_run(tmp_path, configfile, expected_cells):
     res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--configfile", str(path),
                                       "-n", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    counts = dict(tuple(l.split()) for l in res.stdout.splitlines() if l.split() and l.split()[0] in ("cell", "aggregate", "figure"))
+    names = ("cell", "aggregate", "figure", "landscape_runs", "landscape_shape")
+    counts = dict(tuple(l.split()) for l in res.stdout.splitlines() if l.split() and l.split()[0] in names)
     assert int(counts["cell"]) == expected_cells
-    assert int(counts["aggregate"]) == 1 and int(counts["figure"]) == 5
+    assert int(counts["aggregate"]) == 1 and int(counts["figure"]) == 7
+    land = cfg["landscape"]
+    assert int(counts["landscape_runs"]) == len(land["cells"]) * len(land["starts"])
+    assert int(counts["landscape_shape"]) == len(land["cells"])
 
 
 # ---- the tiny study end to end -------------------------------------------------------------------
@@ -183,14 +190,36 @@ def test_tiny_study_is_reproducible(tiny_study, tmp_path):
     for key in ("rows", "patterns", "degeneracy", "prop22"):
         assert again[key] == first[key]
     cells = sorted(str(p) for p in (res / "cells").rglob("*.json"))
-    assert main(["aggregate", "--cells", *cells, "--out-dir", str(tmp_path / "tables")]) == 0
-    for name in ("claims.csv", "constructions.csv", "patterns.csv", "degeneracy.csv"):
+    land = sorted(str(p) for p in (res / "landscape").rglob("*.json"))
+    assert main(["aggregate", "--cells", *cells, "--landscape", *land, "--out-dir", str(tmp_path / "tables")]) == 0
+    for name in ("claims.csv", "constructions.csv", "patterns.csv", "degeneracy.csv", "landscape_endpoints.csv",
+                 "landscape_shape.csv"):
         assert (tmp_path / "tables" / name).read_bytes() == (res / "tables" / name).read_bytes()
     assert main(["figure", "--name", "phase", "--tables", str(res / "tables"), "--out", str(tmp_path / "phase")]) == 0
     for ext in ("png", "pdf"):
         assert (tmp_path / f"phase.{ext}").read_bytes() == (res / "figures" / f"phase.{ext}").read_bytes()
     prov = json.loads((res / "tables" / "claims.csv.prov.json").read_text())
-    assert prov["config_hash"] and prov["seed"] == [7] and len(prov["inputs"]) == 8
+    assert prov["config_hash"] and prov["seed"] == [7] and len(prov["inputs"]) == 8 + len(land)
+
+
+def test_tiny_study_landscape(tiny_study):
+    """The landscape tables: every run is there, Hessian zero modes = #params − rank J at the
+    global minimiser, the slice is zero at its centre, the claims rows are computed."""
+    t = tiny_study / "results" / "tables"
+    end = pd.read_csv(t / "landscape_endpoints.csv", dtype={"structure": str})
+    # 2 cells × (he + 2 ρ for global + 2 ρ for none) × 2 optimisers × 4 runs
+    assert len(end) == 2 * (1 + 2 + 2) * 2 * 4
+    assert set(end["category"]) <= {"zero", "pattern", "merge", "other"}
+    assert ((end["category"] == "zero") == (end["cost"] <= 1e-6)).all()
+    shape = pd.read_csv(t / "landscape_shape.csv")
+    g = shape[shape["point"] == "global"]
+    assert len(g) == 2 and (g["n_zero_eig"] == g["null_dim_J"]).all() and (g["n_zero_eig"] > 0).all()
+    sl = pd.read_csv(t / "landscape_slice.csv")
+    centre = sl[(sl["alpha"].abs() < 1e-12) & (sl["beta"].abs() < 1e-12)]
+    assert len(centre) == 2 and (centre["cost"] <= 1e-12).all()
+    c = _claims(tiny_study)
+    assert c.loc["MATH.md §6", "verdict"] == "holds"
+    assert "landscape_runs.png" in {p.name for p in (tiny_study / "results" / "figures").iterdir()}
 
 
 def test_report_builds(tiny_study, tmp_path):

@@ -15,8 +15,9 @@ from ..landscape import (
     classify_endpoint, collapse_structure, hessian, init_random, mu_path, null_dimension, optimise,
     perturb_relative, predicted_levels, residual_jacobian, slice_2d, wilson_interval,
 )
+from ..geometry import assumptions
 from ..local_minima import analyse_patterns
-from ..network import Network
+from ..network import Network, cost
 from ..degeneracy import relative_margin
 
 ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as zero
@@ -38,6 +39,8 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
     none = construct_pattern(data, np.ones(q, dtype=int), L, geom=geom, output="lstsq_affine")
     s1_level = next(r.value_affine for r in reps if all(r.s))
     anchors = {"global": glob.network, "none": none.network}
+    info = {"cell": cell_key, "Q": q, "L": L, "all_hold": assumptions(geom).all_hold,
+            "global_cost": cost(glob.network, data)}
     eps_safe = {k: relative_margin(n, data.X) for k, n in anchors.items()}
 
     # start types: random schemes, and each anchor at each radius ρ
@@ -62,7 +65,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                 returned = None if rho is None else bool(
                     (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
                 rows.append({
-                    "cell": cell_key, "Q": q, "L": L, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
+                    **info, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
                     "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
                     "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
                     "category": cat, "nearest_level": near,
@@ -77,7 +80,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         for cat in ("zero", "pattern", "merge", "other"):
             kcat = sum(r["category"] == cat for r in sub)
             lo, hi = wilson_interval(kcat, len(sub))
-            basins.append({"cell": cell_key, "Q": q, "start": name, "start_kind": sub[0]["start_kind"],
+            basins.append({**info, "start": name, "start_kind": sub[0]["start_kind"],
                            "rho": sub[0]["rho"], "optimiser": opt, "category": cat, "k": kcat, "n": len(sub),
                            "p": kcat / len(sub), "wilson_lo": lo, "wilson_hi": hi})
     out = {"rows": rows, "basins": basins, "levels": levels, "s1_level": s1_level,
@@ -92,7 +95,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         ev = np.linalg.eigvalsh(H)
         J = residual_jacobian(net, data, h)
         tol = 1e-8 * max(abs(ev[-1]), 1e-300)
-        shape.append({"cell": cell_key, "Q": q, "point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
+        shape.append({**info, "point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
                       "n_negative_eig": int(np.sum(ev < -tol)), "null_dim_J": null_dimension(J),
                       "min_eig": float(ev[0]), "max_eig": float(ev[-1]), "fd_step": h,
                       "pattern_unchanged": same, "eigenvalues": ev.tolist()})
@@ -103,7 +106,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         if sum(r.s) == 0:
             continue
         F = mu_path(data, geom, np.array(r.mu), mu_glob, L)
-        paths.append({"cell": cell_key, "Q": q, "s": "".join(map(str, r.s)),
+        paths.append({**info, "s": "".join(map(str, r.s)),
                       "type": "none" if all(r.s) else "mixed", "F_start": float(F[0]), "F_end": float(F[-1]),
                       "barrier": float(max(F.max() - F[0], 0.0)), "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
                       "profile": F.tolist()})
