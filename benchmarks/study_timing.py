@@ -22,6 +22,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", default=".", help="the study's working directory")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--log", default=None, help="the Snakemake log of the run (default: the newest with an elapsed time)")
     args = ap.parse_args()
     root = Path(args.workdir)
     files = sorted((root / "results" / "benchmarks" / "jobs").rglob("*.tsv"))
@@ -33,7 +34,7 @@ def main():
         rows.append({"rule": f.relative_to(root / "results" / "benchmarks" / "jobs").parts[0].removesuffix(".tsv"),
                      "s": float(t["s"].iloc[0]), "max_rss_MB": pd.to_numeric(t["max_rss"], errors="coerce").iloc[0]})
     jobs = pd.DataFrame(rows)
-    logs = sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
+    logs = [Path(args.log)] if args.log else sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
     wall = None
     for log in reversed(logs):
         m = re.search(r"Elapsed time: (\d+):(\d+):([\d.]+)", log.read_text())

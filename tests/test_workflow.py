@@ -160,6 +160,7 @@ def test_tiny_study_tables(tiny_study):
 def test_tiny_study_claims(tiny_study):
     c = _claims(tiny_study)
     assert set(c["verdict"]) <= {"holds", "fails", "holds with correction", "untested"}
+    assert c.index.is_unique
     assert c.loc["Thm 2.3, (4.56)-(4.74)", "verdict"] == "holds"
     assert c.loc["Prop 2.2, (2.43)-(2.45), (2.66)", "verdict"] == "holds"
     assert c.loc["Thm 2.5, (2.85)", "verdict"] == "fails"          # mixed patterns are not local minima

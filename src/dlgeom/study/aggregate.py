@@ -104,7 +104,7 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
             allnz = rand[~zero]["category"].value_counts()
             add("Non-zero end points of training sit at the paper's pattern levels (2.85) or their LS values "
                 "(converged runs from random starts)",
-                "Thm 2.4-2.5", "holds" if len(nz) and cats.get("pattern", 0) > 0.5 * len(nz) else "fails",
+                "Thm 2.4-2.5 levels vs training", "holds" if len(nz) and cats.get("pattern", 0) > 0.5 * len(nz) else "fails",
                 f"of {len(nz)} converged non-zero end points: pattern level {int(cats.get('pattern', 0))}, class-merging "
                 f"level {int(cats.get('merge', 0))}, other {int(cats.get('other', 0))}; including unconverged runs: "
                 f"pattern {int(allnz.get('pattern', 0))}, merging {int(allnz.get('merge', 0))}, other {int(allnz.get('other', 0))}",
@@ -117,7 +117,7 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
             by_rho = glob.groupby(["rho", "optimiser"])["returned"].apply(lambda r: f"{r.astype(bool).mean():.2f}")
             add("The global minimiser attracts nearby starts: training from a small perturbation returns to C = 0 "
                 "(best optimiser; cells where the construction has zero cost)",
-                "(2.58), §4.3", "holds" if by_opt.max() >= 0.99 else "fails",
+                "(2.58), §4.3 vs training", "holds" if by_opt.max() >= 0.99 else "fails",
                 f"return fraction at ρ = {small['rho'].iloc[0]:g}: "
                 + ", ".join(f"{k} {v:.2f}" for k, v in by_opt.items())
                 + " (GD and Adam within their iteration budget); all (ρ, optimiser): "
@@ -135,7 +135,7 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
         barrier = mixed["barrier"] > 1e-10 * mixed["F_start"].clip(lower=1e-300)
         s1 = ok_paths[ok_paths["type"] == "none"]
         add("Mixed patterns are separated from the global minimum by a barrier along μ (cells where A1-A3 hold)",
-            "Thm 2.5", "holds" if len(mixed) and barrier.all() else "fails",
+            "Thm 2.5, μ-paths", "holds" if len(mixed) and barrier.all() else "fails",
             f"barrier on the μ-path to the global minimiser in {_frac(barrier)} mixed patterns (monotone descent in "
             f"{_frac(mixed['monotone'])}); s = 1: barrier in {_frac(s1['barrier'] > 1e-10 * s1['F_start'])}, "
             f"monotone in {_frac(s1['monotone'])}", len(mixed))
@@ -195,7 +195,7 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> pd.DataFr
             f"zero at every sampled μ of the D_eff box in {_frac(z_mu)} cases with a non-empty box", len(inside))
         ne = inside["box_nonempty_paper"]
         ne_eff = inside["box_nonempty"]
-        add("The μ-box (-D, -2δ√Q) of Thm 2.3 is non-empty whenever A1-A3 hold", "Thm 2.3, (4.26)",
+        add("The μ-box (-D, -2δ√Q) of Thm 2.3 is non-empty whenever A1-A3 hold", "Thm 2.3, μ-box",
             "holds" if ne.all() else "fails",
             f"non-empty in {_frac(ne)} cases (D_eff box: {_frac(ne_eff)}); where it is empty the default μ "
             f"(midpoint of the empty interval) still gives zero cost in "

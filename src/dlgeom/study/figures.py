@@ -250,9 +250,18 @@ def _no_data(title):
     return fig
 
 
+def _good(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of cells where A1-A3 hold and the global construction has zero cost."""
+    if "all_hold" not in df.columns:
+        return df
+    good = df[df["all_hold"].astype(bool) & (df["global_cost"] <= 1e-10)]
+    return good if len(good) else df
+
+
 def _main_cell(df: pd.DataFrame) -> str:
-    """The cell with the largest Q (then the first by name) of a landscape table."""
-    cells = sorted(df["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]), c))
+    """The cell with the largest Q (then the first by name) among the cells where A1-A3 hold and
+    the construction has zero cost (any cell if there is none)."""
+    cells = sorted(_good(df)["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]), c))
     return cells[0]
 
 
@@ -292,13 +301,15 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
         if cat == "zero":
             from ..landscape import wilson_interval
             ci = np.array([wilson_interval(int(sub.loc[gk, "k"]), int(sub.loc[gk, "n"])) if gk in sub.index else (0, 0) for gk in groups])
-            b.errorbar(x, p, yerr=[p - ci[:, 0], ci[:, 1] - p], fmt="none", ecolor="k", capsize=2, lw=0.8)
+            yerr = np.clip([p - ci[:, 0], ci[:, 1] - p], 0.0, None)   # rounding can make a bound cross p
+            b.errorbar(x, p, yerr=yerr, fmt="none", ecolor="k", capsize=2, lw=0.8)
         bottom += p
     b.set_xticks(x, [f"{c}\n{o}" for c, o in groups], rotation=70, fontsize=6)
     b.set_ylabel("fraction of random-start runs")
     b.set_title("(b) where training ends (bars: Wilson 95 % for zero)", fontsize=9)
     b.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    anchored = end[end["start_kind"].isin(["global", "none"])]
+    anchored = _good(end)
+    anchored = anchored[anchored["start_kind"].isin(["global", "none"])]
     for i, ((kind, opt), g) in enumerate(anchored.groupby(["start_kind", "optimiser"])):
         m = g.groupby("rho")["returned"].apply(lambda r: r.astype(bool).mean())
         c.plot(m.index, m.values, marker="o" if kind == "global" else "s", ls="-" if kind == "global" else "--",
@@ -308,7 +319,7 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     c.set_ylim(-0.03, 1.03)
     c.set_xlabel("relative start radius ρ")
     c.set_ylabel("fraction returning to the start's level")
-    c.set_title("(c) return probability (all landscape cells)", fontsize=9)
+    c.set_title("(c) return probability (cells where A1-A3 hold)", fontsize=9)
     c.legend(frameon=False, fontsize=6.5)
     fig.tight_layout()
     return fig
@@ -349,6 +360,14 @@ def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFr
     fig.colorbar(cs, ax=c, label="log10 C")
     eps = float(sc["eps_safe"].iloc[0])
     c.add_patch(plt.Circle((0, 0), eps, fill=False, color="w", lw=1.2))
+    lin = float(np.min(np.abs(radii[radii != 0]))) if np.any(radii != 0) else 1e-4
+    c.set_xscale("symlog", linthresh=lin)
+    c.set_yscale("symlog", linthresh=lin)
+    ticks = [-0.1, -1e-3, 0.0, 1e-3, 0.1]
+    c.set_xticks(ticks, ["−0.1", "−1e-3", "0", "1e-3", "0.1"])
+    c.set_yticks(ticks, ["−0.1", "−1e-3", "0", "1e-3", "0.1"])
+    c.axhline(0, color="w", lw=0.3)
+    c.axvline(0, color="w", lw=0.3)
     c.set_xlabel("α (row-normalised direction d₁)")
     c.set_ylabel("β (direction d₂)")
     c.set_title(f"(c) 2D slice around the global minimiser (circle: ε_safe = {eps:.2g})", fontsize=9)

@@ -110,7 +110,8 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                       "type": "none" if all(r.s) else "mixed", "F_start": float(F[0]), "F_end": float(F[-1]),
                       "barrier": float(max(F.max() - F[0], 0.0)), "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
                       "profile": F.tolist()})
-    radii = np.linspace(-0.5, 0.5, 21)
+    g = np.geomspace(1e-4, 0.5, 10)    # below and above the relative activation margin
+    radii = np.concatenate([-g[::-1], [0.0], g])
     _, cos, grid = slice_2d(glob.network, data, radii, np.random.default_rng(np.random.SeedSequence(list(seed) + [99])))
     out.update(shape=shape, paths=paths,
                slice={"cell": cell_key, "radii": radii.tolist(), "cos": cos, "cost": grid.tolist(),
