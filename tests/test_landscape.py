@@ -108,3 +108,29 @@ def test_mu_path_ends_at_zero_and_slice_centre(small):
     assert F[-1] <= 1e-10 and F[0] > 1e-3
     radii, cos, grid = slice_2d(con.network, data, np.linspace(-0.1, 0.1, 5), np.random.default_rng(0))
     assert grid[2, 2] <= 1e-12 and grid.max() > 0 and abs(cos) < 1
+
+
+def test_alignment_keeps_the_function_and_finds_a_permutation():
+    from dlgeom.landscape import align_to, canonical_rescale, linear_path
+
+    rng = np.random.default_rng(5)
+    data = dlgeom.make_clustered(3, 15, 0.1, seed=5)
+    ref = dlgeom.construct_global(data, 3).network
+    # a permuted and rescaled copy of ref: alignment must undo it
+    ws, bs = list(ref.weights), list(ref.biases)
+    for ell in range(3):
+        p = rng.permutation(3)
+        c = rng.uniform(0.3, 3.0, 3)
+        ws[ell], bs[ell] = ws[ell][p] * c[:, None], bs[ell][p] * c
+        ws[ell + 1] = ws[ell + 1][:, p] / c[None, :]
+    shuffled = dlgeom.Network(tuple(ws), tuple(bs))
+    X = rng.standard_normal((200, 3))
+    np.testing.assert_allclose(shuffled.forward(X), ref.forward(X), atol=1e-10)
+    aligned = align_to(shuffled, ref)
+    np.testing.assert_allclose(aligned.forward(X), shuffled.forward(X), atol=1e-10)
+    np.testing.assert_allclose(aligned.to_flat(), canonical_rescale(ref).to_flat(), atol=1e-10)
+    path = linear_path(canonical_rescale(ref), aligned, data, 9)
+    assert path.max() <= 1e-10        # the same point after alignment: a flat (zero) path
+    # and a random network keeps its function under alignment too
+    other = random_network(rng, 3, 3)
+    np.testing.assert_allclose(align_to(other, ref).forward(X), other.forward(X), atol=1e-10)

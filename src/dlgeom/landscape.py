@@ -358,3 +358,49 @@ def predicted_levels(Y: np.ndarray, pattern_reports) -> dict[str, float]:
         levels[f"V_aff[{s}]"] = r.value_affine
     levels.update(merge_levels(Y))
     return levels
+
+
+# ---- symmetries: permutations and per-unit rescaling ---------------------------------------------
+
+def canonical_rescale(net: Network) -> Network:
+    """The same function with every hidden unit's incoming row [w_k, b_k] scaled to unit norm
+    (the positive rescaling is pushed into the next layer's column k).  Dead rows stay as they are."""
+    ws, bs = list(net.weights), list(net.biases)
+    for ell in range(net.n_hidden):
+        norms = np.sqrt(np.sum(ws[ell] ** 2, axis=1) + bs[ell] ** 2)
+        c = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 1.0)
+        ws[ell] = ws[ell] * c[:, None]
+        bs[ell] = bs[ell] * c
+        ws[ell + 1] = ws[ell + 1] / c[None, :]
+    return Network(tuple(ws), tuple(bs))
+
+
+def align_to(net: Network, reference: Network) -> Network:
+    """``net`` with its hidden units permuted (and rows rescaled to unit norm) to match
+    ``reference`` layer by layer: the Hungarian assignment maximising the cosine similarity of the
+    units' incoming rows [w_k, b_k], with the previous layer's permutation applied to the columns
+    first.  The network function is unchanged."""
+    from scipy.optimize import linear_sum_assignment
+
+    a, r = canonical_rescale(net), canonical_rescale(reference)
+    ws, bs = list(a.weights), list(a.biases)
+    perm_prev = np.arange(net.width)
+    for ell in range(net.n_hidden):
+        W = ws[ell][:, perm_prev] if ell else ws[ell]
+        rows = np.hstack([W, bs[ell][:, None]])
+        ref = np.hstack([r.weights[ell], r.biases[ell][:, None]])
+        sim = ref @ rows.T  # [reference unit, unit]
+        _, perm = linear_sum_assignment(-sim)
+        ws[ell] = W[perm]
+        bs[ell] = bs[ell][perm]
+        perm_prev = perm
+    ws[-1] = ws[-1][:, perm_prev]
+    return Network(tuple(ws), tuple(bs))
+
+
+def linear_path(a: Network, b: Network, data: Dataset, n_points: int = 41) -> np.ndarray:
+    """C along the straight line between two parameter vectors (output layer not re-solved)."""
+    xa, xb = a.to_flat(), b.to_flat()
+    q, L = a.width, a.n_hidden
+    return np.array([np.sqrt(max(cost_sq(Network.from_flat((1 - t) * xa + t * xb, q, L), data), 0.0))
+                     for t in np.linspace(0.0, 1.0, n_points)])

@@ -77,11 +77,14 @@ fi
 jobs_total=$(grep -c "^rule \|^localrule \|^group job" "$WORK/slurm.log" || true)
 
 say "comparing tables"
-for t in claims.csv claims.md constructions.csv patterns.csv degeneracy.csv prop22.csv curation.csv phase.csv; do
+for t in claims.csv claims.md constructions.csv patterns.csv degeneracy.csv prop22.csv curation.csv phase.csv \
+         landscape_endpoints.csv landscape_basins.csv landscape_shape.csv landscape_paths.csv landscape_slice.csv; do
     cmp "$WORK/local/results/tables/$t" "$WORK/slurm/results/tables/$t" \
         || { say "FAILED: results/tables/$t differs between the local and the SLURM run"; exit 1; }
 done
 n_grid=$(find "$WORK/slurm/results/cells" -name '*.json' | wc -l)
+n_land=$(find "$WORK/slurm/results/landscape" -name '*.json' 2>/dev/null | wc -l)
+n_jobs=$((2 * n_grid + n_land))   # dataset + analysis per cell, plus the landscape jobs
 
 say "a failing rule must fail the run"
 set +e
@@ -104,7 +107,7 @@ cat > "$ROOT/results/benchmarks/slurm.json" <<JSON
 {
   "config": "config/test.yaml",
   "grid_cells": $n_grid,
-  "grid_jobs": $((2 * n_grid)),
+  "grid_jobs": $n_jobs,
   "slurm_submissions": $submissions,
   "local_wall_seconds": $local_s,
   "slurm_wall_seconds": $slurm_s,
@@ -112,4 +115,4 @@ cat > "$ROOT/results/benchmarks/slurm.json" <<JSON
 }
 JSON
 cat "$ROOT/results/benchmarks/slurm.json"
-echo "PASSED: SLURM run equals the local run; $((2 * n_grid)) grid jobs in $submissions SLURM submission(s); local ${local_s}s, SLURM ${slurm_s}s"
+echo "PASSED: SLURM run equals the local run; $n_jobs grid jobs in $submissions SLURM submission(s); local ${local_s}s, SLURM ${slurm_s}s"

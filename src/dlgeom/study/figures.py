@@ -271,7 +271,7 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     if end is None or not len(end):
         return _no_data("Optimiser runs")
     cell = _main_cell(end)
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, (a, b, c, d) = plt.subplots(1, 4, figsize=(17, 3.8))
     rand = end[(end["cell"] == cell) & end["start_kind"].isin(["he", "xavier"])]
     floor = 1e-16
     bins = np.logspace(-16, 1, 52)
@@ -321,6 +321,19 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     c.set_ylabel("fraction returning to the start's level")
     c.set_title("(c) return probability (cells where A1-A3 hold)", fontsize=9)
     c.legend(frameon=False, fontsize=6.5)
+    if "path_profile" in end.columns:
+        prof = end[(end["cell"] == cell) & end["path_profile"].fillna("").astype(str).str.len().gt(0)]
+        for r in prof.itertuples():
+            F = np.array([float(v) for v in str(r.path_profile).split()])
+            color = {"zero": "C0", "pattern": "C1", "merge": "C2"}.get(r.category, "C3")
+            d.plot(np.linspace(0, 1, F.size), F, color=color, lw=0.7, alpha=0.7)
+        for cat, color in (("zero", "C0"), ("pattern", "C1"), ("merge", "C2"), ("other", "C3")):
+            d.plot([], [], color=color, label=f"end point: {cat}")
+        d.set_yscale("symlog", linthresh=1e-3)
+        d.set_xlabel("t (0: global minimiser, 1: optimiser end point, aligned)")
+        d.set_ylabel("C along the straight path")
+        d.set_title(f"(d) paths to end points, {cell}", fontsize=9)
+        d.legend(frameon=False, fontsize=6.5)
     fig.tight_layout()
     return fig
 

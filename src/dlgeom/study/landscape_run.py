@@ -12,6 +12,7 @@ from ..construct import construct_global, construct_pattern, default_mu
 from ..data import Dataset
 from ..geometry import geometry
 from ..landscape import (
+    align_to, canonical_rescale, linear_path,
     classify_endpoint, collapse_structure, hessian, init_random, mu_path, null_dimension, optimise,
     perturb_relative, predicted_levels, residual_jacobian, slice_2d, wilson_interval,
 )
@@ -51,6 +52,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         else:
             for rho in rhos:
                 start_specs.append((f"{st}@{rho:g}", st, float(rho)))
+    glob_canon = canonical_rescale(glob.network)
     rows = []
     for name, kind, rho in start_specs:
         s_seq = np.random.SeedSequence(list(seed) + [_start_id(kind), int(round(1e6 * (rho or 0)))])
@@ -64,6 +66,10 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                 start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
                 returned = None if rho is None else bool(
                     (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
+                # the straight path from the global minimiser to the end point, after removing
+                # hidden-unit permutations and per-unit rescaling
+                prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
+                peak = int(np.argmax(prof))
                 rows.append({
                     **info, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
                     "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
@@ -71,6 +77,9 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                     "category": cat, "nearest_level": near,
                     "structure": "".join(map(str, collapse_structure(net, data))),
                     "returned": returned, "start_level": start_level,
+                    "path_barrier": float(max(prof.max() - max(prof[0], prof[-1]), 0.0)),
+                    "path_peak_t": float(peak / (prof.size - 1)),
+                    "path_profile": " ".join(f"{v:.6g}" for v in prof) if k < 3 else "",
                 })
             log(f"{name} {opt}: {runs} runs")
     # basins
