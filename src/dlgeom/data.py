@@ -98,6 +98,13 @@ class Dataset:
         return out
 
     @cached_property
+    def targets_columns(self) -> np.ndarray:
+        """The targets as columns, shape (Q, N), C-contiguous (the layout of the gradient pass)."""
+        out = np.ascontiguousarray(self.targets.T)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
     def weights(self) -> np.ndarray:
         """Class-balancing weight 1/N_j of every point, shape (N,) [P 2.36] (computed once)."""
         out = 1.0 / self._counts[self.y]

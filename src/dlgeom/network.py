@@ -238,6 +238,23 @@ def cost_sq(net: Network, data: Dataset) -> float:
     return total
 
 
+_WORKSPACE: dict = {}
+
+
+def _workspace(L: int, q: int, n: int) -> np.ndarray:
+    """Reused scratch arrays for :func:`cost_and_grad`: L hidden activations, the residual, the
+    back-propagated signal (two, alternating), and a mask, each (Q, n).  Reusing them avoids
+    fresh allocations of Q×n floats on every call (page faults dominate at small Q), which is the
+    optimisers' hot path.  Not thread-safe."""
+    key = (L, q, n)
+    ws = _WORKSPACE.get(key)
+    if ws is None:
+        if len(_WORKSPACE) > 8:
+            _WORKSPACE.clear()
+        ws = _WORKSPACE[key] = np.empty((L + 5, q, n))
+    return ws
+
+
 def cost(net: Network, data: Dataset) -> float:
     """The paper's cost C = sqrt(C²), a class-balanced norm [P 2.35]."""
     return float(np.sqrt(cost_sq(net, data)))
@@ -253,24 +270,28 @@ def cost_and_grad(net: Network, data: Dataset) -> tuple[float, np.ndarray]:
     gW = [np.zeros((q, q)) for _ in range(L + 1)]
     gb = [np.zeros(q) for _ in range(L + 1)]
     total = 0.0
-    X, y, w = data.X, data.y, data.weights
+    X, T, w = data.X, data.targets_columns, data.weights
     for s in range(0, X.shape[0], CHUNK):
-        acts = [X[s:s + CHUNK].T]            # column layout (Q, n), see Network._hidden_chunks
-        for W, b in zip(net.weights[:-1], net.biases[:-1]):
-            Z = W @ acts[-1]
+        n = min(CHUNK, X.shape[0] - s)
+        buf = _workspace(L, q, n)
+        acts = [X[s:s + n].T]            # column layout (Q, n), see Network._hidden_chunks
+        for ell, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
+            Z = np.matmul(W, acts[-1], out=buf[ell])
             Z += b[:, None]
             np.maximum(Z, 0.0, out=Z)        # H = σ(Z); H > 0 exactly where Z > 0
             acts.append(Z)
-        R = net.weights[-1] @ acts[-1]
+        R = np.matmul(net.weights[-1], acts[-1], out=buf[L])
         R += net.biases[-1][:, None]
-        R -= data.Y[:, y[s:s + CHUNK]]
-        G = R * (2.0 * w[s:s + CHUNK])
+        R -= T[:, s:s + n]
+        G = np.multiply(R, 2.0 * w[s:s + n], out=buf[L + 1])
         total += 0.5 * float(np.vdot(G, R))
+        mask = buf[L + 2]
         for layer in range(L, -1, -1):
             gW[layer] += G @ acts[layer].T
             gb[layer] += G.sum(axis=1)
             if layer:
-                G = net.weights[layer].T @ G
-                G *= acts[layer] > 0
+                G = np.matmul(net.weights[layer].T, G, out=buf[L + 3 + layer % 2])   # alternate buffers
+                np.greater(acts[layer], 0.0, out=mask)
+                G *= mask
     grad = np.concatenate([np.concatenate([a.ravel(), c]) for a, c in zip(gW, gb)])
     return total, grad

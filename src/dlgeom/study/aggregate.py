@@ -109,6 +109,19 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
                 f"level {int(cats.get('merge', 0))}, other {int(cats.get('other', 0))}; including unconverged runs: "
                 f"pattern {int(allnz.get('pattern', 0))}, merging {int(allnz.get('merge', 0))}, other {int(allnz.get('other', 0))}",
                 len(nz))
+        if "hess_n_negative" in end.columns:
+            certified = end[end["start_kind"].isin(["he", "xavier"]) & (end["category"] != "zero")
+                            & end["hess_n_negative"].notna()]
+            if len(certified):
+                psd = certified["hess_n_negative"] == 0
+                by_cat = certified.groupby("category")["hess_n_negative"].apply(lambda v: f"{int((v == 0).sum())}/{len(v)}")
+                add("Non-zero end points of L-BFGS from random starts are local minima (Hessian has no negative "
+                    "eigenvalue)", "Thm 2.4-2.5 minima vs training",
+                    "holds" if psd.mean() > 0.5 else "fails",
+                    f"no negative eigenvalue in {_frac(psd)} converged non-zero end points with a defined Hessian; by "
+                    "level: " + ", ".join(f"{k} {v}" for k, v in by_cat.items())
+                    + f"; another {int((end['hess_status'] == 'kink').sum())} end points sit on a ReLU kink "
+                    "(no Hessian)", len(certified))
         good = end[end["global_cost"] <= 1e-10]
         if "path_barrier" in end.columns:
             found = good[good["start_kind"].isin(["he", "xavier"]) & (good["category"] == "zero")]

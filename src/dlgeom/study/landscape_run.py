@@ -70,6 +70,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                 # hidden-unit permutations and per-unit rescaling
                 prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
                 peak = int(np.argmax(prof))
+                hess = _endpoint_hessian(net, data) if (opt == "lbfgs" and res.status != "max_iter") else {}
                 rows.append({
                     **info, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
                     "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
@@ -80,6 +81,10 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                     "path_barrier": float(max(prof.max() - max(prof[0], prof[-1]), 0.0)),
                     "path_peak_t": float(peak / (prof.size - 1)),
                     "path_profile": " ".join(f"{v:.6g}" for v in prof) if k < 3 else "",
+                    "hess_status": hess.get("status", ""),
+                    "hess_n_negative": hess.get("n_negative", float("nan")),
+                    "hess_n_zero": hess.get("n_zero", float("nan")),
+                    "hess_min_eig": hess.get("min_eig", float("nan")),
                 })
             log(f"{name} {opt}: {runs} runs")
     # basins
@@ -127,6 +132,19 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                       "eps_safe": eps_safe["global"]},
                seconds=time.perf_counter() - t0)
     return out
+
+
+def _endpoint_hessian(net: Network, data: Dataset) -> dict:
+    """Spectrum summary of the Hessian of C² at an optimiser end point (steps below its activation
+    margin); empty when the margin is zero (a point on a kink: the Hessian is not defined)."""
+    try:
+        H, _, _ = hessian(net, data)
+    except Exception:  # zero margin: a pre-activation sits exactly on a kink (often a dead unit
+        return {"status": "kink"}  # feeding a zero-bias unit); the Hessian is not defined there
+    ev = np.linalg.eigvalsh(H)
+    tol = 1e-8 * max(abs(ev[-1]), abs(ev[0]), 1e-300)
+    return {"status": "ok", "n_negative": int(np.sum(ev < -tol)), "n_zero": int(np.sum(np.abs(ev) <= tol)),
+            "min_eig": float(ev[0])}
 
 
 def _start_id(kind: str) -> int:
