@@ -5,7 +5,7 @@ import pytest
 
 import dlgeom
 from dlgeom.construct import (
-    collapse_thresholds, hidden_cumulative, output_paper, rotation_to_diagonal,
+    collapse_thresholds, output_paper, rotation_to_diagonal,
 )
 from dlgeom.geometry import cone_matrix
 from dlgeom.local_minima import mu_samples

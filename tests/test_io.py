@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import dlgeom
 from dlgeom import Dataset, DlgeomInputError, load_dataset, save_dataset
 
 SETTINGS = settings(max_examples=30, deadline=None, database=None)

@@ -16,7 +16,7 @@ from .construct import all_patterns, construct_pattern, curated_means, hidden_ne
 from .data import Dataset
 from .geometry import Geometry, geometry
 from .jsonutil import jsonable
-from .network import Network, cost_and_grad
+from .network import cost_and_grad
 
 __all__ = [
     "class_scatter", "value_paper", "value_biasfree_closed", "value_affine_closed",

@@ -21,7 +21,7 @@ from ..degeneracy import degeneracy_probe, relative_margin
 from ..geometry import assumptions, class_means, geometry
 from ..jsonutil import write_json
 from ..local_minima import analyse_patterns, mu_samples
-from ..network import activation_margin, cost, curate, relu, truncate
+from ..network import activation_margin, cost, relu, truncate
 from ..synthetic import make_clustered
 from ..validation import DlgeomInputError
 
