@@ -111,12 +111,6 @@ class Dataset:
         out.setflags(write=False)
         return out
 
-    def with_features(self, X, meta_update: dict | None = None) -> "Dataset":
-        """A copy with new features (same labels and targets)."""
-        meta = dict(self.meta)
-        meta.update(meta_update or {})
-        return Dataset(X, self.y, self.Y, meta)
-
 
 # --------------------------------------------------------------------------------------------
 # files
