@@ -19,6 +19,10 @@ from .validation import DlgeomInputError
 
 ZERO_COST = 1e-10
 
+# Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
+# where ``sub`` is the subparsers object and a handler takes the parsed args.
+EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run",)
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -453,11 +457,18 @@ def _cmd_landscape(args) -> dict:
 
 
 def main(argv=None) -> int:
+    import importlib
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(_join_negative_values(argv))
-    handler = {"make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct,
-               "prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
-               "figure": _cmd_figure, "landscape": _cmd_landscape}[args.command]
+    parser = _parser()
+    handlers = {"make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct,
+                "prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
+                "figure": _cmd_figure, "landscape": _cmd_landscape}
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in EXTENSIONS:
+        handlers.update(importlib.import_module(name).register(sub))
+    args = parser.parse_args(_join_negative_values(argv))
+    handler = handlers[args.command]
     try:
         handler(args)
     except DlgeomInputError as exc:

@@ -154,6 +154,23 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
             "MATH.md §6", "holds" if eq.all() and (g["n_negative_eig"] == 0).all() else "fails",
             "zero eigenvalues / #params: " + ", ".join(f"{r.cell}: {r.n_zero_eig}/{r.n_params} (null J {r.null_dim_J})"
                                                       for r in g.itertuples()), len(g))
+        if "modes_explained" in shape:
+            fams = [c[len("modes_in_null_"):] for c in shape.columns if c.startswith("modes_in_null_")]
+            inside = all((g[f"modes_in_null_{f}"] == g[f"modes_rank_{f}"]).all() for f in fams if f"modes_rank_{f}" in g)
+            add("The degenerate directions of [P 2.58, 2.66] (μ-box, rotations about û, θ_0, per-unit rescaling, "
+                "affine output interpolants) are flat directions of the global minimiser",
+                "MATH.md §6, (2.58), (2.66)", "holds" if inside and len(g) else "fails",
+                "all predicted directions lie in the Hessian null space: "
+                + ", ".join(f"{r['cell']}: {int(r['modes_explained'])} of {int(r['modes_null_dim'])} null dimensions ("
+                            + ", ".join(f"{f} {int(r[f'modes_rank_{f}'])}" for f in fams if pd.notna(r.get(f"modes_rank_{f}")))
+                            + ")" for _, r in g.iterrows()), len(g))
+            full = g["modes_null_dim"] == g["null_dim_theory"]
+            add("The paper's degenerate directions are all of the flat directions of the global minimiser",
+                "MATH.md §6, dimension of the zero set", "holds" if (g["modes_unexplained"] == 0).all() else "fails",
+                f"they explain {int(g['modes_explained'].sum())} of {int(g['modes_null_dim'].sum())} null dimensions; "
+                f"the null dimension equals #params − Q² (each class's output is a constant function of the parameters "
+                f"after its collapse layer, so rank J = Q²) in {_frac(full)} cells: near the construction the zero set is a "
+                f"manifold of dimension #params − Q² (implicit function theorem), far larger than the paper's list", len(g))
     if paths is not None and len(paths):
         ok_paths = paths[(paths["global_cost"] <= 1e-10) & paths["all_hold"]]
         mixed = ok_paths[ok_paths["type"] == "mixed"]

@@ -350,7 +350,8 @@ def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFr
         ev = np.sort(np.abs(np.array([float(v) for v in r.eigenvalues.split()])))
         a.semilogy(np.arange(ev.size), np.maximum(ev, floor), marker=".", ls="none", color=f"C{i}",
                    label=f"{'global minimiser' if r.point == 'global' else 's = 1'}: {r.n_zero_eig} zero modes "
-                         f"(#params − rank J = {r.null_dim_J}) of {r.n_params}")
+                         f"(#params − rank J = {r.null_dim_J}) of {r.n_params}"
+                         + (f"; the paper's directions span {r.modes_explained}" if hasattr(r, "modes_explained") else ""))
     a.set_xlabel("eigenvalue index (sorted by |λ|)")
     a.set_ylabel("|eigenvalue| of the Hessian of C²")
     a.set_title(f"(a) Hessian spectra, {cell}", fontsize=9)

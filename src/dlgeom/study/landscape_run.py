@@ -20,6 +20,7 @@ from ..geometry import assumptions
 from ..local_minima import analyse_patterns
 from ..network import Network, cost
 from ..degeneracy import relative_margin
+from ..zero_modes import null_space_report, predicted_directions
 
 ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as zero
 
@@ -104,13 +105,21 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         return out
     # local shape at the constructed minima
     shape = []
-    for name, net in anchors.items():
+    for name, con in (("global", glob), ("none", none)):
+        net = con.network
         H, h, same = hessian(net, data)
         ev = np.linalg.eigvalsh(H)
         J = residual_jacobian(net, data, h)
         tol = 1e-8 * max(abs(ev[-1]), 1e-300)
+        zero_cost = name == "global" and info["global_cost"] <= 1e-10
+        modes = null_space_report(H, predicted_directions(con, data, zero_cost))
+        # rank J on the data: per class one constant output after its collapse layer (Q·Q) at the
+        # global minimiser; one affine map of the data (Q·(Q+1)) at s = 1
+        rank_theory = q * q if zero_cost else q * (q + 1)
         shape.append({**info, "point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
                       "n_negative_eig": int(np.sum(ev < -tol)), "null_dim_J": null_dimension(J),
+                      "null_dim_theory": int(H.shape[0]) - rank_theory,
+                      **{f"modes_{k}": v for k, v in modes.items()},
                       "min_eig": float(ev[0]), "max_eig": float(ev[-1]), "fd_step": h,
                       "pattern_unchanged": same, "eigenvalues": ev.tolist()})
     # μ-paths from every mixed pattern (and s = 1) to the global minimiser
