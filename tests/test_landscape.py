@@ -134,3 +134,34 @@ def test_alignment_keeps_the_function_and_finds_a_permutation():
     # and a random network keeps its function under alignment too
     other = random_network(rng, 3, 3)
     np.testing.assert_allclose(align_to(other, ref).forward(X), other.forward(X), atol=1e-10)
+
+
+def test_descent_probe_separates_minima_from_non_minima():
+    from dlgeom.landscape import descent_probe
+
+    data = dlgeom.make_clustered(2, 20, 0.1, seed=4)
+    s1 = dlgeom.construct_pattern(data, np.ones(2, int), 2).network     # a flat local minimum
+    assert descent_probe(s1, data, np.random.default_rng(0)) >= -1e-9
+    rnd = dlgeom.Network.from_flat(init_random(2, 2, np.random.default_rng(1)), 2, 2)
+    assert descent_probe(rnd, data, np.random.default_rng(0)) < -1e-6
+
+
+def test_certified_minima_groups_and_filters():
+    import pandas as pd
+
+    from dlgeom.study.aggregate import certified_minima
+
+    base = {"cell": "c", "Q": 2, "optimiser": "lbfgs", "category": "merge", "nearest_level": "merge[01]",
+            "start_kind": "he", "grad_norm": 1e-9, "hess_status": "ok", "hess_n_negative": 0,
+            "probe_min_rel_change": 0.0, "structure": "12", "cost": 1.0}
+    rows = [base, {**base, "cost": 1.0 + 1e-9},                                  # same minimum twice
+            {**base, "cost": 1.5},                                                # another level
+            {**base, "hess_status": "kink", "grad_norm": 0.3, "cost": 2.0},       # nonsmooth minimum
+            {**base, "probe_min_rel_change": -1e-4, "cost": 3.0},                 # descent found: not a minimum
+            {**base, "hess_n_negative": 1, "cost": 4.0},                          # saddle
+            {**base, "optimiser": "gd", "cost": 5.0},                             # not certified (GD)
+            {**base, "category": "zero", "cost": 0.0}]
+    m = certified_minima(pd.DataFrame(rows))
+    assert m["cost"].round(6).tolist() == [1.0, 1.5, 2.0]
+    assert m["multiplicity"].tolist() == [2, 1, 1]
+    assert m["kind"].tolist() == ["smooth", "smooth", "nonsmooth"]

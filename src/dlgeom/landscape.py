@@ -211,6 +211,24 @@ def classify_endpoint(c: float, levels: dict[str, float], zero_tol: float = 1e-6
     return ("merge" if name.startswith("merge") else "pattern"), name
 
 
+def descent_probe(net: Network, data: Dataset, rng: np.random.Generator,
+                  radii=(1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3), n_dirs: int = 16) -> float:
+    """The smallest relative change (C²(x + r d) − C²(x)) / C²(x) over ``n_dirs`` random
+    row-normalised directions d (and −d) at every radius r: negative means a descent direction
+    was found.  Works on kinks, where the Hessian is not defined."""
+    q, L = net.width, net.n_hidden
+    x = net.to_flat()
+    c0 = cost_sq(net, data)
+    worst = np.inf
+    for _ in range(n_dirs):
+        d = _direction(net, rng)
+        for r in radii:
+            for sgn in (1.0, -1.0):
+                c = cost_sq(Network._from_flat_unchecked(x + sgn * r * d, q, L), data)
+                worst = min(worst, (c - c0) / max(c0, 1e-300))
+    return float(worst)
+
+
 def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion k/n (95 % by default)."""
     if n == 0:

@@ -24,6 +24,7 @@ rule aggregate:
         l_paths=report("results/tables/landscape_paths.csv", caption="../report/landscape_paths.rst", category="Tables"),
         l_slice="results/tables/landscape_slice.csv",
         l_levels="results/tables/landscape_levels.csv",
+        l_minima=report("results/tables/landscape_minima.csv", caption="../report/landscape_minima.rst", category="Tables"),
     params:
         outdir=lambda w, output: str(Path(output.claims).parent),
         zero_cost=config["zero_cost"],

@@ -21,7 +21,7 @@ CONFIG_HASH = config_hash(config)
 BASE_SEED = config["base_seed"]
 TABLES = ["claims", "constructions", "patterns", "degeneracy", "prop22", "curation", "phase",
           "landscape_endpoints", "landscape_basins", "landscape_shape", "landscape_paths", "landscape_slice",
-          "landscape_levels"]
+          "landscape_levels", "landscape_minima"]
 LANDSCAPE_FILES = [f"results/landscape/{c}/runs_{s}.json" for c in config["landscape"]["cells"]
                    for s in config["landscape"]["starts"]] + [
                    f"results/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]

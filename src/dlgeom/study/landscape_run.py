@@ -13,7 +13,7 @@ from ..data import Dataset
 from ..geometry import geometry
 from ..landscape import (
     align_to, canonical_rescale, linear_path,
-    classify_endpoint, collapse_structure, hessian, init_random, mu_path, null_dimension, optimise,
+    classify_endpoint, collapse_structure, descent_probe, hessian, init_random, mu_path, null_dimension, optimise,
     perturb_relative, predicted_levels, residual_jacobian, slice_2d, wilson_interval,
 )
 from ..geometry import assumptions
@@ -71,7 +71,10 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                 # hidden-unit permutations and per-unit rescaling
                 prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
                 peak = int(np.argmax(prof))
+                certify = opt == "lbfgs" and res.status != "max_iter" and cat != "zero"
                 hess = _endpoint_hessian(net, data) if (opt == "lbfgs" and res.status != "max_iter") else {}
+                probe = (descent_probe(net, data, np.random.default_rng(np.random.SeedSequence(r_seq.generate_state(4))))
+                         if certify else float("nan"))
                 rows.append({
                     **info, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
                     "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
@@ -86,6 +89,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                     "hess_n_negative": hess.get("n_negative", float("nan")),
                     "hess_n_zero": hess.get("n_zero", float("nan")),
                     "hess_min_eig": hess.get("min_eig", float("nan")),
+                    "probe_min_rel_change": probe,
                 })
             log(f"{name} {opt}: {runs} runs")
     # basins
