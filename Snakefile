@@ -1,4 +1,5 @@
-# dlgeom study: the grid over (Q, θ, δ-ratio) and user datasets, to tables, figures, claims.
+# dlgeom study: the grid over (Q, θ, δ-ratio) and user datasets, the landscape, robustness
+# and beyond-the-paper stages, to tables, figures, claims.
 # Thin by design: config and its validation, the rule files, and the final targets.
 # Run:   snakemake --cores all                      (profile workflow/profiles/default is used)
 #        snakemake --workflow-profile workflow/profiles/slurm     (on a SLURM cluster)
@@ -15,6 +16,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/datasets.smk"
 include: "workflow/rules/construct.smk"
 include: "workflow/rules/landscape.smk"
+include: "workflow/rules/robustness.smk"
+include: "workflow/rules/beyond.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 
@@ -27,3 +30,4 @@ rule all:
     input:
         TABLE_FILES,
         expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "pdf"]),
+        expand("results/figures/{name}.{ext}", name=STAGE_FIGURES, ext=["png", "pdf"]),

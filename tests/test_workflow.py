@@ -192,7 +192,9 @@ def test_tiny_study_is_reproducible(tiny_study, tmp_path):
         assert again[key] == first[key]
     cells = sorted(str(p) for p in (res / "cells").rglob("*.json"))
     land = sorted(str(p) for p in (res / "landscape").rglob("*.json"))
-    assert main(["aggregate", "--cells", *cells, "--landscape", *land, "--out-dir", str(tmp_path / "tables")]) == 0
+    extra = [str(res / "tables" / f) for f in ("robustness_claims.csv", "beyond_claims.csv")]
+    assert main(["aggregate", "--cells", *cells, "--landscape", *land, "--extra-claims", *extra,
+                 "--out-dir", str(tmp_path / "tables")]) == 0
     for name in ("claims.csv", "constructions.csv", "patterns.csv", "degeneracy.csv", "landscape_endpoints.csv",
                  "landscape_shape.csv"):
         assert (tmp_path / "tables" / name).read_bytes() == (res / "tables" / name).read_bytes()
@@ -200,7 +202,7 @@ def test_tiny_study_is_reproducible(tiny_study, tmp_path):
     for ext in ("png", "pdf"):
         assert (tmp_path / f"phase.{ext}").read_bytes() == (res / "figures" / f"phase.{ext}").read_bytes()
     prov = json.loads((res / "tables" / "claims.csv.prov.json").read_text())
-    assert prov["config_hash"] and prov["seed"] == [7] and len(prov["inputs"]) == 8 + len(land)
+    assert prov["config_hash"] and prov["seed"] == [7] and len(prov["inputs"]) == 8 + len(land) + len(extra)
 
 
 def test_tiny_study_landscape(tiny_study):

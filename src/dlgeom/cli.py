@@ -21,7 +21,7 @@ ZERO_COST = 1e-10
 
 # Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
 # where ``sub`` is the subparsers object and a handler takes the parsed args.
-EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run",)
+EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run")
 
 
 def _int_list(text: str) -> list[int]:
@@ -153,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
                         description="Concatenate cell results into CSV tables and compute the claims table.")
     ag.add_argument("--cells", nargs="+", required=True, help="cell JSON files")
     ag.add_argument("--landscape", nargs="*", default=None, help="landscape JSON files (dlgeom landscape)")
+    ag.add_argument("--extra-claims", nargs="*", default=[],
+                    help="claims CSVs of other stages (robustness, beyond), appended to the claims table")
     ag.add_argument("--out-dir", required=True, help="directory for the tables")
     ag.add_argument("--zero-cost", type=float, default=1e-10)
     ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
@@ -357,7 +359,7 @@ def _cmd_cell(args) -> dict:
 def _cmd_aggregate(args) -> dict:
     from pathlib import Path
 
-    from .study.aggregate import load_cells, load_landscape, write_tables
+    from .study.aggregate import load_cells, load_landscape, read_claims, write_tables
     from .study.provenance import write_provenance
 
     missing = [c for c in args.cells if not Path(c).is_file()]
@@ -371,7 +373,13 @@ def _cmd_aggregate(args) -> dict:
             raise DlgeomInputError(f"--landscape: {len(missing)} file(s) missing, e.g. {missing[0]}")
         frames.update(load_landscape(args.landscape))
         inputs += list(args.landscape)
-    written = write_tables(frames, args.out_dir, args.zero_cost)
+    extra = []
+    for path in args.extra_claims:
+        if not Path(path).is_file():
+            raise DlgeomInputError(f"--extra-claims: file missing: {path}")
+        extra.append(read_claims(path))
+        inputs.append(path)
+    written = write_tables(frames, args.out_dir, args.zero_cost, extra)
     for path in written:
         write_provenance(path, inputs, "dlgeom aggregate", args.config_hash, args.seed)
     print(f"wrote {len(written)} tables to {args.out_dir}")

@@ -125,8 +125,8 @@ class Geometry:
     """Everything the constructions need to know about the data (MATH.md §3).
 
     Attributes are float64 arrays or floats; ``means`` and ``f`` hold x̄_j and f_j as rows.
-    ``theta_star`` is the angle the construction uses, θ_* = θ_0 + max_j θ_{*,j} (capped at
-    :data:`THETA_CAP` when that is ≥ π); ``theta_max`` is max_j θ_{*,j}, the quantity of A3.
+    ``theta_star`` is the angle the construction uses, θ_* = θ_0 + max_j θ_{*,j} (< π; it is
+    :data:`THETA_CAP` when max_j θ_{*,j} ≥ π); ``theta_max`` is max_j θ_{*,j}, the quantity of A3.
     The μ-box of the global construction is I_0 = (−D_eff, −2δ√Q) [P Thm 2.3].
     """
 
@@ -175,7 +175,8 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     """Compute the geometry of ``data`` (one pass for the means, one for δ).
 
     ``theta0`` is the margin θ_0 > 0 of [P 2.52]; default (π − max_j θ_{*,j})/2, the middle of
-    the allowed range.  If max_j θ_{*,j} ≥ π (A3 fails) θ_* falls back to :data:`THETA_CAP`.
+    the allowed range; a θ_0 that would reach π is replaced by that default.  If
+    max_j θ_{*,j} ≥ π (A3 fails) θ_* falls back to :data:`THETA_CAP`.
     """
     q = data.n_classes
     means = class_means(data.X, data.y, q)
@@ -191,7 +192,10 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
         theta0 = (np.pi - theta_max) / 2 if theta_max < np.pi else 0.0
     else:
         theta0 = check_float(theta0, "theta0", low=0.0, high=np.pi, low_open=True)
-    theta_star = min(theta_max + theta0, THETA_CAP)
+    if theta_max >= np.pi:
+        theta_star = THETA_CAP
+    else:  # θ_* must contain every θ_{*,j} and stay below π (a cap below θ_max would miss classes)
+        theta_star = theta_max + theta0 if theta_max + theta0 < np.pi else (theta_max + np.pi) / 2
     theta_q = simplex_angle(q)
     lam = 1.0 if theta_star <= theta_q else float(np.tan(theta_q / 2) / np.tan(theta_star / 2))
     if np.all(dist > 0) and np.all(np.isfinite(f)):

@@ -9,6 +9,7 @@ rule aggregate:
     input:
         cells=[f"results/cells/{c.key}.json" for c in CELLS],
         landscape=LANDSCAPE_FILES,
+        extra_claims=EXTRA_CLAIMS,
     output:
         claims=report("results/tables/claims.csv", caption="../report/claims.rst", category="Tables"),
         claims_md="results/tables/claims.md",
@@ -37,5 +38,5 @@ rule aggregate:
     benchmark:
         "results/benchmarks/jobs/aggregate.tsv",
     shell:
-        "python -m dlgeom aggregate --cells {input.cells} --landscape {input.landscape} --out-dir {params.outdir} --zero-cost {params.zero_cost}"
+        "python -m dlgeom aggregate --cells {input.cells} --landscape {input.landscape} --extra-claims {input.extra_claims} --out-dir {params.outdir} --zero-cost {params.zero_cost}"
         " --config-hash {params.config_hash} --seed {params.seed} > {log} 2>&1"

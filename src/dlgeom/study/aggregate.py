@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..validation import DlgeomInputError
+
 TABLES = ("constructions", "patterns", "degeneracy", "prop22", "curation")
 FLOAT_FORMAT = "%.10g"
 
@@ -428,9 +430,22 @@ def claims_markdown(claims: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10) -> list[Path]:
+CLAIMS_COLUMNS = ["claim", "reference", "verdict", "evidence", "n_cases"]
+
+
+def read_claims(path) -> pd.DataFrame:
+    """A claims CSV of another stage (same columns as claims.csv), checked."""
+    df = pd.read_csv(path, keep_default_na=False)
+    if list(df.columns) != CLAIMS_COLUMNS:
+        raise DlgeomInputError(f"{path}: expected the claims columns {', '.join(CLAIMS_COLUMNS)}, got {', '.join(df.columns)}")
+    return df
+
+
+def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
+                 extra_claims: list[pd.DataFrame] = ()) -> list[Path]:
     """Write every table (CSV, fixed float format) plus claims.md; returns the paths written.
-    Landscape tables are written (possibly empty) whenever ``frames`` holds them."""
+    Landscape tables are written (possibly empty) whenever ``frames`` holds them; the rows of
+    ``extra_claims`` (other stages) are appended to the claims."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     claims = compute_claims(frames, zero)
@@ -439,6 +454,9 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10) 
     extra = landscape_claims(frames)
     if extra:
         claims = pd.concat([claims, pd.DataFrame(extra)], ignore_index=True)
+    for df in extra_claims:
+        if len(df):
+            claims = pd.concat([claims, df[CLAIMS_COLUMNS]], ignore_index=True)
     tables = dict(frames)
     tables["claims"] = claims
     tables["phase"] = phase_table(frames["constructions"], zero) if len(frames["constructions"]) else pd.DataFrame()

@@ -124,6 +124,9 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
                 f"config key 'datasets[{i}].path': class sizes down to {smallest} are too small to split "
                 f"with test_fraction {entry['test_fraction']} (need >= 2 training and >= 1 test point per class)")
         entry["path"] = str(path)
+    from .robustness_run import validate_robustness_config
+
+    validate_robustness_config(cfg)
     return cfg
 
 
