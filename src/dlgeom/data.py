@@ -191,7 +191,10 @@ def _load_npz(path: Path) -> Dataset:
         raise DlgeomInputError(f"{path}: {exc}") from None
 
 
-def _load_csv(path: Path) -> Dataset:
+def read_feature_csv(path: Path, integer_labels: bool = True):
+    """(features as float64 (N, d), labels (N,)) of a CSV with numeric feature columns and a
+    ``label`` column; one-line :class:`DlgeomInputError` naming the file and column otherwise.
+    ``integer_labels``: the label column must be numeric (the paper's 0..Q−1); else any values."""
     import pandas as pd
 
     try:
@@ -208,13 +211,17 @@ def _load_csv(path: Path) -> Dataset:
             raise DlgeomInputError(f"{path}: column {col!r} has missing values (row {int(frame[col].isna().to_numpy().argmax()) + 2})")
     if frame["label"].isna().any():
         raise DlgeomInputError(f"{path}: column 'label' has missing values")
-    if not pd.api.types.is_numeric_dtype(frame["label"]):
+    if integer_labels and not pd.api.types.is_numeric_dtype(frame["label"]):
         raise DlgeomInputError(f"{path}: column 'label' must hold integers 0..Q-1")
     if any(pd.api.types.is_integer_dtype(frame[c]) for c in features):
         # integer-looking columns: read them again as floats so that e.g. -0.0 keeps its sign
         frame = pd.read_csv(path, dtype={c: "float64" for c in features})
+    return frame[features].to_numpy(np.float64), frame["label"].to_numpy()
+
+
+def _load_csv(path: Path) -> Dataset:
+    X, labels = read_feature_csv(path)
     try:
-        return Dataset(frame[features].to_numpy(np.float64), frame["label"].to_numpy(), None,
-                       {"source": str(path)})
+        return Dataset(X, labels, None, {"source": str(path)})
     except DlgeomInputError as exc:
         raise DlgeomInputError(f"{path}: {exc}") from None

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Dataset
+from .data import Dataset, read_feature_csv
 from .geometry import class_means, cone_angles, geometry, noise_radius
 from .jsonutil import jsonable
 from .robustness import (
@@ -106,19 +106,7 @@ def load_table(path) -> tuple[np.ndarray, np.ndarray, dict]:
         raise DlgeomInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        import pandas as pd
-
-        try:
-            frame = pd.read_csv(path)
-        except Exception as exc:
-            raise DlgeomInputError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
-        if "label" not in frame.columns:
-            raise DlgeomInputError(f"{path}: no 'label' column (columns: {', '.join(map(str, frame.columns))})")
-        features = [c for c in frame.columns if c != "label"]
-        for col in features:
-            if not pd.api.types.is_numeric_dtype(frame[col]):
-                raise DlgeomInputError(f"{path}: column {col!r} is not numeric")
-        X, labels = frame[features].to_numpy(np.float64), frame["label"].to_numpy()
+        X, labels = read_feature_csv(path, integer_labels=False)
     elif suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as f:

@@ -433,6 +433,15 @@ def claims_markdown(claims: pd.DataFrame) -> str:
 CLAIMS_COLUMNS = ["claim", "reference", "verdict", "evidence", "n_cases"]
 
 
+def write_csv(df: pd.DataFrame, path) -> Path:
+    """A table as CSV with the study's float format, atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    tmp.replace(path)
+    return path
+
+
 def read_claims(path) -> pd.DataFrame:
     """A claims CSV of another stage (same columns as claims.csv), checked."""
     df = pd.read_csv(path, keep_default_na=False)
@@ -460,13 +469,7 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
     tables = dict(frames)
     tables["claims"] = claims
     tables["phase"] = phase_table(frames["constructions"], zero) if len(frames["constructions"]) else pd.DataFrame()
-    written = []
-    for name, df in tables.items():
-        path = out / f"{name}.csv"
-        tmp = path.with_name(path.name + ".tmp")
-        df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        tmp.replace(path)
-        written.append(path)
+    written = [write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
     md = out / "claims.md"
     md.write_text(claims_markdown(claims))
     written.append(md)

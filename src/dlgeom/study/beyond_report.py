@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .aggregate import FLOAT_FORMAT
+from .aggregate import write_csv
 
 __all__ = [
     "CLAIMS",
@@ -107,14 +107,7 @@ def write_beyond_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 
     tables = {k: v for k, v in frames.items() if v is not None}
     tables["beyond_claims"] = pd.DataFrame(beyond_claims(frames, zero, fit_max),
                                            columns=["claim", "reference", "verdict", "evidence", "n_cases"])
-    written = []
-    for name, df in tables.items():
-        path = out / f"{name}.csv"
-        tmp = path.with_name(path.name + ".tmp")
-        df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        tmp.replace(path)
-        written.append(path)
-    return written
+    return [write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
 
 
 # ---- claims ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
-from .aggregate import FLOAT_FORMAT, _restore_nonfinite
+from .aggregate import _restore_nonfinite, write_csv
 
 __all__ = [
     "A3_TOL",
@@ -148,14 +148,7 @@ def write_robustness_tables(robustness_paths, realdata_paths, out_dir) -> list[P
               "realdata": real, "realdata_summary": real_sum}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in ROBUSTNESS_TABLES:
-        path = out_dir / f"{name}.csv"
-        tmp = path.with_name(path.name + ".tmp")
-        frames[name].to_csv(tmp, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-        tmp.replace(path)
-        written.append(path)
-    return written
+    return [write_csv(frames[name], out_dir / f"{name}.csv") for name in ROBUSTNESS_TABLES]
 
 
 def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:

@@ -421,7 +421,7 @@ def register(sub) -> dict:
 def _cmd_tables(args) -> dict:
     import pandas as pd
 
-    from .aggregate import FLOAT_FORMAT
+    from .aggregate import write_csv
     from .provenance import write_provenance
     from .robustness_report import (
         read_robustness_tables,
@@ -443,11 +443,7 @@ def _cmd_tables(args) -> dict:
     claims = pd.DataFrame(robustness_claims(t["robustness"], t["realdata"], t["realdata_summary"],
                                             t["robustness_optimisers"], args.zero_cost),
                           columns=["claim", "reference", "verdict", "evidence", "n_cases"])
-    path = Path(args.out_dir) / "robustness_claims.csv"
-    tmp = path.with_name(path.name + ".tmp")
-    claims.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    tmp.replace(path)
-    written.append(path)
+    written.append(write_csv(claims, Path(args.out_dir) / "robustness_claims.csv"))
     for p in written:
         write_provenance(p, inputs, "dlgeom robustness-tables", args.config_hash, seed)
     print(f"wrote {len(written)} tables to {args.out_dir}")
