@@ -20,6 +20,7 @@ include: "workflow/rules/robustness.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/performance.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -31,3 +32,4 @@ rule all:
         TABLE_FILES,
         expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "pdf"]),
         expand("results/figures/{name}.{ext}", name=STAGE_FIGURES, ext=["png", "pdf"]),
+        expand("results/figures/{name}.{ext}", name=["scaling", "time_to_cost"], ext=["png", "pdf"]),

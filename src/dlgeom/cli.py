@@ -21,7 +21,7 @@ ZERO_COST = 1e-10
 
 # Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
 # where ``sub`` is the subparsers object and a handler takes the parsed args.
-EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run")
+EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run", "dlgeom.study.perf_run")
 
 
 def _int_list(text: str) -> list[int]:

@@ -16,6 +16,7 @@ from .data import Dataset
 from .geometry import Geometry, cone_matrix, geometry
 from .network import Network, curate
 from .validation import (
+    SINGULAR_COND,
     DlgeomInputError,
     as_float_array,
     check_choice,
@@ -30,6 +31,25 @@ __all__ = [
 ]
 
 
+def _second_reflection(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """(û, H2) of :func:`rotation_to_diagonal`; they depend on Q only (cached)."""
+    hit = _H2_CACHE.get(q)
+    if hit is None:
+        u = np.full(q, 1.0 / np.sqrt(q))
+        # a unit vector orthogonal to û: e_k minus its û-component, for the k least aligned with û
+        e = np.zeros(q)
+        e[0] = 1.0
+        w = e - u * (u @ e)
+        w /= np.linalg.norm(w)
+        hit = _H2_CACHE[q] = (u, np.eye(q) - 2.0 * np.outer(w, w))
+        for arr in hit:
+            arr.setflags(write=False)
+    return hit
+
+
+_H2_CACHE: dict = {}
+
+
 def rotation_to_diagonal(f: np.ndarray) -> np.ndarray:
     """R ∈ SO(Q) with R f = û = u_Q/√Q, for a unit vector f.
 
@@ -37,18 +57,26 @@ def rotation_to_diagonal(f: np.ndarray) -> np.ndarray:
     R f = û still) and makes det R = +1.  R = I when f = û.
     """
     q = f.shape[0]
-    u = np.full(q, 1.0 / np.sqrt(q))
+    u, H2 = _second_reflection(q)
     v = f - u
     if np.linalg.norm(v) < 1e-15:
         return np.eye(q)
     H1 = np.eye(q) - 2.0 * np.outer(v, v) / (v @ v)
-    # a unit vector orthogonal to û: e_k minus its û-component, for the k least aligned with û
-    e = np.zeros(q)
-    e[0] = 1.0
-    w = e - u * (u @ e)
-    w /= np.linalg.norm(w)
-    H2 = np.eye(q) - 2.0 * np.outer(w, w)
     return H2 @ H1
+
+
+def _rotations_to_diagonal(F: np.ndarray) -> np.ndarray:
+    """:func:`rotation_to_diagonal` of every row of F at once, shape (Q, Q, Q), with the same
+    arithmetic (so the same bits), the Q products H2 @ H1 in one batched matmul."""
+    q = F.shape[1]
+    u, H2 = _second_reflection(q)
+    V = F - u
+    vv = np.array([v @ v for v in V])
+    H1 = np.eye(q) - 2.0 * (V[:, :, None] * V[:, None, :]) / vv[:, None, None]
+    R = H2 @ H1
+    for k in np.flatnonzero(np.sqrt(vv) < 1e-15):       # f = û: R = I (as rotation_to_diagonal)
+        R[k] = np.eye(q)
+    return R
 
 
 def all_patterns(q: int) -> np.ndarray:
@@ -83,11 +111,8 @@ def hidden_cumulative(geom: Geometry, mu, n_layers: int, extra_bias: float | Non
     q = geom.n_classes
     W_star = cone_matrix(geom.theta_star, q)
     u = np.ones(q)
-    Wc, bc = [], []
-    for ell in range(q):
-        W = W_star @ rotation_to_diagonal(geom.f[ell])
-        Wc.append(W)
-        bc.append(-W @ geom.means[ell] + (mu[ell] / np.sqrt(q)) * u)
+    Wc = list(W_star @ _rotations_to_diagonal(geom.f))     # W^(ℓ) = W_* R_ℓ, one batched product
+    bc = [-Wc[ell] @ geom.means[ell] + (mu[ell] / np.sqrt(q)) * u for ell in range(q)]
     beta = float(np.min(geom.dist_to_barycenter)) if extra_bias is None else float(extra_bias)
     for _ in range(q, n_layers):
         Wc.append(Wc[-1])
@@ -96,10 +121,34 @@ def hidden_cumulative(geom: Geometry, mu, n_layers: int, extra_bias: float | Non
 
 
 def hidden_network(geom: Geometry, mu, n_layers: int) -> Network:
-    """The hidden layers of :func:`hidden_cumulative` as a network with an identity output."""
+    """The hidden layers of :func:`hidden_cumulative` as a network with an identity output.
+
+    Same arithmetic as :meth:`Network.from_cumulative` (W_ℓ = W^(ℓ)(W^(ℓ−1))^{-1}, here by one
+    batched solve, b_ℓ = b^(ℓ) − W_ℓ b^(ℓ−1)), without re-validating the computed layers: at
+    small N that validation cost more than the rest of the construction."""
     Wc, bc = hidden_cumulative(geom, mu, n_layers)
     q = geom.n_classes
-    return Network.from_cumulative(Wc, bc, np.eye(q), np.zeros(q))
+    stack = np.stack(Wc)
+    prev = np.concatenate([np.eye(q)[None], stack[:-1]])
+    Wl = np.linalg.solve(prev.transpose(0, 2, 1), stack.transpose(0, 2, 1)).transpose(0, 2, 1)
+    if not (np.all(np.isfinite(Wl)) and np.all(np.isfinite(bc))):
+        return Network.from_cumulative(Wc, bc, np.eye(q), np.zeros(q))    # its errors name the layer
+    ws, bs = [], []
+    b_prev = np.zeros(q)
+    for ell, b in enumerate(bc):
+        bs.append(b - Wl[ell] @ b_prev)
+        ws.append(np.ascontiguousarray(Wl[ell]))
+        b_prev = b
+    return Network._trusted(ws + [np.eye(q)], bs + [np.zeros(q)])
+
+
+def _with_output(hidden: Network, W_out, b_out) -> Network:
+    """``hidden.with_output(W_out, b_out)`` for computed float64 layers, validated only if not finite."""
+    W_out = np.ascontiguousarray(W_out, dtype=np.float64)
+    b_out = np.ascontiguousarray(b_out, dtype=np.float64)
+    if not (np.all(np.isfinite(W_out)) and np.all(np.isfinite(b_out))):
+        return hidden.with_output(W_out, b_out)
+    return Network._trusted(hidden.weights[:-1] + (W_out,), hidden.biases[:-1] + (b_out,))
 
 
 def curated_means(geom: Geometry, mu, pattern=None) -> np.ndarray:
@@ -207,9 +256,17 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     if pattern.shape != (q,) or not np.all((pattern == 0) | (pattern == 1)):
         raise DlgeomInputError(f"pattern: expected {q} entries, each 0 (collapse) or 1 (intact), got {pattern.tolist()}")
     pattern = pattern.astype(np.int64)
-    geom = geometry(data, theta0) if geom is None else geom
-    check_invertible(geom.xred, "X^red (the matrix of class means)")
-    check_invertible(data.Y, "Y (the target matrix)")
+    if geom is None:
+        geom = geometry(data, theta0)
+        # geometry() computed both condition numbers exactly as check_invertible does: only a
+        # failing one needs the check again (for its error message)
+        if not (np.isfinite(geom.cond_xred) and geom.cond_xred <= SINGULAR_COND):
+            check_invertible(geom.xred, "X^red (the matrix of class means)")
+        if not (np.isfinite(geom.cond_Y) and geom.cond_Y <= SINGULAR_COND):
+            check_invertible(data.Y, "Y (the target matrix)")
+    else:
+        check_invertible(geom.xred, "X^red (the matrix of class means)")
+        check_invertible(data.Y, "Y (the target matrix)")
     if mu is None:
         mu = default_mu(geom, pattern, use_D)
         mu, in_box = _check_mu(mu, geom, pattern, use_D, strict=False)
@@ -222,7 +279,7 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     else:
         W_out, b_out, _ = output_lstsq(hidden, data, bias=(output == "lstsq_affine"))
     return Construction(
-        network=hidden.with_output(W_out, b_out), mu=mu, pattern=pattern,
+        network=_with_output(hidden, W_out, b_out), mu=mu, pattern=pattern,
         apexes=curated_means(geom, mu, pattern), geometry=geom, use_D=use_D, output=output,
         mu_in_box=in_box,
     )

@@ -96,6 +96,15 @@ class Network:
         object.__setattr__(net, "biases", tuple(vec[i * block + q * q:(i + 1) * block] for i in range(n_hidden + 1)))
         return net
 
+    @classmethod
+    def _trusted(cls, weights, biases) -> "Network":
+        """A network from float64 arrays of the right shapes, no validation or copies: for the
+        constructions' own computed layers (validation costs more than the rest at small N)."""
+        net = object.__new__(cls)
+        object.__setattr__(net, "weights", tuple(weights))
+        object.__setattr__(net, "biases", tuple(biases))
+        return net
+
     def with_output(self, W, b) -> "Network":
         """The same hidden layers with a new output layer."""
         return Network(self.weights[:-1] + (W,), self.biases[:-1] + (b,))
