@@ -8,7 +8,8 @@ localrules:
 
 rule perf_figure:
     input:
-        "results/benchmarks/{pname}.json",
+        # the repository's committed results, whatever the working directory
+        str(ROOT / "results" / "benchmarks" / "{pname}.json"),
     output:
         png=report("results/figures/{pname}.png", caption="../report/performance.rst", category="Performance"),
         pdf="results/figures/{pname}.pdf",
