@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from dlgeom import DlgeomInputError
+from dlgeom.study.figures import FIGURES
 from dlgeom.study.config import expand_grid, load_schema, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +108,7 @@ def test_dry_run(tmp_path, configfile, expected_cells):
     names = ("cell", "aggregate", "figure", "landscape_runs", "landscape_shape")
     counts = dict(tuple(l.split()) for l in res.stdout.splitlines() if l.split() and l.split()[0] in names)
     assert int(counts["cell"]) == expected_cells
-    assert int(counts["aggregate"]) == 1 and int(counts["figure"]) == 7
+    assert int(counts["aggregate"]) == 1 and int(counts["figure"]) == len(FIGURES)
     land = cfg["landscape"]
     assert int(counts["landscape_runs"]) == len(land["cells"]) * len(land["starts"])
     assert int(counts["landscape_shape"]) == len(land["cells"])

@@ -162,8 +162,9 @@ def _parser() -> argparse.ArgumentParser:
 
     fg = sub.add_parser("figure", help="one figure of the study (PNG and PDF)",
                         description="Draw one figure from the tables (byte-stable PNG and PDF).")
-    fg.add_argument("--name", required=True, choices=["truncation", "curation", "phase", "local_minima", "accuracy",
-                                                      "landscape_runs", "landscape_shape"])
+    from .study.figures import FIGURES
+
+    fg.add_argument("--name", required=True, choices=list(FIGURES))
     fg.add_argument("--tables", default=None, help="directory of the aggregated tables")
     fg.add_argument("--cell", default=None, help="curation: the cell to show (default: largest Q, regular θ)")
     fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
@@ -428,6 +429,8 @@ def _cmd_figure(args) -> dict:
         fig = F.fig_accuracy(table("constructions"))
     elif args.name == "landscape_runs":
         fig = F.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"))
+    elif args.name == "landscape_minima":
+        fig = F.fig_landscape_minima(table("landscape_minima"), table("landscape_levels"))
     else:
         fig = F.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"))
     for path in F.save_figure(fig, args.out):

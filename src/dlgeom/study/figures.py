@@ -20,7 +20,8 @@ from ..geometry import cone_angles  # noqa: E402
 from ..network import truncate  # noqa: E402
 from ..synthetic import mean_simplex, regular_cone_angle  # noqa: E402
 
-FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy", "landscape_runs", "landscape_shape")
+FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy", "landscape_runs", "landscape_shape",
+           "landscape_minima")
 CLASS_COLORS = plt.get_cmap("tab10").colors
 
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
@@ -385,5 +386,47 @@ def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFr
     c.set_xlabel("α (row-normalised direction d₁)")
     c.set_ylabel("β (direction d₂)")
     c.set_title(f"(c) 2D slice around the global minimiser (circle: ε_safe = {eps:.2g})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def fig_landscape_minima(minima: pd.DataFrame, levels: pd.DataFrame):
+    """Distinct certified non-zero local minima per landscape cell: cost (log scale), marker area
+    ∝ multiplicity, colour = level category, marker = smooth or on a kink; the predicted levels of
+    the cell as ticks (pattern values V_aff, class-merging levels)."""
+    if minima is None or not len(minima):
+        return _no_data("Certified local minima")
+    cells = sorted(minima["cell"].unique())
+    fig, ax = plt.subplots(figsize=(10, 0.9 + 0.75 * len(cells)))
+    colors = {"pattern": "C3", "merge": "C0", "other": "C2"}
+    for i, cell in enumerate(cells):
+        lv = levels[levels["cell"] == cell] if levels is not None and len(levels) else levels
+        if lv is not None:
+            for r in lv.itertuples():
+                if r.level.startswith("V_aff"):
+                    ax.plot([r.value] * 2, [i - 0.32, i + 0.32], color="C3", lw=0.8, alpha=0.7)
+                elif r.level.startswith("merge"):
+                    ax.plot([r.value] * 2, [i - 0.32, i + 0.32], color="k", lw=0.6, ls=":")
+        m = minima[minima["cell"] == cell]
+        jitter = np.linspace(-0.22, 0.22, len(m)) if len(m) > 1 else np.zeros(len(m))
+        for (r, dy) in zip(m.itertuples(), jitter):
+            ax.scatter(r.cost, i + dy, s=12 + 6 * np.sqrt(r.multiplicity), color=colors.get(r.category, "0.5"),
+                       marker="o" if "smooth" == r.kind else ("X" if r.kind == "nonsmooth" else "D"),
+                       alpha=0.75, edgecolor="none")
+    ax.set_yticks(range(len(cells)), cells)
+    ax.set_ylim(-0.6, len(cells) - 0.4)
+    ax.set_xscale("log")
+    ax.set_xlabel("cost C of the local minimum")
+    for cat, col in colors.items():
+        ax.scatter([], [], color=col, s=30, label=f"{cat} level")
+    ax.scatter([], [], color="0.4", marker="o", s=30, label="smooth (PSD Hessian)")
+    ax.scatter([], [], color="0.4", marker="X", s=30, label="on a ReLU kink")
+    ax.scatter([], [], color="0.4", marker="D", s=30, label="both (end points of each kind)")
+    ax.plot([], [], color="C3", lw=0.8, label="V_aff[s], pattern values")
+    ax.plot([], [], color="k", lw=0.6, ls=":", label="class-merging levels")
+    ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    n, k = int(minima["multiplicity"].sum()), len(minima)
+    ax.set_title(f"Certified non-zero local minima of L-BFGS end points: {k} distinct ({n} end points; "
+                 f"marker area ∝ multiplicity)", fontsize=9)
     fig.tight_layout()
     return fig
