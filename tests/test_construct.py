@@ -162,3 +162,18 @@ def test_extra_layers_keep_a_positive_margin():
     for L in (3, 4, 7):
         con = dlgeom.construct_global(data, L)
         assert dlgeom.activation_margin(con.network, data.X) > 1e-3
+
+
+def test_extra_layers_keep_the_margin_without_growing_activations():
+    """L > Q: the extra layers keep every point with the same activation margin, and the last
+    hidden activations do not grow with L (so rounding does not either)."""
+    from dlgeom.network import activation_margin
+
+    data = dlgeom.make_clustered(16, 20, 0.05, seed=2)
+    nets = {L: dlgeom.construct_global(data, L).network for L in (17, 32, 64)}
+    margins = {L: activation_margin(n, data.X) for L, n in nets.items()}
+    top = {L: float(np.abs(n.last_hidden(data.X)).max()) for L, n in nets.items()}
+    assert margins[17] > 0 and margins[64] == pytest.approx(margins[17], rel=1e-9)
+    assert top[64] == pytest.approx(top[17], rel=1e-9)
+    for L, n in nets.items():
+        assert dlgeom.cost(n, data) <= 1e-10, L
