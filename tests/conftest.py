@@ -25,3 +25,8 @@ def random_network(rng, q, L, scale=1.0):
     ws = [random_orthogonal(rng, q) + 0.3 * rng.standard_normal((q, q)) for _ in range(L + 1)]
     bs = [scale * 0.5 * rng.standard_normal(q) for _ in range(L + 1)]
     return dlgeom.Network(tuple(ws), tuple(bs))
+
+
+def np_means(X, y, q):
+    """Class means computed the plain way (reference for the library's)."""
+    return np.array([X[y == j].mean(axis=0) for j in range(q)])

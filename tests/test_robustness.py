@@ -29,9 +29,7 @@ from dlgeom.robustness import (
 )
 from dlgeom.validation import DlgeomInputError
 
-
-def np_means(X, y, q):
-    return np.array([X[y == j].mean(axis=0) for j in range(q)])
+from conftest import np_means
 
 
 def np_cond(M):

@@ -13,13 +13,11 @@ from dlgeom import DlgeomInputError, make_clustered, save_dataset
 from dlgeom.geometry import cone_angles
 from dlgeom.synthetic import NOISE_SHAPES, max_cone_angle, mean_simplex, regular_cone_angle
 
+from conftest import np_means
+
 
 # --------------------------------------------------------------------------------------------
 # independent recomputation
-
-
-def np_means(X, y, q):
-    return np.array([X[y == j].mean(axis=0) for j in range(q)])
 
 
 def np_r(X, y, q):

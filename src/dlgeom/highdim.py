@@ -64,6 +64,7 @@ from .validation import (
     check_class_counts,
     check_float,
     check_int,
+    check_seed,
 )
 
 __all__ = [
@@ -260,13 +261,6 @@ def network_cost(net: ReluNet, data: HighDimData) -> float:
 
 # ---- clustered data in R^M --------------------------------------------------------------------
 
-def _seed_entropy(seed) -> list[int]:
-    vals = np.atleast_1d(np.asarray(seed)).tolist()
-    if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in vals):
-        raise DlgeomInputError(f"seed: must be non-negative integers, got {seed!r}")
-    return [int(v) for v in vals]
-
-
 def make_clustered_highdim(q: int, m: int, n_per_class: int = 50, delta_ratio: float = 0.1,
                            theta: float | None = None, perp_scale: float = 1.0, elongation: float = 5.0,
                            seed=0) -> HighDimData:
@@ -283,7 +277,7 @@ def make_clustered_highdim(q: int, m: int, n_per_class: int = 50, delta_ratio: f
     m = check_int(m, "M", minimum=q)
     perp_scale = check_float(perp_scale, "perp_scale", low=0.0)
     elongation = check_float(elongation, "elongation", low=1.0)
-    entropy = _seed_entropy(seed)
+    entropy = check_seed(seed)
     base = make_clustered(q, n_per_class, delta_ratio, theta, seed=entropy + [0])
     rng = np.random.default_rng(np.random.SeedSequence(entropy + [1]))
     full, _ = np.linalg.qr(rng.standard_normal((m, m)))

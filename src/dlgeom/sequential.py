@@ -58,7 +58,7 @@ from .construct import rotation_to_diagonal
 from .geometry import cone_matrix
 from .highdim import HighDimData, ReluNet
 from .jsonutil import jsonable
-from .validation import DlgeomInputError, check_float, check_int
+from .validation import DlgeomInputError, check_float, check_int, check_seed
 
 __all__ = [
     "ETA_MIN",
@@ -478,7 +478,6 @@ def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4,
     lists these (j, a) pairs.  Satellites are assigned to classes without one, bars are not
     shifted when they are another satellite's anchor (a class never gets both roles).
     """
-    from .highdim import _seed_entropy
 
     q = check_int(q, "Q", minimum=2)
     m = check_int(m, "M", minimum=max(2, q - 1))
@@ -487,7 +486,7 @@ def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4,
     radius = check_float(radius, "radius", low=0.0)
     n_sat = check_int(n_satellites, "n_satellites", minimum=0, maximum=q // 2)
     frac = check_float(satellite_fraction, "satellite_fraction", low=0.0, high=0.5, low_open=True, high_open=True)
-    entropy = _seed_entropy(seed)
+    entropy = check_seed(seed)
     rng = np.random.default_rng(np.random.SeedSequence(entropy))
     full, _ = np.linalg.qr(rng.standard_normal((m, m)))
     V = np.sqrt(2.0) * full[:, :q].T                          # a regular simplex, edges of length 2

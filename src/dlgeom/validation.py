@@ -123,6 +123,14 @@ def check_float(value, name: str, low: float | None = None, high: float | None =
     return value
 
 
+def check_seed(seed, name: str = "seed") -> list[int]:
+    """A seed for ``numpy.random.SeedSequence``: one or more non-negative integers, as a list."""
+    vals = list(np.atleast_1d(np.asarray(seed, dtype=object)).tolist())
+    if not vals or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in vals):
+        raise DlgeomInputError(f"{name}: expected non-negative integers, got {seed!r}")
+    return [int(v) for v in vals]
+
+
 def check_choice(value, name: str, allowed) -> str:
     if value not in allowed:
         raise DlgeomInputError(f"{name}: must be one of {', '.join(map(str, allowed))}; got {value!r}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .aggregate import write_csv
+from .aggregate import _frac, write_csv
 
 __all__ = [
     "CLAIMS",
@@ -116,11 +116,6 @@ def _g(x, digits=3) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "n/a"
     return f"{x:.{digits}g}"
-
-
-def _frac(mask) -> str:
-    mask = np.asarray(mask, bool)
-    return f"{int(mask.sum())}/{mask.size}"
 
 
 def _bool(s: pd.Series) -> pd.Series:

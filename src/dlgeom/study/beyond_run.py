@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..validation import DlgeomInputError, check_float, check_int
+from ..validation import DlgeomInputError, check_float, check_int, check_seed
 
 __all__ = ["HIGHDIM_METHODS", "register", "run_highdim", "run_shallow", "run_sls"]
 
@@ -36,13 +36,6 @@ def _logger(quiet: bool):
     if quiet:
         return lambda msg: None
     return lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True)
-
-
-def _seed_list(seed) -> list[int]:
-    vals = list(np.atleast_1d(seed).tolist())
-    if not vals or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in vals):
-        raise DlgeomInputError(f"--seed: expected non-negative integers, got {seed!r}")
-    return [int(v) for v in vals]
 
 
 def _seed_str(entropy) -> str:
@@ -78,7 +71,7 @@ def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_pe
     if not drs or not pss:
         raise DlgeomInputError("--delta-ratio/--perp-scale: give at least one value each")
     zero = check_float(zero, "--zero-cost", low=0.0, low_open=True)
-    seed = _seed_list(seed)
+    seed = check_seed(seed, "--seed")
     rows = []
     for m in ms:
         for di, dr in enumerate(drs):
@@ -187,7 +180,7 @@ def run_sls(q: int, ms, replicates: int = 6, n_per_class: int = 25, half_length:
     half_length = check_float(half_length, "--half-length", low=0.0, low_open=True)
     radius = check_float(radius, "--radius", low=0.0)
     clustered_delta_ratio = check_float(clustered_delta_ratio, "--clustered-delta-ratio", low=0.0, low_open=True)
-    seed = _seed_list(seed)
+    seed = check_seed(seed, "--seed")
     rows = []
     if hand:
         for dim in (2, 3):
@@ -241,7 +234,7 @@ def run_shallow(q: int, replicates: int = 3, n_per_class: int = 60, r_min: float
     train_runs = check_int(train_runs, "--train-runs", minimum=0)
     train_iter = check_int(train_iter, "--train-iter", minimum=1)
     train_ratio = check_float(train_ratio, "--train-ratio", low=0.0, low_open=True)
-    seed = _seed_list(seed)
+    seed = check_seed(seed, "--seed")
     ratios = np.geomspace(r_min, r_max, points)
     rows = []
     for rep in range(replicates):

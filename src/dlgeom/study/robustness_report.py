@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
-from .aggregate import _restore_nonfinite, write_csv
+from .aggregate import _fmt, _frac, _restore_nonfinite, write_csv
 
 __all__ = [
     "A3_TOL",
@@ -164,17 +164,6 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
 
 
 # ---- claims ----------------------------------------------------------------------------------
-
-def _fmt(x, digits=3) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "n/a" if x is None or np.isnan(x) else str(x)
-    return f"{x:.{digits}g}"
-
-
-def _frac(mask) -> str:
-    mask = np.asarray(mask, bool)
-    return f"{int(mask.sum())}/{mask.size}"
-
 
 def _bool(s: pd.Series) -> pd.Series:
     return s.fillna(False).astype(bool)

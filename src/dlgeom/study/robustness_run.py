@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..jsonutil import write_json
+from .cell import _seed
 from ..robustness import (
     AXES,
     BASE,
@@ -35,10 +36,6 @@ from ..validation import DlgeomInputError, check_choice, check_float, check_int
 
 __all__ = ["axis_x", "cli_base_args", "cli_list", "register", "run_axis", "run_optimisers", "run_realdata",
            "validate_robustness_config"]
-
-
-def _seed(prefix, *more) -> list[int]:
-    return [int(x) for x in list(prefix) + list(more)]
 
 
 def axis_x(axis: str, value, q: int, index: int) -> float:
