@@ -14,7 +14,6 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/datasets.smk"
-include: "workflow/rules/construct.smk"
 include: "workflow/rules/landscape.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/beyond.smk"

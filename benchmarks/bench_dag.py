@@ -200,9 +200,9 @@ def main():
     stats = big["jobs_by_rule"]
     grid_jobs = sum(v for k, v in stats.items() if k in grouped_rules)
     n_cells = big["cells"]
-    # a cell's data job and its analysis (and landscape jobs) form one connected component; any
+    # a cell's job (data + analysis) and its landscape jobs form one connected component; any
     # other grouped job (no grid job upstream) is a component of its own
-    per_cell_rules = {"synthetic_data", "user_data", "cell", "landscape_runs", "landscape_shape"}
+    per_cell_rules = {"cell", "landscape_runs", "landscape_shape"}
     other_components = sum(v for k, v in stats.items() if k in grouped_rules and k not in per_cell_rules)
     components = n_cells + other_components
     result = {

@@ -1,5 +1,7 @@
 """MATH.md §3: cone angles, D, the assumptions report."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -63,6 +65,23 @@ def test_statistics_match_direct_computation(data3):
     assert g.r == pytest.approx(delta / min(np.linalg.norm(m - bary) for m in means), rel=1e-12)
     np.testing.assert_allclose(np.linalg.norm(g.f, axis=1), 1.0)
     assert g.cond_xred == pytest.approx(np.linalg.cond(means.T))
+
+
+@pytest.mark.parametrize("q,d,n", [(3, 3, 10_000), (33, 33, 150_000), (40, 7, 700_000)])
+def test_class_means_both_paths_match_direct_computation(q, d, n):
+    """The one-hot path (Q ≤ 32) and the flat-bincount path (Q > 32), each over several blocks
+    of rows, against the per-class mean; labels unsorted, d may differ from Q."""
+    geo = importlib.import_module("dlgeom.geometry")     # the package exports geometry() itself
+    rng = np.random.default_rng(q)
+    y = rng.permutation(np.arange(n) % q)
+    X = rng.normal(size=(n, d)) * 10 + y[:, None]
+    want = np.array([X[y == j].mean(axis=0) for j in range(q)])
+    got = class_means(X, y, q)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    if q <= geo._ONE_HOT_MAX:
+        assert n > geo._ONE_HOT_ROWS                  # several one-hot blocks
+    else:
+        assert n * d > geo._FLAT_BLOCK                # several flat blocks
 
 
 def test_assumptions_report_values_and_margins():

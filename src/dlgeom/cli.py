@@ -162,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
 
     fg = sub.add_parser("figure", help="one figure of the study (PNG and PDF)",
                         description="Draw one figure from the tables (byte-stable PNG and PDF).")
-    from .study.figures import FIGURES
+    from .study import FIGURES
 
     fg.add_argument("--name", required=True, choices=list(FIGURES))
     fg.add_argument("--tables", default=None, help="directory of the aggregated tables")

@@ -8,12 +8,13 @@ I_0 = (−D_eff, −2δ√Q) collapses the class to p_ℓ; μ_ℓ > 2δ√Q (I_1
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .data import Dataset
-from .geometry import Geometry, cone_matrix, geometry
+from .geometry import Geometry, _cone_matrices, cone_matrix, geometry
 from .network import Network, curate
 from .validation import (
     SINGULAR_COND,
@@ -66,14 +67,14 @@ def rotation_to_diagonal(f: np.ndarray) -> np.ndarray:
 
 
 def _rotations_to_diagonal(F: np.ndarray) -> np.ndarray:
-    """:func:`rotation_to_diagonal` of every row of F at once, shape (Q, Q, Q), with the same
-    arithmetic (so the same bits), the Q products H2 @ H1 in one batched matmul."""
+    """:func:`rotation_to_diagonal` of every row of F at once, shape (Q, Q, Q):
+    R = H2 (I − 2vvᵀ/vᵀv) = H2 − (2/vᵀv)(H2 v)vᵀ, batched over the rows."""
     q = F.shape[1]
     u, H2 = _second_reflection(q)
     V = F - u
-    vv = np.array([v @ v for v in V])
-    H1 = np.eye(q) - 2.0 * (V[:, :, None] * V[:, None, :]) / vv[:, None, None]
-    R = H2 @ H1
+    vv = np.einsum("ij,ij->i", V, V)
+    HV = V @ H2.T                                           # rows H2 v
+    R = H2 - (2.0 / vv)[:, None, None] * HV[:, :, None] * V[:, None, :]
     for k in np.flatnonzero(np.sqrt(vv) < 1e-15):       # f = û: R = I (as rotation_to_diagonal)
         R[k] = np.eye(q)
     return R
@@ -96,60 +97,88 @@ def default_mu(geom: Geometry, pattern=None, use_D: str = "eff") -> np.ndarray:
     q = geom.n_classes
     s = np.zeros(q, dtype=np.int64) if pattern is None else np.asarray(pattern)
     lo, hi = geom.mu_box(use_D)
-    collapsed = (lo + hi) / 2 if np.isfinite(lo) else hi
-    intact = geom.collapse_bound + float(np.min(geom.dist_to_barycenter))
+    collapsed = (lo + hi) / 2 if math.isfinite(lo) else hi
+    intact = geom.collapse_bound + float(geom.dist_to_barycenter.min())
     return np.where(s == 1, intact, collapsed).astype(np.float64)
 
 
-def hidden_cumulative(geom: Geometry, mu, n_layers: int, extra_bias: float | None = None):
-    """Cumulative hidden parameters (W^(ℓ), b^(ℓ)), ℓ = 1..L [P 4.56, 4.58].
+def hidden_cumulative(geom: Geometry, mu, n_layers: int):
+    """Cumulative hidden parameters (W^(ℓ), b^(ℓ)), ℓ = 1..L [P 4.56, 4.58], as two lists.
 
-    For ℓ > Q (extra layers) W_ℓ = I, with b_{Q+1} = β·1 (β = ``extra_bias``, default
-    min_j |x̄_j − x̄|) and b_ℓ = 0 after it: every pre-activation of the extra layers is ≥ β > 0,
-    so they keep every point with a positive activation margin (b_{Q+1} = 0 would put the collapsed
-    points exactly on a kink).  Adding β only once keeps the activations from growing with L,
-    which would cost accuracy at large L (measured: C = 3.6e-10 at Q = 64, L = 128 with β in
-    every extra layer, 1.6e-11 with β once).
+    For ℓ > Q (extra layers) W_ℓ = I, with b_{Q+1} = β·1 (β = min_j |x̄_j − x̄|) and b_ℓ = 0
+    after it: every pre-activation of the extra layers is ≥ β > 0, so they keep every point with
+    a positive activation margin (b_{Q+1} = 0 would put the collapsed points exactly on a kink).
+    Adding β only once keeps the activations from growing with L, which would cost accuracy at
+    large L (measured: C = 3.6e-10 at Q = 64, L = 128 with β in every extra layer, 1.6e-11 with
+    β once).
     """
+    Wc, bc, _, _ = _hidden_stacks(geom, mu, n_layers)
+    return list(Wc), list(bc)
+
+
+def _hidden_stacks(geom: Geometry, mu, n_layers: int):
+    """:func:`hidden_cumulative` as arrays (L, Q, Q) and (L, Q), each step batched over layers;
+    also returns (W_*, W_*^{-1}) and the rotations R_ℓ (Q, Q, Q) they are made of."""
     q = geom.n_classes
-    W_star = cone_matrix(geom.theta_star, q)
-    u = np.ones(q)
-    Wc = list(W_star @ _rotations_to_diagonal(geom.f))     # W^(ℓ) = W_* R_ℓ, one batched product
-    bc = [-Wc[ell] @ geom.means[ell] + (mu[ell] / np.sqrt(q)) * u for ell in range(q)]
-    beta = float(np.min(geom.dist_to_barycenter)) if extra_bias is None else float(extra_bias)
-    for ell in range(q, n_layers):
-        Wc.append(Wc[-1])
-        bc.append(bc[-1] + (beta * u if ell == q else 0.0))
-    return Wc, bc
+    W_star, W_star_inv = _cone_matrices(geom.theta_star, q)
+    R = _rotations_to_diagonal(geom.f)
+    Wc = np.empty((n_layers, q, q))
+    bc = np.empty((n_layers, q))
+    np.matmul(W_star, R, out=Wc[:q])                                          # W^(ℓ) = W_* R_ℓ
+    np.matmul(Wc[:q], geom.means[:, :, None], out=bc[:q, :, None])          # W^(ℓ) x̄_ℓ
+    np.negative(bc[:q], out=bc[:q])
+    bc[:q] += (np.asarray(mu)[:, None] / math.sqrt(q)) * np.ones(q)           # + μ_ℓ û
+    if n_layers > q:
+        Wc[q:] = Wc[q - 1]
+        bc[q:] = bc[q - 1] + _extra_bias(geom)
+    return Wc, bc, (W_star, W_star_inv), R
+
+
+def _extra_bias(geom: Geometry) -> np.ndarray:
+    """b_{Q+1} = β·1 with β = min_j |x̄_j − x̄| (see :func:`hidden_cumulative`)."""
+    return float(geom.dist_to_barycenter.min()) * np.ones(geom.n_classes)
 
 
 def hidden_network(geom: Geometry, mu, n_layers: int) -> Network:
     """The hidden layers of :func:`hidden_cumulative` as a network with an identity output.
 
-    Same arithmetic as :meth:`Network.from_cumulative` (W_ℓ = W^(ℓ)(W^(ℓ−1))^{-1}, here by one
-    batched solve, b_ℓ = b^(ℓ) − W_ℓ b^(ℓ−1)), without re-validating the computed layers: at
-    small N that validation cost more than the rest of the construction."""
-    Wc, bc = hidden_cumulative(geom, mu, n_layers)
+    W_ℓ = W^(ℓ)(W^(ℓ−1))^{-1} [P 2.45] in closed form: W_1 = W_* R_1 and
+    W_ℓ = W_* R_ℓ R_{ℓ−1}ᵀ W_*^{-1} for ℓ = 2..Q (R_ℓ is orthogonal, W_*^{-1} is
+    :func:`~dlgeom.geometry.cone_matrix_inverse`), batched over layers; b_ℓ = b^(ℓ) − W_ℓ b^(ℓ−1).
+    The extra layers are exactly W_ℓ = I with b_{Q+1} = β·1 and b_ℓ = 0 after it.  The computed
+    layers are not re-validated (at small N that cost more than the rest of the construction)."""
+    Wc, bc, (W_star, W_star_inv), R = _hidden_stacks(geom, mu, n_layers)
     q = geom.n_classes
-    stack = np.stack(Wc)
-    prev = np.concatenate([np.eye(q)[None], stack[:-1]])
-    Wl = np.linalg.solve(prev.transpose(0, 2, 1), stack.transpose(0, 2, 1)).transpose(0, 2, 1)
-    if not (np.all(np.isfinite(Wl)) and np.all(np.isfinite(bc))):
-        return Network.from_cumulative(Wc, bc, np.eye(q), np.zeros(q))    # its errors name the layer
-    ws, bs = [], []
-    b_prev = np.zeros(q)
-    for ell, b in enumerate(bc):
-        bs.append(b - Wl[ell] @ b_prev)
-        ws.append(np.ascontiguousarray(Wl[ell]))
-        b_prev = b
-    return Network._trusted(ws + [np.eye(q)], bs + [np.zeros(q)])
+    Wl = np.empty_like(Wc)
+    Wl[0] = Wc[0]
+    if q > 1:
+        steps = np.matmul(R[1:], R[:-1].transpose(0, 2, 1))                 # R_ℓ R_{ℓ−1}ᵀ
+        np.matmul(np.matmul(W_star, steps), W_star_inv, out=Wl[1:q])
+    Wl[q:] = np.eye(q)
+    bl = np.zeros_like(bc)
+    bl[:q] = bc[:q]
+    bl[1:q] -= np.matmul(Wl[1:q], bc[:q - 1, :, None])[:, :, 0]
+    if n_layers > q:
+        bl[q] = _extra_bias(geom)
+    if not (np.isfinite(Wl).all() and np.isfinite(bl).all()):
+        return Network.from_cumulative(list(Wc), list(bc), np.eye(q), np.zeros(q))    # its errors name the layer
+    return Network._trusted(list(Wl) + [np.eye(q)], list(bl) + [np.zeros(q)])
+
+
+def _last_cumulative(net: Network, n_moving: int) -> tuple[np.ndarray, np.ndarray]:
+    """(W^(L), b^(L)) of ``net`` (as :meth:`Network.cumulative`) when the layers after the first
+    ``n_moving`` are W_ℓ = I, b_ℓ = 0: their products change nothing, so they are skipped."""
+    W, b = net.weights[0], net.biases[0]
+    for Wl, bl in zip(net.weights[1:min(n_moving, net.n_hidden)], net.biases[1:min(n_moving, net.n_hidden)]):
+        W, b = Wl @ W, Wl @ b + bl
+    return W, b
 
 
 def _with_output(hidden: Network, W_out, b_out) -> Network:
     """``hidden.with_output(W_out, b_out)`` for computed float64 layers, validated only if not finite."""
     W_out = np.ascontiguousarray(W_out, dtype=np.float64)
     b_out = np.ascontiguousarray(b_out, dtype=np.float64)
-    if not (np.all(np.isfinite(W_out)) and np.all(np.isfinite(b_out))):
+    if not (np.isfinite(W_out).all() and np.isfinite(b_out).all()):
         return hidden.with_output(W_out, b_out)
     return Network._trusted(hidden.weights[:-1] + (W_out,), hidden.biases[:-1] + (b_out,))
 
@@ -162,10 +191,10 @@ def curated_means(geom: Geometry, mu, pattern=None) -> np.ndarray:
     return np.where(s[:, None] == 1, geom.means, apex)
 
 
-def output_paper(geom: Geometry, Y: np.ndarray, mu, Wc_L, bc_L, pattern=None):
+def output_paper(geom: Geometry, Y: np.ndarray, mu, Wc_L, bc_L, pattern=None, apexes=None):
     """Output layer of [P 4.74]: W_{L+1} = Y X^red[μ]^{-1} (W^(L))^{-1}, b_{L+1} = −W_{L+1} b^(L),
-    so that f = Y X^red[μ]^{-1} T_L."""
-    xred_mu = curated_means(geom, mu, pattern).T
+    so that f = Y X^red[μ]^{-1} T_L.  ``apexes``: :func:`curated_means` if already computed."""
+    xred_mu = (curated_means(geom, mu, pattern) if apexes is None else apexes).T
     A = np.linalg.solve(xred_mu.T, Y.T).T          # Y X^red[μ]^{-1}
     W_out = np.linalg.solve(Wc_L.T, A.T).T         # A (W^(L))^{-1}
     return W_out, -W_out @ bc_L
@@ -226,17 +255,21 @@ class Construction:
     mu_in_box: bool
 
 
-def _check_mu(mu, geom: Geometry, pattern: np.ndarray, use_D: str, strict: bool) -> tuple[np.ndarray, bool]:
+def _check_mu(mu, geom: Geometry, pattern: np.ndarray, use_D: str, strict: bool,
+              validate: bool = True) -> tuple[np.ndarray, bool]:
+    """(μ, whether every μ_j lies in its box); ``validate=False`` for a μ computed here."""
     q = geom.n_classes
-    mu = as_float_array(mu, "mu", 1, (q,))
+    if validate:
+        mu = as_float_array(mu, "mu", 1, (q,))
     lo, hi = geom.mu_box(use_D)
-    in_box = np.where(pattern == 1, mu > geom.collapse_bound, (mu > lo) & (mu < hi))
-    if strict and not np.all(in_box):
+    cb = geom.collapse_bound
+    in_box = np.where(pattern == 1, mu > cb, (mu > lo) & (mu < hi))
+    if strict and not in_box.all():
         j = int(np.flatnonzero(~in_box)[0])
-        allowed = (f"({geom.collapse_bound:.6g}, inf)" if pattern[j] == 1
+        allowed = (f"({cb:.6g}, inf)" if pattern[j] == 1
                    else f"({lo:.6g}, {hi:.6g})" + (" which is empty" if lo >= hi else ""))
         raise DlgeomInputError(f"mu[{j}]: must lie in {allowed} for this pattern, got {mu[j]:.6g}")
-    return mu, bool(np.all(in_box))
+    return mu, bool(in_box.all())
 
 
 def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=None,
@@ -256,35 +289,35 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     check_choice(use_D, "use_D", ("eff", "paper"))
     check_choice(output, "output", ("paper", "lstsq", "lstsq_affine"))
     pattern = np.asarray(pattern)
-    if pattern.shape != (q,) or not np.all((pattern == 0) | (pattern == 1)):
+    if pattern.shape != (q,) or not ((pattern == 0) | (pattern == 1)).all():
         raise DlgeomInputError(f"pattern: expected {q} entries, each 0 (collapse) or 1 (intact), got {pattern.tolist()}")
     pattern = pattern.astype(np.int64)
     if geom is None:
         geom = geometry(data, theta0)
         # geometry() computed both condition numbers exactly as check_invertible does: only a
         # failing one needs the check again (for its error message)
-        if not (np.isfinite(geom.cond_xred) and geom.cond_xred <= SINGULAR_COND):
+        if not (math.isfinite(geom.cond_xred) and geom.cond_xred <= SINGULAR_COND):
             check_invertible(geom.xred, "X^red (the matrix of class means)")
-        if not (np.isfinite(geom.cond_Y) and geom.cond_Y <= SINGULAR_COND):
+        if not (math.isfinite(geom.cond_Y) and geom.cond_Y <= SINGULAR_COND):
             check_invertible(data.Y, "Y (the target matrix)")
     else:
         check_invertible(geom.xred, "X^red (the matrix of class means)")
         check_invertible(data.Y, "Y (the target matrix)")
     if mu is None:
-        mu = default_mu(geom, pattern, use_D)
-        mu, in_box = _check_mu(mu, geom, pattern, use_D, strict=False)
+        mu, in_box = _check_mu(default_mu(geom, pattern, use_D), geom, pattern, use_D, strict=False,
+                               validate=False)
     else:
         mu, in_box = _check_mu(mu, geom, pattern, use_D, strict=strict_mu)
     hidden = hidden_network(geom, mu, L)
+    apexes = curated_means(geom, mu, pattern)
     if output == "paper":
-        Wc, bc = hidden.cumulative()
-        W_out, b_out = output_paper(geom, data.Y, mu, Wc[-1], bc[-1], pattern)
+        W_L, b_L = _last_cumulative(hidden, q + 1)
+        W_out, b_out = output_paper(geom, data.Y, mu, W_L, b_L, pattern, apexes=apexes)
     else:
         W_out, b_out, _ = output_lstsq(hidden, data, bias=(output == "lstsq_affine"))
     return Construction(
         network=_with_output(hidden, W_out, b_out), mu=mu, pattern=pattern,
-        apexes=curated_means(geom, mu, pattern), geometry=geom, use_D=use_D, output=output,
-        mu_in_box=in_box,
+        apexes=apexes, geometry=geom, use_D=use_D, output=output, mu_in_box=in_box,
     )
 
 

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 from dlgeom.study.config import cell_ids, config_hash, expand_grid, load_schema, validate_config
-from dlgeom.study.figures import FIGURES
+from dlgeom.study import FIGURES
 from dlgeom.validation import DlgeomInputError
 
 ROOT = Path(workflow.basedir)
@@ -17,6 +17,7 @@ config.clear()
 config.update(_validated)
 
 CELLS = expand_grid(config)
+CELL_BY_KEY = {c.key: c for c in CELLS}
 CONFIG_HASH = config_hash(config)
 BASE_SEED = config["base_seed"]
 TABLES = ["claims", "constructions", "patterns", "degeneracy", "prop22", "curation", "phase",
@@ -46,3 +47,24 @@ def seed_arg(key, *more):
 
 def user_entry(name):
     return next(d for d in config["datasets"] if d["name"] == name)
+
+
+def grid_cell(w):
+    """The Cell of the wildcard {cell}, or a one-line error naming the target."""
+    try:
+        return CELL_BY_KEY[w.cell]
+    except KeyError:
+        raise ValueError(f"results/cells/{w.cell}.json: not a cell of the configured grid "
+                         "(grid: Q, theta, delta_ratio; datasets: name, shrink)") from None
+
+
+def data_command(cell, outdir):
+    """The `python -m dlgeom` arguments that write the datasets of ``cell`` to ``outdir``."""
+    seed = seed_arg(cell.key)
+    if cell.kind == "user":
+        return (f"prepare-data --data {cell.path} --shrink {cell.shrink} --test-fraction {cell.test_fraction}"
+                f" --replicates {config['replicates']} --seed {seed} --out-dir {outdir}")
+    theta = "" if cell.theta == "regular" else f" --theta {cell.theta}"
+    return (f"make-data --Q {cell.Q}{theta} --delta-ratio {cell.delta_ratio} --n {config['n_per_class']}"
+            f" --test-n {config['n_test_per_class']} --noise {config['noise']}"
+            f" --replicates {config['replicates']} --seed {seed} --out-dir {outdir}")

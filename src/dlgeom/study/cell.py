@@ -24,12 +24,9 @@ from ..local_minima import analyse_patterns, mu_samples
 from ..network import activation_margin, cost, relu, truncate
 from ..synthetic import make_clustered
 from ..validation import DlgeomInputError
+from .config import _seed
 
 __all__ = ["write_synthetic_cell", "write_user_cell", "run_cell", "read_manifest"]
-
-
-def _seed(prefix, *more) -> list[int]:
-    return [int(x) for x in list(prefix) + list(more)]
 
 
 def write_synthetic_cell(out_dir, q: int, theta, delta_ratio: float, n_per_class: int,

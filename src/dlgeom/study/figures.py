@@ -19,9 +19,8 @@ from ..data import Dataset  # noqa: E402
 from ..geometry import cone_angles  # noqa: E402
 from ..network import truncate  # noqa: E402
 from ..synthetic import mean_simplex, regular_cone_angle  # noqa: E402
+from . import FIGURES  # noqa: E402,F401  (re-exported)
 
-FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy", "landscape_runs", "landscape_shape",
-           "landscape_minima")
 CLASS_COLORS = plt.get_cmap("tab10").colors
 
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..jsonutil import write_json
-from .cell import _seed
+from .config import _seed
 from ..robustness import (
     AXES,
     BASE,
