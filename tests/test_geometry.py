@@ -105,3 +105,20 @@ def test_cone_angles_regular_simplex():
     for q in (3, 4, 7):
         th = cone_angles(np.eye(q), 0.0)
         np.testing.assert_allclose(th, 2 * np.arccos(np.sqrt(q / (2 * (q - 1)))), atol=1e-12)
+
+
+def test_a3_boundary_within_rounding_counts_as_failing():
+    """Q = 2 at r = 0.5: the 4δ-ball touches the other mean, θ_* = π exactly in exact arithmetic;
+    the computed value lands within ~1e-8 on either side of π (or at +inf when the rounded ratio
+    4δ/|x̄_1 − x̄_0| reaches 1).  A3 must not hold (it needs
+    θ_* < π − ANGLE_TOL), and the construction uses the cap instead of λ → 0."""
+    from dlgeom.geometry import ANGLE_TOL, THETA_CAP
+
+    seen_below = False
+    for seed in range(20):
+        g = dlgeom.geometry(dlgeom.make_clustered(2, 40, 0.5, seed=seed))
+        assert g.theta_max == np.inf or abs(g.theta_max - np.pi) < ANGLE_TOL
+        seen_below |= g.theta_max < np.pi
+        assert not dlgeom.assumptions(g).A3.holds
+        assert g.theta_star == THETA_CAP and g.lam > 0.01
+    assert seen_below        # rounding put some of them below π: the tolerance is what decides

@@ -19,13 +19,20 @@ from .validation import SINGULAR_COND, check_float
 __all__ = [
     "class_means", "noise_radius", "cone_angles", "simplex_angle", "cone_matrix",
     "cone_matrix_inverse", "ball_in_cone", "forward_cone_depth", "Geometry", "geometry", "Assumptions", "assumptions",
-    "CONE_MARGIN_FACTOR", "THETA_CAP",
+    "CONE_MARGIN_FACTOR", "THETA_CAP", "ANGLE_TOL", "A3_LIMIT",
 ]
 
 #: The paper measures θ_{*,j} against balls of radius 4δ around the other means [P 4.21].
 CONE_MARGIN_FACTOR = 4.0
 #: When A3 fails (max_j θ_{*,j} ≥ π) the construction still runs with θ_* capped here.
 THETA_CAP = 0.99 * np.pi
+#: A3 holds when max_j θ_{*,j} < π − ANGLE_TOL.  The cone angles come from arccos and arcsin,
+#: whose rounding error near ±1 is about √ε ≈ 1.5e-8 each: an angle within 1e-7 of π cannot be
+#: told from π (e.g. Q = 2 at r = 0.5, where the 4δ-ball touches the other mean, came out on
+#: either side of π with the rounding of one dot product, and the construction then used
+#: λ ≈ 2e-9, cond(W_*) ≈ 4e8).
+ANGLE_TOL = 1e-7
+A3_LIMIT = np.pi - ANGLE_TOL
 #: Rows processed at a time in passes over the data (bounds temporary memory).
 CHUNK = 1 << 16
 #: :func:`class_means`: one-hot products up to this many classes (rows per block), flat
@@ -238,10 +245,10 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     theta_j = cone_angles(means, delta)
     theta_max = float(np.max(theta_j))
     if theta0 is None:
-        theta0 = (np.pi - theta_max) / 2 if theta_max < np.pi else 0.0
+        theta0 = (np.pi - theta_max) / 2 if theta_max < A3_LIMIT else 0.0
     else:
         theta0 = check_float(theta0, "theta0", low=0.0, high=np.pi, low_open=True)
-    if theta_max >= np.pi:
+    if not theta_max < A3_LIMIT:
         theta_star = THETA_CAP
     else:  # θ_* must contain every θ_{*,j} and stay below π (a cap below θ_max would miss classes)
         theta_star = theta_max + theta0 if theta_max + theta0 < np.pi else (theta_max + np.pi) / 2
@@ -277,7 +284,8 @@ class Assumptions:
     """The assumptions report of [P 2.14, 2.48–2.52] (MATH.md §3).
 
     A1: X^red and Y invertible (value: the larger condition number; margin 1/cond − 1/bound).
-    A2: δ-ratio r < 1/4 (margin 1/4 − r).  A3: max_j θ_{*,j} < π (margin π − θ).
+    A2: δ-ratio r < 1/4 (margin 1/4 − r).  A3: max_j θ_{*,j} < π − :data:`ANGLE_TOL` (margin
+    π − ANGLE_TOL − θ; angles within 1e-7 of π cannot be told from π in floating point).
     ``box_nonempty``: whether I_0 = (−D_eff, −2δ√Q) is non-empty (not an assumption of the
     paper, but the construction needs it).
     """
@@ -312,7 +320,7 @@ def assumptions(geom: Geometry) -> Assumptions:
     a1 = Check(bool(np.isfinite(cond) and cond < SINGULAR_COND), cond, SINGULAR_COND,
                (1.0 / cond if np.isfinite(cond) else 0.0) - 1.0 / SINGULAR_COND)
     a2 = Check(bool(geom.r < 0.25), geom.r, 0.25, 0.25 - geom.r)
-    a3 = Check(bool(geom.theta_max < np.pi), geom.theta_max, float(np.pi), float(np.pi - geom.theta_max))
+    a3 = Check(bool(geom.theta_max < A3_LIMIT), geom.theta_max, float(A3_LIMIT), float(A3_LIMIT - geom.theta_max))
     return Assumptions(
         A1=a1, A2=a2, A3=a3, r=geom.r, theta_star=geom.theta_max, cond_xred=geom.cond_xred,
         cond_Y=geom.cond_Y, delta=geom.delta, D=geom.D, D_eff=geom.D_eff,

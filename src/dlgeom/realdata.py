@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Dataset, read_feature_csv
-from .geometry import class_means, cone_angles, geometry, noise_radius
+from .geometry import A3_LIMIT, class_means, cone_angles, geometry, noise_radius
 from .jsonutil import jsonable
 from .robustness import (
     ZERO_COST,
@@ -313,17 +313,17 @@ def assumption_lambdas(train: Dataset) -> dict:
     with np.errstate(all="ignore"):
         theta = lambda lam: float(np.max(cone_angles(means, lam * delta)))
         theta0 = theta(0.0)
-        if not theta0 < np.pi:
+        if not theta0 < A3_LIMIT:
             lam_a3 = 0.0
         elif delta == 0:
             lam_a3 = np.inf
         else:
             lo, hi = 0.0, 1.0
-            while theta(hi) < np.pi:
+            while theta(hi) < A3_LIMIT:
                 lo, hi = hi, 2 * hi
             for _ in range(200):
                 mid = 0.5 * (lo + hi)
-                if theta(mid) < np.pi:
+                if theta(mid) < A3_LIMIT:
                     lo = mid
                 else:
                     hi = mid
