@@ -27,4 +27,5 @@ test: $(STAMP)
 	$(RUN) python -m pytest
 
 clean-results:
-	rm -rf results/data results/cells results/logs results/tables results/figures results/report.html
+	rm -rf results/data results/cells results/logs results/landscape results/robustness results/beyond \
+	       results/benchmarks/jobs results/tables results/figures results/report.html

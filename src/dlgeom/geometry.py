@@ -18,7 +18,7 @@ from .validation import SINGULAR_COND, check_float
 
 __all__ = [
     "class_means", "noise_radius", "cone_angles", "simplex_angle", "cone_matrix",
-    "cone_matrix_inverse", "ball_in_cone", "forward_cone_depth", "Geometry", "geometry", "Assumptions", "assumptions",
+    "ball_in_cone", "forward_cone_depth", "Geometry", "geometry", "Assumptions", "assumptions",
     "CONE_MARGIN_FACTOR", "THETA_CAP", "ANGLE_TOL", "A3_LIMIT",
 ]
 
@@ -91,6 +91,15 @@ def _cond(a: np.ndarray) -> float:
     return float(np.linalg.cond(a))
 
 
+def _conds(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(:func:`_cond` of a, of b) from one batched SVD when both are square of the same size."""
+    if a.shape == b.shape and a.shape[0] == a.shape[1]:
+        s = np.linalg.svd(np.stack([a, b]), compute_uv=False)
+        if (s[:, -1] > 0).all():
+            return float(s[0, 0] / s[0, -1]), float(s[1, 0] / s[1, -1])
+    return _cond(a), _cond(b)
+
+
 def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Angle between rows of u and v (broadcasting), in [0, π]."""
     nu = np.linalg.norm(u, axis=-1)
@@ -107,11 +116,17 @@ def cone_angles(means: np.ndarray, delta: float, margin: float = CONE_MARGIN_FAC
     Values above π mean that no convex cone works (A3 fails).
     """
     q = means.shape[0]
-    f = np.add.reduce(means, axis=0) / q - means            # x̄ − x̄_j (as means.mean(axis=0))
+    to_bary = np.add.reduce(means, axis=0) / q - means      # x̄ − x̄_j (as means.mean(axis=0))
     edges = means[None, :, :] - means[:, None, :]          # [j, j'] = x̄_{j'} − x̄_j
-    lengths = _row_norms(edges)
+    return _cone_angles(edges, _row_norms(edges), to_bary, _row_norms(to_bary), delta, margin)
+
+
+def _cone_angles(edges, lengths, to_bary, dist, delta: float, margin: float) -> np.ndarray:
+    """:func:`cone_angles` from the pairwise differences and the directions to the barycenter
+    (and their norms), which :func:`geometry` computes once for this and the cone depths."""
+    q = edges.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.einsum("jik,jk->ji", edges, f) / (lengths * _row_norms(f)[:, None])
+        cos = np.einsum("jik,jk->ji", edges, to_bary) / (lengths * dist[:, None])
         ratio = margin * delta / lengths
         half = np.arccos(np.maximum(np.minimum(cos, 1.0), -1.0)) + np.arcsin(np.minimum(ratio, 1.0))
     half[~(ratio < 1.0)] = np.inf                          # a ball reaches x̄_j
@@ -129,24 +144,11 @@ def cone_matrix(theta: float, q: int) -> np.ndarray:
 
     W_θ maps the round cone C_θ[û] into R^Q_+ (MATH.md §2, cone lemma).  Needs θ < π.
     """
-    return _cone_matrices(theta, q)[0]
-
-
-def cone_matrix_inverse(theta: float, q: int) -> np.ndarray:
-    """W_θ^{-1} = I/λ + (1 − 1/λ)ûûᵀ (û is an eigenvector of W_θ with eigenvalue 1, its
-    orthogonal complement has eigenvalue λ)."""
-    return _cone_matrices(theta, q)[1]
-
-
-def _cone_matrices(theta: float, q: int) -> tuple[np.ndarray, np.ndarray]:
-    """(W_θ, W_θ^{-1}) from one λ."""
     theta_q = simplex_angle(q)
     if not theta < np.pi:
         raise ValueError(f"theta: the cone matrix needs theta < pi, got {theta}")
     lam = 1.0 if theta <= theta_q else np.tan(theta_q / 2) / np.tan(theta / 2)
-    P = np.full((q, q), 1.0 / q)                      # ûûᵀ (as np.outer(û, û) up to rounding)
-    eye = np.eye(q)
-    return lam * eye + (1.0 - lam) * P, eye / lam + (1.0 - 1.0 / lam) * P
+    return lam * np.eye(q) + (1.0 - lam) * np.full((q, q), 1.0 / q)        # ûûᵀ = 1/Q everywhere
 
 
 def ball_in_cone(center, radius: float, apex, axis, theta: float) -> bool:
@@ -167,8 +169,12 @@ def forward_cone_depth(means: np.ndarray, f: np.ndarray, delta: float, theta: fl
     D_{ℓ,j} = v_∥ − (δ + |v_⊥| cos(θ/2)) / sin(θ/2).  Diagonal entries are +inf.  Shape (Q, Q),
     row ℓ (the layer's class), column j (the class that must stay in the forward cone).
     """
+    return _forward_cone_depth(means[None, :, :] - means[:, None, :], f, delta, theta)
+
+
+def _forward_cone_depth(v: np.ndarray, f: np.ndarray, delta: float, theta: float) -> np.ndarray:
+    """:func:`forward_cone_depth` from the pairwise differences v[ℓ, j] = x̄_j − x̄_ℓ."""
     half = theta / 2
-    v = means[None, :, :] - means[:, None, :]                # [ℓ, j] = x̄_j − x̄_ℓ
     v_par = np.einsum("ljk,lk->lj", v, f)
     v_perp = _row_norms(v - v_par[..., None] * f[:, None, :])
     depth = v_par - (delta + v_perp * np.cos(half)) / np.sin(half)
@@ -240,9 +246,10 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     bary = np.add.reduce(means, axis=0) / q                 # means.mean(axis=0), without its dispatch
     to_bary = bary - means
     dist = _row_norms(to_bary)
+    edges = means[None, :, :] - means[:, None, :]            # computed once for θ_{*,j} and D
     with np.errstate(invalid="ignore", divide="ignore"):
         f = to_bary / dist[:, None]
-    theta_j = cone_angles(means, delta)
+    theta_j = _cone_angles(edges, _row_norms(edges), to_bary, dist, delta, CONE_MARGIN_FACTOR)
     theta_max = float(np.max(theta_j))
     if theta0 is None:
         theta0 = (np.pi - theta_max) / 2 if theta_max < A3_LIMIT else 0.0
@@ -256,16 +263,17 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     lam = 1.0 if theta_star <= theta_q else float(np.tan(theta_q / 2) / np.tan(theta_star / 2))
     min_dist = float(dist.min())
     if min_dist > 0 and np.isfinite(f).all():
-        D = float(forward_cone_depth(means, f, delta, theta_star).min())
+        D = float(_forward_cone_depth(edges, f, delta, theta_star).min())
     else:
         D = -np.inf
     D_eff = min(D, min_dist)
     r = delta / min_dist if min_dist > 0 else np.inf
+    cond_xred, cond_Y = _conds(means.T, data.Y)
     return Geometry(
         means=means, counts=data.counts.copy(), delta=delta, barycenter=bary,
         dist_to_barycenter=dist, f=f, theta_j=theta_j, theta_max=theta_max,
         theta0=float(theta0), theta_star=float(theta_star), lam=lam, D=D, D_eff=D_eff, r=r,
-        cond_xred=_cond(means.T), cond_Y=_cond(data.Y),
+        cond_xred=cond_xred, cond_Y=cond_Y,
     )
 
 
