@@ -85,7 +85,7 @@ done
 n_grid=$(find "$WORK/slurm/results/cells" -name '*.json' | wc -l)
 n_land=$(find "$WORK/slurm/results/landscape" -name '*.json' 2>/dev/null | wc -l)
 n_stage=$(find "$WORK/slurm/results/robustness" "$WORK/slurm/results/beyond" -name '*.json' 2>/dev/null | wc -l)
-n_jobs=$((2 * n_grid + n_land + n_stage))   # dataset + analysis per cell, landscape, robustness and beyond runs
+n_jobs=$((n_grid + n_land + n_stage))   # one job per cell (data + analysis), landscape, robustness and beyond runs
 
 say "a failing rule must fail the run"
 set +e
