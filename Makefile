@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(abspath $(VENV)/bin)
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 RUN    := PATH="$(BIN):$$PATH"
+# Snakemake looks for profiles/default next to the Snakefile; ours lives under workflow/
+PROFILE := --workflow-profile workflow/profiles/default
 CORES  ?= all
 
 .PHONY: study test report clean-results
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 study: $(STAMP)
-	$(RUN) snakemake --cores $(CORES)
+	$(RUN) snakemake $(PROFILE) --cores $(CORES)
 	$(RUN) snakemake --report results/report.html
 
 report: $(STAMP)

@@ -1,7 +1,7 @@
 # dlgeom study: the grid over (Q, θ, δ-ratio) and user datasets, the landscape, robustness
 # and beyond-the-paper stages, to tables, figures, claims.
 # Thin by design: config and its validation, the rule files, and the final targets.
-# Run:   snakemake --cores all                      (profile workflow/profiles/default is used)
+# Run:   make study, i.e. snakemake --workflow-profile workflow/profiles/default   (locally)
 #        snakemake --workflow-profile workflow/profiles/slurm     (on a SLURM cluster)
 
 from snakemake.utils import min_version
