@@ -201,3 +201,20 @@ def test_layers_equal_the_cumulative_quotients(q, theta, L):
         assert np.array_equal(net.weights[ell], np.eye(q))
         beta = g.dist_to_barycenter.min() if ell == q else 0.0
         assert np.array_equal(net.biases[ell], np.full(q, beta))
+
+
+def test_default_mu_box_flag_matches_the_general_check():
+    """The scalar box test of the default μ (construct_pattern's fast path) agrees with the
+    vectorised _check_mu for every pattern, with the D_eff and the paper's box, empty or not."""
+    from dlgeom.construct import _check_mu, _default_mu, all_patterns
+
+    seen = set()
+    for q, r in ((2, 0.05), (3, 0.1), (4, 0.3), (5, 0.2)):
+        g = dlgeom.geometry(dlgeom.make_clustered(q, 20, r, seed=q))
+        for use_D in ("eff", "paper"):
+            for s in all_patterns(q):
+                mu, fast = _default_mu(g, s, use_D)
+                _, general = _check_mu(mu, g, s, use_D, strict=False)
+                assert fast == general, (q, r, use_D, s)
+                seen.add(fast)
+    assert seen == {True, False}

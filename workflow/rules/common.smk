@@ -58,6 +58,12 @@ def grid_cell(w):
                          "(grid: Q, theta, delta_ratio; datasets: name, shrink)") from None
 
 
+def cell_inputs(w):
+    """The user's data file for a user cell; nothing for a synthetic one."""
+    cell = grid_cell(w)
+    return [cell.path] if cell.kind == "user" else []
+
+
 def data_command(cell, outdir):
     """The `python -m dlgeom` arguments that write the datasets of ``cell`` to ``outdir``."""
     seed = seed_arg(cell.key)

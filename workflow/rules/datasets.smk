@@ -6,7 +6,7 @@
 
 rule cell:
     input:
-        lambda w: [grid_cell(w).path] if grid_cell(w).kind == "user" else [],
+        cell_inputs,
     output:
         data="results/data/{cell}/manifest.json",
         cell="results/cells/{cell}.json",
