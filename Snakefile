@@ -1,8 +1,10 @@
 # dlgeom study: the grid over (Q, θ, δ-ratio) and user datasets, the landscape, robustness
-# and beyond-the-paper stages, to tables, figures, claims.
+# and beyond-the-paper stages, to tables, figures, claims.  Every output goes to results/<study>/.
 # Thin by design: config and its validation, the rule files, and the final targets.
-# Run:   make study, i.e. snakemake --workflow-profile workflow/profiles/default   (locally)
-#        snakemake --workflow-profile workflow/profiles/slurm     (on a SLURM cluster)
+# Run:   snakemake --cores all                               the default study (results/default/)
+#        snakemake --cores all --configfile my.yaml           your study (`study: NAME` in my.yaml)
+#        snakemake --workflow-profile profiles/slurm ...     on a SLURM cluster
+# Snakemake loads profiles/default (keep-going, rerun-incomplete, greedy scheduler) by itself.
 
 from snakemake.utils import min_version
 
@@ -19,7 +21,6 @@ include: "workflow/rules/robustness.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
-include: "workflow/rules/performance.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -29,6 +30,5 @@ rule all:
     default_target: True
     input:
         TABLE_FILES,
-        expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "pdf"]),
-        expand("results/figures/{name}.{ext}", name=STAGE_FIGURES, ext=["png", "pdf"]),
-        expand("results/figures/{name}.{ext}", name=["scaling", "time_to_cost"], ext=["png", "pdf"]),
+        expand(f"{OUT}/figures/{{name}}.{{ext}}", name=FIGURES, ext=["png", "pdf"]),
+        expand(f"{OUT}/figures/{{name}}.{{ext}}", name=STAGE_FIGURES, ext=["png", "pdf"]),

@@ -7,7 +7,7 @@ landscape cells, no user datasets) to a temporary directory and times, each in a
 
 * ``snakemake -n --cores 2`` on that config (the DAG of every job), job count from its job stats,
   and the same with ``--quiet`` (no per-job listing: the DAG alone);
-* the same dry run with the SLURM workflow profile (``workflow/profiles/slurm``): the number of
+* the same dry run with the SLURM workflow profile (``profiles/slurm``): the number of
   submissions is the number of group jobs Snakemake forms from ``groups`` / ``group-components``
   (no cluster is contacted in a dry run), checked against ceil(cells / group-components);
 * the start-up constant: ``snakemake -n`` on a one-rule Snakefile, and the ``scontrol show config``
@@ -221,7 +221,7 @@ def main():
                             "with the SLURM client installed but no controller reachable it waits ~9 s"},
         "in_process": {"validate_config_s": big["validate_config_s"], "expand_grid_s": big["expand_grid_s"]},
         "slurm": {
-            "profile": "workflow/profiles/slurm/config.yaml",
+            "profile": "profiles/slurm/config.yaml",
             "group": "grid", "grouped_rules": grouped_rules, "group_components": per_sub,
             "grid_jobs": grid_jobs, "components": components, "cell_components": n_cells,
             "other_components": other_components,

@@ -1,10 +1,10 @@
 """Timing of a finished study run: job count, wall time, time inside and outside the jobs.
 
-    python benchmarks/study_timing.py [--workdir .] [--cores 2]
+    python benchmarks/study_timing.py [--workdir .] [--study default] [--cores 2] [--out FILE]
 
-Reads the per-job benchmark files (results/benchmarks/jobs/**.tsv, written by every rule) and the
-newest Snakemake log (.snakemake/log/*.snakemake.log, for the elapsed wall time).  Prints a table
-and writes results/benchmarks/study.json.  "Outside the jobs" is wall time minus the summed job
+Reads the per-job benchmark files (results/<study>/benchmarks/jobs/**.tsv, written by every rule)
+and the newest Snakemake log (.snakemake/log/*.snakemake.log, for the elapsed wall time).  Prints a
+table and writes results/benchmarks/study_<study>.json (or --out).  "Outside the jobs" is wall time minus the summed job
 time divided by the cores: scheduling, DAG building and process start-up that the jobs don't see.
 """
 
@@ -21,17 +21,20 @@ import pandas as pd
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", default=".", help="the study's working directory")
+    ap.add_argument("--study", default="default", help="the study (its folder under results/)")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--out", default=None, help="output JSON (default results/benchmarks/study_<study>.json)")
     ap.add_argument("--log", default=None, help="the Snakemake log of the run (default: the newest with an elapsed time)")
     args = ap.parse_args()
     root = Path(args.workdir)
-    files = sorted((root / "results" / "benchmarks" / "jobs").rglob("*.tsv"))
+    jobdir = root / "results" / args.study / "benchmarks" / "jobs"
+    files = sorted(jobdir.rglob("*.tsv"))
     if not files:
-        raise SystemExit("no job benchmark files under results/benchmarks/jobs: run the study first")
+        raise SystemExit(f"no job benchmark files under {jobdir}: run the study first")
     rows = []
     for f in files:
         t = pd.read_csv(f, sep="\t")
-        rows.append({"rule": f.relative_to(root / "results" / "benchmarks" / "jobs").parts[0].removesuffix(".tsv"),
+        rows.append({"rule": f.relative_to(jobdir).parts[0].removesuffix(".tsv"),
                      "s": float(t["s"].iloc[0]), "max_rss_MB": pd.to_numeric(t["max_rss"], errors="coerce").iloc[0]})
     jobs = pd.DataFrame(rows)
     logs = [Path(args.log)] if args.log else sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
@@ -44,12 +47,12 @@ def main():
     by_rule = jobs.groupby("rule").agg(jobs=("s", "size"), total_s=("s", "sum"), mean_s=("s", "mean"),
                                        max_s=("s", "max"), max_rss_MB=("max_rss_MB", "max"))
     print(by_rule.to_string(float_format=lambda x: f"{x:.2f}"))
-    summary = {"jobs": int(len(jobs)), "job_seconds": float(jobs["s"].sum()), "cores": args.cores,
+    summary = {"study": args.study, "jobs": int(len(jobs)), "job_seconds": float(jobs["s"].sum()), "cores": args.cores,
                "wall_seconds": wall}
     if wall:
         summary["outside_jobs_seconds"] = wall - summary["job_seconds"] / args.cores
     print(json.dumps(summary, indent=2))
-    out = root / "results" / "benchmarks" / "study.json"
+    out = Path(args.out) if args.out else root / "results" / "benchmarks" / f"study_{args.study}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records")}, indent=2) + "\n")
 

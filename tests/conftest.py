@@ -1,5 +1,11 @@
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
 import dlgeom
 
@@ -30,3 +36,24 @@ def random_network(rng, q, L, scale=1.0):
 def np_means(X, y, q):
     """Class means computed the plain way (reference for the library's)."""
     return np.array([X[y == j].mean(axis=0) for j in range(q)])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """The tiny study (config/test.yaml) run once, in an empty working directory (no results/ at
+    all), with the repository's Snakefile.  Its outputs are under ``<dir>/results/tiny/``."""
+    if importlib.util.find_spec("snakemake") is None:
+        pytest.skip("snakemake is not installed (pip install -e '.[workflow]')")
+    tmp = tmp_path_factory.mktemp("tiny")
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    cfg["datasets"][0]["path"] = str(ROOT / "config" / "example_data" / "blobs.csv")
+    path = tmp / "test.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp),
+                          "--configfile", str(path), "--cores", "2", "--quiet"],
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp

@@ -344,7 +344,7 @@ def test_cli_options_from_the_config():
 
     assert cli_list([0.1, 1e-06, "regular", 3]) == "0.1,1e-06,regular,3"
     assert [parse_axis_value("cond_xred", v) for v in cli_list([1.0, 1e13]).split(",")] == [1.0, 1e13]
-    args = cli_base_args(_rob_config()["robustness"])
+    args = " ".join(cli_base_args(_rob_config()["robustness"]))
     assert "--Q 3" in args and "--theta regular" in args and "--n 20" in args and "--test-n 10" in args
 
 

@@ -102,7 +102,9 @@ def test_dry_run(tmp_path, configfile, expected_cells):
         d["path"] = str(ROOT / d["path"])
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--configfile", str(path),
+    # the default study is config/config.yaml alone: a --configfile on top must name another study
+    given = [] if configfile == "config/config.yaml" else ["--configfile", str(path)]
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), *given,
                                       "-n", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     names = ("cell", "aggregate", "figure", "landscape_runs", "landscape_shape")
@@ -116,24 +118,12 @@ def test_dry_run(tmp_path, configfile, expected_cells):
 
 # ---- the tiny study end to end -------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tiny")
-    cfg = _test_config(tmp)
-    path = tmp / "test.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp), "--configfile", str(path),
-                                      "--cores", "2", "--quiet"], capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return tmp
-
-
 def _claims(tmp):
-    return pd.read_csv(tmp / "results" / "tables" / "claims.csv").set_index("reference")
+    return pd.read_csv(tmp / "results" / "tiny" / "tables" / "claims.csv").set_index("reference")
 
 
 def test_tiny_study_tables(tiny_study):
-    t = tiny_study / "results" / "tables"
+    t = tiny_study / "results" / "tiny" / "tables"
     cons = pd.read_csv(t / "constructions.csv", dtype={"theta": str})
     # 6 synthetic cells + 2 user cells, 2 replicates, one L each
     assert len(cons) == 8 * 2
@@ -169,14 +159,14 @@ def test_tiny_study_claims(tiny_study):
     assert c.loc["Thm 2.4, (2.71), (2.85)", "verdict"] == "holds with correction"
     assert c.loc["(2.61)-(2.68)", "verdict"] == "holds"
     assert (c["n_cases"] > 0).all()
-    md = (tiny_study / "results" / "tables" / "claims.md").read_text()
+    md = (tiny_study / "results" / "tiny" / "tables" / "claims.md").read_text()
     assert md.count("\n") == len(c) + 2
 
 
 def test_tiny_study_is_reproducible(tiny_study, tmp_path):
     """Rerunning a cell and the aggregation from scratch gives identical tables; a figure is
     byte-identical when drawn again."""
-    res = tiny_study / "results"
+    res = tiny_study / "results" / "tiny"
     cell = "Q3/theta3.5/r0.05"
     log = (res / "logs" / "cells" / f"{cell}.log").read_text()
     assert "wrote" in log
@@ -203,13 +193,13 @@ def test_tiny_study_is_reproducible(tiny_study, tmp_path):
     for ext in ("png", "pdf"):
         assert (tmp_path / f"phase.{ext}").read_bytes() == (res / "figures" / f"phase.{ext}").read_bytes()
     prov = json.loads((res / "tables" / "claims.csv.prov.json").read_text())
-    assert prov["config_hash"] and prov["seed"] == [7] and len(prov["inputs"]) == 8 + len(land) + len(extra)
+    assert prov["settings"]["stage"] == "aggregate" and prov["seed"] == [7] and len(prov["inputs"]) == 8 + len(land) + len(extra)
 
 
 def test_tiny_study_landscape(tiny_study):
     """The landscape tables: every run is there, Hessian zero modes = #params − rank J at the
     global minimiser, the slice is zero at its centre, the claims rows are computed."""
-    t = tiny_study / "results" / "tables"
+    t = tiny_study / "results" / "tiny" / "tables"
     end = pd.read_csv(t / "landscape_endpoints.csv", dtype={"structure": str})
     # 2 cells × (he + 2 ρ for global + 2 ρ for none) × 2 optimisers × 4 runs
     assert len(end) == 2 * (1 + 2 + 2) * 2 * 4
@@ -223,7 +213,7 @@ def test_tiny_study_landscape(tiny_study):
     assert len(centre) == 2 and (centre["cost"] <= 1e-12).all()
     c = _claims(tiny_study)
     assert c.loc["MATH.md §6", "verdict"] == "holds"
-    assert "landscape_runs.png" in {p.name for p in (tiny_study / "results" / "figures").iterdir()}
+    assert "landscape_runs.png" in {p.name for p in (tiny_study / "results" / "tiny" / "figures").iterdir()}
 
 
 def test_report_builds(tiny_study, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -73,7 +74,16 @@ def _parser() -> argparse.ArgumentParser:
                     "(Chen & Muñoz Ewald, arXiv:2309.10639).",
     )
     p.add_argument("--version", action="version", version=f"dlgeom {__version__}")
+    p.add_argument("--settings", action="append", default=None, metavar="FILE",
+                   help="a settings file of this step (results/<study>/settings/*.json; repeat for several): "
+                        "its hash is recorded in every output")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    cs = sub.add_parser("check-settings", help="refuse outputs made with other settings than the study's current ones",
+                        description="Exit 2 with one line naming the files when any input records settings that "
+                                    "differ from the settings files of --settings-dir.")
+    cs.add_argument("--settings-dir", required=True, help="the study's settings folder (results/<study>/settings)")
+    cs.add_argument("--inputs", nargs="*", default=[], help="JSON outputs, tables or figures to check")
 
     m = sub.add_parser("make-data", help="write a synthetic clustered dataset (.npz or .csv)",
                        description="Clustered data in R^Q with a controlled δ-ratio r and cone angle θ.")
@@ -189,6 +199,24 @@ def _parser() -> argparse.ArgumentParser:
     la.add_argument("--out", required=True, help="output JSON")
     la.add_argument("--quiet", action="store_true")
     return p
+
+
+def _activate_settings(paths) -> None:
+    from .jsonutil import set_settings_stamp
+    from .study.layout import settings_stamp
+
+    for p in paths:
+        if not os.path.isfile(p):
+            raise DlgeomInputError(f"--settings: {p} is not a file")
+    stamps = [settings_stamp(p) for p in paths]
+    set_settings_stamp(stamps[0] if len(stamps) == 1 else stamps)
+
+
+def _cmd_check_settings(args) -> dict:
+    from .study.layout import check_settings
+
+    check_settings(args.inputs, args.settings_dir)
+    return {}
 
 
 def _summary(data) -> dict:
@@ -315,9 +343,8 @@ def _cmd_construct(args) -> dict:
     if args.probe:
         log("degeneracy probe")
         out["degeneracy"] = degeneracy_probe(con.network, data, seed=probe_seq.generate_state(1)[0])
-    out["seconds"] = time.perf_counter() - t0
     write_json(out, args.out)
-    log(f"wrote {args.out} in {out['seconds']:.2f} s")
+    log(f"wrote {args.out} in {time.perf_counter() - t0:.2f} s")
     return out
 
 
@@ -350,10 +377,11 @@ def _cmd_cell(args) -> dict:
         check_float(e, "--probe-eps", low=0.0, low_open=True)
     read_manifest(args.data_dir)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
     out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
                    args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log)
     write_json(out, args.out)
-    log(f"wrote {args.out} in {out['seconds']:.2f} s")
+    log(f"wrote {args.out} in {time.perf_counter() - t0:.2f} s")
     return {}
 
 
@@ -459,11 +487,12 @@ def _cmd_landscape(args) -> dict:
         if o not in OPTIMISERS:
             raise DlgeomInputError(f"--optimisers: unknown optimiser {o!r}; allowed: {', '.join(OPTIMISERS)}")
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
     out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
                         shape=not args.no_shape, cell_key=args.cell_key)
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
     write_json(out, args.out)
-    log(f"wrote {args.out} in {out['seconds']:.1f} s")
+    log(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")
     return {}
 
 
@@ -472,7 +501,7 @@ def main(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    handlers = {"make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct,
+    handlers = {"check-settings": _cmd_check_settings, "make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct,
                 "prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
                 "figure": _cmd_figure, "landscape": _cmd_landscape}
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -481,6 +510,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(_join_negative_values(argv))
     handler = handlers[args.command]
     try:
+        if args.settings:
+            _activate_settings(args.settings)
         handler(args)
     except DlgeomInputError as exc:
         print(f"dlgeom: error: {exc}", file=sys.stderr)

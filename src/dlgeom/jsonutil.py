@@ -30,9 +30,27 @@ def jsonable(obj):
     return obj
 
 
+#: The settings stamp of the running command (``dlgeom --settings FILE …``), recorded in every
+#: dict-valued JSON output under ``"settings"`` and in every provenance sidecar; None outside a study.
+_STAMP: list = []
+
+
+def set_settings_stamp(stamp) -> None:
+    """Record ``stamp`` (a dict, a list of dicts, or None) in the outputs written from now on."""
+    _STAMP[:] = [] if stamp is None else [stamp]
+
+
+def settings_stamp():
+    return _STAMP[0] if _STAMP else None
+
+
 def write_json(obj, path) -> Path:
-    """Write ``obj`` as indented JSON via a temporary file and rename (never a partial file)."""
+    """Write ``obj`` as indented JSON via a temporary file and rename (never a partial file).
+
+    A dict gets the running command's settings stamp (if any) under ``"settings"``."""
     path = Path(path)
+    if isinstance(obj, dict) and _STAMP and "settings" not in obj:
+        obj = {**obj, "settings": _STAMP[0]}
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as fh:
         json.dump(jsonable(obj), fh, indent=2, sort_keys=False)

@@ -130,7 +130,7 @@ def load_table(path) -> tuple[np.ndarray, np.ndarray, dict]:
     if classes.size < 2 or counts.min() < 4:
         raise DlgeomInputError(f"{path}: needs >= 2 classes with >= 4 points each (got {classes.size} "
                                f"classes, smallest {int(counts.min())})")
-    return X, y.astype(np.int64), {"source": str(path), "name": path.stem, "n_points": int(X.shape[0]),
+    return X, y.astype(np.int64), {"source": path.name, "name": path.stem, "n_points": int(X.shape[0]),
                                    "n_features": int(X.shape[1]), "Q": int(classes.size),
                                    "classes": [str(c) for c in classes]}
 

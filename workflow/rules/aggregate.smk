@@ -7,36 +7,41 @@ localrules:
 
 rule aggregate:
     input:
-        cells=[f"results/cells/{c.key}.json" for c in CELLS],
+        cells=[f"{OUT}/cells/{c.key}.json" for c in CELLS],
         landscape=LANDSCAPE_FILES,
         extra_claims=EXTRA_CLAIMS,
+        settings=settings("aggregate"),
     output:
-        claims=report("results/tables/claims.csv", caption="../report/claims.rst", category="Tables"),
-        claims_md="results/tables/claims.md",
-        constructions=report("results/tables/constructions.csv", caption="../report/constructions.rst", category="Tables"),
-        patterns=report("results/tables/patterns.csv", caption="../report/patterns.rst", category="Tables"),
-        degeneracy=report("results/tables/degeneracy.csv", caption="../report/degeneracy.rst", category="Tables"),
-        prop22=report("results/tables/prop22.csv", caption="../report/prop22.rst", category="Tables"),
-        curation=report("results/tables/curation.csv", caption="../report/curation_table.rst", category="Tables"),
-        phase=report("results/tables/phase.csv", caption="../report/phase_table.rst", category="Tables"),
-        l_end=report("results/tables/landscape_endpoints.csv", caption="../report/landscape_endpoints.rst", category="Tables"),
-        l_basins=report("results/tables/landscape_basins.csv", caption="../report/landscape_basins.rst", category="Tables"),
-        l_shape=report("results/tables/landscape_shape.csv", caption="../report/landscape_shape.rst", category="Tables"),
-        l_paths=report("results/tables/landscape_paths.csv", caption="../report/landscape_paths.rst", category="Tables"),
-        l_slice="results/tables/landscape_slice.csv",
-        l_levels="results/tables/landscape_levels.csv",
-        l_minima=report("results/tables/landscape_minima.csv", caption="../report/landscape_minima.rst", category="Tables"),
+        claims=report(f"{OUT}/tables/claims.csv", caption="../report/claims.rst", category="Tables"),
+        claims_md=f"{OUT}/tables/claims.md",
+        constructions=report(f"{OUT}/tables/constructions.csv", caption="../report/constructions.rst", category="Tables"),
+        patterns=report(f"{OUT}/tables/patterns.csv", caption="../report/patterns.rst", category="Tables"),
+        degeneracy=report(f"{OUT}/tables/degeneracy.csv", caption="../report/degeneracy.rst", category="Tables"),
+        prop22=report(f"{OUT}/tables/prop22.csv", caption="../report/prop22.rst", category="Tables"),
+        curation=report(f"{OUT}/tables/curation.csv", caption="../report/curation_table.rst", category="Tables"),
+        phase=report(f"{OUT}/tables/phase.csv", caption="../report/phase_table.rst", category="Tables"),
+        l_end=report(f"{OUT}/tables/landscape_endpoints.csv", caption="../report/landscape_endpoints.rst", category="Tables"),
+        l_basins=report(f"{OUT}/tables/landscape_basins.csv", caption="../report/landscape_basins.rst", category="Tables"),
+        l_shape=report(f"{OUT}/tables/landscape_shape.csv", caption="../report/landscape_shape.rst", category="Tables"),
+        l_paths=report(f"{OUT}/tables/landscape_paths.csv", caption="../report/landscape_paths.rst", category="Tables"),
+        l_slice=f"{OUT}/tables/landscape_slice.csv",
+        l_levels=f"{OUT}/tables/landscape_levels.csv",
+        l_minima=report(f"{OUT}/tables/landscape_minima.csv", caption="../report/landscape_minima.rst", category="Tables"),
     params:
+        stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
+        settings_dir=SETTINGS,
         zero_cost=config["zero_cost"],
-        config_hash=CONFIG_HASH,
         seed=BASE_SEED,
     conda:
         CONDA_ENV
     log:
-        "results/logs/aggregate.log",
+        f"{OUT}/logs/aggregate.log",
     benchmark:
-        "results/benchmarks/jobs/aggregate.tsv",
+        f"{OUT}/benchmarks/jobs/aggregate.tsv"
     shell:
-        "python -m dlgeom aggregate --cells {input.cells} --landscape {input.landscape} --extra-claims {input.extra_claims} --out-dir {params.outdir} --zero-cost {params.zero_cost}"
-        " --config-hash {params.config_hash} --seed {params.seed} > {log} 2>&1"
+        f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
+        " --inputs {input.cells:q} {input.landscape:q} {input.extra_claims:q} > {log:q} 2>&1"
+        f" && {DLGEOM} {{params.stamp:q}} aggregate --cells {{input.cells:q}}"
+        " --landscape {input.landscape:q} --extra-claims {input.extra_claims:q} --out-dir {params.outdir:q}"
+        " --zero-cost {params.zero_cost:q} --seed {params.seed:q} >> {log:q} 2>&1"

@@ -1,41 +1,93 @@
-# Load and validate the config before any job runs; expand the grid into cells.
+# Load and validate the config before any job runs; name the study and its folder; write each
+# stage's settings file; expand the grid into cells.  Every value that reaches a shell command goes
+# through `params` and Snakemake's `:q` quoting (or is a number the config schema has typed).
+import shlex
 import sys
 from pathlib import Path
 
-from dlgeom.study.config import cell_ids, config_hash, expand_grid, load_schema, validate_config
+from snakemake.settings.types import DeploymentMethod
+
+from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
 from dlgeom.study import FIGURES
+from dlgeom.study.layout import stage_settings, study_name, write_settings
+from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
+from dlgeom.study.robustness_run import cli_list
+from dlgeom.study.runlock import acquire_study_lock
 from dlgeom.validation import DlgeomInputError
 
 ROOT = Path(workflow.basedir)
 
+
+def _fail(msg):
+    print(f"dlgeom: config error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
 try:
     _validated = validate_config(config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    STUDY = study_name(_validated, workflow.config_settings.overwrite_config)
 except DlgeomInputError as exc:
-    print(f"dlgeom: config error: {exc}", file=sys.stderr)
-    sys.exit(1)
+    _fail(exc)
 config.clear()
 config.update(_validated)
 
+#: Every output of this run goes under OUT (one folder per study; nothing else writes there).
+OUT = f"results/{STUDY}"
+SETTINGS = f"{OUT}/settings"
+if workflow.is_main_process:
+    try:
+        for _lock in acquire_study_lock(STUDY):
+            print(f"dlgeom: removed a stale lock of an interrupted run ({_lock})", file=sys.stderr)
+    except DlgeomInputError as exc:
+        print(f"dlgeom: {exc}", file=sys.stderr)
+        sys.exit(1)
+SETTINGS_FILES = write_settings(SETTINGS, stage_settings(config))
+
+
+def settings(*stages):
+    """The settings files of ``stages`` (inputs of their jobs: a changed value reruns exactly them)."""
+    return [f"{SETTINGS}/{s}.json" for s in stages]
+
+
+def settings_opts(wildcards, input):
+    """`--settings FILE` for each settings file of a job: their hashes go into every output."""
+    return [arg for f in input.settings for arg in ("--settings", f)]
+
+
 CELLS = expand_grid(config)
 CELL_BY_KEY = {c.key: c for c in CELLS}
-CONFIG_HASH = config_hash(config)
 BASE_SEED = config["base_seed"]
 TABLES = ["claims", "constructions", "patterns", "degeneracy", "prop22", "curation", "phase",
           "landscape_endpoints", "landscape_basins", "landscape_shape", "landscape_paths", "landscape_slice",
           "landscape_levels", "landscape_minima"]
-LANDSCAPE_FILES = [f"results/landscape/{c}/runs_{s}.json" for c in config["landscape"]["cells"]
+LANDSCAPE_FILES = [f"{OUT}/landscape/{c}/runs_{s}.json" for c in config["landscape"]["cells"]
                    for s in config["landscape"]["starts"]] + [
-                   f"results/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]
-TABLE_FILES = [f"results/tables/{t}.csv" for t in TABLES] + ["results/tables/claims.md"]
+                   f"{OUT}/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]
+TABLE_FILES = [f"{OUT}/tables/{t}.csv" for t in TABLES] + [f"{OUT}/tables/claims.md"]
 # claims rows of the other stages, appended to claims.csv by the aggregate rule
-EXTRA_CLAIMS = ["results/tables/robustness_claims.csv", "results/tables/beyond_claims.csv"]
+EXTRA_CLAIMS = [f"{OUT}/tables/robustness_claims.csv", f"{OUT}/tables/beyond_claims.csv"]
 STAGE_FIGURES = ["robustness", "realdata", "highdim", "sls", "shallow"]
 CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
+
+# The interpreter that runs Snakemake runs every job (never an unrelated `python` from PATH),
+# except under --software-deployment-method conda, where the rule's environment provides it.
+_CONDA = DeploymentMethod.CONDA in (workflow.deployment_settings.deployment_method or ())
+PY = "python" if _CONDA else shlex.quote(sys.executable)
+DLGEOM = f"{PY} -m dlgeom"
 # Every job runs single-threaded BLAS (parallelism is across jobs, and results do not depend on
-# the thread count) and the dlgeom code of this repository, whatever Python environment runs it.
+# the thread count), the dlgeom code of this repository, and records the commit of the code and
+# of the study's config files in its provenance.
+_config_paths = []
+for _f in [ROOT / "config" / "config.yaml", *workflow.config_settings.configfiles]:
+    try:
+        _config_paths.append(str(Path(_f).resolve().relative_to(ROOT.resolve())))
+    except ValueError:
+        pass  # a config file outside the repository: its hash is in the settings stamps
+CODE_COMMIT = code_commit((*CODE_PATHS, *_config_paths), ROOT) or ""
 shell.prefix(
     "export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1"
-    f" PYTHONPATH='{ROOT / 'src'}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f" {CODE_ENV}={shlex.quote(CODE_COMMIT)}"
+    f" PYTHONPATH={shlex.quote(str(ROOT / 'src'))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
 )
 CONDA_ENV = "../envs/dlgeom.yaml"
 
@@ -54,23 +106,27 @@ def grid_cell(w):
     try:
         return CELL_BY_KEY[w.cell]
     except KeyError:
-        raise ValueError(f"results/cells/{w.cell}.json: not a cell of the configured grid "
+        raise ValueError(f"{OUT}/cells/{w.cell}.json: not a cell of the configured grid "
                          "(grid: Q, theta, delta_ratio; datasets: name, shrink)") from None
 
 
 def cell_inputs(w):
-    """The user's data file for a user cell; nothing for a synthetic one."""
+    """A cell's settings files, and the user's data file for a user cell."""
     cell = grid_cell(w)
-    return [cell.path] if cell.kind == "user" else []
+    if cell.kind == "user":
+        return {"settings": settings("grid", f"dataset_{cell.name}"), "data": cell.path}
+    return {"settings": settings("grid")}
 
 
-def data_command(cell, outdir):
-    """The `python -m dlgeom` arguments that write the datasets of ``cell`` to ``outdir``."""
+def data_args(cell, outdir):
+    """The `dlgeom` arguments (a list, quoted by the rule) that write the datasets of ``cell``."""
     seed = seed_arg(cell.key)
     if cell.kind == "user":
-        return (f"prepare-data --data {cell.path} --shrink {cell.shrink} --test-fraction {cell.test_fraction}"
-                f" --replicates {config['replicates']} --seed {seed} --out-dir {outdir}")
-    theta = "" if cell.theta == "regular" else f" --theta {cell.theta}"
-    return (f"make-data --Q {cell.Q}{theta} --delta-ratio {cell.delta_ratio} --n {config['n_per_class']}"
-            f" --test-n {config['n_test_per_class']} --noise {config['noise']}"
-            f" --replicates {config['replicates']} --seed {seed} --out-dir {outdir}")
+        return ["prepare-data", "--data", cell.path, "--shrink", cell.shrink, "--test-fraction",
+                repr(cell.test_fraction), "--replicates", str(config["replicates"]), "--seed", seed,
+                "--out-dir", str(outdir)]
+    theta = [] if cell.theta == "regular" else ["--theta", cell.theta]
+    return ["make-data", "--Q", str(cell.Q), *theta, "--delta-ratio", cell.delta_ratio,
+            "--n", str(config["n_per_class"]), "--test-n", str(config["n_test_per_class"]),
+            "--noise", config["noise"], "--replicates", str(config["replicates"]), "--seed", seed,
+            "--out-dir", str(outdir)]

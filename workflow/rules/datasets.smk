@@ -6,15 +6,16 @@
 
 rule cell:
     input:
-        cell_inputs,
+        unpack(cell_inputs),
     output:
-        data="results/data/{cell}/manifest.json",
-        cell="results/cells/{cell}.json",
+        data=f"{OUT}/data/{{cell}}/manifest.json",
+        cell=f"{OUT}/cells/{{cell}}.json",
     params:
-        make_data=lambda w, output: data_command(grid_cell(w), Path(output.data).parent),
+        stamp=settings_opts,
+        make_data=lambda w, output: data_args(grid_cell(w), Path(output.data).parent),
         datadir=lambda w, output: str(Path(output.data).parent),
-        offsets=",".join(map(str, config["layers_offsets"])),
-        eps=",".join(map(repr, config["probe_eps"])),
+        offsets=cli_list(config["layers_offsets"]),
+        eps=cli_list(config["probe_eps"]),
         seed=lambda w: seed_arg(w.cell, 1000),
         mu_samples=config["mu_samples"],
         probe_draws=config["probe_draws"],
@@ -25,13 +26,13 @@ rule cell:
     conda:
         CONDA_ENV
     log:
-        data="results/logs/data/{cell}.log",
-        cell="results/logs/cells/{cell}.log",
+        data=f"{OUT}/logs/data/{{cell}}.log",
+        cell=f"{OUT}/logs/cells/{{cell}}.log",
     benchmark:
-        "results/benchmarks/jobs/cells/{cell}.tsv"
+        f"{OUT}/benchmarks/jobs/cells/{{cell}}.tsv"
     shell:
-        "python -m dlgeom {params.make_data} > {log.data} 2>&1"
-        " && python -m dlgeom cell --data-dir {params.datadir} --layers-offsets {params.offsets}"
-        " --mu-samples {params.mu_samples} --probe-eps {params.eps} --probe-draws {params.probe_draws}"
-        " --zero-cost {params.zero_cost} --seed {params.seed} --cell-key {wildcards.cell}"
-        " --out {output.cell} > {log.cell} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} {{params.make_data:q}} > {{log.data:q}} 2>&1"
+        f" && {DLGEOM} {{params.stamp:q}} cell --data-dir {{params.datadir:q}}"
+        " --layers-offsets {params.offsets:q} --mu-samples {params.mu_samples:q} --probe-eps {params.eps:q}"
+        " --probe-draws {params.probe_draws:q} --zero-cost {params.zero_cost:q} --seed {params.seed:q}"
+        " --cell-key {wildcards.cell:q} --out {output.cell:q} > {log.cell:q} 2>&1"

@@ -8,23 +8,24 @@ localrules:
 rule figure:
     input:
         tables=TABLE_FILES,
+        settings=settings("figures"),
     output:
-        png=report("results/figures/{name}.png", caption="../report/figure.rst", category="Figures"),
-        pdf="results/figures/{name}.pdf",
+        png=report(f"{OUT}/figures/{{name}}.png", caption="../report/figure.rst", category="Figures"),
+        pdf=f"{OUT}/figures/{{name}}.pdf",
     params:
+        stamp=settings_opts,
         stem=lambda w, output: str(Path(output.png).with_suffix("")),
         tables=lambda w, input: str(Path(input.tables[0]).parent),
         cell=CURATION_CELL,
         seed=BASE_SEED,
-        config_hash=CONFIG_HASH,
     wildcard_constraints:
         name="|".join(FIGURES),
     conda:
         CONDA_ENV
     log:
-        "results/logs/figures/{name}.log",
+        f"{OUT}/logs/figures/{{name}}.log",
     benchmark:
-        "results/benchmarks/jobs/figures/{name}.tsv",
+        f"{OUT}/benchmarks/jobs/figures/{{name}}.tsv"
     shell:
-        "python -m dlgeom figure --name {wildcards.name} --tables {params.tables} --cell {params.cell}"
-        " --seed {params.seed} --out {params.stem} --config-hash {params.config_hash} > {log} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} figure --name {{wildcards.name:q}} --tables {{params.tables:q}}"
+        " --cell {params.cell:q} --seed {params.seed:q} --out {params.stem:q} > {log:q} 2>&1"

@@ -4,15 +4,17 @@
 
 rule landscape_runs:
     input:
-        "results/data/{cell}/manifest.json",
+        data=f"{OUT}/data/{{cell}}/manifest.json",
+        settings=settings("landscape_runs"),
     output:
-        "results/landscape/{cell}/runs_{start}.json",
+        f"{OUT}/landscape/{{cell}}/runs_{{start}}.json",
     params:
-        data=lambda w, input: str(Path(input[0]).parent / "train_0.npz"),
+        stamp=settings_opts,
+        data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
         seed=lambda w: seed_arg(w.cell, 2000),
-        rho=",".join(map(repr, config["landscape"]["rho"])),
-        optimisers=",".join(config["landscape"]["optimisers"]),
+        rho=cli_list(config["landscape"]["rho"]),
+        optimisers=cli_list(config["landscape"]["optimisers"]),
         runs=config["landscape"]["runs"],
         max_iter=config["landscape"]["max_iter"],
     wildcard_constraints:
@@ -22,30 +24,33 @@ rule landscape_runs:
     conda:
         CONDA_ENV
     log:
-        "results/logs/landscape/{cell}/runs_{start}.log",
+        f"{OUT}/logs/landscape/{{cell}}/runs_{{start}}.log",
     benchmark:
-        "results/benchmarks/jobs/landscape/{cell}/runs_{start}.tsv"
+        f"{OUT}/benchmarks/jobs/landscape/{{cell}}/runs_{{start}}.tsv"
     shell:
-        "python -m dlgeom landscape --data {params.data} --layers {params.layers} --starts {wildcards.start}"
-        " --rho {params.rho} --optimisers {params.optimisers} --runs {params.runs} --max-iter {params.max_iter}"
-        " --seed {params.seed} --cell-key {wildcards.cell} --no-shape --out {output} > {log} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
+        " --starts {wildcards.start:q} --rho {params.rho:q} --optimisers {params.optimisers:q} --runs {params.runs:q}"
+        " --max-iter {params.max_iter:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --no-shape"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule landscape_shape:
     input:
-        "results/data/{cell}/manifest.json",
+        data=f"{OUT}/data/{{cell}}/manifest.json",
+        settings=settings("landscape_shape"),
     output:
-        "results/landscape/{cell}/shape.json",
+        f"{OUT}/landscape/{{cell}}/shape.json",
     params:
-        data=lambda w, input: str(Path(input[0]).parent / "train_0.npz"),
+        stamp=settings_opts,
+        data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
         seed=lambda w: seed_arg(w.cell, 2000),
     conda:
         CONDA_ENV
     log:
-        "results/logs/landscape/{cell}/shape.log",
+        f"{OUT}/logs/landscape/{{cell}}/shape.log",
     benchmark:
-        "results/benchmarks/jobs/landscape/{cell}/shape.tsv"
+        f"{OUT}/benchmarks/jobs/landscape/{{cell}}/shape.tsv"
     shell:
-        "python -m dlgeom landscape --data {params.data} --layers {params.layers} --starts ''"
-        " --seed {params.seed} --cell-key {wildcards.cell} --out {output} > {log} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
+        " --starts '' --seed {params.seed:q} --cell-key {wildcards.cell:q} --out {output:q} > {log:q} 2>&1"

@@ -1,32 +1,35 @@
-# Stage 2c: robustness beyond the paper's assumptions (issue 5), beside the main grid:
-# one job per robustness axis (every value x replicate, plus gradient training at a few values),
-# one job per bundled real dataset (scikit-learn, no download) and per user dataset (the shrink
-# sweep over λ).  Config key `robustness` (workflow/schemas/config.schema.yaml).
-# Every axis uses the same seed prefix, so the base point is the same dataset on every axis.
+# Stage 2c: robustness beyond the paper's assumptions, beside the main grid: one job per
+# robustness axis (every value x replicate, plus gradient training at a few values), one job per
+# bundled real dataset (scikit-learn, no download) and per user dataset (the shrink sweep over λ).
+# Config key `robustness` (workflow/schemas/config.schema.yaml).  Every axis uses the same seed
+# prefix, so the base point is the same dataset on every axis.
 
-from dlgeom.study.robustness_run import cli_base_args, cli_list
+from dlgeom.study.robustness_run import cli_base_args
 
 ROB = config["robustness"]
 ROBUSTNESS_AXES = [a for a, vals in ROB["axes"].items() if vals]
 ROBUSTNESS_REAL = list(ROB["realdata"]["datasets"])
 ROBUSTNESS_USER = [d["name"] for d in config["datasets"]] if ROB["realdata"]["user_datasets"] else []
-ROBUSTNESS_AXIS_FILES = [f"results/robustness/axis_{a}.json" for a in ROBUSTNESS_AXES]
-ROBUSTNESS_REAL_FILES = [f"results/robustness/real_{n}.json" for n in ROBUSTNESS_REAL] + [
-    f"results/robustness/user_{n}.json" for n in ROBUSTNESS_USER]
+ROBUSTNESS_AXIS_FILES = [f"{OUT}/robustness/axis_{a}.json" for a in ROBUSTNESS_AXES]
+ROBUSTNESS_REAL_FILES = [f"{OUT}/robustness/real_{n}.json" for n in ROBUSTNESS_REAL] + [
+    f"{OUT}/robustness/user_{n}.json" for n in ROBUSTNESS_USER]
 ROBUSTNESS_FILES = ROBUSTNESS_AXIS_FILES + ROBUSTNESS_REAL_FILES
 
 
 rule robustness_axis:
+    input:
+        settings=lambda w: settings(f"robustness_axis_{w.axis}"),
     output:
-        "results/robustness/axis_{axis}.json",
+        f"{OUT}/robustness/axis_{{axis}}.json",
     params:
+        stamp=settings_opts,
         values=lambda w: cli_list(ROB["axes"][w.axis]),
         base=cli_base_args(ROB),
         replicates=ROB["replicates"],
         mu_line=ROB["mu_search"]["line"],
         mu_random=ROB["mu_search"]["random"],
         opt_at=lambda w: cli_list(ROB["optimisers"]["points"].get(w.axis, [])),
-        optimisers=",".join(ROB["optimisers"]["optimisers"]),
+        optimisers=cli_list(ROB["optimisers"]["optimisers"]),
         opt_runs=ROB["optimisers"]["runs"],
         opt_iter=ROB["optimisers"]["max_iter"],
         zero_cost=config["zero_cost"],
@@ -38,23 +41,26 @@ rule robustness_axis:
     conda:
         CONDA_ENV
     log:
-        "results/logs/robustness/axis_{axis}.log",
+        f"{OUT}/logs/robustness/axis_{{axis}}.log",
     benchmark:
-        "results/benchmarks/jobs/robustness/axis_{axis}.tsv"
+        f"{OUT}/benchmarks/jobs/robustness/axis_{{axis}}.tsv"
     shell:
-        "python -m dlgeom robustness --axis {wildcards.axis} --values '{params.values}' {params.base}"
-        " --replicates {params.replicates} --mu-line {params.mu_line} --mu-random {params.mu_random}"
-        " --optimiser-at '{params.opt_at}' --optimisers {params.optimisers} --optimiser-runs {params.opt_runs}"
-        " --optimiser-iter {params.opt_iter} --zero-cost {params.zero_cost} --seed {params.seed}"
-        " --out {output} > {log} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} robustness --axis {{wildcards.axis:q}} --values={{params.values:q}}"
+        " {params.base:q} --replicates {params.replicates:q} --mu-line {params.mu_line:q}"
+        " --mu-random {params.mu_random:q} --optimiser-at={params.opt_at:q} --optimisers {params.optimisers:q}"
+        " --optimiser-runs {params.opt_runs:q} --optimiser-iter {params.opt_iter:q} --zero-cost {params.zero_cost:q}"
+        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule robustness_realdata:
+    input:
+        settings=settings("robustness_realdata"),
     output:
-        "results/robustness/real_{name}.json",
+        f"{OUT}/robustness/real_{{name}}.json",
     params:
+        stamp=settings_opts,
         lambdas=cli_list(ROB["realdata"]["lambdas"]),
-        projections=",".join(ROB["realdata"]["projections"]),
+        projections=cli_list(ROB["realdata"]["projections"]),
         test_fraction=ROB["realdata"]["test_fraction"],
         max_train=ROB["realdata"]["max_train"],
         refine=ROB["realdata"]["refine"],
@@ -69,22 +75,25 @@ rule robustness_realdata:
     conda:
         CONDA_ENV
     log:
-        "results/logs/robustness/real_{name}.log",
+        f"{OUT}/logs/robustness/real_{{name}}.log",
     benchmark:
-        "results/benchmarks/jobs/robustness/real_{name}.tsv"
+        f"{OUT}/benchmarks/jobs/robustness/real_{{name}}.tsv"
     shell:
-        "python -m dlgeom realdata --name {wildcards.name} --projections {params.projections}"
-        " --lambdas {params.lambdas} --test-fraction {params.test_fraction} --max-train {params.max_train}"
-        " --refine {params.refine} --mu-line {params.mu_line} --mu-random {params.mu_random}"
-        " --zero-cost {params.zero_cost} --seed {params.seed} --out {output} > {log} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} realdata --name {{wildcards.name:q}}"
+        " --projections {params.projections:q} --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
+        " --max-train {params.max_train:q} --refine {params.refine:q} --mu-line {params.mu_line:q}"
+        " --mu-random {params.mu_random:q} --zero-cost {params.zero_cost:q} --seed {params.seed:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule robustness_user:
     input:
-        lambda w: user_entry(w.name)["path"],
+        data=lambda w: user_entry(w.name)["path"],
+        settings=lambda w: settings("robustness_realdata", f"dataset_{w.name}"),
     output:
-        "results/robustness/user_{name}.json",
+        f"{OUT}/robustness/user_{{name}}.json",
     params:
+        stamp=settings_opts,
         lambdas=cli_list(ROB["realdata"]["lambdas"]),
         test_fraction=lambda w: user_entry(w.name)["test_fraction"],
         max_train=ROB["realdata"]["max_train"],
@@ -100,14 +109,15 @@ rule robustness_user:
     conda:
         CONDA_ENV
     log:
-        "results/logs/robustness/user_{name}.log",
+        f"{OUT}/logs/robustness/user_{{name}}.log",
     benchmark:
-        "results/benchmarks/jobs/robustness/user_{name}.tsv"
+        f"{OUT}/benchmarks/jobs/robustness/user_{{name}}.tsv"
     shell:
-        "python -m dlgeom realdata --data {input} --label {wildcards.name} --projections auto"
-        " --lambdas {params.lambdas} --test-fraction {params.test_fraction} --max-train {params.max_train}"
-        " --refine {params.refine} --mu-line {params.mu_line} --mu-random {params.mu_random}"
-        " --zero-cost {params.zero_cost} --seed {params.seed} --out {output} > {log} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} realdata --data {{input.data:q}} --label {{wildcards.name:q}}"
+        " --projections auto --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
+        " --max-train {params.max_train:q} --refine {params.refine:q} --mu-line {params.mu_line:q}"
+        " --mu-random {params.mu_random:q} --zero-cost {params.zero_cost:q} --seed {params.seed:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 localrules:
@@ -118,47 +128,53 @@ rule robustness_tables:
     input:
         axes=ROBUSTNESS_AXIS_FILES,
         real=ROBUSTNESS_REAL_FILES,
+        settings=settings("robustness_tables"),
     output:
-        robustness=report("results/tables/robustness.csv", caption="../report/robustness_table.rst", category="Robustness"),
-        summary=report("results/tables/robustness_summary.csv", caption="../report/robustness_summary.rst", category="Robustness"),
-        optimisers="results/tables/robustness_optimisers.csv",
-        realdata="results/tables/realdata.csv",
-        real_summary=report("results/tables/realdata_summary.csv", caption="../report/realdata_summary.rst", category="Robustness"),
-        claims="results/tables/robustness_claims.csv",
+        robustness=report(f"{OUT}/tables/robustness.csv", caption="../report/robustness_table.rst", category="Robustness"),
+        summary=report(f"{OUT}/tables/robustness_summary.csv", caption="../report/robustness_summary.rst", category="Robustness"),
+        optimisers=f"{OUT}/tables/robustness_optimisers.csv",
+        realdata=f"{OUT}/tables/realdata.csv",
+        real_summary=report(f"{OUT}/tables/realdata_summary.csv", caption="../report/realdata_summary.rst", category="Robustness"),
+        claims=f"{OUT}/tables/robustness_claims.csv",
     params:
+        stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
+        settings_dir=SETTINGS,
         zero_cost=config["zero_cost"],
-        config_hash=CONFIG_HASH,
         seed=BASE_SEED,
     conda:
         CONDA_ENV
     log:
-        "results/logs/robustness/tables.log",
+        f"{OUT}/logs/robustness/tables.log",
     benchmark:
-        "results/benchmarks/jobs/robustness/tables.tsv"
+        f"{OUT}/benchmarks/jobs/robustness/tables.tsv"
     shell:
-        "python -m dlgeom robustness-tables --robustness {input.axes} --realdata {input.real} --out-dir {params.outdir}"
-        " --zero-cost {params.zero_cost} --config-hash {params.config_hash} --seed {params.seed} > {log} 2>&1"
+        f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}} --inputs {{input.axes:q}} {{input.real:q}}"
+        " > {log:q} 2>&1"
+        f" && {DLGEOM} {{params.stamp:q}} robustness-tables --robustness {{input.axes:q}}"
+        " --realdata {input.real:q} --out-dir {params.outdir:q} --zero-cost {params.zero_cost:q}"
+        " --seed {params.seed:q} >> {log:q} 2>&1"
 
 
 rule robustness_figure:
     input:
-        rules.robustness_tables.output,
+        tables=rules.robustness_tables.output,
+        settings=settings("figures"),
     output:
-        png=report("results/figures/{rname}.png", caption="../report/robustness_figure.rst", category="Figures"),
-        pdf="results/figures/{rname}.pdf",
+        png=report(f"{OUT}/figures/{{rname}}.png", caption="../report/robustness_figure.rst", category="Figures"),
+        pdf=f"{OUT}/figures/{{rname}}.pdf",
     params:
+        stamp=settings_opts,
         stem=lambda w, output: str(Path(output.png).with_suffix("")),
-        tables=lambda w, input: str(Path(input[0]).parent),
-        config_hash=CONFIG_HASH,
+        tables=lambda w, input: str(Path(input.tables[0]).parent),
     wildcard_constraints:
         rname="robustness|realdata",
     conda:
         CONDA_ENV
     log:
-        "results/logs/figures/{rname}.log",
+        f"{OUT}/logs/figures/{{rname}}.log",
     benchmark:
-        "results/benchmarks/jobs/figures/{rname}.tsv"
+        f"{OUT}/benchmarks/jobs/figures/{{rname}}.tsv"
     shell:
-        "python -m dlgeom robustness-figure --name {wildcards.rname} --tables {params.tables} --out {params.stem}"
-        " --config-hash {params.config_hash} > {log} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} robustness-figure --name {{wildcards.rname:q}}"
+        " --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"

@@ -71,14 +71,14 @@ def write_user_cell(out_dir, path, shrink: float, test_fraction: float, replicat
             rows = np.flatnonzero(data.y == j)
             n_test = min(max(1, int(round(test_fraction * rows.size))), rows.size - 2)
             test_mask[rng.choice(rows, size=n_test, replace=False)] = True
-        meta = {"source": str(path), "shrink": shrink, "seed": _seed(seed_prefix, k)}
+        meta = {"source": Path(path).name, "shrink": shrink, "seed": _seed(seed_prefix, k)}
         save_dataset(Dataset(X[~test_mask], data.y[~test_mask], data.Y, {**meta, "part": "train"}),
                      out / f"train_{k}.npz")
         save_dataset(Dataset(X[test_mask], data.y[test_mask], data.Y, {**meta, "part": "test"}),
                      out / f"test_{k}.npz")
         files.append({"replicate": k, "train": f"train_{k}.npz", "test": f"test_{k}.npz",
                       "seed": _seed(seed_prefix, k), "seed_test": _seed(seed_prefix, k)})
-    manifest = {"kind": "user", "source": str(path), "shrink": shrink, "test_fraction": test_fraction,
+    manifest = {"kind": "user", "source": Path(path).name, "shrink": shrink, "test_fraction": test_fraction,
                 "Q": data.n_classes, "seed_prefix": list(seed_prefix), "replicates": files}
     return write_json(manifest, out / "manifest.json")
 
@@ -138,7 +138,7 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
              probe_draws: int = 3, zero_cost: float = 1e-10, seed=(0,), cell_key: str = "",
              log=lambda msg: None) -> dict:
     """Every measurement of one cell.  Returns {'cell', 'rows', 'patterns', 'degeneracy',
-    'prop22', 'curation', 'seconds'}; seeds for μ draws and probes derive from ``seed``."""
+    'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes derive from ``seed``."""
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     manifest = read_manifest(data_dir)
@@ -214,6 +214,6 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
             except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
                 row["status"] = f"numerical: {type(exc).__name__}: {exc}"
             out["rows"].append(row)
-            log(f"{cell_key} replicate {k} L={L}: C={row['cost_global']:.3e} status={row['status']}")
-    out["seconds"] = time.perf_counter() - t0
+            log(f"{cell_key} replicate {k} L={L}: C={row['cost_global']:.3e} status={row['status']}"
+                f" ({time.perf_counter() - t0:.1f} s)")
     return out

@@ -104,8 +104,8 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                            "p": kcat / len(sub), "wilson_lo": lo, "wilson_hi": hi})
     out = {"rows": rows, "basins": basins, "levels": levels, "s1_level": s1_level,
            "cell": cell_key, "eps_safe": eps_safe}
+    log(f"optimiser runs done in {time.perf_counter() - t0:.1f} s")
     if not shape:
-        out["seconds"] = time.perf_counter() - t0
         return out
     # local shape at the constructed minima
     shape = []
@@ -142,8 +142,8 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
     _, cos, grid = slice_2d(glob.network, data, radii, np.random.default_rng(np.random.SeedSequence(list(seed) + [99])))
     out.update(shape=shape, paths=paths,
                slice={"cell": cell_key, "radii": radii.tolist(), "cos": cos, "cost": grid.tolist(),
-                      "eps_safe": eps_safe["global"]},
-               seconds=time.perf_counter() - t0)
+                      "eps_safe": eps_safe["global"]})
+    log(f"local shape done in {time.perf_counter() - t0:.1f} s")
     return out
 
 

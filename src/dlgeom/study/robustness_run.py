@@ -213,11 +213,13 @@ def cli_list(values) -> str:
     return ",".join(v if isinstance(v, str) else repr(v) for v in values)
 
 
-def cli_base_args(rob: dict) -> str:
-    """The base-point options of ``dlgeom robustness`` from the ``robustness`` config key."""
+def cli_base_args(rob: dict) -> list[str]:
+    """The base-point options of ``dlgeom robustness`` from the ``robustness`` config key, as a list
+    of arguments (the workflow quotes each)."""
     b = rob["base"]
-    return (f"--Q {b['Q']} --theta {cli_list([b['theta']])} --delta-ratio {b['delta_ratio']!r} --noise {b['noise']}"
-            f" --elongation {b['elongation']!r} --n {b['n_per_class']} --test-n {rob['n_test_per_class']}")
+    return ["--Q", str(b["Q"]), "--theta", cli_list([b["theta"]]), "--delta-ratio", repr(b["delta_ratio"]),
+            "--noise", str(b["noise"]), "--elongation", repr(b["elongation"]), "--n", str(b["n_per_class"]),
+            "--test-n", str(rob["n_test_per_class"])]
 
 
 # ---- command line ------------------------------------------------------------------------------
@@ -328,7 +330,7 @@ def _cmd_realdata(args) -> dict:
                                    args.max_train, args.data, args.refine, args.zero_cost, args.mu_line,
                                    args.mu_random, log)
     result = {"kind": "realdata", "dlgeom_version": __version__, "dataset": rows[0]["dataset"] if rows else args.name,
-              "data": args.data, "seed": seed, "lambdas": lambdas, "projections": projections,
+              "data": Path(args.data).name if args.data else None, "seed": seed, "lambdas": lambdas, "projections": projections,
               "test_fraction": args.test_fraction, "max_train": args.max_train, "refine": args.refine,
               "zero_cost": args.zero_cost, "mu_search": {"line": args.mu_line, "random": args.mu_random},
               "rows": rows, "summary": summaries}
