@@ -180,7 +180,8 @@ def test_provenance_records_the_environment_and_no_clock(tmp_path):
 
 
 def _git(*args, cwd=ROOT):
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+    return out.rstrip("\n") if args[0] == "status" else out.strip()
 
 
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="not a git checkout")

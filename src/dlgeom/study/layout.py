@@ -73,7 +73,9 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
         "figures": {"base_seed": seed, **cfg["figures"]},
     }
     for d in cfg["datasets"]:
-        out[f"dataset_{d['name']}"] = {"path": d["path"], "test_fraction": d["test_fraction"]}
+        # the file by content, not by path: the same data give the same settings in any clone
+        out[f"dataset_{d['name']}"] = {"file": Path(d["path"]).name, "sha256": _file_sha256(d["path"]),
+                                       "test_fraction": d["test_fraction"]}
     rob = cfg["robustness"]
     common = {"base_seed": seed, "zero_cost": zero, "mu_search": rob["mu_search"]}
     for axis, values in rob["axes"].items():
@@ -95,6 +97,14 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
     out["beyond_tables"] = {"base_seed": seed, "zero_cost": zero,
                             "fit_max_delta_P": beyond["shallow"].get("fit_max_delta_P")}
     return out
+
+
+def _file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _canonical(settings: dict) -> bytes:
