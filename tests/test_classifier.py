@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 import dlgeom
-from dlgeom.classifier import (
-    TruncationClassifier, induced_distance, metric_matrix, predict_metric, predict_network,
-)
+from dlgeom.classifier import induced_distance, metric_matrix, predict_metric, predict_network
+from dlgeom.estimator import TruncationClassifier
 
 
 def _fresh_ball_points(rng, means, delta, n):

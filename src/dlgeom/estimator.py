@@ -1,5 +1,5 @@
-"""The scikit-learn estimator of the construction: ``TruncationClassifier`` (also importable from
-:mod:`dlgeom.classifier`, which loads this module on first use)."""
+"""The scikit-learn estimator of the construction: ``TruncationClassifier``, built on the functions of
+:mod:`dlgeom.classifier` (which does not import this module: no import cycle)."""
 
 from __future__ import annotations
 

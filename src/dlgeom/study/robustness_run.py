@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..jsonutil import write_json
-from .config import _seed
+from .seeds import seed_list as _seed
 from ..robustness import (
     AXES,
     BASE,
