@@ -2,11 +2,15 @@
 import sys
 from pathlib import Path
 
+# The repository root, found from this file (not workflow.basedir: when the study is used as a
+# Snakemake module, workflow.basedir is the directory of the user's Snakefile).  Its src/ comes
+# first on the path, so the workflow and every job run this repository's dlgeom.
+ROOT = Path(workflow.current_basedir).parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
 from dlgeom.study.config import cell_ids, config_hash, expand_grid, load_schema, validate_config
 from dlgeom.study import FIGURES
 from dlgeom.validation import DlgeomInputError
-
-ROOT = Path(workflow.basedir)
 
 try:
     _validated = validate_config(config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
