@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 import dlgeom
-from dlgeom.classifier import (
-    TruncationClassifier, induced_distance, metric_matrix, predict_metric, predict_network,
-)
+from dlgeom.classifier import induced_distance, metric_matrix, predict_metric, predict_network
+from dlgeom.estimator import TruncationClassifier
 
 
 def _fresh_ball_points(rng, means, delta, n):
@@ -57,7 +57,7 @@ def test_estimator_conventions():
     clf.fit(data.X, labels)
     assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
     assert clf.score(data.X, labels) == 1.0
-    with pytest.raises(dlgeom.DlgeomInputError, match="features"):
+    with pytest.raises(dlgeom.DlgeomInputError, match=r"feature\(s\)"):
         TruncationClassifier().fit(data.X[:, :2], labels)
-    with pytest.raises(dlgeom.DlgeomInputError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         TruncationClassifier().predict(data.X)

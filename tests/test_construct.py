@@ -78,9 +78,9 @@ def test_output_formula_equals_least_squares_at_zero():
 
 
 def test_paper_D_alone_is_not_enough():
-    """[?] With μ from the paper's box (−D, −2δ√Q) but |μ| ≥ min_j|x̄_j − x̄|, an earlier collapsed
-    point leaves a later forward cone: Q = 2, μ_1 = μ_2 = −0.95 D gives a positive cost, while
-    every μ in the D_eff box gives zero."""
+    """Needs a correction (docs/mathematics.md §3, D_eff): with μ from the paper's box (−D, −2δ√Q)
+    but |μ| ≥ min_j|x̄_j − x̄|, an earlier collapsed point leaves a later forward cone: Q = 2,
+    μ_1 = μ_2 = −0.95 D gives a positive cost, while every μ in the D_eff box gives zero."""
     data = dlgeom.make_clustered(2, 30, 0.1, seed=4)
     g = dlgeom.geometry(data)
     assert g.D > g.D_eff * 1.5  # the paper's D is much larger here

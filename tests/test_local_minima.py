@@ -17,7 +17,7 @@ def reports3(data3):
 
 
 def test_closed_forms_equal_least_squares(data3, data3_tilted):
-    """[R] bias-free LS = V_P with the curated X^red; affine LS = V_aff; both to 1e-10."""
+    """Our derivation: bias-free LS = V_P with the curated X^red; affine LS = V_aff; both to 1e-10."""
     for data in (data3, data3_tilted, dlgeom.make_clustered(4, 30, 0.08, seed=5, noise="anisotropic")):
         for rep in analyse_patterns(data, n_mu_samples=0):
             assert abs(rep.value_biasfree - rep.value_biasfree_closed) <= 1e-10

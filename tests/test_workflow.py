@@ -224,3 +224,90 @@ def test_report_builds(tiny_study, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "claims.csv" in html and "phase.png" in html
+
+
+# ---- the report in a real browser ----------------------------------------------------------------
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+# Run inside the report after it loads: open the claims (and the other tables shown in captions) the
+# way a click does, and show every figure through the report's own view manager; the findings go
+# into an attribute of <body>, read back from chromium's --dump-dom.
+REPORT_CHECK_JS = """
+<script>
+(async () => {
+  const out = {tables: {}, figures: {}, errors: []};
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  try {
+    for (let i = 0; i < 100 && typeof app === "undefined"; i++) await sleep(100);
+    const paths = Object.keys(results);
+    for (const p of paths.filter(p => p.endsWith(".csv"))) {
+      app.showResultInfo(p);
+      await sleep(300);
+      const table = document.querySelector("table.dlgeom-table");
+      if (!table) continue;
+      const cells = tr => [...tr.querySelectorAll("th, td")].map(c => c.textContent.replace(/\\s+/g, " ").trim());
+      out.tables[p] = {head: cells(table.querySelector("thead tr")),
+                       rows: [...table.querySelectorAll("tbody tr")].map(cells),
+                       claims: table.classList.contains("dlgeom-claims"),
+                       width: table.getBoundingClientRect().width};
+    }
+    const views = new ToggleViewManager(app);
+    for (const p of paths.filter(p => p.endsWith(".png"))) {
+      views.handleSelectedResult(p);
+      await sleep(300);
+      const img = [...document.querySelectorAll("img")].find(i => i.src === results[p].data_uri);
+      if (img && !img.complete) await new Promise(r => { img.onload = r; img.onerror = r; });
+      out.figures[p] = img ? {w: img.naturalWidth, h: img.naturalHeight, shown: img.getBoundingClientRect().width}
+                           : null;
+    }
+  } catch (e) { out.errors.push(String(e)); }
+  document.body.setAttribute("data-dlgeom-check", JSON.stringify(out));
+})();
+</script>
+"""
+
+
+def _normal_text(s) -> str:
+    return " ".join(str(s).split())
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does it)")
+def test_report_renders_tables_and_figures_in_chromium(tiny_study, tmp_path):
+    import html as html_lib
+    import re
+
+    cfg = tiny_study / "test.yaml"
+    report = tmp_path / "report.html"
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tiny_study), "--configfile", str(cfg),
+                                      "--report", str(report)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "ERROR/" not in res.stderr and "WARNING/" not in res.stderr, res.stderr[-2000:]  # docutils messages
+    head, tail = report.read_text(encoding="utf-8").rsplit("</body>", 1)
+    probe = tmp_path / "probe.html"
+    probe.write_text(head + REPORT_CHECK_JS + "</body>" + tail, encoding="utf-8")
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
+                          "--virtual-time-budget=120000", "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=300)
+    m = re.search(r'data-dlgeom-check="([^"]*)"', dom.stdout)
+    assert m, "the check script did not finish: " + dom.stderr[-2000:]
+    out = json.loads(html_lib.unescape(m.group(1)))
+    assert out["errors"] == []
+
+    # the claims table: every row and cell of claims.csv, as written (| and _ not eaten by rst)
+    claims_csv = next(tiny_study.glob("results/**/tables/claims.csv"))
+    claims = pd.read_csv(claims_csv, dtype=str, keep_default_na=False)
+    shown = [t for p, t in out["tables"].items() if p.endswith("/claims.csv")]
+    assert len(shown) == 1 and shown[0]["claims"] and shown[0]["width"] > 300
+    assert shown[0]["head"] == list(claims.columns)
+    assert shown[0]["rows"] == [[_normal_text(v) for v in row] for row in claims.itertuples(index=False)]
+    assert any("|" in v for v in claims["evidence"]) or any("|" in v for v in claims["claim"])
+    # the other tables shown in captions
+    for name in ("robustness_summary", "realdata_summary", "landscape_shape", "landscape_paths"):
+        csv = next(tiny_study.glob(f"results/**/tables/{name}.csv"))
+        table = next(t for p, t in out["tables"].items() if p.endswith(f"/{name}.csv"))
+        assert len(table["rows"]) == len(pd.read_csv(csv)), name
+    # every figure of the report decodes and is shown
+    pngs = {p.name for p in tiny_study.glob("results/**/figures/*.png")}
+    assert {Path(p).name for p in out["figures"]} == pngs
+    for path, img in out["figures"].items():
+        assert img is not None and img["w"] > 100 and img["h"] > 50 and img["shown"] > 100, path

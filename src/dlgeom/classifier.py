@@ -3,6 +3,9 @@
 d(x, x') = |Y X^red[μ]^{-1}(x − x')|.  A point is classified by truncating it, x ↦ T_L(x), and
 taking the nearest collapsed class point p_j = x̄_j − μ_j f_j in that metric; with the paper's
 output layer this is the same as the network's own rule argmin_j |f(x) − y_j|.
+
+The scikit-learn estimator built on these functions is :class:`dlgeom.estimator.TruncationClassifier`
+(a separate module, so that study jobs do not pay for importing scikit-learn).
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from .construct import Construction
 from .network import curate
 from .validation import as_float_array
 
-__all__ = ["metric_matrix", "induced_distance", "predict_metric", "predict_network",
-           "TruncationClassifier"]
+__all__ = ["metric_matrix", "induced_distance", "predict_metric", "predict_network"]
 
 
 def metric_matrix(con: Construction, Y: np.ndarray) -> np.ndarray:
@@ -45,11 +47,3 @@ def predict_network(con: Construction, Y: np.ndarray, X) -> np.ndarray:
     d2 = np.einsum("ij,ij->i", out, out)[:, None] - 2 * out @ Y + np.einsum("ij,ij->j", Y, Y)[None, :]
     return np.argmin(d2, axis=1)
 
-
-def __getattr__(name):
-    # TruncationClassifier lives in dlgeom.estimator: importing scikit-learn takes about a
-    # second, which every study job would pay for nothing
-    if name == "TruncationClassifier":
-        from .estimator import TruncationClassifier
-        return TruncationClassifier
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

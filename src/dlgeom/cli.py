@@ -149,9 +149,11 @@ def _parser() -> argparse.ArgumentParser:
                                     "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
                                     "accuracy for every replicate and L of a cell directory.")
     ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
-    ce.add_argument("--layers-offsets", type=_int_list, default=[0], help="L = Q + offset (>= 0), comma-separated")
+    ce.add_argument("--layers-offsets", type=_int_list, default=[0, 2],
+                    help="L = Q + offset (>= 0), comma-separated (default 0,2)")
     ce.add_argument("--mu-samples", type=int, default=8, help="μ draws per box (default 8)")
-    ce.add_argument("--probe-eps", type=_float_list, default=[1e-8, 1e-4, 1e-2, 1e-1], help="relative perturbation sizes")
+    ce.add_argument("--probe-eps", type=_float_list, default=[1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1],
+                    help="relative perturbation sizes (default 1e-10,1e-8,1e-6,1e-4,1e-3,1e-2,0.03,0.1,0.3)")
     ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε (default 3)")
     ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
@@ -187,12 +189,13 @@ def _parser() -> argparse.ArgumentParser:
                                     "minima; μ-paths from every pattern to the global minimiser; a 2D slice.")
     la.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
     la.add_argument("--layers", type=int, required=True, help="hidden layers L (>= Q)")
-    la.add_argument("--runs", type=int, default=20, help="runs per start type and optimiser (default 20)")
+    la.add_argument("--runs", type=int, default=200, help="runs per start type and optimiser (default 200)")
     la.add_argument("--starts", default="he,xavier,global,none",
                     help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
-    la.add_argument("--rho", type=_float_list, default=[1e-3, 1e-1], help="relative perturbation radii of the anchored starts")
+    la.add_argument("--rho", type=_float_list, default=[1e-4, 1e-1],
+                    help="relative perturbation radii of the anchored starts (default 1e-4,0.1)")
     la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
-    la.add_argument("--max-iter", type=int, default=2000, help="iterations per run (default 2000)")
+    la.add_argument("--max-iter", type=int, default=500, help="iterations per run (default 500)")
     la.add_argument("--seed", type=_int_list, default=[0], help="seed prefix")
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
     la.add_argument("--cell-key", default="", help="the cell's name in the tables")

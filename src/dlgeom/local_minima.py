@@ -57,7 +57,7 @@ def value_paper(data: Dataset, geom: Geometry, pattern, scatter=None) -> float:
 
 
 def value_biasfree_closed(data: Dataset, geom: Geometry, pattern, mu, scatter=None) -> float:
-    """[R] V_P with the *curated* X^red (collapsed columns at x̄_j − μ_j f_j): the bias-free
+    """Our derivation: V_P with the *curated* X^red (collapsed columns at x̄_j − μ_j f_j): the bias-free
     least-squares value when the curation is exact."""
     scatter = class_scatter(data, geom.means) if scatter is None else scatter
     xc = curated_means(geom, np.asarray(mu, float), pattern).T
@@ -65,7 +65,7 @@ def value_biasfree_closed(data: Dataset, geom: Geometry, pattern, mu, scatter=No
 
 
 def value_affine_closed(data: Dataset, geom: Geometry, pattern, mu, scatter=None) -> float:
-    """[R] V_aff² = Tr(ỸỸᵀ) − Tr(ỸX̃ᵀ(X̃X̃ᵀ + S)^+X̃Ỹᵀ), Π = I − 11ᵀ/Q, Ỹ = YΠ, X̃ = X^red_cur Π:
+    """Our derivation: V_aff² = Tr(ỸỸᵀ) − Tr(ỸX̃ᵀ(X̃X̃ᵀ + S)^+X̃Ỹᵀ), Π = I − 11ᵀ/Q, Ỹ = YΠ, X̃ = X^red_cur Π:
     the least-squares value with the free output bias (evaluated as ‖AX̃ − Ỹ‖² + Tr(ASAᵀ) at the
     minimiser A = ỸX̃ᵀ(X̃X̃ᵀ + S)^+, which equals the trace formula without its cancellation)."""
     scatter = class_scatter(data, geom.means) if scatter is None else scatter
@@ -96,7 +96,7 @@ class PatternReport:
     """Everything measured for one pattern s.  Values in units of C.
 
     ``value_paper``: (2.85) as printed.  ``value_biasfree``/``value_affine``: least squares on
-    T_L(X_0) without/with output bias.  ``closed_form_error``: max deviation of the [R] closed
+    T_L(X_0) without/with output bias.  ``closed_form_error``: max deviation of our closed
     forms from those.  ``mu_dependent``: whether the affine value varies by more than
     ``MU_TOL`` (relative) over the μ samples.  ``grad_norm``: |∇C²| over all parameters with the
     output re-solved (affine).  ``dF_dmu``: derivatives of F(μ) = min C² (affine) by central

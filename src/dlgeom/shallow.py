@@ -12,7 +12,7 @@ Quantities (columns are points, 𝒩 = diag(N_j I_{N_j}), Y the targets):
   gives it directly: min_A Σ_j (1/N_j) Σ_i |A x_{j,i} − y_j|² = ‖AX^red − Y‖² + Tr(A S Aᵀ),
   minimised at A = Y X^redᵀ(X^red X^redᵀ + S)^{-1} with value V² = Tr(Y Δ_2 (I + Δ_2)^{-1} Yᵀ).
 * B² − V² = Tr(Y Δ_2² (I + Δ_2)^{-1} Yᵀ) (computed in this form, without cancellation), so
-  (B − V)/B ≤ ‖Δ_2‖ ≤ Q δ_P² [R]: V = B(1 − O(δ_P²)), and log((B − V)/B) against log δ_P has
+  (B − V)/B ≤ ‖Δ_2‖ ≤ Q δ_P² (our derivation): V = B(1 − O(δ_P²)), and log((B − V)/B) against log δ_P has
   slope 2 as δ_P → 0 when the deviations shrink uniformly.
 * V_aff: the minimum with the network's free output bias b_2 (best affine f), by the closed form
   of MATH.md §5 and by least squares.  V_aff ≤ V always; it is an upper bound on the shallow

@@ -7,6 +7,12 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
+# The repository root, found from this file (not workflow.basedir: when the study is used as a
+# Snakemake module, workflow.basedir is the directory of the user's Snakefile).  Its src/ comes
+# first on the path, so the workflow and every job run this repository's dlgeom.
+ROOT = Path(workflow.current_basedir).parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
 from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
 from dlgeom.study import FIGURES
 from dlgeom.study.layout import stage_settings, study_name, write_settings
@@ -14,8 +20,6 @@ from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
 from dlgeom.study.robustness_run import cli_list
 from dlgeom.study.runlock import acquire_study_lock
 from dlgeom.validation import DlgeomInputError
-
-ROOT = Path(workflow.basedir)
 
 
 def _fail(msg):

@@ -371,7 +371,7 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> pd.DataFr
     if len(exact):
         err = exact["closed_form_error"]
         outside_box = pin.loc[~pin["mu_in_box"], "closed_form_error"]
-        add("[R] closed forms: bias-free LS = (2.85) with the curated X^red; affine LS = V_aff", "MATH.md §5",
+        add("Our derivation, closed forms: bias-free LS = (2.85) with the curated X^red; affine LS = V_aff", "MATH.md §5",
             "holds" if err.max() < 1e-10 else "fails",
             f"max |closed form - least squares| {_fmt(err.max())} over patterns with every μ_j in its box "
             f"(exact curation); with μ outside an empty box the curation is inexact and the error reaches "

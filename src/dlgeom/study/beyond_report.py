@@ -156,8 +156,8 @@ CLAIMS = {
     "shallow_slope": ("Shallow network: log((B - V)/B) against log δ_P has slope 2",
                       "MATH.md §8 (arXiv 2309.10370, [P 2.54])"),
     "shallow_closed": ("Shallow: B = |YΔ_1|_N is the cost of the mean-fitting network, V the bias-free least-squares "
-                       "minimum, V_aff the affine one, and (B - V)/B <= |Δ_2| <= Q δ_P² [R]", "MATH.md §8, §5"),
-    "shallow_bias": ("Shallow: with the free output bias the minimum is lower than V", "MATH.md §8 [?]"),
+                       "minimum, V_aff the affine one, and (B - V)/B <= |Δ_2| <= Q δ_P² (our derivation)", "MATH.md §8, §5"),
+    "shallow_bias": ("Shallow: with the free output bias the minimum is lower than V", "MATH.md §8, needs a correction"),
 }
 
 

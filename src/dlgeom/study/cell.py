@@ -24,7 +24,7 @@ from ..local_minima import analyse_patterns, mu_samples
 from ..network import activation_margin, cost, relu, truncate
 from ..synthetic import make_clustered
 from ..validation import DlgeomInputError
-from .config import _seed
+from .seeds import seed_list as _seed
 
 __all__ = ["write_synthetic_cell", "write_user_cell", "run_cell", "read_manifest"]
 

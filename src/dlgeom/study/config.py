@@ -141,11 +141,6 @@ def cell_ids(key: str) -> list[int]:
     return [int.from_bytes(digest[0:4], "little"), int.from_bytes(digest[4:8], "little")]
 
 
-def _seed(prefix, *more) -> list[int]:
-    """A seed list: the cell's prefix (base seed and ids) followed by ``more``."""
-    return [int(x) for x in list(prefix) + list(more)]
-
-
 @dataclass(frozen=True)
 class Cell:
     """One job of the grid: a synthetic cell (Q, θ, r) or a user dataset at shrink λ."""

@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..construct import Construction  # noqa: E402
@@ -115,6 +116,19 @@ def _edges(values, log=False):
     return np.exp(mids) if log else mids
 
 
+def sparse_tick_labels(values, min_log_gap: float = 0.12) -> list[str]:
+    """Labels for ticks at ``values`` on a log axis: a value closer than ``min_log_gap`` decades
+    to the previous labelled one gets an empty label (its tick stays), so labels never overlap."""
+    labels, last = [], None
+    for v in values:
+        if last is None or np.log10(v) - np.log10(last) >= min_log_gap:
+            labels.append(f"{v:g}")
+            last = v
+        else:
+            labels.append("")
+    return labels
+
+
 def sufficient_boundary(q: int, thetas: np.ndarray, rs: np.ndarray) -> np.ndarray:
     """θ_*(r, θ) = max_j θ_{*,j} with the 4δ margins on a grid (rows θ, columns r)."""
     out = np.empty((len(thetas), len(rs)))
@@ -132,11 +146,15 @@ def fig_phase(phase: pd.DataFrame):
     L_min = phase.groupby("Q")["L"].transform("min")
     ph = phase[phase["L"] == L_min].copy()
     qs = sorted(ph["Q"].unique())
-    fig, axes = plt.subplots(1, len(qs), figsize=(3.4 * len(qs), 3.2), squeeze=False,
-                             gridspec_kw={"wspace": 0.25})
-    axes = axes[0]
+    ncol = 2 if len(qs) == 4 else min(len(qs), 3)  # a grid, not a long row: readable at page width
+    nrow = -(-len(qs) // ncol)
+    fig, grid = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.4 * nrow), squeeze=False,
+                             gridspec_kw={"wspace": 0.3, "hspace": 0.55})
+    axes = list(grid.ravel()[:len(qs)])
+    for spare in grid.ravel()[len(qs):]:
+        spare.axis("off")
     mesh = None
-    for ax, q in zip(axes, qs):
+    for k, (ax, q) in enumerate(zip(axes, qs)):
         g = ph[ph["Q"] == q].copy()
         g["theta_num"] = [theta_value(t, q) for t in g["theta"]]
         rs = np.sort(g["delta_ratio"].unique().astype(float))
@@ -161,51 +179,89 @@ def fig_phase(phase: pd.DataFrame):
             ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="w", linewidths=1.6)
             ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="k", linewidths=0.6,
                        linestyles="--")
-            if ax is axes[1] or len(qs) == 1 or qs[0] != 2 and ax is axes[0]:
+            row_first = axes[k - k % ncol]
+            if ax is row_first or (k % ncol == 1 and qs[0] == 2 and row_first is axes[0]):
                 ax.set_ylabel("cone angle θ of the mean simplex / π")
             ax.text(xe[0] * 1.1, ye[0] / np.pi + 0.02, "paper's\nsufficient\nregion", color="w", fontsize=7, va="bottom")
         ax.set_xscale("log")
-        ax.set_xticks(rs, [f"{r:g}" for r in rs], rotation=60, fontsize=7)
+        ax.set_xticks(rs, sparse_tick_labels(rs), rotation=45, fontsize=7)
         ax.minorticks_off()
         ax.set_xlabel("δ-ratio r = δ / min$_j$|x̄$_j$ − x̄|")
         ax.set_title(f"Q = {q}, L = {int(g['L'].iloc[0])}")
     if mesh is not None:
-        fig.colorbar(mesh, ax=list(axes), fraction=0.025, pad=0.02, label="fraction of seeds with C ≤ 1e-10")
-    fig.suptitle("Where the construction reaches zero cost (outline: A2 and A3 hold)", y=1.02)
+        fig.colorbar(mesh, ax=list(grid.ravel()), fraction=0.03, pad=0.03, label="fraction of seeds with C ≤ 1e-10")
+    fig.suptitle("Where the construction reaches zero cost (outline: A2 and A3 hold)", y=0.98)
     return fig
 
 
 # ---- (4) local-minimum values -----------------------------------------------------------
 
+def _plain_log_ticks(axis):
+    """Log-axis ticks at 1, 2, 5 × 10^k labelled as plain numbers, no minor labels (they collide)."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def fig_local_minima(patterns: pd.DataFrame):
-    """(a) the paper's value (2.85) against the least-squares values of every pattern;
-    (b) how much each pattern's value moves with μ inside its box."""
+    """(a) s = 1: the paper's value (2.85) against the least-squares values; (b) mixed patterns:
+    the same as a 2D histogram (too many points to scatter); (c) the ratios LS / (2.85) of the mixed
+    patterns; (d) how much each pattern's value moves with μ inside its box."""
     p = patterns[(patterns["type"] != "global") & patterns["all_hold"] & patterns["mu_in_box"]]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for typ, marker in (("none", "o"), ("mixed", ".")):
-        g = p[p["type"] == typ]
-        a.scatter(g["value_paper"], g["value_biasfree"], s=12 if typ == "none" else 5, marker=marker,
-                  label=f"bias-free LS, {'s = 1' if typ == 'none' else 'mixed s'}", alpha=0.7,
-                  color="C0" if typ == "none" else "C1")
-        a.scatter(g["value_paper"], g["value_affine"], s=12 if typ == "none" else 5, marker=marker,
-                  label=f"LS with output bias, {'s = 1' if typ == 'none' else 'mixed s'}", alpha=0.7,
-                  color="C2" if typ == "none" else "C3")
-    lim = [max(1e-4, p[["value_paper", "value_affine"]].min().min() * 0.8), p[["value_paper", "value_biasfree"]].max().max() * 1.2]
-    a.plot(lim, lim, color="k", lw=0.8, ls="--", label="= (2.85)")
-    a.set_xscale("log")
-    a.set_yscale("log")
-    a.set_xlabel("value (2.85) as printed, $V_P[s]$")
+    fig, ((a, b), (c, d)) = plt.subplots(2, 2, figsize=(9, 7.2))
+    none, mixed = p[p["type"] == "none"], p[p["type"] == "mixed"]
+    lo = max(1e-4, p[["value_paper", "value_affine"]].min().min() * 0.8) if len(p) else 1e-4
+    hi = p[["value_paper", "value_biasfree"]].max().max() * 1.2 if len(p) else 1.0
+    lim = [lo, max(hi, lo * 10)]
+    a.scatter(none["value_paper"], none["value_biasfree"], s=22, marker="o", facecolors="none",
+              edgecolors="C0", lw=0.9, label="bias-free LS")
+    a.scatter(none["value_paper"], none["value_affine"], s=10, marker="s", color="C2", alpha=0.6,
+              label="LS with output bias")
+    for ax in (a, b):
+        ax.plot(lim, lim, color="k", lw=0.8, ls="--", label="= (2.85)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lim)
+        ax.set_ylim(lim)
+        ax.set_xlabel("value (2.85) as printed, $V_P[s]$")
     a.set_ylabel("least-squares value on $T_L(X_0)$")
-    a.legend(frameon=False, fontsize=6.5)
-    a.set_title("(a) Pattern values: printed formula vs least squares", fontsize=9)
+    a.legend(frameon=False, fontsize=7, loc="upper left")
+    a.set_title(f"(a) s = 1, no collapse ({len(none)} cases)", fontsize=9)
+    if len(mixed):
+        hb = b.hexbin(mixed["value_paper"].clip(lower=lim[0]), mixed["value_affine"].clip(lower=lim[0]),
+                      xscale="log", yscale="log", gridsize=28, bins="log", mincnt=1, cmap="Greens",
+                      extent=np.log10([lim[0], lim[1], lim[0], lim[1]]))
+        fig.colorbar(hb, ax=b, label="cases per bin")
+    for ax in (a, b):
+        _plain_log_ticks(ax.xaxis)
+        _plain_log_ticks(ax.yaxis)
+    b.set_ylabel("LS value with output bias")
+    b.legend(frameon=False, fontsize=7, loc="upper left")
+    b.set_title(f"(b) mixed s ({len(mixed)} cases)", fontsize=9)
+    ratios = {col: (mixed[col] / mixed["value_paper"]).replace([np.inf, -np.inf], np.nan).dropna()
+              for col in ("value_biasfree", "value_affine")}
+    positive = np.concatenate([r[r > 0].to_numpy() for r in ratios.values()] + [np.array([1.0])])
+    bins = np.geomspace(positive.min() / 1.2, positive.max() * 1.2, 41)
+    for col, color, label in (("value_biasfree", "C1", "bias-free LS / (2.85)"),
+                              ("value_affine", "C3", "LS with output bias / (2.85)")):
+        c.hist(ratios[col].clip(bins[0], bins[-1]), bins=bins, histtype="step", lw=1.4, color=color, label=label)
+    c.axvline(1.0, color="k", lw=0.8, ls="--")
+    c.set_xscale("log")
+    _plain_log_ticks(c.xaxis)
+    c.set_xlabel("ratio to the printed value (2.85), mixed s")
+    c.set_ylabel("pattern cases")
+    c.legend(frameon=False, fontsize=7, loc="upper left")
+    c.set_title("(c) how far (2.85) is off for mixed s", fontsize=9)
     floor = 1e-16
     groups = [p.loc[p["type"] == t, "mu_range"].clip(lower=floor) for t in ("none", "mixed")]
-    b.boxplot(groups, tick_labels=["s = 1 (no collapse)", "mixed s"], showfliers=True)
-    b.set_yscale("log")
-    b.axhline(1e-8, color="0.5", ls=":", lw=0.8)
-    b.set_ylabel("range of the value over μ in the box")
-    b.set_title("(b) μ-dependence (dotted: tolerance)", fontsize=9)
-    fig.suptitle(f"Pattern networks where A1-A3 hold and μ is in its box ({len(p)} pattern cases)", y=1.02)
+    d.boxplot(groups, tick_labels=["s = 1 (no collapse)", "mixed s"], showfliers=True,
+              flierprops={"markersize": 3, "alpha": 0.4})
+    d.set_yscale("log")
+    d.axhline(1e-8, color="0.5", ls=":", lw=0.8)
+    d.set_ylabel("range of the value over μ in the box")
+    d.set_title("(d) μ-dependence (dotted: tolerance)", fontsize=9)
+    fig.suptitle(f"Pattern networks where A1-A3 hold and μ is in its box ({len(p)} pattern cases)")
+    fig.tight_layout()
     return fig
 
 
@@ -228,7 +284,7 @@ def fig_accuracy(cons: pd.DataFrame):
         ax.axvline(0.25, color="k", lw=0.8, ls=":")
         ax.text(0.25, 0.5, " r = 1/4", transform=ax.get_xaxis_transform(), fontsize=7)
         ax.set_xscale("log")
-        ax.set_xticks(rs, [f"{r:g}" for r in rs], rotation=60, fontsize=7)
+        ax.set_xticks(rs, sparse_tick_labels(rs), rotation=45, fontsize=7)
         ax.minorticks_off()
         ax.set_xlabel("δ-ratio r")
         ax.set_ylim(-0.02, 1.02)
@@ -271,7 +327,7 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     if end is None or not len(end):
         return _no_data("Optimiser runs")
     cell = _main_cell(end)
-    fig, (a, b, c, d) = plt.subplots(1, 4, figsize=(17, 3.8))
+    fig, ((a, b), (c, d)) = plt.subplots(2, 2, figsize=(11, 8.4))
     rand = end[(end["cell"] == cell) & end["start_kind"].isin(["he", "xavier"])]
     floor = 1e-16
     bins = np.logspace(-16, 1, 52)

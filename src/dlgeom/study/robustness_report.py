@@ -364,6 +364,19 @@ def _spans(x: np.ndarray, log: bool) -> np.ndarray:
     return np.exp(e) if log else e
 
 
+#: The curves of every robustness panel: summary column and line style (legend label included).
+_SERIES = [
+    ("frac_zero_default", {"marker": "o", "ms": 4, "color": "C0", "label": "zero cost, default μ"}),
+    ("frac_zero_any", {"marker": "s", "ms": 3.5, "color": "C3", "label": "zero cost, searched μ"}),
+    ("frac_exact_best", {"color": "C4", "lw": 2.2, "alpha": 0.35,
+                         "label": "zero in exact arithmetic (curation exact), searched μ"}),
+    ("acc_best", {"ls": "--", "color": "C3", "lw": 1, "alpha": 0.8, "label": "accuracy, network rule (best μ)"}),
+    ("acc_metric", {"ls": "--", "color": "C0", "lw": 1, "alpha": 0.8, "label": "accuracy, induced metric (default μ)"}),
+    ("acc_ncm", {"ls": ":", "color": "0.25", "lw": 1.2, "label": "accuracy, nearest class mean"}),
+    ("acc_logreg", {"ls": "-.", "color": "C2", "lw": 1, "label": "accuracy, logistic regression"}),
+]
+
+
 def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, title: str | None = None):
     """One panel per axis: fraction of replicates reaching zero cost at the default μ and at some
     searched μ, held-out accuracy of the induced-metric classifier against the baselines, gradient
@@ -376,7 +389,7 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
         ax.text(0.5, 0.5, "no robustness axes in this study\n(config key robustness.axes)", ha="center", va="center")
         return fig
     axes_present = [a for a in AXES if a in set(summary["axis"])]
-    ncol = min(4, len(axes_present))
+    ncol = min(3, len(axes_present))  # readable at page width
     nrow = int(np.ceil(len(axes_present) / ncol))
     fig, axs = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow), squeeze=False)
     opt_frac = None
@@ -394,14 +407,20 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
             if f > 0:
                 ax.axvspan(edges[k], edges[k + 1], color="#b9e3b9", alpha=0.25 + 0.55 * f, lw=0,
                            label="A1-A3 hold" if k == int(np.argmax(g["frac_all_hold"].to_numpy() > 0)) else None)
-        ax.plot(x, g["frac_zero_default"], marker="o", ms=4, color="C0", label="zero cost, default μ")
-        ax.plot(x, g["frac_zero_any"], marker="s", ms=3.5, color="C3", label="zero cost, searched μ")
-        ax.plot(x, g["frac_exact_best"], color="C4", lw=2.2, alpha=0.35,
-                label="zero in exact arithmetic (curation exact), searched μ")
-        ax.plot(x, g["acc_best"], ls="--", color="C3", lw=1, alpha=0.8, label="accuracy, network rule (best μ)")
-        ax.plot(x, g["acc_metric"], ls="--", color="C0", lw=1, alpha=0.8, label="accuracy, induced metric (default μ)")
-        ax.plot(x, g["acc_ncm"], ls=":", color="0.25", lw=1.2, label="accuracy, nearest class mean")
-        ax.plot(x, g["acc_logreg"], ls="-.", color="C2", lw=1, label="accuracy, logistic regression")
+        # curves that coincide on this panel (e.g. all at 1) are drawn once, marked "×n"
+        drawn: list[tuple[np.ndarray, dict, list]] = []
+        for col, style in _SERIES:
+            y = g[col].to_numpy(float)
+            same = next((d for d in drawn if np.allclose(d[0], y, atol=1e-9, equal_nan=True)), None)
+            if same is not None:
+                same[2].append(col)
+                continue
+            ax.plot(x, y, **style)
+            drawn.append((y, style, [col]))
+        for y, style, cols in drawn:
+            if len(cols) > 1 and np.isfinite(y[-1]):
+                ax.annotate(f"×{len(cols)}", (x[-1], y[-1]), xytext=(3, -9), textcoords="offset points",
+                            fontsize=7, color=style["color"])
         if opt_frac is not None:
             pts = [(xx, opt_frac.get(axis, {}).get(v, np.nan)) for xx, v in zip(x, g["value"])]
             pts = [(a, b) for a, b in pts if np.isfinite(b)]
@@ -424,11 +443,15 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
         if i % ncol == 0:
             ax.set_ylabel("fraction / accuracy")
         ax.set_title(axis, fontsize=9)
-    handles, _labels = {}, []
+    # legend from the styles (a curve hidden under another on every panel still gets its entry)
+    from matplotlib.lines import Line2D
+
+    handles = {style["label"]: Line2D([], [], **style) for _col, style in _SERIES}
     for row in axs:
         for ax in row:
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(lab, h)
+    handles["×n: n curves coincide on the panel (drawn once)"] = Line2D([], [], ls="none")
     for j in range(len(axes_present), nrow * ncol):
         axs[j // ncol][j % ncol].axis("off")
     base_q = f" (Q = {int(summary['Q'].iloc[0])})" if "Q" in summary and summary["Q"].nunique() == 1 else ""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..jsonutil import write_json
-from .config import _seed
+from .seeds import seed_list as _seed
 from ..robustness import (
     AXES,
     BASE,
@@ -360,7 +360,7 @@ def register(sub) -> dict:
     r.add_argument("--imbalance", type=float, default=BASE["imbalance"], help="base: N_max/N_min (default 1)")
     r.add_argument("--n", type=int, default=BASE["n_per_class"], help="base: training points per class (default 60)")
     r.add_argument("--test-n", type=int, default=BASE["n_test_per_class"], help="held-out points per class (default 100)")
-    r.add_argument("--replicates", type=int, default=3, help="datasets per value (default 3)")
+    r.add_argument("--replicates", type=int, default=5, help="datasets per value (default 5)")
     r.add_argument("--layers-offset", type=int, default=0, help="L = Q + offset (default 0)")
     r.add_argument("--mu-line", type=int, default=9, help="μ search: points per line family (default 9)")
     r.add_argument("--mu-random", type=int, default=16, help="μ search: random draws (default 16)")
@@ -381,11 +381,11 @@ def register(sub) -> dict:
     d.add_argument("--name", default=None, help="bundled dataset: iris, wine, breast_cancer or digits")
     d.add_argument("--data", default=None, help="or a data file: .csv (label column + numeric features) or .npz (X, y)")
     d.add_argument("--label", default=None, help="name of the dataset in the tables (default: --name or the file stem)")
-    d.add_argument("--projections", default="lda",
+    d.add_argument("--projections", default="lda,simplex",
                    help="comma-separated: lda, simplex, pca, none, auto (none if the data have Q columns, else lda); "
-                        "default lda")
-    d.add_argument("--lambdas", default="0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1",
-                   help="comma-separated shrink factors λ >= 0 (default 0, 0.1, ..., 1)")
+                        "default lda,simplex")
+    d.add_argument("--lambdas", default=",".join(f"{k / 20:g}" for k in range(21)),
+                   help="comma-separated shrink factors λ >= 0 (default 0, 0.05, ..., 1)")
     d.add_argument("--test-fraction", type=float, default=0.3, help="held-out fraction per class (default 0.3)")
     d.add_argument("--max-train", type=int, default=0, help="subsample the training part to this many points (0: all)")
     d.add_argument("--refine", type=int, default=6, help="bisection steps for the last λ with zero cost (default 6)")

@@ -1,0 +1,99 @@
+"""The study used as a Snakemake module from another directory (docs/usage.md): a user Snakefile
+with ``module dlgeom: snakefile: <repo>/Snakefile, config: config`` and ``use rule * from dlgeom``,
+the tiny config, a temporary working directory.  Dry run of the whole study, then one grid cell run
+for real (the whole tiny study end to end is covered by tests/test_workflow.py)."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+HAS_SNAKEMAKE = shutil.which("snakemake") is not None or (Path(sys.executable).parent / "snakemake").exists()
+pytestmark = pytest.mark.skipif(not HAS_SNAKEMAKE, reason="snakemake is not installed (pip install -e '.[workflow]')")
+
+USER_SNAKEFILE = """\
+configfile: "config.yaml"
+
+
+module dlgeom:
+    snakefile:
+        "{snakefile}"
+    config:
+        config
+
+
+use rule * from dlgeom{rename}
+"""
+
+
+def _project(tmp_path: Path, rename: str = "") -> Path:
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text(encoding="utf-8"))
+    cfg["datasets"][0]["path"] = str(ROOT / "config" / "example_data" / "blobs.csv")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    (tmp_path / "Snakefile").write_text(USER_SNAKEFILE.format(snakefile=ROOT / "Snakefile", rename=rename),
+                                        encoding="utf-8")
+    return tmp_path
+
+
+def _snakemake(cwd: Path, *args, timeout=300):
+    # a clean environment: the module must find the repository's dlgeom by itself
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "HOME": str(cwd)}
+    return subprocess.run(SNAKEMAKE + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _job_counts(stdout: str) -> dict[str, int]:
+    lines = stdout.split("Job stats:")[1].splitlines()
+    counts = {}
+    for line in lines[3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_dry_run_as_a_module_from_another_directory(tmp_path):
+    project = _project(tmp_path)
+    res = _snakemake(project, "-n", "--cores", "1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    counts = _job_counts(res.stdout)
+    # the tiny grid: 2 Q × 2 θ (θ = 3.5 only for Q = 3) × 2 r synthetic cells + 2 user cells
+    assert counts["cell"] == 8
+    assert counts["all"] == 1 and counts["aggregate"] == 1
+    assert not (project / "results").exists()
+
+
+def test_rule_names_can_be_prefixed(tmp_path):
+    project = _project(tmp_path, rename=" as dlgeom_*")
+    res = _snakemake(project, "-n", "--cores", "1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    counts = _job_counts(res.stdout)
+    assert counts["dlgeom_cell"] == 8 and counts["dlgeom_all"] == 1
+
+
+def test_one_cell_runs_for_real_in_the_users_directory(tmp_path):
+    project = _project(tmp_path)
+    target = "results/cells/Q2/thetaregular/r0.05.json"
+    res = _snakemake(project, "--cores", "1", target, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    cell = json.loads((project / target).read_text(encoding="utf-8"))
+    assert cell["cell"]["cell"] == "Q2/thetaregular/r0.05"
+    rows = cell["rows"]
+    assert len(rows) == 2 and all(r["status"] == "ok" and r["all_hold"] for r in rows)
+    assert max(r["cost_global"] for r in rows) <= 1e-10
+
+
+def test_a_config_error_is_one_line_through_the_module(tmp_path):
+    project = _project(tmp_path)
+    cfg = yaml.safe_load((project / "config.yaml").read_text(encoding="utf-8"))
+    cfg["grid"]["Q"] = [3, 1]
+    (project / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    res = _snakemake(project, "-n", "--cores", "1")
+    assert res.returncode != 0
+    assert "dlgeom: config error: config key 'grid.Q[1]'" in res.stderr
