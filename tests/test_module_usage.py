@@ -66,7 +66,9 @@ def test_dry_run_as_a_module_from_another_directory(tmp_path):
     # the tiny grid: 2 Q × 2 θ (θ = 3.5 only for Q = 3) × 2 r synthetic cells + 2 user cells
     assert counts["cell"] == 8
     assert counts["all"] == 1 and counts["aggregate"] == 1
-    assert not (project / "results").exists()
+    # a dry run writes nothing but the study's settings files (results/<study>/settings/)
+    written = [p for p in (project / "results").rglob("*") if p.is_file()] if (project / "results").exists() else []
+    assert all(p.parent.name == "settings" for p in written), written
 
 
 def test_rule_names_can_be_prefixed(tmp_path):
@@ -79,7 +81,7 @@ def test_rule_names_can_be_prefixed(tmp_path):
 
 def test_one_cell_runs_for_real_in_the_users_directory(tmp_path):
     project = _project(tmp_path)
-    target = "results/cells/Q2/thetaregular/r0.05.json"
+    target = "results/tiny/cells/Q2/thetaregular/r0.05.json"
     res = _snakemake(project, "--cores", "1", target, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     cell = json.loads((project / target).read_text(encoding="utf-8"))

@@ -86,7 +86,7 @@ def _limits(node: dict, required: bool) -> str:
 
 
 def _alternative(node: dict) -> str:
-    """One branch of anyOf/oneOf: ``number > 0``, ``\`regular\```."""
+    r"""One branch of anyOf/oneOf: ``number > 0``, ``\`regular\```."""
     if "enum" in node:
         return ", ".join(f"`{_value(e)}`" for e in node["enum"])
     limits = _limits(node, False)
