@@ -218,35 +218,52 @@ def _central_gap(z: np.ndarray) -> float:
     return 0.5 * float(zs[i] + zs[i + 1])
 
 
-def embed(net, kind: str, rng: np.random.Generator, data: Dataset | None = None) -> tuple[WideNet, dict]:
-    """The embedding ``kind`` (one of :data:`EMBEDDINGS`) with its free choices drawn from ``rng``:
-    ``zero_out`` draws every new incoming row with the mean row norm of its layer (and, given
-    ``data``, a bias putting 0 in the middle of the widest gap between consecutive
-    pre-activations in their middle half, so the unit is active on part of the points and away
-    from its kink); ``split`` splits a unit active on the most points (ties: random) with α_k
-    uniform in [1/4, 3/4].  Returns (network, a record of the choices)."""
+def _zero_out_draw(net: WideNet, rng: np.random.Generator, data: Dataset | None) -> list:
+    """One draw of the new units' incoming rows (see :func:`embed`)."""
+    incoming, H = [], None if data is None else data.X     # H: rows of the embedded network's layer k
+    for k in range(net.n_hidden):
+        n_in = net.weights[k].shape[1] + (1 if k else 0)
+        rows = np.hstack([net.weights[k], net.biases[k][:, None]])
+        scale = float(np.mean(np.linalg.norm(rows, axis=1))) or 1.0
+        w = rng.standard_normal(n_in)
+        w *= scale / np.linalg.norm(w)
+        b = 0.0
+        if H is not None:
+            z_new = H @ w
+            b = -_central_gap(z_new)
+            H_old = H[:, :-1] if k else H
+            H = np.hstack([np.maximum(H_old @ net.weights[k].T + net.biases[k], 0.0),
+                           np.maximum(z_new + b, 0.0)[:, None]])
+        incoming.append((w, b))
+    return incoming
+
+
+def embed(net, kind: str, rng: np.random.Generator, data: Dataset | None = None,
+          n_draws: int = 8) -> tuple[WideNet, dict]:
+    """The embedding ``kind`` (one of :data:`EMBEDDINGS`) with its free choices drawn from ``rng``.
+
+    ``zero_out``: every new incoming row is random with the mean row norm of its layer; given
+    ``data``, its bias puts 0 in the middle of the widest gap between consecutive pre-activations
+    in their middle half (the unit is active on part of the points and away from its kink), and
+    of ``n_draws`` draws the one with the largest gradient norm of C² at the embedded point is
+    kept (the first-order test of the new units' outgoing weights over their incoming rows).
+    ``split``: splits a unit active on the most points (ties: random) with α_k uniform in
+    [1/4, 3/4].  Returns (network, a record of the choices)."""
     kind = check_choice(kind, "kind", EMBEDDINGS)
     net = _check_net(net)
     if kind == "zero":
         return embed_zero(net), {}
     L = net.n_hidden
     if kind == "zero_out":
-        incoming, H = [], None if data is None else data.X     # H: rows of the embedded network's layer k
-        for k in range(L):
-            n_in = net.weights[k].shape[1] + (1 if k else 0)
-            rows = np.hstack([net.weights[k], net.biases[k][:, None]])
-            scale = float(np.mean(np.linalg.norm(rows, axis=1))) or 1.0
-            w = rng.standard_normal(n_in)
-            w *= scale / np.linalg.norm(w)
-            b = 0.0
-            if H is not None:
-                z_new = H @ w
-                b = -_central_gap(z_new)
-                H_old = H[:, :-1] if k else H
-                H = np.hstack([np.maximum(H_old @ net.weights[k].T + net.biases[k], 0.0),
-                               np.maximum(z_new + b, 0.0)[:, None]])
-            incoming.append((w, b))
-        return embed_zero_out(net, incoming), {"incoming_scale": [float(np.linalg.norm(w)) for w, _ in incoming]}
+        n_draws = check_int(n_draws, "n_draws", minimum=1)
+        best, best_g = None, -1.0
+        for _ in range(n_draws if data is not None else 1):
+            cand = embed_zero_out(net, _zero_out_draw(net, rng, data))
+            g = float(np.linalg.norm(wide_cost_and_grad(cand, data)[1])) if data is not None else 0.0
+            if g > best_g:
+                best, best_g = cand, g
+        return best, {"incoming_scale": [float(np.linalg.norm(w[-1, :])) for w in best.weights[:-1]],
+                      "draws": n_draws if data is not None else 1}
     # split
     units, alphas = [], []
     H = None if data is None else data.X

@@ -7,6 +7,7 @@ from dlgeom.study import FIGURES
 from dlgeom.validation import DlgeomInputError
 
 ROOT = Path(workflow.basedir)
+OUT = "results"
 
 try:
     _validated = validate_config(config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
@@ -28,8 +29,9 @@ LANDSCAPE_FILES = [f"results/landscape/{c}/runs_{s}.json" for c in config["lands
                    f"results/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]
 TABLE_FILES = [f"results/tables/{t}.csv" for t in TABLES] + ["results/tables/claims.md"]
 # claims rows of the other stages, appended to claims.csv by the aggregate rule
-EXTRA_CLAIMS = ["results/tables/robustness_claims.csv", "results/tables/beyond_claims.csv"]
-STAGE_FIGURES = ["robustness", "realdata", "highdim", "sls", "shallow"]
+EXTRA_CLAIMS = ["results/tables/robustness_claims.csv", "results/tables/beyond_claims.csv",
+                f"{OUT}/tables/collapse_claims.csv"]
+STAGE_FIGURES = ["robustness", "realdata", "highdim", "sls", "shallow", "neural_collapse", "width_plus_one"]
 CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
 # Every job runs single-threaded BLAS (parallelism is across jobs, and results do not depend on
 # the thread count) and the dlgeom code of this repository, whatever Python environment runs it.

@@ -6,7 +6,8 @@ rule landscape_runs:
     input:
         "results/data/{cell}/manifest.json",
     output:
-        "results/landscape/{cell}/runs_{start}.json",
+        runs="results/landscape/{cell}/runs_{start}.json",
+        endpoints="results/landscape/{cell}/runs_{start}.npz",
     params:
         data=lambda w, input: str(Path(input[0]).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
@@ -28,7 +29,8 @@ rule landscape_runs:
     shell:
         "python -m dlgeom landscape --data {params.data} --layers {params.layers} --starts {wildcards.start}"
         " --rho {params.rho} --optimisers {params.optimisers} --runs {params.runs} --max-iter {params.max_iter}"
-        " --seed {params.seed} --cell-key {wildcards.cell} --no-shape --out {output} > {log} 2>&1"
+        " --seed {params.seed} --cell-key {wildcards.cell} --no-shape --out {output.runs}"
+        " --endpoints {output.endpoints} > {log} 2>&1"
 
 
 rule landscape_shape:
