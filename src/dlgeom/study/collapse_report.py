@@ -124,17 +124,18 @@ def neural_collapse_table(nc: pd.DataFrame) -> pd.DataFrame:
 # ---- findings -------------------------------------------------------------------------------------------
 
 CLAIMS = {
-    "collapse_layers": ("Trained zero-cost networks collapse the classes one per hidden layer, as the construction "
-                        "does (most trained zero-cost end points; a class counts as collapsed where its "
+    "collapse_layers": ("Trained zero-cost networks from random (He, Xavier) starts collapse the classes one per hidden "
+                        "layer, as the construction does (in most of them; a class counts as collapsed where its "
                         f"within-class spread is <= {ZERO_END:g} of the layer's scale)",
                         "finding beyond the paper: neural collapse (Papyan, Han & Donoho 2020) vs Thm 2.3"),
-    "last_hidden": ("At the last hidden layer, trained zero-cost minima show neural collapse like the constructed "
-                    "minimiser (median NC1 <= 1e-6)",
+    "last_hidden": ("At the last hidden layer, trained zero-cost minima from random starts show neural collapse like the "
+                    "constructed minimiser (median NC1 <= 1e-6)",
                     "finding beyond the paper: NC1-NC4 adapted to the L² cost with targets Y"),
     "width_escape": ("One extra neuron turns every certified non-zero local minimum into a point with a descent path "
                      "at the same cost (escapable at width Q+1 under some function-preserving embedding)",
                      "finding beyond the paper: width Q+1 (cf. arXiv 2006.01005) vs Thm 2.4-2.5"),
 }
+RANDOM_STARTS = ("he", "xavier")
 
 
 def _g(x, digits=3) -> str:
@@ -148,51 +149,62 @@ def _weighted(t: pd.DataFrame, col: str) -> float:
     return float((t[col] * t["n_networks"]).sum() / n) if n else float("nan")
 
 
+def _origin(t: pd.DataFrame) -> pd.Series:
+    """'random' (He/Xavier starts), 'perturbed' (perturbed constructed networks) or '-' (constructed)."""
+    return np.where(t["source"].isin(["global", "s1"]), "-",
+                    np.where(t["start"].isin(RANDOM_STARTS), "random", "perturbed"))
+
+
+def _pattern_text(g: pd.DataFrame, label: str) -> str:
+    n = int(g["n_networks"].sum())
+    modes = g.groupby("collapse_layers_mode")["n_networks"].sum().sort_values(ascending=False, kind="stable")
+    return (f"{label} ({n} end points): one class per layer {_g(_weighted(g, 'frac_staircase'))}, all at the last "
+            f"hidden layer {_g(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden layer "
+            f"{_g(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers per class, 0 = not "
+            "collapsed even at the output, L+1 = output: " + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items())
+            + ")")
+
+
 def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
-    """Findings rows (claim, reference, verdict, evidence, n_cases) from the two tables."""
+    """Findings rows (claim, reference, verdict, evidence, n_cases) from the two tables.  With no
+    case the verdict is 'untested' and the evidence says so (plus what there is to compare)."""
     found = {}
 
     def add(key, verdict, evidence, n):
         claim, ref = CLAIMS[key]
         found[key] = {"claim": claim, "reference": ref, "verdict": verdict if n else "untested",
-                      "evidence": evidence if n else "no applicable case in this study", "n_cases": int(n)}
+                      "evidence": evidence if n else "no applicable case in this study"
+                      + (f"; {evidence}" if evidence else ""), "n_cases": int(n)}
 
     t = nc_table
     if t is not None and len(t):
+        t = t.assign(origin=_origin(t))
         first = t[t["layer"] == 1]            # one row per group: the pattern fractions
-        glob, tz = first[first["source"] == "global"], first[first["source"] == "trained_zero"]
-        n_tz = int(tz["n_networks"].sum())
-        if n_tz or len(glob):
-            parts = [f"construction (L = Q): one class per layer in {int(round((glob['frac_staircase'] * glob['n_networks']).sum()))}"
-                     f"/{int(glob['n_networks'].sum())} cells where A1-A3 hold"]
-            for opt, g in tz.groupby("optimiser", sort=True):
-                n = int(g["n_networks"].sum())
-                modes = g.groupby("collapse_layers_mode")["n_networks"].sum().sort_values(ascending=False)
-                parts.append(f"trained zero-cost ({opt}, {n} end points): one class per layer "
-                             f"{_g(_weighted(g, 'frac_staircase'))}, all at the last hidden layer "
-                             f"{_g(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden "
-                             f"layer {_g(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers "
-                             "per class of the groups, 0 = not even at the output, L+1 = output: "
-                             + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items()) + ")")
-            frac = _weighted(tz, "frac_staircase") if n_tz else float("nan")
-            add("collapse_layers", "holds" if n_tz and frac > 0.5 else "fails", "; ".join(parts), n_tz)
+        glob = first[first["source"] == "global"]
+        tz = first[first["source"] == "trained_zero"]
+        rnd = tz[tz["origin"] == "random"]
+        parts = [f"construction (L = Q): one class per layer in "
+                 f"{int(round((glob['frac_staircase'] * glob['n_networks']).sum()))}/{int(glob['n_networks'].sum())} "
+                 "cells where A1-A3 hold"]
+        for (origin, opt), g in tz.groupby(["origin", "optimiser"], sort=True):
+            parts.append(_pattern_text(g, f"trained zero-cost, {origin} starts, {opt}"))
+        n_rnd = int(rnd["n_networks"].sum())
+        frac = _weighted(rnd, "frac_staircase") if n_rnd else float("nan")
+        add("collapse_layers", "holds" if n_rnd and frac > 0.5 else "fails", "; ".join(parts), n_rnd)
         last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
-        if len(last):
-            txt = []
-            for src in SOURCES:
-                s = last[last["source"] == src]
-                if not len(s):
-                    continue
-                txt.append(f"{src} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median NC1 "
-                           f"{_g(s['nc1'].median())}, NC1 trace form {_g(s['nc1_trace'].median())}, NC2 vs Y "
-                           f"{_g(s['nc2'].median())}, NC2 vs ETF {_g(s['nc2_etf'].median())}, NC3 "
-                           f"{_g(s['nc3'].median())}, NC4 {_g(s['nc4'].median())}, classes collapsed "
-                           f"{_g(_weighted(s, 'frac_classes_collapsed'))}")
-            tz_last = last[last["source"] == "trained_zero"]
-            med = float(tz_last["nc1"].median()) if len(tz_last) else float("nan")
-            add("last_hidden", "holds" if len(tz_last) and med <= 1e-6 else "fails",
-                "medians over groups (cell, optimiser, start) at layer L: " + "; ".join(txt),
-                int(tz_last["n_networks"].sum()))
+        txt = []
+        for (src, origin), s in last.groupby(["source", "origin"], sort=False):
+            label = src if origin == "-" else f"{src} ({origin} starts)"
+            txt.append(f"{label} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median NC1 "
+                       f"{_g(s['nc1'].median())}, NC1 trace form {_g(s['nc1_trace'].median())}, NC2 vs Y "
+                       f"{_g(s['nc2'].median())}, NC2 vs ETF {_g(s['nc2_etf'].median())}, NC3 "
+                       f"{_g(s['nc3'].median())}, NC4 {_g(s['nc4'].median())}, classes collapsed "
+                       f"{_g(_weighted(s, 'frac_classes_collapsed'))}")
+        tz_last = last[(last["source"] == "trained_zero") & (last["origin"] == "random")]
+        med = float(tz_last["nc1"].median()) if len(tz_last) else float("nan")
+        add("last_hidden", "holds" if len(tz_last) and med <= 1e-6 else "fails",
+            "medians over groups (cell, optimiser, start, category) at layer L: " + "; ".join(txt),
+            int(tz_last["n_networks"].sum()))
     w = width
     if w is not None and len(w):
         w = w.copy()
@@ -204,14 +216,16 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
         for lt, g in per_min.groupby("level_type", sort=True):
             we = int(g.loc[g["any_"], "mult"].sum())
             parts.append(f"{lt}: {_frac(g['any_'])} distinct minima ({we}/{int(g['mult'].sum())} end points) "
-                         f"escapable; median cost reached / cost before {_g((g['after'] / g['before']).median())}, "
+                         f"escapable; median lowest cost reached / cost before {_g((g['after'] / g['before']).median())}, "
                          f"reaching C <= {ZERO_END:g} in {_frac(g['after'] <= ZERO_END)}")
         emb = []
         for e, g in w.groupby("embedding", sort=True):
             by = g.groupby("level_type")["escapable"].agg(["sum", "size"])
             meth = g[g["escapable"]]["method"].value_counts().sort_index()
+            esc = g[g["escapable"]]
             emb.append(f"{e}: " + ", ".join(f"{lt} {int(r['sum'])}/{int(r['size'])}" for lt, r in by.iterrows())
-                       + (" (found by " + ", ".join(f"{k} {int(v)}" for k, v in meth.items()) + ")" if len(meth) else ""))
+                       + (" (found by " + ", ".join(f"{k} {int(v)}" for k, v in meth.items())
+                          + f"; median relative drop {_g(esc['rel_drop'].median())})" if len(meth) else ""))
         add("width_escape", "holds" if per_min["any_"].all() else "fails",
             "per level type: " + "; ".join(parts) + "; per embedding: " + "; ".join(emb), len(per_min))
     return [found.get(k) or {"claim": c, "reference": r, "verdict": "untested",
@@ -244,8 +258,9 @@ def read_collapse_tables(tables_dir) -> dict[str, pd.DataFrame]:
 
 # ---- figures ---------------------------------------------------------------------------------------------
 
-_STYLE = {"global": ("k", "o", "constructed minimiser"), "s1": ("tab:gray", "s", "s = 1 network"),
-          "trained_zero": ("tab:blue", "^", "trained, C ≈ 0"), "trained_minimum": ("tab:red", "v", "trained, C > 0 minimum")}
+_STYLE = {"global": ("k", "o", "constructed"), "s1": ("tab:gray", "s", "s = 1"),
+          "trained_zero": ("tab:blue", "^", "trained C≈0"), "trained_minimum": ("tab:red", "v", "trained C>0 min")}
+_Q_LINES = ("-", "--", ":", "-.")
 
 
 def _plt():
@@ -260,9 +275,10 @@ def _no_data(ax, text="no data in this study"):
 
 
 def fig_neural_collapse(t: pd.DataFrame):
-    """2×3 grid against the depth ℓ/(L+1) (1 = output): (a) NC1, (b) NC2 against Y's Gram matrix,
-    (c) NC4, (d) fraction of classes collapsed, (e) NC3 at the last hidden layer by source,
-    (f) collapse-layer patterns by source.  Lines: medians over the groups of a source."""
+    """2×3 grid against the layer counted from the output (ℓ − (L+1): 0 = output, −1 = last hidden
+    layer): (a) NC1, (b) NC2 against Y's Gram matrix, (c) NC4, (d) fraction of classes collapsed
+    (medians over the groups of a source; colour: source, line style: Q), (e) NC3 at the last hidden
+    layer by source, (f) collapse-layer patterns by source."""
     plt = _plt()
     fig, axes = plt.subplots(2, 3, figsize=(12, 7))
     axes = axes.ravel()
@@ -271,35 +287,40 @@ def fig_neural_collapse(t: pd.DataFrame):
             _no_data(ax)
         return fig
     t = t.copy()
-    t["depth"] = t["layer"] / (t["L"] + 1)
+    t["pos"] = t["layer"] - (t["L"] + 1)
     floor = 1e-17
+    qs = sorted(t["Q"].unique())
     for src in SOURCES:
-        s = t[t["source"] == src]
-        if not len(s):
-            continue
-        col, mk, lab = _STYLE[src]
-        med = s.groupby("depth")[["nc1", "nc2", "nc4", "frac_classes_collapsed"]].median()
-        for ax, c in zip(axes[:4], ("nc1", "nc2", "nc4", "frac_classes_collapsed")):
-            y = med[c].replace([np.inf], np.nan)
-            if c in ("nc1", "nc2"):
-                y = np.maximum(y, floor)
-            ax.plot(med.index, y, color=col, marker=mk, ms=4, lw=1.2, label=f"{lab} ({int(s[s['layer'] == 1]['n_networks'].sum())})")
+        for qi, q in enumerate(qs):
+            s = t[(t["source"] == src) & (t["Q"] == q)]
+            if not len(s):
+                continue
+            col, mk, lab = _STYLE[src]
+            med = s.groupby("pos")[["nc1", "nc2", "nc4", "frac_classes_collapsed"]].median()
+            n = int(s[s["layer"] == 1]["n_networks"].sum())
+            for ax, c in zip(axes[:4], ("nc1", "nc2", "nc4", "frac_classes_collapsed")):
+                y = med[c].replace([np.inf], np.nan)
+                if c in ("nc1", "nc2"):
+                    y = np.maximum(y, floor)
+                ax.plot(med.index, y, color=col, marker=mk, ms=4, lw=1.2, ls=_Q_LINES[qi % len(_Q_LINES)],
+                        label=f"{lab}, Q={q} ({n})")
     titles = ("(a) NC1 = Tr(Σ_W Σ_B⁺)/Q", "(b) NC2: class-mean Gram vs Y's Gram", "(c) NC4: decision ≠ nearest mean",
               "(d) classes collapsed (spread ≤ 1e-6)")
     for ax, title in zip(axes[:4], titles):
-        ax.set(xlabel="depth ℓ/(L+1) (1 = output)", title=title)
+        ax.set(xlabel="layer ℓ − (L+1) (0 = output)", title=title)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0].set(yscale="log", ylabel="median NC1 (floored at 1e-17)")
-    axes[1].set(yscale="log", ylabel="median NC2")
+    axes[1].set(yscale="log", ylabel="median NC2 (floored; 0 for Q = 2)")
     axes[2].set(ylabel="median fraction of points", ylim=(-0.03, 1.03))
     axes[3].set(ylabel="fraction of classes", ylim=(-0.03, 1.03))
-    axes[0].legend(fontsize=7, frameon=False)
+    axes[3].legend(fontsize=6, frameon=False, ncol=2)
     last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
     data, labels = [], []
     for src in SOURCES:
         v = last[last["source"] == src]["nc3"].dropna().to_numpy()
         if v.size:
             data.append(v)
-            labels.append(_STYLE[src][2].replace(", ", ",\n"))
+            labels.append(_STYLE[src][2])
     if data:
         axes[4].boxplot(data, showfliers=True)
         axes[4].set_xticks(range(1, len(labels) + 1), labels, fontsize=7)
@@ -314,9 +335,9 @@ def fig_neural_collapse(t: pd.DataFrame):
     for i, (c, nm) in enumerate(zip(cats, names)):
         vals = [_weighted(first[first["source"] == s], c) for s in srcs]
         axes[5].bar(x + (i - 1) * 0.27, vals, width=0.27, label=nm)
-    axes[5].set_xticks(x, [_STYLE[s][2].replace(", ", ",\n") for s in srcs], fontsize=7)
-    axes[5].set(ylabel="fraction of networks", ylim=(0, 1.05), title="(f) where classes collapse")
-    axes[5].legend(fontsize=7, frameon=False)
+    axes[5].set_xticks(x, [_STYLE[s][2] for s in srcs], fontsize=7)
+    axes[5].set(ylabel="fraction of networks", ylim=(0, 1.3), title="(f) where classes collapse")
+    axes[5].legend(fontsize=7, frameon=False, loc="upper center", ncol=2)
     fig.tight_layout()
     return fig
 
@@ -343,8 +364,8 @@ def fig_width_plus_one(w: pd.DataFrame):
         for b, n in zip(bars, ns):
             axes[0].text(b.get_x() + b.get_width() / 2, b.get_height() + 0.02, str(n), ha="center", fontsize=6)
     axes[0].set_xticks(x, types)
-    axes[0].set(ylabel="fraction escapable", ylim=(0, 1.12), title="(a) escapable at width Q+1 (n above bars)")
-    axes[0].legend(fontsize=7, frameon=False, title="embedding", title_fontsize=7)
+    axes[0].set(ylabel="fraction escapable", ylim=(0, 1.35), title="(a) escapable at width Q+1 (n above bars)")
+    axes[0].legend(fontsize=7, frameon=False, title="embedding", title_fontsize=7, loc="upper center", ncol=3)
     colors = dict(zip(types, plt.get_cmap("tab10").colors))
     markers = dict(zip(embs, "os^Dv"))
     floor = 1e-17
