@@ -340,8 +340,8 @@ def escape_test(net, data: Dataset, rng: np.random.Generator, cost_before: float
     1. the gradient: if |∇C²| > 1e-10 max(1, C²), a backtracking step along −∇C²;
     2. the Hessian of C² over all parameters (central differences of the analytic gradient with
        steps of 1 % of the activation margin, so no kink is crossed; skipped on a kink or within
-       1e-9 (relative) of one, status 'kink'): along the eigenvector of the smallest eigenvalue, if negative, steps ±t v for
-       t = 10^-6..10^-1 (relative to |x|);
+       1e-9 (relative) of one, status 'kink'): along the eigenvector of the smallest eigenvalue,
+       if negative, steps ±t v for t = 10^-6..10^-1 (relative to |x|);
     3. ``n_dirs`` random directions (:func:`_directions`) and their negatives at every radius;
     4. L-BFGS (``opt_iter`` iterations) from the best point found so far.
 

@@ -96,7 +96,8 @@ def certified_endpoints(end: pd.DataFrame) -> pd.DataFrame:
     no_descent = e["probe_min_rel_change"] >= CERT_DESCENT
     smooth = (e["grad_norm"] <= CERT_GRAD) & (e["hess_status"] == "ok") & (e["hess_n_negative"] == 0)
     kink = e["hess_status"] == "kink"
-    return e[no_descent & (smooth | kink)].assign(kind=np.where(smooth[no_descent & (smooth | kink)], "smooth", "nonsmooth"))
+    keep = no_descent & (smooth | kink)
+    return e[keep].assign(kind=np.where(smooth[keep], "smooth", "nonsmooth"))
 
 
 def distinct_minima(cert: pd.DataFrame):
@@ -124,7 +125,8 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     rows = []
     for part in distinct_minima(certified_endpoints(end)):
-        rows.append({"cell": part["cell"].iloc[0], "Q": int(part["Q"].iloc[0]), "kind": "/".join(sorted(set(part["kind"]))),
+        rows.append({"cell": part["cell"].iloc[0], "Q": int(part["Q"].iloc[0]),
+                     "kind": "/".join(sorted(set(part["kind"]))),
                      "cost": float(part["cost"].median()), "category": part["category"].iloc[0],
                      "nearest_level": part["nearest_level"].iloc[0], "structure": part["structure"].iloc[0],
                      "multiplicity": len(part), "starts": ",".join(sorted(set(part["start_kind"])))})

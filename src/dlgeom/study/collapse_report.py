@@ -124,12 +124,12 @@ def neural_collapse_table(nc: pd.DataFrame) -> pd.DataFrame:
 # ---- findings -------------------------------------------------------------------------------------------
 
 CLAIMS = {
-    "collapse_layers": ("Trained zero-cost networks from random (He, Xavier) starts collapse the classes one per hidden "
-                        "layer, as the construction does (in most of them; a class counts as collapsed where its "
+    "collapse_layers": ("Trained zero-cost networks from random (He, Xavier) starts collapse the classes one per "
+                        "hidden layer, as the construction does (in most of them; a class counts as collapsed where its "
                         f"within-class spread is <= {ZERO_END:g} of the layer's scale)",
                         "finding beyond the paper: neural collapse (Papyan, Han & Donoho 2020) vs Thm 2.3"),
-    "last_hidden": ("At the last hidden layer, trained zero-cost minima from random starts show neural collapse like the "
-                    "constructed minimiser (median NC1 <= 1e-6)",
+    "last_hidden": ("At the last hidden layer, trained zero-cost minima from random starts show neural collapse "
+                    "like the constructed minimiser (median NC1 <= 1e-6)",
                     "finding beyond the paper: NC1-NC4 adapted to the L² cost with targets Y"),
     "width_escape": ("One extra neuron turns every certified non-zero local minimum into a point with a descent path "
                      "at the same cost (escapable at width Q+1 under some function-preserving embedding)",
@@ -149,6 +149,10 @@ def _weighted(t: pd.DataFrame, col: str) -> float:
     return float((t[col] * t["n_networks"]).sum() / n) if n else float("nan")
 
 
+def _as_bool(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: str(v) == "True" if not isinstance(v, (bool, np.bool_)) else bool(v))
+
+
 def _origin(t: pd.DataFrame) -> pd.Series:
     """'random' (He/Xavier starts), 'perturbed' (perturbed constructed networks) or '-' (constructed)."""
     return np.where(t["source"].isin(["global", "s1"]), "-",
@@ -161,8 +165,8 @@ def _pattern_text(g: pd.DataFrame, label: str) -> str:
     return (f"{label} ({n} end points): one class per layer {_g(_weighted(g, 'frac_staircase'))}, all at the last "
             f"hidden layer {_g(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden layer "
             f"{_g(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers per class, 0 = not "
-            "collapsed even at the output, L+1 = output: " + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items())
-            + ")")
+            "collapsed even at the output, L+1 = output: "
+            + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items()) + ")")
 
 
 def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
@@ -208,15 +212,16 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
     w = width
     if w is not None and len(w):
         w = w.copy()
-        w["escapable"] = w["escapable"].map(lambda v: str(v) == "True" if not isinstance(v, (bool, np.bool_)) else bool(v))
+        w["escapable"] = _as_bool(w["escapable"])
         per_min = w.groupby(["cell", "minimum"]).agg(level_type=("level_type", "first"), any_=("escapable", "any"),
                                                      mult=("multiplicity", "first"),
                                                      after=("cost_after", "min"), before=("cost_before", "first"))
         parts = []
         for lt, g in per_min.groupby("level_type", sort=True):
             we = int(g.loc[g["any_"], "mult"].sum())
+            ratio = _g((g["after"] / g["before"]).median())
             parts.append(f"{lt}: {_frac(g['any_'])} distinct minima ({we}/{int(g['mult'].sum())} end points) "
-                         f"escapable; median lowest cost reached / cost before {_g((g['after'] / g['before']).median())}, "
+                         f"escapable; median lowest cost reached / cost before {ratio}, "
                          f"reaching C <= {ZERO_END:g} in {_frac(g['after'] <= ZERO_END)}")
         emb = []
         for e, g in w.groupby("embedding", sort=True):
@@ -352,7 +357,7 @@ def fig_width_plus_one(w: pd.DataFrame):
             _no_data(ax)
         return fig
     w = w.copy()
-    w["escapable"] = w["escapable"].map(lambda v: str(v) == "True" if not isinstance(v, (bool, np.bool_)) else bool(v))
+    w["escapable"] = _as_bool(w["escapable"])
     types = sorted(w["level_type"].unique())
     embs = sorted(w["embedding"].unique())
     x = np.arange(len(types))
@@ -375,8 +380,8 @@ def fig_width_plus_one(w: pd.DataFrame):
     lo = max(float(w["cost_before"].min()), 1e-6)
     hi = float(w["cost_before"].max())
     axes[1].plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
-    axes[1].set(xscale="log", yscale="log", xlabel="C at the width-Q minimum", ylabel="C reached at width Q+1 (floor 1e-17)",
-                title="(b) cost before and after")
+    axes[1].set(xscale="log", yscale="log", xlabel="C at the width-Q minimum",
+                ylabel="C reached at width Q+1 (floor 1e-17)", title="(b) cost before and after")
     axes[1].legend(fontsize=6, frameon=False)
     meth = w[w["escapable"]].groupby(["embedding", "method"]).size().unstack(fill_value=0)
     if len(meth):

@@ -253,7 +253,12 @@ def _cmd_landscape(args) -> dict:
             raise DlgeomInputError(f"{flag}: {len(missing)} file(s) missing, e.g. {missing[0]}")
     if len(runs_paths) != len(ep_paths):
         raise DlgeomInputError(f"--endpoints: {len(ep_paths)} files for {len(runs_paths)} --runs files")
+    from ..width_extension import EMBEDDINGS
+
     embeddings = [e for e in args.embeddings.split(",") if e]
+    bad = [e for e in embeddings if e not in EMBEDDINGS] or ([] if embeddings else ["(none)"])
+    if bad:
+        raise DlgeomInputError(f"--embeddings: unknown embedding {bad[0]!r}; allowed: {', '.join(EMBEDDINGS)}")
     data = load_dataset(args.data)
     runs = []
     for p in runs_paths:
