@@ -19,6 +19,7 @@ include: "workflow/rules/datasets.smk"
 include: "workflow/rules/landscape.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/beyond.smk"
+include: "workflow/rules/collapse.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 

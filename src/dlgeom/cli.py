@@ -22,7 +22,8 @@ ZERO_COST = 1e-10
 
 # Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
 # where ``sub`` is the subparsers object and a handler takes the parsed args.
-EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run", "dlgeom.study.perf_run")
+EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run", "dlgeom.study.perf_run",
+                               "dlgeom.study.collapse_run")
 
 
 def _int_list(text: str) -> list[int]:
@@ -200,6 +201,9 @@ def _parser() -> argparse.ArgumentParser:
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
     la.add_argument("--cell-key", default="", help="the cell's name in the tables")
     la.add_argument("--out", required=True, help="output JSON")
+    la.add_argument("--endpoints", default=None,
+                    help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
+                         "rows in the order of the JSON rows)")
     la.add_argument("--quiet", action="store_true")
     return p
 
@@ -489,11 +493,18 @@ def _cmd_landscape(args) -> dict:
     for o in opts:
         if o not in OPTIMISERS:
             raise DlgeomInputError(f"--optimisers: unknown optimiser {o!r}; allowed: {', '.join(OPTIMISERS)}")
+    if args.endpoints is not None and not str(args.endpoints).endswith(".npz"):
+        raise DlgeomInputError(f"--endpoints: must end in .npz, got {args.endpoints!r}")
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
                         shape=not args.no_shape, cell_key=args.cell_key)
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
+    params = out.pop("endpoint_params")
+    if args.endpoints is not None:
+        from .study.collapse_run import write_endpoints
+
+        write_endpoints(args.endpoints, params, out["rows"])
     write_json(out, args.out)
     log(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")
     return {}

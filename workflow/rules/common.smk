@@ -22,6 +22,7 @@ from dlgeom.study.runlock import acquire_study_lock
 from dlgeom.validation import DlgeomInputError
 
 
+
 def _fail(msg):
     print(f"dlgeom: config error: {msg}", file=sys.stderr)
     sys.exit(1)
@@ -69,8 +70,9 @@ LANDSCAPE_FILES = [f"{OUT}/landscape/{c}/runs_{s}.json" for c in config["landsca
                    f"{OUT}/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]
 TABLE_FILES = [f"{OUT}/tables/{t}.csv" for t in TABLES] + [f"{OUT}/tables/claims.md"]
 # claims rows of the other stages, appended to claims.csv by the aggregate rule
-EXTRA_CLAIMS = [f"{OUT}/tables/robustness_claims.csv", f"{OUT}/tables/beyond_claims.csv"]
-STAGE_FIGURES = ["robustness", "realdata", "highdim", "sls", "shallow"]
+EXTRA_CLAIMS = [f"{OUT}/tables/robustness_claims.csv", f"{OUT}/tables/beyond_claims.csv",
+                f"{OUT}/tables/collapse_claims.csv"]
+STAGE_FIGURES = ["robustness", "realdata", "highdim", "sls", "shallow", "neural_collapse", "width_plus_one"]
 CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
 
 # The interpreter that runs Snakemake runs every job (never an unrelated `python` from PATH),

@@ -7,7 +7,8 @@ rule landscape_runs:
         data=f"{OUT}/data/{{cell}}/manifest.json",
         settings=settings("landscape_runs"),
     output:
-        f"{OUT}/landscape/{{cell}}/runs_{{start}}.json",
+        runs=f"{OUT}/landscape/{{cell}}/runs_{{start}}.json",
+        endpoints=f"{OUT}/landscape/{{cell}}/runs_{{start}}.npz",
     params:
         stamp=settings_opts,
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
@@ -31,7 +32,7 @@ rule landscape_runs:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
         " --starts {wildcards.start:q} --rho {params.rho:q} --optimisers {params.optimisers:q} --runs {params.runs:q}"
         " --max-iter {params.max_iter:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --no-shape"
-        " --out {output:q} > {log:q} 2>&1"
+        " --out {output.runs:q} --endpoints {output.endpoints:q} > {log:q} 2>&1"
 
 
 rule landscape_shape:

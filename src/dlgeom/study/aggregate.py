@@ -87,6 +87,32 @@ CERT_GRAD = 1e-6       # gradient norm of C² below which an end point counts as
 CERT_DESCENT = -1e-9   # relative change of C² along random directions below which descent was found
 
 
+def certified_endpoints(end: pd.DataFrame) -> pd.DataFrame:
+    """The L-BFGS end points certified as non-zero local minima (criteria of
+    :func:`certified_minima`), with a column ``kind`` ('smooth' or 'nonsmooth')."""
+    if end is None or not len(end) or "probe_min_rel_change" not in end:
+        return pd.DataFrame(columns=list(end.columns if end is not None else []) + ["kind"])
+    e = end[(end["optimiser"] == "lbfgs") & (end["category"] != "zero") & end["probe_min_rel_change"].notna()]
+    no_descent = e["probe_min_rel_change"] >= CERT_DESCENT
+    smooth = (e["grad_norm"] <= CERT_GRAD) & (e["hess_status"] == "ok") & (e["hess_n_negative"] == 0)
+    kink = e["hess_status"] == "kink"
+    keep = no_descent & (smooth | kink)
+    return e[keep].assign(kind=np.where(smooth[keep], "smooth", "nonsmooth"))
+
+
+def distinct_minima(cert: pd.DataFrame):
+    """Groups of certified end points that are one minimum: same cell, same collapse structure,
+    cost equal to 1e-6 (relative, consecutive in cost order).  Yields DataFrames (sorted by cost)."""
+    for _, g in cert.groupby(["cell", "structure"], sort=True):
+        g = g.sort_values("cost", kind="stable")
+        group_start = 0
+        costs = g["cost"].to_numpy()
+        for i in range(1, len(g) + 1):
+            if i == len(g) or costs[i] > costs[group_start] * (1 + 1e-6):
+                yield g.iloc[group_start:i]
+                group_start = i
+
+
 def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
     """Distinct certified non-zero local minima among L-BFGS end points, with multiplicity.
 
@@ -97,24 +123,13 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
     cols = ["cell", "Q", "kind", "cost", "category", "nearest_level", "structure", "multiplicity", "starts"]
     if end is None or not len(end) or "probe_min_rel_change" not in end:
         return pd.DataFrame(columns=cols)
-    e = end[(end["optimiser"] == "lbfgs") & (end["category"] != "zero") & end["probe_min_rel_change"].notna()]
-    no_descent = e["probe_min_rel_change"] >= CERT_DESCENT
-    smooth = (e["grad_norm"] <= CERT_GRAD) & (e["hess_status"] == "ok") & (e["hess_n_negative"] == 0)
-    kink = e["hess_status"] == "kink"
-    e = e[no_descent & (smooth | kink)].assign(kind=np.where(smooth[no_descent & (smooth | kink)], "smooth", "nonsmooth"))
     rows = []
-    for (cell, structure), g in e.groupby(["cell", "structure"], sort=True):
-        g = g.sort_values("cost", kind="stable")
-        group_start = 0
-        costs = g["cost"].to_numpy()
-        for i in range(1, len(g) + 1):
-            if i == len(g) or costs[i] > costs[group_start] * (1 + 1e-6):
-                part = g.iloc[group_start:i]
-                rows.append({"cell": cell, "Q": int(part["Q"].iloc[0]), "kind": "/".join(sorted(set(part["kind"]))),
-                             "cost": float(part["cost"].median()), "category": part["category"].iloc[0],
-                             "nearest_level": part["nearest_level"].iloc[0], "structure": structure,
-                             "multiplicity": len(part), "starts": ",".join(sorted(set(part["start_kind"])))})
-                group_start = i
+    for part in distinct_minima(certified_endpoints(end)):
+        rows.append({"cell": part["cell"].iloc[0], "Q": int(part["Q"].iloc[0]),
+                     "kind": "/".join(sorted(set(part["kind"]))),
+                     "cost": float(part["cost"].median()), "category": part["category"].iloc[0],
+                     "nearest_level": part["nearest_level"].iloc[0], "structure": part["structure"].iloc[0],
+                     "multiplicity": len(part), "starts": ",".join(sorted(set(part["start_kind"])))})
     return pd.DataFrame(rows, columns=cols).sort_values(["cell", "cost", "structure"], kind="stable").reset_index(drop=True)
 
 

@@ -28,7 +28,8 @@ ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as z
 def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
                   rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
                   seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "") -> dict:
-    """Optimiser runs for every start type × optimiser × run (rows, basins), and with ``shape``
+    """Optimiser runs for every start type × optimiser × run (rows, basins, and the end points'
+    parameter vectors ``endpoint_params``, one row per entry of ``rows``), and with ``shape``
     the local shape at the constructed minima (Hessian spectra, μ-paths, a 2D slice).  Every
     start type draws from its own SeedSequence child (keyed by its name), so splitting the start
     types over several jobs gives the same rows."""
@@ -54,7 +55,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
             for rho in rhos:
                 start_specs.append((f"{st}@{rho:g}", st, float(rho)))
     glob_canon = canonical_rescale(glob.network)
-    rows = []
+    rows, params = [], []
     for name, kind, rho in start_specs:
         s_seq = np.random.SeedSequence(list(seed) + [_start_id(kind), int(round(1e6 * (rho or 0)))])
         for opt, o_seq in zip(optimisers, s_seq.spawn(len(optimisers))):
@@ -91,6 +92,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                     "hess_min_eig": hess.get("min_eig", float("nan")),
                     "probe_min_rel_change": probe,
                 })
+                params.append(res.x)
             log(f"{name} {opt}: {runs} runs")
     # basins
     basins = []
@@ -102,8 +104,11 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
             basins.append({**info, "start": name, "start_kind": sub[0]["start_kind"],
                            "rho": sub[0]["rho"], "optimiser": opt, "category": cat, "k": kcat, "n": len(sub),
                            "p": kcat / len(sub), "wilson_lo": lo, "wilson_hi": hi})
+    # end-point parameters, one row per entry of ``rows`` (not JSON: the CLI writes them to .npz)
+    n_par = (L + 1) * (q * q + q)
     out = {"rows": rows, "basins": basins, "levels": levels, "s1_level": s1_level,
-           "cell": cell_key, "eps_safe": eps_safe}
+           "cell": cell_key, "eps_safe": eps_safe,
+           "endpoint_params": np.array(params, dtype=np.float64).reshape(len(params), n_par)}
     log(f"optimiser runs done in {time.perf_counter() - t0:.1f} s")
     if not shape:
         return out

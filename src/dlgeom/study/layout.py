@@ -94,6 +94,8 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
         if name == "sls" and beyond[name]["Q"]:
             s["hand_Q"] = min(beyond[name]["Q"])  # the hand-made example runs with the smallest Q
         out[f"beyond_{name}"] = {"base_seed": seed, "zero_cost": zero, **s}
+    out["collapse"] = {"base_seed": seed, **cfg["collapse"]}
+    out["collapse_tables"] = {"base_seed": seed}
     out["beyond_tables"] = {"base_seed": seed, "zero_cost": zero,
                             "fit_max_delta_P": beyond["shallow"].get("fit_max_delta_P")}
     return out

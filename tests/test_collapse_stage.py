@@ -1,0 +1,108 @@
+"""The collapse stage: end-point files, the per-cell runner on real landscape runs, the findings'
+verdicts computed from the tables, and bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from dlgeom import DlgeomInputError
+from dlgeom.cli import main
+from dlgeom.data import save_dataset
+from dlgeom.network import Network, cost
+from dlgeom.study.collapse_report import collapse_claims, neural_collapse_table
+from dlgeom.study.collapse_run import read_endpoints, run_collapse_landscape, write_endpoints
+from dlgeom.study.landscape_run import run_landscape
+from dlgeom.synthetic import make_clustered
+
+
+@pytest.fixture(scope="module")
+def small_landscape():
+    data = make_clustered(2, 12, 0.3, seed=[11])
+    out = run_landscape(data, 2, runs=4, starts=("he", "global"), rhos=(0.1,), optimisers=("lbfgs",), max_iter=150,
+                        seed=(3,), shape=False, cell_key="Q2/test")
+    return data, out
+
+
+def test_endpoint_file_round_trip_and_parameters_reproduce_the_costs(small_landscape, tmp_path):
+    data, out = small_landscape
+    path = write_endpoints(tmp_path / "e.npz", out["endpoint_params"], out["rows"])
+    ep = read_endpoints(path)
+    assert ep["x"].shape == (len(out["rows"]), 3 * (4 + 2))
+    for row, x in zip(out["rows"], ep["x"]):
+        assert cost(Network.from_flat(x, 2, 2), data) == pytest.approx(row["cost"], rel=1e-9, abs=1e-15)
+    with pytest.raises(DlgeomInputError, match="endpoints"):
+        write_endpoints(tmp_path / "f.npz", out["endpoint_params"][:-1], out["rows"])
+
+
+def test_runner_rows_and_function_preservation(small_landscape, tmp_path):
+    data, out = small_landscape
+    ep = read_endpoints(write_endpoints(tmp_path / "e.npz", out["endpoint_params"], out["rows"]))
+    doc = json.loads(json.dumps({"rows": out["rows"]}))     # as read back from the runs file
+    res = run_collapse_landscape(data, [doc], [ep], "Q2/test", seed=[1], n_dirs=4, opt_iter=20)
+    n_zero = sum(r["category"] == "zero" for r in out["rows"])
+    assert res["n_zero"] == n_zero
+    assert len(res["nc_rows"]) == 3 * (res["n_zero"] + res["n_certified"])        # L + 1 = 3 layers each
+    assert len(res["width_rows"]) == 3 * res["n_minima"]
+    for r in res["width_rows"]:
+        assert r["cost_embedded"] == pytest.approx(r["cost_before"], rel=1e-9)
+        assert r["escapable"] == (r["cost_after"] < r["cost_before"] * (1 - 1e-6))
+    shuffled = {k: v[::-1].copy() for k, v in ep.items()}
+    with pytest.raises(DlgeomInputError, match="order"):
+        run_collapse_landscape(data, [doc], [shuffled], "Q2/test")
+
+
+def _nc_rows(source, start, pattern, nc1_last, n=1, L=2, q=2):
+    rows = []
+    for k in range(n):
+        for layer in range(1, L + 2):
+            rows.append({"cell": "c", "source": source, "optimiser": "lbfgs" if start else "", "start": start,
+                         "run": k, "category": "zero" if start else "", "Q": q, "L": L, "cost": 0.0, "layer": layer,
+                         "layer_kind": "hidden" if layer <= L else "output", "collapse_layers": pattern,
+                         "nc1": nc1_last if layer == L else 1.0, "nc1_trace": 1.0, "nc2_y": 0.0, "nc2_etf": 0.0,
+                         "nc3": 0.5, "nc4": 0.0, "spread_max": 0.0, "n_collapsed": q})
+    return rows
+
+
+def _verdicts(nc, width=None):
+    return {r["reference"].split(":")[1].strip()[:12]: (r["verdict"], r["n_cases"])
+            for r in collapse_claims(neural_collapse_table(pd.DataFrame(nc)), width)}
+
+
+def test_findings_verdicts_follow_the_tables():
+    cons = _nc_rows("global", "", "1-2", 0.0)
+    stair = _verdicts(cons + _nc_rows("trained_zero", "he", "1-2", 1e-30, n=3)
+                      + _nc_rows("trained_zero", "he", "2-2", 1e-30))
+    assert stair["neural colla"] == ("holds", 4) and stair["NC1-NC4 adap"] == ("holds", 4)
+    late = _verdicts(cons + _nc_rows("trained_zero", "he", "2-2", 1e-3, n=3)
+                     + _nc_rows("trained_zero", "he", "1-2", 1e-3))
+    assert late["neural colla"] == ("fails", 4) and late["NC1-NC4 adap"] == ("fails", 4)
+    # zero-cost end points only from perturbed constructions: the random-start findings are untested
+    near = _verdicts(cons + _nc_rows("trained_zero", "global@0.1", "1-2", 0.0, n=2))
+    assert near["neural colla"] == ("untested", 0)
+    w = pd.DataFrame({"cell": ["c"] * 4, "minimum": [0, 0, 1, 1], "level_type": ["pattern"] * 2 + ["other"] * 2,
+                      "multiplicity": [3, 3, 1, 1], "embedding": ["zero", "split"] * 2,
+                      "escapable": [True, False, False, False], "cost_before": [1.0] * 4,
+                      "cost_after": [0.5, 1.0, 1.0, 1.0], "rel_drop": [0.5, 0, 0, 0],
+                      "method": ["probe"] + ["none"] * 3})
+    assert _verdicts(cons, w)["width Q+1 (c"] == ("fails", 2)
+    w.loc[2, "escapable"] = True
+    assert _verdicts(cons, w)["width Q+1 (c"] == ("holds", 2)
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    data = make_clustered(2, 6, 0.3, seed=[1])
+    save_dataset(data, tmp_path / "d.npz")
+    runs = tmp_path / "r.json"
+    runs.write_text(json.dumps({"rows": []}))
+    rc = main(["collapse-landscape", "--data", str(tmp_path / "d.npz"), "--runs", str(runs), "--endpoints",
+               "--out", str(tmp_path / "o.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--endpoints" in err and err.count("\n") == 1
+    rc = main(["collapse-landscape", "--data", str(tmp_path / "d.npz"), "--runs", str(runs), "--endpoints",
+               str(runs), "--embeddings", "triple", "--out", str(tmp_path / "o.json")])
+    assert rc == 2 and not (tmp_path / "o.json").exists()
+    rc = main(["collapse-constructed", "--data-dirs", str(tmp_path), "--cell-keys", "a", "b",
+               "--out", str(tmp_path / "c.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--cell-keys" in err

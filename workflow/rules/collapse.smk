@@ -1,0 +1,121 @@
+# Neural collapse layer by layer and one extra neuron (config key `collapse`): one job for the
+# constructed networks of every grid cell (replicate 0), one job per landscape cell for its end
+# points (NC per layer, and the width Q+1 escape test of every distinct certified non-zero
+# minimum), then one job for the tables and one for the two figures.
+
+COLLAPSE = config["collapse"]
+COLLAPSE_LANDSCAPE = [f"{OUT}/collapse/landscape/{c}.json" for c in config["landscape"]["cells"]]
+
+
+rule collapse_constructed:
+    input:
+        data=[f"{OUT}/data/{c.key}/manifest.json" for c in CELLS],
+        settings=settings("collapse"),
+    output:
+        f"{OUT}/collapse/constructed.json",
+    params:
+        stamp=settings_opts,
+        dirs=lambda w, input: [str(Path(p).parent) for p in input.data],
+        cell_keys=[c.key for c in CELLS],
+        offset=COLLAPSE["layers_offset"],
+        rel_tol=COLLAPSE["rel_tol"],
+    conda:
+        CONDA_ENV
+    log:
+        f"{OUT}/logs/collapse/constructed.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/collapse/constructed.tsv"
+    shell:
+        f"{DLGEOM} {{params.stamp:q}} collapse-constructed --data-dirs {{params.dirs:q}}"
+        " --cell-keys {params.cell_keys:q} --layers-offset {params.offset:q} --rel-tol {params.rel_tol:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule collapse_landscape:
+    input:
+        data=f"{OUT}/data/{{cell}}/manifest.json",
+        runs=lambda w: [f"{OUT}/landscape/{w.cell}/runs_{s}.json" for s in config["landscape"]["starts"]],
+        endpoints=lambda w: [f"{OUT}/landscape/{w.cell}/runs_{s}.npz" for s in config["landscape"]["starts"]],
+        settings=settings("collapse"),
+    output:
+        f"{OUT}/collapse/landscape/{{cell}}.json",
+    params:
+        stamp=settings_opts,
+        data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
+        embeddings=cli_list(COLLAPSE["embeddings"]),
+        representatives=COLLAPSE["representatives"],
+        n_dirs=COLLAPSE["n_dirs"],
+        opt_iter=COLLAPSE["opt_iter"],
+        rel_tol=COLLAPSE["rel_tol"],
+        seed=lambda w: seed_arg(w.cell, 3000),
+    conda:
+        CONDA_ENV
+    log:
+        f"{OUT}/logs/collapse/landscape/{{cell}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/collapse/landscape/{{cell}}.tsv"
+    shell:
+        f"{DLGEOM} {{params.stamp:q}} collapse-landscape --data {{params.data:q}} --runs {{input.runs:q}}"
+        " --endpoints {input.endpoints:q} --cell-key {wildcards.cell:q} --embeddings {params.embeddings:q}"
+        " --representatives {params.representatives:q} --n-dirs {params.n_dirs:q} --opt-iter {params.opt_iter:q}"
+        " --rel-tol {params.rel_tol:q} --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+
+
+localrules:
+    collapse_tables,
+    collapse_figures,
+
+
+rule collapse_tables:
+    input:
+        constructed=f"{OUT}/collapse/constructed.json",
+        landscape=COLLAPSE_LANDSCAPE,
+        settings=settings("collapse_tables"),
+    output:
+        nc=report(f"{OUT}/tables/neural_collapse.csv", caption="../report/neural_collapse_table.rst",
+                  category="Beyond the paper"),
+        width=report(f"{OUT}/tables/width_plus_one.csv", caption="../report/width_plus_one_table.rst",
+                     category="Beyond the paper"),
+        claims=f"{OUT}/tables/collapse_claims.csv",
+    params:
+        stamp=settings_opts,
+        outdir=lambda w, output: str(Path(output.claims).parent),
+        settings_dir=SETTINGS,
+        seed=BASE_SEED,
+    conda:
+        CONDA_ENV
+    log:
+        f"{OUT}/logs/collapse/tables.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/collapse/tables.tsv"
+    shell:
+        f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
+        " --inputs {input.constructed:q} {input.landscape:q} > {log:q} 2>&1"
+        f" && {DLGEOM} {{params.stamp:q}} collapse-tables --constructed {{input.constructed:q}}"
+        " --landscape {input.landscape:q} --out-dir {params.outdir:q} --seed {params.seed:q} >> {log:q} 2>&1"
+
+
+rule collapse_figures:
+    input:
+        tables=[rules.collapse_tables.output.nc, rules.collapse_tables.output.width],
+        settings=settings("figures"),
+    output:
+        nc=report(f"{OUT}/figures/neural_collapse.png", caption="../report/neural_collapse.rst",
+                  category="Beyond the paper"),
+        width=report(f"{OUT}/figures/width_plus_one.png", caption="../report/width_plus_one.rst",
+                     category="Beyond the paper"),
+        pdfs=[f"{OUT}/figures/{n}.pdf" for n in ("neural_collapse", "width_plus_one")],
+    params:
+        stamp=settings_opts,
+        out_dir=lambda w, output: str(Path(output.nc).parent),
+        tables=lambda w, input: str(Path(input.tables[0]).parent),
+        seed=BASE_SEED,
+    conda:
+        CONDA_ENV
+    log:
+        f"{OUT}/logs/figures/collapse.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/figures/collapse.tsv"
+    shell:
+        f"{DLGEOM} {{params.stamp:q}} collapse-figure --tables {{params.tables:q}} --out-dir {{params.out_dir:q}}"
+        " --seed {params.seed:q} > {log:q} 2>&1"
