@@ -30,7 +30,7 @@ rule aggregate:
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=SETTINGS,
+        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
         zero_cost=config["zero_cost"],
         seed=BASE_SEED,
     conda:

@@ -120,7 +120,7 @@ rule beyond_tables:
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=SETTINGS,
+        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
         zero_cost=config["zero_cost"],
         fit_max=BEYOND["shallow"]["fit_max_delta_P"],
         seed=BASE_SEED,

@@ -80,7 +80,7 @@ rule collapse_tables:
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=SETTINGS,
+        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
         seed=BASE_SEED,
     conda:
         CONDA_ENV

@@ -139,7 +139,7 @@ rule robustness_tables:
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=SETTINGS,
+        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
         zero_cost=config["zero_cost"],
         seed=BASE_SEED,
     conda:
