@@ -480,12 +480,50 @@ def main(argv=None) -> int:
         handlers.update(importlib.import_module(name).register(sub))
     args = parser.parse_args(_join_negative_values(argv))
     handler = handlers[args.command]
+    from .safe_write import Outputs
+
     try:
-        handler(args)
+        _check_destinations(args)
+        with Outputs() as outputs, outputs.activate():   # every file of the command, or none
+            handler(args)
     except DlgeomInputError as exc:
-        print(f"dlgeom: error: {exc}", file=sys.stderr)
+        print(f"dlgeom: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"dlgeom: error: {args.command}: out of memory; reduce the sizes (see dlgeom {args.command} --help "
+              "for the limits)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"dlgeom: error: {args.command}: {where}{exc.strerror or exc}; nothing was written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"dlgeom: {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
     return 0
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split())
+
+
+#: Arguments naming outputs: a file (or figure stem) and a directory.
+_OUT_FILE, _OUT_DIR = "out", "out_dir"
+
+
+def _check_destinations(args) -> None:
+    """Before any work: every output's directory exists and is writable, and provenance sidecars
+    whose file is gone (removed by a workflow manager before a rerun) are removed."""
+    from .safe_write import check_output_dir, check_output_file, remove_orphan_sidecars
+
+    out = getattr(args, _OUT_FILE, None)
+    if out:
+        path = check_output_file(out, "--out")
+        remove_orphan_sidecars(path.parent if str(path.parent) else ".")
+    out_dir = getattr(args, _OUT_DIR, None)
+    if out_dir:
+        path = check_output_dir(out_dir, "--out-dir")
+        remove_orphan_sidecars(path)
 
 
 if __name__ == "__main__":  # pragma: no cover

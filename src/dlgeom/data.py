@@ -123,15 +123,16 @@ def save_dataset(data: Dataset, path) -> Path:
 
     ``.npz`` files are byte-stable: same data, same bytes (fixed zip timestamps).  ``.csv``
     stores features with 17 significant digits (exact float64 round trip); ``Y`` and ``meta``
-    are not stored there.  The file is written to a temporary name and renamed, so a failure
-    never leaves a partial file.
+    are not stored there.  The file is written through :func:`dlgeom.safe_write.open_output` (a
+    private temporary file renamed into place), so a failure never leaves a partial file.
     """
+    from .safe_write import open_output
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv"):
         raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with open_output(path, "wb") as tmp:
         if suffix == ".npz":
             arrays = {"X": data.X, "y": data.y, "Y": data.Y,
                       "meta": np.array(json.dumps(data.meta, sort_keys=True))}
@@ -148,11 +149,7 @@ def save_dataset(data: Dataset, path) -> Path:
             header = ",".join([f"x{k + 1}" for k in range(q)] + ["label"])
             body = np.column_stack([data.X, data.y.astype(np.float64)])
             fmt = ["%.17g"] * q + ["%d"]
-            np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(path)
+            np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt, encoding="utf-8")
     return path
 
 

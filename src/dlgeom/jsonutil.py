@@ -1,9 +1,8 @@
-"""JSON helpers: plain types only, non-finite floats as strings, atomic writes."""
+"""JSON helpers: plain types only, non-finite floats as strings, safe atomic writes."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +30,12 @@ def jsonable(obj):
 
 
 def write_json(obj, path) -> Path:
-    """Write ``obj`` as indented JSON via a temporary file and rename (never a partial file)."""
+    """Write ``obj`` as indented JSON through :func:`dlgeom.safe_write.open_output` (a private
+    temporary file renamed into place: never a partial file, never a followed symlink)."""
+    from .safe_write import open_output
+
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(jsonable(obj), fh, indent=2, sort_keys=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    text = json.dumps(jsonable(obj), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    with open_output(path, "w") as fh:
+        fh.write(text)
     return path

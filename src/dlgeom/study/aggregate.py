@@ -435,10 +435,12 @@ CLAIMS_COLUMNS = ["claim", "reference", "verdict", "evidence", "n_cases"]
 
 def write_csv(df: pd.DataFrame, path) -> Path:
     """A table as CSV with the study's float format, atomically (temporary file, then rename)."""
+    from ..safe_write import open_output
+
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    tmp.replace(path)
+    text = df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    with open_output(path, "w") as fh:
+        fh.write(text)
     return path
 
 
@@ -455,8 +457,9 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
     """Write every table (CSV, fixed float format) plus claims.md; returns the paths written.
     Landscape tables are written (possibly empty) whenever ``frames`` holds them; the rows of
     ``extra_claims`` (other stages) are appended to the claims."""
+    from ..safe_write import open_output
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     claims = compute_claims(frames, zero)
     if "landscape_endpoints" in frames:
         frames = {**frames, "landscape_minima": certified_minima(frames["landscape_endpoints"])}
@@ -469,8 +472,11 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
     tables = dict(frames)
     tables["claims"] = claims
     tables["phase"] = phase_table(frames["constructions"], zero) if len(frames["constructions"]) else pd.DataFrame()
+    text = claims_markdown(claims)
+    out.mkdir(exist_ok=True)
     written = [write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
     md = out / "claims.md"
-    md.write_text(claims_markdown(claims))
+    with open_output(md, "w") as fh:
+        fh.write(text)
     written.append(md)
     return written

@@ -103,10 +103,10 @@ def write_beyond_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 
     """Write highdim.csv, sls.csv, shallow.csv (those present in ``frames``) and
     beyond_claims.csv; returns the paths.  Fixed float format: byte-stable."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tables = {k: v for k, v in frames.items() if v is not None}
     tables["beyond_claims"] = pd.DataFrame(beyond_claims(frames, zero, fit_max),
                                            columns=["claim", "reference", "verdict", "evidence", "n_cases"])
+    out.mkdir(exist_ok=True)
     return [write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
+from ..safe_write import readable
 from .aggregate import _fmt, _frac, _restore_nonfinite, write_csv
 
 __all__ = [
@@ -147,7 +148,7 @@ def write_robustness_tables(robustness_paths, realdata_paths, out_dir) -> list[P
     frames = {"robustness": rob, "robustness_summary": robustness_summary(rob), "robustness_optimisers": opt,
               "realdata": real, "realdata_summary": real_sum}
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(exist_ok=True)
     return [write_csv(frames[name], out_dir / f"{name}.csv") for name in ROBUSTNESS_TABLES]
 
 
@@ -155,7 +156,7 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
     """The tables written by :func:`write_robustness_tables` (empty frames for empty files)."""
     out = {}
     for name in ROBUSTNESS_TABLES:
-        path = Path(tables_dir) / f"{name}.csv"
+        path = readable(Path(tables_dir) / f"{name}.csv")   # staged and not yet committed: its temporary file
         try:
             out[name] = pd.read_csv(path, dtype={"value": str, "counts": str, "seed": str})
         except (pd.errors.EmptyDataError, FileNotFoundError):

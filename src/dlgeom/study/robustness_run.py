@@ -294,7 +294,6 @@ def _cmd_robustness(args) -> dict:
               "optimisers": {"at": opt_at, "optimisers": optimisers, "runs": args.optimiser_runs,
                              "max_iter": args.optimiser_iter},
               "rows": rows, "optimiser_rows": opt_rows}
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_json(result, out)
     log(f"wrote {out} ({len(rows)} points, {len(opt_rows)} training runs) in {time.perf_counter() - t0:.2f} s")
     return result
@@ -332,7 +331,6 @@ def _cmd_realdata(args) -> dict:
               "test_fraction": args.test_fraction, "max_train": args.max_train, "refine": args.refine,
               "zero_cost": args.zero_cost, "mu_search": {"line": args.mu_line, "random": args.mu_random},
               "rows": rows, "summary": summaries}
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_json(result, out)
     log(f"wrote {out} in {time.perf_counter() - t0:.2f} s")
     return result
