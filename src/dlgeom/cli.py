@@ -77,9 +77,10 @@ def _parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("make-data", help="write a synthetic clustered dataset (.npz or .csv)",
                        description="Clustered data in R^Q with a controlled δ-ratio r and cone angle θ.")
-    m.add_argument("--Q", type=int, required=True, help="number of classes = dimension (>= 2)")
+    m.add_argument("--Q", type=int, required=True, help="number of classes = dimension (2..1000)")
     m.add_argument("--n", type=_int_list, default=[100],
-                   help="points per class: one integer, or Q comma-separated integers (default 100)")
+                   help="points per class: one integer, or Q comma-separated integers, each 2..10^6 "
+                        "and N·Q <= 5·10^7 (default 100)")
     m.add_argument("--delta-ratio", type=float, default=0.1,
                    help="r = δ / min_j |x̄_j − x̄| (> 0; the paper needs < 0.25; default 0.1)")
     m.add_argument("--theta", type=float, default=None,
@@ -89,14 +90,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="noise shape (default uniform in the ball)")
     m.add_argument("--outliers", type=float, default=0.0, help="outlier fraction in [0, 0.5) (default 0)")
     m.add_argument("--elongation", type=float, default=5.0, help="axis ratio of anisotropic clusters (default 5)")
-    m.add_argument("--scale", type=float, default=1.0, help="scale of all coordinates (default 1)")
-    m.add_argument("--seed", type=_int_list, default=[0], help="seed: integer(s) for SeedSequence (default 0)")
+    m.add_argument("--scale", type=float, default=1.0, help="scale of all coordinates, in [1e-150, 1e150] (default 1)")
+    m.add_argument("--seed", type=_int_list, default=[0],
+                   help="seed: 1 to 32 integers in 0..2^63-1 for SeedSequence (default 0)")
     dest = m.add_mutually_exclusive_group(required=True)
     dest.add_argument("--out", help="output file, .npz (with metadata) or .csv")
     dest.add_argument("--out-dir", help="write a grid cell instead: train_<k>.npz and test_<k>.npz for "
                                        "k < --replicates, seeds [SEED..., k, 0] and [SEED..., k, 1], and manifest.json")
-    m.add_argument("--replicates", type=int, default=1, help="with --out-dir: datasets per cell (default 1)")
-    m.add_argument("--test-n", type=int, default=200, help="with --out-dir: held-out points per class (default 200)")
+    m.add_argument("--replicates", type=int, default=1, help="with --out-dir: datasets per cell, 1..10000 (default 1)")
+    m.add_argument("--test-n", type=int, default=200, help="with --out-dir: held-out points per class, 1..10^6 (default 200)")
 
     c = sub.add_parser("check", help="assumptions report (A1–A3, r, θ_*, D) of a dataset file, as JSON",
                        description="Print the assumptions report of a dataset file as JSON.")
@@ -108,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Build the global minimiser of Thm 2.3 on a dataset file and "
                                    "analyse the 2^Q pattern networks.")
     k.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
-    k.add_argument("--layers", type=int, required=True, help="number of hidden layers L (>= Q)")
+    k.add_argument("--layers", type=int, required=True, help="number of hidden layers L (Q..10000)")
     k.add_argument("--out", required=True, help="output JSON file")
     k.add_argument("--mu", type=_float_list, default=None,
                    help="Q comma-separated μ_j in the box I_0 (default: its midpoint)")
@@ -116,8 +118,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="μ-box bound: D_eff = min(D, min_j|x̄_j − x̄|) (default) or the paper's D")
     k.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 (default (π − θ_*)/2)")
     k.add_argument("--mu-samples", type=int, default=8,
-                   help="μ draws per box for the max cost over μ and the μ-dependence (default 8)")
-    k.add_argument("--no-patterns", action="store_true", help="skip the 2^Q pattern analysis")
+                   help="μ draws per box for the max cost over μ and the μ-dependence, 0..10000 (default 8)")
+    k.add_argument("--no-patterns", action="store_true", help="skip the 2^Q pattern analysis (needed for Q > 12)")
     k.add_argument("--probe", action="store_true", help="run the degeneracy probe")
     k.add_argument("--test-data", default=None,
                    help="held-out dataset file for the classifier accuracy (default: none)")
@@ -130,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
     pr.add_argument("--shrink", type=float, default=1.0, help="λ >= 0 (default 1: unchanged)")
     pr.add_argument("--test-fraction", type=float, default=0.3, help="held-out fraction per class (default 0.3)")
-    pr.add_argument("--replicates", type=int, default=1, help="random splits (default 1)")
+    pr.add_argument("--replicates", type=int, default=1, help="random splits, 1..10000 (default 1)")
     pr.add_argument("--seed", type=_int_list, default=[0], help="seed prefix for the splits")
     pr.add_argument("--out-dir", required=True, help="cell directory (train_<k>.npz, test_<k>.npz, manifest.json)")
 
@@ -139,11 +141,11 @@ def _parser() -> argparse.ArgumentParser:
                                     "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
                                     "accuracy for every replicate and L of a cell directory.")
     ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
-    ce.add_argument("--layers-offsets", type=_int_list, default=[0], help="L = Q + offset (>= 0), comma-separated")
-    ce.add_argument("--mu-samples", type=int, default=8, help="μ draws per box (default 8)")
+    ce.add_argument("--layers-offsets", type=_int_list, default=[0], help="L = Q + offset (0..1000), comma-separated")
+    ce.add_argument("--mu-samples", type=int, default=8, help="μ draws per box, 1..10000 (default 8)")
     ce.add_argument("--probe-eps", type=_float_list, default=[1e-8, 1e-4, 1e-2, 1e-1], help="relative perturbation sizes")
-    ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε (default 3)")
-    ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero")
+    ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε, 1..10000 (default 3)")
+    ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero, in (0, 1]")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
     ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
     ce.add_argument("--out", required=True, help="output JSON")
@@ -176,13 +178,13 @@ def _parser() -> argparse.ArgumentParser:
                                     "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
                                     "minima; μ-paths from every pattern to the global minimiser; a 2D slice.")
     la.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
-    la.add_argument("--layers", type=int, required=True, help="hidden layers L (>= Q)")
-    la.add_argument("--runs", type=int, default=20, help="runs per start type and optimiser (default 20)")
+    la.add_argument("--layers", type=int, required=True, help="hidden layers L (Q..10000)")
+    la.add_argument("--runs", type=int, default=20, help="runs per start type and optimiser, 1..10000 (default 20)")
     la.add_argument("--starts", default="he,xavier,global,none",
                     help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
     la.add_argument("--rho", type=_float_list, default=[1e-3, 1e-1], help="relative perturbation radii of the anchored starts")
     la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
-    la.add_argument("--max-iter", type=int, default=2000, help="iterations per run (default 2000)")
+    la.add_argument("--max-iter", type=int, default=2000, help="iterations per run, 1..10^6 (default 2000)")
     la.add_argument("--seed", type=_int_list, default=[0], help="seed prefix")
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
     la.add_argument("--cell-key", default="", help="the cell's name in the tables")
@@ -199,6 +201,30 @@ def _cmd_make_data(args) -> dict:
     from .data import save_dataset
     from .synthetic import make_clustered
 
+    from .validation import (
+        MAX_DATA_ENTRIES,
+        MAX_DRAWS,
+        MAX_POINTS_PER_CLASS,
+        MAX_Q_DATA,
+        MAX_SCALE,
+        MIN_SCALE,
+        check_float,
+        check_int,
+    )
+
+    q = check_int(args.Q, "--Q", minimum=2, maximum=MAX_Q_DATA)
+    for v in args.n:
+        check_int(v, "--n", minimum=2, maximum=MAX_POINTS_PER_CLASS)
+    check_float(args.scale, "--scale", low=MIN_SCALE, high=MAX_SCALE)
+    if args.out is not None and not args.out.lower().endswith((".npz", ".csv")):
+        raise DlgeomInputError(f"--out: must end in .npz or .csv, got {args.out!r}")
+    total = (sum(args.n) if len(args.n) > 1 else args.n[0] * q) * q
+    if args.out_dir:
+        total = max(total, check_int(args.test_n, "--test-n", minimum=1, maximum=MAX_POINTS_PER_CLASS) * q * q)
+        check_int(args.replicates, "--replicates", minimum=1, maximum=MAX_DRAWS)
+    if total > MAX_DATA_ENTRIES:
+        raise DlgeomInputError(f"--n/--Q: a dataset of N·Q = {total:.3g} entries is above the limit "
+                               f"{MAX_DATA_ENTRIES:.0e}; use fewer points or classes")
     n = args.n[0] if len(args.n) == 1 else args.n
     if args.out_dir:
         from .study.cell import write_synthetic_cell
@@ -217,8 +243,6 @@ def _cmd_make_data(args) -> dict:
         return {}
     data = make_clustered(args.Q, n, args.delta_ratio, args.theta, args.noise, args.outliers,
                           args.elongation, args.scale, args.seed)
-    if not args.out.lower().endswith((".npz", ".csv")):
-        raise DlgeomInputError(f"--out: must end in .npz or .csv, got {args.out!r}")
     save_dataset(data, args.out)
     real = data.meta["realised"]
     print(f"wrote {args.out}: N={data.n_points} Q={data.n_classes} r={real['r']:.4g} "
@@ -257,9 +281,14 @@ def _cmd_construct(args) -> dict:
     test = load_dataset(args.test_data) if args.test_data else None
     if test is not None and test.n_classes != data.n_classes:
         raise DlgeomInputError(f"{args.test_data}: has Q = {test.n_classes}, the training data Q = {data.n_classes}")
+    from .validation import MAX_DRAWS, MAX_LAYERS, MAX_PATTERN_Q
+
     q = data.n_classes
-    L = check_int(args.layers, "--layers", minimum=q)
-    check_int(args.mu_samples, "--mu-samples", minimum=0)
+    L = check_int(args.layers, "--layers", minimum=q, maximum=MAX_LAYERS)
+    check_int(args.mu_samples, "--mu-samples", minimum=0, maximum=MAX_DRAWS)
+    if not args.no_patterns and q > MAX_PATTERN_Q:
+        raise DlgeomInputError(f"--data: Q = {q} has 2^{q} patterns, above the limit Q <= {MAX_PATTERN_Q} of the "
+                               "pattern analysis; add --no-patterns")
     if args.mu is not None and len(args.mu) != q:
         raise DlgeomInputError(f"--mu: expected {q} values (one per class), got {len(args.mu)}")
     geom = geometry(data, args.theta0)
@@ -326,9 +355,11 @@ def _cmd_prepare_data(args) -> dict:
     from .study.cell import write_user_cell
     from .validation import check_float, check_int
 
-    check_float(args.shrink, "--shrink", low=0.0)
+    from .validation import MAX_DRAWS
+
+    check_float(args.shrink, "--shrink", low=0.0, high=1e6)
     check_float(args.test_fraction, "--test-fraction", low=0.0, high=1.0, low_open=True, high_open=True)
-    check_int(args.replicates, "--replicates", minimum=1)
+    check_int(args.replicates, "--replicates", minimum=1, maximum=MAX_DRAWS)
     load_dataset(args.data)  # fail before creating the directory
     write_user_cell(args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed)
     print(f"wrote {args.replicates} split(s) of {args.data} (λ = {args.shrink}) to {args.out_dir}")
@@ -340,14 +371,21 @@ def _cmd_cell(args) -> dict:
     from .study.cell import read_manifest, run_cell
     from .validation import check_float, check_int
 
+    from .validation import MAX_DRAWS
+
+    if not args.layers_offsets:
+        raise DlgeomInputError("--layers-offsets: give at least one offset")
     for off in args.layers_offsets:
         if off < 0:
             raise DlgeomInputError(f"--layers-offsets: L = Q + {off} < Q; the global construction needs offsets >= 0")
-    check_int(args.mu_samples, "--mu-samples", minimum=1)
-    check_int(args.probe_draws, "--probe-draws", minimum=1)
-    check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
+        check_int(off, "--layers-offsets", maximum=1000)
+    check_int(args.mu_samples, "--mu-samples", minimum=1, maximum=MAX_DRAWS)
+    check_int(args.probe_draws, "--probe-draws", minimum=1, maximum=MAX_DRAWS)
+    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
+    if not args.probe_eps:
+        raise DlgeomInputError("--probe-eps: give at least one size")
     for e in args.probe_eps:
-        check_float(e, "--probe-eps", low=0.0, low_open=True)
+        check_float(e, "--probe-eps", low=0.0, high=10.0, low_open=True)
     read_manifest(args.data_dir)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
@@ -418,7 +456,11 @@ def _cmd_figure(args) -> dict:
     elif args.name == "curation":
         cur = table("curation")
         cell = args.cell
-        if cell is None or cell not in set(cur["cell"]):
+        if cell is not None and cell not in set(cur.get("cell", ())):
+            raise DlgeomInputError(f"--cell: {cell!r} is not a cell of {args.tables}/curation.csv")
+        if cell is None:
+            if not len(cur):
+                raise DlgeomInputError(f"--tables: {args.tables}/curation.csv has no rows")
             cell = sorted(cur["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
         fig = F.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
     elif args.name == "phase":
@@ -447,9 +489,11 @@ def _cmd_landscape(args) -> dict:
     from .validation import check_int
 
     data = load_dataset(args.data)
-    L = check_int(args.layers, "--layers", minimum=data.n_classes)
-    check_int(args.runs, "--runs", minimum=1)
-    check_int(args.max_iter, "--max-iter", minimum=1)
+    from .validation import MAX_DRAWS, MAX_LAYERS
+
+    L = check_int(args.layers, "--layers", minimum=data.n_classes, maximum=MAX_LAYERS)
+    check_int(args.runs, "--runs", minimum=1, maximum=MAX_DRAWS)
+    check_int(args.max_iter, "--max-iter", minimum=1, maximum=10**6)
     starts = [s for s in args.starts.split(",") if s]
     opts = [o for o in args.optimisers.split(",") if o]
     for st in starts:
@@ -483,6 +527,7 @@ def main(argv=None) -> int:
     from .safe_write import Outputs
 
     try:
+        _check_seed(args)
         _check_destinations(args)
         with Outputs() as outputs, outputs.activate():   # every file of the command, or none
             handler(args)
@@ -509,6 +554,21 @@ def _one_line(exc) -> str:
 
 #: Arguments naming outputs: a file (or figure stem) and a directory.
 _OUT_FILE, _OUT_DIR = "out", "out_dir"
+
+
+def _check_seed(args) -> None:
+    """Every command's --seed: 1 to 32 integers in 0..2^63-1 (SeedSequence entropy)."""
+    from .validation import check_seed
+
+    seed = getattr(args, "seed", None)
+    if seed is None:
+        return
+    if isinstance(seed, str):
+        try:
+            seed = [int(t) for t in seed.split(",") if t.strip()]
+        except ValueError:
+            raise DlgeomInputError(f"--seed: expected comma-separated integers, got {args.seed!r}") from None
+    check_seed(seed, "--seed")
 
 
 def _check_destinations(args) -> None:

@@ -167,6 +167,10 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
         if len(set(map(str, grid[key]))) != len(grid[key]):
             raise DlgeomInputError(f"config key 'grid.{key}': values must be distinct")
     fig = cfg["figures"]
+    if fig["curation_Q"] is None:          # default: the largest Q of the grid
+        fig["curation_Q"] = max(grid["Q"])
+    if fig["curation_delta_ratio"] is None:  # default: 0.1 when in the grid, else its smallest δ-ratio
+        fig["curation_delta_ratio"] = 0.1 if 0.1 in grid["delta_ratio"] else min(grid["delta_ratio"])
     if fig["curation_Q"] not in grid["Q"]:
         raise DlgeomInputError(f"config key 'figures.curation_Q': {fig['curation_Q']} is not in grid.Q "
                                f"{grid['Q']}; the curation figure shows a cell of the grid")
