@@ -277,8 +277,13 @@ def _cmd_construct(args) -> dict:
 
     t0 = time.perf_counter()
     log = (lambda *a: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    from .validation import check_coordinate_range
+
     data = load_dataset(args.data)
+    check_coordinate_range(data.X, args.data)
     test = load_dataset(args.test_data) if args.test_data else None
+    if test is not None:
+        check_coordinate_range(test.X, args.test_data)
     if test is not None and test.n_classes != data.n_classes:
         raise DlgeomInputError(f"{args.test_data}: has Q = {test.n_classes}, the training data Q = {data.n_classes}")
     from .validation import MAX_DRAWS, MAX_LAYERS, MAX_PATTERN_Q
@@ -360,7 +365,9 @@ def _cmd_prepare_data(args) -> dict:
     check_float(args.shrink, "--shrink", low=0.0, high=1e6)
     check_float(args.test_fraction, "--test-fraction", low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(args.replicates, "--replicates", minimum=1, maximum=MAX_DRAWS)
-    load_dataset(args.data)  # fail before creating the directory
+    from .validation import check_coordinate_range
+
+    check_coordinate_range(load_dataset(args.data).X, args.data)  # fail before creating the directory
     write_user_cell(args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed)
     print(f"wrote {args.replicates} split(s) of {args.data} (λ = {args.shrink}) to {args.out_dir}")
     return {}
@@ -488,9 +495,10 @@ def _cmd_landscape(args) -> dict:
     from .study.landscape_run import run_landscape
     from .validation import check_int
 
-    data = load_dataset(args.data)
-    from .validation import MAX_DRAWS, MAX_LAYERS
+    from .validation import MAX_DRAWS, MAX_LAYERS, check_coordinate_range
 
+    data = load_dataset(args.data)
+    check_coordinate_range(data.X, args.data)
     L = check_int(args.layers, "--layers", minimum=data.n_classes, maximum=MAX_LAYERS)
     check_int(args.runs, "--runs", minimum=1, maximum=MAX_DRAWS)
     check_int(args.max_iter, "--max-iter", minimum=1, maximum=10**6)

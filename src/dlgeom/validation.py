@@ -110,6 +110,17 @@ def check_invertible(matrix: np.ndarray, name: str) -> float:
     return cond
 
 
+def check_coordinate_range(X, name: str) -> None:
+    """The constructions square coordinates and build weights of size 1/scale: they need
+    max|x| in [:data:`MIN_SCALE`, :data:`MAX_SCALE`] (the geometry alone works at any scale)."""
+    top = float(np.max(np.abs(X))) if np.size(X) else 0.0
+    if not MIN_SCALE <= top <= MAX_SCALE:
+        raise DlgeomInputError(
+            f"{name}: coordinates up to |x| = {top:.3g}; the constructions need max|x| in [{MIN_SCALE:.0e}, "
+            f"{MAX_SCALE:.0e}] (the geometry is scale invariant: divide the data by a common factor; "
+            "dlgeom check works at any scale)")
+
+
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer within [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validation import DlgeomInputError
+from ..validation import DlgeomInputError, check_coordinate_range
 
 MAX_Q = 10  # 2^Q patterns per cell
 
@@ -197,6 +197,10 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
                 raise DlgeomInputError(f"config key 'datasets[{i}].shrink[{k}]': λ must be >= 0, got {lam}")
         try:
             data = load_dataset(path)
+        except DlgeomInputError as exc:
+            raise DlgeomInputError(f"config key 'datasets[{i}].path': {exc}") from None
+        try:
+            check_coordinate_range(data.X, str(path))
         except DlgeomInputError as exc:
             raise DlgeomInputError(f"config key 'datasets[{i}].path': {exc}") from None
         if data.n_classes > MAX_Q:
