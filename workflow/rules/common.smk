@@ -2,6 +2,7 @@
 import sys
 from pathlib import Path
 
+from dlgeom.study.runlock import claim_study_run
 from dlgeom.study.config import cell_ids, config_hash, expand_grid, load_schema, validate_config
 from dlgeom.study import FIGURES
 from dlgeom.validation import DlgeomInputError
@@ -15,6 +16,7 @@ except DlgeomInputError as exc:
     sys.exit(1)
 config.clear()
 config.update(_validated)
+claim_study_run(workflow)  # one main run per working directory, with a message that says what to do
 
 CELLS = expand_grid(config)
 CELL_BY_KEY = {c.key: c for c in CELLS}
