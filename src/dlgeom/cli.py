@@ -408,6 +408,9 @@ def _cmd_aggregate(args) -> dict:
     from .study.aggregate import load_cells, load_landscape, read_claims, write_tables
     from .study.provenance import write_provenance
 
+    from .validation import check_float
+
+    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
     missing = [c for c in args.cells if not Path(c).is_file()]
     if missing:
         raise DlgeomInputError(f"--cells: {len(missing)} file(s) missing, e.g. {missing[0]}")
@@ -432,6 +435,38 @@ def _cmd_aggregate(args) -> dict:
     return {}
 
 
+def _draw_figure(args, F, table):
+    """The figure ``args.name`` from the tables read by ``table(name)``."""
+    if args.name == "truncation":
+        from .construct import construct_global
+        from .synthetic import make_clustered
+
+        data = make_clustered(2, 60, 0.15, seed=args.seed)
+        return F.fig_truncation(data, construct_global(data, 2))
+    elif args.name == "curation":
+        cur = table("curation")
+        cell = args.cell
+        if cell is not None and cell not in set(cur.get("cell", ())):
+            raise DlgeomInputError(f"--cell: {cell!r} is not a cell of {args.tables}/curation.csv")
+        if cell is None:
+            if not len(cur):
+                raise DlgeomInputError(f"--tables: {args.tables}/curation.csv has no rows")
+            cell = sorted(cur["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
+        return F.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
+    elif args.name == "phase":
+        return F.fig_phase(table("phase"))
+    elif args.name == "local_minima":
+        return F.fig_local_minima(table("patterns"))
+    elif args.name == "accuracy":
+        return F.fig_accuracy(table("constructions"))
+    elif args.name == "landscape_runs":
+        return F.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"))
+    elif args.name == "landscape_minima":
+        return F.fig_landscape_minima(table("landscape_minima"), table("landscape_levels"))
+    else:
+        return F.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"))
+
+
 def _cmd_figure(args) -> dict:
     from pathlib import Path
 
@@ -453,35 +488,16 @@ def _cmd_figure(args) -> dict:
             return pd.read_csv(path, keep_default_na=True, dtype={"theta": str, "s": str, "structure": str})
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise DlgeomInputError(f"--tables: {path} is not a table of dlgeom aggregate ({type(exc).__name__})") from None
 
-    if args.name == "truncation":
-        from .construct import construct_global
-        from .synthetic import make_clustered
-
-        data = make_clustered(2, 60, 0.15, seed=args.seed)
-        fig = F.fig_truncation(data, construct_global(data, 2))
-    elif args.name == "curation":
-        cur = table("curation")
-        cell = args.cell
-        if cell is not None and cell not in set(cur.get("cell", ())):
-            raise DlgeomInputError(f"--cell: {cell!r} is not a cell of {args.tables}/curation.csv")
-        if cell is None:
-            if not len(cur):
-                raise DlgeomInputError(f"--tables: {args.tables}/curation.csv has no rows")
-            cell = sorted(cur["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
-        fig = F.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
-    elif args.name == "phase":
-        fig = F.fig_phase(table("phase"))
-    elif args.name == "local_minima":
-        fig = F.fig_local_minima(table("patterns"))
-    elif args.name == "accuracy":
-        fig = F.fig_accuracy(table("constructions"))
-    elif args.name == "landscape_runs":
-        fig = F.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"))
-    elif args.name == "landscape_minima":
-        fig = F.fig_landscape_minima(table("landscape_minima"), table("landscape_levels"))
-    else:
-        fig = F.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"))
+    try:
+        fig = _draw_figure(args, F, table)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        if isinstance(exc, DlgeomInputError):
+            raise
+        raise DlgeomInputError(f"--tables: {args.tables} does not hold the tables of dlgeom aggregate the "
+                               f"{args.name} figure needs ({type(exc).__name__}: {exc})") from None
     for path in F.save_figure(fig, args.out):
         write_provenance(path, inputs, f"dlgeom figure --name {args.name}", args.config_hash, args.seed)
     print(f"wrote {args.out}.png and {args.out}.pdf")
@@ -495,13 +511,17 @@ def _cmd_landscape(args) -> dict:
     from .study.landscape_run import run_landscape
     from .validation import check_int
 
-    from .validation import MAX_DRAWS, MAX_LAYERS, check_coordinate_range
+    from .validation import MAX_DRAWS, MAX_LAYERS, check_coordinate_range, check_float
 
     data = load_dataset(args.data)
     check_coordinate_range(data.X, args.data)
     L = check_int(args.layers, "--layers", minimum=data.n_classes, maximum=MAX_LAYERS)
     check_int(args.runs, "--runs", minimum=1, maximum=MAX_DRAWS)
     check_int(args.max_iter, "--max-iter", minimum=1, maximum=10**6)
+    if not args.rho:
+        raise DlgeomInputError("--rho: give at least one radius")
+    for rho in args.rho:
+        check_float(rho, "--rho", low=0.0, high=10.0, low_open=True)
     starts = [s for s in args.starts.split(",") if s]
     opts = [o for o in args.optimisers.split(",") if o]
     for st in starts:

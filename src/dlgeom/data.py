@@ -157,6 +157,8 @@ def load_dataset(path) -> Dataset:
     """Read a dataset from ``.npz`` (arrays ``X``, ``y``, optional ``Y`` and ``meta``) or
     ``.csv`` (Q numeric feature columns and a ``label`` column).  Errors name the file."""
     path = Path(path)
+    if path.is_dir():
+        raise DlgeomInputError(f"{path}: is a directory, not a dataset file")
     if not path.is_file():
         raise DlgeomInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -168,6 +170,8 @@ def load_dataset(path) -> Dataset:
 
 
 def _load_npz(path: Path) -> Dataset:
+    if not zipfile.is_zipfile(path):
+        raise DlgeomInputError(f"{path}: not a .npz file (a zip archive of .npy arrays, as numpy.savez writes)")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -198,6 +202,8 @@ def read_feature_csv(path: Path, integer_labels: bool = True):
         frame = pd.read_csv(path)
     except Exception as exc:
         raise DlgeomInputError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
+    if len(frame) == 0:
+        raise DlgeomInputError(f"{path}: no data rows (only a header)")
     if "label" not in frame.columns:
         raise DlgeomInputError(f"{path}: no 'label' column (columns: {', '.join(map(str, frame.columns))})")
     features = [c for c in frame.columns if c != "label"]

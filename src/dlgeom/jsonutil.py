@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +40,34 @@ def write_json(obj, path) -> Path:
     with open_output(path, "w") as fh:
         fh.write(text)
     return path
+
+
+def read_json(path, what: str, made_by: str) -> dict:
+    """The JSON object in ``path``; a one-line :class:`DlgeomInputError` naming ``what`` (the
+    argument) and the file when it is missing, not JSON, or not an object."""
+    from .validation import DlgeomInputError
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DlgeomInputError(f"{what}: no such file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DlgeomInputError(f"{what}: {path} is not a readable JSON file ({exc})") from None
+    if not isinstance(doc, dict):
+        raise DlgeomInputError(f"{what}: {path} is not a result of {made_by} (a JSON object expected)")
+    return doc
+
+
+@contextmanager
+def malformed(path, what: str, made_by: str):
+    """Turn a missing key or a wrong type while reading ``path`` into a one-line
+    :class:`DlgeomInputError` naming the file and the command that makes such files."""
+    from .validation import DlgeomInputError
+
+    try:
+        yield
+    except DlgeomInputError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        raise DlgeomInputError(f"{what}: {path} is not a result of {made_by} ({detail})") from None

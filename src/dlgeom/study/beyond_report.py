@@ -81,19 +81,18 @@ def _frame(rows: list[dict], name: str) -> pd.DataFrame:
 def load_runs(groups: dict) -> dict[str, pd.DataFrame]:
     """{'highdim': [json paths], 'sls': [...], 'shallow': [...]} → {name: DataFrame}.  A file's
     ``kind`` must match its group."""
+    from ..jsonutil import malformed, read_json
     from ..validation import DlgeomInputError
 
     out = {}
     for name in ("highdim", "sls", "shallow"):
         rows = []
         for path in groups.get(name, []) or []:
-            try:
-                doc = json.loads(Path(path).read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise DlgeomInputError(f"--{name}: {path} is not a readable JSON file ({exc})") from None
+            doc = read_json(path, f"--{name}", f"dlgeom {name}")
             if doc.get("kind") != name:
                 raise DlgeomInputError(f"--{name}: {path} holds kind {doc.get('kind')!r}, expected {name!r}")
-            rows += doc["rows"]
+            with malformed(path, f"--{name}", f"dlgeom {name}"):
+                rows += list(doc["rows"])
         out[name] = _frame(rows, name)
     return out
 

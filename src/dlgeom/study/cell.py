@@ -93,10 +93,28 @@ def _write_user_cell(out: Path, path, shrink: float, test_fraction: float, repli
 
 
 def read_manifest(data_dir) -> dict:
+    from ..jsonutil import malformed, read_json
+
+    if not Path(data_dir).is_dir():
+        raise DlgeomInputError(f"--data-dir: {data_dir} is not a directory; create the cell's data first "
+                               "(dlgeom make-data --out-dir)")
     path = Path(data_dir) / "manifest.json"
     if not path.is_file():
         raise DlgeomInputError(f"{path}: no manifest; create the cell's data first (dlgeom make-data --out-dir)")
-    return json.loads(path.read_text())
+    made_by = "dlgeom make-data --out-dir or prepare-data"
+    manifest = read_json(path, "--data-dir", made_by)
+    with malformed(path, "--data-dir", made_by):
+        if manifest["kind"] not in ("synthetic", "user"):
+            raise ValueError(f"kind {manifest['kind']!r}")
+        int(manifest["Q"])
+        if not manifest["replicates"]:
+            raise ValueError("no replicates")
+        for entry in manifest["replicates"]:
+            int(entry["replicate"]), str(entry["train"]), str(entry["test"]), list(entry["seed"])
+            for name in (entry["train"], entry["test"]):
+                if Path(name).name != name:
+                    raise ValueError(f"file name {name!r} is not inside the cell directory")
+    return manifest
 
 
 def prop22_errors(net, X: np.ndarray) -> dict:

@@ -265,10 +265,11 @@ def _cmd_robustness(args) -> dict:
     values = _list(args.values)
     if not values:
         raise DlgeomInputError("--values: give at least one value")
-    base = {"Q": check_int(args.Q, "--Q", minimum=2), "theta": args.theta, "delta_ratio": args.delta_ratio,
+    base = {"Q": check_int(args.Q, "--Q", minimum=2, maximum=10), "theta": args.theta, "delta_ratio": args.delta_ratio,
             "noise": args.noise, "elongation": args.elongation, "outlier_fraction": args.outliers,
             "label_noise": args.label_noise, "imbalance": args.imbalance,
-            "n_per_class": check_int(args.n, "--n", minimum=2), "n_test_per_class": check_int(args.test_n, "--test-n", minimum=1)}
+            "n_per_class": check_int(args.n, "--n", minimum=2, maximum=100000),
+            "n_test_per_class": check_int(args.test_n, "--test-n", minimum=1, maximum=100000)}
     for key in ("theta", "delta_ratio", "noise", "elongation", "outlier_fraction", "label_noise", "imbalance"):
         if key != axis:
             parse_axis_value(key, base[key])
