@@ -31,7 +31,13 @@ MIN_SCALE, MAX_SCALE = 1e-150, 1e150
 
 
 class DlgeomInputError(ValueError):
-    """Invalid input: the message names the argument (or file and column) and what is allowed."""
+    """Invalid input: the message names the argument (or file and column) and what is allowed.
+
+    The message is always one line (whitespace, including newlines from quoted parser messages,
+    is collapsed)."""
+
+    def __init__(self, message="", *args):
+        super().__init__(" ".join(str(message).split()), *args)
 
 
 def as_float_array(value, name: str, ndim: int, shape: tuple | None = None) -> np.ndarray:
