@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlgeom.data import Dataset, save_dataset
+from dlgeom.data import save_dataset
 from dlgeom.synthetic import make_clustered
 
 
@@ -248,7 +248,8 @@ def tries() -> list[tuple[str, str, list[str]]]:
         add("sizes and values", f"landscape:{cid}", "landscape", "--data", g, "--layers", 3, *args, "--out", o,
             "--quiet")
     t = "{ws}/tables"
-    for args, cid in ((["--cells", "{ws}/missing.json"], "cells missing"), (["--cells", "{ws}/garbage.json"], "cells garbage"),
+    for args, cid in ((["--cells", "{ws}/missing.json"], "cells missing"),
+                      (["--cells", "{ws}/garbage.json"], "cells garbage"),
                       (["--cells", "{ws}/empty.json"], "cells empty"), (["--cells", "{ws}/list.json"], "cells list"),
                       (["--cells", "{ws}/wrongcell.json"], "cells wrong"),
                       (["--cells", "{ws}/cell.json", "--landscape", "{ws}/garbage.json"], "landscape garbage"),
@@ -270,19 +271,22 @@ def tries() -> list[tuple[str, str, list[str]]]:
         add("bad file" if "tables" in cid else "sizes and values", f"figure:{cid}", "figure", *args,
             "--out", "{ws}/existing")
     # extension commands
-    for args, cid in ((["--axis", "bogus", "--values", "1"], "axis"), (["--axis", "delta_ratio", "--values", "nan"], "nan"),
+    for args, cid in ((["--axis", "bogus", "--values", "1"], "axis"),
+                      (["--axis", "delta_ratio", "--values", "nan"], "nan"),
                       (["--axis", "delta_ratio", "--values", "0.1", "--replicates", 0], "replicates 0"),
                       (["--axis", "delta_ratio", "--values", "0.1", "--seed", "-1"], "seed -1"),
                       (["--axis", "delta_ratio", "--values", "0.1", "--Q", 10**6], "Q 1e6")):
         add("sizes and values", f"robustness:{cid}", "robustness", *args, "--out", o, "--quiet")
-    for args, cid in ((["--robustness", "{ws}/garbage.json"], "garbage"), (["--robustness", "{ws}/missing.json"], "missing"),
+    for args, cid in ((["--robustness", "{ws}/garbage.json"], "garbage"),
+                      (["--robustness", "{ws}/missing.json"], "missing"),
                       (["--robustness", "{ws}/list.json"], "list"), (["--realdata", "{ws}/cell.json"], "wrong kind")):
         add("bad file", f"robustness-tables:{cid}", "robustness-tables", *args, "--out-dir", t)
     add("bad file", "robustness-figure:no tables", "robustness-figure", "--name", "robustness", "--tables",
         "{ws}/nothere", "--out", "{ws}/existing")
     for cmd, args, cid in (("highdim", ["--Q", 1, "--M", 3], "Q 1"), ("highdim", ["--Q", 3, "--M", "0"], "M 0"),
                            ("highdim", ["--Q", 3, "--M", 3, "--seed", -1], "seed -1"),
-                           ("highdim", ["--Q", 10**6, "--M", 3], "Q 1e6"), ("highdim", ["--Q", 3, "--M", 10**6], "M 1e6"),
+                           ("highdim", ["--Q", 10**6, "--M", 3], "Q 1e6"),
+                           ("highdim", ["--Q", 3, "--M", 10**6], "M 1e6"),
                            ("sls", ["--Q", 1, "--M", 3], "Q 1"), ("sls", ["--Q", 3, "--M", 3, "--n", 0], "n 0"),
                            ("sls", ["--Q", 3, "--M", 3, "--radius", "nan"], "radius nan"),
                            ("shallow", ["--Q", 1], "Q 1"), ("shallow", ["--Q", 2, "--points", 1], "points 1"),

@@ -1,7 +1,10 @@
 """The ``dlgeom`` command line: one subcommand per step of the study.
 
 Bad input prints one line ``dlgeom: error: …`` naming the argument or file, exits with status 2
-and writes no output file.  Outputs are written atomically (temporary file, then rename).
+and writes no output file; a failed write (disk full, I/O error) exits 1, an interrupt 130, also
+with one line and nothing written.  Every output's directory is checked before the work, and all
+files of a command are written through :mod:`dlgeom.safe_write` and appear together at the end.
+The limits of every argument are in ``dlgeom COMMAND --help`` and ``docs/robust-input.md``.
 """
 
 from __future__ import annotations
@@ -98,40 +101,43 @@ def _parser() -> argparse.ArgumentParser:
     dest.add_argument("--out-dir", help="write a grid cell instead: train_<k>.npz and test_<k>.npz for "
                                        "k < --replicates, seeds [SEED..., k, 0] and [SEED..., k, 1], and manifest.json")
     m.add_argument("--replicates", type=int, default=1, help="with --out-dir: datasets per cell, 1..10000 (default 1)")
-    m.add_argument("--test-n", type=int, default=200, help="with --out-dir: held-out points per class, 1..10^6 (default 200)")
+    m.add_argument("--test-n", type=int, default=200,
+                   help="with --out-dir: held-out points per class, 1..10^6 (default 200)")
 
     c = sub.add_parser("check", help="assumptions report (A1–A3, r, θ_*, D) of a dataset file, as JSON",
                        description="Print the assumptions report of a dataset file as JSON.")
     c.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
-    c.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 (default (π − θ_*)/2)")
+    c.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 in (0, π] (default (π − θ_*)/2)")
     c.add_argument("--out", default=None, help="also write the JSON to this file")
 
     k = sub.add_parser("construct", help="global construction, pattern analysis, degeneracy probe (JSON)",
                        description="Build the global minimiser of Thm 2.3 on a dataset file and "
                                    "analyse the 2^Q pattern networks.")
-    k.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
+    k.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
     k.add_argument("--layers", type=int, required=True, help="number of hidden layers L (Q..10000)")
     k.add_argument("--out", required=True, help="output JSON file")
     k.add_argument("--mu", type=_float_list, default=None,
-                   help="Q comma-separated μ_j in the box I_0 (default: its midpoint)")
+                   help="Q comma-separated finite μ_j in the box I_0 (default: its midpoint)")
     k.add_argument("--D", dest="use_D", default="eff", choices=["eff", "paper"],
                    help="μ-box bound: D_eff = min(D, min_j|x̄_j − x̄|) (default) or the paper's D")
-    k.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 (default (π − θ_*)/2)")
+    k.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 in (0, π] (default (π − θ_*)/2)")
     k.add_argument("--mu-samples", type=int, default=8,
                    help="μ draws per box for the max cost over μ and the μ-dependence, 0..10000 (default 8)")
     k.add_argument("--no-patterns", action="store_true", help="skip the 2^Q pattern analysis (needed for Q > 12)")
     k.add_argument("--probe", action="store_true", help="run the degeneracy probe")
     k.add_argument("--test-data", default=None,
                    help="held-out dataset file for the classifier accuracy (default: none)")
-    k.add_argument("--seed", type=_int_list, default=[0], help="seed for the μ samples and the probe")
+    k.add_argument("--seed", type=_int_list, default=[0],
+                   help="seed for the μ samples and the probe: 1 to 32 integers in 0..2^63-1")
     k.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     pr = sub.add_parser("prepare-data", help="a user's dataset as a grid cell: shrink toward the class means, split",
                         description="Shrink a dataset toward its class means (x <- x̄_j + λ(x − x̄_j)) and split it "
                                     "into stratified train/test parts per replicate.")
-    pr.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
-    pr.add_argument("--shrink", type=float, default=1.0, help="λ >= 0 (default 1: unchanged)")
-    pr.add_argument("--test-fraction", type=float, default=0.3, help="held-out fraction per class (default 0.3)")
+    pr.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
+    pr.add_argument("--shrink", type=float, default=1.0, help="λ in [0, 1e6] (default 1: unchanged)")
+    pr.add_argument("--test-fraction", type=float, default=0.3,
+                    help="held-out fraction per class, in (0, 1) (default 0.3)")
     pr.add_argument("--replicates", type=int, default=1, help="random splits, 1..10000 (default 1)")
     pr.add_argument("--seed", type=_int_list, default=[0], help="seed prefix for the splits")
     pr.add_argument("--out-dir", required=True, help="cell directory (train_<k>.npz, test_<k>.npz, manifest.json)")
@@ -143,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
     ce.add_argument("--layers-offsets", type=_int_list, default=[0], help="L = Q + offset (0..1000), comma-separated")
     ce.add_argument("--mu-samples", type=int, default=8, help="μ draws per box, 1..10000 (default 8)")
-    ce.add_argument("--probe-eps", type=_float_list, default=[1e-8, 1e-4, 1e-2, 1e-1], help="relative perturbation sizes")
+    ce.add_argument("--probe-eps", type=_float_list, default=[1e-8, 1e-4, 1e-2, 1e-1],
+                    help="relative perturbation sizes, each in (0, 10]")
     ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε, 1..10000 (default 3)")
     ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero, in (0, 1]")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
@@ -158,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     ag.add_argument("--extra-claims", nargs="*", default=[],
                     help="claims CSVs of other stages (robustness, beyond), appended to the claims table")
     ag.add_argument("--out-dir", required=True, help="directory for the tables")
-    ag.add_argument("--zero-cost", type=float, default=1e-10)
+    ag.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero, in (0, 1]")
     ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     ag.add_argument("--seed", type=_int_list, default=None, help="base seed, recorded in the provenance")
 
@@ -177,12 +184,13 @@ def _parser() -> argparse.ArgumentParser:
                         description="What GD, Adam and L-BFGS find on C² from random (He, Xavier) and perturbed "
                                     "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
                                     "minima; μ-paths from every pattern to the global minimiser; a 2D slice.")
-    la.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
+    la.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
     la.add_argument("--layers", type=int, required=True, help="hidden layers L (Q..10000)")
     la.add_argument("--runs", type=int, default=20, help="runs per start type and optimiser, 1..10000 (default 20)")
     la.add_argument("--starts", default="he,xavier,global,none",
                     help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
-    la.add_argument("--rho", type=_float_list, default=[1e-3, 1e-1], help="relative perturbation radii of the anchored starts")
+    la.add_argument("--rho", type=_float_list, default=[1e-3, 1e-1],
+                    help="relative perturbation radii of the anchored starts, each in (0, 10]")
     la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     la.add_argument("--max-iter", type=int, default=2000, help="iterations per run, 1..10^6 (default 2000)")
     la.add_argument("--seed", type=_int_list, default=[0], help="seed prefix")
@@ -451,7 +459,8 @@ def _draw_figure(args, F, table):
         if cell is None:
             if not len(cur):
                 raise DlgeomInputError(f"--tables: {args.tables}/curation.csv has no rows")
-            cell = sorted(cur["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
+            cell = sorted(cur["cell"].unique(),
+                          key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
         return F.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
     elif args.name == "phase":
         return F.fig_phase(table("phase"))
@@ -489,7 +498,8 @@ def _cmd_figure(args) -> dict:
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise DlgeomInputError(f"--tables: {path} is not a table of dlgeom aggregate ({type(exc).__name__})") from None
+            raise DlgeomInputError(
+                f"--tables: {path} is not a table of dlgeom aggregate ({type(exc).__name__})") from None
 
     try:
         fig = _draw_figure(args, F, table)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from .validation import DlgeomInputError
 
-__all__ = ["check_output_file", "check_output_dir", "Outputs", "open_output", "output_group", "readable", "staged_directory",
-           "SIDECAR_SUFFIX", "remove_orphan_sidecars"]
+__all__ = ["check_output_file", "check_output_dir", "Outputs", "open_output", "output_group", "readable",
+           "staged_directory", "SIDECAR_SUFFIX", "remove_orphan_sidecars"]
 
 SIDECAR_SUFFIX = ".prov.json"
 #: The group that :func:`open_output` stages into (set by :meth:`Outputs.activate`; the CLI

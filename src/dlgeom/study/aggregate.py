@@ -6,7 +6,6 @@ Every verdict is a function of the tables (never written by hand): 'holds', 'fai
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -459,7 +458,7 @@ def read_claims(path) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise DlgeomInputError(f"{path}: not a claims CSV ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+        raise DlgeomInputError(f"{path}: not a claims CSV ({type(exc).__name__}: {exc})") from None
     if list(df.columns) != CLAIMS_COLUMNS:
         raise DlgeomInputError(f"{path}: expected the claims columns {', '.join(CLAIMS_COLUMNS)}, got {', '.join(df.columns)}")
     return df

@@ -8,7 +8,6 @@ rows (dicts) for the tables; a numerical failure or an invalid dataset becomes a
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 

@@ -16,14 +16,13 @@ Every verdict of :func:`robustness_claims` is a function of these tables.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
 from ..jsonutil import malformed, read_json
+from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
 from ..safe_write import readable
 from .aggregate import _fmt, _frac, _restore_nonfinite, write_csv
 
