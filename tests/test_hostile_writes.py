@@ -309,3 +309,19 @@ def test_geometry_of_ordinary_data_is_unchanged_bit_for_bit():
     d = make_clustered(4, 30, 0.2, seed=5)
     a, b = geometry(d), _geometry(d.X, d, None)
     assert a.r == b.r and a.delta == b.delta and a.D == b.D and a.theta_max == b.theta_max
+
+
+def test_orphan_sweep_leaves_a_sidecar_that_is_being_renamed_in_now(tmp_path):
+    """A concurrent command renames its new sidecar in after this command started: kept."""
+    import time
+
+    from dlgeom.safe_write import remove_orphan_sidecars
+
+    old = tmp_path / "a.csv.prov.json"
+    old.write_text("{}")
+    started = time.time() + 1.0          # 'a.csv.prov.json' changed before this command started
+    fresh = tmp_path / "b.csv.prov.json"
+    assert remove_orphan_sidecars(tmp_path, started) == [old]
+    fresh.write_text("{}")               # changed after the start: another command's, in flight
+    assert remove_orphan_sidecars(tmp_path, time.time() - 5.0) == []
+    assert fresh.exists()

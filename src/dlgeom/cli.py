@@ -564,9 +564,10 @@ def main(argv=None) -> int:
     handler = handlers[args.command]
     from .safe_write import Outputs
 
+    started = time.time()
     try:
         _check_seed(args)
-        _check_destinations(args)
+        _check_destinations(args, started)
         with Outputs() as outputs, outputs.activate():   # every file of the command, or none
             handler(args)
     except DlgeomInputError as exc:
@@ -609,7 +610,7 @@ def _check_seed(args) -> None:
     check_seed(seed, "--seed")
 
 
-def _check_destinations(args) -> None:
+def _check_destinations(args, started: float) -> None:
     """Before any work: every output's directory exists and is writable, and provenance sidecars
     whose file is gone (removed by a workflow manager before a rerun) are removed."""
     from .safe_write import check_output_dir, check_output_file, remove_orphan_sidecars
@@ -617,11 +618,11 @@ def _check_destinations(args) -> None:
     out = getattr(args, _OUT_FILE, None)
     if out:
         path = check_output_file(out, "--out")
-        remove_orphan_sidecars(path.parent if str(path.parent) else ".")
+        remove_orphan_sidecars(path.parent if str(path.parent) else ".", started)
     out_dir = getattr(args, _OUT_DIR, None)
     if out_dir:
         path = check_output_dir(out_dir, "--out-dir")
-        remove_orphan_sidecars(path)
+        remove_orphan_sidecars(path, started)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,7 +23,9 @@ import contextlib
 import contextvars
 import os
 import shutil
+import stat
 import tempfile
+import time
 from pathlib import Path
 
 from .validation import DlgeomInputError
@@ -92,16 +94,25 @@ def check_output_dir(path, what: str = "--out-dir") -> Path:
     return path
 
 
-def remove_orphan_sidecars(directory) -> list[Path]:
+def remove_orphan_sidecars(directory, older_than: float | None = None) -> list[Path]:
     """Remove every ``X.prov.json`` in ``directory`` whose ``X`` is missing (e.g. deleted by a
-    workflow manager before a rerun): a sidecar must never describe a file that is not there."""
+    workflow manager before a rerun): a sidecar must never describe a file that is not there.
+
+    Only sidecars whose inode changed before ``older_than`` (default: now) are removed, so a
+    sidecar that a concurrent command is renaming into place right now (rename sets ctime) is
+    left alone."""
     removed = []
     directory = Path(directory)
     if not directory.is_dir():
         return removed
+    cutoff = time.time() if older_than is None else older_than
     for side in directory.glob("*" + SIDECAR_SUFFIX):
         base = side.with_name(side.name[: -len(SIDECAR_SUFFIX)])
-        if not side.is_symlink() and side.is_file() and not base.exists():
+        try:
+            st = side.lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_ctime < cutoff and not os.path.lexists(base):
             with contextlib.suppress(OSError):
                 side.unlink()
                 removed.append(side)
