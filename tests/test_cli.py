@@ -308,13 +308,13 @@ def test_make_data_bad_suffix_leaves_no_file(tmp_path, capsys, name):
 
 
 @pytest.mark.parametrize("args,name", [
-    (["--Q", 1], "Q"),
-    (["--Q", 3, "--n", 1], "n_per_class[0]"),
+    (["--Q", 1], "--Q"),
+    (["--Q", 3, "--n", 1], "--n"),
     (["--Q", 3, "--n", "10,10"], "n_per_class"),
     (["--Q", 2, "--theta", 1.0], "theta"),
     (["--Q", 3, "--delta-ratio", 0], "delta_ratio"),
     (["--Q", 3, "--outliers", 0.5], "outlier_fraction"),
-    (["--Q", 3, "--seed", -4], "seed"),
+    (["--Q", 3, "--seed", -4], "--seed"),
 ])
 def test_make_data_bad_arguments(tmp_path, capsys, args, name):
     target = tmp_path / "d.npz"

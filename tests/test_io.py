@@ -194,7 +194,7 @@ def test_text_file_named_npz(tmp_path):
     path = tmp_path / "fake.npz"
     path.write_text("x1,x2,label\n1,0,0\n1,0,0\n0,1,1\n0,1,1\n")
     msg = error_naming_file(path)
-    assert "not a readable .npz" in msg
+    assert "not a .npz file" in msg
 
 
 def test_truncated_npz(tmp_path):

@@ -66,7 +66,7 @@ def test_malformed_dataset_file_is_a_config_error(tmp_path):
 
 def test_defaults_are_filled_and_the_grid_expands(tmp_path):
     cfg = validate_config({"grid": {"Q": [2, 3], "delta_ratio": [0.1], "theta": ["regular", 2.0]}}, SCHEMA)
-    assert cfg["replicates"] == 5 and cfg["layers_offsets"] == [0, 2] and cfg["figures"]["curation_Q"] == 4
+    assert cfg["replicates"] == 5 and cfg["layers_offsets"] == [0, 2] and cfg["figures"]["curation_Q"] == 3
     keys = [c.key for c in expand_grid(cfg)]
     assert keys == ["Q2/thetaregular/r0.1", "Q3/thetaregular/r0.1", "Q3/theta2.0/r0.1"]
 
@@ -81,7 +81,7 @@ def test_snakemake_stops_before_any_job_with_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
     lines = [l for l in res.stderr.splitlines() if "config error" in l]
-    assert lines == ["dlgeom: config error: config key 'grid.Q[1]': Q must be in 2..10, got 1"]
+    assert lines == ["dlgeom: config error: config key 'grid.Q[1]': 1 is less than the minimum of 2"]
     assert not (tmp_path / "run" / "results").exists()
 
 

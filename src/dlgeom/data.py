@@ -123,15 +123,16 @@ def save_dataset(data: Dataset, path) -> Path:
 
     ``.npz`` files are byte-stable: same data, same bytes (fixed zip timestamps).  ``.csv``
     stores features with 17 significant digits (exact float64 round trip); ``Y`` and ``meta``
-    are not stored there.  The file is written to a temporary name and renamed, so a failure
-    never leaves a partial file.
+    are not stored there.  The file is written through :func:`dlgeom.safe_write.open_output` (a
+    private temporary file renamed into place), so a failure never leaves a partial file.
     """
+    from .safe_write import open_output
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv"):
         raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with open_output(path, "wb") as tmp:
         if suffix == ".npz":
             arrays = {"X": data.X, "y": data.y, "Y": data.Y,
                       "meta": np.array(json.dumps(data.meta, sort_keys=True))}
@@ -148,11 +149,7 @@ def save_dataset(data: Dataset, path) -> Path:
             header = ",".join([f"x{k + 1}" for k in range(q)] + ["label"])
             body = np.column_stack([data.X, data.y.astype(np.float64)])
             fmt = ["%.17g"] * q + ["%d"]
-            np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(path)
+            np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt, encoding="utf-8")
     return path
 
 
@@ -160,6 +157,8 @@ def load_dataset(path) -> Dataset:
     """Read a dataset from ``.npz`` (arrays ``X``, ``y``, optional ``Y`` and ``meta``) or
     ``.csv`` (Q numeric feature columns and a ``label`` column).  Errors name the file."""
     path = Path(path)
+    if path.is_dir():
+        raise DlgeomInputError(f"{path}: is a directory, not a dataset file")
     if not path.is_file():
         raise DlgeomInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -171,6 +170,8 @@ def load_dataset(path) -> Dataset:
 
 
 def _load_npz(path: Path) -> Dataset:
+    if not zipfile.is_zipfile(path):
+        raise DlgeomInputError(f"{path}: not a .npz file (a zip archive of .npy arrays, as numpy.savez writes)")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -201,6 +202,8 @@ def read_feature_csv(path: Path, integer_labels: bool = True):
         frame = pd.read_csv(path)
     except Exception as exc:
         raise DlgeomInputError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
+    if len(frame) == 0:
+        raise DlgeomInputError(f"{path}: no data rows (only a header)")
     if "label" not in frame.columns:
         raise DlgeomInputError(f"{path}: no 'label' column (columns: {', '.join(map(str, frame.columns))})")
     features = [c for c in frame.columns if c != "label"]

@@ -241,8 +241,42 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     max_j θ_{*,j} ≥ π (A3 fails) θ_* falls back to :data:`THETA_CAP`.
     """
     q = data.n_classes
-    means = class_means(data.X, data.y, q)
-    delta = noise_radius(data.X, data.y, means)
+    scale = data_scale(data.X)
+    if scale != 1.0:
+        # The geometry is scale invariant: compute it on X / 2^e (exact) so that no square over-
+        # or underflows, then give lengths back in the data's units.
+        with np.errstate(under="ignore"):
+            scaled = _geometry(data.X / scale, data, theta0)
+        return _rescaled(scaled, scale)
+    return _geometry(data.X, data, theta0)
+
+
+#: Data with max|x| in [2^-100, 2^100] is used as it is (same bits as always); beyond, the
+#: geometry is computed on the data divided by a power of two (exact) near 1.
+_SAFE_EXPONENT = 100
+
+
+def data_scale(X: np.ndarray) -> float:
+    """1.0 when max|X| lies in [2^-100, 2^100], else the power of two 2^e with max|X|/2^e in [1, 2)."""
+    top = float(np.max(np.abs(X))) if X.size else 0.0
+    if top == 0.0 or 2.0 ** -_SAFE_EXPONENT <= top <= 2.0 ** _SAFE_EXPONENT:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(top)[1] - 1)
+
+
+def _rescaled(g: "Geometry", s: float) -> "Geometry":
+    """The geometry of data s·X from that of X (lengths times s; angles, ratios, conditions unchanged)."""
+    from dataclasses import replace
+
+    with np.errstate(over="ignore", under="ignore"):
+        return replace(g, means=g.means * s, delta=g.delta * s, barycenter=g.barycenter * s,
+                       dist_to_barycenter=g.dist_to_barycenter * s, D=g.D * s, D_eff=g.D_eff * s)
+
+
+def _geometry(X: np.ndarray, data: Dataset, theta0) -> "Geometry":
+    q = data.n_classes
+    means = class_means(X, data.y, q)
+    delta = noise_radius(X, data.y, means)
     bary = np.add.reduce(means, axis=0) / q                 # means.mean(axis=0), without its dispatch
     to_bary = bary - means
     dist = _row_norms(to_bary)

@@ -1,9 +1,9 @@
-"""JSON helpers: plain types only, non-finite floats as strings, atomic writes."""
+"""JSON helpers: plain types only, non-finite floats as strings, safe atomic writes."""
 
 from __future__ import annotations
 
 import json
-import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -45,15 +45,48 @@ def settings_stamp():
 
 
 def write_json(obj, path) -> Path:
-    """Write ``obj`` as indented JSON via a temporary file and rename (never a partial file).
+    """Write ``obj`` as indented JSON through :func:`dlgeom.safe_write.open_output` (a private
+    temporary file renamed into place: never a partial file, never a followed symlink).
 
     A dict gets the running command's settings stamp (if any) under ``"settings"``."""
+    from .safe_write import open_output
+
     path = Path(path)
     if isinstance(obj, dict) and _STAMP and "settings" not in obj:
         obj = {**obj, "settings": _STAMP[0]}
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(jsonable(obj), fh, indent=2, sort_keys=False)
-        fh.write("\n")
-    os.replace(tmp, path)
+    text = json.dumps(jsonable(obj), indent=2, sort_keys=False, allow_nan=False) + "
+"
+    with open_output(path, "w") as fh:
+        fh.write(text)
     return path
+
+
+def read_json(path, what: str, made_by: str) -> dict:
+    """The JSON object in ``path``; a one-line :class:`DlgeomInputError` naming ``what`` (the
+    argument) and the file when it is missing, not JSON, or not an object."""
+    from .validation import DlgeomInputError
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DlgeomInputError(f"{what}: no such file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DlgeomInputError(f"{what}: {path} is not a readable JSON file ({exc})") from None
+    if not isinstance(doc, dict):
+        raise DlgeomInputError(f"{what}: {path} is not a result of {made_by} (a JSON object expected)")
+    return doc
+
+
+@contextmanager
+def malformed(path, what: str, made_by: str):
+    """Turn a missing key or a wrong type while reading ``path`` into a one-line
+    :class:`DlgeomInputError` naming the file and the command that makes such files."""
+    from .validation import DlgeomInputError
+
+    try:
+        yield
+    except DlgeomInputError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        raise DlgeomInputError(f"{what}: {path} is not a result of {made_by} ({detail})") from None

@@ -12,9 +12,32 @@ import numpy as np
 #: Condition number above which a matrix that must be invertible is treated as singular.
 SINGULAR_COND = 1e12
 
+# Documented limits of the command line (checked before anything is allocated; see
+# docs/robust-input.md).  They keep every array below a few hundred MB on a laptop.
+#: Seeds: non-negative integers below 2^63, at most this many entries.
+MAX_SEED, MAX_SEED_WORDS = 2**63 - 1, 32
+#: Classes of a synthetic dataset (make-data): Q×Q matrices and Q×N data.
+MAX_Q_DATA = 1000
+#: Points per class (make-data --n, --test-n) and total N·Q entries of one dataset.
+MAX_POINTS_PER_CLASS, MAX_DATA_ENTRIES = 10**6, 5 * 10**7
+#: Hidden layers L of a constructed network (construct, landscape: (L+1)·Q·(Q+1) parameters).
+MAX_LAYERS = 10_000
+#: The 2^Q pattern analysis runs up to this Q (use --no-patterns above it).
+MAX_PATTERN_Q = 12
+#: Draws, samples, replicates and runs per command.
+MAX_DRAWS = 10_000
+#: Coordinates of synthetic data: |--scale| in [MIN_SCALE, MAX_SCALE].
+MIN_SCALE, MAX_SCALE = 1e-150, 1e150
+
 
 class DlgeomInputError(ValueError):
-    """Invalid input: the message names the argument (or file and column) and what is allowed."""
+    """Invalid input: the message names the argument (or file and column) and what is allowed.
+
+    The message is always one line (whitespace, including newlines from quoted parser messages,
+    is collapsed)."""
+
+    def __init__(self, message="", *args):
+        super().__init__(" ".join(str(message).split()), *args)
 
 
 def as_float_array(value, name: str, ndim: int, shape: tuple | None = None) -> np.ndarray:
@@ -93,6 +116,17 @@ def check_invertible(matrix: np.ndarray, name: str) -> float:
     return cond
 
 
+def check_coordinate_range(X, name: str) -> None:
+    """The constructions square coordinates and build weights of size 1/scale: they need
+    max|x| in [:data:`MIN_SCALE`, :data:`MAX_SCALE`] (the geometry alone works at any scale)."""
+    top = float(np.max(np.abs(X))) if np.size(X) else 0.0
+    if not MIN_SCALE <= top <= MAX_SCALE:
+        raise DlgeomInputError(
+            f"{name}: coordinates up to |x| = {top:.3g}; the constructions need max|x| in [{MIN_SCALE:.0e}, "
+            f"{MAX_SCALE:.0e}] (the geometry is scale invariant: divide the data by a common factor; "
+            "dlgeom check works at any scale)")
+
+
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer within [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -124,10 +158,13 @@ def check_float(value, name: str, low: float | None = None, high: float | None =
 
 
 def check_seed(seed, name: str = "seed") -> list[int]:
-    """A seed for ``numpy.random.SeedSequence``: one or more non-negative integers, as a list."""
+    """A seed for ``numpy.random.SeedSequence``: 1 to :data:`MAX_SEED_WORDS` integers in
+    0..:data:`MAX_SEED` (2^63 − 1), as a list."""
     vals = list(np.atleast_1d(np.asarray(seed, dtype=object)).tolist())
-    if not vals or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in vals):
-        raise DlgeomInputError(f"{name}: expected non-negative integers, got {seed!r}")
+    if (not vals or len(vals) > MAX_SEED_WORDS
+            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= MAX_SEED
+                   for v in vals)):
+        raise DlgeomInputError(f"{name}: expected 1 to {MAX_SEED_WORDS} integers in 0..2^63-1, got {seed!r}")
     return [int(v) for v in vals]
 
 

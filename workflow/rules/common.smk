@@ -18,9 +18,8 @@ from dlgeom.study import FIGURES
 from dlgeom.study.layout import stage_settings, study_name, write_settings
 from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
 from dlgeom.study.robustness_run import cli_list
-from dlgeom.study.runlock import acquire_study_lock
+from dlgeom.study.runlock import claim_study_run
 from dlgeom.validation import DlgeomInputError
-
 
 
 def _fail(msg):
@@ -35,17 +34,12 @@ except DlgeomInputError as exc:
     _fail(exc)
 config.clear()
 config.update(_validated)
+# one main run of a study per folder, with a message that says what to do; stale locks cleared
+claim_study_run(workflow, ".", STUDY)
 
 #: Every output of this run goes under OUT (one folder per study; nothing else writes there).
 OUT = f"results/{STUDY}"
 SETTINGS = f"{OUT}/settings"
-if workflow.is_main_process:
-    try:
-        for _lock in acquire_study_lock(STUDY):
-            print(f"dlgeom: removed a stale lock of an interrupted run ({_lock})", file=sys.stderr)
-    except DlgeomInputError as exc:
-        print(f"dlgeom: {exc}", file=sys.stderr)
-        sys.exit(1)
 SETTINGS_FILES = write_settings(SETTINGS, stage_settings(config))
 
 

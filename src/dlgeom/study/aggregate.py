@@ -6,12 +6,12 @@ Every verdict is a function of the tables (never written by hand): 'holds', 'fai
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..jsonutil import malformed, read_json
 from ..validation import DlgeomInputError
 
 TABLES = ("constructions", "patterns", "degeneracy", "prop22", "curation")
@@ -22,10 +22,13 @@ def load_cells(paths) -> dict[str, pd.DataFrame]:
     """Concatenate the tables of many cell JSON files (sorted by cell key, then replicate, L)."""
     parts = {name: [] for name in TABLES}
     for p in sorted(map(str, paths)):
-        cell = json.loads(Path(p).read_text())
-        parts["constructions"].extend(cell["rows"])
-        for name in TABLES[1:]:
-            parts[name].extend(cell[name])
+        cell = read_json(p, "--cells", "dlgeom cell")
+        with malformed(p, "--cells", "dlgeom cell"):
+            new = {name: list(cell["rows" if name == "constructions" else name]) for name in TABLES}
+            if not all(isinstance(r, dict) for rows in new.values() for r in rows):
+                raise TypeError("rows must be objects")
+        for name in TABLES:
+            parts[name].extend(new[name])
     frames = {}
     for name, rows in parts.items():
         df = _restore_nonfinite(pd.DataFrame(rows))
@@ -52,28 +55,34 @@ LANDSCAPE_TABLES = ("landscape_endpoints", "landscape_basins", "landscape_shape"
                     "landscape_slice", "landscape_levels")
 
 
+def _landscape_parts(d: dict, parts: dict) -> None:
+    """Add the rows of one landscape JSON document to ``parts``."""
+    parts["landscape_endpoints"].extend(d.get("rows", []))
+    parts["landscape_basins"].extend(d.get("basins", []))
+    for row in d.get("shape", []):
+        parts["landscape_shape"].append({**row, "eigenvalues": " ".join(f"{v:.10g}" for v in row["eigenvalues"])})
+    for row in d.get("paths", []):
+        parts["landscape_paths"].append({**row, "profile": " ".join(f"{v:.10g}" for v in row["profile"])})
+    if "shape" in d:
+        for name, value in sorted(d["levels"].items()):
+            parts["landscape_levels"].append({"cell": d["cell"], "level": name, "value": value})
+    sl = d.get("slice")
+    if sl:
+        radii = sl["radii"]
+        for i, a in enumerate(radii):
+            for k, b in enumerate(radii):
+                parts["landscape_slice"].append({"cell": sl["cell"], "alpha": a, "beta": b,
+                                                 "cost": sl["cost"][i][k], "eps_safe": sl["eps_safe"],
+                                                 "cos_d1_d2": sl["cos"]})
+
+
 def load_landscape(paths) -> dict[str, pd.DataFrame]:
     """Tables of the landscape JSON files (runs_<start>.json and shape.json of every cell)."""
     parts = {name: [] for name in LANDSCAPE_TABLES}
     for p in sorted(map(str, paths)):
-        d = json.loads(Path(p).read_text())
-        parts["landscape_endpoints"].extend(d.get("rows", []))
-        parts["landscape_basins"].extend(d.get("basins", []))
-        for row in d.get("shape", []):
-            parts["landscape_shape"].append({**row, "eigenvalues": " ".join(f"{v:.10g}" for v in row["eigenvalues"])})
-        for row in d.get("paths", []):
-            parts["landscape_paths"].append({**row, "profile": " ".join(f"{v:.10g}" for v in row["profile"])})
-        if "shape" in d:
-            for name, value in sorted(d["levels"].items()):
-                parts["landscape_levels"].append({"cell": d["cell"], "level": name, "value": value})
-        sl = d.get("slice")
-        if sl:
-            radii = sl["radii"]
-            for i, a in enumerate(radii):
-                for k, b in enumerate(radii):
-                    parts["landscape_slice"].append({"cell": sl["cell"], "alpha": a, "beta": b,
-                                                     "cost": sl["cost"][i][k], "eps_safe": sl["eps_safe"],
-                                                     "cos_d1_d2": sl["cos"]})
+        d = read_json(p, "--landscape", "dlgeom landscape")
+        with malformed(p, "--landscape", "dlgeom landscape"):
+            _landscape_parts(d, parts)
     frames = {}
     for name, rows in parts.items():
         df = _restore_nonfinite(pd.DataFrame(rows))
@@ -450,16 +459,21 @@ CLAIMS_COLUMNS = ["claim", "reference", "verdict", "evidence", "n_cases"]
 
 def write_csv(df: pd.DataFrame, path) -> Path:
     """A table as CSV with the study's float format, atomically (temporary file, then rename)."""
+    from ..safe_write import open_output
+
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    tmp.replace(path)
+    text = df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    with open_output(path, "w") as fh:
+        fh.write(text)
     return path
 
 
 def read_claims(path) -> pd.DataFrame:
     """A claims CSV of another stage (same columns as claims.csv), checked."""
-    df = pd.read_csv(path, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise DlgeomInputError(f"{path}: not a claims CSV ({type(exc).__name__}: {exc})") from None
     if list(df.columns) != CLAIMS_COLUMNS:
         raise DlgeomInputError(f"{path}: expected the claims columns {', '.join(CLAIMS_COLUMNS)}, got {', '.join(df.columns)}")
     return df
@@ -470,8 +484,9 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
     """Write every table (CSV, fixed float format) plus claims.md; returns the paths written.
     Landscape tables are written (possibly empty) whenever ``frames`` holds them; the rows of
     ``extra_claims`` (other stages) are appended to the claims."""
+    from ..safe_write import open_output
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     claims = compute_claims(frames, zero)
     if "landscape_endpoints" in frames:
         frames = {**frames, "landscape_minima": certified_minima(frames["landscape_endpoints"])}
@@ -484,8 +499,11 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
     tables = dict(frames)
     tables["claims"] = claims
     tables["phase"] = phase_table(frames["constructions"], zero) if len(frames["constructions"]) else pd.DataFrame()
+    text = claims_markdown(claims)
+    out.mkdir(exist_ok=True)
     written = [write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
     md = out / "claims.md"
-    md.write_text(claims_markdown(claims))
+    with open_output(md, "w") as fh:
+        fh.write(text)
     written.append(md)
     return written

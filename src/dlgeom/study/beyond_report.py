@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -81,19 +80,18 @@ def _frame(rows: list[dict], name: str) -> pd.DataFrame:
 def load_runs(groups: dict) -> dict[str, pd.DataFrame]:
     """{'highdim': [json paths], 'sls': [...], 'shallow': [...]} → {name: DataFrame}.  A file's
     ``kind`` must match its group."""
+    from ..jsonutil import malformed, read_json
     from ..validation import DlgeomInputError
 
     out = {}
     for name in ("highdim", "sls", "shallow"):
         rows = []
         for path in groups.get(name, []) or []:
-            try:
-                doc = json.loads(Path(path).read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise DlgeomInputError(f"--{name}: {path} is not a readable JSON file ({exc})") from None
+            doc = read_json(path, f"--{name}", f"dlgeom {name}")
             if doc.get("kind") != name:
                 raise DlgeomInputError(f"--{name}: {path} holds kind {doc.get('kind')!r}, expected {name!r}")
-            rows += doc["rows"]
+            with malformed(path, f"--{name}", f"dlgeom {name}"):
+                rows += list(doc["rows"])
         out[name] = _frame(rows, name)
     return out
 
@@ -103,10 +101,10 @@ def write_beyond_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 
     """Write highdim.csv, sls.csv, shallow.csv (those present in ``frames``) and
     beyond_claims.csv; returns the paths.  Fixed float format: byte-stable."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tables = {k: v for k, v in frames.items() if v is not None}
     tables["beyond_claims"] = pd.DataFrame(beyond_claims(frames, zero, fit_max),
                                            columns=["claim", "reference", "verdict", "evidence", "n_cases"])
+    out.mkdir(exist_ok=True)
     return [write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
 
 

@@ -8,7 +8,6 @@ rows (dicts) for the tables; a numerical failure or an invalid dataset becomes a
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ..data import Dataset, load_dataset, save_dataset
 from ..degeneracy import degeneracy_probe, relative_margin
 from ..geometry import assumptions, class_means, geometry
 from ..jsonutil import write_json
+from ..safe_write import staged_directory
 from ..local_minima import analyse_patterns, mu_samples
 from ..network import activation_margin, cost, relu, truncate
 from ..synthetic import make_clustered
@@ -32,22 +32,24 @@ __all__ = ["write_synthetic_cell", "write_user_cell", "run_cell", "read_manifest
 def write_synthetic_cell(out_dir, q: int, theta, delta_ratio: float, n_per_class: int,
                          n_test_per_class: int, noise: str, replicates: int, seed_prefix) -> Path:
     """Replicate k: training data with seed [*prefix, k, 0], held-out data [*prefix, k, 1]
-    (same distribution: same means, same δ, same noise shape)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    (same distribution: same means, same δ, same noise shape).  The directory is built in a
+    temporary sibling and renamed into place at the end: a failure leaves nothing."""
+    final = Path(out_dir)
     theta = None if theta in (None, "regular") else float(theta)
-    files = []
-    for k in range(replicates):
-        train = make_clustered(q, n_per_class, delta_ratio, theta, noise, seed=_seed(seed_prefix, k, 0))
-        test = make_clustered(q, n_test_per_class, delta_ratio, theta, noise, seed=_seed(seed_prefix, k, 1))
-        save_dataset(train, out / f"train_{k}.npz")
-        save_dataset(test, out / f"test_{k}.npz")
-        files.append({"replicate": k, "train": f"train_{k}.npz", "test": f"test_{k}.npz",
-                      "seed": _seed(seed_prefix, k, 0), "seed_test": _seed(seed_prefix, k, 1)})
-    manifest = {"kind": "synthetic", "Q": q, "theta": "regular" if theta is None else theta,
-                "delta_ratio": delta_ratio, "noise": noise, "n_per_class": n_per_class,
-                "n_test_per_class": n_test_per_class, "seed_prefix": list(seed_prefix), "replicates": files}
-    return write_json(manifest, out / "manifest.json")
+    with staged_directory(final) as out:
+        files = []
+        for k in range(replicates):
+            train = make_clustered(q, n_per_class, delta_ratio, theta, noise, seed=_seed(seed_prefix, k, 0))
+            test = make_clustered(q, n_test_per_class, delta_ratio, theta, noise, seed=_seed(seed_prefix, k, 1))
+            save_dataset(train, out / f"train_{k}.npz")
+            save_dataset(test, out / f"test_{k}.npz")
+            files.append({"replicate": k, "train": f"train_{k}.npz", "test": f"test_{k}.npz",
+                          "seed": _seed(seed_prefix, k, 0), "seed_test": _seed(seed_prefix, k, 1)})
+        manifest = {"kind": "synthetic", "Q": q, "theta": "regular" if theta is None else theta,
+                    "delta_ratio": delta_ratio, "noise": noise, "n_per_class": n_per_class,
+                    "n_test_per_class": n_test_per_class, "seed_prefix": list(seed_prefix), "replicates": files}
+        write_json(manifest, out / "manifest.json")
+    return final / "manifest.json"
 
 
 def shrink_toward_means(data: Dataset, lam: float, means: np.ndarray) -> np.ndarray:
@@ -57,9 +59,15 @@ def shrink_toward_means(data: Dataset, lam: float, means: np.ndarray) -> np.ndar
 
 def write_user_cell(out_dir, path, shrink: float, test_fraction: float, replicates: int, seed_prefix) -> Path:
     """A user's dataset, shrunk toward its class means (of the whole file) by λ = ``shrink`` and
-    split per replicate into stratified train/test parts (seed [*prefix, k])."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    split per replicate into stratified train/test parts (seed [*prefix, k]).  Built in a temporary
+    sibling directory and renamed into place at the end: a failure leaves nothing."""
+    final = Path(out_dir)
+    with staged_directory(final) as out:
+        _write_user_cell(out, path, shrink, test_fraction, replicates, seed_prefix)
+    return final / "manifest.json"
+
+
+def _write_user_cell(out: Path, path, shrink: float, test_fraction: float, replicates: int, seed_prefix) -> None:
     data = load_dataset(path)
     means = class_means(data.X, data.y, data.n_classes)
     X = shrink_toward_means(data, shrink, means)
@@ -80,14 +88,32 @@ def write_user_cell(out_dir, path, shrink: float, test_fraction: float, replicat
                       "seed": _seed(seed_prefix, k), "seed_test": _seed(seed_prefix, k)})
     manifest = {"kind": "user", "source": Path(path).name, "shrink": shrink, "test_fraction": test_fraction,
                 "Q": data.n_classes, "seed_prefix": list(seed_prefix), "replicates": files}
-    return write_json(manifest, out / "manifest.json")
+    write_json(manifest, out / "manifest.json")
 
 
 def read_manifest(data_dir) -> dict:
+    from ..jsonutil import malformed, read_json
+
+    if not Path(data_dir).is_dir():
+        raise DlgeomInputError(f"--data-dir: {data_dir} is not a directory; create the cell's data first "
+                               "(dlgeom make-data --out-dir)")
     path = Path(data_dir) / "manifest.json"
     if not path.is_file():
         raise DlgeomInputError(f"{path}: no manifest; create the cell's data first (dlgeom make-data --out-dir)")
-    return json.loads(path.read_text())
+    made_by = "dlgeom make-data --out-dir or prepare-data"
+    manifest = read_json(path, "--data-dir", made_by)
+    with malformed(path, "--data-dir", made_by):
+        if manifest["kind"] not in ("synthetic", "user"):
+            raise ValueError(f"kind {manifest['kind']!r}")
+        int(manifest["Q"])
+        if not manifest["replicates"]:
+            raise ValueError("no replicates")
+        for entry in manifest["replicates"]:
+            int(entry["replicate"]), str(entry["train"]), str(entry["test"]), list(entry["seed"])
+            for name in (entry["train"], entry["test"]):
+                if Path(name).name != name:
+                    raise ValueError(f"file name {name!r} is not inside the cell directory")
+    return manifest
 
 
 def prop22_errors(net, X: np.ndarray) -> dict:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..validation import DlgeomInputError
+from ..validation import DlgeomInputError, check_coordinate_range
 
 MAX_Q = 10  # 2^Q patterns per cell
 
@@ -40,6 +41,73 @@ def _path(parts) -> str:
     return out or "(top level)"
 
 
+def _reject_nonfinite(value, parts=()) -> None:
+    """``.inf``, ``-.inf`` and ``.nan`` are refused anywhere in the config, naming the key
+    (JSON schema's bounds do not catch NaN, and infinity passes every minimum)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _reject_nonfinite(v, (*parts, k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _reject_nonfinite(v, (*parts, i))
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise DlgeomInputError(f"config key '{_path(parts)}': must be a finite number, got {value}")
+
+
+def _types(schema: dict) -> set:
+    t = schema.get("type")
+    return set(t) if isinstance(t, list) else ({t} if t else set())
+
+
+def _normalise(value, schema: dict):
+    """Normalise ``value`` by its (already validated) schema: an integral float where the schema
+    wants an integer becomes an int (``2.0`` -> ``2``), an int where it wants a number becomes a
+    float (``1`` -> ``1.0``), so that values differing only in spelling are the same value and
+    name the same cell."""
+    if isinstance(value, bool) or not isinstance(schema, dict):
+        return value
+    for alt in ("anyOf", "oneOf"):
+        if alt in schema:
+            for sub in schema[alt]:
+                if isinstance(value, (int, float)) and _types(sub) & {"integer", "number"}:
+                    return _normalise(value, sub)
+            return value
+    types = _types(schema)
+    if isinstance(value, float) and "integer" in types and "number" not in types and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and "number" in types:
+        return float(value)
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {k: _normalise(v, props.get(k, extra if isinstance(extra, dict) else {})) for k, v in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return [_normalise(v, items) for v in value]
+    return value
+
+
+def _reject_duplicates(value, parts=()) -> None:
+    """Every list of values holds distinct values (after normalisation: ``1`` and ``1.0`` are the
+    same value); a repeated value would make a repeated cell or row."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _reject_duplicates(v, (*parts, k))
+    elif isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            seen = {}
+            for i, v in enumerate(value):
+                key = (type(v).__name__, repr(v))
+                if key in seen:
+                    raise DlgeomInputError(
+                        f"config key '{_path((*parts, i))}': {v!r} repeats {_path((*parts, seen[key]))}; "
+                        "values must be distinct")
+                seen[key] = i
+        else:
+            for i, v in enumerate(value):
+                _reject_duplicates(v, (*parts, i))
+
+
 def load_schema(path) -> dict:
     import yaml
 
@@ -55,6 +123,7 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
     """
     if not isinstance(config, dict):
         raise DlgeomInputError("config: expected a mapping of keys to values")
+    _reject_nonfinite(config)
     cfg = copy.deepcopy(config)
     # grid/figures defaults must exist before their own properties' defaults are filled
     validator = _jsonschema_with_defaults()(schema)
@@ -66,6 +135,9 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
     validator = _jsonschema_with_defaults()(schema)
     for e in validator.iter_errors(cfg):  # pragma: no cover - first pass already passed
         raise DlgeomInputError(f"config key '{_path(e.path)}': {e.message}")
+    # one typed value per key: 2.0 -> 2 for integers, 1 -> 1.0 for numbers; then no duplicates
+    cfg = _normalise(cfg, schema)
+    _reject_duplicates(cfg)
 
     from ..synthetic import max_cone_angle, regular_cone_angle
 
@@ -94,6 +166,17 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
     for key in ("Q", "delta_ratio", "theta"):
         if len(set(map(str, grid[key]))) != len(grid[key]):
             raise DlgeomInputError(f"config key 'grid.{key}': values must be distinct")
+    fig = cfg["figures"]
+    if fig["curation_Q"] is None:          # default: the largest Q of the grid
+        fig["curation_Q"] = max(grid["Q"])
+    if fig["curation_delta_ratio"] is None:  # default: 0.1 when in the grid, else its smallest δ-ratio
+        fig["curation_delta_ratio"] = 0.1 if 0.1 in grid["delta_ratio"] else min(grid["delta_ratio"])
+    if fig["curation_Q"] not in grid["Q"]:
+        raise DlgeomInputError(f"config key 'figures.curation_Q': {fig['curation_Q']} is not in grid.Q "
+                               f"{grid['Q']}; the curation figure shows a cell of the grid")
+    if fig["curation_delta_ratio"] not in grid["delta_ratio"]:
+        raise DlgeomInputError(f"config key 'figures.curation_delta_ratio': {fig['curation_delta_ratio']} is not in "
+                               f"grid.delta_ratio {grid['delta_ratio']}; the curation figure shows a cell of the grid")
     grid_keys = {c.key for c in expand_grid(cfg)}
     for i, key in enumerate(cfg["landscape"]["cells"]):
         if key not in grid_keys or key.startswith("user/"):
@@ -114,6 +197,10 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
                 raise DlgeomInputError(f"config key 'datasets[{i}].shrink[{k}]': λ must be >= 0, got {lam}")
         try:
             data = load_dataset(path)
+        except DlgeomInputError as exc:
+            raise DlgeomInputError(f"config key 'datasets[{i}].path': {exc}") from None
+        try:
+            check_coordinate_range(data.X, str(path))
         except DlgeomInputError as exc:
             raise DlgeomInputError(f"config key 'datasets[{i}].path': {exc}") from None
         if data.n_classes > MAX_Q:

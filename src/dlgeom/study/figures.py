@@ -30,16 +30,20 @@ plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "font.size": 9, "axe
 
 def save_figure(fig, stem) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` with fixed metadata (byte-stable), atomically."""
+    from ..safe_write import output_group, open_output
+
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for ext, meta in (("png", {"Software": None}), ("pdf", {"CreationDate": None, "Creator": None, "Producer": None})):
-        path = stem.with_suffix("." + ext)
-        tmp = path.with_name(path.stem + ".tmp." + ext)
-        fig.savefig(tmp, format=ext, metadata=meta, bbox_inches="tight")
-        tmp.replace(path)
-        out.append(path)
-    plt.close(fig)
+    try:
+        with output_group():   # both files, or neither
+            for ext, meta in (("png", {"Software": None}),
+                              ("pdf", {"CreationDate": None, "Creator": None, "Producer": None})):
+                path = stem.with_suffix("." + ext)
+                with open_output(path, "wb") as fh:
+                    fig.savefig(fh, format=ext, metadata=meta, bbox_inches="tight")
+                out.append(path)
+    finally:
+        plt.close(fig)
     return out
 
 

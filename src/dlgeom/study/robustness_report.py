@@ -16,13 +16,14 @@ Every verdict of :func:`robustness_claims` is a function of these tables.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..jsonutil import malformed, read_json
 from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
+from ..safe_write import readable
 from .aggregate import _fmt, _frac, _restore_nonfinite, write_csv
 
 __all__ = [
@@ -81,9 +82,13 @@ def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     order of :data:`dlgeom.robustness.AXES`), x, value, replicate."""
     rows, opt = [], []
     for p in sorted(map(str, paths)):
-        d = json.loads(Path(p).read_text())
-        rows.extend(d["rows"])
-        opt.extend(d.get("optimiser_rows", []))
+        d = read_json(p, "--robustness", "dlgeom robustness")
+        with malformed(p, "--robustness", "dlgeom robustness"):
+            if d.get("kind", "robustness") != "robustness":
+                raise ValueError(f"kind {d.get('kind')!r}")
+            new_rows, new_opt = list(d["rows"]), list(d.get("optimiser_rows", []))
+        rows.extend(new_rows)
+        opt.extend(new_opt)
     df = _restore_nonfinite(pd.DataFrame(rows))
     if len(df):
         df = df.assign(_rank=_axis_rank(df["axis"])).sort_values(
@@ -97,21 +102,31 @@ def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _order_columns(df, "robustness"), _order_columns(od, "robustness_optimisers")
 
 
+def _realdata_rows(d: dict, rows: list, summ: list) -> None:
+    """Add the sweep rows and summaries of one realdata JSON document."""
+    new_rows, new_summ = list(d["rows"]), []
+    for s in d["summary"]:
+        s = dict(s)
+        bracket = s.pop("lambda_zero_any_bracket", None)
+        s["lambda_zero_any_bracket"] = "" if not bracket else f"{bracket[0]:.10g} {bracket[1]:.10g}"
+        s.pop("seed_split", None)
+        s.pop("seed_subsample", None)
+        s["seed"] = " ".join(map(str, d.get("seed", [])))
+        new_summ.append(s)
+    rows.extend(new_rows)
+    summ.extend(new_summ)
+
+
 def load_realdata(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(sweep rows, summaries) from ``dlgeom realdata`` JSON files, sorted by dataset,
     projection, λ."""
     rows, summ = [], []
     for p in sorted(map(str, paths)):
-        d = json.loads(Path(p).read_text())
-        rows.extend(d["rows"])
-        for s in d["summary"]:
-            s = dict(s)
-            bracket = s.pop("lambda_zero_any_bracket", None)
-            s["lambda_zero_any_bracket"] = "" if not bracket else f"{bracket[0]:.10g} {bracket[1]:.10g}"
-            s.pop("seed_split", None)
-            s.pop("seed_subsample", None)
-            s["seed"] = " ".join(map(str, d.get("seed", [])))
-            summ.append(s)
+        d = read_json(p, "--realdata", "dlgeom realdata")
+        with malformed(p, "--realdata", "dlgeom realdata"):
+            if d.get("kind", "realdata") != "realdata":
+                raise ValueError(f"kind {d.get('kind')!r}")
+            _realdata_rows(d, rows, summ)
     df = _restore_nonfinite(pd.DataFrame(rows))
     if len(df):
         df = df.sort_values(["dataset", "projection", "lambda"], kind="stable").reset_index(drop=True)
@@ -147,7 +162,7 @@ def write_robustness_tables(robustness_paths, realdata_paths, out_dir) -> list[P
     frames = {"robustness": rob, "robustness_summary": robustness_summary(rob), "robustness_optimisers": opt,
               "realdata": real, "realdata_summary": real_sum}
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(exist_ok=True)
     return [write_csv(frames[name], out_dir / f"{name}.csv") for name in ROBUSTNESS_TABLES]
 
 
@@ -155,7 +170,7 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
     """The tables written by :func:`write_robustness_tables` (empty frames for empty files)."""
     out = {}
     for name in ROBUSTNESS_TABLES:
-        path = Path(tables_dir) / f"{name}.csv"
+        path = readable(Path(tables_dir) / f"{name}.csv")   # staged and not yet committed: its temporary file
         try:
             out[name] = pd.read_csv(path, dtype={"value": str, "counts": str, "seed": str})
         except (pd.errors.EmptyDataError, FileNotFoundError):

@@ -267,10 +267,11 @@ def _cmd_robustness(args) -> dict:
     values = _list(args.values)
     if not values:
         raise DlgeomInputError("--values: give at least one value")
-    base = {"Q": check_int(args.Q, "--Q", minimum=2), "theta": args.theta, "delta_ratio": args.delta_ratio,
+    base = {"Q": check_int(args.Q, "--Q", minimum=2, maximum=10), "theta": args.theta, "delta_ratio": args.delta_ratio,
             "noise": args.noise, "elongation": args.elongation, "outlier_fraction": args.outliers,
             "label_noise": args.label_noise, "imbalance": args.imbalance,
-            "n_per_class": check_int(args.n, "--n", minimum=2), "n_test_per_class": check_int(args.test_n, "--test-n", minimum=1)}
+            "n_per_class": check_int(args.n, "--n", minimum=2, maximum=100000),
+            "n_test_per_class": check_int(args.test_n, "--test-n", minimum=1, maximum=100000)}
     for key in ("theta", "delta_ratio", "noise", "elongation", "outlier_fraction", "label_noise", "imbalance"):
         if key != axis:
             parse_axis_value(key, base[key])
@@ -296,7 +297,6 @@ def _cmd_robustness(args) -> dict:
               "optimisers": {"at": opt_at, "optimisers": optimisers, "runs": args.optimiser_runs,
                              "max_iter": args.optimiser_iter},
               "rows": rows, "optimiser_rows": opt_rows}
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_json(result, out)
     log(f"wrote {out} ({len(rows)} points, {len(opt_rows)} training runs) in {time.perf_counter() - t0:.2f} s")
     return result
@@ -334,7 +334,6 @@ def _cmd_realdata(args) -> dict:
               "test_fraction": args.test_fraction, "max_train": args.max_train, "refine": args.refine,
               "zero_cost": args.zero_cost, "mu_search": {"line": args.mu_line, "random": args.mu_random},
               "rows": rows, "summary": summaries}
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_json(result, out)
     log(f"wrote {out} in {time.perf_counter() - t0:.2f} s")
     return result
