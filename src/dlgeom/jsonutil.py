@@ -54,8 +54,7 @@ def write_json(obj, path) -> Path:
     path = Path(path)
     if isinstance(obj, dict) and _STAMP and "settings" not in obj:
         obj = {**obj, "settings": _STAMP[0]}
-    text = json.dumps(jsonable(obj), indent=2, sort_keys=False, allow_nan=False) + "
-"
+    text = json.dumps(jsonable(obj), indent=2, sort_keys=False, allow_nan=False) + "\n"
     with open_output(path, "w") as fh:
         fh.write(text)
     return path
