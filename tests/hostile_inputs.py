@@ -301,6 +301,20 @@ def tries() -> list[tuple[str, str, list[str]]]:
                       (["--data", "{ws}/missing.json"], "missing"), (["--data", "{ws}/cell.json"], "wrong json")):
         add("bad file", f"perf-figure:{cid}", "perf-figure", "--name", "scaling", *args, "--out", "{ws}/existing")
 
+    # the settings check and the neural-collapse stage
+    for args, cid in ((["--inputs", "{ws}/garbage.json"], "garbage"), (["--inputs", "{ws}/missing.json"], "missing"),
+                      (["--inputs", "{ws}/cell.json"], "no stamp")):
+        add("bad file", f"check-settings:{cid}", "check-settings", "--settings-dir", "{ws}/nothere", *args)
+    add("bad file", "collapse-constructed:missing dir", "collapse-constructed", "--data-dirs", "{ws}/nothere",
+        "--cell-keys", "a", "--out", o)
+    add("sizes and values", "collapse-constructed:keys", "collapse-constructed", "--data-dirs", "{ws}/cell",
+        "--cell-keys", "a", "b", "--out", o)
+    add("bad file", "collapse-landscape:garbage", "collapse-landscape", "--data", "{ws}/garbage.npz", "--runs",
+        "{ws}/garbage.json", "--endpoints", "{ws}/missing.npz", "--out", o)
+    add("bad file", "collapse-tables:garbage", "collapse-tables", "--constructed", "{ws}/garbage.json",
+        "--out-dir", "{ws}/newtables")
+    add("bad file", "collapse-figure:no tables", "collapse-figure", "--tables", "{ws}/nothere", "--out-dir", "{ws}")
+
     # destinations: missing, not a directory, unwritable, an existing directory; and the planted symlinks
     for dest, why in DESTINATIONS.items():
         p = dest if dest.startswith("/") else "{ws}/" + dest

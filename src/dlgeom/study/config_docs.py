@@ -57,6 +57,8 @@ def _type(node: dict) -> str:
     if "anyOf" in node or "oneOf" in node:
         return " or ".join(_type(n) for n in node.get("anyOf", node.get("oneOf")))
     t = node.get("type", "any")
+    if isinstance(t, list):
+        return " or ".join(_type({**node, "type": x}) for x in t)
     if t == "array":
         return f"list of {_type(node.get('items', {}))}"
     if t == "object" and "additionalProperties" in node and isinstance(node["additionalProperties"], dict):
