@@ -167,7 +167,7 @@ def test_schema_states_a_limit_for_every_number():
 _HOLD = textwrap.dedent("""
     import sys, time
     from dlgeom.study.runlock import claim_study_run
-    claim_study_run(None, sys.argv[1])
+    claim_study_run(None, sys.argv[1], "tiny")   # the study of BASE (config/test.yaml)
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
 """)

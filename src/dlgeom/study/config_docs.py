@@ -24,7 +24,8 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 REFERENCE = ROOT / "docs" / "config.md"
 
 _LIMITS = [("minimum", "≥ {}"), ("exclusiveMinimum", "> {}"), ("maximum", "≤ {}"),
-           ("exclusiveMaximum", "< {}"), ("minItems", "at least {} item(s)"), ("pattern", "matches `{}`")]
+           ("exclusiveMaximum", "< {}"), ("minItems", "at least {} item(s)"), ("minLength", "at least {} character(s)"),
+           ("maxLength", "at most {} characters"), ("pattern", "matches `{}`")]
 
 
 @dataclass(frozen=True)
