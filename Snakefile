@@ -6,12 +6,15 @@
 #        snakemake --workflow-profile profiles/slurm ...     on a SLURM cluster
 # Snakemake loads profiles/default (keep-going, rerun-incomplete, greedy scheduler) by itself.
 
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("8.0")
 
 
-configfile: "config/config.yaml"
+# the default study's config, found from this file (so `snakemake -d elsewhere` works too)
+configfile: str(Path(workflow.current_basedir) / "config" / "config.yaml")
 
 
 include: "workflow/rules/common.smk"
