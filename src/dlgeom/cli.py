@@ -222,7 +222,7 @@ def _cmd_make_data(args) -> dict:
     save_dataset(data, args.out)
     real = data.meta["realised"]
     print(f"wrote {args.out}: N={data.n_points} Q={data.n_classes} r={real['r']:.4g} "
-          f"theta_star={real['theta_star']:.4g} cond_xred={real['cond_xred']:.4g}")
+          f"theta_max={real['theta_max']:.4g} cond_xred={real['cond_xred']:.4g}")
     return {}
 
 
