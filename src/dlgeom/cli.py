@@ -21,7 +21,8 @@ ZERO_COST = 1e-10
 
 # Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
 # where ``sub`` is the subparsers object and a handler takes the parsed args.
-EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run", "dlgeom.study.perf_run")
+EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run", "dlgeom.study.perf_run",
+                                "dlgeom.study.summary_run")
 
 
 def _int_list(text: str) -> list[int]:
@@ -36,6 +37,16 @@ def _float_list(text: str) -> list[float]:
         return [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _theta0(text: str):
+    """--theta0: a number (radians) or a rule name ('midpoint', 'open_box')."""
+    if text in ("midpoint", "open_box"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,7 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="assumptions report (A1–A3, r, θ_*, D) of a dataset file, as JSON",
                        description="Print the assumptions report of a dataset file as JSON.")
     c.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
-    c.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 (default (π − θ_*)/2)")
+    c.add_argument("--theta0", type=_theta0, default=None,
+                   help="angle margin θ_0: a number, 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
+                        "(the smallest θ_0 that opens the μ-box [P 4.24])")
     c.add_argument("--out", default=None, help="also write the JSON to this file")
 
     k = sub.add_parser("construct", help="global construction, pattern analysis, degeneracy probe (JSON)",
@@ -114,7 +127,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="Q comma-separated μ_j in the box I_0 (default: its midpoint)")
     k.add_argument("--D", dest="use_D", default="eff", choices=["eff", "paper"],
                    help="μ-box bound: D_eff = min(D, min_j|x̄_j − x̄|) (default) or the paper's D")
-    k.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 (default (π − θ_*)/2)")
+    k.add_argument("--theta0", type=_theta0, default=None,
+                   help="angle margin θ_0: a number, 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
+                        "(the smallest θ_0 that opens the μ-box [P 4.24])")
     k.add_argument("--mu-samples", type=int, default=8,
                    help="μ draws per box for the max cost over μ and the μ-dependence (default 8)")
     k.add_argument("--no-patterns", action="store_true", help="skip the 2^Q pattern analysis")
@@ -146,6 +161,9 @@ def _parser() -> argparse.ArgumentParser:
     ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
     ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    ce.add_argument("--theta0", type=_theta0, default="open_box",
+                    help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
+                         "'midpoint' or a number")
     ce.add_argument("--out", required=True, help="output JSON")
     ce.add_argument("--quiet", action="store_true")
 
@@ -351,7 +369,7 @@ def _cmd_cell(args) -> dict:
     read_manifest(args.data_dir)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
-                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log)
+                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log, args.theta0)
     write_json(out, args.out)
     log(f"wrote {args.out} in {out['seconds']:.2f} s")
     return {}

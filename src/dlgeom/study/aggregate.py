@@ -300,7 +300,8 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> list[dict
         z = good["cost_global"] <= zero
         add("thm23_zero", len(good), int((~z).sum()),
             f"zero cost (C ≤ {zero:g}) at the default μ (midpoint of (−D_eff, −2δ√Q), D_eff = min(D, min_j|x̄_j − x̄|)) "
-            f"in {_frac(z)} cases (max C {_fmt(good['cost_global'].max())}; L = Q and L = Q + 2); {theta0_txt}. "
+            f"in {_frac(z)} cases (max C {_fmt(good['cost_global'].max())}; L − Q ∈ "
+            f"{{{', '.join(str(v) for v in sorted(set((good['L'] - good['Q']).astype(int))))}}}); {theta0_txt}. "
             f"Outside the hypotheses, counted apart: {len(apart)} cases with A1-A3 but an empty μ-box (D ≤ 2δ√Q), "
             f"and {len(hyp) - len(good)} with D > 2δ√Q but D_eff ≤ 2δ√Q; the default μ gives zero cost in "
             f"{_frac(apart['cost_global'] <= zero)} of the former")

@@ -195,7 +195,9 @@ def render_markdown(claims: pd.DataFrame) -> str:
     for r in claims[claims["kind"] == "claim"].itertuples(index=False):
         out.append("| " + " | ".join(_cell(v) for v in (r.id, r.statement, r.reference, f"**{r.verdict}**",
                                                          r.n_cases, r.n_counter, r.evidence)) + " |")
-    out += ["", "## Findings (our questions)", "", "| id | question | reference | n_cases | answer |", "|---|---|---|---|---|"]
+    out += ["", "## Findings (our questions)", "",
+            "| id | question | reference | n_cases | n_counter | answer |", "|---|---|---|---|---|---|"]
     for r in claims[claims["kind"] == "finding"].itertuples(index=False):
-        out.append("| " + " | ".join(_cell(v) for v in (r.id, r.statement, r.reference, r.n_cases, r.evidence)) + " |")
+        out.append("| " + " | ".join(_cell(v) for v in (r.id, r.statement, r.reference, r.n_cases, r.n_counter,
+                                                         r.evidence)) + " |")
     return "\n".join(out) + "\n"
