@@ -212,8 +212,9 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
                                                             for _, r in g.iterrows()))
             add("flat_extended", len(g), int(bad_ours.sum()),
                 f"our extensions ({', '.join(ours)}) flat in {_frac(~bad_ours)} cells; all directions together explain "
-                f"{int(g['modes_explained'].sum())} of {int(g['modes_null_dim'].sum())} null dimensions (paper's reading "
-                f"alone: {int(sum(g[f'modes_rank_{f}'].sum() for f in paper_fams))}); the null dimension equals "
+                f"{int(g['modes_explained'].sum())} of {int(g['modes_null_dim'].sum())} null dimensions (the paper's "
+                f"directions alone: rank sum {int(sum(g[f'modes_rank_{f}'].sum() for f in paper_fams))}); the null "
+                f"dimension equals "
                 f"#params − Q² in {_frac(g['modes_null_dim'] == g['null_dim_theory'])} cells (rank J = Q²: near the "
                 "construction the zero set is a manifold of dimension #params − Q²); per cell: "
                 + "; ".join(f"{r['cell']}: {fam_txt(r, fams)}" for _, r in g.iterrows()))
