@@ -246,7 +246,7 @@ def choose_theta_star(edges: np.ndarray, f: np.ndarray, delta: float, theta_max:
 
 
 def exact_collapse_bound(X: np.ndarray, y: np.ndarray, means: np.ndarray, f: np.ndarray, theta_star: float) -> float:
-    """The exact collapse threshold b: μ_j < −b collapses class j for every j (MATH.md §2), with
+    """The exact collapse threshold b: μ_j < −b collapses class j for every j (docs/mathematics.md §2), with
     b = max_j √Q max_{i,k} (W_* R_j (x_{j,i} − x̄_j))_k ≤ √Q δ (‖W_*‖ = 1); compare 2δ√Q."""
     from .construct import rotation_to_diagonal  # construct imports this module
 
