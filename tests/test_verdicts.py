@@ -54,7 +54,7 @@ def test_markdown_has_two_tables():
 
 # ---- synthetic study tables --------------------------------------------------------------------
 
-def _cons(n_inside=4, n_outside=2, fail_paper=(), fail_eff=(), costly=(), empty=(), reach=()):
+def _cons(n_inside=4, n_outside=2, fail_paper=(), fail_eff=(), costly=(), empty=(), reach=(), rounding=()):
     """Construction rows: ``n_inside`` cases with A1-A3, then ``n_outside`` without.  Indices in
     ``fail_paper``/``fail_eff`` have one failing corner in that box, ``costly`` a non-zero default
     cost, ``empty`` an empty μ-box (for every θ_0), ``reach`` D > min_j|x̄_j − x̄|."""
@@ -76,7 +76,8 @@ def _cons(n_inside=4, n_outside=2, fail_paper=(), fail_eff=(), costly=(), empty=
                         f"box_{which}_fail_corner": int(i in fails), f"box_{which}_fail_edge": 0,
                         f"box_{which}_fail_random": 0, f"box_{which}_past_min": int(i in fails),
                         f"box_{which}_fail_past_min": int(i in fails), f"box_{which}_apex_out": int(i in fails),
-                        f"box_{which}_fail_apex_out": int(i in fails)})
+                        f"box_{which}_fail_apex_out": int(i in fails),
+                        f"box_{which}_fail_rounding": int(i in rounding and which == "paper")})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -128,6 +129,10 @@ def test_box_fails_and_correction():
     # the D_eff box fails too in case 2: fails
     t = _table(_frames(_cons(fail_paper=(0, 2), fail_eff=(2,))))
     assert t.loc["thm23_box", ["verdict", "n_cases", "n_counter"]].tolist() == ["fails", 4, 2]
+    # a failure by rounding (exact curation) is not a counterexample
+    t = _table(_frames(_cons(fail_paper=(0, 2), rounding=(2,))))
+    assert t.loc["thm23_box", ["verdict", "n_cases", "n_counter"]].tolist() == ["holds with correction", 4, 1]
+    assert "1 are rounding" in t.loc["thm23_box", "evidence"]
 
 
 def test_empty_box_counted_apart():

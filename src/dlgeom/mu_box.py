@@ -20,9 +20,10 @@ import numpy as np
 from .construct import construct_global, curated_means, hidden_cumulative
 from .data import Dataset
 from .geometry import Geometry
-from .network import cost
+from .network import cost, curate
 
-__all__ = ["box_points", "check_box", "apex_leaves_cone", "INSET", "MAX_CORNER_Q", "APEX_TOL"]
+__all__ = ["box_points", "check_box", "apex_leaves_cone", "curation_is_exact", "INSET", "MAX_CORNER_Q", "APEX_TOL",
+           "CURATION_TOL"]
 
 #: Corners and edge midpoints are pulled into the open box by this fraction of its width.
 INSET = 1e-3
@@ -30,6 +31,18 @@ INSET = 1e-3
 MAX_CORNER_Q = 10
 #: :func:`apex_leaves_cone`: a pre-activation below −APEX_TOL·max(1, |p_j|) counts as negative.
 APEX_TOL = 1e-9
+#: :func:`curation_is_exact`: every point within this distance (relative to max(1, spread of the
+#: means)) of its class's apex.
+CURATION_TOL = 1e-9
+
+
+def curation_is_exact(con, data: Dataset) -> bool:
+    """Whether T_L maps every point of class j onto its apex p_j (to :data:`CURATION_TOL`): then the
+    output layer (4.74) gives C = 0 in exact arithmetic and a computed C > 0 is rounding (from
+    cond X^red[μ] and cond W_*)."""
+    T = curate(con.network, data.X)
+    scale = max(1.0, float(np.ptp(con.geometry.means, axis=0).max()))
+    return bool(np.max(np.linalg.norm(T - con.apexes[data.y], axis=1)) <= CURATION_TOL * scale)
 
 
 def apex_leaves_cone(geom: Geometry, mu) -> bool:
@@ -81,17 +94,24 @@ def check_box(data: Dataset, geom: Geometry, n_layers: int, use_D: str, n_random
     n_corner/n_edge/n_random (points tested), fail_corner/fail_edge/fail_random (cost >
     ``zero_cost``), cost_max, frac_zero, past_min/past_own (points where some μ_j reaches past
     min_k |x̄_k − x̄| / its own |x̄_j − x̄|), apex_out (points where :func:`apex_leaves_cone`),
-    and fail_past_min/fail_past_own/fail_apex_out (failing points among them)."""
+    fail_rounding (failing points whose curation is exact, :func:`curation_is_exact`: rounding, not
+    a counterexample), and fail_past_min/fail_past_own/fail_apex_out (the other failing points
+    among the points of each predicate)."""
     out = {f"{a}_{k}": 0 for a in ("n", "fail") for k in ("corner", "edge", "random")}
     out.update({"cost_max": float("nan"), "frac_zero": float("nan"), "past_min": 0, "past_own": 0,
-                "fail_past_min": 0, "fail_past_own": 0, "apex_out": 0, "fail_apex_out": 0})
+                "fail_past_min": 0, "fail_past_own": 0, "apex_out": 0, "fail_apex_out": 0, "fail_rounding": 0})
     if not geom.box_nonempty(use_D):
         return out
     lo, hi = geom.mu_box(use_D)
     pts, kinds = box_points(lo, hi, geom.n_classes, n_random, rng)
-    costs = np.array([cost(construct_global(data, n_layers, m, use_D=use_D, geom=geom).network, data)
-                      for m in pts])
+    costs, rounding = np.empty(len(pts)), np.zeros(len(pts), dtype=bool)
+    for i, m in enumerate(pts):
+        con = construct_global(data, n_layers, m, use_D=use_D, geom=geom)
+        costs[i] = cost(con.network, data)
+        if not costs[i] <= zero_cost:
+            rounding[i] = curation_is_exact(con, data)
     fail = ~(costs <= zero_cost)
+    real = fail & ~rounding
     dist = geom.dist_to_barycenter
     past_min = (pts < -float(dist.min())).any(axis=1)
     past_own = (pts < -dist[None, :]).any(axis=1)
@@ -102,6 +122,7 @@ def check_box(data: Dataset, geom: Geometry, n_layers: int, use_D: str, n_random
         out[f"fail_{k}"] = int((fail & sel).sum())
     out.update({"cost_max": float(np.nanmax(costs)), "frac_zero": float(np.mean(~fail)),
                 "past_min": int(past_min.sum()), "past_own": int(past_own.sum()),
-                "fail_past_min": int((fail & past_min).sum()), "fail_past_own": int((fail & past_own).sum()),
-                "apex_out": int(apex_out.sum()), "fail_apex_out": int((fail & apex_out).sum())})
+                "fail_past_min": int((real & past_min).sum()), "fail_past_own": int((real & past_own).sum()),
+                "apex_out": int(apex_out.sum()), "fail_apex_out": int((real & apex_out).sum()),
+                "fail_rounding": int((fail & rounding).sum())})
     return out
