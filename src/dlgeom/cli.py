@@ -46,7 +46,8 @@ def _theta0(text: str):
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}") from None
 
 
 class _Parser(argparse.ArgumentParser):

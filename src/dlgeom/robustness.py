@@ -316,7 +316,8 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
            "reaches_zero_default": False, "reaches_zero_any": False, "mu_best": "", "best_family": "",
            "n_search": 0, "spread_default": float("nan"),
            "spread_best": float("nan"), "exact_default": False, "exact_best": False,
-           **{k: float("nan") for k in ("r", "A2_margin", "theta_max", "theta0", "theta_star", "A3_margin", "cond_xred", "delta", "D_eff",
+           **{k: float("nan") for k in ("r", "A2_margin", "theta_max", "theta0", "theta_star",
+                                        "A3_margin", "cond_xred", "delta", "D_eff",
                                         "collapse_bound")},
            **{k: False for k in ("A1", "A2", "A3", "all_hold", "box_nonempty")}}
     row.update(clusteredness(train.X, train.y))

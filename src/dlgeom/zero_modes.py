@@ -1,8 +1,9 @@
 """The flat directions the paper predicts at a constructed minimum, and how much of the Hessian's
 null space they explain (MATH.md §6).
 
-The paper names the μ-box and one positive rescaling per layer (**layer_rescaling**, [P 2.66]);
-the other families are our extensions.  Families of parameter directions that leave the cost of a constructed network unchanged:
+The paper names the μ-box and one positive rescaling per layer (**layer_rescaling**,
+[P 2.66]); the other families are our extensions.  Families of parameter directions that leave
+the cost of a constructed network unchanged:
 
 * **rescaling** — per hidden unit, scale its incoming row [w_k, b_k] by c > 0 and the next
   layer's column k by 1/c (an exact symmetry of ReLU networks) [P 2.66];
@@ -30,7 +31,8 @@ from .construct import Construction, hidden_cumulative, output_lstsq, output_pap
 from .data import Dataset
 from .network import Network
 
-__all__ = ["rescaling_directions", "layer_rescaling_directions", "construction_directions", "predicted_directions", "null_space_report"]
+__all__ = ["rescaling_directions", "layer_rescaling_directions",
+           "construction_directions", "predicted_directions", "null_space_report"]
 
 
 def rescaling_directions(net: Network) -> np.ndarray:

@@ -235,8 +235,9 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
                     s = "".join(map(str, d.pop("s")))
                     n_intact = s.count("1")
                     out["patterns"].append({
-                        **{k2: common[k2] for k2 in ("cell", "kind", "Q", "theta", "delta_ratio", "replicate", "r", "theta_max",
-                                                 "theta0", "theta_star", "all_hold", "box_nonempty")},
+                        **{k2: common[k2] for k2 in ("cell", "kind", "Q", "theta", "delta_ratio", "replicate", "r",
+                                                     "theta_max", "theta0", "theta_star", "all_hold",
+                                                     "box_nonempty")},
                         "L": L, "s": s, "n_intact": n_intact,
                         "type": "global" if n_intact == 0 else ("none" if n_intact == q else "mixed"),
                         "value_paper": d["value_paper"], "value_biasfree": d["value_biasfree"],

@@ -147,7 +147,8 @@ def run_realdata(name: str | None = None, lambdas=(0.0, 0.5, 1.0), seed_prefix=(
                           "acc_metric_at_max": at1["acc_metric"], "acc_best_at_max": at1["acc_best"],
                           "acc_ncm_at_max": at1["acc_ncm"], "acc_logreg_at_max": at1["acc_logreg"],
                           "silhouette_at_max": at1["silhouette"], "davies_bouldin_at_max": at1["davies_bouldin"],
-                          "r_at_max": at1.get("r", float("nan")), "theta_max_at_max": at1.get("theta_max", float("nan"))})
+                          "r_at_max": at1.get("r", float("nan")),
+                          "theta_max_at_max": at1.get("theta_max", float("nan"))})
         log(f"{name} [{proj}]: lambda_assumptions={summary['lambda_assumptions']} "
             f"lambda_zero_any={summary['lambda_zero_any_refined']} ({time.perf_counter() - t0:.2f} s)")
     return rows, summaries
