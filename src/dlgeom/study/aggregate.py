@@ -141,10 +141,9 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
             allnz = rand[~zero]["category"].value_counts()
             add("training_levels", len(nz), 0,
                 f"of {len(nz)} converged non-zero end points: pattern level {int(cats.get('pattern', 0))}, "
-                "class-merging "
-                f"level {int(cats.get('merge', 0))}, other {int(cats.get('other', 0))}; including unconverged runs: "
-                f"pattern {int(allnz.get('pattern', 0))}, merging {int(allnz.get('merge', 0))}, other "
-                f"{int(allnz.get('other', 0))}")
+                f"class-merging level {int(cats.get('merge', 0))}, other {int(cats.get('other', 0))}; "
+                f"including unconverged runs: pattern {int(allnz.get('pattern', 0))}, merging "
+                f"{int(allnz.get('merge', 0))}, other {int(allnz.get('other', 0))}")
         if "hess_n_negative" in end.columns:
             certified = end[end["start_kind"].isin(["he", "xavier"]) & (end["category"] != "zero")
                             & end["hess_n_negative"].notna()]
@@ -309,9 +308,8 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> list[dict
         good = hyp[hyp["box_nonempty"]]
         z = good["cost_global"] <= zero
         add("thm23_zero", len(good), int((~z).sum()),
-            f"zero cost (C ≤ {zero:g}) at the default μ (midpoint of (−D_eff, −2δ√Q), D_eff = min(D, min_j|x̄_j − "
-            "x̄|)) "
-            f"in {_frac(z)} cases (max C {_fmt(good['cost_global'].max())}; L − Q ∈ "
+            f"zero cost (C ≤ {zero:g}) at the default μ (midpoint of (−D_eff, −2δ√Q), "
+            f"D_eff = min(D, min_j|x̄_j − x̄|)) in {_frac(z)} cases (max C {_fmt(good['cost_global'].max())}; L − Q ∈ "
             f"{{{', '.join(str(v) for v in sorted(set((good['L'] - good['Q']).astype(int))))}}}); {theta0_txt}. "
             f"Outside the hypotheses, counted apart: {len(apart)} cases with A1-A3 but an empty μ-box (D ≤ 2δ√Q), "
             f"and {len(hyp) - len(good)} with D > 2δ√Q but D_eff ≤ 2δ√Q; the default μ gives zero cost in "
@@ -326,10 +324,10 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> list[dict
         add("thm23_box", len(hyp), int(counter.sum()),
             f"paper's box (−D, −2δ√Q)^Q tested at every corner and edge midpoint (deterministic, inset 1e-3 of the "
             f"width) and at random interior points ({_box_evidence(hyp, 'paper')}); a case counts against the "
-            f"statement if a tested μ misses zero cost other than by rounding: {_frac(counter)}. Correction D_eff = "
-            "min(D, min_j|x̄_j − x̄|): "
-            f"every tested μ of (−D_eff, −2δ√Q)^Q reaches zero in {_frac(eff_ok)} cases ({_box_evidence(hyp, 'eff')}). "
-            f"Failing cases = cases with D > min_j|x̄_j − x̄|: {int((counter & reach).sum())} both, "
+            f"statement if a tested μ misses zero cost other than by rounding: {_frac(counter)}. "
+            "Correction D_eff = min(D, min_j|x̄_j − x̄|): every tested μ of (−D_eff, −2δ√Q)^Q reaches zero in "
+            f"{_frac(eff_ok)} cases ({_box_evidence(hyp, 'eff')}). "
+            f"Failing cases vs cases with D > min_j|x̄_j − x̄|: {int((counter & reach).sum())} both, "
             f"{int((counter & ~reach).sum())} failing with D ≤ min_j|x̄_j − x̄|, {int((~counter & reach).sum())} "
             f"D > min_j|x̄_j − x̄| without failure; see box_failing_set", int((~eff_ok).sum()))
         n_past = int(hyp["box_paper_past_min"].sum())
@@ -340,22 +338,21 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> list[dict
             f"{int(hyp['box_paper_fail_past_min'].sum())}/{n_fail_pts} (points past it: {n_past}, so the predicate is "
             f"necessary, not sufficient); failing points = points where an earlier apex x̄_j − μ_j f_j leaves a later "
             f"layer's cone (exact test W^(ℓ)p_j + b^(ℓ) ≱ 0): {n_fail_apex}/{n_fail_pts} failing points have it, "
-            f"{n_apex} points have it in all; cases where the box reaches past min_j|x̄_j − x̄| (D > min_j|x̄_j − "
-            "x̄|): "
-            f"{int(reach.sum())}, of which failing {int((counter & reach).sum())}")
+            f"{n_apex} points have it in all; cases where the box reaches past min_j|x̄_j − x̄| "
+            f"(D > min_j|x̄_j − x̄|): {int(reach.sum())}, of which failing {int((counter & reach).sum())}; "
+            f"failing cases with D ≤ min_j|x̄_j − x̄|: {int((counter & ~reach).sum())}")
         lim = regular_simplex_limits()
         ex = inside[~inside["box_nonempty_exact"]] if "box_nonempty_exact" in inside else inside.iloc[:0]
         add("box_assumed", len(inside), len(apart),
             f"A1-A3 hold in {len(inside)} cases; the μ-box (−D, −2δ√Q) is empty for the chosen θ_0 in {len(apart)}, "
             "for every θ_0 (sup_θ0 D = min_ℓ≠j (x̄_j − x̄_ℓ)·f_ℓ − δ ≤ 2δ√Q) in "
             f"{int((~inside['box_nonempty_sup']).sum())}, "
-            f"within cond(W_*) ≤ {COND_W_LIMIT:g} in {int((~inside['box_nonempty_cap']).sum())}; with the exact "
-            "collapse "
-            f"threshold "
-            f"in place of 2δ√Q: empty for the chosen θ_0 in {len(ex)}, for every θ_0 (grid of 40 θ_* → π) in "
-            f"{int((~inside['box_nonempty_exact_sup']).sum())}. §4 assumes the box is non-empty; A1-A3 do not imply "
-            "it: "
-            f"for the regular simplex sup_θ0 D = ρ(Q/(Q−1) − c_0) (closed form, tested against the library), so "
+            f"within cond(W_*) ≤ {COND_W_LIMIT:g} in {int((~inside['box_nonempty_cap']).sum())}; "
+            f"with the exact collapse threshold in place of 2δ√Q: empty for the chosen θ_0 in {len(ex)}, for every "
+            "θ_0 (grid of 40 θ_* → π) in "
+            f"{int((~inside['box_nonempty_exact_sup']).sum())}. §4 assumes the box is non-empty; "
+            "A1-A3 do not imply it: for the regular simplex sup_θ0 D = ρ(Q/(Q−1) − c_0) (closed form, tested against "
+            "the library), so "
             f"D > 2δ√Q needs c_0 < Q/((Q−1)(1 + 2√Q)); it fails for every θ_0 from Q = "
             + ", ".join(f"{q} at c_0 = {c:g}" for c, q in lim.items()))
     if len(outside):
@@ -390,10 +387,9 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> list[dict
             bad = ~mixed["stationary"] | (rel >= 1e-8)
             add("thm25_mixed", len(mixed), int(bad.sum()),
                 f"stationary in {_frac(mixed['stationary'])} pattern rows; value depends on μ in "
-                f"{_frac(mixed['mu_dependent'])}; a μ-step lowers it in {_frac(mixed['mu_descent'])}; (2.85) as "
-                "printed "
-                f"differs from the bias-free least-squares value by a median {_fmt(rel.median())} "
-                "(relative)" + apart_txt)
+                f"{_frac(mixed['mu_dependent'])}; a μ-step lowers it in {_frac(mixed['mu_descent'])}; "
+                f"(2.85) as printed differs from the bias-free least-squares value by a median "
+                f"{_fmt(rel.median())} (relative)" + apart_txt)
         if len(pin):
             per_cell = pin.groupby(["cell", "replicate"]).apply(
                 lambda g: int(((g["type"] != "global") & g["stationary"] & ~g["mu_descent"]).sum()),
