@@ -140,7 +140,7 @@ def test_make_data_check_construct_round_trip(tmp_path, capsys, q, suffix):
         for k in ("value", "bound", "margin"):
             assert isinstance(a[key][k], float)
     assert a["r"] == pytest.approx(r, rel=1e-12)
-    assert a["theta_star"] == pytest.approx(theta, rel=1e-12)
+    assert a["theta_max"] == pytest.approx(theta, rel=1e-12)
     assert a["cond_xred"] == pytest.approx(cond, rel=1e-9)
     assert a["A2"] == pytest.approx({"holds": True, "value": r, "bound": 0.25, "margin": 0.25 - r}, rel=1e-12)
     assert a["A3"]["value"] == pytest.approx(theta, rel=1e-12)
@@ -172,7 +172,7 @@ def test_make_data_check_construct_round_trip(tmp_path, capsys, q, suffix):
         lo, hi = res["mu_box"]
         assert hi == pytest.approx(-2 * delta * math.sqrt(q), rel=1e-12)
         assert all(lo < m < hi for m in res["mu"]) and res["mu_in_box"] is True
-        for key in ("r", "theta_star", "cond_xred", "A1", "A2", "A3"):
+        for key in ("r", "theta_max", "theta0", "theta_star", "cond_xred", "A1", "A2", "A3"):
             assert key in res["assumptions"]
         assert res["assumptions"]["r"] == pytest.approx(r, rel=1e-12)
         pats = res["patterns"]

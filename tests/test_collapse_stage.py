@@ -64,30 +64,33 @@ def _nc_rows(source, start, pattern, nc1_last, n=1, L=2, q=2):
     return rows
 
 
-def _verdicts(nc, width=None):
-    return {r["reference"].split(":")[1].strip()[:12]: (r["verdict"], r["n_cases"])
-            for r in collapse_claims(neural_collapse_table(pd.DataFrame(nc)), width)}
+def _answers(nc, width=None):
+    """id -> (n_cases, n_counter) of the stage's findings rows."""
+    rows = collapse_claims(neural_collapse_table(pd.DataFrame(nc)), width)
+    assert all(r["kind"] == "finding" and r["verdict"] == "finding" for r in rows)
+    return {r["id"]: (r["n_cases"], r["n_counter"]) for r in rows}
 
 
-def test_findings_verdicts_follow_the_tables():
+def test_findings_counts_follow_the_tables():
     cons = _nc_rows("global", "", "1-2", 0.0)
-    stair = _verdicts(cons + _nc_rows("trained_zero", "he", "1-2", 1e-30, n=3)
-                      + _nc_rows("trained_zero", "he", "2-2", 1e-30))
-    assert stair["neural colla"] == ("holds", 4) and stair["NC1-NC4 adap"] == ("holds", 4)
-    late = _verdicts(cons + _nc_rows("trained_zero", "he", "2-2", 1e-3, n=3)
-                     + _nc_rows("trained_zero", "he", "1-2", 1e-3))
-    assert late["neural colla"] == ("fails", 4) and late["NC1-NC4 adap"] == ("fails", 4)
-    # zero-cost end points only from perturbed constructions: the random-start findings are untested
-    near = _verdicts(cons + _nc_rows("trained_zero", "global@0.1", "1-2", 0.0, n=2))
-    assert near["neural colla"] == ("untested", 0)
+    stair = _answers(cons + _nc_rows("trained_zero", "he", "1-2", 1e-30, n=3)
+                     + _nc_rows("trained_zero", "he", "2-2", 1e-30))
+    # 4 zero-cost end points from random starts, 3 of them collapse one class per layer
+    assert stair["collapse_layers"] == (4, 1) and stair["collapse_last_hidden"] == (4, 0)
+    late = _answers(cons + _nc_rows("trained_zero", "he", "2-2", 1e-3, n=3)
+                    + _nc_rows("trained_zero", "he", "1-2", 1e-3))
+    assert late["collapse_layers"] == (4, 3)
+    # zero-cost end points only from perturbed constructions: the random-start findings have no case
+    near = _answers(cons + _nc_rows("trained_zero", "global@0.1", "1-2", 0.0, n=2))
+    assert near["collapse_layers"] == (0, 0)
     w = pd.DataFrame({"cell": ["c"] * 4, "minimum": [0, 0, 1, 1], "level_type": ["pattern"] * 2 + ["other"] * 2,
                       "multiplicity": [3, 3, 1, 1], "embedding": ["zero", "split"] * 2,
                       "escapable": [True, False, False, False], "cost_before": [1.0] * 4,
                       "cost_after": [0.5, 1.0, 1.0, 1.0], "rel_drop": [0.5, 0, 0, 0],
                       "method": ["probe"] + ["none"] * 3})
-    assert _verdicts(cons, w)["width Q+1 (c"] == ("fails", 2)
+    assert _answers(cons, w)["width_escape"] == (2, 1)     # two distinct minima, one not escapable
     w.loc[2, "escapable"] = True
-    assert _verdicts(cons, w)["width Q+1 (c"] == ("holds", 2)
+    assert _answers(cons, w)["width_escape"] == (2, 0)
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

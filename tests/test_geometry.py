@@ -89,7 +89,8 @@ def test_assumptions_report_values_and_margins():
     assert inside.A1.holds and inside.A2.holds and inside.A3.holds and inside.all_hold
     assert inside.A2.value == pytest.approx(0.1, rel=1e-9)
     assert inside.A2.margin == pytest.approx(0.25 - 0.1, rel=1e-9)
-    assert inside.A3.margin == pytest.approx(np.pi - inside.theta_star)
+    assert inside.A3.margin == pytest.approx(np.pi - inside.theta_max)
+    assert inside.theta_star == pytest.approx(inside.theta0 + inside.theta_max, rel=1e-15)
     wide = dlgeom.assumptions(dlgeom.geometry(dlgeom.make_clustered(3, 30, 0.3, seed=1)))
     assert not wide.A2.holds and wide.A2.margin < 0
     obtuse = dlgeom.assumptions(dlgeom.geometry(dlgeom.make_clustered(3, 30, 0.02, theta=1.2 * np.pi, seed=1)))

@@ -206,9 +206,10 @@ def test_cli_realdata_writes_seeds_and_is_reproducible(tmp_path, capsys):
     summ = pd.read_csv(tmp_path / "t" / "realdata_summary.csv")
     assert list(summ["projection"]) == ["lda", "simplex"]
     claims = pd.read_csv(tmp_path / "t" / "robustness_claims.csv")
-    real = claims[claims["claim"].str.startswith("Real data")].iloc[0]
+    real = claims[claims["id"] == "realdata_lambda"].iloc[0]
     ok = summ["lambda_assumptions_grid"].isna() | (summ["lambda_zero_any_grid"] >= summ["lambda_assumptions_grid"])
-    assert real["verdict"] == ("holds" if ok.all() else "fails") and real["n_cases"] == 2
+    assert real["verdict"] == "finding" and real["n_cases"] == 2
+    assert f"λ_zero >= λ_A (grid) in {int(ok.sum())}/2" in real["evidence"]
     rc, _, err = _run(capsys, "robustness-figure", "--name", "realdata", "--tables", tmp_path / "t", "--out", tmp_path / "f")
     assert rc == 0, err
     assert (tmp_path / "f.png").is_file()
@@ -236,6 +237,7 @@ def test_real_data_claim_flips():
             "acc_logreg_at_max": 0.9}
     good = pd.DataFrame([base])
     bad = pd.DataFrame([base, {**base, "dataset": "e", "lambda_zero_any_grid": 0.1, "lambda_zero_any_refined": 0.12}])
-    pick = lambda c: next(x for x in c if x["claim"].startswith("Real data"))
-    assert pick(robustness_claims(None, None, good))["verdict"] == "holds"
-    assert pick(robustness_claims(None, None, bad))["verdict"] == "fails"
+    pick = lambda c: next(x for x in c if x["id"] == "realdata_lambda")
+    assert "in 1/1 dataset" in pick(robustness_claims(None, None, good))["evidence"]
+    assert "in 1/2 dataset" in pick(robustness_claims(None, None, bad))["evidence"]
+    assert pick(robustness_claims(None, None, bad))["verdict"] == "finding"

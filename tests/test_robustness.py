@@ -250,7 +250,7 @@ def test_cli_robustness_and_tables_end_to_end(tmp_path, capsys):
     rob = pd.read_csv(tmp_path / "t" / "robustness.csv")
     assert list(rob["value"].astype(str)) == ["0.1", "0.1", "0.5", "0.5"]
     claims = pd.read_csv(tmp_path / "t" / "robustness_claims.csv")
-    assert set(claims["verdict"]) <= {"holds", "fails", "holds with correction", "untested"}
+    assert set(claims["verdict"]) <= {"holds", "fails", "holds with correction", "untested", "finding"}
     rc, _, err = _run(capsys, "robustness-figure", "--name", "robustness", "--tables", tmp_path / "t",
                       "--out", tmp_path / "fig")
     assert rc == 0, err
@@ -275,36 +275,48 @@ def _rows(n_in=4, n_out=3, zero_out=0):
     return pd.DataFrame(rows)
 
 
-def _verdict(claims, start):
-    return next(c["verdict"] for c in claims if c["claim"].startswith(start))
+def _row(claims, key):
+    return next(c for c in claims if c["id"] == key)
+
+
+def _verdict(claims, key):
+    return _row(claims, key)["verdict"]
 
 
 def test_claims_sufficiency_verdict_flips_with_a_failing_row():
     from dlgeom.study.robustness_report import robustness_claims
 
     rob = _rows()
-    assert _verdict(robustness_claims(rob, None), "The assumptions are sufficient") == "holds"
+    assert _verdict(robustness_claims(rob, None), "robust_sufficient") == "holds"
     bad = pd.concat([rob, rob.iloc[[0]].assign(reaches_zero_default=False, reaches_zero_any=False,
                                                 exact_default=False, cost_default=0.5)], ignore_index=True)
-    assert _verdict(robustness_claims(bad, None), "The assumptions are sufficient") == "fails"
+    c = _row(robustness_claims(bad, None), "robust_sufficient")
+    assert (c["verdict"], c["n_cases"], c["n_counter"]) == ("fails", 5, 1)
     rounding = pd.concat([rob, rob.iloc[[0]].assign(reaches_zero_default=False, cost_default=1e-8)], ignore_index=True)
-    assert _verdict(robustness_claims(rounding, None), "The assumptions are sufficient") == "holds with correction"
+    c = _row(robustness_claims(rounding, None), "robust_sufficient")
+    assert (c["verdict"], c["n_cases"], c["n_counter"]) == ("holds with correction", 5, 1)
     # a failure within rounding of the A3 boundary is reported, not counted
     edge = pd.concat([rob, rob.iloc[[0]].assign(reaches_zero_default=False, exact_default=False, A3_margin=1e-9)],
                      ignore_index=True)
-    c = next(c for c in robustness_claims(edge, None) if c["claim"].startswith("The assumptions are sufficient"))
-    assert c["verdict"] == "holds" and c["n_cases"] == 4 and "not counted: 1" in c["evidence"]
+    c = _row(robustness_claims(edge, None), "robust_sufficient")
+    assert c["verdict"] == "holds" and c["n_cases"] == 4 and c["n_counter"] == 0 and "not counted: 1" in c["evidence"]
 
 
-def test_claims_necessity_verdict_counts_zero_cost_outside():
+def test_necessity_is_a_finding_counting_zero_cost_outside():
     from dlgeom.study.robustness_report import robustness_claims
 
     none_zero = robustness_claims(_rows(zero_out=0), None)
     some_zero = robustness_claims(_rows(zero_out=2), None)
-    assert _verdict(none_zero, "The assumptions are necessary") == "holds"
-    c = next(c for c in some_zero if c["claim"].startswith("The assumptions are necessary"))
-    assert c["verdict"] == "fails" and "2/3" in c["evidence"] and c["n_cases"] == 3
-    assert _verdict(robustness_claims(pd.DataFrame(), None), "The assumptions are sufficient") == "untested"
+    assert _verdict(none_zero, "robust_necessary") == "finding"
+    assert "0/3" in _row(none_zero, "robust_necessary")["evidence"]
+    c = _row(some_zero, "robust_necessary")
+    assert c["verdict"] == "finding" and "2/3" in c["evidence"] and c["n_cases"] == 3
+    empty = robustness_claims(pd.DataFrame(), None)
+    assert _verdict(empty, "robust_sufficient") == "untested"
+    # every key of the stage, in order, whatever ran
+    from dlgeom.study.robustness_report import ROBUSTNESS_KEYS
+
+    assert [c["id"] for c in empty] == list(ROBUSTNESS_KEYS) == [c["id"] for c in some_zero]
 
 
 # ---- config and workflow -------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def test_cli_shallow(tmp_path, capsys):
 def test_tables_claims_figures_are_byte_stable(tmp_path, capsys):
     """beyond-tables twice on the same run files: identical bytes; verdicts computed."""
     from dlgeom.study.beyond_report import (
-        CLAIMS,
+        BEYOND_KEYS,
         fig_highdim,
         fig_shallow,
         fig_sls,
@@ -145,10 +145,10 @@ def test_tables_claims_figures_are_byte_stable(tmp_path, capsys):
     import pandas as pd
 
     claims = pd.read_csv(tmp_path / "t0" / "beyond_claims.csv")
-    assert len(claims) == len(CLAIMS)
-    assert set(claims["verdict"]) <= {"holds", "fails", "holds with correction", "untested"}
-    slope = claims[claims["claim"].str.startswith("Shallow network: log")].iloc[0]
-    assert slope["verdict"] == "holds" and slope["n_cases"] == 2
+    assert list(claims["id"]) == list(BEYOND_KEYS)
+    assert set(claims["verdict"]) <= {"holds", "fails", "holds with correction", "untested", "finding"}
+    slope = claims[claims["id"] == "shallow_slope"].iloc[0]
+    assert slope["verdict"] == "holds" and slope["n_cases"] == 2 and slope["n_counter"] == 0
     frames = load_runs({"highdim": [hd], "sls": [sl], "shallow": [sh]})
     for fig in (fig_highdim(frames["highdim"]), fig_sls(frames["sls"]), fig_shallow(frames["shallow"])):
         assert len(fig.axes) >= 2

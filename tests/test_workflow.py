@@ -122,7 +122,7 @@ def test_dry_run(tmp_path, configfile, expected_cells):
 # ---- the tiny study end to end -------------------------------------------------------------------
 
 def _claims(tmp):
-    return pd.read_csv(tmp / "results" / "tiny" / "tables" / "claims.csv").set_index("reference")
+    return pd.read_csv(tmp / "results" / "tiny" / "tables" / "claims.csv", keep_default_na=False).set_index("id")
 
 
 def test_tiny_study_tables(tiny_study):
@@ -152,20 +152,28 @@ def test_tiny_study_tables(tiny_study):
 
 
 def test_tiny_study_claims(tiny_study):
+    from dlgeom.study.verdicts import CATALOGUE, COLUMNS
+
     c = _claims(tiny_study)
-    assert set(c["verdict"]) <= {"holds", "fails", "holds with correction", "untested"}
-    assert c.index.is_unique
-    assert c.loc["Thm 2.3, (4.56)-(4.74)", "verdict"] == "holds"
-    assert c.loc["Prop 2.2, (2.43)-(2.45), (2.66)", "verdict"] == "holds"
-    assert c.loc["Thm 2.5, (2.85)", "verdict"] == "fails"          # mixed patterns are not local minima
-    assert c.loc["Thm 2.4-2.5", "verdict"] == "fails"               # not 2^Q - 1 local minima
-    assert c.loc["Thm 2.4, (2.71), (2.85)", "verdict"] == "holds with correction"
-    assert c.loc["(2.61)-(2.68)", "verdict"] == "holds"
-    # the findings beyond the paper may have no case in the tiny study (no zero-cost end point from a random start)
-    paper = ~c.index.str.startswith("finding beyond the paper")
-    assert (c.loc[paper, "n_cases"] > 0).all()
+    assert list(c.reset_index().columns) == COLUMNS and c.index.is_unique and set(c.index) == set(CATALOGUE)
+    claims, findings = c[c["kind"] == "claim"], c[c["kind"] == "finding"]
+    assert set(claims["verdict"]) <= {"holds", "fails", "holds with correction", "untested"}
+    assert set(findings["verdict"]) == {"finding"}
+    assert ((c["n_counter"] >= 0) & (c["n_counter"] <= c["n_cases"])).all()
+    assert (claims.loc[claims["verdict"] == "holds", "n_counter"] == 0).all()
+    assert (claims.loc[claims["verdict"].isin(["fails", "holds with correction"]), "n_counter"] > 0).all()
+    assert c.loc["thm23_zero", "verdict"] == "holds"
+    assert c.loc["prop22", "verdict"] == "holds"
+    assert c.loc["thm25_mixed", "verdict"] == "fails"          # mixed patterns are not local minima
+    assert c.loc["thm25_count", "verdict"] == "fails"          # not 2^Q - 1 local minima
+    assert c.loc["thm24_value", "verdict"] == "fails"          # V_aff < (2.71): the value statement
+    assert c.loc["thm24_degenerate", "verdict"] == "holds"
+    assert c.loc["metric_classifier", "verdict"] == "holds"
+    # the tiny study has no L = Q + 2: that finding is present, with no case
+    assert c.loc["patterns_extra_layers", "n_cases"] == 0
+    assert (claims.drop(index="thm24_value")["n_cases"] > 0).sum() >= 10
     md = (tiny_study / "results" / "tiny" / "tables" / "claims.md").read_text()
-    assert md.count("\n") == len(c) + 2
+    assert md.count("\n| ") == len(c) + 2 and md.count("\n|---") == 2      # two tables, one header each
 
 
 def test_tiny_study_is_reproducible(tiny_study, tmp_path):
@@ -217,7 +225,8 @@ def test_tiny_study_landscape(tiny_study):
     centre = sl[(sl["alpha"].abs() < 1e-12) & (sl["beta"].abs() < 1e-12)]
     assert len(centre) == 2 and (centre["cost"] <= 1e-12).all()
     c = _claims(tiny_study)
-    assert c.loc["MATH.md §6", "verdict"] == "holds"
+    assert c.loc["zero_modes", "verdict"] == "finding" and c.loc["zero_modes", "n_cases"] == 2
+    assert c.loc["flat_directions", "verdict"] == "holds"
     assert "landscape_runs.png" in {p.name for p in (tiny_study / "results" / "tiny" / "figures").iterdir()}
 
 
@@ -241,8 +250,8 @@ def test_tiny_study_collapse(tiny_study, tmp_path):
     assert (kept["cost_after"] >= kept["cost_before"] * (1 - 1e-6)).all()
     assert set(w["level_type"]) <= {"class-merging", "pattern", "other"}
     c = _claims(tiny_study)
-    finding = c.loc["finding beyond the paper: width Q+1 (cf. arXiv 2006.01005) vs Thm 2.4-2.5"]
-    assert finding["n_cases"] == minima.groupby(["cell"]).size().sum()
+    finding = c.loc["width_escape"]
+    assert finding["kind"] == "finding" and finding["n_cases"] == minima.groupby(["cell"]).size().sum()
     for ext in ("png", "pdf"):
         assert (res / "figures" / f"neural_collapse.{ext}").stat().st_size > 0
         assert (res / "figures" / f"width_plus_one.{ext}").stat().st_size > 0

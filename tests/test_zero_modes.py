@@ -28,7 +28,7 @@ def _cost_along(con, data, d, t):
 def test_each_predicted_direction_keeps_zero_cost_to_second_order(q3):
     data, con, _ = q3
     dirs = predicted_directions(con, data, zero_cost=True)
-    assert set(dirs) == {"rescaling", "mu", "rotation", "theta0", "output"}
+    assert set(dirs) == {"layer_rescaling", "rescaling", "mu", "rotation", "theta0", "output"}
     for name, D in dirs.items():
         for d in D.T:
             # along a flat direction C² grows at most like t⁴ (tangent of a zero-cost curve)
@@ -48,9 +48,10 @@ def test_predicted_directions_lie_in_the_null_space_and_count(q3):
     q, L = 3, 4
     rep = null_space_report(H, predicted_directions(con, data, zero_cost=True))
     assert rep["rank_rescaling"] == L * q
+    assert rep["rank_layer_rescaling"] == L                  # the paper's reading: one scalar per layer
     assert rep["rank_rotation"] == q * (q - 1) * (q - 2) // 2
     assert rep["rank_mu"] == q and rep["rank_output"] == q and rep["rank_theta0"] == 1
-    for fam in ("rescaling", "mu", "rotation", "theta0", "output"):
+    for fam in ("layer_rescaling", "rescaling", "mu", "rotation", "theta0", "output"):
         assert rep[f"in_null_{fam}"] == rep[f"rank_{fam}"], fam
     # the whole null space: each class's output is constant after its collapse layer -> rank J = Q²
     assert rep["null_dim"] == con.network.n_params - q * q

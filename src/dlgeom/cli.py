@@ -26,7 +26,7 @@ ZERO_COST = 1e-10
 # Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
 # where ``sub`` is the subparsers object and a handler takes the parsed args.
 EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run", "dlgeom.study.perf_run",
-                               "dlgeom.study.collapse_run")
+                               "dlgeom.study.collapse_run", "dlgeom.study.summary_run")
 
 
 def _int_list(text: str) -> list[int]:
@@ -41,6 +41,17 @@ def _float_list(text: str) -> list[float]:
         return [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _theta0(text: str):
+    """--theta0: a number (radians) or a rule name ('midpoint', 'open_box')."""
+    if text in ("midpoint", "open_box"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="assumptions report (A1–A3, r, θ_*, D) of a dataset file, as JSON",
                        description="Print the assumptions report of a dataset file as JSON.")
     c.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
-    c.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 in (0, π] (default (π − θ_*)/2)")
+    c.add_argument("--theta0", type=_theta0, default=None,
+                   help="angle margin θ_0: a number in (0, π], 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
+                        "(the smallest θ_0 that opens the μ-box [P 4.24])")
     c.add_argument("--out", default=None, help="also write the JSON to this file")
 
     k = sub.add_parser("construct", help="global construction, pattern analysis, degeneracy probe (JSON)",
@@ -131,7 +144,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="Q comma-separated finite μ_j in the box I_0 (default: its midpoint)")
     k.add_argument("--D", dest="use_D", default="eff", choices=["eff", "paper"],
                    help="μ-box bound: D_eff = min(D, min_j|x̄_j − x̄|) (default) or the paper's D")
-    k.add_argument("--theta0", type=float, default=None, help="angle margin θ_0 in (0, π] (default (π − θ_*)/2)")
+    k.add_argument("--theta0", type=_theta0, default=None,
+                   help="angle margin θ_0: a number in (0, π], 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
+                        "(the smallest θ_0 that opens the μ-box [P 4.24])")
     k.add_argument("--mu-samples", type=int, default=8,
                    help="μ draws per box for the max cost over μ and the μ-dependence, 0..10000 (default 8)")
     k.add_argument("--no-patterns", action="store_true", help="skip the 2^Q pattern analysis (needed for Q > 12)")
@@ -168,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero, in (0, 1]")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
     ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    ce.add_argument("--theta0", type=_theta0, default="open_box",
+                    help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
+                         "'midpoint' or a number")
     ce.add_argument("--out", required=True, help="output JSON")
     ce.add_argument("--quiet", action="store_true")
 
@@ -288,7 +306,7 @@ def _cmd_make_data(args) -> dict:
     save_dataset(data, args.out)
     real = data.meta["realised"]
     print(f"wrote {args.out}: N={data.n_points} Q={data.n_classes} r={real['r']:.4g} "
-          f"theta_star={real['theta_star']:.4g} cond_xred={real['cond_xred']:.4g}")
+          f"theta_max={real['theta_max']:.4g} cond_xred={real['cond_xred']:.4g}")
     return {}
 
 
@@ -438,7 +456,7 @@ def _cmd_cell(args) -> dict:
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
-                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log)
+                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log, args.theta0)
     write_json(out, args.out)
     log(f"wrote {args.out} in {time.perf_counter() - t0:.2f} s")
     return {}

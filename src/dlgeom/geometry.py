@@ -14,12 +14,14 @@ import numpy as np
 
 from .data import Dataset
 from .jsonutil import jsonable
-from .validation import SINGULAR_COND, check_float
+from .validation import SINGULAR_COND, DlgeomInputError, check_float
 
 __all__ = [
     "class_means", "noise_radius", "cone_angles", "simplex_angle", "cone_matrix",
     "ball_in_cone", "forward_cone_depth", "Geometry", "geometry", "Assumptions", "assumptions",
-    "CONE_MARGIN_FACTOR", "THETA_CAP", "ANGLE_TOL", "A3_LIMIT",
+    "CONE_MARGIN_FACTOR", "THETA_CAP", "ANGLE_TOL", "A3_LIMIT", "THETA0_RULES", "THETA0_MIN", "COND_W_LIMIT",
+    "BOX_MARGIN", "theta_cap_for_cond", "depth_at", "depth_sup", "choose_theta_star", "exact_collapse_bound",
+    "regular_simplex_depth",
 ]
 
 #: The paper measures θ_{*,j} against balls of radius 4δ around the other means [P 4.21].
@@ -33,6 +35,17 @@ THETA_CAP = 0.99 * np.pi
 #: λ ≈ 2e-9, cond(W_*) ≈ 4e8).
 ANGLE_TOL = 1e-7
 A3_LIMIT = np.pi - ANGLE_TOL
+#: How :func:`geometry` picks θ_0 when no number is given: 'midpoint' (the library's default,
+#: θ_0 = (π − max_j θ_{*,j})/2) or 'open_box' (the paper's intent [P 4.24]: the smallest θ_0 that
+#: opens the μ-box, see :func:`choose_theta_star`).
+THETA0_RULES = ("midpoint", "open_box")
+#: 'open_box': the smallest θ_0 tried (the paper needs θ_0 > 0).
+THETA0_MIN = 1e-2
+#: 'open_box': θ_* is capped so that cond(W_*) = 1/λ(θ_*) ≤ this limit.  Measured on the default
+#: grid: at the cap the default-μ cost stays ≤ 1e-11 (9.2e-12), while a cap of 1e3 gave 1.25e-10.
+COND_W_LIMIT = 300.0
+#: 'open_box': the target is D ≥ (1 + BOX_MARGIN)·2δ√Q (a box of width BOX_MARGIN·2δ√Q).
+BOX_MARGIN = 0.25
 #: Rows processed at a time in passes over the data (bounds temporary memory).
 CHUNK = 1 << 16
 #: :func:`class_means`: one-hot products up to this many classes (rows per block), flat
@@ -182,6 +195,84 @@ def _forward_cone_depth(v: np.ndarray, f: np.ndarray, delta: float, theta: float
     return depth
 
 
+def theta_cap_for_cond(q: int, cond_limit: float = COND_W_LIMIT) -> float:
+    """The largest θ with cond(W_θ) = 1/λ(θ) ≤ ``cond_limit``: 2 arctan(cond_limit · tan(θ_Q/2))."""
+    return float(2.0 * np.arctan(cond_limit * np.tan(simplex_angle(q) / 2)))
+
+
+def depth_at(means: np.ndarray, f: np.ndarray, delta: float, theta_star: float) -> float:
+    """D [P 4.26] for the cone angle θ_*: min over ℓ ≠ j of :func:`forward_cone_depth`."""
+    return float(forward_cone_depth(means, f, delta, theta_star).min())
+
+
+def depth_sup(means: np.ndarray, f: np.ndarray, delta: float) -> float:
+    """sup over θ_0 of D: D increases with θ_* [P 4.24] and tends, as θ_* → π, to
+    min_{ℓ≠j} ((x̄_j − x̄_ℓ)·f_ℓ − δ) (the ball must lie beyond the apex's half-space)."""
+    v = means[None, :, :] - means[:, None, :]
+    v_par = np.einsum("ljk,lk->lj", v, f) - delta
+    np.fill_diagonal(v_par, np.inf)
+    return float(v_par.min())
+
+
+def choose_theta_star(edges: np.ndarray, f: np.ndarray, delta: float, theta_max: float, q: int,
+                      box_margin: float = BOX_MARGIN, cond_limit: float = COND_W_LIMIT,
+                      theta0_min: float = THETA0_MIN) -> float:
+    """θ_* = θ_0 + max_j θ_{*,j} by the rule 'open_box' (the paper's use of θ_0 [P 4.24]).
+
+    Target: D(θ_*) ≥ (1 + ``box_margin``)·2δ√Q.  D is increasing in θ_*, so: the smallest θ_*
+    in [θ_max + ``theta0_min``, θ_cap] reaching the target by bisection (60 halvings), where
+    θ_cap = :func:`theta_cap_for_cond` keeps cond(W_*) ≤ ``cond_limit``; θ_max + ``theta0_min``
+    when the target is met there already; θ_cap (the largest D allowed) when it is met nowhere,
+    so that the box is as wide as the limit allows (it may still be empty).  When θ_cap ≤ θ_max +
+    ``theta0_min`` the midpoint rule is used."""
+    target = (1.0 + box_margin) * 2.0 * delta * math.sqrt(q)
+    lo, hi = theta_max + theta0_min, min(theta_cap_for_cond(q, cond_limit), A3_LIMIT)
+    if not lo < hi:
+        return theta_max + (np.pi - theta_max) / 2
+
+    def depth(theta):
+        return float(_forward_cone_depth(edges, f, delta, theta).min())
+
+    if depth(lo) >= target:
+        return lo
+    if depth(hi) < target:
+        return hi
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if depth(mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def exact_collapse_bound(X: np.ndarray, y: np.ndarray, means: np.ndarray, f: np.ndarray, theta_star: float) -> float:
+    """The exact collapse threshold b: μ_j < −b collapses class j for every j (docs/mathematics.md §2), with
+    b = max_j √Q max_{i,k} (W_* R_j (x_{j,i} − x̄_j))_k ≤ √Q δ (‖W_*‖ = 1); compare 2δ√Q."""
+    from .construct import rotation_to_diagonal  # construct imports this module
+
+    q = means.shape[0]
+    W_star = cone_matrix(theta_star, q)
+    worst = -np.inf
+    for j in range(q):
+        dev = X[y == j] - means[j]
+        worst = max(worst, float((dev @ (W_star @ rotation_to_diagonal(f[j])).T).max()))
+    return math.sqrt(q) * worst
+
+
+def regular_simplex_depth(q: int, r: float, theta_star: float | None = None, rho: float = 1.0) -> float:
+    """Closed form of D for Q means on a regular simplex at distance ρ from the barycenter, δ = rρ.
+
+    For ℓ ≠ j: (x̄_j − x̄_ℓ)·f_ℓ = ρQ/(Q−1) and the orthogonal part is ρ√(Q(Q−2))/(Q−1), so
+    D(θ_*) = ρ [Q/(Q−1) − (r + √(Q(Q−2))/(Q−1)·cos(θ_*/2)) / sin(θ_*/2)], and its supremum over
+    θ_0 (θ_* → π) is ρ (Q/(Q−1) − r).  ``theta_star=None`` returns the supremum."""
+    par = q / (q - 1)
+    if theta_star is None:
+        return rho * (par - r)
+    perp = math.sqrt(q * (q - 2)) / (q - 1)
+    return rho * (par - (r + perp * math.cos(theta_star / 2)) / math.sin(theta_star / 2))
+
+
 @dataclass(frozen=True)
 class Geometry:
     """Everything the constructions need to know about the data (MATH.md §3).
@@ -236,8 +327,11 @@ class Geometry:
 def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     """Compute the geometry of ``data`` (one pass for the means, one for δ).
 
-    ``theta0`` is the margin θ_0 > 0 of [P 2.52]; default (π − max_j θ_{*,j})/2, the middle of
-    the allowed range; a θ_0 that would reach π is replaced by that default.  If
+    ``theta0`` is the margin θ_0 > 0 of [P 2.52]: a number, or a rule (:data:`THETA0_RULES`).
+    ``None`` or 'midpoint' (the library default): (π − max_j θ_{*,j})/2, the middle of the allowed
+    range.  'open_box': the paper's intent [P 4.24], the smallest θ_0 whose μ-box is open with a
+    margin, within cond(W_*) ≤ :data:`COND_W_LIMIT` (:func:`choose_theta_star`).  A θ_0 that would
+    reach π is replaced by (π − max_j θ_{*,j})/2.  If
     max_j θ_{*,j} ≥ π (A3 fails) θ_* falls back to :data:`THETA_CAP`.
     """
     q = data.n_classes
@@ -285,8 +379,19 @@ def _geometry(X: np.ndarray, data: Dataset, theta0) -> "Geometry":
         f = to_bary / dist[:, None]
     theta_j = _cone_angles(edges, _row_norms(edges), to_bary, dist, delta, CONE_MARGIN_FACTOR)
     theta_max = float(np.max(theta_j))
-    if theta0 is None:
-        theta0 = (np.pi - theta_max) / 2 if theta_max < A3_LIMIT else 0.0
+    min_dist = float(dist.min())
+    depth_ok = min_dist > 0 and bool(np.isfinite(f).all())
+    if theta0 is None or isinstance(theta0, str):
+        rule = "midpoint" if theta0 is None else theta0
+        if rule not in THETA0_RULES:
+            raise DlgeomInputError(f"theta0: expected a number in (0, pi) or one of {', '.join(THETA0_RULES)}, "
+                                   f"got {theta0!r}")
+        if not theta_max < A3_LIMIT:
+            theta0 = 0.0
+        elif rule == "open_box" and depth_ok:
+            theta0 = choose_theta_star(edges, f, delta, theta_max, q) - theta_max
+        else:
+            theta0 = (np.pi - theta_max) / 2
     else:
         theta0 = check_float(theta0, "theta0", low=0.0, high=np.pi, low_open=True)
     if not theta_max < A3_LIMIT:
@@ -295,11 +400,7 @@ def _geometry(X: np.ndarray, data: Dataset, theta0) -> "Geometry":
         theta_star = theta_max + theta0 if theta_max + theta0 < np.pi else (theta_max + np.pi) / 2
     theta_q = simplex_angle(q)
     lam = 1.0 if theta_star <= theta_q else float(np.tan(theta_q / 2) / np.tan(theta_star / 2))
-    min_dist = float(dist.min())
-    if min_dist > 0 and np.isfinite(f).all():
-        D = float(_forward_cone_depth(edges, f, delta, theta_star).min())
-    else:
-        D = -np.inf
+    D = float(_forward_cone_depth(edges, f, delta, theta_star).min()) if depth_ok else -np.inf
     D_eff = min(D, min_dist)
     r = delta / min_dist if min_dist > 0 else np.inf
     cond_xred, cond_Y = _conds(means.T, data.Y)
@@ -325,6 +426,8 @@ class Check:
 class Assumptions:
     """The assumptions report of [P 2.14, 2.48–2.52] (MATH.md §3).
 
+    ``theta_max`` = max_j θ_{*,j} (the quantity of A3), ``theta0`` the margin used and
+    ``theta_star`` = θ_0 + θ_max the angle of the construction.
     A1: X^red and Y invertible (value: the larger condition number; margin 1/cond − 1/bound).
     A2: δ-ratio r < 1/4 (margin 1/4 − r).  A3: max_j θ_{*,j} < π − :data:`ANGLE_TOL` (margin
     π − ANGLE_TOL − θ; angles within 1e-7 of π cannot be told from π in floating point).
@@ -336,6 +439,8 @@ class Assumptions:
     A2: Check
     A3: Check
     r: float
+    theta_max: float
+    theta0: float
     theta_star: float
     cond_xred: float
     cond_Y: float
@@ -364,7 +469,8 @@ def assumptions(geom: Geometry) -> Assumptions:
     a2 = Check(bool(geom.r < 0.25), geom.r, 0.25, 0.25 - geom.r)
     a3 = Check(bool(geom.theta_max < A3_LIMIT), geom.theta_max, float(A3_LIMIT), float(A3_LIMIT - geom.theta_max))
     return Assumptions(
-        A1=a1, A2=a2, A3=a3, r=geom.r, theta_star=geom.theta_max, cond_xred=geom.cond_xred,
+        A1=a1, A2=a2, A3=a3, r=geom.r, theta_max=geom.theta_max, theta0=geom.theta0,
+        theta_star=geom.theta_star, cond_xred=geom.cond_xred,
         cond_Y=geom.cond_Y, delta=geom.delta, D=geom.D, D_eff=geom.D_eff,
         collapse_bound=geom.collapse_bound, box_nonempty=geom.box_nonempty("eff"),
         box_nonempty_paper_D=geom.box_nonempty("paper"),

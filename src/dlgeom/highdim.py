@@ -393,7 +393,7 @@ class HighDimConstruction:
         ass = assumptions(geom)
         out.update(cost=network_cost(self.network, data), n_hidden=self.network.n_hidden,
                    n_params=self.network.n_params, r_V=float(geom.r), delta_V=float(geom.delta),
-                   theta_star_V=float(geom.theta_max), cond_zred=float(geom.cond_xred),
+                   theta_max_V=float(geom.theta_max), cond_zred=float(geom.cond_xred),
                    all_hold=bool(ass.all_hold), A1=bool(ass.A1.holds), A2=bool(ass.A2.holds),
                    A3=bool(ass.A3.holds), mu_in_box=bool(self.inner.mu_in_box),
                    activation_margin=self.network.activation_margin(data.X))

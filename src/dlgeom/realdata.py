@@ -331,7 +331,7 @@ def assumption_lambdas(train: Dataset) -> dict:
                     break
             lam_a3 = lo
     both = min(lam_a2, lam_a3)
-    return {"A1_holds": a1, "r_at_1": r1, "theta_star_at_0": theta0, "theta_star_at_1": theta(1.0),
+    return {"A1_holds": a1, "r_at_1": r1, "theta_max_at_0": theta0, "theta_max_at_1": theta(1.0),
             "lambda_A2": lam_a2, "lambda_A3": lam_a3,
             "lambda_assumptions": both if a1 and both > 0 else float("nan")}
 
@@ -345,7 +345,7 @@ def zero_at(train: Dataset, lam: float, L: int | None = None, zero_cost: float =
     tr, _ = shrink_pair(train, train, lam)
     try:
         with np.errstate(all="ignore"):
-            geom = geometry(tr)
+            geom = geometry(tr, "open_box")
         if not geom.cond_xred < SINGULAR_COND:
             return False
         if cost(construct_global(tr, L, geom=geom).network, tr) <= zero_cost:

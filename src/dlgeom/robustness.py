@@ -281,8 +281,11 @@ _NAN_KEYS = ("cost_default", "cost_default_affine", "cost_best", "frac_zero_sear
 
 
 def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost: float = ZERO_COST,
-                  n_line: int = 9, n_random: int = 16, seed=0) -> dict:
+                  n_line: int = 9, n_random: int = 16, seed=0, theta0="open_box") -> dict:
     """Every measurement of one robustness point, as plain values.
+
+    ``theta0``: θ_0 or its rule (:func:`dlgeom.geometry.geometry`); the study uses the paper's
+    'open_box' (the smallest θ_0 that opens the μ-box).
 
     Assumptions and margins (r, 1/4 − r, θ_*, π − θ_*, cond(X^red)); clusteredness; the global
     construction at the default μ (paper's output layer, and least squares with bias); the μ
@@ -313,16 +316,18 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
            "reaches_zero_default": False, "reaches_zero_any": False, "mu_best": "", "best_family": "",
            "n_search": 0, "spread_default": float("nan"),
            "spread_best": float("nan"), "exact_default": False, "exact_best": False,
-           **{k: float("nan") for k in ("r", "A2_margin", "theta_star", "A3_margin", "cond_xred", "delta", "D_eff",
+           **{k: float("nan") for k in ("r", "A2_margin", "theta_max", "theta0", "theta_star",
+                                        "A3_margin", "cond_xred", "delta", "D_eff",
                                         "collapse_bound")},
            **{k: False for k in ("A1", "A2", "A3", "all_hold", "box_nonempty")}}
     row.update(clusteredness(train.X, train.y))
     row.update(baseline_accuracies(train, test))
     try:
         with np.errstate(all="ignore"):
-            geom = geometry(train)
+            geom = geometry(train, theta0)
         rep = assumptions(geom)
-        row.update({"r": geom.r, "A2_margin": 0.25 - geom.r, "theta_star": geom.theta_max,
+        row.update({"r": geom.r, "A2_margin": 0.25 - geom.r, "theta_max": geom.theta_max, "theta0": geom.theta0,
+                    "theta_star": geom.theta_star,
                     "A3_margin": float(np.pi - geom.theta_max), "cond_xred": geom.cond_xred,
                     "A1": rep.A1.holds, "A2": rep.A2.holds, "A3": rep.A3.holds, "all_hold": rep.all_hold,
                     "box_nonempty": rep.box_nonempty, "delta": geom.delta, "D_eff": geom.D_eff,

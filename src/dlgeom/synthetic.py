@@ -179,7 +179,7 @@ def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: flo
         "seed": seed_entropy, "n_outliers": n_outliers,
         "realised": {
             "r": realised_delta / float(np.min(dist)),
-            "theta_star": float(np.max(cone_angles(realised_means, realised_delta))),
+            "theta_max": float(np.max(cone_angles(realised_means, realised_delta))),
             "theta_mean_simplex": float(np.max(cone_angles(realised_means, 0.0))),
             "cond_xred": float(np.linalg.cond(realised_means.T)),
             "delta": realised_delta,

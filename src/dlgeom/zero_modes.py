@@ -1,7 +1,9 @@
 """The flat directions the paper predicts at a constructed minimum, and how much of the Hessian's
 null space they explain (MATH.md §6).
 
-Four families of parameter directions leave the cost of a constructed network unchanged:
+The paper names the μ-box and one positive rescaling per layer (**layer_rescaling**,
+[P 2.66]); the other families are our extensions.  Families of parameter directions that leave
+the cost of a constructed network unchanged:
 
 * **rescaling** — per hidden unit, scale its incoming row [w_k, b_k] by c > 0 and the next
   layer's column k by 1/c (an exact symmetry of ReLU networks) [P 2.66];
@@ -29,7 +31,8 @@ from .construct import Construction, hidden_cumulative, output_lstsq, output_pap
 from .data import Dataset
 from .network import Network
 
-__all__ = ["rescaling_directions", "construction_directions", "predicted_directions", "null_space_report"]
+__all__ = ["rescaling_directions", "layer_rescaling_directions",
+           "construction_directions", "predicted_directions", "null_space_report"]
 
 
 def rescaling_directions(net: Network) -> np.ndarray:
@@ -45,6 +48,15 @@ def rescaling_directions(net: Network) -> np.ndarray:
             dw[ell + 1][:, k] = -net.weights[ell + 1][:, k]
             cols.append(Network(tuple(dw), tuple(db)).to_flat())
     return np.array(cols).T
+
+
+def layer_rescaling_directions(net: Network) -> np.ndarray:
+    """One tangent per hidden layer ℓ: scale layer ℓ by c > 0 and the next layer's weights by
+    1/c (the paper's rescaling [P 2.66], one scalar per layer; the sum of that layer's per-unit
+    directions of :func:`rescaling_directions`), as columns, shape (P, L)."""
+    per_unit = rescaling_directions(net)
+    q, L = net.width, net.n_hidden
+    return np.stack([per_unit[:, ell * q:(ell + 1) * q].sum(axis=1) for ell in range(L)], axis=1)
 
 
 def _rotation_generators(q: int) -> list[np.ndarray]:
@@ -123,7 +135,8 @@ def output_directions(net: Network, points_hidden: np.ndarray) -> np.ndarray:
 
 def predicted_directions(con: Construction, data: Dataset, zero_cost: bool) -> dict[str, np.ndarray]:
     """Every predicted family's tangents at ``con`` (columns), keyed by family name."""
-    out = {"rescaling": rescaling_directions(con.network), **construction_directions(con, data)}
+    out = {"layer_rescaling": layer_rescaling_directions(con.network), "rescaling": rescaling_directions(con.network),
+           **construction_directions(con, data)}
     if zero_cost:
         net = con.network
         z = np.array([net.last_hidden(data.X[data.y == j][:1])[0] for j in range(net.width)])

@@ -4,7 +4,7 @@
 
 * :func:`load_runs` — run JSON files → one DataFrame per study (fixed columns, sorted rows).
 * :func:`write_beyond_tables` — results/tables/{highdim,sls,shallow,beyond_claims}.csv.
-* :func:`beyond_claims` — claims rows {claim, reference, verdict, evidence, n_cases}; every
+* :func:`beyond_claims` — claims rows (columns of :data:`verdicts.COLUMNS`); every
   verdict is computed from the tables.
 * :func:`fig_highdim`, :func:`fig_sls`, :func:`fig_shallow` — matplotlib Figures (save with
   :func:`dlgeom.study.figures.save_figure`).
@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import _frac, write_csv
+from .verdicts import COLUMNS as CLAIMS_COLUMNS
+from .verdicts import empty_row, make_row
 
 __all__ = [
-    "CLAIMS",
+    "BEYOND_KEYS",
     "FIT_MAX_DELTA_P",
     "HIGHDIM_COLUMNS",
     "SHALLOW_COLUMNS",
@@ -37,7 +39,7 @@ __all__ = [
 
 HIGHDIM_COLUMNS = [
     "Q", "M", "delta_ratio", "perp_scale", "replicate", "method", "projection", "layers", "mu", "status",
-    "cost", "zero", "Y_norm", "n_hidden", "n_params", "r_M", "r_Q", "r_V", "theta_star_V", "all_hold", "A2", "A3",
+    "cost", "zero", "Y_norm", "n_hidden", "n_params", "r_M", "r_Q", "r_V", "theta_max_V", "all_hold", "A2", "A3",
     "mu_in_box", "cond_zred", "activation_margin", "pca_captured", "N", "seed",
 ]
 SLS_COLUMNS = [
@@ -103,7 +105,7 @@ def write_beyond_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 
     out = Path(out_dir)
     tables = {k: v for k, v in frames.items() if v is not None}
     tables["beyond_claims"] = pd.DataFrame(beyond_claims(frames, zero, fit_max),
-                                           columns=["claim", "reference", "verdict", "evidence", "n_cases"])
+                                           columns=CLAIMS_COLUMNS)
     out.mkdir(exist_ok=True)
     return [write_csv(df, out / f"{name}.csv") for name, df in tables.items()]
 
@@ -135,40 +137,19 @@ def shallow_fits(shallow: pd.DataFrame, fit_max: float = FIT_MAX_DELTA_P) -> pd.
     return pd.DataFrame(rows)
 
 
-#: The claims rows, in order: key -> (claim, reference).
-CLAIMS = {
-    "highdim_zero": ("M >= Q: the Q+1-layer construction (embedding layer onto the span of the mean differences, "
-                     "then one collapse per class) reaches zero cost for clustered data in R^M",
-                     "MATH.md §8 (arXiv 2405.07098); construction of dlgeom.highdim"),
-    "highdim_near": ("The apex at distance mu in (2δ, 3δ) from the class mean (the follow-up's box; here 2.5 δ_V, on "
-                     "the barycentre side as in §4) collapses every class: zero cost", "MATH.md §8 (arXiv 2405.07098), apex box"),
-    "highdim_pca": ("Projecting to Q dimensions first (PCA, unsupervised) and then constructing in R^Q does as well "
-                    "as the construction in R^M", "comparison beyond the paper (issue 7)"),
-    "sls_zero": ("SLS data: every feasible ordering gives a zero-cost network described by Q(M+2) numbers "
-                 "(w_k in R^M, t_k, θ_k per step; width M, Q hidden layers)", "MATH.md §8 (arXiv 2405.07098), SLS minimiser"),
-    "sls_ordering": ("Whether data are SLS depends on the ordering of the classes (one LP per step and ordering)",
-                     "MATH.md §8 (arXiv 2405.07098), SLS orderings"),
-    "sls_certificates": ("The LP verdicts agree with geometric certificates (an ordering that puts a class before "
-                         "the class whose bar end and x̄ bracket one of its points is infeasible)",
-                         "dlgeom.sequential (issue 7)"),
-    "shallow_slope": ("Shallow network: log((B - V)/B) against log δ_P has slope 2",
-                      "MATH.md §8 (arXiv 2309.10370, [P 2.54])"),
-    "shallow_closed": ("Shallow: B = |YΔ_1|_N is the cost of the mean-fitting network, V the bias-free least-squares "
-                       "minimum, V_aff the affine one, and (B - V)/B <= |Δ_2| <= Q δ_P² (our derivation)", "MATH.md §8, §5"),
-    "shallow_bias": ("Shallow: with the free output bias the minimum is lower than V", "MATH.md §8, needs a correction"),
-}
+#: The claims-table rows of this stage, in order (statements in :data:`verdicts.CATALOGUE`).
+BEYOND_KEYS = ("highdim_zero", "highdim_near", "highdim_pca", "sls_zero", "sls_ordering", "sls_certificates",
+               "shallow_slope", "shallow_closed", "shallow_bias")
 
 
 def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
                   fit_max: float = FIT_MAX_DELTA_P) -> list[dict]:
     """Claims rows from the highdim, sls and shallow tables (each optional): one row per entry
-    of :data:`CLAIMS`, in that order, 'untested' where the study has no case."""
+    of :data:`BEYOND_KEYS`, in that order, 'untested' where the study has no case."""
     found = {}
 
-    def add(key, verdict, evidence, n):
-        claim, ref = CLAIMS[key]
-        found[key] = {"claim": claim, "reference": ref, "verdict": verdict if n else "untested",
-                      "evidence": evidence if n else "no applicable case in this study", "n_cases": int(n)}
+    def add(key, n, n_counter, evidence, corrected=None):
+        found[key] = make_row(key, n, n_counter, evidence, corrected)
 
     hd = frames.get("highdim")
     if hd is not None and len(hd):
@@ -181,17 +162,16 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
         fused = hd[(hd["method"] == "means_fused") & hold]
         a2fail = good[good["r_M"] >= 0.25]
         qm = sorted({(int(a), int(b)) for a, b in zip(good["Q"], good["M"])})
-        add("highdim_zero", "holds" if len(good) and good["zero_"].all() else "fails",
+        add("highdim_zero", len(good), int((~good["zero_"]).sum()),
             f"zero cost (C <= {zero:g} |Y|_F) in {_frac(good['zero_'])} cases where A1-A3 hold for the projected data "
             f"(max C {_g(pd.to_numeric(good['cost']).max())}; (Q, M) in {qm}); the fused Q-layer variant: "
             f"{_frac(fused['zero_'])}; of these, cases with A2 failing in R^M (r_M >= 1/4) but holding after "
-            f"projection: {_frac(a2fail['zero_'])}; all cases, assumptions or not: {_frac(emb['zero_'])}",
-            len(good))
+            f"projection: {_frac(a2fail['zero_'])}; all cases, assumptions or not: {_frac(emb['zero_'])}")
         near = hd[(hd["method"] == "means_near") & hold]
-        add("highdim_near", "holds" if len(near) and near["zero_"].all() else "fails",
+        add("highdim_near", len(near), int((~near["zero_"]).sum()),
             f"zero cost in {_frac(near['zero_'])} cases where A1-A3 hold for the projected data (max C "
             f"{_g(pd.to_numeric(near['cost']).max())}); this μ lies outside §4's box (-D_eff, -2δ√Q) in "
-            f"{_frac(~_bool(near['mu_in_box'].fillna(False)))} of them", len(near))
+            f"{_frac(~_bool(near['mu_in_box'].fillna(False)))} of them")
         means_m = hd[hd["method"] == "means_embed"]
         pca = hd[hd["method"] == "pca_embed"]
         per = []
@@ -200,10 +180,8 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
             per.append(f"noise {ps:g}δ in the extra directions: R^M {_frac(a['zero_'])}, PCA {_frac(b['zero_'])} "
                        f"(median projected δ-ratio r_V: R^M {_g(a['r_V'].median())}, PCA {_g(b['r_V'].median())}; "
                        f"PCA keeps a median {_g(b['pca_captured'].median())} of the mean spread)")
-        worse = pca["zero_"].mean() < means_m["zero_"].mean()
-        add("highdim_pca", "fails" if worse else "holds",
-            "zero cost: " + "; ".join(per) + f"; singular projections (PCA): {int((pca['status'] != 'ok').sum())}",
-            len(pca))
+        add("highdim_pca", len(pca), 0,
+            "zero cost: " + "; ".join(per) + f"; singular projections (PCA): {int((pca['status'] != 'ok').sum())}")
 
     sls = frames.get("sls")
     if sls is not None and len(sls):
@@ -212,14 +190,8 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
         f = sls[feas]
         zero_net = pd.to_numeric(f["cost"]) <= zero * f["Y_norm"]
         zero_in = pd.to_numeric(f["cost_input_space"]) <= zero * f["Y_norm"]
-        if len(f) and zero_net.all():
-            verdict = "holds"
-        elif len(f) and zero_in.all():
-            verdict = "holds with correction"
-        else:
-            verdict = "fails"
         bad = f[~zero_net]
-        add("sls_zero", verdict,
+        add("sls_zero", len(f), int((~zero_net).sum()),
             f"network cost C <= {zero:g} |Y|_F in {_frac(zero_net)} feasible orderings (max C "
             f"{_g(pd.to_numeric(f['cost']).max())}; with the output by the closed formula instead of fitted to the "
             f"computed hidden points: max C {_g(pd.to_numeric(f['cost_formula_output']).max())}); the same numbers "
@@ -228,7 +200,8 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
             f"max cond W^(k) {_g(pd.to_numeric(f['max_cond']).max())} (θ_k -> π as the margin shrinks; smallest "
             f"margin {_g(pd.to_numeric(f['min_margin']).min())})"
             + (f"; where the network misses zero: max cond {_g(pd.to_numeric(bad['max_cond']).max())}, min margin "
-               f"{_g(pd.to_numeric(bad['min_margin']).min())}" if len(bad) else ""), len(f))
+               f"{_g(pd.to_numeric(bad['min_margin']).min())}; correction: the same numbers applied in input space"
+               if len(bad) else ""), int((~zero_in).sum()))
         per_ds = sls.assign(feas=feas).groupby(["kind", "Q", "M", "replicate"])["feas"].agg(["sum", "size"])
         mixed = (per_ds["sum"] > 0) & (per_ds["sum"] < per_ds["size"])
         sh = per_ds.loc["shadow"] if "shadow" in per_ds.index.get_level_values(0) else per_ds.iloc[:0]
@@ -236,19 +209,18 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
         hand = sls[sls["kind"] == "hand"]
         hand_txt = ", ".join(f"R^{int(r.M)} ordering {r.ordering}: {r.status}" for r in hand.itertuples())
         by_qm = sh.groupby(level=["Q", "M"]).apply(lambda g: f"{g['sum'].sum()}/{g['size'].sum()}")
-        add("sls_ordering", "holds" if mixed.any() else "fails",
+        add("sls_ordering", len(per_ds), 0,
             f"datasets with some but not all orderings feasible: {_frac(mixed)}; satellite data, feasible orderings "
             "per (Q, M): " + ", ".join(f"({q}, {m}) {v}" for (q, m), v in by_qm.items())
             + f"; clustered data: all orderings feasible in {_frac(cl['sum'] == cl['size'])} datasets"
-            + (f"; hand-made example: {hand_txt}" if len(hand) else ""), len(per_ds))
+            + (f"; hand-made example: {hand_txt}" if len(hand) else ""))
         blocked = sls[_bool(sls["violates_block"].fillna(False))]
         hand_bad = hand[hand["ordering"].astype(str) == "10"]
         checks = pd.concat([~_bool(blocked["feasible"]), ~_bool(hand_bad["feasible"])])
-        add("sls_certificates", "holds" if len(checks) and checks.all() else "fails",
+        add("sls_certificates", len(checks), int((~checks).sum()),
             f"infeasible in {_frac(~_bool(blocked['feasible']))} orderings that violate a designed block and "
             f"{_frac(~_bool(hand_bad['feasible']))} hand-made ones; reasons: "
-            + ", ".join(f"{k} {v}" for k, v in blocked["reason"].fillna("none").value_counts().sort_index().items()),
-            len(checks))
+            + ", ".join(f"{k} {v}" for k, v in blocked["reason"].fillna("none").value_counts().sort_index().items()))
 
     sh = frames.get("shallow")
     if sh is not None and len(sh):
@@ -259,21 +231,22 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
         # SE of the mean slope: across replicates, or the fit's own SE with one replicate
         summ["se_mean"] = np.where(summ["size"] > 1, summ["std"] / np.sqrt(summ["size"]), summ["fit_se"])
         summ["tol"] = np.maximum(SLOPE_TOL, 3 * summ["se_mean"])
-        ok = bool(((summ["mean"] - 2).abs() <= summ["tol"]).all()) if len(summ) else False
+        off = int(((summ["mean"] - 2).abs() > summ["tol"]).sum())
         txt = "; ".join(f"Q={q} {mode}: {r['mean']:.4f} ± {r['se_mean']:.2g} (per-fit SE median {r['fit_se']:.2g})"
                         for (q, mode), r in summ.iterrows())
-        add("shallow_slope", "holds" if ok else "fails",
+        add("shallow_slope", len(summ), off,
             f"least squares over δ_P <= {fit_max:g}, slope mean ± SE over replicates: " + txt + f"; over the whole sweep (δ_P up to {_g(sh['delta_P'].max())}): mean slope "
-            f"{_g(fits['slope_all'].mean(), 4)}; verdict tolerance |slope - 2| <= max({SLOPE_TOL:g}, 3 SE)", len(good))
+            f"{_g(fits['slope_all'].mean(), 4)}; n_cases = (Q, mode) groups ({len(good)} fits); a group counts against "
+            f"the statement if |slope - 2| > max({SLOPE_TOL:g}, 3 SE)")
         sweep = sh[sh["mode"].isin(["shrink", "fresh"])]
         rel = lambda a, b: (sweep[a] - sweep[b]).abs() / sweep[b].abs().clip(lower=1e-300)
         err = max(rel("V", "V_lstsq").max(), rel("V", "V_network").max(), rel("B", "B_network").max(),
                   rel("V_aff", "V_aff_lstsq").max(), rel("V", "V_paper_formula").max())
         viol = (sweep["gap_rel"] > sweep["gap_bound"] * (1 + 1e-9)) | (sweep["gap_bound"] > sweep["gap_bound_Q"] * (1 + 1e-9))
-        add("shallow_closed", "holds" if err <= 1e-8 and not viol.any() else "fails",
+        add("shallow_closed", len(sweep), 0,
             f"max relative difference closed form vs least squares / explicit network {_g(err)}; bound violated in "
             f"{int(viol.sum())}/{len(sweep)} sweep points (median (B - V)/B / (Q δ_P²) "
-            f"{_g((sweep['gap_rel'] / sweep['gap_bound_Q']).median())})", len(sweep))
+            f"{_g((sweep['gap_rel'] / sweep['gap_bound_Q']).median())})")
         lower = sweep["V_aff"] < sweep["V"] * (1 - 1e-12)
         med = sweep.groupby("Q")["ratio_aff"].median()
         tr = sh[sh["mode"] == "train"]
@@ -287,12 +260,10 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
                       f"affine fit) finds a lower cost than V_aff in {_frac(below)} probes; median V_train/V by Q: "
                       + ", ".join(f"{int(q)}: {r.r:.3f} (C ≈ 0 in {int(r.z)}/{int(r.n)})" for q, r in by_q.iterrows())
                       + ": the affine value is not the shallow minimum either")
-        add("shallow_bias", "holds" if len(sweep) and lower.all() else "fails",
+        add("shallow_bias", len(sweep), 0,
             f"V_aff < V in {_frac(lower)} sweep points; median V_aff/V {_g(sweep['ratio_aff'].median())} (by Q: "
-            + ", ".join(f"{int(q)}: {v:.3f}" for q, v in med.items()) + ")" + tr_txt, len(sweep))
-    return [found.get(k) or {"claim": c, "reference": r, "verdict": "untested",
-                             "evidence": "no applicable case in this study", "n_cases": 0}
-            for k, (c, r) in CLAIMS.items()]
+            + ", ".join(f"{int(q)}: {v:.3f}" for q, v in med.items()) + ")" + tr_txt)
+    return [found.get(k) or empty_row(k) for k in BEYOND_KEYS]
 
 
 # ---- figures --------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_pe
                         s = con.summary(data)
                         row = dict(base, method=name, projection=proj, layers=layers, mu=mu,
                                    status=s["status"])
-                        for key in ("cost", "n_hidden", "n_params", "r_V", "theta_star_V", "cond_zred",
+                        for key in ("cost", "n_hidden", "n_params", "r_V", "theta_max_V", "cond_zred",
                                     "all_hold", "A2", "A3", "mu_in_box", "activation_margin"):
                             row[key] = s.get(key)
                         row["zero"] = bool(s["status"] == "ok" and s["cost"] <= zero * ynorm)

@@ -17,10 +17,21 @@ from ..classifier import predict_metric, predict_network
 from ..construct import construct_global
 from ..data import Dataset, load_dataset, save_dataset
 from ..degeneracy import degeneracy_probe, relative_margin
-from ..geometry import assumptions, class_means, geometry
+from ..geometry import (
+    A3_LIMIT,
+    COND_W_LIMIT,
+    assumptions,
+    class_means,
+    depth_at,
+    depth_sup,
+    exact_collapse_bound,
+    geometry,
+    theta_cap_for_cond,
+)
 from ..jsonutil import write_json
 from ..safe_write import staged_directory
-from ..local_minima import analyse_patterns, mu_samples
+from ..local_minima import analyse_patterns
+from ..mu_box import check_box
 from ..network import activation_margin, cost, relu, truncate
 from ..synthetic import make_clustered
 from ..validation import DlgeomInputError
@@ -155,16 +166,51 @@ def _nearest_mean_accuracy(train: Dataset, test: Dataset) -> float:
 
 
 def _nan_row():
-    keys = ("cost_global", "cost_paperD", "cost_max_mu_eff", "frac_zero_mu_eff", "cost_max_mu_paper",
-            "frac_zero_mu_paper", "accuracy", "accuracy_train", "agreement", "activation_margin", "eps_safe")
+    keys = ("cost_global", "cost_paperD", "accuracy", "accuracy_train", "agreement", "activation_margin", "eps_safe")
     return {k: float("nan") for k in keys}
+
+
+#: θ_* grid for "the box is empty for every θ_0" with the exact threshold: θ_max + (π − θ_max)(1 − 2^−k).
+SUP_GRID = 40
+
+
+def theta0_analysis(train: Dataset, geom) -> dict:
+    """The μ-box for the chosen θ_0 and over all θ_0 (docs/mathematics.md §3).
+
+    ``box_nonempty_sup``: sup over θ_0 of D (:func:`depth_sup`) exceeds 2δ√Q, i.e. some θ_0 < π
+    opens the box; ``box_nonempty_cap``: the same within cond(W_*) ≤ COND_W_LIMIT;
+    ``collapse_bound_exact``: the exact threshold at the chosen θ_*; ``box_nonempty_exact``: D
+    exceeds it; ``box_nonempty_exact_sup``: D(θ_*) exceeds the exact threshold at θ_* for some θ_*
+    of a grid of SUP_GRID values accumulating at π, or in the limit θ_* → π."""
+    cb = geom.collapse_bound
+    out = {"D_sup": float("nan"), "D_cap": float("nan"), "collapse_bound_exact": float("nan"),
+           "box_nonempty_sup": False, "box_nonempty_cap": False, "box_nonempty_exact": False,
+           "box_nonempty_exact_sup": False}
+    if not (geom.theta_max < A3_LIMIT and np.isfinite(geom.f).all()):
+        return out
+    d_sup = depth_sup(geom.means, geom.f, geom.delta)
+    cap = min(theta_cap_for_cond(geom.n_classes, COND_W_LIMIT), A3_LIMIT)
+    d_cap = depth_at(geom.means, geom.f, geom.delta, cap) if cap > geom.theta_max else float("nan")
+    exact = exact_collapse_bound(train.X, train.y, geom.means, geom.f, geom.theta_star)
+    grid = geom.theta_max + (np.pi - geom.theta_max) * (1 - 0.5 ** np.arange(1, SUP_GRID + 1))
+    exact_any = any(depth_at(geom.means, geom.f, geom.delta, t)
+                    > exact_collapse_bound(train.X, train.y, geom.means, geom.f, t) for t in grid if t < np.pi)
+    out.update({"D_sup": d_sup, "D_cap": d_cap, "collapse_bound_exact": exact, "box_nonempty_sup": bool(d_sup > cb),
+                "box_nonempty_cap": bool(d_cap > cb), "box_nonempty_exact": bool(geom.D > exact),
+                "box_nonempty_exact_sup": bool(exact_any or d_sup > exact)})
+    return out
 
 
 def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1e-4, 1e-2, 1e-1),
              probe_draws: int = 3, zero_cost: float = 1e-10, seed=(0,), cell_key: str = "",
-             log=lambda msg: None) -> dict:
+             log=lambda msg: None, theta0="open_box") -> dict:
     """Every measurement of one cell.  Returns {'cell', 'rows', 'patterns', 'degeneracy',
-    'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes derive from ``seed``."""
+    'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes derive from ``seed``.
+
+    ``theta0``: the rule or value of θ_0 (:func:`dlgeom.geometry.geometry`); the study uses the
+    paper's 'open_box'.  Each μ-box (D_eff and the paper's D) is checked at its 2^Q corners and
+    Q·2^(Q−1) edge midpoints (deterministic) and ``mu_samples_n`` random interior points
+    (:func:`dlgeom.mu_box.check_box`)."""
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     manifest = read_manifest(data_dir)
@@ -180,16 +226,18 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
         train = load_dataset(data_dir / entry["train"])
         test = load_dataset(data_dir / entry["test"])
         q = train.n_classes
-        geom = geometry(train)
+        geom = geometry(train, theta0)
         rep = assumptions(geom)
         realised = train.meta.get("realised", {})
         common = {**base, "replicate": k, "seed": " ".join(map(str, entry["seed"])), "N": train.n_points,
-                  "r": geom.r, "theta_star": geom.theta_max,
+                  "r": geom.r, "theta_max": geom.theta_max, "theta0": geom.theta0, "theta_star": geom.theta_star,
+                  "cond_W": 1.0 / geom.lam,
                   "theta_mean": realised.get("theta_mean_simplex", float("nan")),
                   "cond_xred": geom.cond_xred, "A1": rep.A1.holds, "A2": rep.A2.holds, "A3": rep.A3.holds,
                   "all_hold": rep.all_hold, "box_nonempty": rep.box_nonempty,
                   "box_nonempty_paper": rep.box_nonempty_paper_D, "D": geom.D, "D_eff": geom.D_eff,
-                  "collapse_bound": geom.collapse_bound}
+                  "collapse_bound": geom.collapse_bound, "dist_min": float(geom.dist_to_barycenter.min()),
+                  **theta0_analysis(train, geom)}
         for L in [q + off for off in layers_offsets]:
             row = {**common, "L": L, **_nan_row(), "accuracy_ncm": _nearest_mean_accuracy(train, test)}
             try:
@@ -200,11 +248,8 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
                 row["cost_paperD"] = cost(construct_global(train, L, use_D="paper", geom=geom).network, train)
                 rng = np.random.default_rng(mu_seq.spawn(1)[0])
                 for which in ("eff", "paper"):
-                    if geom.box_nonempty(which):
-                        cs = np.array([cost(construct_global(train, L, m, use_D=which, geom=geom).network, train)
-                                       for m in mu_samples(geom, np.zeros(q), mu_samples_n, rng, which)])
-                        row[f"cost_max_mu_{which}"] = float(cs.max())
-                        row[f"frac_zero_mu_{which}"] = float(np.mean(cs <= zero_cost))
+                    box = check_box(train, geom, L, which, mu_samples_n, rng, zero_cost)
+                    row.update({f"box_{which}_{k}": v for k, v in box.items()})
                 pred = predict_metric(con, train.Y, test.X)
                 row["accuracy"] = float(np.mean(pred == test.y))
                 row["agreement"] = float(np.mean(pred == predict_network(con, train.Y, test.X)))
@@ -216,7 +261,9 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
                     s = "".join(map(str, d.pop("s")))
                     n_intact = s.count("1")
                     out["patterns"].append({
-                        **{k2: common[k2] for k2 in ("cell", "kind", "Q", "theta", "delta_ratio", "replicate", "r", "theta_star", "all_hold")},
+                        **{k2: common[k2] for k2 in ("cell", "kind", "Q", "theta", "delta_ratio", "replicate", "r",
+                                                     "theta_max", "theta0", "theta_star", "all_hold",
+                                                     "box_nonempty")},
                         "L": L, "s": s, "n_intact": n_intact,
                         "type": "global" if n_intact == 0 else ("none" if n_intact == q else "mixed"),
                         "value_paper": d["value_paper"], "value_biasfree": d["value_biasfree"],

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import _frac, write_csv
+from .verdicts import COLUMNS, empty_row, make_row
 
 __all__ = [
     "NC_COLUMNS", "WIDTH_COLUMNS", "SOURCES", "load_collapse", "neural_collapse_table", "collapse_claims",
@@ -41,7 +42,7 @@ WIDTH_COLUMNS = [
     "status", "grad_norm", "min_hess_eig", "probe_min_rel_change", "n_iter", "start", "optimiser", "run", "choice",
     "seed",
 ]
-CLAIMS_COLUMNS = ["claim", "reference", "verdict", "evidence", "n_cases"]
+CLAIMS_COLUMNS = COLUMNS
 #: a relative within-class spread at or below this counts as collapsed (the runs' --rel-tol)
 ZERO_END = 1e-6
 
@@ -123,18 +124,8 @@ def neural_collapse_table(nc: pd.DataFrame) -> pd.DataFrame:
 
 # ---- findings -------------------------------------------------------------------------------------------
 
-CLAIMS = {
-    "collapse_layers": ("Trained zero-cost networks from random (He, Xavier) starts collapse the classes one per "
-                        "hidden layer, as the construction does (in most of them; a class counts as collapsed where its "
-                        f"within-class spread is <= {ZERO_END:g} of the layer's scale)",
-                        "finding beyond the paper: neural collapse (Papyan, Han & Donoho 2020) vs Thm 2.3"),
-    "last_hidden": ("At the last hidden layer, trained zero-cost minima from random starts show neural collapse "
-                    "like the constructed minimiser (median NC1 <= 1e-6)",
-                    "finding beyond the paper: NC1-NC4 adapted to the L² cost with targets Y"),
-    "width_escape": ("One extra neuron turns every certified non-zero local minimum into a point with a descent path "
-                     "at the same cost (escapable at width Q+1 under some function-preserving embedding)",
-                     "finding beyond the paper: width Q+1 (cf. arXiv 2006.01005) vs Thm 2.4-2.5"),
-}
+#: The claims-table rows of this stage (findings; statements in :data:`verdicts.CATALOGUE`).
+COLLAPSE_KEYS = ("collapse_layers", "collapse_last_hidden", "width_escape")
 RANDOM_STARTS = ("he", "xavier")
 
 
@@ -170,15 +161,13 @@ def _pattern_text(g: pd.DataFrame, label: str) -> str:
 
 
 def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
-    """Findings rows (claim, reference, verdict, evidence, n_cases) from the two tables.  With no
-    case the verdict is 'untested' and the evidence says so (plus what there is to compare)."""
+    """The findings rows of this stage (:data:`COLLAPSE_KEYS`) from the two tables; ``n_counter``
+    counts the cases answering the question in the negative (not one class per layer; not
+    escapable).  With no case a row says so."""
     found = {}
 
-    def add(key, verdict, evidence, n):
-        claim, ref = CLAIMS[key]
-        found[key] = {"claim": claim, "reference": ref, "verdict": verdict if n else "untested",
-                      "evidence": evidence if n else "no applicable case in this study"
-                      + (f"; {evidence}" if evidence else ""), "n_cases": int(n)}
+    def add(key, n_counter, evidence, n):
+        found[key] = make_row(key, n, n_counter if n else 0, evidence) if n else empty_row(key)
 
     t = nc_table
     if t is not None and len(t):
@@ -194,7 +183,9 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
             parts.append(_pattern_text(g, f"trained zero-cost, {origin} starts, {opt}"))
         n_rnd = int(rnd["n_networks"].sum())
         frac = _weighted(rnd, "frac_staircase") if n_rnd else float("nan")
-        add("collapse_layers", "holds" if n_rnd and frac > 0.5 else "fails", "; ".join(parts), n_rnd)
+        n_stair = int(round((rnd["frac_staircase"] * rnd["n_networks"]).sum())) if n_rnd else 0
+        add("collapse_layers", n_rnd - n_stair, "; ".join(parts) + f" (random starts: one class per layer {_g(frac)})",
+            n_rnd)
         last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
         txt = []
         for (src, origin), s in last.groupby(["source", "origin"], sort=False):
@@ -206,7 +197,7 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
                        f"{_g(_weighted(s, 'frac_classes_collapsed'))}")
         tz_last = last[(last["source"] == "trained_zero") & (last["origin"] == "random")]
         med = float(tz_last["nc1"].median()) if len(tz_last) else float("nan")
-        add("last_hidden", "holds" if len(tz_last) and med <= 1e-6 else "fails",
+        add("collapse_last_hidden", 0, f"median NC1 of trained zero-cost minima from random starts {_g(med)}; "
             "medians over groups (cell, optimiser, start, category) at layer L: " + "; ".join(txt),
             int(tz_last["n_networks"].sum()))
     w = width
@@ -231,11 +222,9 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
             emb.append(f"{e}: " + ", ".join(f"{lt} {int(r['sum'])}/{int(r['size'])}" for lt, r in by.iterrows())
                        + (" (found by " + ", ".join(f"{k} {int(v)}" for k, v in meth.items())
                           + f"; median relative drop {_g(esc['rel_drop'].median())})" if len(meth) else ""))
-        add("width_escape", "holds" if per_min["any_"].all() else "fails",
-            "per level type: " + "; ".join(parts) + "; per embedding: " + "; ".join(emb), len(per_min))
-    return [found.get(k) or {"claim": c, "reference": r, "verdict": "untested",
-                             "evidence": "no applicable case in this study", "n_cases": 0}
-            for k, (c, r) in CLAIMS.items()]
+        add("width_escape", int((~per_min["any_"]).sum()),
+            f"escapable under some embedding: {_frac(per_min['any_'])} distinct minima; per level type: " + "; ".join(parts) + "; per embedding: " + "; ".join(emb), len(per_min))
+    return [found.get(k) or empty_row(k) for k in COLLAPSE_KEYS]
 
 
 def write_collapse_tables(frames: dict[str, pd.DataFrame], out_dir) -> list[Path]:

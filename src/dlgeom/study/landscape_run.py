@@ -27,15 +27,17 @@ ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as z
 
 def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
                   rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
-                  seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "") -> dict:
+                  seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "",
+                  theta0="open_box") -> dict:
     """Optimiser runs for every start type × optimiser × run (rows, basins, and the end points'
     parameter vectors ``endpoint_params``, one row per entry of ``rows``), and with ``shape``
     the local shape at the constructed minima (Hessian spectra, μ-paths, a 2D slice).  Every
     start type draws from its own SeedSequence child (keyed by its name), so splitting the start
-    types over several jobs gives the same rows."""
+    types over several jobs gives the same rows.  ``theta0``: θ_0 or its rule
+    (:func:`dlgeom.geometry.geometry`); the study uses the paper's 'open_box'."""
     t0 = time.perf_counter()
     q, L = data.n_classes, n_layers
-    geom = geometry(data)
+    geom = geometry(data, theta0)
     reps = analyse_patterns(data, L, geom, n_mu_samples=0)
     levels = predicted_levels(data.Y, reps)
     glob = construct_global(data, L, geom=geom)

@@ -25,6 +25,7 @@ from ..jsonutil import malformed, read_json
 from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
 from ..safe_write import readable
 from .aggregate import _fmt, _frac, _restore_nonfinite, write_csv
+from .verdicts import empty_row, make_row
 
 __all__ = [
     "A3_TOL",
@@ -36,6 +37,7 @@ __all__ = [
     "load_robustness",
     "read_robustness_tables",
     "robustness_claims",
+    "ROBUSTNESS_KEYS",
     "robustness_summary",
     "write_robustness_tables",
 ]
@@ -49,18 +51,19 @@ LOG_AXES = ("delta_ratio", "elongation", "imbalance", "cond_xred", "cond_shift",
 
 _FIRST = {
     "robustness": ["axis", "value", "x", "replicate", "seed", "status", "Q", "L", "N", "N_test", "counts",
-                   "r", "A2_margin", "theta_star", "A3_margin", "cond_xred", "A1", "A2", "A3", "all_hold",
-                   "box_nonempty", "cost_default", "cost_default_affine", "cost_best",
+                   "r", "A2_margin", "theta_max", "theta0", "theta_star", "A3_margin", "cond_xred", "A1", "A2",
+                   "A3", "all_hold", "box_nonempty", "cost_default", "cost_default_affine", "cost_best",
                    "reaches_zero_default", "reaches_zero_any", "exact_default", "exact_best", "frac_zero_search",
                    "acc_metric", "acc_best", "acc_ncm", "acc_logreg", "silhouette", "davies_bouldin"],
     "robustness_optimisers": ["axis", "value", "replicate", "optimiser", "run", "cost", "status", "n_iter", "zero"],
     "realdata": ["dataset", "projection", "lambda", "status", "Q", "L", "N", "N_test", "r", "A2_margin",
-                 "theta_star", "A3_margin", "cond_xred", "A1", "A2", "A3", "all_hold", "cost_default",
+                 "theta_max", "theta0", "theta_star", "A3_margin", "cond_xred", "A1", "A2", "A3", "all_hold",
+                 "cost_default",
                  "cost_best", "reaches_zero_default", "reaches_zero_any", "exact_default", "exact_best",
                  "acc_metric", "acc_best", "acc_ncm", "acc_logreg", "silhouette", "davies_bouldin"],
     "realdata_summary": ["dataset", "projection", "Q", "n_features", "n_train", "n_test", "cond_xred",
                          "silhouette_raw", "davies_bouldin_raw", "silhouette_at_max", "davies_bouldin_at_max",
-                         "r_at_1", "theta_star_at_0", "theta_star_at_1", "lambda_A2", "lambda_A3",
+                         "r_at_1", "theta_max_at_0", "theta_max_at_1", "lambda_A2", "lambda_A3",
                          "lambda_assumptions", "lambda_assumptions_grid", "lambda_zero_default_grid",
                          "lambda_zero_any_grid", "lambda_zero_any_refined", "acc_metric_at_max",
                          "acc_best_at_max", "acc_ncm_at_max", "acc_logreg_at_max", "acc_logreg_full"],
@@ -145,7 +148,7 @@ def robustness_summary(rob: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(x=("x", "first"), Q=("Q", "first"), n=("replicate", "size"), n_ok=("ok", "sum"),
                 frac_all_hold=("all_hold", "mean"), frac_zero_default=("reaches_zero_default", "mean"),
                 frac_zero_any=("reaches_zero_any", "mean"), frac_exact_default=("exact_default", "mean"),
-                frac_exact_best=("exact_best", "mean"), r_mean=("r", "mean"), theta_star_mean=("theta_star", "mean"),
+                frac_exact_best=("exact_best", "mean"), r_mean=("r", "mean"), theta_max_mean=("theta_max", "mean"),
                 cond_xred_mean=("cond_xred", "mean"), cost_default_median=("cost_default", "median"),
                 cost_best_median=("cost_best", "median"), acc_metric=("acc_metric", "mean"),
                 acc_best=("acc_best", "mean"), acc_ncm=("acc_ncm", "mean"),
@@ -179,6 +182,11 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
 
 
 # ---- claims ----------------------------------------------------------------------------------
+
+#: The claims-table rows of this stage, in order.
+ROBUSTNESS_KEYS = ("robust_sufficient", "robust_necessary", "realdata_lambda", "realdata_accuracy", "a1_output_bias",
+                   "robust_training")
+
 
 def _bool(s: pd.Series) -> pd.Series:
     return s.fillna(False).astype(bool)
@@ -222,19 +230,16 @@ def _beyond(rob: pd.DataFrame) -> list[str]:
 
 def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.DataFrame | None = None,
                       optim: pd.DataFrame | None = None, zero: float = ZERO_COST) -> list[dict]:
-    """Claims rows (claim, reference, verdict, evidence, n_cases) computed from the robustness
-    and real-data tables.  Verdicts: 'holds', 'fails', 'holds with correction', 'untested'."""
+    """Claims rows (:func:`dlgeom.study.verdicts.make_row`) computed from the robustness and
+    real-data tables: one per key of :data:`ROBUSTNESS_KEYS`, in that order ('untested' or an
+    empty finding where the study has no case)."""
     rows = []
 
-    def add(claim, ref, verdict, evidence, n):
-        rows.append({"claim": claim, "reference": ref, "verdict": verdict if n else "untested",
-                     "evidence": evidence if n else "no applicable case in this study", "n_cases": int(n)})
+    def add(key, n, n_counter, evidence, corrected=None):
+        rows.append(make_row(key, n, n_counter, evidence, corrected) if n else empty_row(key))
 
     cases = _cases(rob, real)
     # 1. sufficiency
-    claim1 = ("The assumptions are sufficient: every case where A1-A3 hold reaches zero cost "
-              "(robustness axes and real data)")
-    ref = "Thm 2.3 (assumptions 2.14, 2.48-2.52), robustness axes and real data"
     if len(cases):
         inside_all = cases[cases["all_hold"]]
         boundary = inside_all[inside_all["A3_margin"] < A3_TOL]
@@ -242,12 +247,6 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         z = inside["reaches_zero_default"]
         exact = inside["exact_default"]
         zany = inside["reaches_zero_any"]
-        if z.all():
-            verdict = "holds"
-        elif exact.all():
-            verdict = "holds with correction"
-        else:
-            verdict = "fails"
         rounding = inside[~z & exact]
         ev = (f"zero cost (C <= {zero:g}) at the default μ in {_frac(z)} cases where A1-A3 hold (at some searched μ: "
               f"{_frac(zany)}); exact curation (every class on one point, so C = 0 in exact arithmetic) in "
@@ -259,13 +258,13 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         if len(boundary):
             ev += (f"; not counted: {len(boundary)} cases within {A3_TOL:g} rad of the A3 boundary (zero at the default "
                    f"μ in {_frac(boundary['reaches_zero_default'])}, exact curation in {_frac(boundary['exact_default'])})")
-        add(claim1, ref, verdict, ev, len(inside))
+        ev += ("; correction: a failure with exact curation (C = 0 in exact arithmetic) is rounding, not a "
+               "counterexample")
+        add("robust_sufficient", len(inside), int((~z).sum()), ev, int((~z & ~exact).sum()))
     else:
-        add(claim1, ref, "", "", 0)
+        add("robust_sufficient", 0, 0, "")
 
     # 2. how conservative: are the assumptions necessary?
-    claim2 = ("The assumptions are necessary (not claimed by the paper): outside A1-A3 no μ gives zero cost "
-              "(how conservative the sufficient conditions are)")
     if len(cases):
         out = cases[~cases["all_hold"]]
         zany, zdef = out["reaches_zero_any"], out["reaches_zero_default"]
@@ -280,13 +279,11 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         beyond = _beyond(rob)
         if beyond:
             ev += ". Per axis: " + "; ".join(beyond)
-        add(claim2, ref + ": necessity", "fails" if zany.any() else "holds", ev, len(out))
+        add("robust_necessary", len(out), 0, ev)
     else:
-        add(claim2, ref + ": necessity", "", "", 0)
+        add("robust_necessary", 0, 0, "")
 
     # 3. real data
-    claim3 = ("Real data projected to R^Q, shrunk toward the class means by λ: the construction reaches zero cost "
-              "at least up to the λ where A1-A3 stop holding")
     if real_summary is not None and len(real_summary):
         s = real_summary.copy()
         la = s["lambda_assumptions_grid"].astype(float)
@@ -302,13 +299,11 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         ev = (f"λ_zero >= λ_A (grid) in {_frac(ok)} dataset/projection pairs; the assumptions hold for no λ in "
               f"{len(never)} (obtuse or degenerate mean simplex); A2 holds at λ = 1 in {_frac(held)}. "
               + "; ".join(items))
-        add(claim3, "Thm 2.3 on real data (issue 5)", "holds" if ok.all() else "fails", ev, len(s))
+        add("realdata_lambda", len(s), 0, ev)
     else:
-        add(claim3, "Thm 2.3 on real data (issue 5)", "", "", 0)
+        add("realdata_lambda", 0, 0, "")
 
     # 4. classification where the construction reaches zero
-    claim4 = ("Where the construction reaches zero cost (searched μ), the constructed network classifies held-out "
-              "data as well as the nearest class mean (mean accuracy within 0.01)")
     if len(cases):
         zc = cases[cases["reaches_zero_any"]]
         nz = cases[~cases["reaches_zero_any"]]
@@ -318,13 +313,13 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
                   f"(min {zc['acc_best'].min():.3g}), induced metric at the default μ {zc['acc_metric'].mean():.4f}, "
                   f"nearest class mean {b:.4f}, logistic regression {lr:.4f}. Where no μ reaches zero ({len(nz)} "
                   f"cases): network rule {_fmt(nz['acc_best'].mean(), 4)} vs nearest mean {_fmt(nz['acc_ncm'].mean(), 4)}")
-            add(claim4, "(2.61)-(2.68) beyond the assumptions", "holds" if m >= b - 0.01 else "fails", ev, len(zc))
+            add("realdata_accuracy", len(zc), 0, ev)
         else:
-            add(claim4, "(2.61)-(2.68) beyond the assumptions", "", "", 0)
+            add("realdata_accuracy", 0, 0, "")
+    else:
+        add("realdata_accuracy", 0, 0, "")
 
     # 5. A1: near-singular X^red
-    claim5 = ("A1 (invertible X^red) matters only for the bias-free output layer (4.74): with the network's free "
-              "output bias the construction keeps zero cost as cond(X^red) grows with the affine geometry fixed")
     shift = rob[(rob["axis"] == "cond_shift")] if rob is not None and len(rob) else pd.DataFrame()
     if len(shift):
         okk = shift[shift["status"] == "ok"]
@@ -337,9 +332,9 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
               f"paper's output (4.74) zero in {_frac(zdef)} (lost from cond {_fmt(lost.min() if len(lost) else float('nan'))}, "
               f"max C {_fmt(okk['cost_default'].max())}); cond >= 1e12: status singular_xred in {len(sing)} cases "
               "(the library refuses X^red there)")
-        add(claim5, "A1 (2.14), (4.74)", "holds" if zaff.all() and len(okk) else "fails", ev, len(okk))
+        add("a1_output_bias", len(okk), 0, ev)
     else:
-        add(claim5, "A1 (2.14), (4.74)", "", "", 0)
+        add("a1_output_bias", 0, 0, "")
 
     # 6. gradient training at the robustness points
     if optim is not None and len(optim):
@@ -351,11 +346,11 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
             c = bool(pts.loc[(a, v), "reaches_zero_any"]) if pts is not None and (a, v) in pts.index else None
             cons.append(f"{a}={v}: training {f:.2f}, construction {'zero' if c else 'not zero'}")
         zero_runs = _bool(optim["zero"])
-        add("Gradient training from random starts finds zero cost at the robustness points (most runs)",
-            "the constructed minima vs training at the robustness points (issue 5)", "holds" if zero_runs.mean() > 0.5 else "fails",
+        add("robust_training", len(optim), 0,
             f"C <= {OPTIMISER_ZERO:g} in {_frac(zero_runs)} He-initialised runs; by optimiser: "
-            + ", ".join(f"{k} {v}" for k, v in by.items()) + "; per point (replicate 0): " + "; ".join(cons),
-            len(optim))
+            + ", ".join(f"{k} {v}" for k, v in by.items()) + "; per point (replicate 0): " + "; ".join(cons))
+    else:
+        add("robust_training", 0, 0, "")
     return rows
 
 

@@ -147,7 +147,8 @@ def run_realdata(name: str | None = None, lambdas=(0.0, 0.5, 1.0), seed_prefix=(
                           "acc_metric_at_max": at1["acc_metric"], "acc_best_at_max": at1["acc_best"],
                           "acc_ncm_at_max": at1["acc_ncm"], "acc_logreg_at_max": at1["acc_logreg"],
                           "silhouette_at_max": at1["silhouette"], "davies_bouldin_at_max": at1["davies_bouldin"],
-                          "r_at_max": at1.get("r", float("nan")), "theta_star_at_max": at1.get("theta_star", float("nan"))})
+                          "r_at_max": at1.get("r", float("nan")),
+                          "theta_max_at_max": at1.get("theta_max", float("nan"))})
         log(f"{name} [{proj}]: lambda_assumptions={summary['lambda_assumptions']} "
             f"lambda_zero_any={summary['lambda_zero_any_refined']} ({time.perf_counter() - t0:.2f} s)")
     return rows, summaries
@@ -426,6 +427,7 @@ def _cmd_tables(args) -> dict:
         robustness_claims,
         write_robustness_tables,
     )
+    from .verdicts import COLUMNS as CLAIMS_COLUMNS
 
     inputs = list(args.robustness) + list(args.realdata)
     missing = [p for p in inputs if not Path(p).is_file()]
@@ -440,7 +442,7 @@ def _cmd_tables(args) -> dict:
     t = read_robustness_tables(args.out_dir)
     claims = pd.DataFrame(robustness_claims(t["robustness"], t["realdata"], t["realdata_summary"],
                                             t["robustness_optimisers"], args.zero_cost),
-                          columns=["claim", "reference", "verdict", "evidence", "n_cases"])
+                          columns=CLAIMS_COLUMNS)
     written.append(write_csv(claims, Path(args.out_dir) / "robustness_claims.csv"))
     for p in written:
         write_provenance(p, inputs, "dlgeom robustness-tables", args.config_hash, seed)
