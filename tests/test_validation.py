@@ -409,9 +409,14 @@ def test_mu_accepted_iff_inside_open_box(ds3, box3, data):
     else:
         first = int(np.flatnonzero(~inside)[0])
         raises_naming(f"mu[{first}]", construct_global, ds3, mu=mu)
-        # with strict_mu=False the same μ is accepted and flagged as outside the box
-        con = construct_global(ds3, mu=mu, strict_mu=False)
-        assert not con.mu_in_box
+        # with strict_mu=False the same μ is accepted and flagged as outside the box, unless it makes
+        # X^red[μ] singular (e.g. every μ_j = −D_eff puts every apex at the barycentre): then an error naming μ
+        try:
+            con = construct_global(ds3, mu=mu, strict_mu=False)
+        except DlgeomInputError as exc:
+            assert str(exc).startswith("mu: X^red[μ]") and isinstance(exc, np.linalg.LinAlgError)
+        else:
+            assert not con.mu_in_box
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,3 +437,14 @@ def test_huge_float_label_is_reported_faithfully():
         warnings.simplefilter("error")
         msg = raises_naming("y", Dataset, X3, y)
     assert "-9223372036854775808" not in msg
+
+
+def test_a_singular_curated_matrix_is_a_named_error(ds3):
+    """An exactly singular X^red[μ] (here every collapsed point equal) is reported as an error
+    naming μ, which is also a LinAlgError, so the study's numerical-failure handlers keep it as a row."""
+    from dlgeom.construct import output_paper
+
+    g = dlgeom.geometry(ds3)
+    with pytest.raises(DlgeomInputError, match=r"^mu: X\^red\[μ\]") as err:
+        output_paper(g, np.eye(3), np.full(3, -0.5), np.eye(3), np.zeros(3), apexes=np.ones((3, 3)))
+    assert isinstance(err.value, np.linalg.LinAlgError)

@@ -198,11 +198,22 @@ def curated_means(geom: Geometry, mu, pattern=None) -> np.ndarray:
     return np.where(s[:, None] == 1, geom.means, apex)
 
 
+class SingularCurationError(DlgeomInputError, np.linalg.LinAlgError):
+    """X^red[μ] is singular at the requested μ (e.g. every apex at the barycentre, μ_j = −|x̄_j − x̄|,
+    reachable only with ``strict_mu=False``).  Both an input error (it names μ) and a LinAlgError, so
+    the study's handlers of numerical failures record it as a row."""
+
+
 def output_paper(geom: Geometry, Y: np.ndarray, mu, Wc_L, bc_L, pattern=None, apexes=None):
     """Output layer of [P 4.74]: W_{L+1} = Y X^red[μ]^{-1} (W^(L))^{-1}, b_{L+1} = −W_{L+1} b^(L),
     so that f = Y X^red[μ]^{-1} T_L.  ``apexes``: :func:`curated_means` if already computed."""
     xred_mu = (curated_means(geom, mu, pattern) if apexes is None else apexes).T
-    A = np.linalg.solve(xred_mu.T, Y.T).T          # Y X^red[μ]^{-1}
+    try:
+        A = np.linalg.solve(xred_mu.T, Y.T).T          # Y X^red[μ]^{-1}
+    except np.linalg.LinAlgError:
+        raise SingularCurationError(
+            f"mu: X^red[μ] (the collapsed class points x̄_j − μ_j f_j) is singular at μ = {np.round(mu, 6).tolist()}; "
+            "choose μ inside the box") from None
     W_out = np.linalg.solve(Wc_L.T, A.T).T         # A (W^(L))^{-1}
     return W_out, -W_out @ bc_L
 
