@@ -49,8 +49,8 @@ def test_schema_uses_only_known_keywords():
 
 def test_reference_shows_defaults_limits_and_inherited_defaults():
     rows = {k.path: k for k in schema_keys(SCHEMA)}
-    assert rows["replicates"].default == "5" and rows["replicates"].limits == "≥ 1"
-    assert rows["zero_cost"].default == "1e-10" and rows["zero_cost"].limits == "> 0"
+    assert rows["replicates"].default == "5" and rows["replicates"].limits == "≥ 1; ≤ 1000"
+    assert rows["zero_cost"].default == "1e-10" and rows["zero_cost"].limits == "> 0; ≤ 1"
     assert rows["datasets[].name"].limits.startswith("required")
     assert rows["robustness.axes.noise"].default.startswith("[uniform, gaussian, anisotropic]")
     assert "one of `lbfgs`, `gd`, `adam`" in rows["landscape.optimisers"].limits
