@@ -1,4 +1,4 @@
-"""MATH.md §7: the induced metric and the classifier."""
+"""docs/mathematics.md §7: the induced metric and the classifier."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""MATH.md §4 and §6: the global minimiser of Thm 2.3 and its zero set."""
+"""docs/mathematics.md §4 and §6: the global minimiser of Thm 2.3 and its zero set."""
 
 import numpy as np
 import pytest
@@ -57,7 +57,7 @@ def test_whole_ball_maps_to_the_apex():
 
 
 def test_layer_ell_collapses_class_ell_and_keeps_the_rest():
-    """Why it works (MATH.md §4.7): the pre-activations of class ℓ at layer ℓ are all negative,
+    """Why it works (docs/mathematics.md §4.7): the pre-activations of class ℓ at layer ℓ are all negative,
     every other class and every earlier apex has all pre-activations positive."""
     q = 3
     data = dlgeom.make_clustered(q, 40, 0.1, seed=2)
@@ -143,7 +143,7 @@ def test_zero_set_per_unit_rescaling():
 
 
 def test_exact_thresholds_are_inside_the_paper_bounds():
-    """The exact collapse/identity thresholds of MATH.md §2 lie within ∓2δ√Q, and a μ between
+    """The exact collapse/identity thresholds of docs/mathematics.md §2 lie within ∓2δ√Q, and a μ between
     the exact collapse threshold and −2δ√Q still collapses the class (the paper is conservative)."""
     data = dlgeom.make_clustered(3, 50, 0.1, seed=8)
     g = dlgeom.geometry(data)

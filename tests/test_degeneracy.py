@@ -1,4 +1,4 @@
-"""MATH.md §6: the cost stays zero under small perturbations of the hidden layers."""
+"""docs/mathematics.md §6: the cost stays zero under small perturbations of the hidden layers."""
 
 import numpy as np
 

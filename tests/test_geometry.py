@@ -1,4 +1,4 @@
-"""MATH.md §3: cone angles, D, the assumptions report."""
+"""docs/mathematics.md §3: cone angles, D, the assumptions report."""
 
 import importlib
 
@@ -38,7 +38,7 @@ def test_cone_angle_closed_form_is_the_smallest_cone(q, theta, r):
 
 def test_D_is_the_largest_depth():
     """D_{ℓ,j}: the ball B_δ(x̄_j) lies in the cone with apex x̄_ℓ + t f_ℓ for t just below D_{ℓ,j}
-    and not for t just above (the arcsin test of MATH.md §3)."""
+    and not for t just above (the arcsin test of docs/mathematics.md §3)."""
     data = dlgeom.make_clustered(4, 30, 0.1, theta=1.8, seed=4)
     g = dlgeom.geometry(data)
     depth = forward_cone_depth(g.means, g.f, g.delta, g.theta_star)

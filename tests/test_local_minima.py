@@ -1,4 +1,4 @@
-"""MATH.md §5: the pattern networks, the value (2.85), the least-squares values and stationarity."""
+"""docs/mathematics.md §5: the pattern networks, the value (2.85), the least-squares values and stationarity."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""MATH.md §1: the network, the cost C, the analytic gradient of C²."""
+"""docs/mathematics.md §1: the network, the cost C, the analytic gradient of C²."""
 
 import numpy as np
 import pytest

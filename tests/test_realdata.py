@@ -1,4 +1,4 @@
-"""Real data (issue 5): bundled datasets, projection to R^Q, splits, the shrink sweep and its λ
+"""Real data: bundled datasets, projection to R^Q, splits, the shrink sweep and its λ
 thresholds, user files, the CLI, the real-data claim and figure.  Expected values are recomputed
 with numpy."""
 

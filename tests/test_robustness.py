@@ -1,4 +1,4 @@
-"""Robustness study (issue 5): perturbations realise what they say, the μ search, measure_point,
+"""Robustness study: perturbations realise what they say, the μ search, measure_point,
 the CLI, the claims' verdicts and the figures.  Every expected value is recomputed here with
 numpy, never copied from a run."""
 

@@ -1,4 +1,4 @@
-"""MATH.md §2: the truncation map τ, its cones, the cumulative parameters and the μ-lemmas."""
+"""docs/mathematics.md §2: the truncation map τ, its cones, the cumulative parameters and the μ-lemmas."""
 
 import numpy as np
 from hypothesis import given, settings, strategies as st

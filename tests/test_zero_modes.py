@@ -1,4 +1,4 @@
-"""The paper's degenerate directions (MATH.md §6) against the Hessian's null space."""
+"""The paper's degenerate directions (docs/mathematics.md §6) against the Hessian's null space."""
 
 import numpy as np
 import pytest

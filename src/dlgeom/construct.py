@@ -1,5 +1,5 @@
 """Explicit constructions: the global minimiser [P Thm 2.3, §4] and the pattern networks
-[P Thm 2.4–2.5] (MATH.md §4–§5), with output layers by the paper's formula or least squares.
+[P Thm 2.4–2.5] (docs/mathematics.md §4–§5), with output layers by the paper's formula or least squares.
 
 Layer ℓ = 1..Q handles class ℓ (0-based: class ℓ−1): cumulative parameters
 W^(ℓ) = W_* R_ℓ, b^(ℓ) = −W_* R_ℓ x̄_ℓ + (μ_ℓ/√Q) u_Q, apex p_ℓ = x̄_ℓ − μ_ℓ f_ℓ.  μ_ℓ < 0 in
@@ -347,7 +347,7 @@ def construct_global(data: Dataset, n_layers: int | None = None, mu=None, use_D:
 
 
 def collapse_thresholds(data: Dataset, geom: Geometry) -> np.ndarray:
-    """Exact per-class thresholds of the μ-lemmas (MATH.md §2), shape (Q, 2).
+    """Exact per-class thresholds of the μ-lemmas (docs/mathematics.md §2), shape (Q, 2).
 
     For class j and W = W_* R_j (‖W‖ = 1): μ_j below ``[j, 0] = −√Q max_{i,k}(WΔx_i)_k`` maps the
     whole class to the apex; μ_j above ``[j, 1] = −√Q min_{i,k}(WΔx_i)_k`` leaves it intact; in

@@ -1,4 +1,4 @@
-"""Degeneracy probe (MATH.md §6): perturb every hidden unit, re-solve the output, watch the cost.
+"""Degeneracy probe (docs/mathematics.md §6): perturb every hidden unit, re-solve the output, watch the cost.
 
 Each hidden unit's row (its weights and bias together) is moved by ε times its own norm in a
 random direction.  While ε stays below the relative activation margin no pre-activation changes

@@ -1,6 +1,6 @@
 """Data geometry of the paper: class means, δ, cone angles, D, and the assumptions A1–A3.
 
-Notation (MATH.md §1, §3): class means x̄_j (rows of ``means``; the paper's X^red = means.T),
+Notation (docs/mathematics.md §1, §3): class means x̄_j (rows of ``means``; the paper's X^red = means.T),
 barycenter x̄ = (1/Q) Σ_j x̄_j (unweighted), noise radius δ = max |x_{j,i} − x̄_j|,
 f_j = (x̄ − x̄_j)/|x̄ − x̄_j|, cone angles θ_{*,j}, the δ-ratio r = δ / min_j |x̄_j − x̄|.
 """
@@ -124,7 +124,7 @@ def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 def cone_angles(means: np.ndarray, delta: float, margin: float = CONE_MARGIN_FACTOR) -> np.ndarray:
     """θ_{*,j}: the smallest full opening with x̄_j + C_θ[f_j] ⊇ ∪_{j'≠j} B_{margin·δ}(x̄_{j'}).
 
-    Closed form (MATH.md §3): θ_{*,j}/2 = max_{j'≠j} [∠(x̄_{j'} − x̄_j, f_j) +
+    Closed form (docs/mathematics.md §3): θ_{*,j}/2 = max_{j'≠j} [∠(x̄_{j'} − x̄_j, f_j) +
     arcsin(margin·δ/|x̄_{j'} − x̄_j|)].  ``inf`` where a ball reaches x̄_j itself (no cone works).
     Values above π mean that no convex cone works (A3 fails).
     """
@@ -155,7 +155,7 @@ def simplex_angle(q: int) -> float:
 def cone_matrix(theta: float, q: int) -> np.ndarray:
     """W_θ = λI + (1−λ)ûûᵀ with λ = tan(θ_Q/2)/tan(θ/2) (λ = 1 for θ ≤ θ_Q); ‖W_θ‖ = 1.
 
-    W_θ maps the round cone C_θ[û] into R^Q_+ (MATH.md §2, cone lemma).  Needs θ < π.
+    W_θ maps the round cone C_θ[û] into R^Q_+ (docs/mathematics.md §2, cone lemma).  Needs θ < π.
     """
     theta_q = simplex_angle(q)
     if not theta < np.pi:
@@ -165,7 +165,7 @@ def cone_matrix(theta: float, q: int) -> np.ndarray:
 
 
 def ball_in_cone(center, radius: float, apex, axis, theta: float) -> bool:
-    """Is B_radius(center) ⊂ apex + C_θ[axis]?  The arcsin test of MATH.md §3:
+    """Is B_radius(center) ⊂ apex + C_θ[axis]?  The arcsin test of docs/mathematics.md §3:
     |c − a| > r and ∠(c − a, f) + arcsin(r/|c − a|) ≤ θ/2."""
     v = np.asarray(center, float) - np.asarray(apex, float)
     dist = float(np.linalg.norm(v))
@@ -275,7 +275,7 @@ def regular_simplex_depth(q: int, r: float, theta_star: float | None = None, rho
 
 @dataclass(frozen=True)
 class Geometry:
-    """Everything the constructions need to know about the data (MATH.md §3).
+    """Everything the constructions need to know about the data (docs/mathematics.md §3).
 
     Attributes are float64 arrays or floats; ``means`` and ``f`` hold x̄_j and f_j as rows.
     ``theta_star`` is the angle the construction uses, θ_* = θ_0 + max_j θ_{*,j} (< π; it is
@@ -424,7 +424,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Assumptions:
-    """The assumptions report of [P 2.14, 2.48–2.52] (MATH.md §3).
+    """The assumptions report of [P 2.14, 2.48–2.52] (docs/mathematics.md §3).
 
     ``theta_max`` = max_j θ_{*,j} (the quantity of A3), ``theta0`` the margin used and
     ``theta_star`` = θ_0 + θ_max the angle of the construction.

@@ -1,4 +1,4 @@
-"""Inputs in R^M with M ≥ Q (MATH.md §8, after arXiv 2405.07098): a Q-wide ReLU network whose
+"""Inputs in R^M with M ≥ Q (docs/mathematics.md §8, after arXiv 2405.07098): a Q-wide ReLU network whose
 first layer is Q×M, the zero-cost construction for clustered data, clustered data in R^M, and
 the project-then-construct comparison.
 
@@ -6,7 +6,7 @@ Setting
 -------
 Data x_{j,i} ∈ R^M (rows of ``X``), Q classes, targets Y ∈ R^{Q×Q} invertible (default I).
 Network: hidden layer 1 is σ(W_1 x + b_1) with W_1 ∈ R^{Q×M}; hidden layers 2..L are Q×Q; the
-output is affine, Q×Q with a bias.  Cost: the class-balanced C of MATH.md §1.
+output is affine, Q×Q with a bias.  Cost: the class-balanced C of docs/mathematics.md §1.
 
 Construction (Q + 1 hidden layers)
 ----------------------------------
@@ -22,7 +22,7 @@ Construction (Q + 1 hidden layers)
    the orthogonal projection onto V, seen in the coordinates z = Ax + c.  The projected means
    z̄_j = A(x̄_j − x̄) + β1 lie in the affine hyperplane ûᵀz = β√Q, which misses the origin, so the
    reduced matrix Z^red is invertible (A1 after projection).
-3. *Collapse layers 2..Q+1.*  The R^Q construction of MATH.md §4 (:func:`dlgeom.construct_global`)
+3. *Collapse layers 2..Q+1.*  The R^Q construction of docs/mathematics.md §4 (:func:`dlgeom.construct_global`)
    on the projected data z.  It has zero cost whenever A1–A3 hold for z.  Projection can only
    help: A is an isometry on V, so the mean differences are unchanged, and |AΔx| ≤ |Δx|, so
    δ_V ≤ δ_M.  The cone angles θ_{*,j} depend only on the mean differences and δ, hence A2–A3

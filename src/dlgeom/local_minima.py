@@ -1,8 +1,8 @@
-"""The pattern networks as candidate local minima [P Thm 2.4–2.5] (MATH.md §5).
+"""The pattern networks as candidate local minima [P Thm 2.4–2.5] (docs/mathematics.md §5).
 
 For every s ∈ {0,1}^Q this module measures: the value (2.85) as printed (original X^red), the
 bias-free and affine least-squares values on the curated data T_L(X_0), the closed forms of
-MATH.md §5 against them, whether the value depends on μ inside the box, and stationarity.
+docs/mathematics.md §5 against them, whether the value depends on μ inside the box, and stationarity.
 Values are in the units of C (square roots of the minimal C²).
 """
 

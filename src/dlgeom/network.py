@@ -1,4 +1,4 @@
-"""The Q-wide ReLU network, its cost and gradient, and the truncation map (MATH.md §1–§2).
+"""The Q-wide ReLU network, its cost and gradient, and the truncation map (docs/mathematics.md §1–§2).
 
 Layout: points are rows.  A hidden layer maps rows ``H ↦ σ(H W_ℓᵀ + b_ℓ)``; the output layer is
 affine with no activation.  The paper writes the same maps on columns (X^(ℓ) = σ(W_ℓ X^(ℓ−1) +

@@ -1,5 +1,5 @@
 """Real data in the paper's setting: load, standardise, project to Q dimensions, split, and sweep
-the shrink factor λ towards the class means (issue 5).
+the shrink factor λ towards the class means.
 
 Datasets: scikit-learn's bundled ``iris`` (Q = 3), ``wine`` (Q = 3), ``breast_cancer`` (Q = 2)
 and ``digits`` (Q = 10), read from the package, never downloaded; or a user's file

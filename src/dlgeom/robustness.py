@@ -1,5 +1,5 @@
 """Robustness beyond the paper's assumptions: perturbations of clustered data and the
-measurements made at every point of a robustness axis (issue 5).
+measurements made at every point of a robustness axis.
 
 The paper's assumptions (A1 X^red invertible, A2 r < 1/4, A3 θ_* < π) are sufficient
 conditions.  This module moves data away from them one factor at a time and measures, at every
@@ -368,7 +368,7 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
 
 def optimiser_comparison(train: Dataset, L: int | None = None, optimisers=("lbfgs", "gd", "adam"),
                          runs: int = 5, max_iter: int = 300, seed=0) -> list[dict]:
-    """What gradient training finds at this point (the landscape checks of issue 4, small):
+    """What gradient training finds at this point (the landscape checks, small):
     ``runs`` He-initialised runs per optimiser on C², each from its own SeedSequence child.
     Rows: optimiser, run, final C, status, and whether C ≤ :data:`OPTIMISER_ZERO`."""
     from .landscape import OPTIMISERS, init_random, optimise

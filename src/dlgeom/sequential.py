@@ -1,5 +1,5 @@
 """Sequentially linearly separable (SLS) data in R^M and their zero-cost networks described by
-Q(M+2) numbers (MATH.md §8, after arXiv 2405.07098).
+Q(M+2) numbers (docs/mathematics.md §8, after arXiv 2405.07098).
 
 Definition
 ----------
@@ -33,7 +33,7 @@ otherwise it is 'points' (infeasible up to the 10⁻³ approximation of the supr
 
 Network (:func:`sls_network`)
 -----------------------------
-Hidden width M, Q hidden layers, one per step, as truncation maps in input space (MATH.md §2):
+Hidden width M, Q hidden layers, one per step, as truncation maps in input space (docs/mathematics.md §2):
 cumulative W^(k) = W_{θ_k} R_k with R_k ∈ SO(M), R_k w_k/|w_k| = û, and b^(k) = −W^(k) p_k.  The
 forward cone p_k + C_{θ_k}[w_k] and the backward cone p_k + C_{θ_k}[−w_k] approximate the two
 half-spaces of H_k as θ_k → π.  Choosing θ_k/2 above the largest angle between w_k (resp. −w_k)

@@ -1,5 +1,5 @@
 """The shallow network (one hidden layer of width Q, input R^Q): the upper bound B and the exact
-value V of MATH.md §8 (arXiv 2309.10370, as restated in [P 2.54]), checked by least squares.
+value V of docs/mathematics.md §8 (arXiv 2309.10370, as restated in [P 2.54]), checked by least squares.
 
 Quantities (columns are points, 𝒩 = diag(N_j I_{N_j}), Y the targets):
 
@@ -7,7 +7,7 @@ Quantities (columns are points, 𝒩 = diag(N_j I_{N_j}), Y the targets):
 * B = ‖Y Δ_1‖_𝒩 = sqrt(Tr(Y Δ_2 Yᵀ)): the cost of the network whose hidden layer is the identity
   on the data (W_1 = I, b_1 = β1 with all pre-activations positive) and whose output maps every
   class mean to its target, W_2 = Y (X^red)^{-1}, b_2 = −W_2 b_1.
-* V = ‖Y Δ_2^{1/2}(I + Δ_2)^{-1/2}‖_F = V_P[s = 1] of MATH.md §5: the minimum over W_2 of that
+* V = ‖Y Δ_2^{1/2}(I + Δ_2)^{-1/2}‖_F = V_P[s = 1] of docs/mathematics.md §5: the minimum over W_2 of that
   network with the paper's output bias b_2 = −W_2 b_1 (f(x) = W_2 x, linear).  Least squares
   gives it directly: min_A Σ_j (1/N_j) Σ_i |A x_{j,i} − y_j|² = ‖AX^red − Y‖² + Tr(A S Aᵀ),
   minimised at A = Y X^redᵀ(X^red X^redᵀ + S)^{-1} with value V² = Tr(Y Δ_2 (I + Δ_2)^{-1} Yᵀ).
@@ -15,7 +15,7 @@ Quantities (columns are points, 𝒩 = diag(N_j I_{N_j}), Y the targets):
   (B − V)/B ≤ ‖Δ_2‖ ≤ Q δ_P² (our derivation): V = B(1 − O(δ_P²)), and log((B − V)/B) against log δ_P has
   slope 2 as δ_P → 0 when the deviations shrink uniformly.
 * V_aff: the minimum with the network's free output bias b_2 (best affine f), by the closed form
-  of MATH.md §5 and by least squares.  V_aff ≤ V always; it is an upper bound on the shallow
+  of docs/mathematics.md §5 and by least squares.  V_aff ≤ V always; it is an upper bound on the shallow
   network's global minimum, which may be lower still (ReLU truncation), probed by training.
 """
 

@@ -1,5 +1,5 @@
 """The flat directions the paper predicts at a constructed minimum, and how much of the Hessian's
-null space they explain (MATH.md §6).
+null space they explain (docs/mathematics.md §6).
 
 The paper names the μ-box and one positive rescaling per layer (**layer_rescaling**,
 [P 2.66]); the other families are our extensions.  Families of parameter directions that leave

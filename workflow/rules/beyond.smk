@@ -1,4 +1,4 @@
-# Beyond the paper (MATH.md §8): inputs in R^M with M >= Q (highdim), sequentially
+# Beyond the paper (docs/mathematics.md §8): inputs in R^M with M >= Q (highdim), sequentially
 # linearly separable data (sls) and the shallow network (shallow).  One job per study and Q
 # (config key `beyond`), then one job for the tables and one for the three figures.  An empty Q list
 # switches a study off (its table is then empty and its claims rows 'untested').

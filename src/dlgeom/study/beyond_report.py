@@ -1,4 +1,4 @@
-"""Tables, claims rows and figures of the beyond-the-paper studies (issue 7): inputs in R^M
+"""Tables, claims rows and figures of the beyond-the-paper studies: inputs in R^M
 (``highdim``), sequentially linearly separable data (``sls``) and the shallow network
 (``shallow``).
 

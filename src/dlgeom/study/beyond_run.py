@@ -1,4 +1,4 @@
-"""Study runners beyond the paper (issue 7): inputs in R^M (``highdim``), sequentially linearly
+"""Study runners beyond the paper: inputs in R^M (``highdim``), sequentially linearly
 separable data (``sls``) and the shallow network (``shallow``), with their CLI subcommands.
 
 :func:`register` adds the subcommands ``highdim``, ``sls``, ``shallow`` (one JSON per run, rows
@@ -395,7 +395,7 @@ def register(sub) -> dict:
 
     h = sub.add_parser("highdim", help="M >= Q: construction in R^M vs project-then-construct (JSON)",
                        description="Clustered data in R^M (random isometric embedding of the R^Q data plus noise in "
-                                   "the extra directions), constructed by the Q+1-layer construction (MATH.md §8) "
+                                   "the extra directions), constructed by the Q+1-layer construction (docs/mathematics.md §8) "
                                    "and, for comparison, by PCA to Q dimensions then the R^Q construction.")
     h.add_argument("--Q", type=int, required=True, help="number of classes (>= 2)")
     h.add_argument("--M", type=_int_list, required=True, help="input dimensions, comma-separated (M < Q skipped; M = Q added)")

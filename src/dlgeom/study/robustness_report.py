@@ -1,4 +1,4 @@
-"""Aggregation of the robustness study (issue 5): JSON files → tidy tables, claims rows with
+"""Aggregation of the robustness study: JSON files → tidy tables, claims rows with
 computed verdicts, and two figures.
 
 Tables (deterministic row order, floats as ``%.10g`` like the study's other tables):

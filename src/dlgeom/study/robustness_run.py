@@ -1,4 +1,4 @@
-"""Study runners of the robustness study (issue 5) and their command-line subcommands.
+"""Study runners of the robustness study and their command-line subcommands.
 
 ``dlgeom robustness``: one axis (one factor at a time from a base point, every value, every
 replicate), plus gradient training at a few of its values.  ``dlgeom realdata``: one real
