@@ -301,6 +301,10 @@ def tries() -> list[tuple[str, str, list[str]]]:
                       (["--data", "{ws}/missing.json"], "missing"), (["--data", "{ws}/cell.json"], "wrong json")):
         add("bad file", f"perf-figure:{cid}", "perf-figure", "--name", "scaling", *args, "--out", "{ws}/existing")
 
+    # the generated headline block
+    add("bad file", "headline:no tables", "headline", "--tables", "{ws}/nothere")
+    add("bad file", "headline:missing md", "headline", "--tables", "{ws}", "--update", "{ws}/missing.md")
+    add("bad file", "headline:no block", "headline", "--tables", "{ws}", "--update", "{ws}/existing.json")
     # the settings check and the neural-collapse stage
     for args, cid in ((["--inputs", "{ws}/garbage.json"], "garbage"), (["--inputs", "{ws}/missing.json"], "missing"),
                       (["--inputs", "{ws}/cell.json"], "no stamp")):

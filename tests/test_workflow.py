@@ -263,7 +263,9 @@ def test_tiny_study_collapse(tiny_study, tmp_path):
     out = tmp_path / "again.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "dlgeom", "collapse-landscape", "--data", str(res / "data" / cell / "train_0.npz"),
+    # the job's settings file too: its hash is part of the output
+    cmd = [sys.executable, "-m", "dlgeom", "--settings", str(res / "settings" / "collapse.json"),
+           "collapse-landscape", "--data", str(res / "data" / cell / "train_0.npz"),
            "--runs", *runs, "--endpoints", *[r[:-5] + ".npz" for r in runs], "--cell-key", cell, "--n-dirs", "8",
            "--opt-iter", "50", "--seed", ",".join(map(str, first["seed"])), "--out", str(out), "--quiet"]
     assert subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300).returncode == 0

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from . import __version__
+from .argtypes import float_list, int_list
 from .validation import DlgeomInputError
 
 ZERO_COST = 1e-10
@@ -29,18 +30,7 @@ EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyo
                                "dlgeom.study.collapse_run", "dlgeom.study.summary_run")
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or comma-separated integers, got {text!r}") from None
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+_int_list, _float_list = int_list, float_list
 
 
 def _theta0(text: str):

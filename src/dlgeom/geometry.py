@@ -249,8 +249,6 @@ def choose_theta_star(edges: np.ndarray, f: np.ndarray, delta: float, theta_max:
 def exact_collapse_bound(X: np.ndarray, y: np.ndarray, means: np.ndarray, f: np.ndarray, theta_star: float) -> float:
     """The exact collapse threshold b: μ_j < −b collapses class j for every j (docs/mathematics.md §2), with
     b = max_j √Q max_{i,k} (W_* R_j (x_{j,i} − x̄_j))_k ≤ √Q δ (‖W_*‖ = 1); compare 2δ√Q."""
-    from .construct import rotation_to_diagonal  # construct imports this module
-
     q = means.shape[0]
     W_star = cone_matrix(theta_star, q)
     worst = -np.inf
@@ -475,3 +473,53 @@ def assumptions(geom: Geometry) -> Assumptions:
         collapse_bound=geom.collapse_bound, box_nonempty=geom.box_nonempty("eff"),
         box_nonempty_paper_D=geom.box_nonempty("paper"),
     )
+
+
+# ---- rotations onto the diagonal (docs/mathematics.md §4, step 4.2) ----------------------------------
+
+def _second_reflection(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """(û, H2) of :func:`rotation_to_diagonal`; they depend on Q only (cached)."""
+    hit = _H2_CACHE.get(q)
+    if hit is None:
+        u = np.full(q, 1.0 / np.sqrt(q))
+        # a unit vector orthogonal to û: e_k minus its û-component, for the k least aligned with û
+        e = np.zeros(q)
+        e[0] = 1.0
+        w = e - u * (u @ e)
+        w /= np.linalg.norm(w)
+        hit = _H2_CACHE[q] = (u, np.eye(q) - 2.0 * np.outer(w, w))
+        for arr in hit:
+            arr.setflags(write=False)
+    return hit
+
+
+_H2_CACHE: dict = {}
+
+
+def rotation_to_diagonal(f: np.ndarray) -> np.ndarray:
+    """R ∈ SO(Q) with R f = û = u_Q/√Q, for a unit vector f.
+
+    Two Householder reflections: H1 maps f to û, H2 reflects in a hyperplane containing û (so
+    R f = û still) and makes det R = +1.  R = I when f = û.
+    """
+    q = f.shape[0]
+    u, H2 = _second_reflection(q)
+    v = f - u
+    if np.linalg.norm(v) < 1e-15:
+        return np.eye(q)
+    H1 = np.eye(q) - 2.0 * np.outer(v, v) / (v @ v)
+    return H2 @ H1
+
+
+def _rotations_to_diagonal(F: np.ndarray) -> np.ndarray:
+    """:func:`rotation_to_diagonal` of every row of F at once, shape (Q, Q, Q):
+    R = H2 (I − 2vvᵀ/vᵀv) = H2 − (2/vᵀv)(H2 v)vᵀ, batched over the rows."""
+    q = F.shape[1]
+    u, H2 = _second_reflection(q)
+    V = F - u
+    vv = np.einsum("ij,ij->i", V, V)
+    HV = V @ H2.T                                           # rows H2 v
+    R = H2 - (2.0 / vv)[:, None, None] * HV[:, :, None] * V[:, None, :]
+    for k in np.flatnonzero(np.sqrt(vv) < 1e-15):       # f = û: R = I (as rotation_to_diagonal)
+        R[k] = np.eye(q)
+    return R

@@ -391,7 +391,7 @@ def _cmd_figure(args) -> dict:
 
 def register(sub) -> dict:
     """Add the subcommands to the ``dlgeom`` parser; returns {name: handler}."""
-    from ..cli import _float_list, _int_list
+    from ..argtypes import float_list as _float_list, int_list as _int_list
 
     h = sub.add_parser("highdim", help="M >= Q: construction in R^M vs project-then-construct (JSON)",
                        description="Clustered data in R^M (random isometric embedding of the R^Q data plus noise in "

@@ -319,7 +319,7 @@ def _cmd_figure(args) -> dict:
 
 def register(sub) -> dict:
     """Add the subcommands to the ``dlgeom`` parser; returns {name: handler}."""
-    from ..cli import _int_list
+    from ..argtypes import int_list as _int_list
 
     c = sub.add_parser("collapse-constructed", help="neural collapse per layer of the constructed networks (JSON)",
                        description="NC1-NC4 per layer of the global minimiser and the s = 1 network of every cell "

@@ -39,10 +39,10 @@ def _cmd_headline(args) -> dict:
     if extract_block(text) is None:
         raise DlgeomInputError(f"{path}: no generated block; add the lines {BEGIN} and {END}")
     if args.update:
-        new = replace_block(text, block)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(new)
-        tmp.replace(path)
+        from ..safe_write import open_output
+
+        with open_output(path, "w") as fh:        # a private temporary file, renamed into place
+            fh.write(replace_block(text, block))
         return {}
     if extract_block(text) != block:
         print(f"dlgeom: {path}: the generated block differs from the tables in {args.tables}; run "

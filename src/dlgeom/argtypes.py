@@ -1,0 +1,21 @@
+"""Argument types of the command line, shared by :mod:`dlgeom.cli` and the study's subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def int_list(text: str) -> list[int]:
+    """``"1,2,3"`` → ``[1, 2, 3]``."""
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or comma-separated integers, got {text!r}") from None
+
+
+def float_list(text: str) -> list[float]:
+    """``"0.1,1e-3"`` → ``[0.1, 0.001]``."""
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
