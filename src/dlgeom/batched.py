@@ -1,0 +1,426 @@
+"""Many small optimiser runs at once: C² and its gradient for a batch of R networks, and batched
+gradient descent, Adam and L-BFGS with a per-run stopping rule.
+
+The runs of one landscape experiment are independent small problems (width Q ≤ 5, a few hundred
+points).  Here they share every numpy call: parameters are an (R, P) array of flat vectors (the
+layout of :meth:`Network.to_flat`), the forward and backward passes are stacked matrix products
+over a leading run axis, and a run that has stopped is frozen while the batch carries on for the
+others.
+
+:func:`cost_and_grad_batch` performs, for every run, the same floating-point operations in the
+same order as :func:`dlgeom.network.cost_and_grad` (one BLAS product per run and layer, the same
+reductions), so its values are bit-for-bit those of the sequential function; batched gradient
+descent and Adam repeat :func:`dlgeom.landscape.optimise` step by step and reach the same end
+points.  Batched L-BFGS is a vectorised two-loop recursion with a batched weak-Wolfe line search;
+it is not scipy's L-BFGS-B line for line, and its outcomes agree with scipy's in distribution
+(see ``tests/test_batched.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import Dataset
+from .network import CHUNK
+from .validation import DlgeomInputError, check_choice, check_int
+
+__all__ = ["cost_and_grad_batch", "BatchResult", "optimise_batch", "RUN_CHUNK"]
+
+RUN_CHUNK = 16      # runs per stacked pass: keeps a pass's activations in the core's cache
+
+
+def _check_batch(X, data: Dataset, width: int, n_hidden: int) -> np.ndarray:
+    if not isinstance(data, Dataset):
+        raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
+    q = check_int(width, "width", minimum=1)
+    L = check_int(n_hidden, "n_hidden", minimum=1)
+    if data.n_classes != q:
+        raise DlgeomInputError(f"data: has Q = {data.n_classes} but the networks have width {q}")
+    X = np.asarray(X, dtype=np.float64)
+    P = (L + 1) * (q * q + q)
+    if X.ndim != 2 or X.shape[1] != P:
+        raise DlgeomInputError(f"X: expected an (R, {P}) array of flat parameter vectors for Q = {q}, L = {L}, "
+                               f"got shape {X.shape}")
+    return np.ascontiguousarray(X)
+
+
+def cost_and_grad_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int = RUN_CHUNK
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """C² and its gradient for R networks at once.
+
+    Parameters
+    ----------
+    X : (R, P) array, one flat parameter vector per row (P = (L+1)(Q²+Q), layout of
+        :meth:`Network.to_flat`).
+    data : the Dataset (N points, Q classes).
+    run_chunk : runs per stacked pass (a speed knob; the values do not depend on it).
+
+    Returns
+    -------
+    (f, G): f (R,) the costs C², G (R, P) the gradients, each row bit-for-bit equal to
+    :func:`dlgeom.network.cost_and_grad` of that network.
+    """
+    X = _check_batch(X, data, width, n_hidden)
+    return _cost_and_grad_batch(X, data, width, n_hidden, run_chunk)
+
+
+def _cost_and_grad_batch(X, data, q, L, run_chunk=RUN_CHUNK):
+    R, P = X.shape
+    block = q * q + q
+    f = np.zeros(R)
+    G_out = np.zeros((R, P))
+    Xd, T, w = data.X, data.targets_columns, data.weights
+    N = Xd.shape[0]
+    for r0 in range(0, R, run_chunk):
+        xs = X[r0:r0 + run_chunk]
+        r = xs.shape[0]
+        Ws = [xs[:, i * block:i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
+        bs = [xs[:, i * block + q * q:(i + 1) * block][:, :, None] for i in range(L + 1)]
+        WsT = [W.transpose(0, 2, 1) for W in Ws]
+        g = G_out[r0:r0 + r]
+        gW = [g[:, i * block:i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
+        gb = [g[:, i * block + q * q:(i + 1) * block] for i in range(L + 1)]
+        for s in range(0, N, CHUNK):
+            n = min(CHUNK, N - s)
+            acts = [np.broadcast_to(Xd[s:s + n].T, (r, q, n))]     # column layout, as cost_and_grad
+            for ell in range(L):
+                Z = np.matmul(Ws[ell], acts[-1])
+                Z += bs[ell]
+                np.maximum(Z, 0.0, out=Z)
+                acts.append(Z)
+            Res = np.matmul(Ws[L], acts[-1])
+            Res += bs[L]
+            Res -= T[:, s:s + n]
+            Gm = np.multiply(Res, 2.0 * w[s:s + n])
+            for k in range(r):
+                f[r0 + k] += 0.5 * float(np.vdot(Gm[k], Res[k]))
+            for layer in range(L, -1, -1):
+                gW[layer] += np.matmul(Gm, acts[layer].transpose(0, 2, 1))
+                gb[layer] += Gm.sum(axis=2)
+                if layer:
+                    Gm = np.matmul(WsT[layer], Gm)
+                    Gm *= acts[layer] > 0.0
+    return f, G_out
+
+
+def _norms(A: np.ndarray) -> np.ndarray:
+    """Euclidean norm of every row, bit-for-bit ``np.linalg.norm`` of that row (a BLAS dot)."""
+    return np.sqrt(np.matmul(A[:, None, :], A[:, :, None])[:, 0, 0])
+
+
+# ---- results ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchResult:
+    """End points of R optimiser runs.  ``cost`` is C (not C²); ``status`` per run is 'zero',
+    'converged', 'max_iter' or 'diverged' (as :class:`dlgeom.landscape.OptResult`)."""
+
+    x: np.ndarray            # (R, P)
+    cost: np.ndarray         # (R,)
+    grad_norm: np.ndarray    # (R,)
+    n_iter: np.ndarray       # (R,) int
+    status: np.ndarray       # (R,) str
+    message: np.ndarray      # (R,) str
+    n_evals: np.ndarray      # (R,) gradient evaluations of each run
+    seconds: float
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def success(self) -> np.ndarray:
+        return np.isin(self.status, ("converged", "zero"))
+
+    def run(self, i: int):
+        """Run i as a :class:`dlgeom.landscape.OptResult` (no history)."""
+        from .landscape import OptResult
+
+        return OptResult(self.x[i].copy(), float(self.cost[i]), float(self.grad_norm[i]), int(self.n_iter[i]),
+                         str(self.status[i]), str(self.message[i]), self.seconds / max(len(self), 1), [])
+
+
+class _Runs:
+    """Per-run bookkeeping shared by the optimisers: end points, statuses, evaluation counts."""
+
+    def __init__(self, R, P):
+        self.x = np.zeros((R, P))
+        self.f = np.full(R, np.nan)
+        self.g = np.zeros((R, P))
+        self.n_iter = np.zeros(R, dtype=np.int64)
+        self.status = np.full(R, "", dtype=object)
+        self.message = np.full(R, "", dtype=object)
+        self.n_evals = np.zeros(R, dtype=np.int64)
+
+    def finish(self, idx, status, msg, x, f, g, it):
+        idx = np.asarray(idx)
+        if idx.size == 0:
+            return
+        self.x[idx], self.f[idx], self.g[idx] = x, f, g
+        self.n_iter[idx] = it
+        self.status[idx] = status
+        self.message[idx] = msg
+
+    def result(self, t0) -> BatchResult:
+        f = self.f
+        fin = np.isfinite(f)
+        cost = np.where(fin, np.sqrt(np.maximum(np.where(fin, f, 0.0), 0.0)), np.inf)
+        gfin = np.all(np.isfinite(self.g), axis=1)
+        gn = np.where(gfin, _norms(np.where(gfin[:, None], self.g, 0.0)), np.inf)
+        return BatchResult(self.x, cost, gn, self.n_iter, self.status.astype(str), self.message.astype(str),
+                           self.n_evals, time.perf_counter() - t0)
+
+
+# ---- the optimisers -----------------------------------------------------------------------------
+
+def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_iter: int = 2000,
+                   gtol: float = 1e-10, zero_tol: float = 1e-12, lr: float | None = None, seeds=None,
+                   run_chunk: int = RUN_CHUNK, history_size: int = 20) -> BatchResult:
+    """Minimise C² from every row of ``X0`` (R, P) at once.
+
+    'gd' and 'adam' are :func:`dlgeom.landscape.optimise` run by run (same steps, stopping rule
+    and statuses; ``seeds[i]`` seeds run i's power iteration for the GD step, as ``seed`` there).
+    'lbfgs' is a batched L-BFGS (memory ``history_size``, first step 1/|∇|, then 1) with a weak
+    Wolfe line search (c₁ = 1e-3, c₂ = 0.9, bisection and doubling, at most 20 evaluations).  A
+    failed line search clears the run's memory and retries along −∇; failing again ends the run
+    ('max_iter', message 'line search failed', as scipy's abnormal termination is reported by
+    :func:`dlgeom.landscape.optimise`).  L-BFGS stops a run at max|∇C²| ≤ gtol or when a step
+    leaves C² unchanged ('converged'), as L-BFGS-B does.  Every run stops at C² ≤ zero_tol²
+    ('zero'), after max_iter iterations ('max_iter') or on a non-finite cost ('diverged')."""
+    from .landscape import OPTIMISERS
+
+    method = check_choice(method, "method", OPTIMISERS)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    q = data.n_classes if isinstance(data, Dataset) else None
+    X0 = _check_batch(X0, data, q, n_hidden)
+    L = n_hidden
+    R = X0.shape[0]
+    if seeds is None:
+        seeds = [0] * R
+    if len(seeds) != R:
+        raise DlgeomInputError(f"seeds: expected one seed per run ({R}), got {len(seeds)}")
+    run_chunk = check_int(run_chunk, "run_chunk", minimum=1)
+    runs = _Runs(R, X0.shape[1])
+    t0 = time.perf_counter()
+
+    def fg(Z, idx):
+        runs.n_evals[idx] += 1
+        return _cost_and_grad_batch(Z, data, q, L, run_chunk)
+
+    if method == "lbfgs":
+        _lbfgs(fg, X0.copy(), runs, max_iter, gtol, zero_tol ** 2, history_size)
+    else:
+        _first_order(fg, X0.copy(), runs, method, max_iter, gtol, zero_tol ** 2, lr, seeds)
+    return runs.result(t0)
+
+
+def _power_lambda_max(fg, x, g0, seeds, iters=30):
+    """Largest Hessian eigenvalue of C² at every row of x, as the sequential power iteration:
+    each run draws its start vector from its own seed and stops on its own."""
+    R, P = x.shape
+    V = np.stack([np.random.default_rng(np.random.SeedSequence(int(s))).standard_normal(P) for s in seeds])
+    V /= _norms(V)[:, None]
+    h = 1e-6 * np.maximum(1.0, _norms(x))
+    lam = np.zeros(R)
+    live = np.arange(R)
+    for _ in range(iters):
+        if live.size == 0:
+            break
+        _, g1 = fg(x[live] + h[live, None] * V[live], live)
+        hv = (g1 - g0[live]) / h[live, None]
+        lv = _norms(hv)
+        lam[live] = lv
+        ok = (lv != 0) & np.isfinite(lv)
+        V[live[ok]] = hv[ok] / lv[ok, None]
+        live = live[ok]
+    return lam
+
+
+def _first_order(fg, x, runs, method, max_iter, gtol, zero2, lr, seeds):
+    R = x.shape[0]
+    idx = np.arange(R)
+    f, g = fg(x, idx)
+    if method == "gd":
+        lam = _power_lambda_max(fg, x, g, seeds)
+        step = np.where(lam > 0, 0.2 / np.where(lam > 0, lam, 1.0), 1e-2)
+    else:
+        step = np.full(R, 1e-3 if lr is None else float(lr))
+        m = np.zeros_like(x)
+        v = np.zeros_like(x)
+        b1, b2, eps = 0.9, 0.999, 1e-12
+    # live runs are the rows of x, f, g (compacted as runs stop); idx maps them to run numbers
+    for it in range(1, max_iter + 1):
+        bad = ~np.isfinite(f)
+        zero = ~bad & (f <= zero2)
+        rest = ~(bad | zero)
+        small = np.zeros(idx.size, dtype=bool)
+        small[rest] = _norms(g[rest]) <= gtol
+        for mask, status, msg in ((bad, "diverged", "non-finite cost"), (zero, "zero", "cost reached zero"),
+                                  (small, "converged", "gradient below gtol")):
+            if mask.any():
+                runs.finish(idx[mask], status, msg, x[mask], f[mask], g[mask], it)
+        keep = rest & ~small
+        if not keep.all():
+            idx, x, f, g, step = idx[keep], x[keep], f[keep], g[keep], step[keep]
+            if method == "adam":
+                m, v = m[keep], v[keep]
+        if idx.size == 0:
+            return
+        if method == "gd":
+            x_new, f_new, g_new = np.empty_like(x), np.empty_like(f), np.empty_like(g)
+            pend = np.arange(idx.size)
+            for _ in range(60):
+                xt = x[pend] - step[pend, None] * g[pend]
+                ft, gt = fg(xt, idx[pend])
+                ok = np.isfinite(ft) & (ft <= f[pend])
+                acc = pend[ok]
+                x_new[acc], f_new[acc], g_new[acc] = xt[ok], ft[ok], gt[ok]
+                pend = pend[~ok]
+                step[pend] *= 0.5
+                if pend.size == 0:
+                    break
+            if pend.size:
+                runs.finish(idx[pend], "converged", "no descent step found", x[pend], f[pend], g[pend], it)
+                keep = np.ones(idx.size, dtype=bool)
+                keep[pend] = False
+                idx, x, f, g, step = idx[keep], x[keep], f[keep], g[keep], step[keep]
+                x_new, f_new, g_new = x_new[keep], f_new[keep], g_new[keep]
+                if idx.size == 0:
+                    return
+        else:
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            x_new = x - step[:, None] * (m / (1 - b1 ** it)) / (np.sqrt(v / (1 - b2 ** it)) + eps)
+            f_new, g_new = fg(x_new, idx)
+        x, f, g = x_new, f_new, g_new
+    zero = f <= zero2
+    runs.finish(idx[zero], "zero", "max_iter reached", x[zero], f[zero], g[zero], max_iter)
+    runs.finish(idx[~zero], "max_iter", "max_iter reached", x[~zero], f[~zero], g[~zero], max_iter)
+
+
+def _two_loop(g, S, Y, rho, count, head):
+    """L-BFGS direction −H∇ for every row: the two-loop recursion over each run's stored pairs
+    (S, Y: (R, m, P) ring buffers, newest at head−1), vectorised over runs."""
+    R, m, P = S.shape
+    qv = g.copy()
+    alpha = np.zeros((R, m))
+    rows = np.arange(R)
+    for k in range(m):                      # newest to oldest
+        slot = (head - 1 - k) % m
+        use = k < count
+        if not use.any():
+            break
+        s, y = S[rows, slot], Y[rows, slot]
+        a = np.where(use, rho[rows, slot] * np.einsum("ij,ij->i", s, qv), 0.0)
+        alpha[:, k] = a
+        qv -= a[:, None] * y
+    newest = (head - 1) % m
+    s, y = S[rows, newest], Y[rows, newest]
+    yy = np.einsum("ij,ij->i", y, y)
+    gamma = np.where(count > 0, np.einsum("ij,ij->i", s, y) / np.where(count > 0, yy, 1.0), 1.0)
+    r = gamma[:, None] * qv
+    for k in range(m - 1, -1, -1):          # oldest to newest
+        use = k < count
+        if not use.any():
+            continue
+        slot = (head - 1 - k) % m
+        s, y = S[rows, slot], Y[rows, slot]
+        b = rho[rows, slot] * np.einsum("ij,ij->i", y, r)
+        r += np.where(use, alpha[:, k] - b, 0.0)[:, None] * s
+    return -r
+
+
+def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, maxfun=15000):
+    R, P = x.shape
+    eps = np.finfo(float).eps
+    st = {"idx": np.arange(R), "x": x, "S": np.zeros((R, m, P)), "Y": np.zeros((R, m, P)), "rho": np.zeros((R, m)),
+          "count": np.zeros(R, dtype=np.int64), "head": np.zeros(R, dtype=np.int64),
+          "nit": np.zeros(R, dtype=np.int64)}
+    st["f"], st["g"] = fg(x, st["idx"])
+
+    def stop(mask, status, msg, *extra):
+        """End the runs in ``mask`` ('zero' wins where C² is at zero level; an unfinished run
+        whose gradient is below gtol counts as 'converged', as in landscape.optimise), drop
+        them from the state and from the ``extra`` per-run arrays."""
+        if not mask.any():
+            return extra
+        f, g = st["f"][mask], st["g"][mask]
+        stat = np.full(f.size, status, dtype=object)
+        if status == "max_iter":
+            stat[_norms(np.where(np.isfinite(g), g, np.inf)) <= gtol] = "converged"
+        if status != "diverged":
+            stat[f <= zero2] = "zero"
+        ids = st["idx"][mask]
+        for s_ in np.unique(stat):
+            sel = stat == s_
+            runs.finish(ids[sel], s_, msg, st["x"][mask][sel], f[sel], g[sel], st["nit"][mask][sel])
+        keep = ~mask
+        for k in st:
+            st[k] = st[k][keep]
+        return tuple(a[keep] for a in extra)
+
+    stop(~np.isfinite(st["f"]), "diverged", "non-finite cost")
+    stop(np.abs(st["g"]).max(axis=1) <= gtol, "converged", "projected gradient below gtol")
+    while st["idx"].size:
+        x, f, g, count, head = st["x"], st["f"], st["g"], st["count"], st["head"]
+        d = _two_loop(g, st["S"], st["Y"], st["rho"], count, head)
+        gd = np.einsum("ij,ij->i", g, d)
+        uphill = ~(gd < 0)
+        if uphill.any():                     # not a descent direction: forget the memory
+            count[uphill] = 0
+            head[uphill] = 0
+            d[uphill] = -g[uphill]
+            gd[uphill] = np.einsum("ij,ij->i", g[uphill], d[uphill])
+        t = np.where(st["nit"] == 0, np.minimum(1.0 / np.maximum(_norms(d), 1e-300), 1e10), 1.0)
+        lo, hi = np.zeros(t.size), np.full(t.size, np.inf)
+        done = np.zeros(t.size, dtype=bool)
+        x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
+        pend = np.arange(t.size)
+        for _ in range(max_ls):
+            xt = x[pend] + t[pend, None] * d[pend]
+            ft, gt = fg(xt, st["idx"][pend])
+            armijo = np.isfinite(ft) & (ft <= f[pend] + c1 * t[pend] * gd[pend])
+            curv = np.einsum("ij,ij->i", gt, d[pend]) >= c2 * gd[pend]
+            ok = armijo & curv
+            acc = pend[ok]
+            x_new[acc], f_new[acc], g_new[acc] = xt[ok], ft[ok], gt[ok]
+            done[acc] = True
+            lo[pend[armijo & ~curv]] = t[pend[armijo & ~curv]]
+            hi[pend[~armijo]] = t[pend[~armijo]]
+            pend = pend[~ok]
+            if pend.size == 0:
+                break
+            t[pend] = np.where(np.isinf(hi[pend]), 2.0 * lo[pend], 0.5 * (lo[pend] + hi[pend]))
+        # a failed line search: retry along −∇ with an empty memory; with an empty memory, end
+        retry = ~done & (count > 0)
+        count[retry] = 0
+        head[retry] = 0
+        x_new, f_new, g_new, done, gd, d, t = stop(~done & ~retry, "max_iter", "line search failed",
+                                                   x_new, f_new, g_new, done, gd, d, t)
+        if not st["idx"].size:
+            break
+        x, f, g = st["x"], st["f"], st["g"]
+        s_vec = x_new - x
+        sy = np.einsum("ij,ij->i", s_vec, g_new - g)
+        # store the pair where the curvature s·y is clearly positive (the test of L-BFGS-B)
+        store = np.flatnonzero(done & (sy > eps * (-t * gd)))
+        if store.size:
+            slot = st["head"][store] % m
+            st["S"][store, slot] = s_vec[store]
+            st["Y"][store, slot] = g_new[store] - g[store]
+            st["rho"][store, slot] = 1.0 / sy[store]
+            st["head"][store] = (slot + 1) % m
+            st["count"][store] = np.minimum(st["count"][store] + 1, m)
+        f_old = f
+        st["x"], st["f"], st["g"] = x_new, f_new, g_new
+        st["nit"][done] += 1
+        (f_old, done) = stop(~np.isfinite(st["f"]), "diverged", "non-finite cost", f_old, done)
+        (f_old, done) = stop(done & (st["nit"] >= max_iter), "max_iter", "max_iter reached", f_old, done)
+        (f_old, done) = stop(runs.n_evals[st["idx"]] > maxfun, "max_iter", "evaluation limit reached", f_old, done)
+        (f_old, done) = stop(done & (np.abs(st["g"]).max(axis=1) <= gtol), "converged",
+                             "projected gradient below gtol", f_old, done)
+        f = st["f"]
+        stop(done & (f_old - f <= 1e-30 * np.maximum(np.maximum(np.abs(f_old), np.abs(f)), 1.0)), "converged",
+             "no relative reduction of the cost")
