@@ -1,5 +1,6 @@
 # Stage 2b: gradient-landscape checks on replicate 0 of the cells listed under `landscape.cells`:
-# one job per (cell, start type) for the optimiser runs, one per cell for the local shape.
+# one job per (cell, start type) for the optimiser runs, one per cell for the local shape.  The
+# runs job logs a progress line per batch of runs (runs done / total, elapsed seconds).
 
 
 rule landscape_runs:
@@ -15,6 +16,7 @@ rule landscape_runs:
         optimisers=",".join(config["landscape"]["optimisers"]),
         runs=config["landscape"]["runs"],
         max_iter=config["landscape"]["max_iter"],
+        engine=config["landscape"]["engine"],
     wildcard_constraints:
         start="he|xavier|global|none",
     resources:
@@ -28,7 +30,7 @@ rule landscape_runs:
     shell:
         "python -m dlgeom landscape --data {params.data} --layers {params.layers} --starts {wildcards.start}"
         " --rho {params.rho} --optimisers {params.optimisers} --runs {params.runs} --max-iter {params.max_iter}"
-        " --seed {params.seed} --cell-key {wildcards.cell} --no-shape --out {output} > {log} 2>&1"
+        " --engine {params.engine} --seed {params.seed} --cell-key {wildcards.cell} --no-shape --out {output} > {log} 2>&1"
 
 
 rule landscape_shape:
