@@ -220,7 +220,8 @@ def descent_probe(net: Network, data: Dataset, rng: np.random.Generator,
     q, L = net.width, net.n_hidden
     x = net.to_flat()
     c0 = cost_sq(net, data)
-    points = [x + sgn * r * d for d in [_direction(net, rng) for _ in range(n_dirs)] for r in radii for sgn in (1.0, -1.0)]
+    dirs = [_direction(net, rng) for _ in range(n_dirs)]
+    points = [x + sgn * r * d for d in dirs for r in radii for sgn in (1.0, -1.0)]
     c = cost_sq_batch(np.array(points), data, q, L)     # all probes in one batched pass
     return float(np.min((c - c0) / max(c0, 1e-300)))
 

@@ -77,42 +77,17 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
             for c0 in range(0, runs, batch):
                 ks = range(c0, min(c0 + batch, runs))
                 if engine == "batched":
-                    out_b = optimise_batch(data, x0s[c0:c0 + batch], L, opt, max_iter=max_iter, seeds=seeds[c0:c0 + batch])
+                    out_b = optimise_batch(data, x0s[c0:c0 + batch], L, opt, max_iter=max_iter,
+                                           seeds=seeds[c0:c0 + batch])
                     results = [out_b.run(i) for i in range(len(ks))]
                 else:
                     results = [optimise(data, x0s[k], L, opt, max_iter=max_iter, record_every=0, seed=seeds[k])
                                for k in ks]
                 for k, res in zip(ks, results):
-                    r_seq = r_seqs[k]
-                    cat, near = classify_endpoint(res.cost, levels, ZERO_TOL)
-                    net = Network.from_flat(res.x, q, L)
-                    start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
-                    returned = None if rho is None else bool(
-                        (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
-                    # the straight path from the global minimiser to the end point, after removing
-                    # hidden-unit permutations and per-unit rescaling
-                    prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
-                    peak = int(np.argmax(prof))
-                    certify = opt == "lbfgs" and res.status != "max_iter" and cat != "zero"
-                    hess = _endpoint_hessian(net, data) if (opt == "lbfgs" and res.status != "max_iter") else {}
-                    probe = (descent_probe(net, data, np.random.default_rng(np.random.SeedSequence(r_seq.generate_state(4))))
-                             if certify else float("nan"))
-                    rows.append({
-                        **info, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
-                        "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
-                        "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
-                        "category": cat, "nearest_level": near,
-                        "structure": "".join(map(str, collapse_structure(net, data))),
-                        "returned": returned, "start_level": start_level,
-                        "path_barrier": float(max(prof.max() - max(prof[0], prof[-1]), 0.0)),
-                        "path_peak_t": float(peak / (prof.size - 1)),
-                        "path_profile": " ".join(f"{v:.6g}" for v in prof) if k < 3 else "",
-                        "hess_status": hess.get("status", ""),
-                        "hess_n_negative": hess.get("n_negative", float("nan")),
-                        "hess_n_zero": hess.get("n_zero", float("nan")),
-                        "hess_min_eig": hess.get("min_eig", float("nan")),
-                        "probe_min_rel_change": probe,
-                    })
+                    rows.append({**info, "start": name, "start_kind": kind,
+                                 "rho": rho if rho is not None else float("nan"),
+                                 "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
+                                 **_endpoint(res, data, levels, opt, kind, rho, glob, glob_canon, r_seqs[k], k < 3)})
                 log(f"{name} {opt}: {len(rows)}/{total} runs done, {time.perf_counter() - t0:.1f} s")
     # basins
     basins = []
@@ -167,6 +142,41 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                       "eps_safe": eps_safe["global"]},
                seconds=time.perf_counter() - t0)
     return out
+
+
+def _endpoint(res, data: Dataset, levels: dict, opt: str, kind: str, rho, glob, glob_canon, r_seq,
+              with_profile: bool) -> dict:
+    """The table fields of one optimiser end point: cost level, collapse structure, return to the
+    start's level, the path from the global minimiser, and for L-BFGS the Hessian spectrum and
+    the descent probe (the certification of a local minimum)."""
+    q, L = data.n_classes, glob.network.n_hidden
+    cat, near = classify_endpoint(res.cost, levels, ZERO_TOL)
+    net = Network.from_flat(res.x, q, L)
+    start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
+    returned = None if rho is None else bool(
+        (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
+    # the straight path from the global minimiser to the end point, after removing hidden-unit
+    # permutations and per-unit rescaling
+    prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
+    peak = int(np.argmax(prof))
+    certify = opt == "lbfgs" and res.status != "max_iter" and cat != "zero"
+    hess = _endpoint_hessian(net, data) if (opt == "lbfgs" and res.status != "max_iter") else {}
+    probe = (descent_probe(net, data, np.random.default_rng(np.random.SeedSequence(r_seq.generate_state(4))))
+             if certify else float("nan"))
+    return {
+        "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
+        "category": cat, "nearest_level": near,
+        "structure": "".join(map(str, collapse_structure(net, data))),
+        "returned": returned, "start_level": start_level,
+        "path_barrier": float(max(prof.max() - max(prof[0], prof[-1]), 0.0)),
+        "path_peak_t": float(peak / (prof.size - 1)),
+        "path_profile": " ".join(f"{v:.6g}" for v in prof) if with_profile else "",
+        "hess_status": hess.get("status", ""),
+        "hess_n_negative": hess.get("n_negative", float("nan")),
+        "hess_n_zero": hess.get("n_zero", float("nan")),
+        "hess_min_eig": hess.get("min_eig", float("nan")),
+        "probe_min_rel_change": probe,
+    }
 
 
 def _endpoint_hessian(net: Network, data: Dataset) -> dict:
