@@ -29,13 +29,6 @@ from .validation import DlgeomInputError, check_choice, check_int
 
 __all__ = ["cost_and_grad_batch", "cost_sq_batch", "BatchResult", "optimise_batch", "run_chunk_for"]
 
-def _relu_inplace(Z: np.ndarray, mask: np.ndarray) -> None:
-    """Z ← max(Z, 0) bit for bit (−0 → +0, NaN kept), three times faster than np.maximum;
-    ``mask`` is a boolean scratch array of Z's shape."""
-    np.less_equal(Z, 0.0, out=mask)
-    np.copyto(Z, 0.0, where=mask)
-
-
 def run_chunk_for(n_points: int, width: int) -> int:
     """Runs per stacked pass: about 65,000 activations per layer (measured best on one core:
     fewer calls, and a pass still stays in the core's cache), between 8 and 64 runs."""
@@ -122,7 +115,7 @@ def _cost_and_grad_batch(X, data, q, L, run_chunk=None):
             for ell in range(L):
                 Z = np.matmul(Ws[ell], acts[-1], out=ws["acts"][ell, :r])
                 Z += bs[ell]
-                _relu_inplace(Z, mask)
+                np.maximum(Z, 0.0, out=Z)         # H = σ(Z); H > 0 exactly where Z > 0
                 acts.append(Z)
             Res = np.matmul(Ws[L], acts[-1], out=ws["res"][:r])
             Res += bs[L]
@@ -160,12 +153,11 @@ def cost_sq_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int | 
             n = min(CHUNK, N - s)
             labels = data.y[s:s + n]
             ws = _workspace(L, q, min(run_chunk, R), n)
-            mask = ws["mask"][:r]
             H = np.broadcast_to(Xd[s:s + n].T, (r, q, n))
             for ell in range(L):
                 H = np.matmul(Ws[ell], H, out=ws["sig"][ell % 2, :r])   # alternate buffers
                 H += bs[ell]
-                _relu_inplace(H, mask)
+                np.maximum(H, 0.0, out=H)
             Res = np.matmul(Ws[L], H, out=ws["res"][:r])
             Res += bs[L]
             Res -= Y[:, labels]
