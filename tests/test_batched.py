@@ -145,3 +145,40 @@ def test_landscape_engines_give_the_same_gd_and_adam_rows(small):
         for k in ra:
             assert ra[k] == rb[k] or (ra[k] != ra[k] and rb[k] != rb[k]), k     # NaN == NaN here
     assert len(msgs) == 12 and "20/20 runs done" in msgs[-1]                  # one progress line per batch
+
+
+def test_lbfgs_direction_is_the_two_loop_recursion():
+    """The compact form on ring buffers (wrapped, partly filled, empty) against the textbook
+    two-loop recursion over the same pairs, oldest to newest."""
+    from dlgeom.batched import _lbfgs_direction
+
+    def two_loop(g, pairs):
+        q, alphas = g.copy(), []
+        for s, y in reversed(pairs):
+            alphas.append((s @ q) / (s @ y))
+            q -= alphas[-1] * y
+        gamma = (pairs[-1][0] @ pairs[-1][1]) / (pairs[-1][1] @ pairs[-1][1]) if pairs else 1.0
+        r = gamma * q
+        for (s, y), a in zip(pairs, reversed(alphas)):
+            r += (a - (y @ r) / (s @ y)) * s
+        return -r
+
+    rng = np.random.default_rng(0)
+    m, P = 5, 9
+    A = rng.standard_normal((P, P))
+    H = A @ A.T + P * np.eye(P)                         # curvature pairs y = H s
+    writes = [0, 2, 5, 7, 12]                           # pairs written per run (ring wraps past m)
+    R = len(writes)
+    S, Y, head = np.zeros((R, m, P)), np.zeros((R, m, P)), np.zeros(R, dtype=int)
+    pairs = [[] for _ in range(R)]
+    for i, k in enumerate(writes):
+        for _ in range(k):
+            s = rng.standard_normal(P)
+            S[i, head[i]], Y[i, head[i]] = s, H @ s
+            head[i] = (head[i] + 1) % m
+            pairs[i] = (pairs[i] + [(s, H @ s)])[-m:]
+    count = np.minimum(writes, m)
+    g = rng.standard_normal((R, P))
+    d = _lbfgs_direction(g, S, Y, S @ Y.transpose(0, 2, 1), Y @ Y.transpose(0, 2, 1), count, head)
+    for i in range(R):
+        np.testing.assert_allclose(d[i], two_loop(g[i], pairs[i]), rtol=1e-10, atol=1e-12)

@@ -11,8 +11,8 @@ others.
 same order as :func:`dlgeom.network.cost_and_grad` (one BLAS product per run and layer, the same
 reductions), so its values are bit-for-bit those of the sequential function; batched gradient
 descent and Adam repeat :func:`dlgeom.landscape.optimise` step by step and reach the same end
-points.  Batched L-BFGS is a vectorised two-loop recursion with a batched weak-Wolfe line search;
-it is not scipy's L-BFGS-B line for line, and its outcomes agree with scipy's in distribution
+points.  Batched L-BFGS is a vectorised L-BFGS (the compact form of the two-loop recursion) with a batched strong-Wolfe line search
+(bisection and doubling); it is not scipy's L-BFGS-B line for line, and its outcomes agree with scipy's in distribution
 (see ``tests/test_batched.py``).
 """
 
@@ -242,9 +242,10 @@ def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_
 
     'gd' and 'adam' are :func:`dlgeom.landscape.optimise` run by run (same steps, stopping rule
     and statuses; ``seeds[i]`` seeds run i's power iteration for the GD step, as ``seed`` there).
-    'lbfgs' is a batched L-BFGS (memory ``history_size``, first step 1/|∇|, then 1) with a weak
-    Wolfe line search (c₁ = 1e-3, c₂ = 0.9, bisection and doubling, at most 20 evaluations).  A
-    failed line search clears the run's memory and retries along −∇; failing again ends the run
+    'lbfgs' is a batched L-BFGS (memory ``history_size``, first step 1/|∇|, then 1) with a strong
+    Wolfe line search (c₁ = 1e-3, c₂ = 0.9, bisection and doubling, at most 20 evaluations; a
+    bracket narrower than 10 % takes its best point, as scipy's dcsrch does).  A failed line
+    search clears the run's memory and retries along −∇; failing again ends the run
     ('max_iter', message 'line search failed', as scipy's abnormal termination is reported by
     :func:`dlgeom.landscape.optimise`).  L-BFGS stops a run at max|∇C²| ≤ gtol or when a step
     leaves C² unchanged ('converged'), as L-BFGS-B does.  Every run stops at C² ≤ zero_tol²
@@ -360,42 +361,45 @@ def _first_order(fg, x, runs, method, max_iter, gtol, zero2, lr, seeds):
     runs.finish(idx[~zero], "max_iter", "max_iter reached", x[~zero], f[~zero], g[~zero], max_iter)
 
 
-def _two_loop(g, S, Y, rho, count, head):
-    """L-BFGS direction −H∇ for every row: the two-loop recursion over each run's stored pairs
-    (S, Y: (R, m, P) ring buffers, newest at head−1), vectorised over runs."""
+def _lbfgs_direction(g, S, Y, SY, YY, count, head):
+    """L-BFGS direction −H∇ for every row, by the compact representation of H (Byrd, Nocedal &
+    Schnabel 1994): equal to the two-loop recursion in exact arithmetic, and a few batched
+    products whatever the memory size m.  S, Y: (R, m, P) ring buffers of the stored pairs (the
+    ``count`` newest end at slot head − 1), SY = SᵀY and YY = YᵀY their (R, m, m) Gram matrices;
+    H₀ = γI with γ = sᵀy / yᵀy of the newest pair."""
     R, m, P = S.shape
-    qv = g.copy()
-    alpha = np.zeros((R, m))
-    rows = np.arange(R)
-    for k in range(m):                      # newest to oldest
-        slot = (head - 1 - k) % m
-        use = k < count
-        if not use.any():
-            break
-        s, y = S[rows, slot], Y[rows, slot]
-        a = np.where(use, rho[rows, slot] * np.einsum("ij,ij->i", s, qv), 0.0)
-        alpha[:, k] = a
-        qv -= a[:, None] * y
-    newest = (head - 1) % m
-    s, y = S[rows, newest], Y[rows, newest]
-    yy = np.einsum("ij,ij->i", y, y)
-    gamma = np.where(count > 0, np.einsum("ij,ij->i", s, y) / np.where(count > 0, yy, 1.0), 1.0)
-    r = gamma[:, None] * qv
-    for k in range(m - 1, -1, -1):          # oldest to newest
-        use = k < count
-        if not use.any():
-            continue
-        slot = (head - 1 - k) % m
-        s, y = S[rows, slot], Y[rows, slot]
-        b = rho[rows, slot] * np.einsum("ij,ij->i", y, r)
-        r += np.where(use, alpha[:, k] - b, 0.0)[:, None] * s
-    return -r
+    order = (head[:, None] + np.arange(m)) % m                          # chronological slot order
+    valid = np.arange(m)[None, :] >= (m - count)[:, None]               # in chronological order
+    both = valid[:, :, None] & valid[:, None, :]
+
+    rows = np.arange(R)[:, None]
+    SYc = SY[rows[:, :, None], order[:, :, None], order[:, None, :]]
+    YYc = YY[rows[:, :, None], order[:, :, None], order[:, None, :]]
+    Rm = np.where(both, np.triu(SYc), 0.0) + np.eye(m) * (~valid)[:, :, None]   # unused slots: identity
+    D = np.where(valid, np.diagonal(SYc, axis1=1, axis2=2), 0.0)
+    yy = YYc[:, -1, -1]
+    gamma = np.where(count > 0, SYc[:, -1, -1] / np.where(count > 0, yy, 1.0), 1.0)
+    Sg = np.matmul(S, g[:, :, None])[:, :, 0]
+    Yg = np.matmul(Y, g[:, :, None])[:, :, 0]
+    a = np.where(valid, Sg[rows, order], 0.0)                           # Sᵀg
+    b = np.where(valid, gamma[:, None] * Yg[rows, order], 0.0)          # γ Yᵀg
+    Rinv = np.linalg.inv(Rm)
+    u = np.matmul(Rinv, a[:, :, None])[:, :, 0]                         # R⁻¹ a
+    inner = D[:, :, None] * np.eye(m) + gamma[:, None, None] * np.where(both, YYc, 0.0)
+    p = np.matmul(Rinv.transpose(0, 2, 1), (np.matmul(inner, u[:, :, None])[:, :, 0] - b)[:, :, None])[:, :, 0]
+    p_ring, u_ring = np.empty_like(p), np.empty_like(u)                 # back to slot order
+    p_ring[rows, order] = p
+    u_ring[rows, order] = u
+    Hg = (gamma[:, None] * g + np.matmul(p_ring[:, None, :], S)[:, 0, :]
+          - gamma[:, None] * np.matmul(u_ring[:, None, :], Y)[:, 0, :])
+    return -Hg
 
 
 def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, maxfun=15000):
     R, P = x.shape
     eps = np.finfo(float).eps
-    st = {"idx": np.arange(R), "x": x, "S": np.zeros((R, m, P)), "Y": np.zeros((R, m, P)), "rho": np.zeros((R, m)),
+    st = {"idx": np.arange(R), "x": x, "S": np.zeros((R, m, P)), "Y": np.zeros((R, m, P)),
+          "SY": np.zeros((R, m, m)), "YY": np.zeros((R, m, m)),
           "count": np.zeros(R, dtype=np.int64), "head": np.zeros(R, dtype=np.int64),
           "nit": np.zeros(R, dtype=np.int64)}
     st["f"], st["g"] = fg(x, st["idx"])
@@ -424,54 +428,64 @@ def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, ma
     stop(~np.isfinite(st["f"]), "diverged", "non-finite cost")
     stop(np.abs(st["g"]).max(axis=1) <= gtol, "converged", "projected gradient below gtol")
     while st["idx"].size:
-        x, f, g, count, head = st["x"], st["f"], st["g"], st["count"], st["head"]
-        d = _two_loop(g, st["S"], st["Y"], st["rho"], count, head)
+        x, f, g, count = st["x"], st["f"], st["g"], st["count"]
+        d = _lbfgs_direction(g, st["S"], st["Y"], st["SY"], st["YY"], count, st["head"])
         gd = np.einsum("ij,ij->i", g, d)
         uphill = ~(gd < 0)
         if uphill.any():                     # not a descent direction: forget the memory
             count[uphill] = 0
-            head[uphill] = 0
             d[uphill] = -g[uphill]
             gd[uphill] = np.einsum("ij,ij->i", g[uphill], d[uphill])
         t = np.where(st["nit"] == 0, np.minimum(1.0 / np.maximum(_norms(d), 1e-300), 1e10), 1.0)
         lo, hi = np.zeros(t.size), np.full(t.size, np.inf)
         done = np.zeros(t.size, dtype=bool)
-        x_new, f_new, g_new = x.copy(), f.copy(), g.copy()
+        x_new, f_new, g_new = x.copy(), f.copy(), g.copy()     # the accepted (or best) point
         pend = np.arange(t.size)
         for _ in range(max_ls):
             xt = x[pend] + t[pend, None] * d[pend]
             ft, gt = fg(xt, st["idx"][pend])
+            slope = np.einsum("ij,ij->i", gt, d[pend])
             armijo = np.isfinite(ft) & (ft <= f[pend] + c1 * t[pend] * gd[pend])
-            curv = np.einsum("ij,ij->i", gt, d[pend]) >= c2 * gd[pend]
-            ok = armijo & curv
-            acc = pend[ok]
-            x_new[acc], f_new[acc], g_new[acc] = xt[ok], ft[ok], gt[ok]
-            done[acc] = True
-            lo[pend[armijo & ~curv]] = t[pend[armijo & ~curv]]
-            hi[pend[~armijo]] = t[pend[~armijo]]
+            ok = armijo & (np.abs(slope) <= -c2 * gd[pend])          # strong Wolfe
+            keep = ok | (armijo & (ft < f_new[pend]))                # accepted, or the best so far
+            sel = pend[keep]
+            x_new[sel], f_new[sel], g_new[sel] = xt[keep], ft[keep], gt[keep]
+            done[pend[ok]] = True
+            short = armijo & ~ok & (slope < 0)                       # still steeply downhill
+            lo[pend[short]] = t[pend[short]]
+            hi[pend[~ok & ~short]] = t[pend[~ok & ~short]]
             pend = pend[~ok]
+            # the bracket is tight (relative width ≤ 0.1, dcsrch's xtol): take the best point found
+            tight = np.isfinite(hi[pend]) & (hi[pend] - lo[pend] <= 0.1 * hi[pend])
+            done[pend[tight]] = True
+            pend = pend[~tight]
             if pend.size == 0:
                 break
             t[pend] = np.where(np.isinf(hi[pend]), 2.0 * lo[pend], 0.5 * (lo[pend] + hi[pend]))
         # a failed line search: retry along −∇ with an empty memory; with an empty memory, end
         retry = ~done & (count > 0)
         count[retry] = 0
-        head[retry] = 0
         x_new, f_new, g_new, done, gd, d, t = stop(~done & ~retry, "max_iter", "line search failed",
                                                    x_new, f_new, g_new, done, gd, d, t)
         if not st["idx"].size:
             break
         x, f, g = st["x"], st["f"], st["g"]
         s_vec = x_new - x
-        sy = np.einsum("ij,ij->i", s_vec, g_new - g)
+        y_vec = g_new - g
+        sy = np.einsum("ij,ij->i", s_vec, y_vec)
         # store the pair where the curvature s·y is clearly positive (the test of L-BFGS-B)
-        store = np.flatnonzero(done & (sy > eps * (-t * gd)))
-        if store.size:
-            slot = st["head"][store] % m
-            st["S"][store, slot] = s_vec[store]
-            st["Y"][store, slot] = g_new[store] - g[store]
-            st["rho"][store, slot] = 1.0 / sy[store]
-            st["head"][store] = (slot + 1) % m
+        store = np.flatnonzero(done & (sy > eps * -np.einsum("ij,ij->i", s_vec, g)))
+        if store.size:                      # the new pair replaces the oldest one
+            j = st["head"][store]
+            S_, Y_ = st["S"], st["Y"]
+            S_[store, j], Y_[store, j] = s_vec[store], y_vec[store]
+            sv, yv = s_vec[store][:, None, :], y_vec[store][:, None, :]
+            st["SY"][store, j, :] = np.matmul(sv, Y_[store].transpose(0, 2, 1))[:, 0, :]
+            st["SY"][store, :, j] = np.matmul(S_[store], yv.transpose(0, 2, 1))[:, :, 0]
+            yy_row = np.matmul(yv, Y_[store].transpose(0, 2, 1))[:, 0, :]
+            st["YY"][store, j, :] = yy_row
+            st["YY"][store, :, j] = yy_row
+            st["head"][store] = (j + 1) % m
             st["count"][store] = np.minimum(st["count"][store] + 1, m)
         f_old = f
         st["x"], st["f"], st["g"] = x_new, f_new, g_new
