@@ -148,9 +148,9 @@ def test_landscape_engines_give_the_same_gd_and_adam_rows(small):
 
 
 def test_lbfgs_direction_is_the_two_loop_recursion():
-    """The compact form on ring buffers (wrapped, partly filled, empty) against the textbook
-    two-loop recursion over the same pairs, oldest to newest."""
-    from dlgeom.batched import _lbfgs_direction
+    """Both batched forms of the L-BFGS direction on ring buffers (wrapped, partly filled,
+    empty) against the textbook two-loop recursion over the same pairs, oldest to newest."""
+    from dlgeom.batched import _lbfgs_direction, _two_loop
 
     def two_loop(g, pairs):
         q, alphas = g.copy(), []
@@ -179,6 +179,7 @@ def test_lbfgs_direction_is_the_two_loop_recursion():
             pairs[i] = (pairs[i] + [(s, H @ s)])[-m:]
     count = np.minimum(writes, m)
     g = rng.standard_normal((R, P))
-    d = _lbfgs_direction(g, S, Y, S @ Y.transpose(0, 2, 1), Y @ Y.transpose(0, 2, 1), count, head)
-    for i in range(R):
-        np.testing.assert_allclose(d[i], two_loop(g[i], pairs[i]), rtol=1e-10, atol=1e-12)
+    for direction in (_lbfgs_direction, _two_loop):
+        d = direction(g, S, Y, S @ Y.transpose(0, 2, 1), Y @ Y.transpose(0, 2, 1), count, head)
+        for i in range(R):
+            np.testing.assert_allclose(d[i], two_loop(g[i], pairs[i]), rtol=1e-10, atol=1e-12)

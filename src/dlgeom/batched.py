@@ -11,9 +11,9 @@ others.
 same order as :func:`dlgeom.network.cost_and_grad` (one BLAS product per run and layer, the same
 reductions), so its values are bit-for-bit those of the sequential function; batched gradient
 descent and Adam repeat :func:`dlgeom.landscape.optimise` step by step and reach the same end
-points.  Batched L-BFGS is a vectorised L-BFGS (the compact form of the two-loop recursion) with a batched strong-Wolfe line search
-(bisection and doubling); it is not scipy's L-BFGS-B line for line, and its outcomes agree with scipy's in distribution
-(see ``tests/test_batched.py``).
+points.  Batched L-BFGS is a vectorised L-BFGS (the compact form of the two-loop recursion) with
+a batched strong-Wolfe line search (bisection and doubling); it is not scipy's L-BFGS-B line for
+line, and its outcomes agree with scipy's in distribution (see ``tests/test_batched.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .network import CHUNK
 from .validation import DlgeomInputError, check_choice, check_int
 
 __all__ = ["cost_and_grad_batch", "cost_sq_batch", "BatchResult", "optimise_batch", "run_chunk_for"]
+
 
 def run_chunk_for(n_points: int, width: int) -> int:
     """Runs per stacked pass: about 65,000 activations per layer (measured best on one core:
@@ -395,6 +396,33 @@ def _lbfgs_direction(g, S, Y, SY, YY, count, head):
     return -Hg
 
 
+def _two_loop(g, S, Y, SY, YY, count, head):
+    """The same direction by the two-loop recursion, vectorised over runs: 2m steps of a few
+    (R, P) operations each, cheaper than the compact form when many runs share the steps."""
+    R, m, P = S.shape
+    rows = np.arange(R)
+    qv = g.copy()
+    alpha = np.zeros((R, m))
+    for k in range(min(m, int(count.max(initial=0)))):                 # newest to oldest
+        slot = (head - 1 - k) % m
+        use = k < count
+        s, y = S[rows, slot], Y[rows, slot]
+        a = np.where(use, np.einsum("ij,ij->i", s, qv) / np.where(use, SY[rows, slot, slot], 1.0), 0.0)
+        alpha[:, k] = a
+        qv -= a[:, None] * y
+    newest = (head - 1) % m
+    yy = YY[rows, newest, newest]
+    gamma = np.where(count > 0, SY[rows, newest, newest] / np.where(count > 0, yy, 1.0), 1.0)
+    r = gamma[:, None] * qv
+    for k in range(min(m, int(count.max(initial=0))) - 1, -1, -1):    # oldest to newest
+        slot = (head - 1 - k) % m
+        use = k < count
+        s, y = S[rows, slot], Y[rows, slot]
+        b = np.einsum("ij,ij->i", y, r) / np.where(use, SY[rows, slot, slot], 1.0)
+        r += np.where(use, alpha[:, k] - b, 0.0)[:, None] * s
+    return -r
+
+
 def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, maxfun=15000):
     R, P = x.shape
     eps = np.finfo(float).eps
@@ -429,7 +457,9 @@ def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, ma
     stop(np.abs(st["g"]).max(axis=1) <= gtol, "converged", "projected gradient below gtol")
     while st["idx"].size:
         x, f, g, count = st["x"], st["f"], st["g"], st["count"]
-        d = _lbfgs_direction(g, st["S"], st["Y"], st["SY"], st["YY"], count, st["head"])
+        # the two forms of the same direction: per-step work over runs, or a fixed number of calls
+        direction = _two_loop if count.size >= 32 else _lbfgs_direction
+        d = direction(g, st["S"], st["Y"], st["SY"], st["YY"], count, st["head"])
         gd = np.einsum("ij,ij->i", g, d)
         uphill = ~(gd < 0)
         if uphill.any():                     # not a descent direction: forget the memory
