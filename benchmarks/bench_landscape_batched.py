@@ -9,7 +9,7 @@ largest landscape cell of config/paper.yaml), from He starts; then one whole lan
 default cell.  The sequential side runs fewer runs (the rate is per run); both sides use the
 same starts and seeds.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_landscape_batched.py [--quick] [--out FILE.json]
+    OMP_NUM_THREADS=1 python benchmarks/bench_landscape_batched.py [--quick] [--out FILE.json] [--baseline-src DIR]
 """
 
 from __future__ import annotations
@@ -89,12 +89,41 @@ def bench_optimisers(name, key, n_per_class, L, max_iter, n_seqs, n_bat):
     return rows
 
 
-def bench_landscape_job(key, n_per_class, L, max_iter, runs):
+JOB_SCRIPT = """
+import sys, time
+from dlgeom.study.config import _seed, cell_ids
+from dlgeom.study.landscape_run import run_landscape
+from dlgeom.synthetic import make_clustered
+key, n, L, max_iter, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+q, theta, r = key.split("/")
+theta = None if theta == "thetaregular" else float(theta[5:])
+data = make_clustered(int(q[1:]), n, float(r[1:]), theta, "uniform", seed=_seed([2309, *cell_ids(key)], 0, 0))
+c = time.process_time()
+out = run_landscape(data, L, runs, ("he",), (1e-4, 1e-1), ("lbfgs", "gd", "adam"), max_iter, (2309, 1), shape=False)
+print(len(out["rows"]), time.process_time() - c)
+"""
+
+
+def bench_baseline_job(src, key, n_per_class, L, max_iter, runs):
+    """The same job with another source tree (e.g. the code before batching), in a subprocess."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    res = subprocess.run([sys.executable, "-c", JOB_SCRIPT, key, str(n_per_class), str(L), str(max_iter), str(runs)],
+                         env=env, capture_output=True, text=True, check=True)
+    n, cpu = res.stdout.split()
+    return {"runs": int(n), "cpu_s": float(cpu), "runs_per_cpu_s": int(n) / float(cpu), "src": str(src)}
+
+
+def bench_landscape_job(key, n_per_class, L, max_iter, runs, baseline_src=None):
     """One `dlgeom landscape --starts he --no-shape` job (optimiser runs and end-point analysis)."""
     from dlgeom.study.landscape_run import run_landscape
 
     data = cell_data(key, n_per_class)
     out = {}
+    if baseline_src:
+        out["baseline"] = bench_baseline_job(baseline_src, key, n_per_class, L, max_iter, runs)
     for engine in ("sequential", "batched"):
         res, c, w = timed(lambda: run_landscape(data, L, runs, ("he",), (1e-4, 1e-1), ("lbfgs", "gd", "adam"),
                                                 max_iter, (BASE_SEED, 1), shape=False, engine=engine))
@@ -103,6 +132,11 @@ def bench_landscape_job(key, n_per_class, L, max_iter, runs):
     print(f"landscape job {key} (he, 3 optimisers x {runs} runs, {max_iter} iterations, with end-point analysis): "
           f"sequential {out['sequential']['runs_per_cpu_s']:.2f} runs/s, "
           f"batched {out['batched']['runs_per_cpu_s']:.2f} runs/s, x{out['speedup']:.1f}", flush=True)
+    if baseline_src:
+        b = out["baseline"]["runs_per_cpu_s"]
+        out["speedup_vs_baseline"] = out["batched"]["runs_per_cpu_s"] / b
+        print(f"  the same job with the sources in {baseline_src}: {b:.2f} runs/s; "
+              f"batched x{out['speedup_vs_baseline']:.1f}", flush=True)
     return out
 
 
@@ -111,13 +145,17 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a quarter of the runs (a smoke run)")
     ap.add_argument("--skip-job", action="store_true", help="skip the whole-job comparison")
     ap.add_argument("--out", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--baseline-src", default=None,
+                    help="a src/ directory of older code (e.g. `git archive e4971cc src | tar -x -C /tmp/base`, then "
+                         "/tmp/base/src): the landscape job is also timed with it, in a subprocess")
     args = ap.parse_args()
     rows = []
     for name, (key, n, L, mi, n_seqs, n_bat) in CASES.items():
         if args.quick:
             n_seqs, n_bat = tuple(max(2, k // 4) for k in n_seqs), max(8, n_bat // 4)
         rows += bench_optimisers(name, key, n, L, mi, n_seqs, n_bat)
-    job = None if args.skip_job else bench_landscape_job("Q3/theta3.4/r0.1", 60, 3, 500, 10 if args.quick else 40)
+    job = None if args.skip_job else bench_landscape_job("Q3/theta3.4/r0.1", 60, 3, 500, 10 if args.quick else 40,
+                                                         args.baseline_src)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"optimisers": rows, "landscape_job": job}, indent=2) + "\n")
