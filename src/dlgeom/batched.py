@@ -271,7 +271,9 @@ def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_
         runs.n_evals[idx] += 1
         return _cost_and_grad_batch(Z, data, q, L, run_chunk)
 
-    if method == "lbfgs":
+    if R == 0:
+        pass
+    elif method == "lbfgs":
         _lbfgs(fg, X0.copy(), runs, max_iter, gtol, zero_tol ** 2, history_size)
     else:
         _first_order(fg, X0.copy(), runs, method, max_iter, gtol, zero_tol ** 2, lr, seeds)
