@@ -215,6 +215,10 @@ def _parser() -> argparse.ArgumentParser:
     la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     la.add_argument("--max-iter", type=int, default=500, help="iterations per run, 1..10^6 (default 500)")
     la.add_argument("--seed", type=_int_list, default=[0], help="seed prefix")
+    la.add_argument("--engine", default="batched", choices=["batched", "sequential"],
+                    help="batched: the runs of one (start, optimiser) at once (default); sequential: one by one, "
+                         "L-BFGS through scipy")
+    la.add_argument("--batch", type=int, default=256, help="runs per batch, one progress line each (default 256)")
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
     la.add_argument("--cell-key", default="", help="the cell's name in the tables")
     la.add_argument("--out", required=True, help="output JSON")
@@ -574,6 +578,7 @@ def _cmd_landscape(args) -> dict:
         raise DlgeomInputError("--rho: give at least one radius")
     for rho in args.rho:
         check_float(rho, "--rho", low=0.0, high=10.0, low_open=True)
+    check_int(args.batch, "--batch", minimum=1, maximum=100000)
     starts = [s for s in args.starts.split(",") if s]
     opts = [o for o in args.optimisers.split(",") if o]
     for st in starts:
@@ -587,7 +592,7 @@ def _cmd_landscape(args) -> dict:
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
-                        shape=not args.no_shape, cell_key=args.cell_key)
+                        shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch)
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
     params = out.pop("endpoint_params")
     if args.endpoints is not None:

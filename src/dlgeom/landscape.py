@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .batched import cost_and_grad_batch, cost_sq_batch
 from .construct import hidden_network, output_lstsq
 from .data import Dataset
 from .degeneracy import row_directions
@@ -219,14 +220,10 @@ def descent_probe(net: Network, data: Dataset, rng: np.random.Generator,
     q, L = net.width, net.n_hidden
     x = net.to_flat()
     c0 = cost_sq(net, data)
-    worst = np.inf
-    for _ in range(n_dirs):
-        d = _direction(net, rng)
-        for r in radii:
-            for sgn in (1.0, -1.0):
-                c = cost_sq(Network._from_flat_unchecked(x + sgn * r * d, q, L), data)
-                worst = min(worst, (c - c0) / max(c0, 1e-300))
-    return float(worst)
+    dirs = [_direction(net, rng) for _ in range(n_dirs)]
+    points = [x + sgn * r * d for d in dirs for r in radii for sgn in (1.0, -1.0)]
+    c = cost_sq_batch(np.array(points), data, q, L)     # all probes in one batched pass
+    return float(np.min((c - c0) / max(c0, 1e-300)))
 
 
 def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -262,16 +259,17 @@ def hessian(net: Network, data: Dataset, h: float | None = None) -> tuple[np.nda
         raise DlgeomInputError("hessian: the activation margin is zero (a point sits on a kink); give h explicitly")
     base = net.activation_pattern(data.X)
     P = x.size
-    H = np.empty((P, P))
     same = True
-    for i in range(P):
+    for i in range(0, P, 7):  # spot-check the pattern (every parameter would double the cost)
         e = np.zeros(P)
         e[i] = h
         up, dn = Network.from_flat(x + e, q, L), Network.from_flat(x - e, q, L)
-        if i % 7 == 0:  # spot-check the pattern (every parameter would double the cost)
-            same &= bool(np.array_equal(up.activation_pattern(data.X), base)
-                         and np.array_equal(dn.activation_pattern(data.X), base))
-        H[:, i] = (cost_and_grad(up, data)[1] - cost_and_grad(dn, data)[1]) / (2 * h)
+        same &= bool(np.array_equal(up.activation_pattern(data.X), base)
+                     and np.array_equal(dn.activation_pattern(data.X), base))
+    # the gradients at x ± h e_i for every i, in one batched pass (bit-for-bit cost_and_grad)
+    E = np.diag(np.full(P, h))
+    _, G = cost_and_grad_batch(np.concatenate([x + E, x - E]), data, q, L)
+    H = ((G[:P] - G[P:]) / (2 * h)).T
     return (H + H.T) / 2, h, same
 
 
@@ -390,7 +388,7 @@ def canonical_rescale(net: Network) -> Network:
         ws[ell] = ws[ell] * c[:, None]
         bs[ell] = bs[ell] * c
         ws[ell + 1] = ws[ell + 1] / c[None, :]
-    return Network(tuple(ws), tuple(bs))
+    return Network._trusted(ws, bs)     # float64 arrays of the right shapes, computed from a Network
 
 
 def align_to(net: Network, reference: Network) -> Network:
@@ -413,12 +411,12 @@ def align_to(net: Network, reference: Network) -> Network:
         bs[ell] = bs[ell][perm]
         perm_prev = perm
     ws[-1] = ws[-1][:, perm_prev]
-    return Network(tuple(ws), tuple(bs))
+    return Network._trusted(ws, bs)
 
 
 def linear_path(a: Network, b: Network, data: Dataset, n_points: int = 41) -> np.ndarray:
     """C along the straight line between two parameter vectors (output layer not re-solved)."""
     xa, xb = a.to_flat(), b.to_flat()
     q, L = a.width, a.n_hidden
-    return np.array([np.sqrt(max(cost_sq(Network.from_flat((1 - t) * xa + t * xb, q, L), data), 0.0))
-                     for t in np.linspace(0.0, 1.0, n_points)])
+    points = np.array([(1 - t) * xa + t * xb for t in np.linspace(0.0, 1.0, n_points)])
+    return np.sqrt(np.maximum(cost_sq_batch(points, data, q, L), 0.0))

@@ -1,5 +1,6 @@
 # Stage 2b: gradient-landscape checks on replicate 0 of the cells listed under `landscape.cells`:
-# one job per (cell, start type) for the optimiser runs, one per cell for the local shape.
+# one job per (cell, start type) for the optimiser runs, one per cell for the local shape.  The
+# runs job logs a progress line per batch of runs (runs done / total, elapsed seconds).
 
 
 rule landscape_runs:
@@ -18,6 +19,7 @@ rule landscape_runs:
         optimisers=cli_list(config["landscape"]["optimisers"]),
         runs=config["landscape"]["runs"],
         max_iter=config["landscape"]["max_iter"],
+        engine=config["landscape"]["engine"],
     wildcard_constraints:
         start="he|xavier|global|none",
     resources:
@@ -31,7 +33,7 @@ rule landscape_runs:
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
         " --starts {wildcards.start:q} --rho {params.rho:q} --optimisers {params.optimisers:q} --runs {params.runs:q}"
-        " --max-iter {params.max_iter:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --no-shape"
+        " --max-iter {params.max_iter:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --engine {params.engine:q} --no-shape"
         " --out {output.runs:q} --endpoints {output.endpoints:q} > {log:q} 2>&1"
 
 

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ..batched import optimise_batch
 from ..construct import construct_global, construct_pattern, default_mu
 from ..data import Dataset
 from ..geometry import geometry
@@ -20,21 +21,30 @@ from ..geometry import assumptions
 from ..local_minima import analyse_patterns
 from ..network import Network, cost
 from ..degeneracy import relative_margin
+from ..validation import check_choice, check_int
 from ..zero_modes import null_space_report, predicted_directions
 
+ENGINES = ("batched", "sequential")
 ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as zero
 
 
 def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
                   rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
                   seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "",
-                  theta0="open_box") -> dict:
+                  theta0="open_box", engine: str = "batched", batch: int = 256) -> dict:
     """Optimiser runs for every start type × optimiser × run (rows, basins, and the end points'
     parameter vectors ``endpoint_params``, one row per entry of ``rows``), and with ``shape``
     the local shape at the constructed minima (Hessian spectra, μ-paths, a 2D slice).  Every
     start type draws from its own SeedSequence child (keyed by its name), so splitting the start
     types over several jobs gives the same rows.  ``theta0``: θ_0 or its rule
-    (:func:`dlgeom.geometry.geometry`); the study uses the paper's 'open_box'."""
+    (:func:`dlgeom.geometry.geometry`); the study uses the paper's 'open_box'.
+
+    ``engine`` 'batched' runs up to ``batch`` runs of one (start, optimiser) at once
+    (:func:`dlgeom.batched.optimise_batch`: the same end points as 'sequential' for GD and Adam,
+    a batched L-BFGS in place of scipy's); 'sequential' runs :func:`dlgeom.landscape.optimise`
+    run by run.  A progress line (runs done / total, elapsed seconds) is logged per batch."""
+    check_choice(engine, "engine", ENGINES)
+    batch = check_int(batch, "batch", minimum=1)
     t0 = time.perf_counter()
     q, L = data.n_classes, n_layers
     geom = geometry(data, theta0)
@@ -58,44 +68,30 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                 start_specs.append((f"{st}@{rho:g}", st, float(rho)))
     glob_canon = canonical_rescale(glob.network)
     rows, params = [], []
+    total = len(start_specs) * len(optimisers) * runs
     for name, kind, rho in start_specs:
         s_seq = np.random.SeedSequence(list(seed) + [_start_id(kind), int(round(1e6 * (rho or 0)))])
         for opt, o_seq in zip(optimisers, s_seq.spawn(len(optimisers))):
-            for k, r_seq in enumerate(o_seq.spawn(runs)):
-                rng = np.random.default_rng(r_seq)
-                x0 = (init_random(q, L, rng, kind) if rho is None else perturb_relative(anchors[kind], rho, rng))
-                res = optimise(data, x0, L, opt, max_iter=max_iter, record_every=0, seed=r_seq.generate_state(1)[0])
-                cat, near = classify_endpoint(res.cost, levels, ZERO_TOL)
-                net = Network.from_flat(res.x, q, L)
-                start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
-                returned = None if rho is None else bool(
-                    (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
-                # the straight path from the global minimiser to the end point, after removing
-                # hidden-unit permutations and per-unit rescaling
-                prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
-                peak = int(np.argmax(prof))
-                certify = opt == "lbfgs" and res.status != "max_iter" and cat != "zero"
-                hess = _endpoint_hessian(net, data) if (opt == "lbfgs" and res.status != "max_iter") else {}
-                probe = (descent_probe(net, data, np.random.default_rng(np.random.SeedSequence(r_seq.generate_state(4))))
-                         if certify else float("nan"))
-                rows.append({
-                    **info, "start": name, "start_kind": kind, "rho": rho if rho is not None else float("nan"),
-                    "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
-                    "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
-                    "category": cat, "nearest_level": near,
-                    "structure": "".join(map(str, collapse_structure(net, data))),
-                    "returned": returned, "start_level": start_level,
-                    "path_barrier": float(max(prof.max() - max(prof[0], prof[-1]), 0.0)),
-                    "path_peak_t": float(peak / (prof.size - 1)),
-                    "path_profile": " ".join(f"{v:.6g}" for v in prof) if k < 3 else "",
-                    "hess_status": hess.get("status", ""),
-                    "hess_n_negative": hess.get("n_negative", float("nan")),
-                    "hess_n_zero": hess.get("n_zero", float("nan")),
-                    "hess_min_eig": hess.get("min_eig", float("nan")),
-                    "probe_min_rel_change": probe,
-                })
-                params.append(res.x)
-            log(f"{name} {opt}: {runs} runs")
+            r_seqs = o_seq.spawn(runs)
+            x0s = np.stack([init_random(q, L, np.random.default_rng(r), kind) if rho is None
+                            else perturb_relative(anchors[kind], rho, np.random.default_rng(r)) for r in r_seqs])
+            seeds = [r.generate_state(1)[0] for r in r_seqs]
+            for c0 in range(0, runs, batch):
+                ks = range(c0, min(c0 + batch, runs))
+                if engine == "batched":
+                    out_b = optimise_batch(data, x0s[c0:c0 + batch], L, opt, max_iter=max_iter,
+                                           seeds=seeds[c0:c0 + batch])
+                    results = [out_b.run(i) for i in range(len(ks))]
+                else:
+                    results = [optimise(data, x0s[k], L, opt, max_iter=max_iter, record_every=0, seed=seeds[k])
+                               for k in ks]
+                for k, res in zip(ks, results):
+                    rows.append({**info, "start": name, "start_kind": kind,
+                                 "rho": rho if rho is not None else float("nan"),
+                                 "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
+                                 **_endpoint(res, data, levels, opt, kind, rho, glob, glob_canon, r_seqs[k], k < 3)})
+                    params.append(res.x)
+                log(f"{name} {opt}: {len(rows)}/{total} runs done, {time.perf_counter() - t0:.1f} s")
     # basins
     basins = []
     for (name, opt), _ in _groups(rows, ("start", "optimiser")).items():
@@ -152,6 +148,41 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                       "eps_safe": eps_safe["global"]})
     log(f"local shape done in {time.perf_counter() - t0:.1f} s")
     return out
+
+
+def _endpoint(res, data: Dataset, levels: dict, opt: str, kind: str, rho, glob, glob_canon, r_seq,
+              with_profile: bool) -> dict:
+    """The table fields of one optimiser end point: cost level, collapse structure, return to the
+    start's level, the path from the global minimiser, and for L-BFGS the Hessian spectrum and
+    the descent probe (the certification of a local minimum)."""
+    q, L = data.n_classes, glob.network.n_hidden
+    cat, near = classify_endpoint(res.cost, levels, ZERO_TOL)
+    net = Network.from_flat(res.x, q, L)
+    start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
+    returned = None if rho is None else bool(
+        (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
+    # the straight path from the global minimiser to the end point, after removing hidden-unit
+    # permutations and per-unit rescaling
+    prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
+    peak = int(np.argmax(prof))
+    certify = opt == "lbfgs" and res.status != "max_iter" and cat != "zero"
+    hess = _endpoint_hessian(net, data) if (opt == "lbfgs" and res.status != "max_iter") else {}
+    probe = (descent_probe(net, data, np.random.default_rng(np.random.SeedSequence(r_seq.generate_state(4))))
+             if certify else float("nan"))
+    return {
+        "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
+        "category": cat, "nearest_level": near,
+        "structure": "".join(map(str, collapse_structure(net, data))),
+        "returned": returned, "start_level": start_level,
+        "path_barrier": float(max(prof.max() - max(prof[0], prof[-1]), 0.0)),
+        "path_peak_t": float(peak / (prof.size - 1)),
+        "path_profile": " ".join(f"{v:.6g}" for v in prof) if with_profile else "",
+        "hess_status": hess.get("status", ""),
+        "hess_n_negative": hess.get("n_negative", float("nan")),
+        "hess_n_zero": hess.get("n_zero", float("nan")),
+        "hess_min_eig": hess.get("min_eig", float("nan")),
+        "probe_min_rel_change": probe,
+    }
 
 
 def _endpoint_hessian(net: Network, data: Dataset) -> dict:

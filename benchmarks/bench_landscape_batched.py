@@ -1,0 +1,165 @@
+"""Benchmark: landscape optimiser runs, batched (dlgeom.batched.optimise_batch) against sequential
+(dlgeom.landscape.optimise, L-BFGS through scipy), in one process, single-threaded BLAS.
+
+Prints runs per CPU-second (throughput per core) for every optimiser, on a default-study
+landscape cell (Q = 3, θ = 3.4, δ-ratio 0.1, 60 points per class, L = 3, 500 iterations) and on a
+paper-size batch (Q = 4, θ = 2.8, δ-ratio 0.3, 200 points per class, L = 4, 5000 iterations, the
+largest landscape cell of config/paper.yaml), from He starts; then one whole landscape job
+(optimiser runs and their end-point analysis, `dlgeom landscape --no-shape`) per engine on the
+default cell.  The sequential side runs fewer runs (the rate is per run); both sides use the
+same starts and seeds.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_landscape_batched.py [--quick] [--out FILE.json] [--baseline-src DIR]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"                      # before numpy is imported: one core
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from dlgeom.batched import optimise_batch  # noqa: E402
+from dlgeom.landscape import init_random, optimise  # noqa: E402
+from dlgeom.study.config import _seed, cell_ids  # noqa: E402
+from dlgeom.synthetic import make_clustered  # noqa: E402
+
+BASE_SEED = 2309
+CASES = {   # name: (cell key, points per class, L, max_iter, sequential runs (GD/Adam, L-BFGS), batched runs)
+    "default cell": ("Q3/theta3.4/r0.1", 60, 3, 500, (48, 256), 256),
+    "paper batch": ("Q4/theta2.8/r0.3", 200, 4, 5000, (8, 64), 256),
+}
+
+
+def cell_data(key: str, n_per_class: int):
+    """Replicate 0 of a study cell, as `dlgeom make-data` writes it."""
+    q, theta, r = key.split("/")
+    theta = None if theta == "thetaregular" else float(theta[5:])
+    return make_clustered(int(q[1:]), n_per_class, float(r[1:]), theta, "uniform",
+                          seed=_seed([BASE_SEED, *cell_ids(key)], 0, 0))
+
+
+def starts(q, L, n, seed=7):
+    seqs = np.random.SeedSequence(seed).spawn(n)
+    return (np.stack([init_random(q, L, np.random.default_rng(s), "he") for s in seqs]),
+            [int(s.generate_state(1)[0]) for s in seqs])
+
+
+def timed(fn):
+    c, w = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - c, time.perf_counter() - w
+
+
+def bench_optimisers(name, key, n_per_class, L, max_iter, n_seqs, n_bat):
+    data = cell_data(key, n_per_class)
+    q = data.n_classes
+    X0, seeds = starts(q, L, n_bat)
+    rows = []
+    for opt in ("gd", "adam", "lbfgs"):
+        n_seq = n_seqs[opt == "lbfgs"]    # L-BFGS run lengths vary most: more sequential runs
+        seq, c_seq, w_seq = timed(lambda: [optimise(data, X0[i], L, opt, max_iter=max_iter, record_every=0,
+                                                    seed=seeds[i]) for i in range(n_seq)])
+        bat, c_bat, w_bat = timed(lambda: optimise_batch(data, X0, L, opt, max_iter=max_iter, seeds=seeds))
+        if opt != "lbfgs":   # the same end points, run by run
+            same = all(np.array_equal(bat.x[i], seq[i].x) for i in range(n_seq))
+        else:
+            same = None
+        row = {"case": name, "cell": key, "N": data.n_points, "Q": q, "L": L, "max_iter": max_iter,
+               "optimiser": opt, "runs_seq": n_seq, "runs_batch": n_bat,
+               "seq_runs_per_cpu_s": n_seq / c_seq, "batch_runs_per_cpu_s": n_bat / c_bat,
+               "speedup": (n_bat / c_bat) / (n_seq / c_seq),
+               "seq_mean_iter": float(np.mean([r.n_iter for r in seq])), "batch_mean_iter": float(bat.n_iter.mean()),
+               "seq_wall_s": w_seq, "batch_wall_s": w_bat, "end_points_identical": same,
+               "batch_status": dict(Counter(map(str, bat.status)))}
+        rows.append(row)
+        print(f"{name:<13} {opt:<6} N={data.n_points:<4} iters={max_iter:<5} "
+              f"sequential {row['seq_runs_per_cpu_s']:8.2f} "
+              f"runs/s ({n_seq} runs)  batched {row['batch_runs_per_cpu_s']:8.2f} runs/s ({n_bat} runs)  "
+              f"x{row['speedup']:.1f}  mean iterations {row['seq_mean_iter']:.0f} / {row['batch_mean_iter']:.0f}"
+              + ("" if same is None else f"  same end points: {same}"), flush=True)
+    return rows
+
+
+JOB_SCRIPT = """
+import sys, time
+from dlgeom.study.config import _seed, cell_ids
+from dlgeom.study.landscape_run import run_landscape
+from dlgeom.synthetic import make_clustered
+key, n, L, max_iter, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+q, theta, r = key.split("/")
+theta = None if theta == "thetaregular" else float(theta[5:])
+data = make_clustered(int(q[1:]), n, float(r[1:]), theta, "uniform", seed=_seed([2309, *cell_ids(key)], 0, 0))
+c = time.process_time()
+out = run_landscape(data, L, runs, ("he",), (1e-4, 1e-1), ("lbfgs", "gd", "adam"), max_iter, (2309, 1), shape=False)
+print(len(out["rows"]), time.process_time() - c)
+"""
+
+
+def bench_baseline_job(src, key, n_per_class, L, max_iter, runs):
+    """The same job with another source tree (e.g. the code before batching), in a subprocess."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    res = subprocess.run([sys.executable, "-c", JOB_SCRIPT, key, str(n_per_class), str(L), str(max_iter), str(runs)],
+                         env=env, capture_output=True, text=True, check=True)
+    n, cpu = res.stdout.split()
+    return {"runs": int(n), "cpu_s": float(cpu), "runs_per_cpu_s": int(n) / float(cpu), "src": str(src)}
+
+
+def bench_landscape_job(key, n_per_class, L, max_iter, runs, baseline_src=None):
+    """One `dlgeom landscape --starts he --no-shape` job (optimiser runs and end-point analysis)."""
+    from dlgeom.study.landscape_run import run_landscape
+
+    data = cell_data(key, n_per_class)
+    out = {}
+    if baseline_src:
+        out["baseline"] = bench_baseline_job(baseline_src, key, n_per_class, L, max_iter, runs)
+    for engine in ("sequential", "batched"):
+        res, c, w = timed(lambda: run_landscape(data, L, runs, ("he",), (1e-4, 1e-1), ("lbfgs", "gd", "adam"),
+                                                max_iter, (BASE_SEED, 1), shape=False, engine=engine))
+        out[engine] = {"runs": len(res["rows"]), "cpu_s": c, "wall_s": w, "runs_per_cpu_s": len(res["rows"]) / c}
+    out["speedup"] = out["batched"]["runs_per_cpu_s"] / out["sequential"]["runs_per_cpu_s"]
+    print(f"landscape job {key} (he, 3 optimisers x {runs} runs, {max_iter} iterations, with end-point analysis): "
+          f"sequential {out['sequential']['runs_per_cpu_s']:.2f} runs/s, "
+          f"batched {out['batched']['runs_per_cpu_s']:.2f} runs/s, x{out['speedup']:.1f}", flush=True)
+    if baseline_src:
+        b = out["baseline"]["runs_per_cpu_s"]
+        out["speedup_vs_baseline"] = out["batched"]["runs_per_cpu_s"] / b
+        print(f"  the same job with the sources in {baseline_src}: {b:.2f} runs/s; "
+              f"batched x{out['speedup_vs_baseline']:.1f}", flush=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a quarter of the runs (a smoke run)")
+    ap.add_argument("--skip-job", action="store_true", help="skip the whole-job comparison")
+    ap.add_argument("--out", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--baseline-src", default=None,
+                    help="a src/ directory of older code (e.g. `git archive e4971cc src | tar -x -C /tmp/base`, then "
+                         "/tmp/base/src): the landscape job is also timed with it, in a subprocess")
+    args = ap.parse_args()
+    rows = []
+    for name, (key, n, L, mi, n_seqs, n_bat) in CASES.items():
+        if args.quick:
+            n_seqs, n_bat = tuple(max(2, k // 4) for k in n_seqs), max(8, n_bat // 4)
+        rows += bench_optimisers(name, key, n, L, mi, n_seqs, n_bat)
+    job = None if args.skip_job else bench_landscape_job("Q3/theta3.4/r0.1", 60, 3, 500, 10 if args.quick else 40,
+                                                         args.baseline_src)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"optimisers": rows, "landscape_job": job}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
