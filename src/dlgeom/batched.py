@@ -25,6 +25,7 @@ import numpy as np
 
 from .data import Dataset
 from .network import CHUNK
+from .optresult import OPTIMISERS, OptResult
 from .validation import DlgeomInputError, check_choice, check_int
 
 __all__ = ["cost_and_grad_batch", "cost_sq_batch", "BatchResult", "optimise_batch", "run_chunk_for"]
@@ -197,8 +198,6 @@ class BatchResult:
 
     def run(self, i: int):
         """Run i as a :class:`dlgeom.landscape.OptResult` (no history)."""
-        from .landscape import OptResult
-
         return OptResult(self.x[i].copy(), float(self.cost[i]), float(self.grad_norm[i]), int(self.n_iter[i]),
                          str(self.status[i]), str(self.message[i]), self.seconds / max(len(self), 1), [])
 
@@ -251,8 +250,6 @@ def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_
     :func:`dlgeom.landscape.optimise`).  L-BFGS stops a run at max|∇C²| ≤ gtol or when a step
     leaves C² unchanged ('converged'), as L-BFGS-B does.  Every run stops at C² ≤ zero_tol²
     ('zero'), after max_iter iterations ('max_iter') or on a non-finite cost ('diverged')."""
-    from .landscape import OPTIMISERS
-
     method = check_choice(method, "method", OPTIMISERS)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     q = data.n_classes if isinstance(data, Dataset) else None

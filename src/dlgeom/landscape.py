@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .batched import cost_and_grad_batch, cost_sq_batch
+from .optresult import OPTIMISERS, OptResult
 from .construct import hidden_network, output_lstsq
 from .data import Dataset
 from .degeneracy import row_directions
@@ -27,27 +28,6 @@ __all__ = [
     "collapse_structure", "wilson_interval", "hessian", "residual_jacobian", "null_dimension",
     "mu_path", "slice_2d", "OPTIMISERS",
 ]
-
-OPTIMISERS = ("gd", "adam", "lbfgs")
-
-
-@dataclass(frozen=True)
-class OptResult:
-    """End point of one optimiser run (scipy-style fields).  ``cost`` is C (not C²)."""
-
-    x: np.ndarray
-    cost: float
-    grad_norm: float
-    n_iter: int
-    status: str          # 'converged' | 'zero' | 'max_iter' | 'diverged'
-    message: str
-    seconds: float
-    history: list = field(default_factory=list)   # C every ``record_every`` iterations
-
-    @property
-    def success(self) -> bool:
-        return self.status in ("converged", "zero")
-
 
 def _fg(x, data, q, L):
     return cost_and_grad(Network._from_flat_unchecked(np.ascontiguousarray(x, dtype=np.float64), q, L), data)

@@ -107,7 +107,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
     out = {"rows": rows, "basins": basins, "levels": levels, "s1_level": s1_level,
            "cell": cell_key, "eps_safe": eps_safe,
            "endpoint_params": np.array(params, dtype=np.float64).reshape(len(params), n_par)}
-    log(f"optimiser runs done in {time.perf_counter() - t0:.1f} s")
+    log(f"optimiser runs finished after {time.perf_counter() - t0:.1f} s")
     if not shape:
         return out
     # local shape at the constructed minima
