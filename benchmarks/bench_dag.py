@@ -37,9 +37,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from dlgeom.jsonutil import write_json
-from dlgeom.study.config import expand_grid, load_schema, validate_config
-from dlgeom.study.perf_figures import machine_info
+# These imports need ROOT / "src" on sys.path (set just above): hence not at the top.
+from dlgeom.jsonutil import write_json  # noqa: E402
+from dlgeom.study.config import expand_grid, load_schema, validate_config  # noqa: E402
+from dlgeom.study.perf_figures import machine_info  # noqa: E402
 
 N_Q_SYNTH = 8          # Q = 3..10 carry every θ; Q = 2 only 'regular'
 

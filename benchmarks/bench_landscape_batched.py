@@ -66,9 +66,10 @@ def bench_optimisers(name, key, n_per_class, L, max_iter, n_seqs, n_bat):
     rows = []
     for opt in ("gd", "adam", "lbfgs"):
         n_seq = n_seqs[opt == "lbfgs"]    # L-BFGS run lengths vary most: more sequential runs
-        seq, c_seq, w_seq = timed(lambda: [optimise(data, X0[i], L, opt, max_iter=max_iter, record_every=0,
-                                                    seed=seeds[i]) for i in range(n_seq)])
-        bat, c_bat, w_bat = timed(lambda: optimise_batch(data, X0, L, opt, max_iter=max_iter, seeds=seeds))
+        seq, c_seq, w_seq = timed(lambda opt=opt, n_seq=n_seq: [optimise(data, X0[i], L, opt, max_iter=max_iter,
+                                                                       record_every=0, seed=seeds[i])
+                                                              for i in range(n_seq)])
+        bat, c_bat, w_bat = timed(lambda opt=opt: optimise_batch(data, X0, L, opt, max_iter=max_iter, seeds=seeds))
         if opt != "lbfgs":   # the same end points, run by run
             same = all(np.array_equal(bat.x[i], seq[i].x) for i in range(n_seq))
         else:
@@ -125,8 +126,9 @@ def bench_landscape_job(key, n_per_class, L, max_iter, runs, baseline_src=None):
     if baseline_src:
         out["baseline"] = bench_baseline_job(baseline_src, key, n_per_class, L, max_iter, runs)
     for engine in ("sequential", "batched"):
-        res, c, w = timed(lambda: run_landscape(data, L, runs, ("he",), (1e-4, 1e-1), ("lbfgs", "gd", "adam"),
-                                                max_iter, (BASE_SEED, 1), shape=False, engine=engine))
+        res, c, w = timed(lambda engine=engine: run_landscape(data, L, runs, ("he",), (1e-4, 1e-1),
+                                                              ("lbfgs", "gd", "adam"), max_iter, (BASE_SEED, 1),
+                                                              shape=False, engine=engine))
         out[engine] = {"runs": len(res["rows"]), "cpu_s": c, "wall_s": w, "runs_per_cpu_s": len(res["rows"]) / c}
     out["speedup"] = out["batched"]["runs_per_cpu_s"] / out["sequential"]["runs_per_cpu_s"]
     print(f"landscape job {key} (he, 3 optimisers x {runs} runs, {max_iter} iterations, with end-point analysis): "

@@ -53,15 +53,17 @@ def _setup_threads(argv):
 _setup_threads(sys.argv)          # before numpy is imported
 sys.path.insert(0, str(ROOT / "src"))
 
-import numpy as np
-from scipy.optimize import minimize  # (imported here: its import time is not a run's)
+# Imported only now, on purpose: the thread-count variables must be set before numpy (and its
+# BLAS) is loaded, and dlgeom needs ROOT / "src" on sys.path.
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402  (imported here: its import time is not a run's)
 
-import dlgeom
-from dlgeom.construct import construct_global
-from dlgeom.jsonutil import write_json
-from dlgeom.landscape import init_random
-from dlgeom.network import Network, cost, cost_and_grad
-from dlgeom.study.perf_figures import machine_info
+import dlgeom  # noqa: E402
+from dlgeom.construct import construct_global  # noqa: E402
+from dlgeom.jsonutil import write_json  # noqa: E402
+from dlgeom.landscape import init_random  # noqa: E402
+from dlgeom.network import Network, cost, cost_and_grad  # noqa: E402
+from dlgeom.study.perf_figures import machine_info  # noqa: E402
 
 
 class Budget(Exception):

@@ -47,7 +47,7 @@ def test_D_is_the_largest_depth():
             if l == j:
                 continue
             t = depth[l, j]
-            a = lambda s: g.means[l] + s * g.f[l]
+            a = lambda s, l=l: g.means[l] + s * g.f[l]
             assert ball_in_cone(g.means[j], g.delta, a(t - 1e-9), g.f[l], g.theta_star)
             assert not ball_in_cone(g.means[j], g.delta, a(t + 1e-7), g.f[l], g.theta_star)
     assert g.D == pytest.approx(depth.min())

@@ -202,7 +202,7 @@ def test_three_simultaneous_starts_one_runs_two_are_told(tmp_path):
                               stderr=subprocess.PIPE, text=True, env=_env()) for _ in range(3)]
     results = [(p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for p in procs]
     assert sorted(rc for rc, _, _ in results) == [0, 1, 1]
-    for rc, out, err in results:
+    for rc, _out, err in results:
         if rc:
             assert len(err.strip().splitlines()) == 1 and "another run of this study" in err
             assert "Traceback" not in err

@@ -316,3 +316,22 @@ def test_fresh_copy_interrupted_resumed_and_rerun_by_config(tmp_path, tiny_study
                 "beyond_highdim", "beyond_sls", "beyond_shallow", "beyond_tables", "beyond_figures"}
     assert not upstream & set(counts), counts
     assert {"robustness_tables", "aggregate"} <= set(counts), counts
+
+
+def test_a_hostile_dataset_path_reaches_the_shell_quoted(tmp_path):
+    """A user dataset whose file name holds a space, quotes and a command substitution: the cell job
+    reads the file and runs no code (every value reaches the shell through Snakemake's quoting)."""
+    data = tmp_path / "x $(touch INJECTED) 'q'.csv"
+    shutil.copy(ROOT / "config" / "example_data" / "blobs.csv", data)
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    cfg["study"] = "hostile"
+    cfg["datasets"] = [{"name": "blobs", "path": str(data), "shrink": [1.0], "test_fraction": 0.3}]
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    target = "results/hostile/cells/user/blobs/lambda1.0.json"
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+                          "--configfile", str(tmp_path / "c.yaml"), "--cores", "1", target],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not list(tmp_path.rglob("INJECTED")) and not (Path.cwd() / "INJECTED").exists()
+    cell = json.loads((tmp_path / target).read_text())
+    assert cell["rows"] and all(r["status"] == "ok" for r in cell["rows"])

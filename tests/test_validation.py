@@ -316,8 +316,11 @@ def test_good_patterns_are_accepted(ds3, pattern):
 # property-based
 
 
+_FINITE_FLOATS = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
 @st.composite
-def valid_inputs(draw, finite=st.floats(allow_nan=False, allow_infinity=False, width=64)):
+def valid_inputs(draw, finite=_FINITE_FLOATS):
     q = draw(st.integers(2, 4))
     counts = draw(st.lists(st.integers(2, 5), min_size=q, max_size=q))
     y = np.repeat(np.arange(q), counts)

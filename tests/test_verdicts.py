@@ -161,7 +161,7 @@ def test_regular_simplex_limits_closed_form():
     lim = regular_simplex_limits((0.2, 0.24))
     # sup D = ρ(Q/(Q−1) − c0) ≤ 2 c0 ρ √Q first at Q = 7 for c0 = 0.2 and at Q = 5 for c0 = 0.24
     for c0, q in lim.items():
-        f = lambda k: k / (k - 1) - c0 - 2 * c0 * np.sqrt(k)  # noqa: E731
+        f = lambda k, c0=c0: k / (k - 1) - c0 - 2 * c0 * np.sqrt(k)  # noqa: E731
         assert f(q) <= 0 < f(q - 1)
     assert lim == {0.2: 7, 0.24: 5}
 

@@ -80,7 +80,7 @@ def degeneracy_probe(net: Network, data: Dataset, eps=DEFAULT_EPS, n_draws: int 
     base_cost = cost(net.with_output(W, b), data)
     seq = np.random.SeedSequence(seed)
     rows = []
-    for i, (e, child) in enumerate(zip(eps, seq.spawn(len(eps)))):
+    for e, child in zip(eps, seq.spawn(len(eps))):
         draws = child.spawn(n_draws)
         for d, grand in enumerate(draws):
             pert = perturb_hidden(net, float(e), np.random.default_rng(grand))

@@ -332,7 +332,6 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     reach π is replaced by (π − max_j θ_{*,j})/2.  If
     max_j θ_{*,j} ≥ π (A3 fails) θ_* falls back to :data:`THETA_CAP`.
     """
-    q = data.n_classes
     scale = data_scale(data.X)
     if scale != 1.0:
         # The geometry is scale invariant: compute it on X / 2^e (exact) so that no square over-

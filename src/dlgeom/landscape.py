@@ -10,7 +10,6 @@ flat vectors of :meth:`Network.to_flat`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 

@@ -14,31 +14,39 @@ rule aggregate:
     output:
         claims=report(f"{OUT}/tables/claims.csv", caption="../report/claims.rst", category="Tables"),
         claims_md=f"{OUT}/tables/claims.md",
-        constructions=report(f"{OUT}/tables/constructions.csv", caption="../report/constructions.rst", category="Tables"),
+        constructions=report(
+            f"{OUT}/tables/constructions.csv", caption="../report/constructions.rst", category="Tables"
+        ),
         patterns=report(f"{OUT}/tables/patterns.csv", caption="../report/patterns.rst", category="Tables"),
         degeneracy=report(f"{OUT}/tables/degeneracy.csv", caption="../report/degeneracy.rst", category="Tables"),
         prop22=report(f"{OUT}/tables/prop22.csv", caption="../report/prop22.rst", category="Tables"),
         curation=report(f"{OUT}/tables/curation.csv", caption="../report/curation_table.rst", category="Tables"),
         phase=report(f"{OUT}/tables/phase.csv", caption="../report/phase_table.rst", category="Tables"),
-        l_end=report(f"{OUT}/tables/landscape_endpoints.csv", caption="../report/landscape_endpoints.rst", category="Tables"),
-        l_basins=report(f"{OUT}/tables/landscape_basins.csv", caption="../report/landscape_basins.rst", category="Tables"),
+        l_end=report(
+            f"{OUT}/tables/landscape_endpoints.csv", caption="../report/landscape_endpoints.rst", category="Tables"
+        ),
+        l_basins=report(
+            f"{OUT}/tables/landscape_basins.csv", caption="../report/landscape_basins.rst", category="Tables"
+        ),
         l_shape=report(f"{OUT}/tables/landscape_shape.csv", caption="../report/landscape_shape.rst", category="Tables"),
         l_paths=report(f"{OUT}/tables/landscape_paths.csv", caption="../report/landscape_paths.rst", category="Tables"),
         l_slice=f"{OUT}/tables/landscape_slice.csv",
         l_levels=f"{OUT}/tables/landscape_levels.csv",
-        l_minima=report(f"{OUT}/tables/landscape_minima.csv", caption="../report/landscape_minima.rst", category="Tables"),
+        l_minima=report(
+            f"{OUT}/tables/landscape_minima.csv", caption="../report/landscape_minima.rst", category="Tables"
+        ),
+    log:
+        f"{OUT}/logs/aggregate.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/aggregate.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
         settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
         zero_cost=config["zero_cost"],
         seed=BASE_SEED,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/aggregate.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/aggregate.tsv"
     shell:
         f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
         " --inputs {input.cells:q} {input.landscape:q} {input.extra_claims:q} > {log:q} 2>&1"

@@ -5,8 +5,7 @@
 
 BEYOND = config["beyond"]
 BEYOND_RUNS = {
-    study: [f"{OUT}/beyond/{study}/Q{q}.json" for q in BEYOND[study]["Q"]]
-    for study in ("highdim", "sls", "shallow")
+    study: [f"{OUT}/beyond/{study}/Q{q}.json" for q in BEYOND[study]["Q"]] for study in ("highdim", "sls", "shallow")
 }
 BEYOND_TABLES = [f"{OUT}/tables/{t}.csv" for t in ("highdim", "sls", "shallow", "beyond_claims")]
 BEYOND_FIGURES = [f"{OUT}/figures/{n}.{ext}" for n in ("highdim", "sls", "shallow") for ext in ("png", "pdf")]
@@ -17,6 +16,14 @@ rule beyond_highdim:
         settings=settings("beyond_highdim"),
     output:
         f"{OUT}/beyond/highdim/Q{{q}}.json",
+    log:
+        f"{OUT}/logs/beyond/highdim/Q{{q}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/beyond/highdim/Q{{q}}.tsv"
+    wildcard_constraints:
+        q=r"\d+",
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         M=cli_list(BEYOND["highdim"]["M"]),
@@ -27,14 +34,6 @@ rule beyond_highdim:
         n=BEYOND["highdim"]["n_per_class"],
         zero_cost=config["zero_cost"],
         seed=lambda w: seed_arg(f"beyond/highdim/Q{w.q}", 7001),
-    wildcard_constraints:
-        q=r"\d+",
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/beyond/highdim/Q{{q}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/beyond/highdim/Q{{q}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} highdim --Q {{wildcards.q:q}} --M {{params.M:q}}"
         " --delta-ratio {params.delta_ratio:q} --perp-scale {params.perp_scale:q} --theta {params.theta:q}"
@@ -47,6 +46,14 @@ rule beyond_sls:
         settings=settings("beyond_sls"),
     output:
         f"{OUT}/beyond/sls/Q{{q}}.json",
+    log:
+        f"{OUT}/logs/beyond/sls/Q{{q}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/beyond/sls/Q{{q}}.tsv"
+    wildcard_constraints:
+        q=r"\d+",
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         M=cli_list(BEYOND["sls"]["M"]),
@@ -56,14 +63,6 @@ rule beyond_sls:
         hand=lambda w: ["--hand"] if int(w.q) == min(BEYOND["sls"]["Q"]) else [],
         zero_cost=config["zero_cost"],
         seed=lambda w: seed_arg(f"beyond/sls/Q{w.q}", 7002),
-    wildcard_constraints:
-        q=r"\d+",
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/beyond/sls/Q{{q}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/beyond/sls/Q{{q}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} sls --Q {{wildcards.q:q}} --M {{params.M:q}}"
         " --replicates {params.replicates:q} --n {params.n:q} --max-orderings {params.max_orderings:q} {params.hand:q}"
@@ -75,6 +74,14 @@ rule beyond_shallow:
         settings=settings("beyond_shallow"),
     output:
         f"{OUT}/beyond/shallow/Q{{q}}.json",
+    log:
+        f"{OUT}/logs/beyond/shallow/Q{{q}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/beyond/shallow/Q{{q}}.tsv"
+    wildcard_constraints:
+        q=r"\d+",
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         replicates=BEYOND["shallow"]["replicates"],
@@ -86,14 +93,6 @@ rule beyond_shallow:
         train_iter=BEYOND["shallow"]["train_iter"],
         train_ratio=BEYOND["shallow"]["train_delta_ratio"],
         seed=lambda w: seed_arg(f"beyond/shallow/Q{w.q}", 7003),
-    wildcard_constraints:
-        q=r"\d+",
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/beyond/shallow/Q{{q}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/beyond/shallow/Q{{q}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} shallow --Q {{wildcards.q:q}} --replicates {{params.replicates:q}}"
         " --n {params.n:q} --r-min {params.r_min:q} --r-max {params.r_max:q} --points {params.points:q}"
@@ -113,10 +112,20 @@ rule beyond_tables:
         shallow=BEYOND_RUNS["shallow"],
         settings=settings("beyond_tables"),
     output:
-        highdim=report(f"{OUT}/tables/highdim.csv", caption="../report/beyond_highdim_table.rst", category="Beyond the paper"),
+        highdim=report(
+            f"{OUT}/tables/highdim.csv", caption="../report/beyond_highdim_table.rst", category="Beyond the paper"
+        ),
         sls=report(f"{OUT}/tables/sls.csv", caption="../report/beyond_sls_table.rst", category="Beyond the paper"),
-        shallow=report(f"{OUT}/tables/shallow.csv", caption="../report/beyond_shallow_table.rst", category="Beyond the paper"),
+        shallow=report(
+            f"{OUT}/tables/shallow.csv", caption="../report/beyond_shallow_table.rst", category="Beyond the paper"
+        ),
         claims=f"{OUT}/tables/beyond_claims.csv",
+    log:
+        f"{OUT}/logs/beyond/tables.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/beyond/tables.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
@@ -124,12 +133,6 @@ rule beyond_tables:
         zero_cost=config["zero_cost"],
         fit_max=BEYOND["shallow"]["fit_max_delta_P"],
         seed=BASE_SEED,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/beyond/tables.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/beyond/tables.tsv"
     shell:
         f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
         " --inputs {input.highdim:q} {input.sls:q} {input.shallow:q} > {log:q} 2>&1"
@@ -143,22 +146,26 @@ rule beyond_figures:
         tables=[f"{OUT}/tables/{n}.csv" for n in ("highdim", "sls", "shallow")],
         settings=settings("figures", "beyond_tables"),
     output:
-        highdim=report(f"{OUT}/figures/highdim.png", caption="../report/beyond_highdim.rst", category="Beyond the paper"),
+        highdim=report(
+            f"{OUT}/figures/highdim.png", caption="../report/beyond_highdim.rst", category="Beyond the paper"
+        ),
         sls=report(f"{OUT}/figures/sls.png", caption="../report/beyond_sls.rst", category="Beyond the paper"),
-        shallow=report(f"{OUT}/figures/shallow.png", caption="../report/beyond_shallow.rst", category="Beyond the paper"),
+        shallow=report(
+            f"{OUT}/figures/shallow.png", caption="../report/beyond_shallow.rst", category="Beyond the paper"
+        ),
         pdfs=[f"{OUT}/figures/{n}.pdf" for n in ("highdim", "sls", "shallow")],
+    log:
+        f"{OUT}/logs/figures/beyond.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/figures/beyond.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         out_dir=lambda w, output: str(Path(output.highdim).parent),
         tables=lambda w, input: str(Path(input.tables[0]).parent),
         fit_max=BEYOND["shallow"]["fit_max_delta_P"],
         seed=BASE_SEED,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/figures/beyond.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/figures/beyond.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} beyond-figure --name highdim,sls,shallow"
         " --tables {params.tables:q} --fit-max {params.fit_max:q} --out-dir {params.out_dir:q}"

@@ -13,18 +13,18 @@ rule collapse_constructed:
         settings=settings("collapse"),
     output:
         f"{OUT}/collapse/constructed.json",
+    log:
+        f"{OUT}/logs/collapse/constructed.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/collapse/constructed.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         dirs=lambda w, input: [str(Path(p).parent) for p in input.data],
         cell_keys=[c.key for c in CELLS],
         offset=COLLAPSE["layers_offset"],
         rel_tol=COLLAPSE["rel_tol"],
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/collapse/constructed.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/collapse/constructed.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} collapse-constructed --data-dirs {{params.dirs:q}}"
         " --cell-keys {params.cell_keys:q} --layers-offset {params.offset:q} --rel-tol {params.rel_tol:q}"
@@ -39,6 +39,12 @@ rule collapse_landscape:
         settings=settings("collapse"),
     output:
         f"{OUT}/collapse/landscape/{{cell}}.json",
+    log:
+        f"{OUT}/logs/collapse/landscape/{{cell}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/collapse/landscape/{{cell}}.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
@@ -48,12 +54,6 @@ rule collapse_landscape:
         opt_iter=COLLAPSE["opt_iter"],
         rel_tol=COLLAPSE["rel_tol"],
         seed=lambda w: seed_arg(w.cell, 3000),
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/collapse/landscape/{{cell}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/collapse/landscape/{{cell}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} collapse-landscape --data {{params.data:q}} --runs {{input.runs:q}}"
         " --endpoints {input.endpoints:q} --cell-key {wildcards.cell:q} --embeddings {params.embeddings:q}"
@@ -72,22 +72,28 @@ rule collapse_tables:
         landscape=COLLAPSE_LANDSCAPE,
         settings=settings("collapse_tables"),
     output:
-        nc=report(f"{OUT}/tables/neural_collapse.csv", caption="../report/neural_collapse_table.rst",
-                  category="Beyond the paper"),
-        width=report(f"{OUT}/tables/width_plus_one.csv", caption="../report/width_plus_one_table.rst",
-                     category="Beyond the paper"),
+        nc=report(
+            f"{OUT}/tables/neural_collapse.csv",
+            caption="../report/neural_collapse_table.rst",
+            category="Beyond the paper",
+        ),
+        width=report(
+            f"{OUT}/tables/width_plus_one.csv",
+            caption="../report/width_plus_one_table.rst",
+            category="Beyond the paper",
+        ),
         claims=f"{OUT}/tables/collapse_claims.csv",
+    log:
+        f"{OUT}/logs/collapse/tables.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/collapse/tables.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
         settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
         seed=BASE_SEED,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/collapse/tables.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/collapse/tables.tsv"
     shell:
         f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
         " --inputs {input.constructed:q} {input.landscape:q} > {log:q} 2>&1"
@@ -100,22 +106,24 @@ rule collapse_figures:
         tables=[rules.collapse_tables.output.nc, rules.collapse_tables.output.width],
         settings=settings("figures"),
     output:
-        nc=report(f"{OUT}/figures/neural_collapse.png", caption="../report/neural_collapse.rst",
-                  category="Beyond the paper"),
-        width=report(f"{OUT}/figures/width_plus_one.png", caption="../report/width_plus_one.rst",
-                     category="Beyond the paper"),
+        nc=report(
+            f"{OUT}/figures/neural_collapse.png", caption="../report/neural_collapse.rst", category="Beyond the paper"
+        ),
+        width=report(
+            f"{OUT}/figures/width_plus_one.png", caption="../report/width_plus_one.rst", category="Beyond the paper"
+        ),
         pdfs=[f"{OUT}/figures/{n}.pdf" for n in ("neural_collapse", "width_plus_one")],
+    log:
+        f"{OUT}/logs/figures/collapse.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/figures/collapse.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         out_dir=lambda w, output: str(Path(output.nc).parent),
         tables=lambda w, input: str(Path(input.tables[0]).parent),
         seed=BASE_SEED,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/figures/collapse.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/figures/collapse.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} collapse-figure --tables {{params.tables:q}} --out-dir {{params.out_dir:q}}"
         " --seed {params.seed:q} > {log:q} 2>&1"

@@ -56,16 +56,32 @@ def settings_opts(wildcards, input):
 CELLS = expand_grid(config)
 CELL_BY_KEY = {c.key: c for c in CELLS}
 BASE_SEED = config["base_seed"]
-TABLES = ["claims", "constructions", "patterns", "degeneracy", "prop22", "curation", "phase",
-          "landscape_endpoints", "landscape_basins", "landscape_shape", "landscape_paths", "landscape_slice",
-          "landscape_levels", "landscape_minima"]
-LANDSCAPE_FILES = [f"{OUT}/landscape/{c}/runs_{s}.json" for c in config["landscape"]["cells"]
-                   for s in config["landscape"]["starts"]] + [
-                   f"{OUT}/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]
+TABLES = [
+    "claims",
+    "constructions",
+    "patterns",
+    "degeneracy",
+    "prop22",
+    "curation",
+    "phase",
+    "landscape_endpoints",
+    "landscape_basins",
+    "landscape_shape",
+    "landscape_paths",
+    "landscape_slice",
+    "landscape_levels",
+    "landscape_minima",
+]
+LANDSCAPE_FILES = [
+    f"{OUT}/landscape/{c}/runs_{s}.json" for c in config["landscape"]["cells"] for s in config["landscape"]["starts"]
+] + [f"{OUT}/landscape/{c}/shape.json" for c in config["landscape"]["cells"]]
 TABLE_FILES = [f"{OUT}/tables/{t}.csv" for t in TABLES] + [f"{OUT}/tables/claims.md"]
 # claims rows of the other stages, appended to claims.csv by the aggregate rule
-EXTRA_CLAIMS = [f"{OUT}/tables/robustness_claims.csv", f"{OUT}/tables/beyond_claims.csv",
-                f"{OUT}/tables/collapse_claims.csv"]
+EXTRA_CLAIMS = [
+    f"{OUT}/tables/robustness_claims.csv",
+    f"{OUT}/tables/beyond_claims.csv",
+    f"{OUT}/tables/collapse_claims.csv",
+]
 STAGE_FIGURES = ["robustness", "realdata", "highdim", "sls", "shallow", "neural_collapse", "width_plus_one"]
 CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
 
@@ -106,8 +122,10 @@ def grid_cell(w):
     try:
         return CELL_BY_KEY[w.cell]
     except KeyError:
-        raise ValueError(f"{OUT}/cells/{w.cell}.json: not a cell of the configured grid "
-                         "(grid: Q, theta, delta_ratio; datasets: name, shrink)") from None
+        raise ValueError(
+            f"{OUT}/cells/{w.cell}.json: not a cell of the configured grid "
+            "(grid: Q, theta, delta_ratio; datasets: name, shrink)"
+        ) from None
 
 
 def cell_inputs(w):
@@ -122,11 +140,39 @@ def data_args(cell, outdir):
     """The `dlgeom` arguments (a list, quoted by the rule) that write the datasets of ``cell``."""
     seed = seed_arg(cell.key)
     if cell.kind == "user":
-        return ["prepare-data", "--data", cell.path, "--shrink", cell.shrink, "--test-fraction",
-                repr(cell.test_fraction), "--replicates", str(config["replicates"]), "--seed", seed,
-                "--out-dir", str(outdir)]
+        return [
+            "prepare-data",
+            "--data",
+            cell.path,
+            "--shrink",
+            cell.shrink,
+            "--test-fraction",
+            repr(cell.test_fraction),
+            "--replicates",
+            str(config["replicates"]),
+            "--seed",
+            seed,
+            "--out-dir",
+            str(outdir),
+        ]
     theta = [] if cell.theta == "regular" else ["--theta", cell.theta]
-    return ["make-data", "--Q", str(cell.Q), *theta, "--delta-ratio", cell.delta_ratio,
-            "--n", str(config["n_per_class"]), "--test-n", str(config["n_test_per_class"]),
-            "--noise", config["noise"], "--replicates", str(config["replicates"]), "--seed", seed,
-            "--out-dir", str(outdir)]
+    return [
+        "make-data",
+        "--Q",
+        str(cell.Q),
+        *theta,
+        "--delta-ratio",
+        cell.delta_ratio,
+        "--n",
+        str(config["n_per_class"]),
+        "--test-n",
+        str(config["n_test_per_class"]),
+        "--noise",
+        config["noise"],
+        "--replicates",
+        str(config["replicates"]),
+        "--seed",
+        seed,
+        "--out-dir",
+        str(outdir),
+    ]

@@ -10,6 +10,16 @@ rule cell:
     output:
         data=f"{OUT}/data/{{cell}}/manifest.json",
         cell=f"{OUT}/cells/{{cell}}.json",
+    log:
+        data=f"{OUT}/logs/data/{{cell}}.log",
+        cell=f"{OUT}/logs/cells/{{cell}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/cells/{{cell}}.tsv"
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=20,
+        mem_mb=1000,
     params:
         stamp=settings_opts,
         make_data=lambda w, output: data_args(grid_cell(w), Path(output.data).parent),
@@ -20,16 +30,6 @@ rule cell:
         mu_samples=config["mu_samples"],
         probe_draws=config["probe_draws"],
         zero_cost=config["zero_cost"],
-    resources:
-        runtime=20,
-        mem_mb=1000,
-    conda:
-        CONDA_ENV
-    log:
-        data=f"{OUT}/logs/data/{{cell}}.log",
-        cell=f"{OUT}/logs/cells/{{cell}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/cells/{{cell}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} {{params.make_data:q}} > {{log.data:q}} 2>&1"
         f" && {DLGEOM} {{params.stamp:q}} cell --data-dir {{params.datadir:q}}"

@@ -10,6 +10,16 @@ rule landscape_runs:
     output:
         runs=f"{OUT}/landscape/{{cell}}/runs_{{start}}.json",
         endpoints=f"{OUT}/landscape/{{cell}}/runs_{{start}}.npz",
+    log:
+        f"{OUT}/logs/landscape/{{cell}}/runs_{{start}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/landscape/{{cell}}/runs_{{start}}.tsv"
+    wildcard_constraints:
+        start="he|xavier|global|none",
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=30,
     params:
         stamp=settings_opts,
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
@@ -20,16 +30,6 @@ rule landscape_runs:
         runs=config["landscape"]["runs"],
         max_iter=config["landscape"]["max_iter"],
         engine=config["landscape"]["engine"],
-    wildcard_constraints:
-        start="he|xavier|global|none",
-    resources:
-        runtime=30,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/landscape/{{cell}}/runs_{{start}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/landscape/{{cell}}/runs_{{start}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
         " --starts {wildcards.start:q} --rho {params.rho:q} --optimisers {params.optimisers:q} --runs {params.runs:q}"
@@ -43,17 +43,17 @@ rule landscape_shape:
         settings=settings("landscape_shape"),
     output:
         f"{OUT}/landscape/{{cell}}/shape.json",
+    log:
+        f"{OUT}/logs/landscape/{{cell}}/shape.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/landscape/{{cell}}/shape.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
         seed=lambda w: seed_arg(w.cell, 2000),
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/landscape/{{cell}}/shape.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/landscape/{{cell}}/shape.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
         " --starts '' --seed {params.seed:q} --cell-key {wildcards.cell:q} --out {output:q} > {log:q} 2>&1"

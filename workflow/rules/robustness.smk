@@ -12,7 +12,8 @@ ROBUSTNESS_REAL = list(ROB["realdata"]["datasets"])
 ROBUSTNESS_USER = [d["name"] for d in config["datasets"]] if ROB["realdata"]["user_datasets"] else []
 ROBUSTNESS_AXIS_FILES = [f"{OUT}/robustness/axis_{a}.json" for a in ROBUSTNESS_AXES]
 ROBUSTNESS_REAL_FILES = [f"{OUT}/robustness/real_{n}.json" for n in ROBUSTNESS_REAL] + [
-    f"{OUT}/robustness/user_{n}.json" for n in ROBUSTNESS_USER]
+    f"{OUT}/robustness/user_{n}.json" for n in ROBUSTNESS_USER
+]
 ROBUSTNESS_FILES = ROBUSTNESS_AXIS_FILES + ROBUSTNESS_REAL_FILES
 
 
@@ -21,6 +22,16 @@ rule robustness_axis:
         settings=lambda w: settings(f"robustness_axis_{w.axis}"),
     output:
         f"{OUT}/robustness/axis_{{axis}}.json",
+    log:
+        f"{OUT}/logs/robustness/axis_{{axis}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/robustness/axis_{{axis}}.tsv"
+    wildcard_constraints:
+        axis="|".join(ROBUSTNESS_AXES) if ROBUSTNESS_AXES else "__none__",
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=10,
     params:
         stamp=settings_opts,
         values=lambda w: cli_list(ROB["axes"][w.axis]),
@@ -34,16 +45,6 @@ rule robustness_axis:
         opt_iter=ROB["optimisers"]["max_iter"],
         zero_cost=config["zero_cost"],
         seed=seed_arg("robustness", 3000),
-    wildcard_constraints:
-        axis="|".join(ROBUSTNESS_AXES) if ROBUSTNESS_AXES else "__none__",
-    resources:
-        runtime=10,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/robustness/axis_{{axis}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/robustness/axis_{{axis}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} robustness --axis {{wildcards.axis:q}} --values={{params.values:q}}"
         " {params.base:q} --replicates {params.replicates:q} --mu-line {params.mu_line:q}"
@@ -57,6 +58,16 @@ rule robustness_realdata:
         settings=settings("robustness_realdata"),
     output:
         f"{OUT}/robustness/real_{{name}}.json",
+    log:
+        f"{OUT}/logs/robustness/real_{{name}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/robustness/real_{{name}}.tsv"
+    wildcard_constraints:
+        name="iris|wine|breast_cancer|digits",
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=10,
     params:
         stamp=settings_opts,
         lambdas=cli_list(ROB["realdata"]["lambdas"]),
@@ -68,16 +79,6 @@ rule robustness_realdata:
         mu_random=ROB["mu_search"]["random"],
         zero_cost=config["zero_cost"],
         seed=seed_arg("realdata", 3001),
-    wildcard_constraints:
-        name="iris|wine|breast_cancer|digits",
-    resources:
-        runtime=10,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/robustness/real_{{name}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/robustness/real_{{name}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} realdata --name {{wildcards.name:q}}"
         " --projections {params.projections:q} --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
@@ -92,6 +93,16 @@ rule robustness_user:
         settings=lambda w: settings("robustness_realdata", f"dataset_{w.name}"),
     output:
         f"{OUT}/robustness/user_{{name}}.json",
+    log:
+        f"{OUT}/logs/robustness/user_{{name}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/robustness/user_{{name}}.tsv"
+    wildcard_constraints:
+        name="|".join(ROBUSTNESS_USER) if ROBUSTNESS_USER else "__none__",
+    conda:
+        CONDA_ENV
+    resources:
+        runtime=10,
     params:
         stamp=settings_opts,
         lambdas=cli_list(ROB["realdata"]["lambdas"]),
@@ -102,16 +113,6 @@ rule robustness_user:
         mu_random=ROB["mu_search"]["random"],
         zero_cost=config["zero_cost"],
         seed=lambda w: seed_arg(f"user/{w.name}", 3002),
-    wildcard_constraints:
-        name="|".join(ROBUSTNESS_USER) if ROBUSTNESS_USER else "__none__",
-    resources:
-        runtime=10,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/robustness/user_{{name}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/robustness/user_{{name}}.tsv"
     shell:
         f"{DLGEOM} {{params.stamp:q}} realdata --data {{input.data:q}} --label {{wildcards.name:q}}"
         " --projections auto --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
@@ -130,24 +131,30 @@ rule robustness_tables:
         real=ROBUSTNESS_REAL_FILES,
         settings=settings("robustness_tables"),
     output:
-        robustness=report(f"{OUT}/tables/robustness.csv", caption="../report/robustness_table.rst", category="Robustness"),
-        summary=report(f"{OUT}/tables/robustness_summary.csv", caption="../report/robustness_summary.rst", category="Robustness"),
+        robustness=report(
+            f"{OUT}/tables/robustness.csv", caption="../report/robustness_table.rst", category="Robustness"
+        ),
+        summary=report(
+            f"{OUT}/tables/robustness_summary.csv", caption="../report/robustness_summary.rst", category="Robustness"
+        ),
         optimisers=f"{OUT}/tables/robustness_optimisers.csv",
         realdata=f"{OUT}/tables/realdata.csv",
-        real_summary=report(f"{OUT}/tables/realdata_summary.csv", caption="../report/realdata_summary.rst", category="Robustness"),
+        real_summary=report(
+            f"{OUT}/tables/realdata_summary.csv", caption="../report/realdata_summary.rst", category="Robustness"
+        ),
         claims=f"{OUT}/tables/robustness_claims.csv",
+    log:
+        f"{OUT}/logs/robustness/tables.log",
+    benchmark:
+        f"{OUT}/benchmarks/jobs/robustness/tables.tsv"
+    conda:
+        CONDA_ENV
     params:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
         settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
         zero_cost=config["zero_cost"],
         seed=BASE_SEED,
-    conda:
-        CONDA_ENV
-    log:
-        f"{OUT}/logs/robustness/tables.log",
-    benchmark:
-        f"{OUT}/benchmarks/jobs/robustness/tables.tsv"
     shell:
         f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}} --inputs {{input.axes:q}} {{input.real:q}}"
         " > {log:q} 2>&1"
@@ -163,18 +170,18 @@ rule robustness_figure:
     output:
         png=report(f"{OUT}/figures/{{rname}}.png", caption="../report/robustness_figure.rst", category="Figures"),
         pdf=f"{OUT}/figures/{{rname}}.pdf",
-    params:
-        stamp=settings_opts,
-        stem=lambda w, output: str(Path(output.png).with_suffix("")),
-        tables=lambda w, input: str(Path(input.tables[0]).parent),
-    wildcard_constraints:
-        rname="robustness|realdata",
-    conda:
-        CONDA_ENV
     log:
         f"{OUT}/logs/figures/{{rname}}.log",
     benchmark:
         f"{OUT}/benchmarks/jobs/figures/{{rname}}.tsv"
+    wildcard_constraints:
+        rname="robustness|realdata",
+    conda:
+        CONDA_ENV
+    params:
+        stamp=settings_opts,
+        stem=lambda w, output: str(Path(output.png).with_suffix("")),
+        tables=lambda w, input: str(Path(input.tables[0]).parent),
     shell:
         f"{DLGEOM} {{params.stamp:q}} robustness-figure --name {{wildcards.rname:q}}"
         " --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"

@@ -370,7 +370,7 @@ def _cmd_figure(args) -> dict:
     if not names:
         raise DlgeomInputError("--name: give at least one of highdim, sls, shallow")
     paths = {n: Path(args.tables) / f"{n}.csv" for n in names}
-    for n, path in paths.items():
+    for path in paths.values():
         if not path.is_file():
             raise DlgeomInputError(f"--tables: {path} does not exist; run dlgeom beyond-tables first")
     out_dir = Path(args.out_dir)

@@ -281,7 +281,7 @@ def fig_accuracy(cons: pd.DataFrame):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
     for ax, obtuse in zip(axes, (False, True)):
         part = syn[syn["obtuse"] == obtuse]
-        for i, (q, g) in enumerate(part.groupby("Q")):
+        for q, g in part.groupby("Q"):
             m = g.groupby("delta_ratio")[["accuracy", "accuracy_ncm"]].mean()
             ax.plot(m.index, m["accuracy"], marker="o", color=f"C{q - 2}", label=f"Q = {q}, construction")
             ax.plot(m.index, m["accuracy_ncm"], ls="--", color=f"C{q - 2}", alpha=0.6, label=f"Q = {q}, nearest mean")

@@ -224,7 +224,7 @@ def fig_time_to_cost(ttc):
         ax.set_title(f"Q = {c['Q']}, N = {c['N']:,}\n{note}", fontsize=8)
         ax.set_ylim(floor / 3, 30)
         ax.grid(True, which="major", alpha=0.3)
-    for i, q in enumerate(qs):
+    for i in range(len(qs)):
         axes[i, 0].set_ylabel("C (running minimum)")
     for j in range(len(ns)):
         axes[-1, j].set_xlabel("wall time [s]")
