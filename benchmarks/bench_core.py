@@ -68,7 +68,8 @@ def main():
         "forward_s": t_fwd, "construct_verify_s": t_con, "time_ratio": t_con / t_fwd,
         "data_MB": data_bytes / 2**20, "peak_construct_verify_MB": mem_con / 2**20,
         "peak_forward_MB": mem_fwd / 2**20, "memory_ratio": mem_con / data_bytes,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"numpy {np.__version__}",
     }
     width = max(map(len, row))
     for k, v in row.items():

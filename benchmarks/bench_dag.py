@@ -138,7 +138,8 @@ def dry_runs(cells_min: int, repeats: int, schema, tmp: Path, slurm_profile: boo
             st = job_stats(text)
             slurm = {"dry_run_s": w, "group_jobs_in_dry_run": len(re.findall(r"Group job grid", text)),
                      "jobs": st.get("total")}
-            print(f"  SLURM-profile dry run: {w:.1f} s, {slurm['group_jobs_in_dry_run']} group jobs (submissions)", flush=True)
+            print(f"  SLURM-profile dry run: {w:.1f} s, {slurm['group_jobs_in_dry_run']} group jobs (submissions)",
+                  flush=True)
     return {"cells": n_cells, "n_theta": n_theta, "n_delta_ratio": n_r, "jobs": stats.get("total"),
             "jobs_by_rule": stats, "dry_run_s": walls, "dry_run_median_s": median(walls),
             "dry_run_quiet_s": walls_quiet, "dry_run_quiet_median_s": median(walls_quiet),
@@ -212,7 +213,8 @@ def main():
                  "landscape_cells": 0, "datasets": 0},
         "dry_run_s": big["dry_run_s"], "dry_run_median_s": big["dry_run_median_s"],
         "dry_run_quiet_s": big["dry_run_quiet_s"], "dry_run_quiet_median_s": big["dry_run_quiet_median_s"],
-        "goal_s": 30.0, "goal_met": big["dry_run_median_s"] < 30.0, "goal_met_quiet": big["dry_run_quiet_median_s"] < 30.0,
+        "goal_s": 30.0, "goal_met": big["dry_run_median_s"] < 30.0,
+        "goal_met_quiet": big["dry_run_quiet_median_s"] < 30.0,
         "dry_run_without_probe_s": big["dry_run_median_s"] - (probe or 0.0),
         "dry_run_quiet_without_probe_s": big["dry_run_quiet_median_s"] - (probe or 0.0),
         "jobs": big["jobs"], "jobs_by_rule": stats,
@@ -238,7 +240,8 @@ def main():
     print(f"{'jobs (dry run)':<34}" + "".join(f"{g['jobs']:>12}" for g in grids))
     print(f"{'dry run, job listing (median)':<34}" + "".join(f"{g['dry_run_median_s']:>11.1f}s" for g in grids))
     print(f"{'dry run --quiet (median)':<34}" + "".join(f"{g['dry_run_quiet_median_s']:>11.1f}s" for g in grids))
-    print(f"{'validate_config + expand_grid':<34}" + "".join(f"{g['validate_config_s'] + g['expand_grid_s']:>11.3f}s" for g in grids))
+    print(f"{'validate_config + expand_grid':<34}"
+          + "".join(f"{g['validate_config_s'] + g['expand_grid_s']:>11.3f}s" for g in grids))
     print(f"{'start-up constant (trivial run)':<34}{median(t_trivial):>11.1f}s"
           + (f"  (of which the scontrol probe {probe:.1f} s)" if probe is not None else ""))
     for k, v in per_job.items():

@@ -204,8 +204,10 @@ HEADER = (f"{'sweep':<6}{'Q':>4}{'N':>10}{'L':>5} {'constr+verif':>12} {'forward
 
 def print_row(r):
     print(f"{r['sweep']:<6}{r['Q']:>4}{r['N']:>10}{r['L']:>5} {r['construct_verify_s']:>11.4g}s "
-          f"{r['forward_s']:>9.4g}s {r['ratio']:>6.2f} {r['geometry_s']:>8.3g}s {r['construct_given_geometry_s']:>8.3g}s "
-          f"{r['verify_s']:>8.3g}s {r['construct_verify_peak_extra_rss_MB']:>7.1f}MB {r['forward_peak_extra_rss_MB']:>6.1f}MB "
+          f"{r['forward_s']:>9.4g}s {r['ratio']:>6.2f} {r['geometry_s']:>8.3g}s "
+          f"{r['construct_given_geometry_s']:>8.3g}s "
+          f"{r['verify_s']:>8.3g}s {r['construct_verify_peak_extra_rss_MB']:>7.1f}MB "
+          f"{r['forward_peak_extra_rss_MB']:>6.1f}MB "
           f"{r['data_MB']:>6.1f}MB {r['cost']:>9.2e}", flush=True)
 
 
@@ -253,7 +255,8 @@ def main():
         "rows": rows, "fits": fit,
         "worst_ratio": {k: worst[k] for k in ("sweep", "Q", "N", "L", "ratio")},
         "ratio_goal": 3.0, "ratio_goal_met_everywhere": all(r["ratio"] <= 3.0 for r in rows),
-        "ratio_goal_missed_at": [{k: r[k] for k in ("sweep", "Q", "N", "L", "ratio")} for r in rows if r["ratio"] > 3.0],
+        "ratio_goal_missed_at": [{k: r[k] for k in ("sweep", "Q", "N", "L", "ratio")}
+                                 for r in rows if r["ratio"] > 3.0],
         "N1e7_Q10": ({k: big[0][k] for k in ("N", "peak_rss_process_MB", "peak_rss_generation_MB", "rss_after_data_MB",
                                                "construct_verify_peak_extra_rss_MB", "forward_peak_extra_rss_MB",
                                                "data_MB", "construct_verify_s", "forward_s", "ratio", "cost")}
@@ -266,12 +269,15 @@ def main():
         parts = [f"{k.removesuffix('_s')} {v['slope']:.2f}±{v['se']:.2f}" for k, v in entry.items()
                  if isinstance(v, dict) and (k.endswith("_s") or "_s_N_ge" in k)]
         print(f"exponents vs {entry['variable']} ({sweep}): " + ", ".join(parts))
-    missed = ", ".join(f"{m['sweep']} Q={m['Q']} N={m['N']} L={m['L']} ({m['ratio']:.2f})" for m in result["ratio_goal_missed_at"])
-    print(f"worst ratio to one forward pass: {worst['ratio']:.2f} at {worst['sweep']} Q={worst['Q']} N={worst['N']} L={worst['L']}"
+    missed = ", ".join(f"{m['sweep']} Q={m['Q']} N={m['N']} L={m['L']} ({m['ratio']:.2f})"
+                       for m in result["ratio_goal_missed_at"])
+    print(f"worst ratio to one forward pass: {worst['ratio']:.2f} at {worst['sweep']} "
+          f"Q={worst['Q']} N={worst['N']} L={worst['L']}"
           f"  (goal <= 3: {'met everywhere' if not missed else 'missed at ' + missed})")
     if big:
         print(f"N = 1e7, Q = 10: peak RSS of the process {big[0]['peak_rss_process_MB']:.0f} MB (data generation; "
-              f"data {big[0]['data_MB']:.0f} MB; construction + verification adds {big[0]['construct_verify_peak_extra_rss_MB']:.0f} MB "
+              f"data {big[0]['data_MB']:.0f} MB; construction + verification adds "
+              f"{big[0]['construct_verify_peak_extra_rss_MB']:.0f} MB "
               f"RSS, {big[0]['construct_verify_peak_traced_MB']:.0f} MB allocated)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_json(result, args.out)

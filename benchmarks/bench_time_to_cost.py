@@ -267,7 +267,8 @@ def main():
                     runs.append(one_run(data, q, q, method, (SEED, q, n, 100 + k), budget, args.max_evals))
             summ = summarise(runs)
             fastest6 = [summ[m]["1e-06"]["best_s"] for m in OPTIMISERS if summ[m]["1e-06"]["best_s"] is not None]
-            fastest6_med = [summ[m]["1e-06"]["median_s"] for m in OPTIMISERS if summ[m]["1e-06"]["median_s"] is not None]
+            fastest6_med = [summ[m]["1e-06"]["median_s"] for m in OPTIMISERS
+                            if summ[m]["1e-06"]["median_s"] is not None]
             t_fast = min(fastest6) if fastest6 else None
             speedup = (t_fast / t_med) if (t_fast is not None and con_to["1e-10"] is not None) else None
             case = {
@@ -279,12 +280,14 @@ def main():
                 "fastest_optimiser_to_1e-6_s": t_fast,
                 "fastest_optimiser_to_1e-6_median_s": min(fastest6_med) if fastest6_med else None,
                 "speedup_construction_1e-10_vs_fastest_1e-6": speedup,
-                "goal_1000x": ("no optimiser reached 1e-6" if t_fast is None else bool(speedup is not None and speedup >= 1000)),
+                "goal_1000x": ("no optimiser reached 1e-6" if t_fast is None
+                               else bool(speedup is not None and speedup >= 1000)),
                 "runs": runs,
                 "loadavg": list(os.getloadavg()),
             }
             cases.append(case)
-            print(f"{q:>3}{data.n_points:>9}  {'construction':<13}" + "".join(f"{fmt_t(con_to[f'{t:g}']):>14}" for t in THRESHOLDS)
+            print(f"{q:>3}{data.n_points:>9}  {'construction':<13}"
+                  + "".join(f"{fmt_t(con_to[f'{t:g}']):>14}" for t in THRESHOLDS)
                   + f"{c_con:>11.2e}")
             for m in OPTIMISERS:
                 e = summ[m]

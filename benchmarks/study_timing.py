@@ -24,7 +24,8 @@ def main():
     ap.add_argument("--study", default="default", help="the study (its folder under results/)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--out", default=None, help="output JSON (default results/benchmarks/study_<study>.json)")
-    ap.add_argument("--log", default=None, help="the Snakemake log of the run (default: the newest with an elapsed time)")
+    ap.add_argument("--log", default=None,
+                    help="the Snakemake log of the run (default: the newest with an elapsed time)")
     args = ap.parse_args()
     root = Path(args.workdir)
     jobdir = root / "results" / args.study / "benchmarks" / "jobs"
@@ -54,7 +55,8 @@ def main():
     print(json.dumps(summary, indent=2))
     out = Path(args.out) if args.out else root / "results" / "benchmarks" / f"study_{args.study}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records")}, indent=2) + "\n")
+    out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records")},
+                              indent=2) + "\n")
 
 
 if __name__ == "__main__":

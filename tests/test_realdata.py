@@ -210,7 +210,8 @@ def test_cli_realdata_writes_seeds_and_is_reproducible(tmp_path, capsys):
     ok = summ["lambda_assumptions_grid"].isna() | (summ["lambda_zero_any_grid"] >= summ["lambda_assumptions_grid"])
     assert real["verdict"] == "finding" and real["n_cases"] == 2
     assert f"λ_zero >= λ_A (grid) in {int(ok.sum())}/2" in real["evidence"]
-    rc, _, err = _run(capsys, "robustness-figure", "--name", "realdata", "--tables", tmp_path / "t", "--out", tmp_path / "f")
+    rc, _, err = _run(capsys, "robustness-figure", "--name", "realdata", "--tables", tmp_path / "t",
+                      "--out", tmp_path / "f")
     assert rc == 0, err
     assert (tmp_path / "f.png").is_file()
 

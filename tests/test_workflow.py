@@ -19,7 +19,8 @@ from dlgeom.study.config import expand_grid, load_schema, validate_config
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-pytestmark = pytest.mark.skipif(shutil.which("snakemake") is None and not (Path(sys.executable).parent / "snakemake").exists(),
+pytestmark = pytest.mark.skipif(shutil.which("snakemake") is None
+                                and not (Path(sys.executable).parent / "snakemake").exists(),
                                 reason="snakemake is not installed (pip install -e '.[workflow]')")
 
 
@@ -95,7 +96,8 @@ def test_lint_is_clean():
     assert not [l for l in text.splitlines() if l.strip().startswith("* ")], text
 
 
-@pytest.mark.parametrize("configfile,expected_cells", [("config/config.yaml", 8 + 3 * 8 * 6), ("config/test.yaml", 2 + 4 + 2),
+@pytest.mark.parametrize("configfile,expected_cells", [("config/config.yaml", 8 + 3 * 8 * 6),
+                                                       ("config/test.yaml", 2 + 4 + 2),
                                                        ("config/paper.yaml", 8 + 3 * 8 * 6)])
 def test_dry_run(tmp_path, configfile, expected_cells):
     cfg = yaml.safe_load((ROOT / configfile).read_text())
@@ -206,7 +208,8 @@ def test_tiny_study_is_reproducible(tiny_study, tmp_path):
     for ext in ("png", "pdf"):
         assert (tmp_path / f"phase.{ext}").read_bytes() == (res / "figures" / f"phase.{ext}").read_bytes()
     prov = json.loads((res / "tables" / "claims.csv.prov.json").read_text())
-    assert prov["settings"]["stage"] == "aggregate" and prov["seed"] == [7] and len(prov["inputs"]) == 8 + len(land) + len(extra)
+    assert (prov["settings"]["stage"] == "aggregate" and prov["seed"] == [7]
+            and len(prov["inputs"]) == 8 + len(land) + len(extra))
 
 
 def test_tiny_study_landscape(tiny_study):

@@ -159,7 +159,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--out-dir", required=True, help="cell directory (train_<k>.npz, test_<k>.npz, manifest.json)")
 
     ce = sub.add_parser("cell", help="every measurement of one grid cell (JSON)",
-                        description="Global construction at the default μ and over μ samples (D_eff and the paper's D), "
+                        description="Global construction at the default μ and over μ samples "
+                                    "(D_eff and the paper's D), "
                                     "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
                                     "accuracy for every replicate and L of a cell directory.")
     ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
@@ -609,7 +610,8 @@ def main(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    handlers = {"check-settings": _cmd_check_settings, "make-data": _cmd_make_data, "check": _cmd_check, "construct": _cmd_construct,
+    handlers = {"check-settings": _cmd_check_settings, "make-data": _cmd_make_data, "check": _cmd_check,
+                "construct": _cmd_construct,
                 "prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
                 "figure": _cmd_figure, "landscape": _cmd_landscape}
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

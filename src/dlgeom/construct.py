@@ -258,7 +258,8 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     check_choice(output, "output", ("paper", "lstsq", "lstsq_affine"))
     pattern = np.asarray(pattern)
     if pattern.shape != (q,) or not ((pattern == 0) | (pattern == 1)).all():
-        raise DlgeomInputError(f"pattern: expected {q} entries, each 0 (collapse) or 1 (intact), got {pattern.tolist()}")
+        raise DlgeomInputError(f"pattern: expected {q} entries, each 0 (collapse) or 1 (intact), "
+                               f"got {pattern.tolist()}")
     pattern = pattern.astype(np.int64)
     if geom is None:
         geom = geometry(data, theta0)

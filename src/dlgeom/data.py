@@ -211,7 +211,8 @@ def read_feature_csv(path: Path, integer_labels: bool = True):
         if not pd.api.types.is_numeric_dtype(frame[col]):
             raise DlgeomInputError(f"{path}: column {col!r} is not numeric")
         if frame[col].isna().any():
-            raise DlgeomInputError(f"{path}: column {col!r} has missing values (row {int(frame[col].isna().to_numpy().argmax()) + 2})")
+            raise DlgeomInputError(f"{path}: column {col!r} has missing values "
+                                   f"(row {int(frame[col].isna().to_numpy().argmax()) + 2})")
     if frame["label"].isna().any():
         raise DlgeomInputError(f"{path}: column 'label' has missing values")
     if integer_labels and not pd.api.types.is_numeric_dtype(frame["label"]):

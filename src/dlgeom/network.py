@@ -92,7 +92,8 @@ class Network:
         """Views into a trusted float64 vector, no validation: the optimisers' hot path."""
         q, block = width, width * width + width
         net = object.__new__(cls)
-        object.__setattr__(net, "weights", tuple(vec[i * block:i * block + q * q].reshape(q, q) for i in range(n_hidden + 1)))
+        object.__setattr__(net, "weights",
+                           tuple(vec[i * block:i * block + q * q].reshape(q, q) for i in range(n_hidden + 1)))
         object.__setattr__(net, "biases", tuple(vec[i * block + q * q:(i + 1) * block] for i in range(n_hidden + 1)))
         return net
 

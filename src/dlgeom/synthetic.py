@@ -162,7 +162,8 @@ def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: flo
     n_outliers = int(np.count_nonzero(~inlier))
     if n_outliers:
         out_rows = np.flatnonzero(~inlier)
-        dev[out_rows] = _unit_directions(rng, out_rows.size, q) * (delta * rng.uniform(2.0, 4.0, out_rows.size))[:, None]
+        dev[out_rows] = (_unit_directions(rng, out_rows.size, q)
+                         * (delta * rng.uniform(2.0, 4.0, out_rows.size))[:, None])
         for j in range(q):  # re-centre the whole class so the mean is exact again
             rows = np.flatnonzero(y == j)
             dev[rows] -= dev[rows].mean(axis=0)

@@ -142,7 +142,8 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
                      "cost": float(part["cost"].median()), "category": part["category"].iloc[0],
                      "nearest_level": part["nearest_level"].iloc[0], "structure": part["structure"].iloc[0],
                      "multiplicity": len(part), "starts": ",".join(sorted(set(part["start_kind"])))})
-    return pd.DataFrame(rows, columns=cols).sort_values(["cell", "cost", "structure"], kind="stable").reset_index(drop=True)
+    return (pd.DataFrame(rows, columns=cols).sort_values(["cell", "cost", "structure"], kind="stable")
+            .reset_index(drop=True))
 
 
 def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
@@ -173,7 +174,8 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
                             & end["hess_n_negative"].notna()]
             if len(certified):
                 psd = certified["hess_n_negative"] == 0
-                by_cat = certified.groupby("category")["hess_n_negative"].apply(lambda v: f"{int((v == 0).sum())}/{len(v)}")
+                by_cat = certified.groupby("category")["hess_n_negative"].apply(
+                    lambda v: f"{int((v == 0).sum())}/{len(v)}")
                 add("training_hessian", len(certified), 0,
                     f"no negative eigenvalue in {_frac(psd)} converged non-zero end points with a defined Hessian; by "
                     "level: " + ", ".join(f"{k} {v}" for k, v in by_cat.items())
@@ -502,7 +504,8 @@ def read_claims(path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise DlgeomInputError(f"{path}: not a claims CSV ({type(exc).__name__}: {exc})") from None
     if list(df.columns) != CLAIMS_COLUMNS:
-        raise DlgeomInputError(f"{path}: expected the claims columns {', '.join(CLAIMS_COLUMNS)}, got {', '.join(df.columns)}")
+        raise DlgeomInputError(f"{path}: expected the claims columns {', '.join(CLAIMS_COLUMNS)}, "
+                               f"got {', '.join(df.columns)}")
     return df
 
 

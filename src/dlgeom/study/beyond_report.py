@@ -45,8 +45,8 @@ HIGHDIM_COLUMNS = [
 SLS_COLUMNS = [
     "kind", "Q", "M", "replicate", "ordering", "status", "feasible", "failed_step", "reason", "push",
     "violates_block", "min_gamma", "min_margin", "max_theta", "max_cond", "cost", "zero",
-    "cost_formula_output", "cost_input_space", "zero_input_space", "truncation_error", "Y_norm", "n_numbers", "n_params",
-    "n_orderings_total", "seed",
+    "cost_formula_output", "cost_input_space", "zero_input_space", "truncation_error", "Y_norm", "n_numbers",
+    "n_params", "n_orderings_total", "seed",
 ]
 SHALLOW_COLUMNS = [
     "Q", "mode", "replicate", "level", "delta_ratio", "delta_P", "norm_Delta2", "B", "B_network", "V",
@@ -195,8 +195,10 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
             f"network cost C <= {zero:g} |Y|_F in {_frac(zero_net)} feasible orderings (max C "
             f"{_g(pd.to_numeric(f['cost']).max())}; with the output by the closed formula instead of fitted to the "
             f"computed hidden points: max C {_g(pd.to_numeric(f['cost_formula_output']).max())}); the same numbers "
-            f"applied in input space (Q truncation maps, then the affine output): C <= {zero:g} |Y|_F in {_frac(zero_in)} (max {_g(pd.to_numeric(f['cost_input_space']).max())}, "
-            f"max distance of a point to its p_k {_g(pd.to_numeric(f['truncation_error']).max())}); layer conditioning: "
+            f"applied in input space (Q truncation maps, then the affine output): C <= {zero:g} |Y|_F in "
+            f"{_frac(zero_in)} (max {_g(pd.to_numeric(f['cost_input_space']).max())}, "
+            f"max distance of a point to its p_k {_g(pd.to_numeric(f['truncation_error']).max())}); "
+            f"layer conditioning: "
             f"max cond W^(k) {_g(pd.to_numeric(f['max_cond']).max())} (θ_k -> π as the margin shrinks; smallest "
             f"margin {_g(pd.to_numeric(f['min_margin']).min())})"
             + (f"; where the network misses zero: max cond {_g(pd.to_numeric(bad['max_cond']).max())}, min margin "
@@ -235,14 +237,16 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
         txt = "; ".join(f"Q={q} {mode}: {r['mean']:.4f} ± {r['se_mean']:.2g} (per-fit SE median {r['fit_se']:.2g})"
                         for (q, mode), r in summ.iterrows())
         add("shallow_slope", len(summ), off,
-            f"least squares over δ_P <= {fit_max:g}, slope mean ± SE over replicates: " + txt + f"; over the whole sweep (δ_P up to {_g(sh['delta_P'].max())}): mean slope "
+            f"least squares over δ_P <= {fit_max:g}, slope mean ± SE over replicates: " + txt
+            + f"; over the whole sweep (δ_P up to {_g(sh['delta_P'].max())}): mean slope "
             f"{_g(fits['slope_all'].mean(), 4)}; n_cases = (Q, mode) groups ({len(good)} fits); a group counts against "
             f"the statement if |slope - 2| > max({SLOPE_TOL:g}, 3 SE)")
         sweep = sh[sh["mode"].isin(["shrink", "fresh"])]
         rel = lambda a, b: (sweep[a] - sweep[b]).abs() / sweep[b].abs().clip(lower=1e-300)
         err = max(rel("V", "V_lstsq").max(), rel("V", "V_network").max(), rel("B", "B_network").max(),
                   rel("V_aff", "V_aff_lstsq").max(), rel("V", "V_paper_formula").max())
-        viol = (sweep["gap_rel"] > sweep["gap_bound"] * (1 + 1e-9)) | (sweep["gap_bound"] > sweep["gap_bound_Q"] * (1 + 1e-9))
+        viol = ((sweep["gap_rel"] > sweep["gap_bound"] * (1 + 1e-9))
+                | (sweep["gap_bound"] > sweep["gap_bound_Q"] * (1 + 1e-9)))
         add("shallow_closed", len(sweep), 0,
             f"max relative difference closed form vs least squares / explicit network {_g(err)}; bound violated in "
             f"{int(viol.sum())}/{len(sweep)} sweep points (median (B - V)/B / (Q δ_P²) "

@@ -102,7 +102,8 @@ def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_pe
                                          zero=bool(c <= zero * ynorm)))
                     log(f"highdim Q={q} M={m} r={dr:g} perp={ps:g} rep={rep}: "
                         + ", ".join(f"{r['method']} C={r['cost']:.2e}" if r.get("cost") is not None
-                                    else f"{r['method']} {r['status']}" for r in rows[-len(HIGHDIM_METHODS) - (m == q):]))
+                                    else f"{r['method']} {r['status']}"
+                                    for r in rows[-len(HIGHDIM_METHODS) - (m == q):]))
     return {"kind": "highdim", "dlgeom_version": __version__, "Q": q, "M": ms, "delta_ratio": drs,
             "perp_scale": pss, "replicates": replicates, "n_per_class": n_per_class, "theta": theta,
             "seed": seed, "zero_cost": zero, "rows": rows}
@@ -162,8 +163,8 @@ def run_sls(q: int, ms, replicates: int = 6, n_per_class: int = 25, half_length:
             max_orderings: int | None = 120, hand: bool = False, seed=(0,), zero: float = 1e-10,
             log=None) -> dict:
     """Every ordering of: ``make_shadow`` data (satellites block some orderings) and clustered
-    data in R^M, for each M (values below Q skipped, M = Q always added) and replicate; with ``hand`` also the hand-made 2-D and 3-D
-    :func:`shadow_example` (Q = 2).  Rows per (dataset, ordering)."""
+    data in R^M, for each M (values below Q skipped, M = Q always added) and replicate; with ``hand`` also the
+    hand-made 2-D and 3-D :func:`shadow_example` (Q = 2).  Rows per (dataset, ordering)."""
     from ..highdim import make_clustered_highdim
     from ..sequential import make_shadow, shadow_example
 
@@ -346,7 +347,8 @@ def _cmd_tables(args) -> dict:
     frames = load_runs(groups)
     from .beyond_report import FIT_MAX_DELTA_P
 
-    fit_max = FIT_MAX_DELTA_P if args.fit_max is None else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True)
+    fit_max = (FIT_MAX_DELTA_P if args.fit_max is None
+               else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True))
     check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     written = write_beyond_tables(frames, out_dir, args.zero_cost, fit_max)
     inputs = [p for paths in groups.values() for p in paths]
@@ -376,7 +378,8 @@ def _cmd_figure(args) -> dict:
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
         raise DlgeomInputError(f"--out-dir: directory {str(out_dir)!r} does not exist")
-    fit_max = R.FIT_MAX_DELTA_P if args.fit_max is None else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True)
+    fit_max = (R.FIT_MAX_DELTA_P if args.fit_max is None
+               else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True))
     for n, path in paths.items():
         try:
             df = pd.read_csv(path, dtype={"ordering": str, "seed": str})
@@ -395,11 +398,14 @@ def register(sub) -> dict:
 
     h = sub.add_parser("highdim", help="M >= Q: construction in R^M vs project-then-construct (JSON)",
                        description="Clustered data in R^M (random isometric embedding of the R^Q data plus noise in "
-                                   "the extra directions), constructed by the Q+1-layer construction (docs/mathematics.md §8) "
+                                   "the extra directions), constructed by the Q+1-layer construction "
+                                   "(docs/mathematics.md §8) "
                                    "and, for comparison, by PCA to Q dimensions then the R^Q construction.")
     h.add_argument("--Q", type=int, required=True, help="number of classes (>= 2)")
-    h.add_argument("--M", type=_int_list, required=True, help="input dimensions, comma-separated (M < Q skipped; M = Q added)")
-    h.add_argument("--delta-ratio", type=_float_list, default=[0.05, 0.2], help="δ-ratios r of the R^Q data (default 0.05,0.2)")
+    h.add_argument("--M", type=_int_list, required=True,
+                   help="input dimensions, comma-separated (M < Q skipped; M = Q added)")
+    h.add_argument("--delta-ratio", type=_float_list, default=[0.05, 0.2],
+                   help="δ-ratios r of the R^Q data (default 0.05,0.2)")
     h.add_argument("--perp-scale", type=_float_list, default=[1.0, 10.0],
                    help="noise in the M − Q extra directions, in units of δ (default 1,10)")
     h.add_argument("--theta", default="regular", help="cone angle of the mean simplex ('regular' or radians)")
@@ -410,7 +416,8 @@ def register(sub) -> dict:
     h.add_argument("--out", required=True, help="output JSON")
     h.add_argument("--quiet", action="store_true")
 
-    s = sub.add_parser("sls", help="sequentially linearly separable data: LP per ordering, Q(M+2)-number networks (JSON)",
+    s = sub.add_parser("sls",
+                       help="sequentially linearly separable data: LP per ordering, Q(M+2)-number networks (JSON)",
                        description="For every ordering of the classes: one LP per step (scipy/HiGHS), and when the "
                                    "ordering is feasible the zero-cost network from Q(M+2) numbers.")
     s.add_argument("--Q", type=int, required=True)

@@ -205,7 +205,8 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
              probe_draws: int = 3, zero_cost: float = 1e-10, seed=(0,), cell_key: str = "",
              log=lambda msg: None, theta0="open_box") -> dict:
     """Every measurement of one cell.  Returns {'cell', 'rows', 'patterns', 'degeneracy',
-    'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes derive from ``seed``.
+    'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes
+    derive from ``seed``.
 
     ``theta0``: the rule or value of θ_0 (:func:`dlgeom.geometry.geometry`); the study uses the
     paper's 'open_box'.  Each μ-box (D_eff and the paper's D) is checked at its 2^Q corners and
@@ -274,8 +275,10 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
                         "max_abs_dF_dmu": float(np.max(np.abs(d["dF_dmu"]))),
                         "mu_descent": d["mu_descent"], "descent_drop": d["descent_drop"],
                     })
-                for pr in degeneracy_probe(net, train, probe_eps, probe_draws, probe_seq.spawn(1)[0].generate_state(1)[0]):
-                    out["degeneracy"].append({"cell": cell_key, "Q": q, "L": L, "replicate": k, "all_hold": rep.all_hold,
+                for pr in degeneracy_probe(net, train, probe_eps, probe_draws,
+                                           probe_seq.spawn(1)[0].generate_state(1)[0]):
+                    out["degeneracy"].append({"cell": cell_key, "Q": q, "L": L, "replicate": k,
+                                              "all_hold": rep.all_hold,
                                               "zero_at_start": row["cost_global"] <= zero_cost, **pr})
                 if L == q:
                     out["prop22"].append({"cell": cell_key, "replicate": k, **prop22_errors(net, train.X)})

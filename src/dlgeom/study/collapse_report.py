@@ -223,7 +223,8 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
                        + (" (found by " + ", ".join(f"{k} {int(v)}" for k, v in meth.items())
                           + f"; median relative drop {_g(esc['rel_drop'].median())})" if len(meth) else ""))
         add("width_escape", int((~per_min["any_"]).sum()),
-            f"escapable under some embedding: {_frac(per_min['any_'])} distinct minima; per level type: " + "; ".join(parts) + "; per embedding: " + "; ".join(emb), len(per_min))
+            f"escapable under some embedding: {_frac(per_min['any_'])} distinct minima; per level type: "
+            + "; ".join(parts) + "; per embedding: " + "; ".join(emb), len(per_min))
     return [found.get(k) or empty_row(k) for k in COLLAPSE_KEYS]
 
 

@@ -186,7 +186,8 @@ def fig_phase(phase: pd.DataFrame):
             row_first = axes[k - k % ncol]
             if ax is row_first or (k % ncol == 1 and qs[0] == 2 and row_first is axes[0]):
                 ax.set_ylabel("cone angle θ of the mean simplex / π")
-            ax.text(xe[0] * 1.1, ye[0] / np.pi + 0.02, "paper's\nsufficient\nregion", color="w", fontsize=7, va="bottom")
+            ax.text(xe[0] * 1.1, ye[0] / np.pi + 0.02, "paper's\nsufficient\nregion", color="w", fontsize=7,
+                    va="bottom")
         ax.set_xscale("log")
         ax.set_xticks(rs, sparse_tick_labels(rs), rotation=45, fontsize=7)
         ax.minorticks_off()
@@ -339,7 +340,8 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
         a.hist(np.clip(g["cost"], floor, None), bins=bins, histtype="step", lw=1.4, color=f"C{i}", label=opt)
     lv = levels[levels["cell"] == cell]
     for r in lv.itertuples():
-        style = ("k", ":", 0.6) if r.level.startswith("merge") else (("C3", "--", 0.8) if r.level.startswith("V_aff") else ("0.6", "-", 0.4))
+        style = (("k", ":", 0.6) if r.level.startswith("merge")
+                 else (("C3", "--", 0.8) if r.level.startswith("V_aff") else ("0.6", "-", 0.4)))
         a.axvline(r.value, color=style[0], ls=style[1], lw=style[2])
     a.plot([], [], "C3--", lw=0.8, label="V_aff[s] (pattern, LS)")
     a.plot([], [], color="0.6", lw=0.4, label="V_P, V_bf")
@@ -360,7 +362,8 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
         b.bar(x, p, bottom=bottom, color=f"C{k}", label=cat, width=0.8)
         if cat == "zero":
             from ..landscape import wilson_interval
-            ci = np.array([wilson_interval(int(sub.loc[gk, "k"]), int(sub.loc[gk, "n"])) if gk in sub.index else (0, 0) for gk in groups])
+            ci = np.array([wilson_interval(int(sub.loc[gk, "k"]), int(sub.loc[gk, "n"])) if gk in sub.index else (0, 0)
+                           for gk in groups])
             yerr = np.clip([p - ci[:, 0], ci[:, 1] - p], 0.0, None)   # rounding can make a bound cross p
             b.errorbar(x, p, yerr=yerr, fmt="none", ecolor="k", capsize=2, lw=0.8)
         bottom += p
@@ -411,7 +414,8 @@ def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFr
         a.semilogy(np.arange(ev.size), np.maximum(ev, floor), marker=".", ls="none", color=f"C{i}",
                    label=f"{'global minimiser' if r.point == 'global' else 's = 1'}: {r.n_zero_eig} zero modes "
                          f"(#params − rank J = {r.null_dim_J}) of {r.n_params}"
-                         + (f"; the paper's directions span {r.modes_explained}" if hasattr(r, "modes_explained") else ""))
+                         + (f"; the paper's directions span {r.modes_explained}"
+                            if hasattr(r, "modes_explained") else ""))
     a.set_xlabel("eigenvalue index (sorted by |λ|)")
     a.set_ylabel("|eigenvalue| of the Hessian of C²")
     a.set_title(f"(a) Hessian spectra, {cell}", fontsize=9)

@@ -138,7 +138,8 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         F = mu_path(data, geom, np.array(r.mu), mu_glob, L)
         paths.append({**info, "s": "".join(map(str, r.s)),
                       "type": "none" if all(r.s) else "mixed", "F_start": float(F[0]), "F_end": float(F[-1]),
-                      "barrier": float(max(F.max() - F[0], 0.0)), "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
+                      "barrier": float(max(F.max() - F[0], 0.0)),
+                      "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
                       "profile": F.tolist()})
     g = np.geomspace(1e-4, 0.5, 10)    # below and above the relative activation margin
     radii = np.concatenate([-g[::-1], [0.0], g])

@@ -67,7 +67,8 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
     out = {
         "grid": {**_pick(cfg, "base_seed", "replicates", "n_per_class", "n_test_per_class", "noise",
                          "layers_offsets", "mu_samples", "probe_eps", "probe_draws", "zero_cost")},
-        "landscape_runs": {"base_seed": seed, **_pick(cfg["landscape"], "runs", "rho", "optimisers", "max_iter", "engine")},
+        "landscape_runs": {"base_seed": seed,
+                           **_pick(cfg["landscape"], "runs", "rho", "optimisers", "max_iter", "engine")},
         "landscape_shape": {"base_seed": seed},
         "aggregate": {"base_seed": seed, "zero_cost": zero},
         "figures": {"base_seed": seed, **cfg["figures"]},

@@ -159,14 +159,16 @@ def fig_scaling(scaling):
                 axes[0, col].loglog(x, y, ls, marker="o", ms=4, color=colours[key],
                                     label=_label(name + suffix, fit))
             ratio = np.array([r["ratio"] for r in sel])
-            axes[1, col].semilogx(x, ratio, ls, marker="o", ms=4, color="C0", label="construction + verification / forward" + suffix)
+            axes[1, col].semilogx(x, ratio, ls, marker="o", ms=4, color="C0",
+                                  label="construction + verification / forward" + suffix)
             mem_c = np.array([r["construct_verify_peak_traced_MB"] for r in sel])
             mem_f = np.array([r["forward_peak_traced_MB"] for r in sel])
             data_mb = np.array([r["data_MB"] for r in sel])
             fit_m = fit_loglog(x, mem_c)
             axes[2, col].loglog(x, np.maximum(mem_c, 1e-3), ls, marker="o", ms=4, color="C0",
                                 label=_label("construction + verification" + suffix, fit_m))
-            axes[2, col].loglog(x, np.maximum(mem_f, 1e-3), ls, marker="s", ms=4, color="C1", label="one forward pass" + suffix)
+            axes[2, col].loglog(x, np.maximum(mem_f, 1e-3), ls, marker="s", ms=4, color="C1",
+                                label="one forward pass" + suffix)
             axes[2, col].loglog(x, data_mb, ls, color="0.5", lw=1, label="the data (X, y)" + suffix)
             if var != "N":
                 for r_ in range(3):

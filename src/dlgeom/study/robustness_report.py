@@ -101,7 +101,8 @@ def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
         xs = df.drop_duplicates(["axis", "value"]).set_index(["axis", "value"])["x"] if len(df) else None
         od["_x"] = [xs.get((a, v), np.nan) if xs is not None else np.nan for a, v in zip(od["axis"], od["value"])]
         od = od.assign(_rank=_axis_rank(od["axis"])).sort_values(
-            ["_rank", "_x", "value", "optimiser", "run"], kind="stable").drop(columns=["_rank", "_x"]).reset_index(drop=True)
+            ["_rank", "_x", "value", "optimiser", "run"], kind="stable").drop(
+            columns=["_rank", "_x"]).reset_index(drop=True)
     return _order_columns(df, "robustness"), _order_columns(od, "robustness_optimisers")
 
 
@@ -256,8 +257,9 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
                    f"{_fmt(rounding['cost_default'].max())}, cond(X^red) up to {_fmt(rounding['cond_xred'].max())}, "
                    f"axes: {', '.join(sorted(set(rounding['source'])))})")
         if len(boundary):
-            ev += (f"; not counted: {len(boundary)} cases within {A3_TOL:g} rad of the A3 boundary (zero at the default "
-                   f"μ in {_frac(boundary['reaches_zero_default'])}, exact curation in {_frac(boundary['exact_default'])})")
+            ev += (f"; not counted: {len(boundary)} cases within {A3_TOL:g} rad of the A3 boundary (zero at the "
+                   f"default μ in {_frac(boundary['reaches_zero_default'])}, exact curation in "
+                   f"{_frac(boundary['exact_default'])})")
         ev += ("; correction: a failure with exact curation (C = 0 in exact arithmetic) is rounding, not a "
                "counterexample")
         add("robust_sufficient", len(inside), int((~z).sum()), ev, int((~z & ~exact).sum()))
@@ -291,7 +293,8 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         ok = la.isna() | (lz >= la)
         never = s[s["lambda_assumptions"].isna() | la.isna()]
         items = [f"{r.dataset}/{r.projection}: λ_A = {_fmt(r.lambda_assumptions)} (A2 {_fmt(r.lambda_A2)}, "
-                 f"A3 {_fmt(r.lambda_A3)}), λ_zero = {_fmt(r.lambda_zero_any_refined)} (grid {_fmt(r.lambda_zero_any_grid)}),"
+                 f"A3 {_fmt(r.lambda_A3)}), λ_zero = {_fmt(r.lambda_zero_any_refined)} "
+                 f"(grid {_fmt(r.lambda_zero_any_grid)}),"
                  f" acc at λ = {_fmt(r.lambda_max)}: network (best μ) {_fmt(r.acc_best_at_max)} vs nearest mean "
                  f"{_fmt(r.acc_ncm_at_max)}, logistic {_fmt(r.acc_logreg_at_max)}"
                  for r in s.itertuples()]
@@ -312,7 +315,8 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
             ev = (f"mean held-out accuracy over {len(zc)} zero-cost cases: network rule at the best μ {m:.4f} "
                   f"(min {zc['acc_best'].min():.3g}), induced metric at the default μ {zc['acc_metric'].mean():.4f}, "
                   f"nearest class mean {b:.4f}, logistic regression {lr:.4f}. Where no μ reaches zero ({len(nz)} "
-                  f"cases): network rule {_fmt(nz['acc_best'].mean(), 4)} vs nearest mean {_fmt(nz['acc_ncm'].mean(), 4)}")
+                  f"cases): network rule {_fmt(nz['acc_best'].mean(), 4)} "
+                  f"vs nearest mean {_fmt(nz['acc_ncm'].mean(), 4)}")
             add("realdata_accuracy", len(zc), 0, ev)
         else:
             add("realdata_accuracy", 0, 0, "")
@@ -329,7 +333,8 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         sing = shift[shift["status"] == "singular_xred"]
         ev = (f"cond_shift axis (regular simplex translated toward the origin): default μ with the least-squares "
               f"affine output zero in {_frac(zaff)} cases up to cond(X^red) = {_fmt(okk['cond_xred'].max())}; the "
-              f"paper's output (4.74) zero in {_frac(zdef)} (lost from cond {_fmt(lost.min() if len(lost) else float('nan'))}, "
+              f"paper's output (4.74) zero in {_frac(zdef)} "
+              f"(lost from cond {_fmt(lost.min() if len(lost) else float('nan'))}, "
               f"max C {_fmt(okk['cost_default'].max())}); cond >= 1e12: status singular_xred in {len(sing)} cases "
               "(the library refuses X^red there)")
         add("a1_output_bias", len(okk), 0, ev)
@@ -496,7 +501,8 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame):
             g = real[(real["dataset"] == name) & (real["projection"] == p)].sort_values("lambda")
             if not len(g):
                 continue
-            s = summary[(summary["dataset"] == name) & (summary["projection"] == p)] if summary is not None and len(summary) else None
+            s = (summary[(summary["dataset"] == name) & (summary["projection"] == p)]
+                 if summary is not None and len(summary) else None)
             col = colors[p]
             top.plot(g["lambda"], np.clip(g["cost_best"].astype(float), floor, None), color=col, marker="o", ms=3,
                      label=f"{p}: best searched μ")

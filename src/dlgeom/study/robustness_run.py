@@ -331,7 +331,8 @@ def _cmd_realdata(args) -> dict:
                                    args.max_train, args.data, args.refine, args.zero_cost, args.mu_line,
                                    args.mu_random, log)
     result = {"kind": "realdata", "dlgeom_version": __version__, "dataset": rows[0]["dataset"] if rows else args.name,
-              "data": Path(args.data).name if args.data else None, "seed": seed, "lambdas": lambdas, "projections": projections,
+              "data": Path(args.data).name if args.data else None, "seed": seed, "lambdas": lambdas,
+              "projections": projections,
               "test_fraction": args.test_fraction, "max_train": args.max_train, "refine": args.refine,
               "zero_cost": args.zero_cost, "mu_search": {"line": args.mu_line, "random": args.mu_random},
               "rows": rows, "summary": summaries}
@@ -345,26 +346,32 @@ def register(sub) -> dict:
     {name: handler}."""
     r = sub.add_parser("robustness", help="one robustness axis beyond the paper's assumptions (JSON)",
                        description="Move one factor away from a base point (" + ", ".join(AXES) + ") and measure, "
-                                   "per value and replicate: the assumptions and their margins, zero cost at the default "
-                                   "μ and at any searched μ, held-out accuracy against nearest-mean and logistic "
-                                   "regression baselines; optionally gradient training at a few values.")
+                                   "per value and replicate: the assumptions and their margins, zero cost at the "
+                                   "default μ and at any searched μ, held-out accuracy against nearest-mean and "
+                                   "logistic regression baselines; optionally gradient training at a few values.")
     r.add_argument("--axis", required=True, help="one of: " + ", ".join(AXES))
-    r.add_argument("--values", required=True, help="comma-separated axis values (θ: radians or 'regular'; noise: shapes)")
+    r.add_argument("--values", required=True,
+                   help="comma-separated axis values (θ: radians or 'regular'; noise: shapes)")
     r.add_argument("--Q", type=int, default=BASE["Q"], help=f"base: classes = dimension (default {BASE['Q']})")
     r.add_argument("--theta", default=BASE["theta"], help="base: cone angle of the mean simplex (default regular)")
     r.add_argument("--delta-ratio", type=float, default=BASE["delta_ratio"], help="base: δ-ratio r (default 0.1)")
     r.add_argument("--noise", default=BASE["noise"], help="base: uniform, gaussian or anisotropic (default uniform)")
-    r.add_argument("--elongation", type=float, default=BASE["elongation"], help="base: anisotropic axis ratio (default 5)")
-    r.add_argument("--outliers", type=float, default=BASE["outlier_fraction"], help="base: outlier fraction (default 0)")
-    r.add_argument("--label-noise", type=float, default=BASE["label_noise"], help="base: label-noise fraction (default 0)")
+    r.add_argument("--elongation", type=float, default=BASE["elongation"],
+                   help="base: anisotropic axis ratio (default 5)")
+    r.add_argument("--outliers", type=float, default=BASE["outlier_fraction"],
+                   help="base: outlier fraction (default 0)")
+    r.add_argument("--label-noise", type=float, default=BASE["label_noise"],
+                   help="base: label-noise fraction (default 0)")
     r.add_argument("--imbalance", type=float, default=BASE["imbalance"], help="base: N_max/N_min (default 1)")
     r.add_argument("--n", type=int, default=BASE["n_per_class"], help="base: training points per class (default 60)")
-    r.add_argument("--test-n", type=int, default=BASE["n_test_per_class"], help="held-out points per class (default 100)")
+    r.add_argument("--test-n", type=int, default=BASE["n_test_per_class"],
+                   help="held-out points per class (default 100)")
     r.add_argument("--replicates", type=int, default=5, help="datasets per value (default 5)")
     r.add_argument("--layers-offset", type=int, default=0, help="L = Q + offset (default 0)")
     r.add_argument("--mu-line", type=int, default=9, help="μ search: points per line family (default 9)")
     r.add_argument("--mu-random", type=int, default=16, help="μ search: random draws (default 16)")
-    r.add_argument("--optimiser-at", default="", help="comma-separated axis values for gradient training (default none)")
+    r.add_argument("--optimiser-at", default="",
+                   help="comma-separated axis values for gradient training (default none)")
     r.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     r.add_argument("--optimiser-runs", type=int, default=10, help="He-initialised runs per optimiser (default 10)")
     r.add_argument("--optimiser-iter", type=int, default=500, help="iterations per run (default 500)")
@@ -374,10 +381,11 @@ def register(sub) -> dict:
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     d = sub.add_parser("realdata", help="real data projected to R^Q: assumptions and the shrink sweep over λ (JSON)",
-                       description="Load a bundled scikit-learn dataset (iris, wine, breast_cancer, digits; no download) "
-                                   "or a data file, standardise, project to Q dimensions (LDA to Q-1 plus a constant "
-                                   "coordinate, or alternatives), split, and sweep the shrink factor λ toward the class "
-                                   "means: assumptions, zero cost, accuracy against baselines, and the λ thresholds.")
+                       description="Load a bundled scikit-learn dataset (iris, wine, breast_cancer, digits; "
+                                   "no download) or a data file, standardise, project to Q dimensions (LDA to Q-1 "
+                                   "plus a constant coordinate, or alternatives), split, and sweep the shrink factor "
+                                   "λ toward the class means: assumptions, zero cost, accuracy against baselines, "
+                                   "and the λ thresholds.")
     d.add_argument("--name", default=None, help="bundled dataset: iris, wine, breast_cancer or digits")
     d.add_argument("--data", default=None, help="or a data file: .csv (label column + numeric features) or .npz (X, y)")
     d.add_argument("--label", default=None, help="name of the dataset in the tables (default: --name or the file stem)")
@@ -460,7 +468,8 @@ def _cmd_figure(args) -> dict:
     need = ("robustness_summary", "robustness_optimisers") if name == "robustness" else ("realdata", "realdata_summary")
     missing = [n for n in need if not (tables / f"{n}.csv").is_file()]
     if missing:
-        raise DlgeomInputError(f"--tables: {tables / (missing[0] + '.csv')} does not exist; run dlgeom robustness-tables first")
+        raise DlgeomInputError(f"--tables: {tables / (missing[0] + '.csv')} does not exist; "
+                               "run dlgeom robustness-tables first")
     t = read_robustness_tables(tables)
     fig = fig_robustness(t["robustness_summary"], t["robustness_optimisers"]) if name == "robustness" \
         else fig_realdata(t["realdata"], t["realdata_summary"])
