@@ -300,6 +300,12 @@ def test_claims_sufficiency_verdict_flips_with_a_failing_row():
                      ignore_index=True)
     c = _row(robustness_claims(edge, None), "robust_sufficient")
     assert c["verdict"] == "holds" and c["n_cases"] == 4 and c["n_counter"] == 0 and "not counted: 1" in c["evidence"]
+    # a failure where the μ-box is empty is outside Thm 2.3's hypotheses: counted apart, not a counterexample
+    empty = pd.concat([rob.assign(box_nonempty=True), rob.iloc[[0]].assign(
+        box_nonempty=False, reaches_zero_default=False, reaches_zero_any=True, exact_default=False)], ignore_index=True)
+    c = _row(robustness_claims(empty, None), "robust_sufficient")
+    assert (c["verdict"], c["n_cases"], c["n_counter"]) == ("holds", 4, 0)
+    assert "counted apart: 1 cases with A1-A3 but an empty μ-box" in c["evidence"]
 
 
 def test_necessity_is_a_finding_counting_zero_cost_outside():

@@ -243,6 +243,10 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
     # 1. sufficiency
     if len(cases):
         inside_all = cases[cases["all_hold"]]
+        # an empty μ-box (D <= 2δ√Q for the chosen θ_0) is outside Thm 2.3's hypotheses: counted apart
+        box = _bool(inside_all["box_nonempty"]) if "box_nonempty" in inside_all else pd.Series(True, inside_all.index)
+        empty_box = inside_all[~box]
+        inside_all = inside_all[box]
         boundary = inside_all[inside_all["A3_margin"] < A3_TOL]
         inside = inside_all[inside_all["A3_margin"] >= A3_TOL]
         z = inside["reaches_zero_default"]
@@ -260,6 +264,10 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
             ev += (f"; not counted: {len(boundary)} cases within {A3_TOL:g} rad of the A3 boundary (zero at the "
                    f"default μ in {_frac(boundary['reaches_zero_default'])}, exact curation in "
                    f"{_frac(boundary['exact_default'])})")
+        if len(empty_box):
+            ev += (f"; outside the hypotheses, counted apart: {len(empty_box)} cases with A1-A3 but an empty μ-box "
+                   f"(zero at the default μ in {_frac(empty_box['reaches_zero_default'])}, at some searched μ in "
+                   f"{_frac(empty_box['reaches_zero_any'])})")
         ev += ("; correction: a failure with exact curation (C = 0 in exact arithmetic) is rounding, not a "
                "counterexample")
         add("robust_sufficient", len(inside), int((~z).sum()), ev, int((~z & ~exact).sum()))

@@ -70,7 +70,8 @@ CATALOGUE: dict[str, Entry] = {
                           "are flat directions of the global minimiser", "(2.58), (2.66)", stage="landscape"),
     "metric_classifier": _c("Points within δ of a class mean are classified to that class by the induced metric, "
                             "and the metric rule equals the network's rule", "(2.61)-(2.68)"),
-    "robust_sufficient": _c("Where A1-A3 hold, the construction has zero cost (robustness axes and real data)",
+    "robust_sufficient": _c("Where A1-A3 hold, the construction has zero cost (robustness axes and real data; "
+                            "cases with an empty μ-box are outside the hypotheses)",
                             "Thm 2.3 (2.14, 2.48-2.52)", stage="robustness"),
     "highdim_zero": _c("[2405.07098] M ≥ Q: the Q+1-layer construction (embedding onto the span of the mean "
                        "differences, then one collapse per class) has zero cost for clustered data in R^M",
