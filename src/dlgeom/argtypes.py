@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def int_list(text: str) -> list[int]:
@@ -19,3 +20,13 @@ def float_list(text: str) -> list[float]:
         return [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def check_json_out(path: str, suffix: str = ".json") -> None:
+    """``--out`` of a study step: the right suffix, in an existing directory (one-line error)."""
+    from .validation import DlgeomInputError
+
+    if not str(path).endswith(suffix):
+        raise DlgeomInputError(f"--out: must end in {suffix}, got {path!r}")
+    if not Path(path).parent.is_dir():
+        raise DlgeomInputError(f"--out: directory {str(Path(path).parent)!r} does not exist")

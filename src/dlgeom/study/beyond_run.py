@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
+from ..argtypes import check_json_out as _check_out
 
 __all__ = ["HIGHDIM_METHODS", "register", "run_highdim", "run_shallow", "run_sls"]
 
@@ -276,14 +277,6 @@ def run_shallow(q: int, replicates: int = 3, n_per_class: int = 60, r_min: float
 
 
 # ---- CLI -------------------------------------------------------------------------------------------------
-
-def _check_out(path: str, suffix: str = ".json") -> None:
-    p = Path(path)
-    if not str(path).endswith(suffix):
-        raise DlgeomInputError(f"--out: must end in {suffix}, got {path!r}")
-    if not p.parent.is_dir():
-        raise DlgeomInputError(f"--out: directory {str(p.parent)!r} does not exist")
-
 
 def _cmd_highdim(args) -> dict:
     from ..jsonutil import write_json

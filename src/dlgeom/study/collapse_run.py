@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
+from ..argtypes import check_json_out as _check_out
 
 __all__ = [
     "LEVEL_TYPES", "register", "run_collapse_constructed", "run_collapse_landscape", "read_endpoints",
@@ -213,14 +214,6 @@ def run_collapse_landscape(data, runs: list[dict], endpoints: list[dict], cell_k
 
 
 # ---- CLI -----------------------------------------------------------------------------------------------
-
-def _check_out(path: str, suffix: str = ".json") -> None:
-    p = Path(path)
-    if not str(path).endswith(suffix):
-        raise DlgeomInputError(f"--out: must end in {suffix}, got {path!r}")
-    if not p.parent.is_dir():
-        raise DlgeomInputError(f"--out: directory {str(p.parent)!r} does not exist")
-
 
 def _cmd_constructed(args) -> dict:
     from ..jsonutil import write_json

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from ..validation import DlgeomInputError
+from .provenance import sha256
 
 #: A study's name: a folder name that is safe everywhere (no path separators, no dots, no spaces).
 STUDY_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -75,7 +76,7 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
     }
     for d in cfg["datasets"]:
         # the file by content, not by path: the same data give the same settings in any clone
-        out[f"dataset_{d['name']}"] = {"file": Path(d["path"]).name, "sha256": _file_sha256(d["path"]),
+        out[f"dataset_{d['name']}"] = {"file": Path(d["path"]).name, "sha256": sha256(d["path"]),
                                        "test_fraction": d["test_fraction"]}
     rob = cfg["robustness"]
     common = {"base_seed": seed, "zero_cost": zero, "mu_search": rob["mu_search"]}
@@ -100,14 +101,6 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
     out["beyond_tables"] = {"base_seed": seed, "zero_cost": zero,
                             "fit_max_delta_P": beyond["shallow"].get("fit_max_delta_P")}
     return out
-
-
-def _file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _canonical(settings: dict) -> bytes:
