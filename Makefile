@@ -47,7 +47,8 @@ reference: $(STAMP)
 	rm -rf $(REFTMP) && git clone --quiet . $(REFTMP) && rm -rf $(REFTMP)/results/default
 	cd $(REFTMP) && $(RUN) snakemake --cores $(CORES) > $(REFTMP)/study.log 2>&1 \
 	  || { tail -40 $(REFTMP)/study.log; echo "make reference: the study failed (log: $(REFTMP)/study.log)"; exit 1; }
-	cd $(REFTMP) && $(RUN) python benchmarks/study_timing.py --study default --out $(CURDIR)/results/benchmarks/study_default.json
+	cd $(REFTMP) && $(RUN) python benchmarks/study_timing.py --study default --out $(CURDIR)/results/benchmarks/study_default.json \
+	  --update-docs $(CURDIR)/docs/performance.md
 	rm -rf results/default/tables results/default/figures
 	cp -r $(REFTMP)/results/default/tables $(REFTMP)/results/default/figures results/default/
 	@git status --short results/default | head -5

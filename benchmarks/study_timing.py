@@ -24,6 +24,8 @@ def main():
     ap.add_argument("--study", default="default", help="the study (its folder under results/)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--out", default=None, help="output JSON (default results/benchmarks/study_<study>.json)")
+    ap.add_argument("--update-docs", default=None, metavar="MD",
+                    help="also rewrite the block between the study-timing markers of this Markdown file")
     ap.add_argument("--log", default=None,
                     help="the Snakemake log of the run (default: the newest with an elapsed time)")
     args = ap.parse_args()
@@ -57,6 +59,29 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records")},
                               indent=2) + "\n")
+    if args.update_docs:
+        update_docs(Path(args.update_docs), summary, by_rule.reset_index().to_dict("records"), out)
+
+
+BEGIN, END = "<!-- study-timing:begin (benchmarks/study_timing.py --update-docs) -->", "<!-- study-timing:end -->"
+
+
+def update_docs(md: Path, summary: dict, rows: list[dict], source: Path) -> None:
+    """The timing table of a study run, between the markers of ``md``."""
+    wall = f"{summary['wall_seconds'] / 60:.1f} min" if summary.get("wall_seconds") else "n/a"
+    lines = [BEGIN, "",
+             f"* **Wall time {wall}** for {summary['jobs']} jobs on {summary['cores']} cores, with "
+             f"{summary['job_seconds']:.0f} s of work inside the jobs and "
+             f"{summary.get('outside_jobs_seconds', float('nan')):.1f} s outside them (DAG, scheduling, start-up); "
+             f"numbers in `results/benchmarks/{source.name}`.", "",
+             "| stage | jobs | job-seconds | slowest job (s) | peak RSS (MB) |", "|---|---|---|---|---|"]
+    lines += [f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.1f} | {r['max_rss_MB']:.0f} |"
+              for r in rows]
+    text = md.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{md}: no study-timing markers")
+    head, rest = text.split(BEGIN, 1)
+    md.write_text(head + "\n".join(lines) + "\n" + END + rest.split(END, 1)[1])
 
 
 if __name__ == "__main__":
