@@ -66,8 +66,8 @@ def main():
 BEGIN, END = "<!-- study-timing:begin (benchmarks/study_timing.py --update-docs) -->", "<!-- study-timing:end -->"
 
 
-def update_docs(md: Path, summary: dict, rows: list[dict], source: Path) -> None:
-    """The timing table of a study run, between the markers of ``md``."""
+def timing_block(summary: dict, rows: list[dict], source: Path) -> str:
+    """The Markdown block (markers included) of a study run's timing."""
     wall = f"{summary['wall_seconds'] / 60:.1f} min" if summary.get("wall_seconds") else "n/a"
     lines = [BEGIN, "",
              f"* **Wall time {wall}** for {summary['jobs']} jobs on {summary['cores']} cores, with "
@@ -77,11 +77,16 @@ def update_docs(md: Path, summary: dict, rows: list[dict], source: Path) -> None
              "| stage | jobs | job-seconds | slowest job (s) | peak RSS (MB) |", "|---|---|---|---|---|"]
     lines += [f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.1f} | {r['max_rss_MB']:.0f} |"
               for r in rows]
+    return "\n".join(lines) + "\n" + END
+
+
+def update_docs(md: Path, summary: dict, rows: list[dict], source: Path) -> None:
+    """Rewrite the timing block between the markers of ``md``."""
     text = md.read_text()
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{md}: no study-timing markers")
     head, rest = text.split(BEGIN, 1)
-    md.write_text(head + "\n".join(lines) + "\n" + END + rest.split(END, 1)[1])
+    md.write_text(head + timing_block(summary, rows, source) + rest.split(END, 1)[1])
 
 
 if __name__ == "__main__":

@@ -86,3 +86,19 @@ def test_generated_blocks_are_current(doc):
     tables = _study_tables()
     assert tables is not None, "no committed study tables"
     assert block_is_current(doc, tables), (f"{doc.name}: run dlgeom headline --tables {tables} --update {doc}")
+
+
+def test_the_timing_block_of_the_performance_page_is_the_recorded_run():
+    """docs/performance.md's default-study timing equals results/benchmarks/study_default.json
+    (written by `make reference`), so the page cannot drift from the measurement."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("study_timing", ROOT / "benchmarks" / "study_timing.py")
+    timing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timing)
+    source = ROOT / "results" / "benchmarks" / "study_default.json"
+    rec = json.loads(source.read_text())
+    text = (ROOT / "docs" / "performance.md").read_text()
+    block = text[text.index(timing.BEGIN):text.index(timing.END) + len(timing.END)]
+    assert block == timing.timing_block(rec["summary"], rec["by_rule"], source)
