@@ -29,7 +29,8 @@ import numpy as np  # noqa: E402
 
 from dlgeom.batched import optimise_batch  # noqa: E402
 from dlgeom.landscape import init_random, optimise  # noqa: E402
-from dlgeom.study.config import _seed, cell_ids  # noqa: E402
+from dlgeom.study.config import cell_ids  # noqa: E402
+from dlgeom.study.seeds import seed_list as _seed  # noqa: E402
 from dlgeom.synthetic import make_clustered  # noqa: E402
 
 BASE_SEED = 2309
@@ -92,7 +93,8 @@ def bench_optimisers(name, key, n_per_class, L, max_iter, n_seqs, n_bat):
 
 JOB_SCRIPT = """
 import sys, time
-from dlgeom.study.config import _seed, cell_ids
+from dlgeom.study.config import cell_ids
+from dlgeom.study.seeds import seed_list as _seed
 from dlgeom.study.landscape_run import run_landscape
 from dlgeom.synthetic import make_clustered
 key, n, L, max_iter, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
