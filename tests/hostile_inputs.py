@@ -244,7 +244,12 @@ def tries() -> list[tuple[str, str, list[str]]]:
                       (["--max-iter", 0], "iter 0"), (["--max-iter", 10**9], "iter 1e9"),
                       (["--starts", "he,bogus"], "starts"), (["--optimisers", "sgd"], "optimisers"),
                       (["--rho", "nan"], "rho nan"), (["--rho", "-1"], "rho -1"), (["--rho", 0], "rho 0"),
-                      (["--seed", -1], "seed -1")):
+                      (["--seed", -1], "seed -1"), (["--optimiser-runs", "gd=0"], "optimiser runs 0"),
+                      (["--optimiser-runs", "gd=1e9"], "optimiser runs float"),
+                      (["--optimiser-runs", "sgd=5"], "optimiser runs name"),
+                      (["--optimiser-runs", "gd"], "optimiser runs no count"),
+                      (["--optimiser-runs", "gd=5,gd=6"], "optimiser runs twice"),
+                      (["--optimiser-runs", "gd=$(touch INJECTED)"], "optimiser runs shell")):
         add("sizes and values", f"landscape:{cid}", "landscape", "--data", g, "--layers", 3, *args, "--out", o,
             "--quiet")
     t = "{ws}/tables"

@@ -184,3 +184,21 @@ def test_lbfgs_direction_is_the_two_loop_recursion():
         d = direction(g, S, Y, S @ Y.transpose(0, 2, 1), Y @ Y.transpose(0, 2, 1), count, head)
         for i in range(R):
             np.testing.assert_allclose(d[i], two_loop(g[i], pairs[i]), rtol=1e-10, atol=1e-12)
+
+
+def test_optimiser_runs_are_the_first_runs_of_a_longer_list(small):
+    """Fewer runs for one optimiser (``optimiser_runs``) give exactly the first rows of the
+    full list: the same starts and seeds, and the other optimisers untouched."""
+    from dlgeom.study.landscape_run import run_landscape
+
+    data, _ = small
+    kw = dict(starts=("he",), optimisers=("lbfgs", "gd"), max_iter=40, seed=(5,), shape=False)
+    full = run_landscape(data, 2, runs=5, **kw)
+    part = run_landscape(data, 2, runs=5, optimiser_runs={"gd": 2}, **kw)
+    by = {o: [r for r in part["rows"] if r["optimiser"] == o] for o in ("lbfgs", "gd")}
+    full_by = {o: [r for r in full["rows"] if r["optimiser"] == o] for o in ("lbfgs", "gd")}
+    assert [len(by["lbfgs"]), len(by["gd"])] == [5, 2]
+    same = [ra[k] == rb[k] or (ra[k] != ra[k] and rb[k] != rb[k])                # NaN == NaN here
+            for ra, rb in zip(by["lbfgs"] + by["gd"], full_by["lbfgs"] + full_by["gd"][:2]) for k in ra]
+    assert all(same) and len(same) == 7 * len(by["gd"][0])
+    assert part["endpoint_params"].shape[0] == 7

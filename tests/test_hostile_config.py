@@ -83,6 +83,10 @@ BAD_CONFIGS = [
     ("limit", "grid.theta[1]", _set("grid.theta", ["regular", 7.0])),
     ("limit", "landscape.runs", _set("landscape.runs", 10**9)),
     ("limit", "landscape.max_iter", _set("landscape.max_iter", 10**9)),
+    ("limit", "landscape.optimiser_runs.gd", _set("landscape.optimiser_runs", {"gd": 0})),
+    ("unknown", "landscape.optimiser_runs", _set("landscape.optimiser_runs", {"sgd": 5})),
+    ("unused", "landscape.optimiser_runs.adam",
+     lambda cfg: (_set("landscape.optimisers", ["lbfgs"])(cfg), _set("landscape.optimiser_runs", {"adam": 5})(cfg))),
     ("limit", "robustness.replicates", _set("robustness.replicates", 10**6)),
     ("limit", "beyond.highdim.M[0]", _set("beyond.highdim.M", [10**6])),
     # the curation figure's cell must be a cell of the grid

@@ -209,6 +209,9 @@ def _parser() -> argparse.ArgumentParser:
     la.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
     la.add_argument("--layers", type=int, required=True, help="hidden layers L (Q..10000)")
     la.add_argument("--runs", type=int, default=200, help="runs per start type and optimiser, 1..10000 (default 200)")
+    la.add_argument("--optimiser-runs", default="",
+                    help="runs for the optimisers named here in place of --runs, e.g. gd=250,adam=250 "
+                         "(each 1..10000; an optimiser's runs are the first ones of any longer list)")
     la.add_argument("--starts", default="he,xavier,global,none",
                     help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
     la.add_argument("--rho", type=_float_list, default=[1e-4, 1e-1],
@@ -588,12 +591,14 @@ def _cmd_landscape(args) -> dict:
     for o in opts:
         if o not in OPTIMISERS:
             raise DlgeomInputError(f"--optimisers: unknown optimiser {o!r}; allowed: {', '.join(OPTIMISERS)}")
+    opt_runs = _optimiser_runs(args.optimiser_runs, opts)
     if args.endpoints is not None and not str(args.endpoints).endswith(".npz"):
         raise DlgeomInputError(f"--endpoints: must end in .npz, got {args.endpoints!r}")
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
-                        shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch)
+                        shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch,
+                        optimiser_runs=opt_runs)
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
     params = out.pop("endpoint_params")
     if args.endpoints is not None:
@@ -603,6 +608,24 @@ def _cmd_landscape(args) -> dict:
     write_json(out, args.out)
     log(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")
     return {}
+
+
+def _optimiser_runs(text: str, opts: list[str]) -> dict[str, int]:
+    """``--optimiser-runs``: 'name=count' pairs, comma-separated, each name one of ``opts``."""
+    from .validation import MAX_DRAWS, check_int
+
+    out: dict[str, int] = {}
+    for item in (t for t in str(text).split(",") if t):
+        name, sep, count = item.partition("=")
+        if not sep or name not in opts or name in out:
+            raise DlgeomInputError(f"--optimiser-runs: expected name=count pairs, each name once and one of "
+                                   f"--optimisers ({', '.join(opts)}), got {item!r}")
+        try:
+            value = int(count)
+        except ValueError:
+            raise DlgeomInputError(f"--optimiser-runs: the count of {name} must be an integer, got {count!r}") from None
+        out[name] = check_int(value, f"--optimiser-runs {name}", minimum=1, maximum=MAX_DRAWS)
+    return out
 
 
 def main(argv=None) -> int:

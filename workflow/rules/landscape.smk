@@ -28,11 +28,13 @@ rule landscape_runs:
         rho=cli_list(config["landscape"]["rho"]),
         optimisers=cli_list(config["landscape"]["optimisers"]),
         runs=config["landscape"]["runs"],
+        optimiser_runs=",".join(f"{k}={v}" for k, v in config["landscape"]["optimiser_runs"].items()),
         max_iter=config["landscape"]["max_iter"],
         engine=config["landscape"]["engine"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
         " --starts {wildcards.start:q} --rho {params.rho:q} --optimisers {params.optimisers:q} --runs {params.runs:q}"
+        " --optimiser-runs={params.optimiser_runs:q}"
         " --max-iter {params.max_iter:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --engine {params.engine:q} --no-shape"
         " --out {output.runs:q} --endpoints {output.endpoints:q} > {log:q} 2>&1"
 

@@ -183,6 +183,10 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
             raise DlgeomInputError(
                 f"config key 'landscape.cells[{i}]': {key!r} is not a synthetic cell of the grid "
                 f"(e.g. {sorted(k for k in grid_keys if not k.startswith('user/'))[0]!r})")
+    for name in cfg["landscape"]["optimiser_runs"]:
+        if name not in cfg["landscape"]["optimisers"]:
+            raise DlgeomInputError(f"config key 'landscape.optimiser_runs.{name}': {name} is not in "
+                                   f"landscape.optimisers {cfg['landscape']['optimisers']}")
     names = [d["name"] for d in cfg["datasets"]]
     if len(set(names)) != len(names):
         raise DlgeomInputError("config key 'datasets': names must be distinct")

@@ -31,7 +31,8 @@ ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as z
 def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
                   rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
                   seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "",
-                  theta0="open_box", engine: str = "batched", batch: int = 256) -> dict:
+                  theta0="open_box", engine: str = "batched", batch: int = 256,
+                  optimiser_runs: dict | None = None) -> dict:
     """Optimiser runs for every start type × optimiser × run (rows, basins, and the end points'
     parameter vectors ``endpoint_params``, one row per entry of ``rows``), and with ``shape``
     the local shape at the constructed minima (Hessian spectra, μ-paths, a 2D slice).  Every
@@ -42,7 +43,9 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
     ``engine`` 'batched' runs up to ``batch`` runs of one (start, optimiser) at once
     (:func:`dlgeom.batched.optimise_batch`: the same end points as 'sequential' for GD and Adam,
     a batched L-BFGS in place of scipy's); 'sequential' runs :func:`dlgeom.landscape.optimise`
-    run by run.  A progress line (runs done / total, elapsed seconds) is logged per batch."""
+    run by run.  A progress line (runs done / total, elapsed seconds) is logged per batch.
+    ``optimiser_runs`` maps an optimiser to its number of runs in place of ``runs``; the runs of
+    an optimiser are the first ones of any longer list (the same starts and seeds)."""
     check_choice(engine, "engine", ENGINES)
     batch = check_int(batch, "batch", minimum=1)
     t0 = time.perf_counter()
@@ -68,16 +71,17 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
                 start_specs.append((f"{st}@{rho:g}", st, float(rho)))
     glob_canon = canonical_rescale(glob.network)
     rows, params = [], []
-    total = len(start_specs) * len(optimisers) * runs
+    n_runs = {opt: int((optimiser_runs or {}).get(opt, runs)) for opt in optimisers}
+    total = len(start_specs) * sum(n_runs.values())
     for name, kind, rho in start_specs:
         s_seq = np.random.SeedSequence(list(seed) + [_start_id(kind), int(round(1e6 * (rho or 0)))])
         for opt, o_seq in zip(optimisers, s_seq.spawn(len(optimisers))):
-            r_seqs = o_seq.spawn(runs)
+            r_seqs = o_seq.spawn(n_runs[opt])
             x0s = np.stack([init_random(q, L, np.random.default_rng(r), kind) if rho is None
                             else perturb_relative(anchors[kind], rho, np.random.default_rng(r)) for r in r_seqs])
             seeds = [r.generate_state(1)[0] for r in r_seqs]
-            for c0 in range(0, runs, batch):
-                ks = range(c0, min(c0 + batch, runs))
+            for c0 in range(0, n_runs[opt], batch):
+                ks = range(c0, min(c0 + batch, n_runs[opt]))
                 if engine == "batched":
                     out_b = optimise_batch(data, x0s[c0:c0 + batch], L, opt, max_iter=max_iter,
                                            seeds=seeds[c0:c0 + batch])
