@@ -310,6 +310,12 @@ def tries() -> list[tuple[str, str, list[str]]]:
     add("bad file", "headline:no tables", "headline", "--tables", "{ws}/nothere")
     add("bad file", "headline:missing md", "headline", "--tables", "{ws}", "--update", "{ws}/missing.md")
     add("bad file", "headline:no block", "headline", "--tables", "{ws}", "--update", "{ws}/existing.json")
+    add("bad file", "compare-studies:no base", "compare-studies", "--base", "{ws}/nothere", "--other", "{ws}")
+    add("bad file", "compare-studies:no other", "compare-studies", "--base", "{ws}", "--other", "{ws}/nothere")
+    add("bad file", "compare-studies:missing md", "compare-studies", "--base", "{ws}", "--other", "{ws}",
+        "--check", "{ws}/missing.md")
+    add("bad file", "compare-studies:no block", "compare-studies", "--base", "{ws}", "--other", "{ws}",
+        "--update", "{ws}/existing.json")
     # the settings check and the neural-collapse stage
     for args, cid in ((["--inputs", "{ws}/garbage.json"], "garbage"), (["--inputs", "{ws}/missing.json"], "missing"),
                       (["--inputs", "{ws}/cell.json"], "no stamp")):

@@ -103,20 +103,22 @@ def headline(tables_dir) -> str:
     return "\n".join(lines) + "\n"
 
 
-_BLOCK = re.compile(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), re.S)
+def _pattern(begin: str, end: str) -> re.Pattern:
+    return re.compile(re.escape(begin) + r"\n(.*?)" + re.escape(end), re.S)
 
 
-def extract_block(text: str) -> str | None:
+def extract_block(text: str, begin: str = BEGIN, end: str = END) -> str | None:
     """The text between the markers, or None when the file has no block."""
-    m = _BLOCK.search(text)
+    m = _pattern(begin, end).search(text)
     return None if m is None else m.group(1)
 
 
-def replace_block(text: str, block: str) -> str:
+def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
     """``text`` with its generated block replaced by ``block`` (ValueError if it has no markers)."""
-    if _BLOCK.search(text) is None:
-        raise ValueError(f"no generated block: the file needs the lines {BEGIN!r} and {END!r}")
-    return _BLOCK.sub(lambda m: f"{BEGIN}\n{block}{END}", text, count=1)
+    pattern = _pattern(begin, end)
+    if pattern.search(text) is None:
+        raise ValueError(f"no generated block: the file needs the lines {begin!r} and {end!r}")
+    return pattern.sub(lambda m: f"{begin}\n{block}{end}", text, count=1)
 
 
 def block_is_current(md_path, tables_dir) -> bool:
@@ -124,4 +126,3 @@ def block_is_current(md_path, tables_dir) -> bool:
     (True when the file has no block)."""
     block = extract_block(Path(md_path).read_text())
     return block is None or block == headline(tables_dir)
-

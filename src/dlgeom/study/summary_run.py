@@ -1,6 +1,7 @@
-"""``dlgeom headline``: print the generated headline block of a study's tables, write it into a
-Markdown file between its markers, or check that a file's block is current
-(:mod:`dlgeom.study.summary`; pandas is imported only when the command runs)."""
+"""``dlgeom headline`` and ``dlgeom compare-studies``: print a generated Markdown block (the
+headline of one study's tables, or two studies side by side), write it into a Markdown file
+between its markers, or check that a file's block is current (:mod:`dlgeom.study.summary`,
+:mod:`dlgeom.study.compare`; pandas is imported only when a command runs)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,50 @@ def register(sub) -> dict:
                        description="Print the headline block, or write it into a Markdown file between the "
                                    "markers, or check that a file's block is current (exit status 1 if not).")
     p.add_argument("--tables", required=True, help="tables directory of a study")
+    _target_options(p)
+    c = sub.add_parser("compare-studies", help="two studies side by side (Markdown): verdicts, CIs, rare minima",
+                       description="Print the comparison block of two studies' tables (e.g. the default and the "
+                                   "paper-grade study), or write it into a Markdown file between its markers, or "
+                                   "check that a file's block is current (exit status 1 if not).")
+    c.add_argument("--base", required=True, help="tables directory of the smaller study")
+    c.add_argument("--other", required=True, help="tables directory of the larger study")
+    _target_options(c)
+    return {"headline": _cmd_headline, "compare-studies": _cmd_compare}
+
+
+def _target_options(p) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--update", default=None, help="Markdown file whose generated block is rewritten")
     g.add_argument("--check", default=None, help="Markdown file whose generated block must equal the output")
-    return {"headline": _cmd_headline}
+
+
+def _tables_dir(path: str, option: str) -> None:
+    if not Path(path).is_dir():
+        raise DlgeomInputError(f"{option}: no such directory: {path}")
 
 
 def _cmd_headline(args) -> dict:
+    from .summary import BEGIN, END, headline
+
+    _tables_dir(args.tables, "--tables")
+    return _emit(args, headline(args.tables), BEGIN, END, f"dlgeom headline --tables {args.tables}")
+
+
+def _cmd_compare(args) -> dict:
+    from .compare import BEGIN, END, comparison
+
+    _tables_dir(args.base, "--base")
+    _tables_dir(args.other, "--other")
+    return _emit(args, comparison(args.base, args.other), BEGIN, END,
+                 f"dlgeom compare-studies --base {args.base} --other {args.other}")
+
+
+def _emit(args, block: str, begin: str, end: str, command: str) -> dict:
+    """Print ``block``, or write it into / check it against the block of args.update / args.check."""
     import sys
 
-    from .summary import BEGIN, END, extract_block, headline, replace_block
+    from .summary import extract_block, replace_block
 
-    if not Path(args.tables).is_dir():
-        raise DlgeomInputError(f"--tables: no such directory: {args.tables}")
-    block = headline(args.tables)
     target = args.update or args.check
     if target is None:
         print(block, end="")
@@ -36,16 +67,16 @@ def _cmd_headline(args) -> dict:
     if not path.is_file():
         raise DlgeomInputError(f"--{'update' if args.update else 'check'}: no such file: {path}")
     text = path.read_text()
-    if extract_block(text) is None:
-        raise DlgeomInputError(f"{path}: no generated block; add the lines {BEGIN} and {END}")
+    if extract_block(text, begin, end) is None:
+        raise DlgeomInputError(f"{path}: no generated block; add the lines {begin} and {end}")
     if args.update:
         from ..safe_write import open_output
 
         with open_output(path, "w") as fh:        # a private temporary file, renamed into place
-            fh.write(replace_block(text, block))
+            fh.write(replace_block(text, block, begin, end))
         return {}
-    if extract_block(text) != block:
-        print(f"dlgeom: {path}: the generated block differs from the tables in {args.tables}; run "
-              f"dlgeom headline --tables {args.tables} --update {path}", file=sys.stderr)
+    if extract_block(text, begin, end) != block:
+        print(f"dlgeom: {path}: the generated block differs from the tables; run {command} --update {path}",
+              file=sys.stderr)
         raise SystemExit(1)
     return {}
