@@ -71,7 +71,7 @@ def test_statistics_match_direct_computation(data3):
 def test_class_means_both_paths_match_direct_computation(q, d, n):
     """The one-hot path (Q ≤ 32) and the flat-bincount path (Q > 32), each over several blocks
     of rows, against the per-class mean; labels unsorted, d may differ from Q."""
-    geo = importlib.import_module("dlgeom.geometry")     # the package exports geometry() itself
+    geo = importlib.import_module("dlgeom.data")         # class_means and its block sizes live there
     rng = np.random.default_rng(q)
     y = rng.permutation(np.arange(n) % q)
     X = rng.normal(size=(n, d)) * 10 + y[:, None]

@@ -11,8 +11,8 @@ import pytest
 
 import dlgeom
 from dlgeom.cli import main
+from dlgeom.data import Dataset
 from dlgeom.highdim import (
-    HighDimData,
     ReluNet,
     captured_mean_energy,
     class_cost,
@@ -66,7 +66,7 @@ def test_embedding_is_an_orthogonal_projection_onto_the_mean_span():
 
 def test_m_equals_q_matches_the_rq_construction():
     base = dlgeom.make_clustered(3, 30, 0.1, seed=5)
-    data = HighDimData.from_dataset(base)
+    data = base
     c_rq = dlgeom.cost(dlgeom.construct_global(base, 3).network, base)
     c_hd = network_cost(construct_highdim(data).network, data)
     assert c_rq <= ZERO and c_hd <= ZERO
@@ -137,9 +137,9 @@ def test_bad_input():
     with pytest.raises(DlgeomInputError, match="M"):
         make_clustered_highdim(4, 3)
     with pytest.raises(DlgeomInputError, match="y"):
-        HighDimData(np.zeros((4, 3)), [0, 0, 2, 2])
+        Dataset(np.zeros((4, 3)), [0, 0, 2, 2])
     with pytest.raises(DlgeomInputError, match="M >= Q"):
-        construct_highdim(HighDimData(np.random.default_rng(0).standard_normal((9, 2)), [0, 0, 0, 1, 1, 1, 2, 2, 2]))
+        construct_highdim(Dataset(np.random.default_rng(0).standard_normal((9, 2)), np.repeat([0, 1, 2], 3), np.eye(3)))
     data = make_clustered_highdim(2, 3, 10, seed=1)
     with pytest.raises(DlgeomInputError, match="projection"):
         construct_highdim(data, "lda")
@@ -148,7 +148,7 @@ def test_bad_input():
     # affinely dependent means: a status from the embedding, an error from the subspace
     X = np.array([[0, 0, 0], [0.1, 0, 0], [1, 0, 0], [1.1, 0, 0], [2, 0, 0], [2.1, 0, 0]], float)
     with pytest.raises(DlgeomInputError, match="affinely dependent"):
-        subspace_means(HighDimData(X, [0, 0, 1, 1, 2, 2]))
+        subspace_means(Dataset(X, [0, 0, 1, 1, 2, 2]))
 
 
 def test_cli_highdim(tmp_path, capsys):

@@ -451,3 +451,63 @@ def test_a_singular_curated_matrix_is_a_named_error(ds3):
     with pytest.raises(DlgeomInputError, match=r"^mu: X\^red\[μ\]") as err:
         output_paper(g, np.eye(3), np.full(3, -0.5), np.eye(3), np.zeros(3), apexes=np.ones((3, 3)))
     assert isinstance(err.value, np.linalg.LinAlgError)
+
+
+# --------------------------------------------------------------------------------------------
+# inputs in R^M with M != Q: the same type, the same guarantees
+
+X5, _ = clustered(np.eye(5)[:3] * 2, n_per_class=5)   # 3 classes in R^5
+Y5 = np.repeat(np.arange(3), 5)
+
+
+@pytest.mark.parametrize("m", [2, 3, 5])
+def test_dataset_in_r_m_is_read_only_and_leaves_the_callers_arrays_writable(m):
+    X, y, Y = np.ascontiguousarray(X5[:, :m]), Y5.astype(np.int64), np.eye(3)
+    d = Dataset(X, y, Y)
+    assert (d.dim, d.n_classes) == (m, 3)
+    for arr in (d.X, d.y, d.Y, d.means, d.targets, d.weights):
+        assert not arr.flags.writeable
+        with pytest.raises(ValueError):
+            arr[0] = 1
+    assert X.flags.writeable and y.flags.writeable and Y.flags.writeable
+
+
+def test_dataset_in_r_m_without_y_keeps_the_papers_setting():
+    """Without Y, Q is the number of feature columns (M = Q): 3 classes in R^5 are an error naming y."""
+    msg = raises_naming("y", Dataset, X5, Y5)
+    assert "\n" not in msg and "Q = 5" in msg
+
+
+@pytest.mark.parametrize("args,field", [
+    ((X5, Y5, np.eye(2)), "Y"),                         # labels up to 2 but Y is 2×2
+    ((X5, Y5, np.ones((3, 2))), "Y"),                   # not square
+    ((X5, Y5, np.ones((1, 1))), "Y"),                   # Q < 2
+    ((X5, Y5, np.eye(4)), "y"),                         # class 3 of Y absent
+    ((X5, Y5[:-1], np.eye(3)), "y"),                    # one label short
+    ((X5, np.r_[Y5[:-1], -1], np.eye(3)), "y"),         # negative label
+    ((np.empty((15, 0)), Y5, np.eye(3)), "X"),          # no feature column
+    ((X5, Y5, np.eye(3), {"x": object()}), "meta"),
+])
+def test_bad_input_in_r_m_is_a_one_line_error_naming_the_field(args, field):
+    msg = raises_naming(field, Dataset, *args)
+    assert "\n" not in msg
+
+
+def test_the_papers_constructions_and_cost_refuse_m_other_than_q():
+    d = Dataset(X5, Y5, np.eye(3))
+    for fn in (dlgeom.geometry, construct_global):
+        msg = raises_naming("data", fn, d)
+        assert "M = 5" in msg and "Q = 3" in msg and "\n" not in msg
+    net = dlgeom.Network.from_flat(np.zeros(4 * 12), 3, 3)
+    msg = raises_naming("data", dlgeom.cost, net, d)
+    assert "M = 5" in msg
+
+
+def test_class_statistics_match_a_direct_computation_in_r_m():
+    d = Dataset(X5, Y5, np.eye(3))
+    means = np.array([X5[Y5 == j].mean(axis=0) for j in range(3)])
+    np.testing.assert_allclose(d.means, means, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(d.barycenter, means.mean(axis=0), rtol=0, atol=1e-15)
+    delta = max(np.linalg.norm(X5[i] - means[Y5[i]]) for i in range(len(Y5)))
+    assert d.delta == pytest.approx(delta, rel=1e-14)
+    assert d.ratio == pytest.approx(delta / np.min(np.linalg.norm(means - means.mean(axis=0), axis=1)), rel=1e-14)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import Dataset
+from .data import Dataset, check_square
 from .geometry import Geometry, _rotations_to_diagonal, cone_matrix, geometry, rotation_to_diagonal
 from .network import Network, curate
 from .validation import (
@@ -252,6 +252,7 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     """
     if not isinstance(data, Dataset):
         raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
+    check_square(data)
     q = data.n_classes
     L = q if n_layers is None else check_int(n_layers, "n_layers (L)", minimum=q)
     check_choice(use_D, "use_D", ("eff", "paper"))

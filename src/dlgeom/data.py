@@ -1,9 +1,10 @@
-"""The validated dataset type and its file formats (``.npz`` and ``.csv``).
+"""The validated dataset type, its class statistics and its file formats (``.npz`` and ``.csv``).
 
-Layout: features ``X`` are N×Q (one row per point, the usual ML layout; the paper stacks points
+Layout: features ``X`` are N×M (one row per point, the usual ML layout; the paper stacks points
 as columns, ``X_0 = X.T``), labels ``y`` are integers 0..Q-1, and the target matrix ``Y`` is Q×Q
 with column ``j`` the target ``y_j`` of class ``j`` (default: the identity).  The paper's setting
-needs as many features as classes.
+has as many features as classes (M = Q, the default: Q is the number of feature columns unless
+``Y`` says otherwise); inputs in R^M with M ≠ Q (docs/mathematics.md §8) state Q through ``Y``.
 """
 
 from __future__ import annotations
@@ -24,24 +25,70 @@ from .validation import (
     check_class_counts,
 )
 
-__all__ = ["Dataset", "load_dataset", "save_dataset"]
+__all__ = ["Dataset", "check_square", "class_means", "load_dataset", "noise_radius", "save_dataset"]
+
+#: Rows per pass of :func:`noise_radius`.
+CHUNK = 1 << 16
+
+#: :func:`class_means`: one-hot products up to this many classes (rows per block), flat
+#: ``bincount`` above (entries per block).
+_ONE_HOT_MAX, _ONE_HOT_ROWS, _FLAT_BLOCK = 32, 4096, 1 << 22
+
+
+def class_means(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class means x̄_j as rows, shape (n_classes, X.shape[1]), in one pass over the data.
+
+    Up to :data:`_ONE_HOT_MAX` classes the sums are one-hot products E @ X over blocks of 4096
+    rows (a BLAS matrix product; E is Q × 4096), above it one ``bincount`` over the flat index
+    y_i·d + k per block of about 4M entries (Q ``bincount`` calls would each pass over the data).
+    Both bound their temporaries; measured 2–3× faster than one ``bincount`` per column."""
+    n, d = X.shape
+    if n_classes <= _ONE_HOT_MAX:
+        sums = np.zeros((n_classes, d))
+        classes = np.arange(n_classes)[:, None]
+        for start in range(0, n, _ONE_HOT_ROWS):
+            onehot = (y[start:start + _ONE_HOT_ROWS] == classes).astype(np.float64)
+            sums += onehot @ X[start:start + _ONE_HOT_ROWS]
+    else:
+        sums = np.zeros(n_classes * d)
+        cols = np.arange(d)
+        step = max(1, _FLAT_BLOCK // max(d, 1))
+        for start in range(0, n, step):
+            idx = (y[start:start + step] * d)[:, None] + cols
+            sums += np.bincount(idx.ravel(), weights=X[start:start + step].ravel(), minlength=n_classes * d)
+        sums = sums.reshape(n_classes, d)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    return sums / counts[:, None]
+
+
+def noise_radius(X: np.ndarray, y: np.ndarray, means: np.ndarray) -> float:
+    """δ = max_{j,i} |x_{j,i} − x̄_j|, computed in chunks of rows."""
+    delta2 = 0.0
+    for start in range(0, X.shape[0], CHUNK):
+        dev = np.take(means, y[start:start + CHUNK], axis=0)
+        np.subtract(X[start:start + CHUNK], dev, out=dev)
+        delta2 = max(delta2, float(np.einsum("ij,ij->i", dev, dev).max()))
+    return float(np.sqrt(delta2))
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Clustered training data in R^Q with Q classes.
+    """Clustered training data: N points in R^M, Q classes.
 
     Parameters
     ----------
-    X : array (N, Q)
-        Points, one per row.
+    X : array (N, M)
+        Points, one per row.  M = Q in the paper's setting.
     y : array (N,)
         Integer labels 0..Q-1; every class needs at least two points.
     Y : array (Q, Q), optional
-        Targets, column ``j`` is ``y_j`` [P 2.35]; default the identity.  Must be invertible for
-        the constructions (checked there, not here, so that singular targets can be reported).
+        Targets, column ``j`` is ``y_j`` [P 2.35]; default the identity with Q = M.  Giving ``Y``
+        fixes Q (then M may differ from Q).  Must be invertible for the constructions (checked
+        there, not here, so that singular targets can be reported).
     meta : dict, optional
         Free-form provenance (generator arguments, seed, realised geometry).  JSON-serialisable.
+
+    The arrays are read-only views (the caller's arrays stay writable).
     """
 
     X: np.ndarray
@@ -51,18 +98,33 @@ class Dataset:
 
     def __post_init__(self):
         X = as_float_array(self.X, "X", ndim=2)
-        n, q = X.shape
-        if q < 2:
-            raise DlgeomInputError(f"X: needs Q >= 2 feature columns (one per class), got {q}")
-        y = as_labels(self.y, "y", n=n, n_classes=q)
+        n, m = X.shape
+        if self.Y is None:  # the paper's setting: Q = M
+            q = m
+            if q < 2:
+                raise DlgeomInputError(f"X: needs Q >= 2 feature columns (one per class), got {q}")
+            y = as_labels(self.y, "y", n=n, n_classes=q)
+            Y = np.eye(q)
+        else:  # Q is the size of Y, M any
+            if m < 1:
+                raise DlgeomInputError("X: needs at least one feature column")
+            y = as_labels(self.y, "y", n=n, n_classes=m if m >= 2 and np.shape(self.Y) == (m, m) else None)
+            Y = as_float_array(self.Y, "Y", ndim=2)
+            q = Y.shape[0]
+            if Y.shape[1] != q or q < 2:
+                raise DlgeomInputError(f"Y: expected a square (Q, Q) target matrix with Q >= 2, got shape {Y.shape}")
+            if int(y.max()) >= q:
+                raise DlgeomInputError(f"Y: is {q}×{q} (Q = {q} classes) but y has labels up to {int(y.max())}; "
+                                       "Y needs one column per class")
         present = np.unique(y).size
         if present != q:
-            raise DlgeomInputError(
-                f"y: labels cover {present} classes but X has Q = {q} feature columns; "
-                "the paper's setting needs one feature column per class, each class present"
-            )
+            if m == q:
+                raise DlgeomInputError(
+                    f"y: labels cover {present} classes but X has Q = {q} feature columns; "
+                    "the paper's setting needs one feature column per class, each class present"
+                )
+            raise DlgeomInputError(f"y: labels cover {present} of the Q = {q} classes of Y; each class must be present")
         counts = check_class_counts(y, q, "y")
-        Y = np.eye(q) if self.Y is None else as_float_array(self.Y, "Y", ndim=2, shape=(q, q))
         # read-only views: the dataset cannot be changed through them, the caller's arrays stay writable
         X, y, Y = X.view(), y.view(), Y.view()
         for arr in (X, y, Y):
@@ -81,9 +143,14 @@ class Dataset:
         return self.X.shape[0]
 
     @property
-    def n_classes(self) -> int:
-        """Q, the number of classes (= the feature dimension)."""
+    def dim(self) -> int:
+        """M, the input dimension (the number of feature columns)."""
         return self.X.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        """Q, the number of classes (= the feature dimension in the paper's setting)."""
+        return self.Y.shape[0]
 
     @property
     def counts(self) -> np.ndarray:
@@ -111,6 +178,36 @@ class Dataset:
         out.setflags(write=False)
         return out
 
+    @cached_property
+    def means(self) -> np.ndarray:
+        """Class means x̄_j as rows, (Q, M) (computed once, read-only)."""
+        out = class_means(self.X, self.y, self.n_classes)
+        out.setflags(write=False)
+        return out
+
+    @property
+    def barycenter(self) -> np.ndarray:
+        """x̄ = (1/Q) Σ_j x̄_j (unweighted), (M,)."""
+        return self.means.mean(axis=0)
+
+    @cached_property
+    def delta(self) -> float:
+        """δ = max |x_{j,i} − x̄_j| in R^M."""
+        return noise_radius(self.X, self.y, self.means)
+
+    @property
+    def ratio(self) -> float:
+        """r = δ / min_j |x̄_j − x̄| in R^M."""
+        d = float(np.min(np.linalg.norm(self.means - self.barycenter, axis=1)))
+        return self.delta / d if d > 0 else float("inf")
+
+
+def check_square(data: Dataset, name: str = "data") -> None:
+    """One-line :class:`DlgeomInputError` unless ``data`` is in the paper's setting, M = Q."""
+    if data.dim != data.n_classes:
+        raise DlgeomInputError(f"{name}: needs one feature column per class (M = Q), got M = {data.dim} "
+                               f"feature columns and Q = {data.n_classes} classes")
+
 
 # --------------------------------------------------------------------------------------------
 # files
@@ -119,12 +216,13 @@ _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def save_dataset(data: Dataset, path) -> Path:
-    """Write ``data`` to ``.npz`` (X, y, Y, meta) or ``.csv`` (x1..xQ, label).
+    """Write ``data`` to ``.npz`` (X, y, Y, meta) or ``.csv`` (x1..xM, label).
 
     ``.npz`` files are byte-stable: same data, same bytes (fixed zip timestamps).  ``.csv``
     stores features with 17 significant digits (exact float64 round trip); ``Y`` and ``meta``
-    are not stored there.  The file is written through :func:`dlgeom.safe_write.open_output` (a
-    private temporary file renamed into place), so a failure never leaves a partial file.
+    are not stored there (so a ``.csv`` file reads back with Q = M only).  The file is written
+    through :func:`dlgeom.safe_write.open_output` (a private temporary file renamed into place),
+    so a failure never leaves a partial file.
     """
     from .safe_write import open_output
 
@@ -145,17 +243,18 @@ def save_dataset(data: Dataset, path) -> Path:
                     info.external_attr = 0o644 << 16
                     zf.writestr(info, buf.getvalue())
         else:
-            q = data.n_classes
-            header = ",".join([f"x{k + 1}" for k in range(q)] + ["label"])
+            m = data.dim
+            header = ",".join([f"x{k + 1}" for k in range(m)] + ["label"])
             body = np.column_stack([data.X, data.y.astype(np.float64)])
-            fmt = ["%.17g"] * q + ["%d"]
+            fmt = ["%.17g"] * m + ["%d"]
             np.savetxt(tmp, body, delimiter=",", header=header, comments="", fmt=fmt, encoding="utf-8")
     return path
 
 
 def load_dataset(path) -> Dataset:
-    """Read a dataset from ``.npz`` (arrays ``X``, ``y``, optional ``Y`` and ``meta``) or
-    ``.csv`` (Q numeric feature columns and a ``label`` column).  Errors name the file."""
+    """Read a dataset from ``.npz`` (arrays ``X``, ``y``, optional ``Y`` and ``meta``; with ``Y``
+    the number of feature columns M may differ from Q) or ``.csv`` (Q numeric feature columns and
+    a ``label`` column).  Errors name the file."""
     path = Path(path)
     if path.is_dir():
         raise DlgeomInputError(f"{path}: is a directory, not a dataset file")
@@ -179,7 +278,7 @@ def _load_npz(path: Path) -> Dataset:
         raise DlgeomInputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
-        raise DlgeomInputError(f"{path}: missing array(s) {', '.join(missing)}; a dataset needs X (N×Q) and y (N,)")
+        raise DlgeomInputError(f"{path}: missing array(s) {', '.join(missing)}; a dataset needs X (N×M) and y (N,)")
     meta = {}
     if "meta" in arrays:
         try:

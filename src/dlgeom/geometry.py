@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import Dataset
+from .data import Dataset, check_square, class_means, noise_radius
 from .jsonutil import jsonable
 from .validation import SINGULAR_COND, DlgeomInputError, check_float
 
@@ -46,47 +46,6 @@ THETA0_MIN = 1e-2
 COND_W_LIMIT = 300.0
 #: 'open_box': the target is D ≥ (1 + BOX_MARGIN)·2δ√Q (a box of width BOX_MARGIN·2δ√Q).
 BOX_MARGIN = 0.25
-#: Rows processed at a time in passes over the data (bounds temporary memory).
-CHUNK = 1 << 16
-#: :func:`class_means`: one-hot products up to this many classes (rows per block), flat
-#: ``bincount`` above it (entries per block).
-_ONE_HOT_MAX, _ONE_HOT_ROWS, _FLAT_BLOCK = 32, 4096, 1 << 22
-
-
-def class_means(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Class means x̄_j as rows, shape (n_classes, X.shape[1]), in one pass over the data.
-
-    Up to :data:`_ONE_HOT_MAX` classes the sums are one-hot products E @ X over blocks of 4096
-    rows (a BLAS matrix product; E is Q × 4096), above it one ``bincount`` over the flat index
-    y_i·d + k per block of about 4M entries (Q ``bincount`` calls would each pass over the data).
-    Both bound their temporaries; measured 2–3× faster than one ``bincount`` per column."""
-    n, d = X.shape
-    if n_classes <= _ONE_HOT_MAX:
-        sums = np.zeros((n_classes, d))
-        classes = np.arange(n_classes)[:, None]
-        for start in range(0, n, _ONE_HOT_ROWS):
-            onehot = (y[start:start + _ONE_HOT_ROWS] == classes).astype(np.float64)
-            sums += onehot @ X[start:start + _ONE_HOT_ROWS]
-    else:
-        sums = np.zeros(n_classes * d)
-        cols = np.arange(d)
-        step = max(1, _FLAT_BLOCK // max(d, 1))
-        for start in range(0, n, step):
-            idx = (y[start:start + step] * d)[:, None] + cols
-            sums += np.bincount(idx.ravel(), weights=X[start:start + step].ravel(), minlength=n_classes * d)
-        sums = sums.reshape(n_classes, d)
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    return sums / counts[:, None]
-
-
-def noise_radius(X: np.ndarray, y: np.ndarray, means: np.ndarray) -> float:
-    """δ = max_{j,i} |x_{j,i} − x̄_j|, computed in chunks of rows."""
-    delta2 = 0.0
-    for start in range(0, X.shape[0], CHUNK):
-        dev = np.take(means, y[start:start + CHUNK], axis=0)
-        np.subtract(X[start:start + CHUNK], dev, out=dev)
-        delta2 = max(delta2, float(np.einsum("ij,ij->i", dev, dev).max()))
-    return float(np.sqrt(delta2))
 
 
 def _row_norms(x: np.ndarray) -> np.ndarray:
@@ -332,6 +291,7 @@ def geometry(data: Dataset, theta0: float | None = None) -> Geometry:
     reach π is replaced by (π − max_j θ_{*,j})/2.  If
     max_j θ_{*,j} ≥ π (A3 fails) θ_* falls back to :data:`THETA_CAP`.
     """
+    check_square(data)
     scale = data_scale(data.X)
     if scale != 1.0:
         # The geometry is scale invariant: compute it on X / 2^e (exact) so that no square over-

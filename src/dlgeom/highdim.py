@@ -4,7 +4,8 @@ the project-then-construct comparison.
 
 Setting
 -------
-Data x_{j,i} ∈ R^M (rows of ``X``), Q classes, targets Y ∈ R^{Q×Q} invertible (default I).
+Data x_{j,i} ∈ R^M (rows of ``X``), Q classes, targets Y ∈ R^{Q×Q} invertible: a
+:class:`dlgeom.Dataset` whose ``Y`` states Q (M ≠ Q allowed).
 Network: hidden layer 1 is σ(W_1 x + b_1) with W_1 ∈ R^{Q×M}; hidden layers 2..L are Q×Q; the
 output is affine, Q×Q with a bias.  Cost: the class-balanced C of docs/mathematics.md §1.
 
@@ -48,20 +49,17 @@ overlap.  Such a failure is a status ('singular'), not an exception.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 import numpy as np
 
 from .construct import Construction, construct_global, rotation_to_diagonal
 from .data import Dataset
-from .geometry import assumptions, class_means, geometry, noise_radius
+from .geometry import assumptions, geometry
 from .validation import (
     DlgeomInputError,
     as_float_array,
-    as_labels,
     check_choice,
-    check_class_counts,
     check_float,
     check_int,
     check_seed,
@@ -70,7 +68,6 @@ from .validation import (
 __all__ = [
     "CHUNK",
     "HighDimConstruction",
-    "HighDimData",
     "ReluNet",
     "captured_mean_energy",
     "class_cost",
@@ -87,95 +84,6 @@ CHUNK = 1 << 15
 RANK_TOL = 1e-9
 
 
-# ---- data -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class HighDimData:
-    """Labelled points in R^M, Q classes (M need not equal Q).
-
-    ``X`` (N, M) one point per row; ``y`` (N,) labels 0..Q−1, every class present with at least
-    two points (Q = max label + 1, or the size of ``Y`` when given); ``Y`` (Q, Q) targets as
-    columns, default the identity.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    Y: np.ndarray | None = None
-    meta: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        X = as_float_array(self.X, "X", ndim=2)
-        n, m = X.shape
-        if m < 1:
-            raise DlgeomInputError("X: needs at least one feature column")
-        q_hint = None if self.Y is None else np.shape(self.Y)[0] if np.ndim(self.Y) == 2 else None
-        y = as_labels(self.y, "y", n=n, n_classes=q_hint)
-        q = int(y.max()) + 1 if q_hint is None else q_hint
-        if q < 2:
-            raise DlgeomInputError(f"y: needs at least 2 classes, got {q}")
-        present = np.unique(y).size
-        if present != q:
-            raise DlgeomInputError(f"y: labels cover {present} of the {q} classes; every class must be present")
-        counts = check_class_counts(y, q, "y")
-        Y = np.eye(q) if self.Y is None else as_float_array(self.Y, "Y", ndim=2, shape=(q, q))
-        for arr in (X, y, Y):
-            arr.setflags(write=False)
-        object.__setattr__(self, "X", X)
-        object.__setattr__(self, "y", y)
-        object.__setattr__(self, "Y", Y)
-        object.__setattr__(self, "_counts", counts)
-
-    @classmethod
-    def from_dataset(cls, data: Dataset) -> HighDimData:
-        """The same points as a :class:`HighDimData` (M = Q)."""
-        return cls(data.X, data.y, data.Y, dict(data.meta))
-
-    def to_dataset(self, X=None, meta=None) -> Dataset:
-        """A :class:`dlgeom.Dataset` with these labels and targets and features ``X`` (default
-        this data's, which then needs M = Q)."""
-        X = self.X if X is None else X
-        return Dataset(X, self.y, self.Y, {} if meta is None else meta)
-
-    @property
-    def n_points(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def dim(self) -> int:
-        """M, the input dimension."""
-        return self.X.shape[1]
-
-    @property
-    def n_classes(self) -> int:
-        """Q."""
-        return self.Y.shape[0]
-
-    @property
-    def counts(self) -> np.ndarray:
-        return self._counts
-
-    @cached_property
-    def means(self) -> np.ndarray:
-        """Class means x̄_j as rows, (Q, M)."""
-        return class_means(self.X, self.y, self.n_classes)
-
-    @property
-    def barycenter(self) -> np.ndarray:
-        """x̄ = (1/Q) Σ_j x̄_j (unweighted)."""
-        return self.means.mean(axis=0)
-
-    @cached_property
-    def delta(self) -> float:
-        """δ_M = max |x_{j,i} − x̄_j|."""
-        return noise_radius(self.X, self.y, self.means)
-
-    @property
-    def ratio(self) -> float:
-        """r = δ / min_j |x̄_j − x̄| in R^M."""
-        d = float(np.min(np.linalg.norm(self.means - self.barycenter, axis=1)))
-        return self.delta / d if d > 0 else float("inf")
-
-
 # ---- a general ReLU network -------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +92,11 @@ class ReluNet:
 
     ``weights[ℓ]`` has shape (n_ℓ, n_{ℓ−1}) (n_0 = input dimension); the last pair is the output
     layer.  Points are rows; passes run in chunks of :data:`CHUNK` rows.
+
+    Unlike :class:`dlgeom.Network` (every layer Q×Q: the flat parameter layout, cumulative
+    parameters and truncation maps of the paper) the widths are free: the SLS networks of
+    :mod:`dlgeom.sequential` are M wide with a Q×M output layer.  The forward pass is the row
+    layout ``H W_ℓᵀ`` (the committed R^M results are computed this way).
     """
 
     weights: tuple
@@ -254,7 +167,7 @@ def class_cost(outputs: np.ndarray, y: np.ndarray, Y: np.ndarray) -> float:
     return float(np.sqrt(np.dot(per_point, 1.0 / counts[y])))
 
 
-def network_cost(net: ReluNet, data: HighDimData) -> float:
+def network_cost(net: ReluNet, data: Dataset) -> float:
     """The class-balanced cost C of ``net`` on ``data``."""
     return class_cost(net.forward(data.X), data.y, data.Y)
 
@@ -263,7 +176,7 @@ def network_cost(net: ReluNet, data: HighDimData) -> float:
 
 def make_clustered_highdim(q: int, m: int, n_per_class: int = 50, delta_ratio: float = 0.1,
                            theta: float | None = None, perp_scale: float = 1.0, elongation: float = 5.0,
-                           seed=0) -> HighDimData:
+                           seed=0) -> Dataset:
     """Clustered data in R^M: :func:`dlgeom.make_clustered`'s data in R^Q (same arguments) mapped
     by a random isometry U ∈ R^{M×Q} (orthonormal columns), plus noise in the M − Q orthogonal
     directions: Gaussian with axis scales from 1 down to 1/``elongation`` along random axes,
@@ -298,20 +211,20 @@ def make_clustered_highdim(q: int, m: int, n_per_class: int = 50, delta_ratio: f
             "n_per_class": base.meta["n_per_class"], "delta_ratio": float(delta_ratio),
             "theta": None if theta is None else float(theta), "perp_scale": perp_scale,
             "elongation": elongation, "seed": entropy, "r_Q": base.meta["realised"]["r"]}
-    out = HighDimData(X, base.y, None, meta)
+    out = Dataset(X, base.y, base.Y, meta)
     out.meta["r_M"] = out.ratio
     return out
 
 
 # ---- subspaces and the embedding layer ----------------------------------------------------------
 
-def _within_scatter(data: HighDimData) -> np.ndarray:
+def _within_scatter(data: Dataset) -> np.ndarray:
     """S = Σ_j (1/N_j) Σ_i Δx Δxᵀ, (M, M)."""
     dev = data.X - data.means[data.y]
     return (dev * (1.0 / data.counts[data.y])[:, None]).T @ dev
 
 
-def subspace_means(data: HighDimData) -> np.ndarray:
+def subspace_means(data: Dataset) -> np.ndarray:
     """P (Q, M), orthonormal rows: a basis of span{x̄_j − x̄} (rows 1..Q−1), then the complement
     direction with the least within-class scatter.  Raises if the mean differences have rank
     < Q − 1 (the means are affinely dependent: no construction can separate them)."""
@@ -331,7 +244,7 @@ def subspace_means(data: HighDimData) -> np.ndarray:
     return np.vstack([basis.T, u / np.linalg.norm(u)])
 
 
-def subspace_pca(data: HighDimData) -> np.ndarray:
+def subspace_pca(data: Dataset) -> np.ndarray:
     """P (Q, M): the top-Q principal directions of the centred data (unsupervised)."""
     q, m = data.n_classes, data.dim
     if m < q:
@@ -341,13 +254,13 @@ def subspace_pca(data: HighDimData) -> np.ndarray:
     return vt[:q]
 
 
-def captured_mean_energy(data: HighDimData, P: np.ndarray) -> float:
+def captured_mean_energy(data: Dataset, P: np.ndarray) -> float:
     """Σ_j |P(x̄_j − x̄)|² / Σ_j |x̄_j − x̄|²: the share of the mean spread a projection keeps."""
     D = data.means - data.barycenter
     return float(np.sum((D @ P.T) ** 2) / np.sum(D ** 2))
 
 
-def embedding(data: HighDimData, P: np.ndarray):
+def embedding(data: Dataset, P: np.ndarray):
     """The embedding layer z = A x + c for a subspace P (Q, M) (module docstring, step 2).
 
     Returns (A, c, rank_ok): ``rank_ok`` is False when the projected mean differences have rank
@@ -383,7 +296,7 @@ class HighDimConstruction:
     inner: Construction | None
     message: str = ""
 
-    def summary(self, data: HighDimData) -> dict:
+    def summary(self, data: Dataset) -> dict:
         """Cost, projected geometry and assumptions, as plain numbers."""
         out = {"status": self.status, "projection": self.projection, "layers": self.layers,
                "message": self.message}
@@ -407,7 +320,7 @@ def _mu_for(mu, geom_delta: float, q: int):
     return as_float_array(mu, "mu", 1, (q,))
 
 
-def construct_highdim(data: HighDimData, projection: str = "means", layers: str = "embed",
+def construct_highdim(data: Dataset, projection: str = "means", layers: str = "embed",
                       mu="box") -> HighDimConstruction:
     """Zero-cost construction for clustered data in R^M, M ≥ Q (module docstring).
 
@@ -416,8 +329,8 @@ def construct_highdim(data: HighDimData, projection: str = "means", layers: str 
     one collapse per class) or 'fused' (Q hidden layers).  ``mu``: 'box' (§4's default μ),
     'near' (apex at distance 2.5 δ_V, the follow-up's box) or an array of Q values (μ_j < 0).
     """
-    if not isinstance(data, HighDimData):
-        raise DlgeomInputError(f"data: expected a dlgeom.highdim.HighDimData, got {type(data).__name__}")
+    if not isinstance(data, Dataset):
+        raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
     check_choice(projection, "projection", ("means", "pca"))
     check_choice(layers, "layers", ("embed", "fused"))
     q = data.n_classes
@@ -427,7 +340,7 @@ def construct_highdim(data: HighDimData, projection: str = "means", layers: str 
         return HighDimConstruction("singular", None, projection, layers, A, c, None, None,
                                    "projected class means are affinely dependent")
     Z = data.X @ A.T + c
-    zdata = data.to_dataset(Z, {"projection": projection})
+    zdata = Dataset(Z, data.y, data.Y, {"projection": projection})
     try:
         geom = geometry(zdata)
         mu_arr = _mu_for(mu, geom.delta, q)

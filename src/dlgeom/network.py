@@ -231,6 +231,9 @@ def _check_data(net: Network, data: Dataset) -> None:
         raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
     if data.n_classes != net.width:
         raise DlgeomInputError(f"data: has Q = {data.n_classes} but the network has width {net.width}")
+    if data.dim != net.width:
+        raise DlgeomInputError(f"data: has M = {data.dim} feature columns but the network's input dimension is "
+                               f"{net.width}")
 
 
 def cost_sq(net: Network, data: Dataset) -> float:

@@ -56,7 +56,8 @@ import numpy as np
 
 from .construct import rotation_to_diagonal
 from .geometry import cone_matrix
-from .highdim import HighDimData, ReluNet
+from .data import Dataset
+from .highdim import ReluNet
 from .jsonutil import jsonable
 from .validation import DlgeomInputError, check_float, check_int, check_seed
 
@@ -204,7 +205,7 @@ def _angle_bound(w, p, neg, pos) -> float:
 class _Problem:
     """Data of one SLS problem in unit-scaled coordinates centred at x̄."""
 
-    def __init__(self, data: HighDimData):
+    def __init__(self, data: Dataset):
         self.data = data
         self.q, self.m = data.n_classes, data.dim
         self.xbar = data.barycenter
@@ -298,20 +299,20 @@ def _validated_ordering(ordering, q: int) -> tuple:
     return ordering
 
 
-def check_ordering(data: HighDimData, ordering) -> OrderingResult:
+def check_ordering(data: Dataset, ordering) -> OrderingResult:
     """Is ``ordering`` SLS-feasible for ``data``?  With the hyperplanes, points and angles."""
-    if not isinstance(data, HighDimData):
-        raise DlgeomInputError(f"data: expected a dlgeom.highdim.HighDimData, got {type(data).__name__}")
+    if not isinstance(data, Dataset):
+        raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
     ordering = _validated_ordering(ordering, data.n_classes)
     return _check_ordering(_Problem(data), ordering, {})
 
 
-def all_orderings(data: HighDimData, max_q: int = 6, max_orderings: int | None = None, seed=0) -> list[OrderingResult]:
+def all_orderings(data: Dataset, max_q: int = 6, max_orderings: int | None = None, seed=0) -> list[OrderingResult]:
     """:func:`check_ordering` for every ordering (lexicographic; prefixes shared).  For
     Q > ``max_q`` or when Q! exceeds ``max_orderings``, a random sample of that many orderings
     (``numpy.random.SeedSequence(seed)``), always including the identity."""
-    if not isinstance(data, HighDimData):
-        raise DlgeomInputError(f"data: expected a dlgeom.highdim.HighDimData, got {type(data).__name__}")
+    if not isinstance(data, Dataset):
+        raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
     q = data.n_classes
     max_q = check_int(max_q, "max_q", minimum=2, maximum=8)
     total = math.factorial(q)
@@ -353,7 +354,7 @@ def _check_params(params, q: int, m: int) -> np.ndarray:
     return params
 
 
-def _cumulative(data: HighDimData, ordering, params):
+def _cumulative(data: Dataset, ordering, params):
     m = data.dim
     xbar = data.barycenter
     Wc, bc, pts = [], [], []
@@ -368,14 +369,14 @@ def _cumulative(data: HighDimData, ordering, params):
     return Wc, bc, np.array(pts)
 
 
-def output_affine(data: HighDimData, ordering, points: np.ndarray):
+def output_affine(data: Dataset, ordering, points: np.ndarray):
     """(A, c0) with A p_k + c0 = y_{π(k)} for the collapsed points p_k (rows of ``points``, in the
     order of ``ordering``); A is the minimum-norm solution (Q×M).  Exact when the p_k are
     affinely independent."""
     return _interpolate(points, data.Y[:, list(ordering)].T)
 
 
-def sls_network(data: HighDimData, ordering, params, output: str = "hidden") -> ReluNet:
+def sls_network(data: Dataset, ordering, params, output: str = "hidden") -> ReluNet:
     """The zero-cost network (width M, Q hidden layers) from the Q(M+2) numbers ``params``
     (rows (w_k, t_k, θ_k), in the order of ``ordering``), the class means and Y.
 
@@ -390,8 +391,8 @@ def sls_network(data: HighDimData, ordering, params, output: str = "hidden") -> 
     """
     from .validation import check_choice
 
-    if not isinstance(data, HighDimData):
-        raise DlgeomInputError(f"data: expected a dlgeom.highdim.HighDimData, got {type(data).__name__}")
+    if not isinstance(data, Dataset):
+        raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
     check_choice(output, "output", ("hidden", "formula"))
     q, m = data.n_classes, data.dim
     ordering = _validated_ordering(ordering, q)
@@ -426,7 +427,7 @@ def _interpolate(points: np.ndarray, targets: np.ndarray):
     return A, targets[-1] - A @ points[-1]
 
 
-def truncate_path(data: HighDimData, ordering, params) -> np.ndarray:
+def truncate_path(data: Dataset, ordering, params) -> np.ndarray:
     """T_Q(X): the Q truncation maps applied in input space (rows), for checking the network."""
     q, m = data.n_classes, data.dim
     ordering = _validated_ordering(ordering, q)
@@ -464,7 +465,7 @@ def _bar(rng, centre, direction, half_length, n, m, radius) -> np.ndarray:
 
 
 def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4, radius: float = 0.025,
-                n_satellites: int = 1, satellite_fraction: float = 0.2, seed=0) -> HighDimData:
+                n_satellites: int = 1, satellite_fraction: float = 0.2, seed=0) -> Dataset:
     """Data whose SLS-feasibility depends on the ordering, generalising :func:`shadow_example`.
 
     Class means: the vertices V_j = U e_j of a regular simplex (U ∈ R^{M×Q} random orthonormal
@@ -520,10 +521,10 @@ def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4,
             "half_length": half_length, "radius": radius, "n_satellites": n_sat,
             "satellite_fraction": frac, "seed": entropy,
             "blocks": [[int(j), int(a)] for j, (a, _) in sorted(sat.items())]}
-    return HighDimData(np.vstack(X), np.array(y), None, meta)
+    return Dataset(np.vstack(X), np.array(y), np.eye(q), meta)
 
 
-def shadow_example(n: int = 11, dim: int = 2) -> HighDimData:
+def shadow_example(n: int = 11, dim: int = 2) -> Dataset:
     """Hand-made data (Q = 2) where the ordering (0, 1) is SLS-feasible and (1, 0) is not.
 
     Class 0: n points on the segment y = 0, x ∈ [−10, 10] (mean (0, 0)).  Class 1: a small
@@ -546,4 +547,4 @@ def shadow_example(n: int = 11, dim: int = 2) -> HighDimData:
     y = np.concatenate([np.zeros(n, int), np.ones(len(b_small) + len(b_big), int)])
     if dim == 3:
         X = np.column_stack([X, np.zeros(len(X))])
-    return HighDimData(X, y, None, {"generator": "dlgeom.sequential.shadow_example", "n": n, "dim": dim})
+    return Dataset(X, y, np.eye(2), {"generator": "dlgeom.sequential.shadow_example", "n": n, "dim": dim})

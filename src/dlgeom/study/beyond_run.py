@@ -96,8 +96,7 @@ def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_pe
                         row["zero"] = bool(s["status"] == "ok" and s["cost"] <= zero * ynorm)
                         rows.append(row)
                     if m == q:  # the paper's own construction on the raw data, for reference
-                        ds = data.to_dataset()
-                        c = cost(construct_global(ds, q).network, ds)
+                        c = cost(construct_global(data, q).network, data)
                         rows.append(dict(base, method="rq_direct", projection="none", layers="paper", mu="box",
                                          status="ok", cost=c, n_hidden=q, n_params=(q + 1) * (q * q + q),
                                          zero=bool(c <= zero * ynorm)))
