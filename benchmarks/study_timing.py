@@ -3,7 +3,9 @@
     python benchmarks/study_timing.py [--workdir .] [--study default] [--cores 2] [--out FILE]
 
 Reads the per-job benchmark files (results/<study>/benchmarks/jobs/**.tsv, written by every rule)
-and the newest Snakemake log (.snakemake/log/*.snakemake.log, for the elapsed wall time).  Prints a
+and the newest Snakemake log (.snakemake/log/*.snakemake.log, for the elapsed wall time and the
+rule of every job: the slowest job and peak memory per Snakemake rule feed the SLURM profile's
+resources, benchmarks/slurm_resources.py).  Prints a
 table and writes results/benchmarks/study_<study>.json (or --out).  "Outside the jobs" is wall time minus the summed job
 time divided by the cores: scheduling, DAG building and process start-up that the jobs don't see.
 """
@@ -41,12 +43,17 @@ def main():
                      "s": float(t["s"].iloc[0]), "max_rss_MB": pd.to_numeric(t["max_rss"], errors="coerce").iloc[0]})
     jobs = pd.DataFrame(rows)
     logs = [Path(args.log)] if args.log else sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
-    wall = None
+    wall, rule_of = None, {}
     for log in reversed(logs):
-        m = re.search(r"Elapsed time: (\d+):(\d+):([\d.]+)", log.read_text())
+        text = log.read_text()
+        m = re.search(r"Elapsed time: (\d+):(\d+):([\d.]+)", text)
         if m:
             wall = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+            rule_of = snakemake_rules(text)
             break
+    # the log names benchmark files relative to the working directory
+    jobs["snakemake_rule"] = [rule_of.get(str(Path("results", args.study, "benchmarks", "jobs", f.relative_to(jobdir))),
+                                          "") for f in files]
     by_rule = jobs.groupby("rule").agg(jobs=("s", "size"), total_s=("s", "sum"), mean_s=("s", "mean"),
                                        max_s=("s", "max"), max_rss_MB=("max_rss_MB", "max"))
     print(by_rule.to_string(float_format=lambda x: f"{x:.2f}"))
@@ -57,10 +64,23 @@ def main():
     print(json.dumps(summary, indent=2))
     out = Path(args.out) if args.out else root / "results" / "benchmarks" / f"study_{args.study}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records")},
+    per_rule = (jobs[jobs["snakemake_rule"] != ""].groupby("snakemake_rule")
+                .agg(jobs=("s", "size"), max_s=("s", "max"), max_rss_MB=("max_rss_MB", "max")))
+    out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records"),
+                               "by_snakemake_rule": per_rule.reset_index().to_dict("records")},
                               indent=2) + "\n")
     if args.update_docs:
         update_docs(Path(args.update_docs), summary, by_rule.reset_index().to_dict("records"), out)
+
+
+def snakemake_rules(log_text: str) -> dict[str, str]:
+    """Benchmark file -> the Snakemake rule of its job, from the job blocks of a Snakemake log."""
+    out = {}
+    for m in re.finditer(r"^(?:local)?rule (\w+):\n((?:    .*\n)+)", log_text, re.M):
+        b = re.search(r"^    benchmark: (\S+)$", m[2], re.M)
+        if b:
+            out[b[1]] = m[1]
+    return out
 
 
 BEGIN, END = "<!-- study-timing:begin (benchmarks/study_timing.py --update-docs) -->", "<!-- study-timing:end -->"

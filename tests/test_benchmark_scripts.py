@@ -21,3 +21,24 @@ def test_benchmark_script_imports_and_prints_usage(script):
                          cwd=ROOT, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "usage" in res.stdout.lower()
+
+
+def test_slurm_profile_resources_are_the_measured_ones(tmp_path):
+    """profiles/slurm's per-rule runtimes and memory are generated from the recorded study runs
+    (results/benchmarks/study_*.json), and the generator follows a new measurement."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("slurm_resources", ROOT / "benchmarks" / "slurm_resources.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    profile = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
+    assert mod.replace(profile, mod.block(ROOT / "results" / "benchmarks")) == profile, \
+        "run python benchmarks/slurm_resources.py"
+    # a slower job in a new study raises that rule's runtime to twice its time
+    (tmp_path / "study_x.json").write_text(json.dumps({"summary": {"study": "x"}, "by_snakemake_rule": [
+        {"snakemake_rule": "landscape_runs", "jobs": 3, "max_s": 1801.0, "max_rss_MB": 700.0},
+        {"snakemake_rule": "cell", "jobs": 9, "max_s": 4.0, "max_rss_MB": 80.0}]}))
+    lines = mod.block(tmp_path).splitlines()
+    assert "  landscape_runs: {runtime: 61, mem_mb: 1400}" in [ln.split("  #")[0] for ln in lines]
+    assert "  cell: {runtime: 5, mem_mb: 1000}" in [ln.split("  #")[0] for ln in lines]
