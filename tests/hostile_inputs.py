@@ -215,7 +215,8 @@ def tries() -> list[tuple[str, str, list[str]]]:
         (["--mu", "inf,-1,-1"], "mu inf"), (["--mu-samples", -1], "mu-samples -1"),
         (["--mu-samples", 10**9], "mu-samples 1e9"), (["--seed", -1], "seed -1"), (["--seed", 2**64], "seed 2^64"),
         (["--theta0", "nan"], "theta0 nan"), (["--theta0", 4], "theta0 4"), (["--theta0", 0], "theta0 0"),
-        (["--D", "nope"], "D"),
+        (["--D", "nope"], "D"), (["--zero-cost", "nan"], "zero nan"), (["--zero-cost", 0], "zero 0"),
+        (["--zero-cost", 2], "zero 2"),
     ):
         add("sizes and values", f"construct:{cid}", "construct", "--data", g, "--layers", 3, *args, "--out", o)
     for args, cid in ((["--theta0", "nan"], "theta0 nan"), (["--theta0", "-1"], "theta0 -1"),
@@ -249,7 +250,8 @@ def tries() -> list[tuple[str, str, list[str]]]:
                       (["--optimiser-runs", "sgd=5"], "optimiser runs name"),
                       (["--optimiser-runs", "gd"], "optimiser runs no count"),
                       (["--optimiser-runs", "gd=5,gd=6"], "optimiser runs twice"),
-                      (["--optimiser-runs", "gd=$(touch INJECTED)"], "optimiser runs shell")):
+                      (["--optimiser-runs", "gd=$(touch INJECTED)"], "optimiser runs shell"),
+                      (["--zero-cost", "nan"], "zero nan"), (["--zero-cost", 0], "zero 0"), (["--zero-cost", 2], "zero 2")):
         add("sizes and values", f"landscape:{cid}", "landscape", "--data", g, "--layers", 3, *args, "--out", o,
             "--quiet")
     t = "{ws}/tables"
@@ -272,7 +274,10 @@ def tries() -> list[tuple[str, str, list[str]]]:
                       (["--name", "phase", "--tables", "{ws}/badtables"], "phase columns"),
                       (["--name", "curation", "--tables", t, "--cell", "Q9/none"], "unknown cell"),
                       (["--name", "curation"], "no tables"), (["--name", "bogus"], "name"),
-                      (["--name", "truncation", "--seed", "-1"], "seed -1")):
+                      (["--name", "truncation", "--seed", "-1"], "seed -1"),
+                      (["--name", "phase", "--tables", t, "--zero-cost", "nan"], "zero nan"),
+                      (["--name", "phase", "--tables", t, "--zero-cost", 0], "zero 0"),
+                      (["--name", "phase", "--tables", t, "--zero-cost", 2], "zero 2")):
         add("bad file" if "tables" in cid else "sizes and values", f"figure:{cid}", "figure", *args,
             "--out", "{ws}/existing")
     # extension commands
@@ -288,6 +293,11 @@ def tries() -> list[tuple[str, str, list[str]]]:
         add("bad file", f"robustness-tables:{cid}", "robustness-tables", *args, "--out-dir", t)
     add("bad file", "robustness-figure:no tables", "robustness-figure", "--name", "robustness", "--tables",
         "{ws}/nothere", "--out", "{ws}/existing")
+    for z in ("nan", 0, -1):
+        add("sizes and values", f"robustness-figure:zero {z}", "robustness-figure", "--name", "realdata",
+            "--tables", t, "--zero-cost", z, "--out", "{ws}/existing")
+        add("sizes and values", f"beyond-figure:zero {z}", "beyond-figure", "--name", "sls", "--tables", t,
+            "--zero-cost", z, "--out-dir", "{ws}")
     for cmd, args, cid in (("highdim", ["--Q", 1, "--M", 3], "Q 1"), ("highdim", ["--Q", 3, "--M", "0"], "M 0"),
                            ("highdim", ["--Q", 3, "--M", 3, "--seed", -1], "seed -1"),
                            ("highdim", ["--Q", 10**6, "--M", 3], "Q 1e6"),

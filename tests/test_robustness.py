@@ -15,18 +15,16 @@ import dlgeom
 from dlgeom.cli import main
 from dlgeom.construct import collapse_thresholds
 from dlgeom.robustness import (
-    AXES,
     flip_labels,
     imbalance_counts,
     make_point,
     measure_point,
     mu_candidates,
     near_singular_means,
-    parse_axis_value,
-    point_params,
     search_mu,
     with_means,
 )
+from dlgeom.study.robustness_axes import AXES, parse_axis_value, point_params
 from dlgeom.validation import DlgeomInputError
 
 from conftest import np_means

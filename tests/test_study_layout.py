@@ -80,7 +80,13 @@ def test_a_changed_value_changes_exactly_the_settings_of_its_stages():
     assert stage_settings(more_cells) == base
     zero = _config(zero_cost=1e-9)
     changed = {k for k, v in stage_settings(zero).items() if base.get(k) != v}
-    assert "grid" in changed and "aggregate" in changed and "landscape_runs" not in changed
+    # every stage that decides whether a cost is zero, and no other (optimiser end points and the
+    # neural-collapse stage use their own threshold, dlgeom.thresholds.OPTIMISER_ZERO)
+    deciding = {"grid", "landscape_shape", "aggregate", "figures", "robustness_realdata", "robustness_tables",
+                "beyond_highdim", "beyond_sls", "beyond_tables"}
+    deciding |= {k for k in base if k.startswith("robustness_axis_")}
+    assert changed == deciding
+    assert all(stage_settings(zero)[k]["zero_cost"] == 1e-9 for k in deciding)
     land = _config()
     land["landscape"]["runs"] = 5
     assert {k for k, v in stage_settings(land).items() if base.get(k) != v} == {"landscape_runs"}

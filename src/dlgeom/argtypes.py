@@ -30,3 +30,22 @@ def check_json_out(path: str, suffix: str = ".json") -> None:
         raise DlgeomInputError(f"--out: must end in {suffix}, got {path!r}")
     if not Path(path).parent.is_dir():
         raise DlgeomInputError(f"--out: directory {str(Path(path).parent)!r} does not exist")
+
+
+def check_inputs_exist(paths, flag: str) -> None:
+    """Input files of a step: a one-line error naming ``flag``, the number missing and one of them."""
+    from .validation import DlgeomInputError
+
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise DlgeomInputError(f"{flag}: {len(missing)} file(s) missing, e.g. {missing[0]}")
+
+
+def check_out_dir(path) -> Path:
+    """``--out-dir`` of a step that writes tables: its parent directory exists (one-line error)."""
+    from .validation import DlgeomInputError
+
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise DlgeomInputError(f"--out-dir: parent directory {str(out.parent)!r} does not exist")
+    return out

@@ -19,10 +19,9 @@ import time
 import numpy as np
 
 from . import __version__
-from .argtypes import float_list, int_list
+from .argtypes import check_inputs_exist, float_list, int_list
+from .thresholds import ZERO_COST
 from .validation import DlgeomInputError
-
-ZERO_COST = 1e-10
 
 # Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
 # where ``sub`` is the subparsers object and a handler takes the parsed args.
@@ -141,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="μ draws per box for the max cost over μ and the μ-dependence, 0..10000 (default 8)")
     k.add_argument("--no-patterns", action="store_true", help="skip the 2^Q pattern analysis (needed for Q > 12)")
     k.add_argument("--probe", action="store_true", help="run the degeneracy probe")
+    k.add_argument("--zero-cost", type=float, default=ZERO_COST,
+                   help=f"C at or below this counts as zero, in (0, 1] (default {ZERO_COST:g})")
     k.add_argument("--test-data", default=None,
                    help="held-out dataset file for the classifier accuracy (default: none)")
     k.add_argument("--seed", type=_int_list, default=[0],
@@ -171,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="relative perturbation sizes, each in (0, 10] (default 1e-10,1e-8,1e-6,1e-4,1e-3,1e-2,0.03,"
                          "0.1,0.3)")
     ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε, 1..10000 (default 3)")
-    ce.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero, in (0, 1]")
+    ce.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
     ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
     ce.add_argument("--theta0", type=_theta0, default="open_box",
@@ -187,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     ag.add_argument("--extra-claims", nargs="*", default=[],
                     help="claims CSVs of other stages (robustness, beyond), appended to the claims table")
     ag.add_argument("--out-dir", required=True, help="directory for the tables")
-    ag.add_argument("--zero-cost", type=float, default=1e-10, help="C at or below this counts as zero, in (0, 1]")
+    ag.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
     ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     ag.add_argument("--seed", type=_int_list, default=None, help="base seed, recorded in the provenance")
 
@@ -199,6 +200,8 @@ def _parser() -> argparse.ArgumentParser:
     fg.add_argument("--tables", default=None, help="directory of the aggregated tables")
     fg.add_argument("--cell", default=None, help="curation: the cell to show (default: largest Q, regular θ)")
     fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
+    fg.add_argument("--zero-cost", type=float, default=ZERO_COST,
+                    help="C at or below this counts as zero, in (0, 1] (phase labels, landscape cells shown)")
     fg.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
     fg.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
 
@@ -225,6 +228,8 @@ def _parser() -> argparse.ArgumentParser:
     la.add_argument("--batch", type=int, default=256, help="runs per batch, one progress line each (default 256)")
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
     la.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    la.add_argument("--zero-cost", type=float, default=ZERO_COST,
+                    help="the constructed minimiser counts as zero cost at C at or below this, in (0, 1] (local shape)")
     la.add_argument("--out", required=True, help="output JSON")
     la.add_argument("--endpoints", default=None,
                     help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
@@ -331,7 +336,7 @@ def _cmd_construct(args) -> dict:
     from .jsonutil import write_json
     from .local_minima import analyse_patterns, mu_samples
     from .network import activation_margin, cost
-    from .validation import check_int
+    from .validation import check_float, check_int
 
     t0 = time.perf_counter()
     log = (lambda *a: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
@@ -349,6 +354,7 @@ def _cmd_construct(args) -> dict:
     q = data.n_classes
     L = check_int(args.layers, "--layers", minimum=q, maximum=MAX_LAYERS)
     check_int(args.mu_samples, "--mu-samples", minimum=0, maximum=MAX_DRAWS)
+    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
     if not args.no_patterns and q > MAX_PATTERN_Q:
         raise DlgeomInputError(f"--data: Q = {q} has 2^{q} patterns, above the limit Q <= {MAX_PATTERN_Q} of the "
                                "pattern analysis; add --no-patterns")
@@ -369,7 +375,7 @@ def _cmd_construct(args) -> dict:
             costs = [cost(construct_global(data, L, m, use_D=which, geom=geom).network, data)
                      for m in mu_samples(geom, np.zeros(q), args.mu_samples, rng, which)]
             over_mu[which] = {"max": max(costs), "mean": float(np.mean(costs)), "n": len(costs),
-                              "fraction_zero": float(np.mean(np.array(costs) <= ZERO_COST))}
+                              "fraction_zero": float(np.mean(np.array(costs) <= args.zero_cost))}
         else:
             over_mu[which] = {"max": None, "mean": None, "n": 0, "fraction_zero": None}
     out = {
@@ -380,7 +386,7 @@ def _cmd_construct(args) -> dict:
         "layers": L,
         "use_D": args.use_D,
         "cost": c,
-        "zero_cost": bool(c <= ZERO_COST),
+        "zero_cost": bool(c <= args.zero_cost),
         "mu": con.mu.tolist(),
         "mu_in_box": con.mu_in_box,
         "mu_box": list(geom.mu_box(args.use_D)),
@@ -469,15 +475,11 @@ def _cmd_aggregate(args) -> dict:
     from .validation import check_float
 
     check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
-    missing = [c for c in args.cells if not Path(c).is_file()]
-    if missing:
-        raise DlgeomInputError(f"--cells: {len(missing)} file(s) missing, e.g. {missing[0]}")
+    check_inputs_exist(args.cells, "--cells")
     frames = load_cells(args.cells)
     inputs = list(args.cells)
     if args.landscape is not None:
-        missing = [c for c in args.landscape if not Path(c).is_file()]
-        if missing:
-            raise DlgeomInputError(f"--landscape: {len(missing)} file(s) missing, e.g. {missing[0]}")
+        check_inputs_exist(args.landscape, "--landscape")
         frames.update(load_landscape(args.landscape))
         inputs += list(args.landscape)
     extra = []
@@ -513,17 +515,19 @@ def _draw_figure(args, F, table):
                           key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
         return F.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
     elif args.name == "phase":
-        return F.fig_phase(table("phase"))
+        return F.fig_phase(table("phase"), args.zero_cost)
     elif args.name == "local_minima":
         return F.fig_local_minima(table("patterns"))
     elif args.name == "accuracy":
         return F.fig_accuracy(table("constructions"))
     elif args.name == "landscape_runs":
-        return F.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"))
+        return F.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"),
+                                    args.zero_cost)
     elif args.name == "landscape_minima":
         return F.fig_landscape_minima(table("landscape_minima"), table("landscape_levels"))
     else:
-        return F.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"))
+        return F.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"),
+                                     args.zero_cost)
 
 
 def _cmd_figure(args) -> dict:
@@ -534,6 +538,9 @@ def _cmd_figure(args) -> dict:
     from .study import figures as F
     from .study.provenance import write_provenance
 
+    from .validation import check_float
+
+    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
     inputs = []
 
     def table(name):
@@ -583,6 +590,7 @@ def _cmd_landscape(args) -> dict:
     for rho in args.rho:
         check_float(rho, "--rho", low=0.0, high=10.0, low_open=True)
     check_int(args.batch, "--batch", minimum=1, maximum=100000)
+    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
     starts = [s for s in args.starts.split(",") if s]
     opts = [o for o in args.optimisers.split(",") if o]
     for st in starts:
@@ -598,7 +606,7 @@ def _cmd_landscape(args) -> dict:
     t0 = time.perf_counter()
     out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
                         shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch,
-                        optimiser_runs=opt_runs)
+                        optimiser_runs=opt_runs, zero_cost=args.zero_cost)
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
     params = out.pop("endpoint_params")
     if args.endpoints is not None:

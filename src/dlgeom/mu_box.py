@@ -21,6 +21,7 @@ from .construct import construct_global, curated_means, hidden_cumulative
 from .data import Dataset
 from .geometry import Geometry
 from .network import cost, curate
+from .thresholds import ZERO_COST
 
 __all__ = ["box_points", "check_box", "apex_leaves_cone", "curation_is_exact", "INSET", "MAX_CORNER_Q", "APEX_TOL",
            "CURATION_TOL"]
@@ -88,7 +89,7 @@ def box_points(lo: float, hi: float, q: int, n_random: int, rng: np.random.Gener
 
 
 def check_box(data: Dataset, geom: Geometry, n_layers: int, use_D: str, n_random: int,
-              rng: np.random.Generator, zero_cost: float = 1e-10) -> dict:
+              rng: np.random.Generator, zero_cost: float = ZERO_COST) -> dict:
     """Costs of the construction over the μ-box of ``use_D`` ('eff' or 'paper'); an empty box
     gives n_points = 0.  Keys (prefixed by nothing; the caller adds ``box_<use_D>_``):
     n_corner/n_edge/n_random (points tested), fail_corner/fail_edge/fail_random (cost >

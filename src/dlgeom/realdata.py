@@ -42,11 +42,11 @@ from .data import Dataset, read_feature_csv
 from .geometry import A3_LIMIT, class_means, cone_angles, geometry, noise_radius
 from .jsonutil import jsonable
 from .robustness import (
-    ZERO_COST,
     clusteredness,
     measure_point,
     search_mu,
 )
+from .thresholds import ZERO_COST
 from .validation import (
     SINGULAR_COND,
     DlgeomInputError,

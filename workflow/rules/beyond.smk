@@ -165,8 +165,9 @@ rule beyond_figures:
         out_dir=lambda w, output: str(Path(output.highdim).parent),
         tables=lambda w, input: str(Path(input.tables[0]).parent),
         fit_max=BEYOND["shallow"]["fit_max_delta_P"],
+        zero_cost=config["zero_cost"],
         seed=BASE_SEED,
     shell:
         f"{DLGEOM} {{params.stamp:q}} beyond-figure --name highdim,sls,shallow"
-        " --tables {params.tables:q} --fit-max {params.fit_max:q} --out-dir {params.out_dir:q}"
-        " --seed {params.seed:q} > {log:q} 2>&1"
+        " --tables {params.tables:q} --fit-max {params.fit_max:q} --zero-cost {params.zero_cost:q}"
+        " --out-dir {params.out_dir:q} --seed {params.seed:q} > {log:q} 2>&1"

@@ -40,7 +40,7 @@ claim_study_run(workflow, ".", STUDY)
 #: Every output of this run goes under OUT (one folder per study; nothing else writes there).
 OUT = f"results/{STUDY}"
 SETTINGS = f"{OUT}/settings"
-SETTINGS_FILES = write_settings(SETTINGS, stage_settings(config))
+write_settings(SETTINGS, stage_settings(config))  # the settings file of every stage, rewritten only on change
 
 
 def settings(*stages):

@@ -56,6 +56,8 @@ rule landscape_shape:
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
         seed=lambda w: seed_arg(w.cell, 2000),
+        zero_cost=config["zero_cost"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
-        " --starts '' --seed {params.seed:q} --cell-key {wildcards.cell:q} --out {output:q} > {log:q} 2>&1"
+        " --starts '' --seed {params.seed:q} --cell-key {wildcards.cell:q} --zero-cost {params.zero_cost:q}"
+        " --out {output:q} > {log:q} 2>&1"

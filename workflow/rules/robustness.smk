@@ -182,6 +182,7 @@ rule robustness_figure:
         stamp=settings_opts,
         stem=lambda w, output: str(Path(output.png).with_suffix("")),
         tables=lambda w, input: str(Path(input.tables[0]).parent),
+        zero_cost=config["zero_cost"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} robustness-figure --name {{wildcards.rname:q}}"
-        " --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"
+        " --tables {params.tables:q} --zero-cost {params.zero_cost:q} --out {params.stem:q} > {log:q} 2>&1"

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..jsonutil import malformed, read_json
 from ..geometry import COND_W_LIMIT
+from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError
 from .verdicts import COLUMNS as CLAIMS_COLUMNS
 from .verdicts import assemble, make_row, render_markdown
@@ -146,8 +147,10 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
-def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
-    """Rows (:func:`verdicts.make_row`) from the landscape tables; none when they were not run."""
+def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dict]:
+    """Rows (:func:`verdicts.make_row`) from the landscape tables; none when they were not run.
+    Cells count for the claims about the global minimiser where its constructed cost is at most
+    ``zero`` (the study's ``zero_cost``)."""
     rows = []
     end, shape, paths = t.get("landscape_endpoints"), t.get("landscape_shape"), t.get("landscape_paths")
     add = lambda key, n, n_counter, evidence, corrected=None: rows.append(  # noqa: E731
@@ -157,13 +160,13 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
         rand = end[end["start_kind"].isin(["he", "xavier"])]
         if len(rand):
             per = rand.groupby("optimiser")["category"].apply(lambda c: f"{(c == 'zero').mean():.2f}")
-            zero = rand["category"] == "zero"
+            ended_zero = rand["category"] == "zero"
             add("training_zero", len(rand), 0,
-                f"zero cost in {_frac(zero)} random-start runs; by optimiser: "
+                f"zero cost in {_frac(ended_zero)} random-start runs; by optimiser: "
                 + ", ".join(f"{k} {v}" for k, v in per.items()))
-            nz = rand[~zero & rand["status"].isin(["converged", "zero"])]
+            nz = rand[~ended_zero & rand["status"].isin(["converged", "zero"])]
             cats = nz["category"].value_counts()
-            allnz = rand[~zero]["category"].value_counts()
+            allnz = rand[~ended_zero]["category"].value_counts()
             add("training_levels", len(nz), 0,
                 f"of {len(nz)} converged non-zero end points: pattern level {int(cats.get('pattern', 0))}, "
                 f"class-merging level {int(cats.get('merge', 0))}, other {int(cats.get('other', 0))}; "
@@ -181,7 +184,7 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
                     "level: " + ", ".join(f"{k} {v}" for k, v in by_cat.items())
                     + f"; another {int((end['hess_status'] == 'kink').sum())} end points sit on a ReLU kink (no "
                       "Hessian)")
-        good = end[end["global_cost"] <= 1e-10]
+        good = end[end["global_cost"] <= zero]
         if "path_barrier" in end.columns:
             found = good[good["start_kind"].isin(["he", "xavier"]) & (good["category"] == "zero")]
             near = good[(good["start_kind"] == "global") & (good["category"] == "zero")]
@@ -217,7 +220,7 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
             + "; ".join(f"{r.cell} C = {r.cost:.4g} ({r.nearest_level if r.category == 'merge' else 'other'}, "
                         f"structure {r.structure}) ×{r.multiplicity}" for r in top.itertuples()))
     if shape is not None and len(shape):
-        g = shape[(shape["point"] == "global") & (shape["global_cost"] <= 1e-10)]
+        g = shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
         add("zero_modes", len(g), 0,
             f"zero eigenvalues = #params − rank J in {_frac(g['n_zero_eig'] == g['null_dim_J'])} cells; "
             + ", ".join(f"{r.cell}: {r.n_zero_eig}/{r.n_params} (null J {r.null_dim_J})" for r in g.itertuples()))
@@ -250,7 +253,7 @@ def landscape_claims(t: dict[str, pd.DataFrame]) -> list[dict]:
                 "construction the zero set is a manifold of dimension #params − Q²); per cell: "
                 + "; ".join(f"{r['cell']}: {fam_txt(r, fams)}" for _, r in g.iterrows()))
     if paths is not None and len(paths):
-        ok_paths = paths[(paths["global_cost"] <= 1e-10) & paths["all_hold"]]
+        ok_paths = paths[(paths["global_cost"] <= zero) & paths["all_hold"]]
         mixed = ok_paths[ok_paths["type"] == "mixed"]
         barrier = mixed["barrier"] > 1e-10 * mixed["F_start"].clip(lower=1e-300)
         s1 = ok_paths[ok_paths["type"] == "none"]
@@ -303,7 +306,7 @@ def regular_simplex_limits(c0s=(0.1, 0.2, 0.24), q_max: int = 64) -> dict:
     return out
 
 
-def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> list[dict]:
+def compute_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dict]:
     """Rows (:func:`verdicts.make_row`) of the construction stage; keys without data are left
     out (:func:`verdicts.assemble` fills them)."""
     cons = t["constructions"]
@@ -465,7 +468,7 @@ def compute_claims(t: dict[str, pd.DataFrame], zero: float = 1e-10) -> list[dict
     return rows
 
 
-def phase_table(cons: pd.DataFrame, zero: float = 1e-10) -> pd.DataFrame:
+def phase_table(cons: pd.DataFrame, zero: float = ZERO_COST) -> pd.DataFrame:
     """Per (Q, θ, r, L): fraction of replicates with zero cost, and of the assumptions holding."""
     syn = cons[cons["kind"] == "synthetic"]
     g = syn.groupby(["Q", "theta", "delta_ratio", "L"], sort=True)
@@ -509,7 +512,7 @@ def read_claims(path) -> pd.DataFrame:
     return df
 
 
-def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
+def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = ZERO_COST,
                  extra_claims: list[pd.DataFrame] = ()) -> list[Path]:
     """Write every table (CSV, fixed float format) plus claims.md; returns the paths written.
     Landscape tables are written (possibly empty) whenever ``frames`` holds them; the rows of
@@ -520,7 +523,7 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
     rows = compute_claims(frames, zero)
     if "landscape_endpoints" in frames:
         frames = {**frames, "landscape_minima": certified_minima(frames["landscape_endpoints"])}
-    rows += landscape_claims(frames)
+    rows += landscape_claims(frames, zero)
     for df in extra_claims:
         rows += [r for r in df[CLAIMS_COLUMNS].to_dict("records") if r["n_cases"] > 0]
     claims = assemble(rows)

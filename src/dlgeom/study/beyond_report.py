@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..thresholds import ZERO_COST
 from .aggregate import _frac, write_csv
 from .verdicts import COLUMNS as CLAIMS_COLUMNS
 from .verdicts import empty_row, make_row
@@ -98,7 +99,7 @@ def load_runs(groups: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
-def write_beyond_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 1e-10,
+def write_beyond_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = ZERO_COST,
                         fit_max: float = FIT_MAX_DELTA_P) -> list[Path]:
     """Write highdim.csv, sls.csv, shallow.csv (those present in ``frames``) and
     beyond_claims.csv; returns the paths.  Fixed float format: byte-stable."""
@@ -142,7 +143,7 @@ BEYOND_KEYS = ("highdim_zero", "highdim_near", "highdim_pca", "sls_zero", "sls_o
                "shallow_slope", "shallow_closed", "shallow_bias")
 
 
-def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = 1e-10,
+def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = ZERO_COST,
                   fit_max: float = FIT_MAX_DELTA_P) -> list[dict]:
     """Claims rows from the highdim, sls and shallow tables (each optional): one row per entry
     of :data:`BEYOND_KEYS`, in that order, 'untested' where the study has no case."""
@@ -289,10 +290,10 @@ def _m_axis(ax, ms):
     ax.minorticks_off()
 
 
-def fig_highdim(df: pd.DataFrame):
-    """(a) fraction of zero-cost cases against M: the construction in R^M (Q+1 layers, and the
-    near apex) vs PCA-then-construct, per noise level in the extra directions; (b) the largest
-    cost; (c) the δ-ratio of the projected data (A2 needs < 1/4)."""
+def fig_highdim(df: pd.DataFrame, zero: float = ZERO_COST):
+    """(a) fraction of zero-cost cases (C ≤ ``zero`` |Y|_F) against M: the construction in R^M
+    (Q+1 layers, and the near apex) vs PCA-then-construct, per noise level in the extra directions;
+    (b) the largest cost; (c) the δ-ratio of the projected data (A2 needs < 1/4)."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.5))
     if df is None or not len(df):
@@ -301,7 +302,7 @@ def fig_highdim(df: pd.DataFrame):
         return fig
     df = df.copy()
     df["cost"] = pd.to_numeric(df["cost"], errors="coerce")
-    df["z"] = (df["status"] == "ok") & (df["cost"] <= 1e-10 * df["Y_norm"])
+    df["z"] = (df["status"] == "ok") & (df["cost"] <= zero * df["Y_norm"])
     styles = {"means_embed": ("-", "o", "R^M, Q+1 layers"), "means_near": (":", "^", "R^M, apex 2.5δ"),
               "pca_embed": ("--", "s", "PCA to Q, then R^Q")}
     colors = plt.get_cmap("viridis")
@@ -321,10 +322,10 @@ def fig_highdim(df: pd.DataFrame):
                 rv = pd.to_numeric(df[(df["method"] == meth) & (df["perp_scale"] == ps)]["r_V"], errors="coerce")
                 med = rv.groupby(df["M"]).median()
                 axes[2].plot(med.index, med.values, ls=ls, marker=mk, color=col, ms=4, label=f"{lab}, noise {ps:g}δ")
-    axes[0].set(xlabel="input dimension M", ylabel="fraction with C ≤ 1e-10 |Y|", ylim=(-0.05, 1.05),
+    axes[0].set(xlabel="input dimension M", ylabel=f"fraction with C ≤ {zero:g} |Y|", ylim=(-0.05, 1.05),
                 title="(a) zero cost")
     axes[0].legend(fontsize=6, frameon=False)
-    axes[1].axhline(1e-10, color="0.5", lw=0.8)
+    axes[1].axhline(zero, color="0.5", lw=0.8)
     axes[1].set(yscale="log", xlabel="input dimension M", ylabel="largest C",
                 title="(b) cost: R^M (solid) vs PCA (dashed)")
     axes[2].axhline(0.25, color="0.5", lw=0.8)
@@ -363,10 +364,10 @@ def _draw_hand_example(ax):
     ax.legend(fontsize=6, frameon=False, loc="upper left")
 
 
-def fig_sls(df: pd.DataFrame):
+def fig_sls(df: pd.DataFrame, zero: float = ZERO_COST):
     """(a) the hand-made 2-D example with the hyperplanes of the feasible ordering and the
     certificate of the infeasible one; (b) feasible orderings per (Q, M); (c) network cost of
-    the feasible orderings against their smallest margin."""
+    the feasible orderings against their smallest margin (grey line: C = ``zero``)."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     _draw_hand_example(axes[0])
@@ -394,7 +395,7 @@ def fig_sls(df: pd.DataFrame):
                         label=kind, alpha=0.7)
         axes[2].scatter(pd.to_numeric(h["min_margin"]), np.maximum(pd.to_numeric(h["cost_input_space"]), 1e-17),
                         s=8, color=col, marker="x", alpha=0.5)
-    axes[2].axhline(1e-10, color="0.5", lw=0.8)
+    axes[2].axhline(zero, color="0.5", lw=0.8)
     axes[2].set(xscale="log", yscale="log", xlabel="smallest geometric margin of the steps",
                 ylabel="C (dots: network; x: input space)", title="(c) zero cost from Q(M+2) numbers")
     axes[2].legend(fontsize=7, frameon=False)

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
+from ..argtypes import check_inputs_exist, check_out_dir
 from ..argtypes import check_json_out as _check_out
 
 __all__ = ["HIGHDIM_METHODS", "register", "run_highdim", "run_shallow", "run_sls"]
@@ -46,7 +48,7 @@ def _seed_str(entropy) -> str:
 # ---- highdim ----------------------------------------------------------------------------------------
 
 def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_per_class: int = 40,
-                theta=None, seed=(0,), zero: float = 1e-10, log=None) -> dict:
+                theta=None, seed=(0,), zero: float = ZERO_COST, log=None) -> dict:
     """Clustered data in R^M for every (M, δ-ratio, perp_scale, replicate), each constructed by
     the four :data:`HIGHDIM_METHODS` (and, for M = Q, by the R^Q construction directly).
     Values of M below Q are skipped; M = Q is always included."""
@@ -160,7 +162,7 @@ def _sls_rows(data, kind: str, base: dict, max_orderings: int | None, seed, zero
 
 def run_sls(q: int, ms, replicates: int = 6, n_per_class: int = 25, half_length: float = 0.4,
             radius: float = 0.025, satellites: int | None = None, clustered_delta_ratio: float = 0.1,
-            max_orderings: int | None = 120, hand: bool = False, seed=(0,), zero: float = 1e-10,
+            max_orderings: int | None = 120, hand: bool = False, seed=(0,), zero: float = ZERO_COST,
             log=None) -> dict:
     """Every ordering of: ``make_shadow`` data (satellites block some orderings) and clustered
     data in R^M, for each M (values below Q skipped, M = Q always added) and replicate; with ``hand`` also the
@@ -330,12 +332,8 @@ def _cmd_tables(args) -> dict:
 
     groups = {"highdim": args.highdim or [], "sls": args.sls or [], "shallow": args.shallow or []}
     for flag, paths in groups.items():
-        missing = [p for p in paths if not Path(p).is_file()]
-        if missing:
-            raise DlgeomInputError(f"--{flag}: {len(missing)} file(s) missing, e.g. {missing[0]}")
-    out_dir = Path(args.out_dir)
-    if not out_dir.parent.is_dir():
-        raise DlgeomInputError(f"--out-dir: parent directory {str(out_dir.parent)!r} does not exist")
+        check_inputs_exist(paths, f"--{flag}")
+    out_dir = check_out_dir(args.out_dir)
     frames = load_runs(groups)
     from .beyond_report import FIT_MAX_DELTA_P
 
@@ -357,6 +355,7 @@ def _cmd_figure(args) -> dict:
     from .figures import save_figure
     from .provenance import write_provenance
 
+    zero = check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     names = [n for n in args.name.split(",") if n]
     for n in names:
         if n not in ("highdim", "sls", "shallow"):
@@ -377,7 +376,8 @@ def _cmd_figure(args) -> dict:
             df = pd.read_csv(path, dtype={"ordering": str, "seed": str})
         except pd.errors.EmptyDataError:
             df = pd.DataFrame()
-        fig = R.fig_shallow(df, fit_max) if n == "shallow" else {"highdim": R.fig_highdim, "sls": R.fig_sls}[n](df)
+        fig = R.fig_shallow(df, fit_max) if n == "shallow" else \
+            {"highdim": R.fig_highdim, "sls": R.fig_sls}[n](df, zero)
         for p in save_figure(fig, out_dir / n):
             write_provenance(p, [path], f"dlgeom beyond-figure --name {n}", args.config_hash, args.seed)
         print(f"wrote {out_dir / n}.png and {out_dir / n}.pdf")
@@ -403,7 +403,7 @@ def register(sub) -> dict:
     h.add_argument("--theta", default="regular", help="cone angle of the mean simplex ('regular' or radians)")
     h.add_argument("--replicates", type=int, default=3)
     h.add_argument("--n", type=int, default=40, help="points per class")
-    h.add_argument("--zero-cost", type=float, default=1e-10, help="C/|Y|_F below this counts as zero")
+    h.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     h.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (SeedSequence entropy)")
     h.add_argument("--out", required=True, help="output JSON")
     h.add_argument("--quiet", action="store_true")
@@ -422,7 +422,7 @@ def register(sub) -> dict:
     s.add_argument("--clustered-delta-ratio", type=float, default=0.1, help="δ-ratio of the clustered comparison data")
     s.add_argument("--max-orderings", type=int, default=120, help="sample this many orderings when Q! is larger")
     s.add_argument("--hand", action="store_true", help="also the hand-made example (Q = 2, R^2 and R^3)")
-    s.add_argument("--zero-cost", type=float, default=1e-10, help="C/|Y|_F below this counts as zero")
+    s.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     s.add_argument("--seed", type=_int_list, default=[0])
     s.add_argument("--out", required=True)
     s.add_argument("--quiet", action="store_true")
@@ -449,7 +449,7 @@ def register(sub) -> dict:
     t.add_argument("--sls", nargs="*", default=None)
     t.add_argument("--shallow", nargs="*", default=None)
     t.add_argument("--out-dir", required=True)
-    t.add_argument("--zero-cost", type=float, default=1e-10, help="C/|Y|_F below this counts as zero")
+    t.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     t.add_argument("--fit-max", type=float, default=None, help="fit the shallow slope over δ_P <= this (default 0.05)")
     t.add_argument("--config-hash", default=None)
     t.add_argument("--seed", type=_int_list, default=None)
@@ -459,6 +459,7 @@ def register(sub) -> dict:
     f.add_argument("--tables", required=True, help="directory with the tables")
     f.add_argument("--out-dir", required=True, help="writes NAME.png and NAME.pdf there")
     f.add_argument("--fit-max", type=float, default=None, help="shallow: fit range δ_P <= this (default 0.05)")
+    f.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     f.add_argument("--config-hash", default=None)
     f.add_argument("--seed", type=_int_list, default=None)
     return {"highdim": _cmd_highdim, "sls": _cmd_sls, "shallow": _cmd_shallow,

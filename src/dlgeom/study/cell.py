@@ -34,6 +34,7 @@ from ..local_minima import analyse_patterns
 from ..mu_box import check_box
 from ..network import activation_margin, cost, relu, truncate
 from ..synthetic import make_clustered
+from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError
 from .seeds import seed_list as _seed
 
@@ -202,7 +203,7 @@ def theta0_analysis(train: Dataset, geom) -> dict:
 
 
 def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1e-4, 1e-2, 1e-1),
-             probe_draws: int = 3, zero_cost: float = 1e-10, seed=(0,), cell_key: str = "",
+             probe_draws: int = 3, zero_cost: float = ZERO_COST, seed=(0,), cell_key: str = "",
              log=lambda msg: None, theta0="open_box") -> dict:
     """Every measurement of one cell.  Returns {'cell', 'rows', 'patterns', 'degeneracy',
     'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..thresholds import OPTIMISER_ZERO
 from .aggregate import _frac, write_csv
 from .verdicts import COLUMNS, empty_row, make_row
 
@@ -43,8 +44,8 @@ WIDTH_COLUMNS = [
     "seed",
 ]
 CLAIMS_COLUMNS = COLUMNS
-#: a relative within-class spread at or below this counts as collapsed (the runs' --rel-tol)
-ZERO_END = 1e-6
+#: an optimiser end point (after the width Q+1 escape) with C at or below this counts as zero
+ZERO_END = OPTIMISER_ZERO
 
 
 def _restore(df: pd.DataFrame) -> pd.DataFrame:

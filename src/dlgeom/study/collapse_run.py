@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
+from ..argtypes import check_inputs_exist, check_out_dir
 from ..argtypes import check_json_out as _check_out
 
 __all__ = [
@@ -241,9 +242,7 @@ def _cmd_landscape(args) -> dict:
     _check_out(args.out)
     runs_paths, ep_paths = args.runs or [], args.endpoints or []
     for flag, paths in (("--runs", runs_paths), ("--endpoints", ep_paths)):
-        missing = [p for p in paths if not Path(p).is_file()]
-        if missing:
-            raise DlgeomInputError(f"{flag}: {len(missing)} file(s) missing, e.g. {missing[0]}")
+        check_inputs_exist(paths, flag)
     if len(runs_paths) != len(ep_paths):
         raise DlgeomInputError(f"--endpoints: {len(ep_paths)} files for {len(runs_paths)} --runs files")
     from ..width_extension import EMBEDDINGS
@@ -274,12 +273,8 @@ def _cmd_tables(args) -> dict:
     from .provenance import write_provenance
 
     paths = list(args.constructed or []) + list(args.landscape or [])
-    missing = [p for p in paths if not Path(p).is_file()]
-    if missing:
-        raise DlgeomInputError(f"--constructed/--landscape: {len(missing)} file(s) missing, e.g. {missing[0]}")
-    out_dir = Path(args.out_dir)
-    if not out_dir.parent.is_dir():
-        raise DlgeomInputError(f"--out-dir: parent directory {str(out_dir.parent)!r} does not exist")
+    check_inputs_exist(paths, "--constructed/--landscape")
+    out_dir = check_out_dir(args.out_dir)
     frames = load_collapse(args.constructed or [], args.landscape or [])
     written = write_collapse_tables(frames, out_dir)
     for path in written:

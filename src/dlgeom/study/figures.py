@@ -20,6 +20,7 @@ from ..data import Dataset  # noqa: E402
 from ..geometry import cone_angles  # noqa: E402
 from ..network import truncate  # noqa: E402
 from ..synthetic import mean_simplex, regular_cone_angle  # noqa: E402
+from ..thresholds import ZERO_COST  # noqa: E402
 from . import FIGURES  # noqa: E402,F401  (re-exported)
 
 CLASS_COLORS = plt.get_cmap("tab10").colors
@@ -144,8 +145,8 @@ def sufficient_boundary(q: int, thetas: np.ndarray, rs: np.ndarray) -> np.ndarra
     return out
 
 
-def fig_phase(phase: pd.DataFrame):
-    """Fraction of replicates with C ≤ zero over (r, θ), one panel per Q, the smallest L; the
+def fig_phase(phase: pd.DataFrame, zero: float = ZERO_COST):
+    """Fraction of replicates with C ≤ ``zero`` over (r, θ), one panel per Q, the smallest L; the
     paper's sufficient region (r < 1/4 and θ_* < π, θ_* with its 4δ margins) outlined."""
     L_min = phase.groupby("Q")["L"].transform("min")
     ph = phase[phase["L"] == L_min].copy()
@@ -169,7 +170,7 @@ def fig_phase(phase: pd.DataFrame):
         if q == 2 or len(ths) == 1:
             ax.plot(rs, Z[0], marker="o", color="C0")
             ax.set_ylim(-0.05, 1.05)
-            ax.set_ylabel("fraction with C ≤ 1e-10")
+            ax.set_ylabel(f"fraction with C ≤ {zero:g}")
             ax.axvspan(rs.min() * 0.8, 0.25, color="#cfe8cf", alpha=0.6, label="r < 1/4 (paper's A2)")
             ax.legend(frameon=False, fontsize=7, loc="lower left")
         else:
@@ -194,7 +195,7 @@ def fig_phase(phase: pd.DataFrame):
         ax.set_xlabel("δ-ratio r = δ / min$_j$|x̄$_j$ − x̄|")
         ax.set_title(f"Q = {q}, L = {int(g['L'].iloc[0])}")
     if mesh is not None:
-        fig.colorbar(mesh, ax=list(grid.ravel()), fraction=0.03, pad=0.03, label="fraction of seeds with C ≤ 1e-10")
+        fig.colorbar(mesh, ax=list(grid.ravel()), fraction=0.03, pad=0.03, label=f"fraction of seeds with C ≤ {zero:g}")
     fig.suptitle("Where the construction reaches zero cost (outline: A2 and A3 hold)", y=0.98)
     return fig
 
@@ -311,27 +312,28 @@ def _no_data(title):
     return fig
 
 
-def _good(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows of cells where A1-A3 hold and the global construction has zero cost."""
+def _good(df: pd.DataFrame, zero: float = ZERO_COST) -> pd.DataFrame:
+    """Rows of cells where A1-A3 hold and the global construction has zero cost (C ≤ ``zero``)."""
     if "all_hold" not in df.columns:
         return df
-    good = df[df["all_hold"].astype(bool) & (df["global_cost"] <= 1e-10)]
+    good = df[df["all_hold"].astype(bool) & (df["global_cost"] <= zero)]
     return good if len(good) else df
 
 
-def _main_cell(df: pd.DataFrame) -> str:
+def _main_cell(df: pd.DataFrame, zero: float = ZERO_COST) -> str:
     """The cell with the largest Q (then the first by name) among the cells where A1-A3 hold and
     the construction has zero cost (any cell if there is none)."""
-    cells = sorted(_good(df)["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]), c))
+    cells = sorted(_good(df, zero)["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]), c))
     return cells[0]
 
 
-def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataFrame):
+def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataFrame, zero: float = ZERO_COST):
     """(a) final costs of random-start runs with the predicted levels; (b) basin probabilities of
-    random starts with Wilson 95 % intervals; (c) return probability against the start radius ρ."""
+    random starts with Wilson 95 % intervals; (c) return probability against the start radius ρ.
+    Shown: the cells where A1-A3 hold and the construction has C ≤ ``zero`` (any cell if none)."""
     if end is None or not len(end):
         return _no_data("Optimiser runs")
-    cell = _main_cell(end)
+    cell = _main_cell(end, zero)
     fig, ((a, b), (c, d)) = plt.subplots(2, 2, figsize=(11, 8.4))
     rand = end[(end["cell"] == cell) & end["start_kind"].isin(["he", "xavier"])]
     floor = 1e-16
@@ -371,7 +373,7 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     b.set_ylabel("fraction of random-start runs")
     b.set_title("(b) where training ends (bars: Wilson 95 % for zero)", fontsize=9)
     b.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    anchored = _good(end)
+    anchored = _good(end, zero)
     anchored = anchored[anchored["start_kind"].isin(["global", "none"])]
     for i, ((kind, opt), g) in enumerate(anchored.groupby(["start_kind", "optimiser"])):
         m = g.groupby("rho")["returned"].apply(lambda r: r.astype(bool).mean())
@@ -401,12 +403,13 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     return fig
 
 
-def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFrame):
+def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFrame, zero: float = ZERO_COST):
     """(a) Hessian spectra at the global minimiser and at s = 1; (b) μ-paths from every pattern to
-    the global minimiser; (c) a 2D slice of C around the global minimiser."""
+    the global minimiser; (c) a 2D slice of C around the global minimiser.  Shown: the cell of
+    :func:`fig_landscape_runs` (A1-A3 hold, construction C ≤ ``zero``)."""
     if shape is None or not len(shape):
         return _no_data("Local shape")
-    cell = _main_cell(shape)
+    cell = _main_cell(shape, zero)
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
     floor = 1e-16
     for i, r in enumerate(shape[shape["cell"] == cell].itertuples()):

@@ -20,19 +20,19 @@ from ..landscape import (
 from ..geometry import assumptions
 from ..local_minima import analyse_patterns
 from ..network import Network, cost
+from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from ..degeneracy import relative_margin
 from ..validation import check_choice, check_int
 from ..zero_modes import null_space_report, predicted_directions
 
 ENGINES = ("batched", "sequential")
-ZERO_TOL = 1e-6     # an optimiser end point with C at or below this counts as zero
 
 
 def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
                   rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
                   seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "",
                   theta0="open_box", engine: str = "batched", batch: int = 256,
-                  optimiser_runs: dict | None = None) -> dict:
+                  optimiser_runs: dict | None = None, zero_cost: float = ZERO_COST) -> dict:
     """Optimiser runs for every start type × optimiser × run (rows, basins, and the end points'
     parameter vectors ``endpoint_params``, one row per entry of ``rows``), and with ``shape``
     the local shape at the constructed minima (Hessian spectra, μ-paths, a 2D slice).  Every
@@ -45,7 +45,11 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
     a batched L-BFGS in place of scipy's); 'sequential' runs :func:`dlgeom.landscape.optimise`
     run by run.  A progress line (runs done / total, elapsed seconds) is logged per batch.
     ``optimiser_runs`` maps an optimiser to its number of runs in place of ``runs``; the runs of
-    an optimiser are the first ones of any longer list (the same starts and seeds)."""
+    an optimiser are the first ones of any longer list (the same starts and seeds).
+
+    An end point counts as zero at C ≤ :data:`dlgeom.thresholds.OPTIMISER_ZERO`; the constructed
+    global minimiser counts as zero cost at C ≤ ``zero_cost`` (the study's ``zero_cost``), which
+    decides the predicted flat directions and rank of the local shape."""
     check_choice(engine, "engine", ENGINES)
     batch = check_int(batch, "batch", minimum=1)
     t0 = time.perf_counter()
@@ -122,11 +126,11 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         ev = np.linalg.eigvalsh(H)
         J = residual_jacobian(net, data, h)
         tol = 1e-8 * max(abs(ev[-1]), 1e-300)
-        zero_cost = name == "global" and info["global_cost"] <= 1e-10
-        modes = null_space_report(H, predicted_directions(con, data, zero_cost))
+        at_zero = name == "global" and info["global_cost"] <= zero_cost
+        modes = null_space_report(H, predicted_directions(con, data, at_zero))
         # rank J on the data: per class one constant output after its collapse layer (Q·Q) at the
         # global minimiser; one affine map of the data (Q·(Q+1)) at s = 1
-        rank_theory = q * q if zero_cost else q * (q + 1)
+        rank_theory = q * q if at_zero else q * (q + 1)
         shape.append({**info, "point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
                       "n_negative_eig": int(np.sum(ev < -tol)), "null_dim_J": null_dimension(J),
                       "null_dim_theory": int(H.shape[0]) - rank_theory,
@@ -161,7 +165,7 @@ def _endpoint(res, data: Dataset, levels: dict, opt: str, kind: str, rho, glob, 
     start's level, the path from the global minimiser, and for L-BFGS the Hessian spectrum and
     the descent probe (the certification of a local minimum)."""
     q, L = data.n_classes, glob.network.n_hidden
-    cat, near = classify_endpoint(res.cost, levels, ZERO_TOL)
+    cat, near = classify_endpoint(res.cost, levels, OPTIMISER_ZERO)
     net = Network.from_flat(res.x, q, L)
     start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
     returned = None if rho is None else bool(

@@ -71,9 +71,9 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
         "landscape_runs": {"base_seed": seed,
                            **_pick(cfg["landscape"], "runs", "optimiser_runs", "rho", "optimisers", "max_iter",
                                                    "engine")},
-        "landscape_shape": {"base_seed": seed},
+        "landscape_shape": {"base_seed": seed, "zero_cost": zero},
         "aggregate": {"base_seed": seed, "zero_cost": zero},
-        "figures": {"base_seed": seed, **cfg["figures"]},
+        "figures": {"base_seed": seed, "zero_cost": zero, **cfg["figures"]},
     }
     for d in cfg["datasets"]:
         # the file by content, not by path: the same data give the same settings in any clone
@@ -96,7 +96,8 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
         s = {k: v for k, v in beyond[name].items() if k != "Q"}
         if name == "sls" and beyond[name]["Q"]:
             s["hand_Q"] = min(beyond[name]["Q"])  # the hand-made example runs with the smallest Q
-        out[f"beyond_{name}"] = {"base_seed": seed, "zero_cost": zero, **s}
+        uses_zero = {"zero_cost": zero} if name != "shallow" else {}   # shallow decides no zero cost
+        out[f"beyond_{name}"] = {"base_seed": seed, **uses_zero, **s}
     out["collapse"] = {"base_seed": seed, **cfg["collapse"]}
     out["collapse_tables"] = {"base_seed": seed}
     out["beyond_tables"] = {"base_seed": seed, "zero_cost": zero,

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..jsonutil import malformed, read_json
-from ..robustness import AXES, OPTIMISER_ZERO, ZERO_COST
+from ..thresholds import OPTIMISER_ZERO, ZERO_COST
+from .robustness_axes import AXES
 from ..safe_write import readable
 from .aggregate import _fmt, _frac, _restore_nonfinite, write_csv
 from .verdicts import empty_row, make_row
@@ -82,7 +83,7 @@ def _axis_rank(axis: pd.Series) -> pd.Series:
 
 def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(points, optimiser runs) from ``dlgeom robustness`` JSON files, sorted by axis (in the
-    order of :data:`dlgeom.robustness.AXES`), x, value, replicate."""
+    order of :data:`dlgeom.study.robustness_axes.AXES`), x, value, replicate."""
     rows, opt = [], []
     for p in sorted(map(str, paths)):
         d = read_json(p, "--robustness", "dlgeom robustness")
@@ -486,10 +487,10 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
     return fig
 
 
-def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame):
+def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_COST):
     """Per dataset (columns): cost against the shrink factor λ at the default μ and the best
     searched μ (top), held-out accuracy (bottom), one colour per projection; shaded: λ where
-    A1-A3 hold (exact thresholds), vertical line: last λ with zero cost (refined)."""
+    A1-A3 hold (exact thresholds), vertical line: last λ with zero cost (refined), dotted: C = ``zero``."""
     from .figures import plt
 
     if real is None or not len(real):
@@ -532,7 +533,7 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame):
                 if "acc_logreg_full" in s and pd.notna(s["acc_logreg_full"]) and p == projs[0]:
                     bot.axhline(float(s["acc_logreg_full"]), color="0.4", lw=0.8, ls="-",
                                 label="logistic regression, all standardised features")
-        top.axhline(ZERO_COST, color="k", lw=0.6, ls=":")
+        top.axhline(zero, color="k", lw=0.6, ls=":")
         top.set_yscale("log")
         top.set_ylim(floor / 3, None)
         qv = int(real.loc[real["dataset"] == name, "Q"].iloc[0])
@@ -552,7 +553,7 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame):
 
     handles["shaded: A1-A3 hold (exact λ)"] = Patch(color="0.6", alpha=0.3)
     handles["dashed vertical: last λ with zero cost"] = Line2D([], [], color="0.3", ls=(0, (4, 2)))
-    handles["dotted: C = 1e-10"] = Line2D([], [], color="k", ls=":", lw=0.6)
+    handles[f"dotted: C = {zero:g}"] = Line2D([], [], color="k", ls=":", lw=0.6)
     fig.suptitle("Real data projected to R$^Q$ and shrunk toward the class means", y=1.0)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncol=4 if len(names) >= 3 else 2,

@@ -22,16 +22,10 @@ from pathlib import Path
 from .. import __version__
 from ..jsonutil import write_json
 from .seeds import seed_list as _seed
-from ..robustness import (
-    AXES,
-    BASE,
-    ZERO_COST,
-    make_point,
-    measure_point,
-    optimiser_comparison,
-    parse_axis_value,
-    point_params,
-)
+from ..robustness import make_point, measure_point, optimiser_comparison
+from ..argtypes import check_inputs_exist
+from ..thresholds import ZERO_COST
+from .robustness_axes import AXES, BASE, parse_axis_value, point_params
 from ..validation import DlgeomInputError, check_choice, check_float, check_int
 
 __all__ = ["axis_x", "cli_base_args", "cli_list", "register", "run_axis", "run_optimisers", "run_realdata",
@@ -420,6 +414,7 @@ def register(sub) -> dict:
     f.add_argument("--name", required=True, help="robustness or realdata")
     f.add_argument("--tables", required=True, help="directory of the tables")
     f.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
+    f.add_argument("--zero-cost", type=float, default=ZERO_COST, help="realdata: the dotted line C = this")
     f.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     return {"robustness": _cmd_robustness, "realdata": _cmd_realdata, "robustness-tables": _cmd_tables,
             "robustness-figure": _cmd_figure}
@@ -438,9 +433,7 @@ def _cmd_tables(args) -> dict:
     from .verdicts import COLUMNS as CLAIMS_COLUMNS
 
     inputs = list(args.robustness) + list(args.realdata)
-    missing = [p for p in inputs if not Path(p).is_file()]
-    if missing:
-        raise DlgeomInputError(f"--robustness/--realdata: {len(missing)} file(s) missing, e.g. {missing[0]}")
+    check_inputs_exist(inputs, "--robustness/--realdata")
     for p in inputs:
         if Path(p).suffix.lower() != ".json":
             raise DlgeomInputError(f"--robustness/--realdata: expected JSON files, got {p}")
@@ -464,6 +457,7 @@ def _cmd_figure(args) -> dict:
     from .robustness_report import fig_realdata, fig_robustness, read_robustness_tables
 
     name = check_choice(args.name, "--name", ("robustness", "realdata"))
+    zero = check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     tables = Path(args.tables)
     need = ("robustness_summary", "robustness_optimisers") if name == "robustness" else ("realdata", "realdata_summary")
     missing = [n for n in need if not (tables / f"{n}.csv").is_file()]
@@ -472,7 +466,7 @@ def _cmd_figure(args) -> dict:
                                "run dlgeom robustness-tables first")
     t = read_robustness_tables(tables)
     fig = fig_robustness(t["robustness_summary"], t["robustness_optimisers"]) if name == "robustness" \
-        else fig_realdata(t["realdata"], t["realdata_summary"])
+        else fig_realdata(t["realdata"], t["realdata_summary"], zero)
     for p in save_figure(fig, args.out):
         write_provenance(p, [tables / f"{n}.csv" for n in need], f"dlgeom robustness-figure --name {name}",
                          args.config_hash)
