@@ -251,7 +251,8 @@ def tries() -> list[tuple[str, str, list[str]]]:
                       (["--optimiser-runs", "gd"], "optimiser runs no count"),
                       (["--optimiser-runs", "gd=5,gd=6"], "optimiser runs twice"),
                       (["--optimiser-runs", "gd=$(touch INJECTED)"], "optimiser runs shell"),
-                      (["--zero-cost", "nan"], "zero nan"), (["--zero-cost", 0], "zero 0"), (["--zero-cost", 2], "zero 2")):
+                      (["--zero-cost", "nan"], "zero nan"), (["--zero-cost", 0], "zero 0"),
+                      (["--zero-cost", 2], "zero 2")):
         add("sizes and values", f"landscape:{cid}", "landscape", "--data", g, "--layers", 3, *args, "--out", o,
             "--quiet")
     t = "{ws}/tables"

@@ -82,5 +82,5 @@ def test_readme_comparison_is_current():
         pytest.skip("README has no comparison block")
     base, other = ROOT / "results" / "default" / "tables", ROOT / "results" / "paper" / "tables"
     assert base.is_dir() and other.is_dir(), "the comparison needs both committed studies"
-    assert comparison_is_current(readme, base, other), (
-        f"run dlgeom compare-studies --base {base.relative_to(ROOT)} --other {other.relative_to(ROOT)} --update README.md")
+    fix = f"dlgeom compare-studies --base {base.relative_to(ROOT)} --other {other.relative_to(ROOT)} --update README.md"
+    assert comparison_is_current(readme, base, other), f"run {fix}"
