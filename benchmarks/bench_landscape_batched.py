@@ -6,8 +6,9 @@ landscape cell (Q = 3, θ = 3.4, δ-ratio 0.1, 60 points per class, L = 3, 500 i
 paper-size batch (Q = 4, θ = 2.8, δ-ratio 0.3, 200 points per class, L = 4, 5000 iterations, the
 largest landscape cell of config/paper.yaml), from He starts; then one whole landscape job
 (optimiser runs and their end-point analysis, `dlgeom landscape --no-shape`) per engine on the
-default cell.  The sequential side runs fewer runs (the rate is per run); both sides use the
-same starts and seeds.
+default cell.  First, the ceiling: one batched evaluation against its matrix products alone.
+The sequential side runs fewer runs (the rate is per run); both sides use the same starts and
+seeds.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_landscape_batched.py [--quick] [--out FILE.json] [--baseline-src DIR]
 """
@@ -144,6 +145,50 @@ def bench_landscape_job(key, n_per_class, L, max_iter, runs, baseline_src=None):
     return out
 
 
+def bench_kernel(key, n_per_class, L, runs=256, repeats=20):
+    """The ceiling of the batched pass: one C² + gradient evaluation of ``runs`` networks, against
+    its stacked matrix products alone (the same shapes and count, no elementwise work).  The
+    products' time bounds what any rearrangement of the elementwise passes could reach."""
+    from dlgeom.batched import cost_and_grad_batch, run_chunk_for
+
+    data = cell_data(key, n_per_class)
+    q, n = data.n_classes, data.n_points
+    X0, _ = starts(q, L, runs)
+    r = run_chunk_for(n, q)
+    rng = np.random.default_rng(0)
+    W, H, G = rng.standard_normal((r, q, q)), rng.standard_normal((r, q, n)), rng.standard_normal((r, q, n))
+    Z = np.empty((r, q, n))
+
+    def products():          # per run chunk: L+1 forward, L back-propagated, L+1 weight-gradient products
+        for _ in range(runs // r):
+            for _ in range(2 * L + 1):
+                np.matmul(W, H, out=Z)
+            for _ in range(L + 1):
+                np.matmul(G, H.transpose(0, 2, 1))
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            c = time.process_time()
+            fn()
+            times.append(time.process_time() - c)
+        return min(times)
+
+    t_eval = best(lambda: cost_and_grad_batch(X0, data, q, L))
+    t_mm = best(products)
+    flops = runs * 2 * n * q * q * (3 * (L + 1) - 1)
+    row = {"cell": key, "N": n, "Q": q, "L": L, "runs": runs, "run_chunk": r,
+           "eval_us_per_run": 1e6 * t_eval / runs, "products_us_per_run": 1e6 * t_mm / runs,
+           "eval_gflops": flops / t_eval / 1e9, "products_gflops": flops / t_mm / 1e9,
+           "ceiling_speedup": t_eval / t_mm}
+    print(f"kernel {key} N={n} L={L}: one evaluation {row['eval_us_per_run']:.1f} us/run "
+          f"({row['eval_gflops']:.1f} GFlop/s in the products' count); the matrix products alone "
+          f"{row['products_us_per_run']:.1f} us/run ({row['products_gflops']:.1f} GFlop/s): with every elementwise "
+          f"pass free the evaluation would be at most x{row['ceiling_speedup']:.2f} faster", flush=True)
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a quarter of the runs (a smoke run)")
@@ -153,6 +198,7 @@ def main():
                     help="a src/ directory of older code (e.g. `git archive e4971cc src | tar -x -C /tmp/base`, then "
                          "/tmp/base/src): the landscape job is also timed with it, in a subprocess")
     args = ap.parse_args()
+    kernel = [bench_kernel(key, n, L) for key, n, L, *_ in CASES.values()]
     rows = []
     for name, (key, n, L, mi, n_seqs, n_bat) in CASES.items():
         if args.quick:
@@ -162,7 +208,8 @@ def main():
                                                          args.baseline_src)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"optimisers": rows, "landscape_job": job}, indent=2) + "\n")
+        Path(args.out).write_text(json.dumps({"kernel": kernel, "optimisers": rows, "landscape_job": job},
+                                             indent=2) + "\n")
 
 
 if __name__ == "__main__":
