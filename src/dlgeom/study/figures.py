@@ -48,6 +48,7 @@ def save_figure(fig, stem) -> list[Path]:
 
 
 def theta_value(theta: str, q: int) -> float:
+    """A cell's ``theta`` (radians, or 'regular' for the regular simplex's cone angle) as a number."""
     return regular_cone_angle(q) if theta == "regular" else float(theta)
 
 
