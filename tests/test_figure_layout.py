@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlgeom.study.figures import fig_local_minima, fig_phase, plt, sparse_tick_labels
+from dlgeom.study.figures import plt, sparse_tick_labels
+from dlgeom.study.grid_report import fig_local_minima, fig_phase
 from dlgeom.study.robustness_report import fig_robustness
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"

@@ -149,7 +149,7 @@ def test_descent_probe_separates_minima_from_non_minima():
 def test_certified_minima_groups_and_filters():
     import pandas as pd
 
-    from dlgeom.study.aggregate import certified_minima
+    from dlgeom.study.landscape_report import certified_minima
 
     base = {"cell": "c", "Q": 2, "optimiser": "lbfgs", "category": "merge", "nearest_level": "merge[01]",
             "start_kind": "he", "grad_norm": 1e-9, "hess_status": "ok", "hess_n_negative": 0,

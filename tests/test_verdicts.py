@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlgeom.study.aggregate import compute_claims, regular_simplex_limits, write_tables
+from dlgeom.study.aggregate import write_tables
+from dlgeom.study.grid_report import grid_claims, regular_simplex_limits
 from dlgeom.study.verdicts import CATALOGUE, COLUMNS, assemble, empty_row, make_row, render_markdown, verdict
 
 
@@ -104,7 +105,7 @@ def _frames(cons, pats=None):
 
 
 def _table(frames):
-    return assemble(compute_claims(frames)).set_index("id")
+    return assemble(grid_claims(frames)).set_index("id")
 
 
 def test_holds_everywhere():

@@ -16,8 +16,8 @@ matplotlib.use("Agg")
 
 import dlgeom.robustness  # noqa: E402
 from dlgeom import thresholds  # noqa: E402
-from dlgeom.study import figures  # noqa: E402
-from dlgeom.study.aggregate import landscape_claims  # noqa: E402
+from dlgeom.study import grid_report, landscape_report  # noqa: E402
+from dlgeom.study.landscape_report import landscape_claims  # noqa: E402
 from dlgeom.study.beyond_report import fig_highdim  # noqa: E402
 from dlgeom.study.landscape_run import run_landscape  # noqa: E402
 from dlgeom.study.robustness_report import fig_realdata  # noqa: E402
@@ -83,17 +83,17 @@ def test_the_local_shape_follows_the_configured_zero_cost():
 
 def test_the_landscape_figures_pick_cells_by_the_configured_zero_cost():
     df = pd.DataFrame({"cell": ["Q3/a", "Q2/b"], "all_hold": [True, True], "global_cost": [1e-8, 1e-12]})
-    assert figures._main_cell(df) == "Q2/b"                   # Q3/a is not zero at 1e-10
-    assert figures._main_cell(df, zero=1e-6) == "Q3/a"         # the largest Q once both are zero
-    assert list(figures._good(df, zero=1e-13)["cell"]) == ["Q3/a", "Q2/b"]   # none zero: every cell
+    assert landscape_report._main_cell(df) == "Q2/b"                   # Q3/a is not zero at 1e-10
+    assert landscape_report._main_cell(df, zero=1e-6) == "Q3/a"         # the largest Q once both are zero
+    assert list(landscape_report._good(df, zero=1e-13)["cell"]) == ["Q3/a", "Q2/b"]   # none zero: every cell
 
 
 def test_the_phase_figure_labels_the_configured_zero_cost():
     phase = pd.DataFrame({"Q": [2, 2], "L": [2, 2], "theta": ["regular", "regular"], "delta_ratio": [0.1, 0.3],
                           "frac_zero": [1.0, 0.5]})
-    fig = figures.fig_phase(phase, zero=1e-7)
+    fig = grid_report.fig_phase(phase, zero=1e-7)
     assert fig.axes[0].get_ylabel() == "fraction with C ≤ 1e-07"
-    assert figures.fig_phase(phase).axes[0].get_ylabel() == "fraction with C ≤ 1e-10"
+    assert grid_report.fig_phase(phase).axes[0].get_ylabel() == "fraction with C ≤ 1e-10"
 
 
 def test_the_highdim_figure_counts_zero_cost_with_the_configured_value():

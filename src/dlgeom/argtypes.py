@@ -22,6 +22,17 @@ def float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def theta0(text: str):
+    """``--theta0``: a number (radians) or a rule name ('midpoint', 'open_box')."""
+    if text in ("midpoint", "open_box"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}") from None
+
+
 def check_json_out(path: str, suffix: str = ".json") -> None:
     """``--out`` of a study step: the right suffix, in an existing directory (one-line error)."""
     from .validation import DlgeomInputError

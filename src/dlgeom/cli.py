@@ -19,28 +19,19 @@ import time
 import numpy as np
 
 from . import __version__
-from .argtypes import check_inputs_exist, float_list, int_list
+from .argtypes import float_list, int_list, theta0
 from .thresholds import ZERO_COST
 from .validation import DlgeomInputError
 
-# Modules that add their own subcommands: each defines ``register(sub) -> dict[name, handler]``,
-# where ``sub`` is the subparsers object and a handler takes the parsed args.
-EXTENSIONS: tuple[str, ...] = ("dlgeom.study.robustness_run", "dlgeom.study.beyond_run", "dlgeom.study.perf_run",
-                               "dlgeom.study.collapse_run", "dlgeom.study.summary_run")
+# Modules that add their own subcommands, one ``<stage>_run.py`` per study stage (the generic
+# commands are below): each defines ``register(sub) -> dict[name, handler]``, where ``sub`` is the
+# subparsers object and a handler takes the parsed args.
+EXTENSIONS: tuple[str, ...] = ("dlgeom.study.grid_run", "dlgeom.study.landscape_run", "dlgeom.study.robustness_run",
+                               "dlgeom.study.beyond_run", "dlgeom.study.perf_run", "dlgeom.study.collapse_run",
+                               "dlgeom.study.summary_run")
 
 
-_int_list, _float_list = int_list, float_list
-
-
-def _theta0(text: str):
-    """--theta0: a number (radians) or a rule name ('midpoint', 'open_box')."""
-    if text in ("midpoint", "open_box"):
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}") from None
+_int_list, _float_list, _theta0 = int_list, float_list, theta0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,94 +138,6 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--seed", type=_int_list, default=[0],
                    help="seed for the μ samples and the probe: 1 to 32 integers in 0..2^63-1")
     k.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-
-    pr = sub.add_parser("prepare-data", help="a user's dataset as a grid cell: shrink toward the class means, split",
-                        description="Shrink a dataset toward its class means (x <- x̄_j + λ(x − x̄_j)) and split it "
-                                    "into stratified train/test parts per replicate.")
-    pr.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
-    pr.add_argument("--shrink", type=float, default=1.0, help="λ in [0, 1e6] (default 1: unchanged)")
-    pr.add_argument("--test-fraction", type=float, default=0.3,
-                    help="held-out fraction per class, in (0, 1) (default 0.3)")
-    pr.add_argument("--replicates", type=int, default=1, help="random splits, 1..10000 (default 1)")
-    pr.add_argument("--seed", type=_int_list, default=[0], help="seed prefix for the splits")
-    pr.add_argument("--out-dir", required=True, help="cell directory (train_<k>.npz, test_<k>.npz, manifest.json)")
-
-    ce = sub.add_parser("cell", help="every measurement of one grid cell (JSON)",
-                        description="Global construction at the default μ and over μ samples "
-                                    "(D_eff and the paper's D), "
-                                    "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
-                                    "accuracy for every replicate and L of a cell directory.")
-    ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
-    ce.add_argument("--layers-offsets", type=_int_list, default=[0, 2],
-                    help="L = Q + offset (0..1000), comma-separated (default 0,2)")
-    ce.add_argument("--mu-samples", type=int, default=8, help="μ draws per box, 1..10000 (default 8)")
-    ce.add_argument("--probe-eps", type=_float_list, default=[1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1],
-                    help="relative perturbation sizes, each in (0, 10] (default 1e-10,1e-8,1e-6,1e-4,1e-3,1e-2,0.03,"
-                         "0.1,0.3)")
-    ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε, 1..10000 (default 3)")
-    ce.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
-    ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
-    ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
-    ce.add_argument("--theta0", type=_theta0, default="open_box",
-                    help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
-                         "'midpoint' or a number")
-    ce.add_argument("--out", required=True, help="output JSON")
-    ce.add_argument("--quiet", action="store_true")
-
-    ag = sub.add_parser("aggregate", help="cell JSONs -> tables and the claims table",
-                        description="Concatenate cell results into CSV tables and compute the claims table.")
-    ag.add_argument("--cells", nargs="+", required=True, help="cell JSON files")
-    ag.add_argument("--landscape", nargs="*", default=None, help="landscape JSON files (dlgeom landscape)")
-    ag.add_argument("--extra-claims", nargs="*", default=[],
-                    help="claims CSVs of other stages (robustness, beyond), appended to the claims table")
-    ag.add_argument("--out-dir", required=True, help="directory for the tables")
-    ag.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
-    ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
-    ag.add_argument("--seed", type=_int_list, default=None, help="base seed, recorded in the provenance")
-
-    fg = sub.add_parser("figure", help="one figure of the study (PNG and PDF)",
-                        description="Draw one figure from the tables (byte-stable PNG and PDF).")
-    from .study import FIGURES
-
-    fg.add_argument("--name", required=True, choices=list(FIGURES))
-    fg.add_argument("--tables", default=None, help="directory of the aggregated tables")
-    fg.add_argument("--cell", default=None, help="curation: the cell to show (default: largest Q, regular θ)")
-    fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
-    fg.add_argument("--zero-cost", type=float, default=ZERO_COST,
-                    help="C at or below this counts as zero, in (0, 1] (phase labels, landscape cells shown)")
-    fg.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
-    fg.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
-
-    la = sub.add_parser("landscape", help="optimiser runs, end-point levels, Hessians, μ-paths, a 2D slice (JSON)",
-                        description="What GD, Adam and L-BFGS find on C² from random (He, Xavier) and perturbed "
-                                    "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
-                                    "minima; μ-paths from every pattern to the global minimiser; a 2D slice.")
-    la.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
-    la.add_argument("--layers", type=int, required=True, help="hidden layers L (Q..10000)")
-    la.add_argument("--runs", type=int, default=200, help="runs per start type and optimiser, 1..10000 (default 200)")
-    la.add_argument("--optimiser-runs", default="",
-                    help="runs for the optimisers named here in place of --runs, e.g. gd=250,adam=250 "
-                         "(each 1..10000; an optimiser's runs are the first ones of any longer list)")
-    la.add_argument("--starts", default="he,xavier,global,none",
-                    help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
-    la.add_argument("--rho", type=_float_list, default=[1e-4, 1e-1],
-                    help="relative perturbation radii of the anchored starts, each in (0, 10] (default 1e-4,0.1)")
-    la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
-    la.add_argument("--max-iter", type=int, default=500, help="iterations per run, 1..10^6 (default 500)")
-    la.add_argument("--seed", type=_int_list, default=[0], help="seed prefix")
-    la.add_argument("--engine", default="batched", choices=["batched", "sequential"],
-                    help="batched: the runs of one (start, optimiser) at once (default); sequential: one by one, "
-                         "L-BFGS through scipy")
-    la.add_argument("--batch", type=int, default=256, help="runs per batch, one progress line each (default 256)")
-    la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
-    la.add_argument("--cell-key", default="", help="the cell's name in the tables")
-    la.add_argument("--zero-cost", type=float, default=ZERO_COST,
-                    help="the constructed minimiser counts as zero cost at C at or below this, in (0, 1] (local shape)")
-    la.add_argument("--out", required=True, help="output JSON")
-    la.add_argument("--endpoints", default=None,
-                    help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
-                         "rows in the order of the JSON rows)")
-    la.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -418,233 +321,13 @@ def _cmd_construct(args) -> dict:
     return out
 
 
-def _cmd_prepare_data(args) -> dict:
-    from .data import load_dataset
-    from .study.cell import write_user_cell
-    from .validation import check_float, check_int
-
-    from .validation import MAX_DRAWS
-
-    check_float(args.shrink, "--shrink", low=0.0, high=1e6)
-    check_float(args.test_fraction, "--test-fraction", low=0.0, high=1.0, low_open=True, high_open=True)
-    check_int(args.replicates, "--replicates", minimum=1, maximum=MAX_DRAWS)
-    from .validation import check_coordinate_range
-
-    check_coordinate_range(load_dataset(args.data).X, args.data)  # fail before creating the directory
-    write_user_cell(args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed)
-    print(f"wrote {args.replicates} split(s) of {args.data} (λ = {args.shrink}) to {args.out_dir}")
-    return {}
-
-
-def _cmd_cell(args) -> dict:
-    from .jsonutil import write_json
-    from .study.cell import read_manifest, run_cell
-    from .validation import check_float, check_int
-
-    from .validation import MAX_DRAWS
-
-    if not args.layers_offsets:
-        raise DlgeomInputError("--layers-offsets: give at least one offset")
-    for off in args.layers_offsets:
-        if off < 0:
-            raise DlgeomInputError(f"--layers-offsets: L = Q + {off} < Q; the global construction needs offsets >= 0")
-        check_int(off, "--layers-offsets", maximum=1000)
-    check_int(args.mu_samples, "--mu-samples", minimum=1, maximum=MAX_DRAWS)
-    check_int(args.probe_draws, "--probe-draws", minimum=1, maximum=MAX_DRAWS)
-    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
-    if not args.probe_eps:
-        raise DlgeomInputError("--probe-eps: give at least one size")
-    for e in args.probe_eps:
-        check_float(e, "--probe-eps", low=0.0, high=10.0, low_open=True)
-    read_manifest(args.data_dir)
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
-    t0 = time.perf_counter()
-    out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
-                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log, args.theta0)
-    write_json(out, args.out)
-    log(f"wrote {args.out} in {time.perf_counter() - t0:.2f} s")
-    return {}
-
-
-def _cmd_aggregate(args) -> dict:
-    from pathlib import Path
-
-    from .study.aggregate import load_cells, load_landscape, read_claims, write_tables
-    from .study.provenance import write_provenance
-
-    from .validation import check_float
-
-    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
-    check_inputs_exist(args.cells, "--cells")
-    frames = load_cells(args.cells)
-    inputs = list(args.cells)
-    if args.landscape is not None:
-        check_inputs_exist(args.landscape, "--landscape")
-        frames.update(load_landscape(args.landscape))
-        inputs += list(args.landscape)
-    extra = []
-    for path in args.extra_claims:
-        if not Path(path).is_file():
-            raise DlgeomInputError(f"--extra-claims: file missing: {path}")
-        extra.append(read_claims(path))
-        inputs.append(path)
-    written = write_tables(frames, args.out_dir, args.zero_cost, extra)
-    for path in written:
-        write_provenance(path, inputs, "dlgeom aggregate", args.config_hash, args.seed)
-    print(f"wrote {len(written)} tables to {args.out_dir}")
-    return {}
-
-
-def _draw_figure(args, F, table):
-    """The figure ``args.name`` from the tables read by ``table(name)``."""
-    if args.name == "truncation":
-        from .construct import construct_global
-        from .synthetic import make_clustered
-
-        data = make_clustered(2, 60, 0.15, seed=args.seed)
-        return F.fig_truncation(data, construct_global(data, 2))
-    elif args.name == "curation":
-        cur = table("curation")
-        cell = args.cell
-        if cell is not None and cell not in set(cur.get("cell", ())):
-            raise DlgeomInputError(f"--cell: {cell!r} is not a cell of {args.tables}/curation.csv")
-        if cell is None:
-            if not len(cur):
-                raise DlgeomInputError(f"--tables: {args.tables}/curation.csv has no rows")
-            cell = sorted(cur["cell"].unique(),
-                          key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
-        return F.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
-    elif args.name == "phase":
-        return F.fig_phase(table("phase"), args.zero_cost)
-    elif args.name == "local_minima":
-        return F.fig_local_minima(table("patterns"))
-    elif args.name == "accuracy":
-        return F.fig_accuracy(table("constructions"))
-    elif args.name == "landscape_runs":
-        return F.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"),
-                                    args.zero_cost)
-    elif args.name == "landscape_minima":
-        return F.fig_landscape_minima(table("landscape_minima"), table("landscape_levels"))
-    else:
-        return F.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"),
-                                     args.zero_cost)
-
-
-def _cmd_figure(args) -> dict:
-    from pathlib import Path
-
-    import pandas as pd
-
-    from .study import figures as F
-    from .study.provenance import write_provenance
-
-    from .validation import check_float
-
-    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
-    inputs = []
-
-    def table(name):
-        if args.tables is None:
-            raise DlgeomInputError(f"--tables: the {args.name} figure needs the tables directory")
-        path = Path(args.tables) / f"{name}.csv"
-        if not path.is_file():
-            raise DlgeomInputError(f"--tables: {path} does not exist; run dlgeom aggregate first")
-        inputs.append(path)
-        try:
-            return pd.read_csv(path, keep_default_na=True, dtype={"theta": str, "s": str, "structure": str})
-        except pd.errors.EmptyDataError:
-            return pd.DataFrame()
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise DlgeomInputError(
-                f"--tables: {path} is not a table of dlgeom aggregate ({type(exc).__name__})") from None
-
-    try:
-        fig = _draw_figure(args, F, table)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        if isinstance(exc, DlgeomInputError):
-            raise
-        raise DlgeomInputError(f"--tables: {args.tables} does not hold the tables of dlgeom aggregate the "
-                               f"{args.name} figure needs ({type(exc).__name__}: {exc})") from None
-    for path in F.save_figure(fig, args.out):
-        write_provenance(path, inputs, f"dlgeom figure --name {args.name}", args.config_hash, args.seed)
-    print(f"wrote {args.out}.png and {args.out}.pdf")
-    return {}
-
-
-def _cmd_landscape(args) -> dict:
-    from .data import load_dataset
-    from .jsonutil import write_json
-    from .landscape import OPTIMISERS
-    from .study.landscape_run import run_landscape
-    from .validation import check_int
-
-    from .validation import MAX_DRAWS, MAX_LAYERS, check_coordinate_range, check_float
-
-    data = load_dataset(args.data)
-    check_coordinate_range(data.X, args.data)
-    L = check_int(args.layers, "--layers", minimum=data.n_classes, maximum=MAX_LAYERS)
-    check_int(args.runs, "--runs", minimum=1, maximum=MAX_DRAWS)
-    check_int(args.max_iter, "--max-iter", minimum=1, maximum=10**6)
-    if not args.rho:
-        raise DlgeomInputError("--rho: give at least one radius")
-    for rho in args.rho:
-        check_float(rho, "--rho", low=0.0, high=10.0, low_open=True)
-    check_int(args.batch, "--batch", minimum=1, maximum=100000)
-    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
-    starts = [s for s in args.starts.split(",") if s]
-    opts = [o for o in args.optimisers.split(",") if o]
-    for st in starts:
-        if st not in ("he", "xavier", "global", "none"):
-            raise DlgeomInputError(f"--starts: unknown start {st!r}; allowed: he, xavier, global, none")
-    for o in opts:
-        if o not in OPTIMISERS:
-            raise DlgeomInputError(f"--optimisers: unknown optimiser {o!r}; allowed: {', '.join(OPTIMISERS)}")
-    opt_runs = _optimiser_runs(args.optimiser_runs, opts)
-    if args.endpoints is not None and not str(args.endpoints).endswith(".npz"):
-        raise DlgeomInputError(f"--endpoints: must end in .npz, got {args.endpoints!r}")
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
-    t0 = time.perf_counter()
-    out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
-                        shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch,
-                        optimiser_runs=opt_runs, zero_cost=args.zero_cost)
-    out["data"], out["seed"], out["layers"] = args.data, args.seed, L
-    params = out.pop("endpoint_params")
-    if args.endpoints is not None:
-        from .study.collapse_run import write_endpoints
-
-        write_endpoints(args.endpoints, params, out["rows"])
-    write_json(out, args.out)
-    log(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")
-    return {}
-
-
-def _optimiser_runs(text: str, opts: list[str]) -> dict[str, int]:
-    """``--optimiser-runs``: 'name=count' pairs, comma-separated, each name one of ``opts``."""
-    from .validation import MAX_DRAWS, check_int
-
-    out: dict[str, int] = {}
-    for item in (t for t in str(text).split(",") if t):
-        name, sep, count = item.partition("=")
-        if not sep or name not in opts or name in out:
-            raise DlgeomInputError(f"--optimiser-runs: expected name=count pairs, each name once and one of "
-                                   f"--optimisers ({', '.join(opts)}), got {item!r}")
-        try:
-            value = int(count)
-        except ValueError:
-            raise DlgeomInputError(f"--optimiser-runs: the count of {name} must be an integer, got {count!r}") from None
-        out[name] = check_int(value, f"--optimiser-runs {name}", minimum=1, maximum=MAX_DRAWS)
-    return out
-
-
 def main(argv=None) -> int:
     import importlib
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
     handlers = {"check-settings": _cmd_check_settings, "make-data": _cmd_make_data, "check": _cmd_check,
-                "construct": _cmd_construct,
-                "prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
-                "figure": _cmd_figure, "landscape": _cmd_landscape}
+                "construct": _cmd_construct}
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name in EXTENSIONS:
         handlers.update(importlib.import_module(name).register(sub))

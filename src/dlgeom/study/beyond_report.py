@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..thresholds import ZERO_COST
-from .aggregate import _frac, write_csv
+from .tables import frac as _frac
+from .tables import write_csv
 from .verdicts import COLUMNS as CLAIMS_COLUMNS
 from .verdicts import empty_row, make_row
 

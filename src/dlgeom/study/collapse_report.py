@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..thresholds import OPTIMISER_ZERO
-from .aggregate import _frac, write_csv
+from .tables import frac as _frac
+from .tables import write_csv
 from .verdicts import COLUMNS, empty_row, make_row
 
 __all__ = [
@@ -49,7 +50,7 @@ ZERO_END = OPTIMISER_ZERO
 
 
 def _restore(df: pd.DataFrame) -> pd.DataFrame:
-    from .aggregate import _restore_nonfinite
+    from .tables import restore_nonfinite as _restore_nonfinite
 
     return _restore_nonfinite(df)
 

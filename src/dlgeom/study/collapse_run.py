@@ -128,13 +128,14 @@ def run_collapse_landscape(data, runs: list[dict], endpoints: list[dict], cell_k
     """``runs``: the landscape runs documents of one cell (all start types); ``endpoints``: their
     parameter files (:func:`read_endpoints`), in the same order.  NC rows of every zero-cost end
     point (any optimiser) and every certified non-zero one (L-BFGS, criteria of
-    :func:`dlgeom.study.aggregate.certified_endpoints`); escape-test rows of the first
+    :func:`dlgeom.study.landscape_report.certified_endpoints`); escape-test rows of the first
     ``representatives`` end points (in cost order) of every distinct certified minimum."""
     import pandas as pd
 
     from ..network import Network
     from ..width_extension import EMBEDDINGS, embed, escape_test
-    from .aggregate import _restore_nonfinite, certified_endpoints, distinct_minima
+    from .landscape_report import certified_endpoints, distinct_minima
+    from .tables import restore_nonfinite as _restore_nonfinite
 
     log = log or (lambda msg: None)
     seed = check_seed(seed, "--seed")

@@ -1,9 +1,14 @@
-"""Landscape checks on one dataset: optimiser runs from random and perturbed starts, end-point
-classification, Hessian spectra at the constructed minima, μ-paths and a 2D slice.  Returns
-plain rows for tables; a diverged run is a row with its status."""
+"""The landscape stage's runner and its command-line subcommand: on one dataset, optimiser runs from
+random and perturbed starts, end-point classification, Hessian spectra at the constructed minima,
+μ-paths and a 2D slice.  Returns plain rows for tables; a diverged run is a row with its status.
+
+:func:`register` adds ``landscape`` (one JSON per cell and start type, optionally the end points'
+parameter vectors as .npz); the tables, claims and figures are in :mod:`.landscape_report`.
+"""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -22,8 +27,8 @@ from ..local_minima import analyse_patterns
 from ..network import Network, cost
 from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from ..degeneracy import relative_margin
-from ..validation import check_choice, check_int
-from ..zero_modes import null_space_report, predicted_directions
+from ..argtypes import float_list, int_list
+from ..validation import DlgeomInputError, check_choice, check_int
 
 ENGINES = ("batched", "sequential")
 
@@ -50,6 +55,8 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
     An end point counts as zero at C ≤ :data:`dlgeom.thresholds.OPTIMISER_ZERO`; the constructed
     global minimiser counts as zero cost at C ≤ ``zero_cost`` (the study's ``zero_cost``), which
     decides the predicted flat directions and rank of the local shape."""
+    from ..zero_modes import null_space_report, predicted_directions  # scipy: not at CLI start
+
     check_choice(engine, "engine", ENGINES)
     batch = check_int(batch, "batch", minimum=1)
     t0 = time.perf_counter()
@@ -215,4 +222,103 @@ def _groups(rows, keys):
     out = {}
     for r in rows:
         out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out
+
+
+# ---- command line ---------------------------------------------------------------------------------
+
+def register(sub) -> dict:
+    """Add the ``landscape`` subcommand to the CLI's subparsers; returns {name: handler}."""
+    la = sub.add_parser("landscape", help="optimiser runs, end-point levels, Hessians, μ-paths, a 2D slice (JSON)",
+                        description="What GD, Adam and L-BFGS find on C² from random (He, Xavier) and perturbed "
+                                    "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
+                                    "minima; μ-paths from every pattern to the global minimiser; a 2D slice.")
+    la.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
+    la.add_argument("--layers", type=int, required=True, help="hidden layers L (Q..10000)")
+    la.add_argument("--runs", type=int, default=200, help="runs per start type and optimiser, 1..10000 (default 200)")
+    la.add_argument("--optimiser-runs", default="",
+                    help="runs for the optimisers named here in place of --runs, e.g. gd=250,adam=250 "
+                         "(each 1..10000; an optimiser's runs are the first ones of any longer list)")
+    la.add_argument("--starts", default="he,xavier,global,none",
+                    help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
+    la.add_argument("--rho", type=float_list, default=[1e-4, 1e-1],
+                    help="relative perturbation radii of the anchored starts, each in (0, 10] (default 1e-4,0.1)")
+    la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
+    la.add_argument("--max-iter", type=int, default=500, help="iterations per run, 1..10^6 (default 500)")
+    la.add_argument("--seed", type=int_list, default=[0], help="seed prefix")
+    la.add_argument("--engine", default="batched", choices=["batched", "sequential"],
+                    help="batched: the runs of one (start, optimiser) at once (default); sequential: one by one, "
+                         "L-BFGS through scipy")
+    la.add_argument("--batch", type=int, default=256, help="runs per batch, one progress line each (default 256)")
+    la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
+    la.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    la.add_argument("--zero-cost", type=float, default=ZERO_COST,
+                    help="the constructed minimiser counts as zero cost at C at or below this, in (0, 1] (local shape)")
+    la.add_argument("--out", required=True, help="output JSON")
+    la.add_argument("--endpoints", default=None,
+                    help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
+                         "rows in the order of the JSON rows)")
+    la.add_argument("--quiet", action="store_true")
+    return {"landscape": _cmd_landscape}
+
+
+def _cmd_landscape(args) -> dict:
+    from ..data import load_dataset
+    from ..jsonutil import write_json
+    from ..landscape import OPTIMISERS
+    from ..validation import MAX_DRAWS, MAX_LAYERS, check_coordinate_range, check_float
+
+    data = load_dataset(args.data)
+    check_coordinate_range(data.X, args.data)
+    L = check_int(args.layers, "--layers", minimum=data.n_classes, maximum=MAX_LAYERS)
+    check_int(args.runs, "--runs", minimum=1, maximum=MAX_DRAWS)
+    check_int(args.max_iter, "--max-iter", minimum=1, maximum=10**6)
+    if not args.rho:
+        raise DlgeomInputError("--rho: give at least one radius")
+    for rho in args.rho:
+        check_float(rho, "--rho", low=0.0, high=10.0, low_open=True)
+    check_int(args.batch, "--batch", minimum=1, maximum=100000)
+    check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
+    starts = [s for s in args.starts.split(",") if s]
+    opts = [o for o in args.optimisers.split(",") if o]
+    for st in starts:
+        if st not in ("he", "xavier", "global", "none"):
+            raise DlgeomInputError(f"--starts: unknown start {st!r}; allowed: he, xavier, global, none")
+    for o in opts:
+        if o not in OPTIMISERS:
+            raise DlgeomInputError(f"--optimisers: unknown optimiser {o!r}; allowed: {', '.join(OPTIMISERS)}")
+    opt_runs = _optimiser_runs(args.optimiser_runs, opts)
+    if args.endpoints is not None and not str(args.endpoints).endswith(".npz"):
+        raise DlgeomInputError(f"--endpoints: must end in .npz, got {args.endpoints!r}")
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
+                        shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch,
+                        optimiser_runs=opt_runs, zero_cost=args.zero_cost)
+    out["data"], out["seed"], out["layers"] = args.data, args.seed, L
+    params = out.pop("endpoint_params")
+    if args.endpoints is not None:
+        from .collapse_run import write_endpoints
+
+        write_endpoints(args.endpoints, params, out["rows"])
+    write_json(out, args.out)
+    log(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")
+    return {}
+
+
+def _optimiser_runs(text: str, opts: list[str]) -> dict[str, int]:
+    """``--optimiser-runs``: 'name=count' pairs, comma-separated, each name one of ``opts``."""
+    from ..validation import MAX_DRAWS
+
+    out: dict[str, int] = {}
+    for item in (t for t in str(text).split(",") if t):
+        name, sep, count = item.partition("=")
+        if not sep or name not in opts or name in out:
+            raise DlgeomInputError(f"--optimiser-runs: expected name=count pairs, each name once and one of "
+                                   f"--optimisers ({', '.join(opts)}), got {item!r}")
+        try:
+            value = int(count)
+        except ValueError:
+            raise DlgeomInputError(f"--optimiser-runs: the count of {name} must be an integer, got {count!r}") from None
+        out[name] = check_int(value, f"--optimiser-runs {name}", minimum=1, maximum=MAX_DRAWS)
     return out

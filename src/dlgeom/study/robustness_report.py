@@ -25,7 +25,10 @@ from ..jsonutil import malformed, read_json
 from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from .robustness_axes import AXES
 from ..safe_write import readable
-from .aggregate import _fmt, _frac, _restore_nonfinite, write_csv
+from .tables import fmt as _fmt
+from .tables import frac as _frac
+from .tables import restore_nonfinite as _restore_nonfinite
+from .tables import write_csv
 from .verdicts import empty_row, make_row
 
 __all__ = [

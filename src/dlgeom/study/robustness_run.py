@@ -423,7 +423,7 @@ def register(sub) -> dict:
 def _cmd_tables(args) -> dict:
     import pandas as pd
 
-    from .aggregate import write_csv
+    from .tables import write_csv
     from .provenance import write_provenance
     from .robustness_report import (
         read_robustness_tables,
