@@ -92,16 +92,16 @@ def bench_optimisers(name, key, n_per_class, L, max_iter, n_seqs, n_bat):
     return rows
 
 
+# runs with older source trees too (--baseline-src): only names that every version has
 JOB_SCRIPT = """
 import sys, time
 from dlgeom.study.config import cell_ids
-from dlgeom.study.seeds import seed_list as _seed
 from dlgeom.study.landscape_run import run_landscape
 from dlgeom.synthetic import make_clustered
 key, n, L, max_iter, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 q, theta, r = key.split("/")
 theta = None if theta == "thetaregular" else float(theta[5:])
-data = make_clustered(int(q[1:]), n, float(r[1:]), theta, "uniform", seed=_seed([2309, *cell_ids(key)], 0, 0))
+data = make_clustered(int(q[1:]), n, float(r[1:]), theta, "uniform", seed=[2309, *cell_ids(key), 0, 0])
 c = time.process_time()
 out = run_landscape(data, L, runs, ("he",), (1e-4, 1e-1), ("lbfgs", "gd", "adam"), max_iter, (2309, 1), shape=False)
 print(len(out["rows"]), time.process_time() - c)
