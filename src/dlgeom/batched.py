@@ -95,10 +95,18 @@ def _workspace(L: int, q: int, r: int, n: int) -> dict:
     return ws
 
 
+def _layer_views(xs: np.ndarray, q: int, L: int) -> tuple[list, list]:
+    """Views of the L+1 layers of r flat parameter vectors (r, P): weights (r, Q, Q) and biases
+    (r, Q, 1), in the layout of :meth:`Network.to_flat`."""
+    r, block = xs.shape[0], q * q + q
+    Ws = [xs[:, i * block:i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
+    bs = [xs[:, i * block + q * q:(i + 1) * block][:, :, None] for i in range(L + 1)]
+    return Ws, bs
+
+
 def _cost_and_grad_batch(X, data, q, L, run_chunk=None):
     R, P = X.shape
     run_chunk = run_chunk or run_chunk_for(data.n_points, q)
-    block = q * q + q
     f = np.zeros(R)
     G_out = np.zeros((R, P))
     Xd, T, w = data.X, data.targets_columns, data.weights
@@ -106,12 +114,11 @@ def _cost_and_grad_batch(X, data, q, L, run_chunk=None):
     for r0 in range(0, R, run_chunk):
         xs = X[r0:r0 + run_chunk]
         r = xs.shape[0]
-        Ws = [xs[:, i * block:i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
-        bs = [xs[:, i * block + q * q:(i + 1) * block][:, :, None] for i in range(L + 1)]
+        Ws, bs = _layer_views(xs, q, L)
         WsT = [W.transpose(0, 2, 1) for W in Ws]
         g = G_out[r0:r0 + r]
-        gW = [g[:, i * block:i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
-        gb = [g[:, i * block + q * q:(i + 1) * block] for i in range(L + 1)]
+        gW, gb = _layer_views(g, q, L)              # views into G_out: the sums land there
+        gb = [b[:, :, 0] for b in gb]
         for s in range(0, N, CHUNK):
             n = min(CHUNK, N - s)
             ws = _workspace(L, q, min(run_chunk, R), n)
@@ -145,15 +152,13 @@ def cost_sq_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int | 
     q, L = width, n_hidden
     R = X.shape[0]
     run_chunk = run_chunk or run_chunk_for(data.n_points, q)
-    block = q * q + q
     out = np.zeros(R)
     Xd, Y, inv_counts = data.X, data.Y, 1.0 / data.counts
     N = Xd.shape[0]
     for r0 in range(0, R, run_chunk):
         xs = X[r0:r0 + run_chunk]
         r = xs.shape[0]
-        Ws = [xs[:, i * block:i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
-        bs = [xs[:, i * block + q * q:(i + 1) * block][:, :, None] for i in range(L + 1)]
+        Ws, bs = _layer_views(xs, q, L)
         for s in range(0, N, CHUNK):
             n = min(CHUNK, N - s)
             labels = data.y[s:s + n]
