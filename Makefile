@@ -49,6 +49,7 @@ reference: $(STAMP)
 	  || { tail -40 $(REFTMP)/study.log; echo "make reference: the study failed (log: $(REFTMP)/study.log)"; exit 1; }
 	cd $(REFTMP) && $(RUN) python benchmarks/study_timing.py --study default --out $(CURDIR)/results/benchmarks/study_default.json \
 	  --update-docs $(CURDIR)/docs/performance.md
+	$(RUN) python benchmarks/slurm_resources.py > /dev/null
 	rm -rf results/default/tables results/default/figures
 	cp -r $(REFTMP)/results/default/tables $(REFTMP)/results/default/figures results/default/
 	@git status --short results/default | head -5
