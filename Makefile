@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(abspath $(VENV)/bin)
 LOCK   := requirements.lock
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py $(LOCK) src/dlgeom/_fused*.[ch] | sha1sum | cut -c1-12)
 RUN    := PATH="$(BIN):$$PATH"
 CORES  ?= all
 REFTMP := /tmp/dlgeom-reference
@@ -15,7 +15,7 @@ REFTMP := /tmp/dlgeom-reference
 .PHONY: study test report bench reference lock clean-results
 
 # The exact environment: every package pinned with its hashes (requirements.lock), then dlgeom itself.
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml setup.py $(LOCK) $(wildcard src/dlgeom/_fused*.[ch])
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)

@@ -14,6 +14,12 @@ descent and Adam repeat :func:`dlgeom.landscape.optimise` step by step and reach
 points.  Batched L-BFGS is a vectorised L-BFGS (the compact form of the two-loop recursion) with
 a batched strong-Wolfe line search (bisection and doubling); it is not scipy's L-BFGS-B line for
 line, and its outcomes agree with scipy's in distribution (see ``tests/test_batched.py``).
+
+Two kernels evaluate C² and its gradient: 'numpy' (the stacked matrix products above, bit-for-bit
+the sequential values) and 'fused' (the compiled extension ``dlgeom._fused``: one pass per network
+that keeps 8 points at a time in SIMD registers through every layer and back; the same values to
+rounding, several times faster at width Q ≤ 8; see docs/performance.md).  The fused kernel is
+built at install when a C compiler is present; :func:`fused_unavailable` says why it is not.
 """
 
 from __future__ import annotations
@@ -28,7 +34,36 @@ from .network import CHUNK
 from .optresult import OPTIMISERS, OptResult
 from .validation import DlgeomInputError, check_choice, check_int
 
-__all__ = ["cost_and_grad_batch", "cost_sq_batch", "BatchResult", "optimise_batch", "run_chunk_for"]
+try:
+    from . import _fused
+except ImportError:  # built only where a C compiler was present at install
+    _fused = None
+
+__all__ = ["cost_and_grad_batch", "cost_sq_batch", "BatchResult", "optimise_batch", "run_chunk_for", "KERNELS",
+           "fused_unavailable"]
+
+KERNELS = ("numpy", "fused")
+
+
+def fused_unavailable(width: int | None = None, n_hidden: int | None = None) -> str | None:
+    """Why the fused kernel cannot run networks of this width and depth here, or None if it can."""
+    if _fused is None:
+        return ("the compiled kernel dlgeom._fused is not built on this machine (it needs a C compiler when "
+                "dlgeom is installed: reinstall with `make test` or `pip install -e .` where gcc or clang exists)")
+    if width is not None and not 1 <= width <= _fused.MAX_WIDTH:
+        return f"the fused kernel handles widths Q = 1..{_fused.MAX_WIDTH}, got Q = {width}"
+    if n_hidden is not None and not 1 <= n_hidden <= _fused.MAX_LAYERS:
+        return f"the fused kernel handles L = 1..{_fused.MAX_LAYERS} hidden layers, got L = {n_hidden}"
+    return None
+
+
+def check_kernel(kernel: str, width: int, n_hidden: int) -> str:
+    """``kernel`` if it is one of KERNELS and can run here, else a DlgeomInputError naming why."""
+    kernel = check_choice(kernel, "kernel", KERNELS)
+    why = fused_unavailable(width, n_hidden) if kernel == "fused" else None
+    if why:
+        raise DlgeomInputError(f"kernel: 'fused' cannot run: {why}; 'numpy' needs nothing compiled")
+    return kernel
 
 
 def run_chunk_for(n_points: int, width: int) -> int:
@@ -54,8 +89,8 @@ def _check_batch(X, data: Dataset, width: int, n_hidden: int) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
-def cost_and_grad_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int | None = None
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def cost_and_grad_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int | None = None,
+                        kernel: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
     """C² and its gradient for R networks at once.
 
     Parameters
@@ -65,14 +100,42 @@ def cost_and_grad_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: 
     data : the Dataset (N points, Q classes).
     run_chunk : runs per stacked pass (a speed knob; the values do not depend on it); default
         :func:`run_chunk_for` the data size.
+    kernel : 'numpy' or 'fused' (see the module's docstring).
 
     Returns
     -------
-    (f, G): f (R,) the costs C², G (R, P) the gradients, each row bit-for-bit equal to
-    :func:`dlgeom.network.cost_and_grad` of that network.
+    (f, G): f (R,) the costs C², G (R, P) the gradients; with 'numpy' each row is bit-for-bit
+    :func:`dlgeom.network.cost_and_grad` of that network, with 'fused' equal to it to rounding.
     """
     X = _check_batch(X, data, width, n_hidden)
+    if check_kernel(kernel, width, n_hidden) == "fused":
+        return _cost_and_grad_fused(X, data, width, n_hidden)
     return _cost_and_grad_batch(X, data, width, n_hidden, run_chunk)
+
+
+_PADDED: dict = {}
+
+
+def _padded_columns(data: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points, targets (as columns, (Q, Np)) and weights (Np,) of ``data``, padded with
+    weight-0 points to a multiple of 8 points (the fused kernel's block); kept for the last dataset."""
+    hit = _PADDED.get("data")
+    if hit is not data:
+        n = data.n_points
+        n_pad = -(-n // 8) * 8
+        XT, T, w = np.zeros((data.X.shape[1], n_pad)), np.zeros((data.n_classes, n_pad)), np.zeros(n_pad)
+        XT[:, :n], T[:, :n], w[:n] = data.X.T, data.targets_columns, data.weights
+        _PADDED.clear()
+        _PADDED.update(data=data, arrays=(XT, T, w))
+    return _PADDED["arrays"]
+
+
+def _cost_and_grad_fused(X, data, q, L):
+    XT, T, w = _padded_columns(data)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    f, G = np.empty(X.shape[0]), np.empty(X.shape)
+    _fused.cost_and_grad(X, XT, T, w, q, L, f, G)
+    return f, G
 
 
 _WORKSPACE: dict = {}
@@ -245,7 +308,7 @@ class _Runs:
 
 def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_iter: int = 2000,
                    gtol: float = 1e-10, zero_tol: float = 1e-12, lr: float | None = None, seeds=None,
-                   run_chunk: int | None = None, history_size: int = 20) -> BatchResult:
+                   run_chunk: int | None = None, history_size: int = 20, kernel: str = "numpy") -> BatchResult:
     """Minimise C² from every row of ``X0`` (R, P) at once.
 
     'gd' and 'adam' are :func:`dlgeom.landscape.optimise` run by run (same steps, stopping rule
@@ -257,12 +320,16 @@ def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_
     ('max_iter', message 'line search failed', as scipy's abnormal termination is reported by
     :func:`dlgeom.landscape.optimise`).  L-BFGS stops a run at max|∇C²| ≤ gtol or when a step
     leaves C² unchanged ('converged'), as L-BFGS-B does.  Every run stops at C² ≤ zero_tol²
-    ('zero'), after max_iter iterations ('max_iter') or on a non-finite cost ('diverged')."""
+    ('zero'), after max_iter iterations ('max_iter') or on a non-finite cost ('diverged').
+
+    ``kernel`` evaluates C² and its gradient: 'numpy' (GD and Adam then reach the sequential end
+    points bit for bit) or 'fused' (the same to rounding, several times faster)."""
     method = check_choice(method, "method", OPTIMISERS)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     q = data.n_classes if isinstance(data, Dataset) else None
     X0 = _check_batch(X0, data, q, n_hidden)
     L = n_hidden
+    kernel = check_kernel(kernel, q, L)
     R = X0.shape[0]
     if seeds is None:
         seeds = [0] * R
@@ -274,6 +341,8 @@ def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_
 
     def fg(Z, idx):
         runs.n_evals[idx] += 1
+        if kernel == "fused":
+            return _cost_and_grad_fused(Z, data, q, L)
         return _cost_and_grad_batch(Z, data, q, L, run_chunk)
 
     if R == 0:

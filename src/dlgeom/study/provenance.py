@@ -18,7 +18,7 @@ from ..jsonutil import settings_stamp, write_json
 
 #: What decides a study's outputs, relative to the repository root (the study's config files are
 #: added by the Snakefile, which passes the result in the environment variable below).
-CODE_PATHS = ("src", "workflow", "Snakefile", "pyproject.toml", "requirements.lock")
+CODE_PATHS = ("src", "workflow", "Snakefile", "pyproject.toml", "setup.py", "requirements.lock")
 CODE_ENV = "DLGEOM_CODE_COMMIT"
 LIBRARIES = ("numpy", "scipy", "pandas", "matplotlib", "scikit-learn", "snakemake")
 

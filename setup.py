@@ -1,0 +1,8 @@
+"""The compiled part of dlgeom: the fused landscape kernel (src/dlgeom/_fused.c).  Everything else
+is in pyproject.toml.  The extension is optional: without a C compiler dlgeom installs without it,
+and the landscape's 'fused' engine says so (the 'batched' and 'sequential' engines need no compiler)."""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("dlgeom._fused", ["src/dlgeom/_fused.c"], depends=["src/dlgeom/_fused_kernel.h"],
+                             extra_compile_args=["-O3", "-ffp-contract=off", "-std=c11", "-Wno-psabi"], optional=True)])

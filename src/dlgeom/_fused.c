@@ -1,0 +1,183 @@
+/* dlgeom._fused: C² and its gradient for many small ReLU networks, one fused pass per network.
+ *
+ * The numpy engine (dlgeom.batched) runs every layer of a batch of networks as stacked matrix
+ * products, with separate passes for the bias, σ, the mask and the sums; at width Q ≤ 8 those
+ * passes cost as much as the products.  This kernel instead keeps the activations of 8 points at
+ * a time in SIMD registers through all layers and back, and accumulates the gradient lane by
+ * lane.  It computes the same quantities as dlgeom.network.cost_and_grad with a different order
+ * of summation (so equal to rounding, not bit for bit):
+ *
+ *     C² = Σ_n w_n |W_{L} a_L(x_n) + b_L − t_n|²,   a_{l+1} = max(W_l a_l + b_l, 0),  a_0 = x_n,
+ *
+ * and its gradient with respect to every W_l, b_l (flat layout of Network.to_flat: per layer the
+ * Q×Q weights row by row, then the Q biases).
+ *
+ * Floating-point contraction is off, so every lane operation is one IEEE operation whatever the
+ * instruction set (AVX-512, AVX2 or the baseline, chosen at import), and the lanes are summed in
+ * one fixed order: the results are the same bytes on every machine.
+ *
+ * cost_and_grad(X, XT, T, w, q, L, f, G[, simd])
+ *   X  (R, P) float64 flat parameter vectors, P = (L+1)(q²+q)
+ *   XT (q, Np) the points as columns, Np a multiple of 8 (padding points have weight 0)
+ *   T  (q, Np) their targets;  w (Np,) their weights
+ *   f  (R,) out: C²;  G (R, P) out: the gradients
+ *   simd  the vector width to use (2, 4 or 8 doubles; default 0: the widest this CPU runs)
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#define MAX_WIDTH 8
+#define MAX_LAYERS 64
+
+typedef double v8 __attribute__((vector_size(64)));
+typedef long long v8i __attribute__((vector_size(64)));
+typedef double v4 __attribute__((vector_size(32)));
+typedef long long v4i __attribute__((vector_size(32)));
+typedef double v2 __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+
+#define PASTE_(a, b, c) a##b##c
+#define PASTE(a, b, c) PASTE_(a, b, c)
+
+/* Three builds of every width Q: AVX-512 (8 doubles a vector), AVX2 (4) and the baseline (2); the
+ * best one the CPU supports is chosen at import on x86-64, elsewhere the baseline runs.  All give
+ * the same bytes (see _fused_kernel.h). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_X86_BUILDS 1
+#endif
+
+#define VEC v2
+#define VECI v2i
+#define VW 2
+#define TARGET
+#include "_fused_widths.h"
+#undef VEC
+#undef VECI
+#undef VW
+#undef TARGET
+#ifdef HAVE_X86_BUILDS
+#define VEC v4
+#define VECI v4i
+#define VW 4
+#define TARGET __attribute__((target("avx2")))
+#include "_fused_widths.h"
+#undef VEC
+#undef VECI
+#undef VW
+#undef TARGET
+#define VEC v8
+#define VECI v8i
+#define VW 8
+#define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi2")))
+#include "_fused_widths.h"
+#undef VEC
+#undef VECI
+#undef VW
+#undef TARGET
+#endif
+
+typedef void (*kernel_fn)(Py_ssize_t, Py_ssize_t, int, const double *, const double *, const double *,
+                          const double *, double *, double *);
+#define TABLE(VWW) {NULL, cg_##VWW##_1, cg_##VWW##_2, cg_##VWW##_3, cg_##VWW##_4, cg_##VWW##_5, cg_##VWW##_6, \
+                    cg_##VWW##_7, cg_##VWW##_8}
+static const kernel_fn KERNELS_2[MAX_WIDTH + 1] = TABLE(2);
+#ifdef HAVE_X86_BUILDS
+static const kernel_fn KERNELS_4[MAX_WIDTH + 1] = TABLE(4);
+static const kernel_fn KERNELS_8[MAX_WIDTH + 1] = TABLE(8);
+#endif
+static const kernel_fn *KERNELS = KERNELS_2;
+static int SIMD_WIDTH = 2;
+
+static int check_size(const Py_buffer *b, Py_ssize_t n, const char *name)
+{
+    if (b->len != n * (Py_ssize_t)sizeof(double)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd float64 values, got %zd bytes", name, n, b->len);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *cost_and_grad(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer X, XT, T, w, f, G;
+    int q, L, simd = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*iiw*w*|i", &X, &XT, &T, &w, &q, &L, &f, &G, &simd))
+        return NULL;
+    PyObject *out = NULL;
+    const kernel_fn *table = KERNELS;
+    if (simd == 2)
+        table = KERNELS_2;
+#ifdef HAVE_X86_BUILDS
+    else if (simd == 4 && SIMD_WIDTH >= 4)
+        table = KERNELS_4;
+    else if (simd == 8 && SIMD_WIDTH >= 8)
+        table = KERNELS_8;
+#endif
+    else if (simd != 0 && simd != SIMD_WIDTH) {
+        PyErr_Format(PyExc_ValueError, "simd: this CPU runs vector widths up to %d, got %d", SIMD_WIDTH, simd);
+        goto release;
+    }
+    if (q < 1 || q > MAX_WIDTH || L < 1 || L > MAX_LAYERS) {
+        PyErr_Format(PyExc_ValueError, "width q must be in 1..%d and L in 1..%d, got q = %d, L = %d",
+                     MAX_WIDTH, MAX_LAYERS, q, L);
+        goto release;
+    }
+    const Py_ssize_t P = (Py_ssize_t)(L + 1) * (q * q + q);
+    const Py_ssize_t Np = w.len / (Py_ssize_t)sizeof(double);
+    const Py_ssize_t R = f.len / (Py_ssize_t)sizeof(double);
+    if (Np % 8) {
+        PyErr_SetString(PyExc_ValueError, "w: the number of points must be a multiple of 8 (pad with weight 0)");
+        goto release;
+    }
+    if (check_size(&X, R * P, "X") || check_size(&XT, q * Np, "XT") || check_size(&T, q * Np, "T")
+        || check_size(&w, Np, "w") || check_size(&G, R * P, "G"))
+        goto release;
+    Py_BEGIN_ALLOW_THREADS
+    table[q](R, Np, L, X.buf, XT.buf, T.buf, w.buf, f.buf, G.buf);
+    Py_END_ALLOW_THREADS
+    out = Py_NewRef(Py_None);
+release:
+    PyBuffer_Release(&X);
+    PyBuffer_Release(&XT);
+    PyBuffer_Release(&T);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&f);
+    PyBuffer_Release(&G);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"cost_and_grad", cost_and_grad, METH_VARARGS,
+     "cost_and_grad(X, XT, T, w, q, L, f, G[, simd]): C² and its gradient of R networks into f and G."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused",
+                                    "Fused C² and gradient kernel for many small ReLU networks.", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__fused(void)
+{
+#ifdef HAVE_X86_BUILDS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        KERNELS = KERNELS_8;
+        SIMD_WIDTH = 8;
+    } else if (__builtin_cpu_supports("avx2")) {
+        KERNELS = KERNELS_4;
+        SIMD_WIDTH = 4;
+    }
+#endif
+    PyObject *m = PyModule_Create(&module);
+    if (m && (PyModule_AddIntConstant(m, "MAX_WIDTH", MAX_WIDTH) || PyModule_AddIntConstant(m, "SIMD_WIDTH", SIMD_WIDTH) || PyModule_AddIntConstant(m, "MAX_LAYERS", MAX_LAYERS))) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
