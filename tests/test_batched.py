@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 import dlgeom
-from dlgeom.batched import cost_and_grad_batch, cost_sq_batch, optimise_batch
+from dlgeom.batched import cost_and_grad_batch, cost_sq_batch, fused_unavailable, optimise_batch
 from dlgeom.landscape import classify_endpoint, init_random, optimise, predicted_levels
 from dlgeom.local_minima import analyse_patterns
 from dlgeom.network import Network, activation_margin, cost_and_grad, cost_sq
@@ -92,16 +92,18 @@ def test_a_run_that_stops_early_keeps_its_end_point(small, method):
         assert full.status[i] == one.status[0] and full.n_iter[i] == one.n_iter[0]
 
 
-def test_batched_lbfgs_outcomes_match_scipy():
-    """Batched L-BFGS against scipy's L-BFGS-B from the same 120 He starts: the fraction reaching
-    zero cost (Fisher's exact test) and the distribution over end-point levels (χ² test of
-    homogeneity on the levels reached, rare levels pooled) agree at the 1 % level; and the
-    outcome categories agree run by run in most runs."""
+@pytest.mark.parametrize("kernel", ["numpy", pytest.param("fused", marks=pytest.mark.skipif(
+    fused_unavailable() is not None, reason="dlgeom._fused is not built here"))])
+def test_batched_lbfgs_outcomes_match_scipy(kernel):
+    """Batched L-BFGS (on either kernel) against scipy's L-BFGS-B from the same 120 He starts: the
+    fraction reaching zero cost (Fisher's exact test) and the distribution over end-point levels
+    (χ² test of homogeneity on the levels reached, rare levels pooled) agree at the 1 % level; and
+    the outcome categories agree run by run in most runs."""
     q, L = 3, 3
     data = dlgeom.make_clustered(q, 15, 0.1, seed=4, theta=3.4)
     levels = predicted_levels(data.Y, analyse_patterns(data, L, n_mu_samples=0))
     X, _ = _starts(q, L, 120, seed=5)
-    bat = optimise_batch(data, X, L, "lbfgs", max_iter=300)
+    bat = optimise_batch(data, X, L, "lbfgs", max_iter=300, kernel=kernel)
     seq = [optimise(data, x, L, "lbfgs", max_iter=300, record_every=0) for x in X]
     lev_b = [classify_endpoint(c, levels, 1e-6) for c in bat.cost]
     lev_s = [classify_endpoint(r.cost, levels, 1e-6) for r in seq]
