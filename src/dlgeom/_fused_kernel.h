@@ -13,7 +13,7 @@ static TARGET void FN(Py_ssize_t R, Py_ssize_t Np, int L, const double *restrict
     const VEC zero = {0};
     for (Py_ssize_t r = 0; r < R; r++) {
         const double *restrict x = Xs + r * P;
-        VEC a[L + 1][Q];                 /* the activations of VW points, layer by layer */
+        VEC a[2][L + 1][Q];              /* the activations of 2 × VW points, layer by layer */
         VEC gW[NSET][L + 1][Q][Q], gb[NSET][L + 1][Q], fr[NSET];   /* lane-wise partial sums */
         for (int h = 0; h < NSET; h++) {
             fr[h] = zero;
@@ -23,48 +23,15 @@ static TARGET void FN(Py_ssize_t R, Py_ssize_t Np, int L, const double *restrict
                     for (int k = 0; k < Q; k++) gW[h][l][i][k] = zero;
                 }
         }
-        for (Py_ssize_t n0 = 0; n0 < Np; n0 += VW) {
-            const int h = (int)((n0 / VW) % NSET);
-            for (int k = 0; k < Q; k++) memcpy(&a[0][k], XT + k * Np + n0, sizeof(VEC));
-            for (int l = 0; l < L; l++) {           /* hidden layers: a = max(W a + b, 0) */
-                const double *W = x + l * blk, *b = W + Q * Q;
-                for (int i = 0; i < Q; i++) {
-                    VEC z = zero + b[i];
-                    for (int k = 0; k < Q; k++) z += W[i * Q + k] * a[l][k];
-                    a[l + 1][i] = (VEC)((VECI)z & (VECI)(z > zero));
-                }
-            }
-            VEC g[Q];                                /* output layer: residual, cost, its gradient */
-            {
-                const double *W = x + L * blk, *b = W + Q * Q;
-                VEC ww, t;
-                memcpy(&ww, w + n0, sizeof ww);
-                for (int i = 0; i < Q; i++) {
-                    VEC z = zero + b[i];
-                    for (int k = 0; k < Q; k++) z += W[i * Q + k] * a[L][k];
-                    memcpy(&t, T + i * Np + n0, sizeof t);
-                    const VEC res = z - t;
-                    g[i] = 2.0 * ww * res;
-                    fr[h] += 0.5 * g[i] * res;
-                }
-            }
-            for (int l = L; l >= 0; l--) {          /* back-propagation */
-                const double *W = x + l * blk;
-                for (int i = 0; i < Q; i++) {
-                    gb[h][l][i] += g[i];
-                    for (int k = 0; k < Q; k++) gW[h][l][i][k] += g[i] * a[l][k];
-                }
-                if (l) {
-                    VEC gp[Q];
-                    for (int k = 0; k < Q; k++) {
-                        VEC z = zero;
-                        for (int i = 0; i < Q; i++) z += W[i * Q + k] * g[i];
-                        gp[k] = (VEC)((VECI)z & (VECI)(a[l][k] > zero));
-                    }
-                    for (int k = 0; k < Q; k++) g[k] = gp[k];
-                }
-            }
-        }
+        Py_ssize_t n0 = 0;
+        for (; n0 + 2 * VW <= Np; n0 += 2 * VW)
+#define UU 2
+#include "_fused_block.h"
+#undef UU
+        for (; n0 < Np; n0 += VW)
+#define UU 1
+#include "_fused_block.h"
+#undef UU
         double s = 0.0;
         for (int h = 0; h < NSET; h++)
             for (int j = 0; j < VW; j++) s += fr[h][j];
