@@ -108,26 +108,29 @@ def cost_and_grad_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: 
     :func:`dlgeom.network.cost_and_grad` of that network, with 'fused' equal to it to rounding.
     """
     X = _check_batch(X, data, width, n_hidden)
-    if check_kernel(kernel, width, n_hidden) == "fused":
-        return _cost_and_grad_fused(X, data, width, n_hidden)
-    return _cost_and_grad_batch(X, data, width, n_hidden, run_chunk)
+    return _evaluate(X, data, width, n_hidden, check_kernel(kernel, width, n_hidden), run_chunk)
 
 
-_PADDED: dict = {}
+def _evaluate(X, data, q, L, kernel, run_chunk=None):
+    """C² and its gradient of checked rows X with a checked kernel."""
+    if kernel == "fused":
+        return _cost_and_grad_fused(X, data, q, L)
+    return _cost_and_grad_batch(X, data, q, L, run_chunk)
+
+
+_PADDED: list = [None, None]    # the last dataset and its padded arrays
 
 
 def _padded_columns(data: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The points, targets (as columns, (Q, Np)) and weights (Np,) of ``data``, padded with
     weight-0 points to a multiple of 8 points (the fused kernel's block); kept for the last dataset."""
-    hit = _PADDED.get("data")
-    if hit is not data:
+    if _PADDED[0] is not data:
         n = data.n_points
         n_pad = -(-n // 8) * 8
         XT, T, w = np.zeros((data.X.shape[1], n_pad)), np.zeros((data.n_classes, n_pad)), np.zeros(n_pad)
         XT[:, :n], T[:, :n], w[:n] = data.X.T, data.targets_columns, data.weights
-        _PADDED.clear()
-        _PADDED.update(data=data, arrays=(XT, T, w))
-    return _PADDED["arrays"]
+        _PADDED[:] = [data, (XT, T, w)]
+    return _PADDED[1]
 
 
 def _cost_and_grad_fused(X, data, q, L):
@@ -341,9 +344,7 @@ def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_
 
     def fg(Z, idx):
         runs.n_evals[idx] += 1
-        if kernel == "fused":
-            return _cost_and_grad_fused(Z, data, q, L)
-        return _cost_and_grad_batch(Z, data, q, L, run_chunk)
+        return _evaluate(Z, data, q, L, kernel, run_chunk)
 
     if R == 0:
         pass
