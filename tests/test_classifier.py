@@ -57,7 +57,7 @@ def test_estimator_conventions():
     clf.fit(data.X, labels)
     assert list(clf.classes_) == ["setosa", "versicolor", "virginica"]
     assert clf.score(data.X, labels) == 1.0
-    with pytest.raises(dlgeom.DlgeomInputError, match=r"feature\(s\)"):
-        TruncationClassifier().fit(data.X[:, :2], labels)
+    with pytest.raises(dlgeom.DlgeomInputError, match=r"X: has 1 feature\(s\) but y has 3 classes"):
+        TruncationClassifier().fit(data.X[:, :1], labels)
     with pytest.raises(NotFittedError, match="fit"):
         TruncationClassifier().predict(data.X)

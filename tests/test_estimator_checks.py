@@ -1,9 +1,9 @@
 """TruncationClassifier against scikit-learn's estimator checks, and its docstring examples.
 
-The checks the estimator cannot pass by design (it needs one feature per class, and data whose
-class means are linearly independent) are listed with their reasons in
-``dlgeom.estimator.EXPECTED_FAILED_CHECKS``; every other check must pass, and the listed ones
-must really fail (so the list cannot go stale).
+The checks the estimator cannot pass by design (data that are not clustered in the paper's sense)
+are listed with their reasons in ``dlgeom.estimator.EXPECTED_FAILED_CHECKS``; every other check
+must pass, and the listed ones must really fail (so the list cannot go stale).  Feature handling
+(M ≠ Q) is tested in tests/test_estimator_features.py.
 """
 
 import doctest

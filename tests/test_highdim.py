@@ -138,8 +138,9 @@ def test_bad_input():
         make_clustered_highdim(4, 3)
     with pytest.raises(DlgeomInputError, match="y"):
         Dataset(np.zeros((4, 3)), [0, 0, 2, 2])
-    with pytest.raises(DlgeomInputError, match="M >= Q"):
-        construct_highdim(Dataset(np.random.default_rng(0).standard_normal((9, 2)), np.repeat([0, 1, 2], 3), np.eye(3)))
+    with pytest.raises(DlgeomInputError, match="M >= Q - 1"):
+        construct_highdim(Dataset(np.random.default_rng(0).standard_normal((12, 2)), np.repeat([0, 1, 2, 3], 3),
+                                  np.eye(4)))
     data = make_clustered_highdim(2, 3, 10, seed=1)
     with pytest.raises(DlgeomInputError, match="projection"):
         construct_highdim(data, "lda")
@@ -168,3 +169,41 @@ def test_cli_highdim(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and not bad.exists()
     assert err.count("\n") == 1 and "--Q" in err
+
+
+def _in_mean_hull(data: Dataset) -> Dataset:
+    """``data`` (R^Q) in coordinates of the affine hull of its class means: R^{Q−1}."""
+    U, _, _ = np.linalg.svd((data.means - data.barycenter).T)
+    return Dataset((data.X - data.barycenter) @ U[:, :data.n_classes - 1], data.y, data.Y)
+
+
+@pytest.mark.parametrize("q", [2, 3, 4])
+def test_one_dimension_fewer_than_classes(q):
+    data = _in_mean_hull(dlgeom.make_clustered(q, 25, 0.1, seed=[7, q]))
+    assert data.dim == q - 1
+    con = construct_highdim(data)
+    assert con.status == "ok"
+    assert con.network.weights[0].shape == (q, q - 1)
+    assert con.A.shape == (q, q - 1)
+    # the cost from a forward pass written out here, against zero
+    H = data.X
+    for W, b in zip(con.network.weights[:-1], con.network.biases[:-1]):
+        H = np.maximum(H @ W.T + b, 0.0)
+    out = H @ con.network.weights[-1].T + con.network.biases[-1]
+    assert np.sqrt(sum(np.mean(np.sum((out[data.y == j] - data.Y[:, j]) ** 2, axis=1)) for j in range(q))) < ZERO
+    # the same function as the construction on the data padded by a zero coordinate
+    padded = Dataset(np.column_stack([data.X, np.zeros(data.X.shape[0])]), data.y, data.Y)
+    probe = np.random.default_rng(q).standard_normal((50, q - 1)) * 2
+    assert np.allclose(con.network.forward(probe),
+                       construct_highdim(padded).network.forward(np.column_stack([probe, np.zeros(50)])),
+                       rtol=0, atol=1e-12)
+
+
+def test_collapse_layer_count_and_D_pass_through():
+    data = make_clustered_highdim(3, 5, 20, 0.1, seed=4)
+    con = construct_highdim(data, n_layers=5)
+    assert con.network.n_hidden == 6 and con.inner.network.n_hidden == 5
+    assert network_cost(con.network, data) < ZERO
+    assert construct_highdim(data, use_D="paper").inner.use_D == "paper"
+    with pytest.raises(DlgeomInputError, match="n_layers"):
+        construct_highdim(data, n_layers=2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .construct import Construction
+from .highdim import HighDimConstruction
 from .network import curate
 from .validation import as_float_array
 
@@ -31,8 +32,14 @@ def induced_distance(con: Construction, Y: np.ndarray, X1, X2) -> np.ndarray:
     return np.linalg.norm(diff @ M.T, axis=1)
 
 
-def predict_metric(con: Construction, Y: np.ndarray, X) -> np.ndarray:
-    """argmin_j d(T_L(x), p_j) for every row of X."""
+def predict_metric(con: Construction | HighDimConstruction, Y: np.ndarray, X) -> np.ndarray:
+    """argmin_j d(T_L(x), p_j) for every row of X.  For a construction on inputs in R^M
+    (:func:`dlgeom.highdim.construct_highdim`) x is first mapped by the embedding layer,
+    z = σ(Ax + c), and the rule is that of the collapse layers' construction on z."""
+    if isinstance(con, HighDimConstruction):
+        X = as_float_array(X, "X", 2, (None, con.A.shape[1]))
+        X = np.maximum(X @ con.A.T + con.c, 0.0)
+        con = con.inner
     X = as_float_array(X, "X", 2, (None, con.network.width))
     M = metric_matrix(con, Y)
     T = curate(con.network, X) @ M.T
@@ -41,8 +48,8 @@ def predict_metric(con: Construction, Y: np.ndarray, X) -> np.ndarray:
     return np.argmin(d2, axis=1)
 
 
-def predict_network(con: Construction, Y: np.ndarray, X) -> np.ndarray:
-    """The network's rule argmin_j |f(x) − y_j|."""
+def predict_network(con: Construction | HighDimConstruction, Y: np.ndarray, X) -> np.ndarray:
+    """The network's rule argmin_j |f(x) − y_j| (any construction with a ``network``)."""
     out = con.network.forward(X)
     d2 = np.einsum("ij,ij->i", out, out)[:, None] - 2 * out @ Y + np.einsum("ij,ij->j", Y, Y)[None, :]
     return np.argmin(d2, axis=1)

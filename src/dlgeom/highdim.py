@@ -1,6 +1,7 @@
 """Inputs in R^M with M ≥ Q (docs/mathematics.md §8, after arXiv 2405.07098): a Q-wide ReLU network whose
 first layer is Q×M, the zero-cost construction for clustered data, clustered data in R^M, and
-the project-then-construct comparison.
+the project-then-construct comparison.  M = Q − 1 is reduced to M = Q by a zero coordinate
+(:func:`construct_highdim`).
 
 Setting
 -------
@@ -49,7 +50,7 @@ overlap.  Such a failure is a status ('singular'), not an exception.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -230,7 +231,8 @@ def subspace_means(data: Dataset) -> np.ndarray:
     < Q − 1 (the means are affinely dependent: no construction can separate them)."""
     q, m = data.n_classes, data.dim
     if m < q:
-        raise DlgeomInputError(f"X: the construction needs M >= Q input dimensions, got M = {m} < Q = {q}")
+        raise DlgeomInputError(f"X: the construction needs M >= Q input dimensions, got M = {m} < Q = {q} "
+                               "(construct_highdim pads M = Q - 1)")
     D = (data.means - data.barycenter).T                       # (M, Q)
     U, s, _ = np.linalg.svd(D, full_matrices=True)
     if s[q - 2] <= RANK_TOL * s[0]:
@@ -320,20 +322,50 @@ def _mu_for(mu, geom_delta: float, q: int):
     return as_float_array(mu, "mu", 1, (q,))
 
 
+def _padded(data: Dataset) -> Dataset:
+    """``data`` in R^{Q−1} embedded in R^Q by a zero last coordinate (an isometry)."""
+    X = np.hstack([data.X, np.zeros((data.X.shape[0], 1))])
+    return Dataset(X, data.y, data.Y, dict(data.meta))
+
+
+def _unpadded(con: HighDimConstruction, m: int) -> HighDimConstruction:
+    """The construction of the padded data as a network on R^M: the first layer drops the weight
+    column of the zero coordinate (it only ever multiplies 0)."""
+    A = con.A[:, :m]
+    if con.network is None:
+        return replace(con, A=A)
+    weights = (con.network.weights[0][:, :m],) + con.network.weights[1:]
+    return replace(con, A=A, network=ReluNet(weights, con.network.biases))
+
+
 def construct_highdim(data: Dataset, projection: str = "means", layers: str = "embed",
-                      mu="box") -> HighDimConstruction:
-    """Zero-cost construction for clustered data in R^M, M ≥ Q (module docstring).
+                      mu="box", n_layers: int | None = None, use_D: str = "eff",
+                      theta0: float | None = None) -> HighDimConstruction:
+    """Zero-cost construction for clustered data in R^M, M ≥ Q − 1 (module docstring).
 
     ``projection``: 'means' (the construction proper: V ⊇ span of the mean differences) or
     'pca' (project-then-construct).  ``layers``: 'embed' (Q + 1 hidden layers: embedding, then
     one collapse per class) or 'fused' (Q hidden layers).  ``mu``: 'box' (§4's default μ),
     'near' (apex at distance 2.5 δ_V, the follow-up's box) or an array of Q values (μ_j < 0).
+    ``n_layers``, ``use_D``, ``theta0``: passed to :func:`dlgeom.construct_global` for the
+    collapse layers (None: Q collapse layers).
+
+    M = Q − 1 (``projection='means'`` only): Q affinely independent means need at least Q − 1
+    dimensions, and R^{Q−1} sits in R^Q isometrically (a zero last coordinate), so the data are
+    padded, the construction is built in R^Q and its first layer keeps the weights of the Q − 1
+    real inputs.  M < Q − 1 is an error: the means are then always affinely dependent.
     """
     if not isinstance(data, Dataset):
         raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
     check_choice(projection, "projection", ("means", "pca"))
     check_choice(layers, "layers", ("embed", "fused"))
     q = data.n_classes
+    if data.dim < q - 1:
+        raise DlgeomInputError(f"X: the construction needs M >= Q - 1 input dimensions (Q affinely independent "
+                               f"class means), got M = {data.dim} with Q = {q} classes")
+    if projection == "means" and data.dim == q - 1:
+        return _unpadded(construct_highdim(_padded(data), projection, layers, mu, n_layers, use_D, theta0),
+                         data.dim)
     P = subspace_means(data) if projection == "means" else subspace_pca(data)
     A, c, rank_ok = embedding(data, P)
     if not rank_ok:
@@ -344,7 +376,8 @@ def construct_highdim(data: Dataset, projection: str = "means", layers: str = "e
     try:
         geom = geometry(zdata)
         mu_arr = _mu_for(mu, geom.delta, q)
-        inner = construct_global(zdata, q, mu_arr, geom=geom, strict_mu=False)
+        inner = construct_global(zdata, q if n_layers is None else n_layers, mu_arr, use_D=use_D,
+                                 theta0=theta0, geom=geom, strict_mu=False)
     except DlgeomInputError as exc:  # singular projected X^red: a status, not a crash
         if "must be invertible" not in str(exc):
             raise
