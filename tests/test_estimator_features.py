@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer, load_wine, make_blobs
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import shuffle
@@ -40,6 +42,17 @@ def _cost(out, codes, q):
 def _nearest_target(out):
     """argmin_j |f(x) − e_j|."""
     return np.argmin(((out[:, None, :] - np.eye(out.shape[1])[None]) ** 2).sum(axis=2), axis=1)
+
+
+def _assert_network_rule(pred, out, tie=1e-9):
+    """``pred`` is argmin_j |f(x) − e_j| where that minimum is unique.  The truncation maps whole
+    regions of unseen points onto the set where two targets are equally far (exact ties), and
+    rounding may break such a tie either way: there ``pred`` must be one of the nearest."""
+    d = np.linalg.norm(out[:, None, :] - np.eye(out.shape[1])[None], axis=2)
+    nearest = d <= d.min(axis=1, keepdims=True) + tie
+    assert nearest[np.arange(pred.size), pred].all()
+    unique = nearest.sum(axis=1) == 1
+    assert np.array_equal(pred[unique], np.argmin(d, axis=1)[unique])
 
 
 def _standardised(loader):
@@ -129,7 +142,7 @@ def test_more_features_zero_cost_for_clustered_data_and_unseen_points():
     assert clf.construction_.network.n_hidden == 6
     assert _cost(_outputs(clf.construction_.network, data.X), data.y, 4) < ZERO
     probe = data.X + np.random.default_rng(5).normal(scale=0.5, size=data.X.shape)
-    assert np.array_equal(clf.predict(probe), _nearest_target(_outputs(clf.construction_.network, probe)))
+    _assert_network_rule(clf.predict(probe), _outputs(clf.construction_.network, probe))
 
 
 # ---- M = Q − 1 and M < Q − 1 ------------------------------------------------------------------------
@@ -146,6 +159,46 @@ def test_one_feature_fewer_than_classes():
         assert clf.construction_.network.weights[0].shape == (q, m)
         assert _cost(_outputs(clf.construction_.network, X), y, q) < ZERO
         assert np.array_equal(clf.predict(X), y)
+        assert clf.construction_.summary(clf.data_)["cost"] < ZERO
+
+
+def _in_mean_hull(data):
+    """``data`` (R^Q) in coordinates of the affine hull of its class means: R^{Q−1}."""
+    U, _, _ = np.linalg.svd((data.means - data.barycenter).T)
+    return (data.X - data.barycenter) @ U[:, :data.n_classes - 1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(q=st.integers(2, 5), extra=st.integers(-1, 4), ratio=st.floats(0.02, 0.2), seed=st.integers(0, 2**16))
+def test_clustered_data_any_feature_count_zero_cost(q, extra, ratio, seed):
+    """Clustered data (A1–A3 hold in R^M) with M = Q + extra ≥ Q − 1 features: zero cost and every
+    training point right; on unseen points the metric rule is the network's rule."""
+    m = q + extra
+    if extra == -1:
+        data = dlgeom.make_clustered(q, 15, ratio, seed=seed)
+        X, y = _in_mean_hull(data), data.y
+    else:
+        data = make_clustered_highdim(q, m, 15, ratio, perp_scale=1.0, seed=seed)
+        X, y = data.X, data.y
+    clf = TruncationClassifier().fit(X, y)
+    assert clf.n_features_in_ == m
+    out = _outputs(clf.construction_.network, X)
+    assert _cost(out, y, q) < ZERO
+    assert np.array_equal(clf.predict(X), y) and np.array_equal(_nearest_target(out), y)
+    probe = X + np.random.default_rng(seed).normal(scale=float(np.std(X)), size=X.shape)
+    _assert_network_rule(clf.predict(probe), _outputs(clf.construction_.network, probe))
+
+
+@pytest.mark.parametrize("m", [3, 6])
+def test_bad_parameters_name_themselves_for_every_feature_count(m):
+    data = dlgeom.make_clustered(3, 20, 0.1, seed=0) if m == 3 else make_clustered_highdim(3, m, 20, 0.1, seed=1)
+    for params, name in (({"n_layers": 2}, "n_layers"), ({"n_layers": 2.5}, "n_layers"),
+                         ({"use_D": "bogus"}, "use_D"), ({"theta0": -1.0}, "theta0"), ({"theta0": "x"}, "theta0")):
+        with pytest.raises(ValueError, match=f"^{name}"):
+            TruncationClassifier(**params).fit(data.X, data.y)
+    clf = TruncationClassifier(theta0=0.3, use_D="paper", n_layers=4).fit(data.X, data.y)
+    con = clf.construction_ if m == 3 else clf.construction_.inner
+    assert con.geometry.theta0 == 0.3 and con.use_D == "paper" and con.network.n_hidden == 4
 
 
 def test_too_few_features_one_class_and_feature_mismatch_are_value_errors():

@@ -175,7 +175,9 @@ class TruncationClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[predict_metric(self.construction_, self.data_.Y, X)]
 
     def predict_network(self, X):
-        """Prediction by the network's own rule argmin_j |f(x) − y_j| (agrees with :meth:`predict`).
+        """Prediction by the network's own rule argmin_j |f(x) − y_j|.  Agrees with :meth:`predict`
+        except at exact ties: the truncation maps whole regions of unseen points onto the set where
+        two targets are equally far, and rounding may then break the tie differently.
 
         Parameters
         ----------

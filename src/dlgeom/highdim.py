@@ -374,10 +374,10 @@ def construct_highdim(data: Dataset, projection: str = "means", layers: str = "e
     Z = data.X @ A.T + c
     zdata = Dataset(Z, data.y, data.Y, {"projection": projection})
     try:
-        geom = geometry(zdata)
+        geom = geometry(zdata, theta0)
         mu_arr = _mu_for(mu, geom.delta, q)
-        inner = construct_global(zdata, q if n_layers is None else n_layers, mu_arr, use_D=use_D,
-                                 theta0=theta0, geom=geom, strict_mu=False)
+        inner = construct_global(zdata, q if n_layers is None else n_layers, mu_arr, use_D=use_D, geom=geom,
+                                 strict_mu=False)
     except DlgeomInputError as exc:  # singular projected X^red: a status, not a crash
         if "must be invertible" not in str(exc):
             raise
