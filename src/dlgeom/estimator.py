@@ -40,9 +40,10 @@ class TruncationClassifier(ClassifierMixin, BaseEstimator):
       If the class means are linearly dependent (X^red singular, A1 fails) but affinely
       independent, the construction of the next case, whose first layer moves them off the origin.
     * M > Q: the construction for inputs in R^M (docs/mathematics.md §8): a first layer
-      z = σ(Ax + c) maps R^M onto the Q-dimensional span V of the class-mean differences plus one
-      direction of least within-class scatter (an isometry on V, the identity on the data after
-      the ReLU), then the paper's construction on z: L + 1 hidden layers, all Q wide.
+      z = σ(Ax + c) projects R^M onto V, the span of the Q − 1 class-mean differences and one
+      direction of least within-class scatter (an isometry on V; the ReLU is the identity on the
+      data), then the paper's construction on z: L + 1 hidden layers, all Q wide.  Fitting costs
+      O(M³) time and O(M²) memory (two M×M decompositions): fine for tens or hundreds of features.
     * M = Q − 1: the same, after embedding R^{Q−1} in R^Q by a zero coordinate (an isometry, so
       distances, δ and the cone angles are unchanged; the zero coordinate's weights are dropped).
     * M < Q − 1: a ``ValueError`` naming X.  Q class means span at most an M-dimensional affine
@@ -50,11 +51,12 @@ class TruncationClassifier(ClassifierMixin, BaseEstimator):
       independent (A1), and projecting or padding cannot create that.
 
     Data whose class means are affinely dependent raise a ``ValueError`` naming X, for the same
-    reason (at M = Q: X^red must be invertible).  A data set that violates the paper's other
-    assumptions is not an error: the construction is built anyway (its cost may then be > 0) and
-    ``dlgeom.assumptions(dlgeom.geometry(clf.data_))`` (M = Q) or ``clf.construction_.summary(clf.data_)``
-    (M ≠ Q) says which assumption fails.  ``predict`` needs the ``n_features_in_`` features seen by
-    ``fit`` (a ``ValueError`` otherwise, as every scikit-learn estimator).
+    reason.  A data set that violates the paper's other assumptions is not an error: the
+    construction is built anyway (its cost may then be > 0), and
+    ``dlgeom.assumptions(clf.construction_.geometry)`` (the paper's construction) or
+    ``clf.construction_.summary(clf.data_)`` (with the first layer) says which assumption fails.
+    ``predict`` needs the ``n_features_in_`` features seen by ``fit`` (a ``ValueError``
+    otherwise, as for every scikit-learn estimator).
 
     Parameters
     ----------
@@ -76,9 +78,9 @@ class TruncationClassifier(ClassifierMixin, BaseEstimator):
     data_ : dlgeom.Dataset
         The training data with labels coded 0..Q−1 (targets Y = I).
     construction_ : dlgeom.Construction or dlgeom.highdim.HighDimConstruction
-        M = Q: the constructed network, its geometry, μ and the assumptions report.  M ≠ Q: the
-        first layer (``A``, ``c``), the whole network (``network``, a ``dlgeom.highdim.ReluNet``)
-        and the construction on the embedded data (``inner``).
+        The paper's construction: the network, its geometry and μ.  With the first layer (M ≠ Q,
+        or X^red singular): the first layer (``A``, ``c``), the whole network (``network``, a
+        ``dlgeom.highdim.ReluNet``) and the construction on the embedded data (``inner``).
 
     See Also
     --------
