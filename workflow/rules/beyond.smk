@@ -33,7 +33,7 @@ rule beyond_highdim:
         replicates=BEYOND["highdim"]["replicates"],
         n=BEYOND["highdim"]["n_per_class"],
         zero_cost=config["zero_cost"],
-        seed=lambda w: seed_arg(f"beyond/highdim/Q{w.q}", 7001),
+        seed=lambda w: seed_arg(f"beyond/highdim/Q{w.q}", stream("beyond_highdim")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} highdim --Q {{wildcards.q:q}} --M {{params.M:q}}"
         " --delta-ratio {params.delta_ratio:q} --perp-scale {params.perp_scale:q} --theta {params.theta:q}"
@@ -62,7 +62,7 @@ rule beyond_sls:
         max_orderings=BEYOND["sls"]["max_orderings"],
         hand=lambda w: ["--hand"] if int(w.q) == min(BEYOND["sls"]["Q"]) else [],
         zero_cost=config["zero_cost"],
-        seed=lambda w: seed_arg(f"beyond/sls/Q{w.q}", 7002),
+        seed=lambda w: seed_arg(f"beyond/sls/Q{w.q}", stream("beyond_sls")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} sls --Q {{wildcards.q:q}} --M {{params.M:q}}"
         " --replicates {params.replicates:q} --n {params.n:q} --max-orderings {params.max_orderings:q} {params.hand:q}"
@@ -92,7 +92,7 @@ rule beyond_shallow:
         train_runs=BEYOND["shallow"]["train_runs"],
         train_iter=BEYOND["shallow"]["train_iter"],
         train_ratio=BEYOND["shallow"]["train_delta_ratio"],
-        seed=lambda w: seed_arg(f"beyond/shallow/Q{w.q}", 7003),
+        seed=lambda w: seed_arg(f"beyond/shallow/Q{w.q}", stream("beyond_shallow")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} shallow --Q {{wildcards.q:q}} --replicates {{params.replicates:q}}"
         " --n {params.n:q} --r-min {params.r_min:q} --r-max {params.r_max:q} --points {params.points:q}"

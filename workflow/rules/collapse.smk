@@ -53,7 +53,7 @@ rule collapse_landscape:
         n_dirs=COLLAPSE["n_dirs"],
         opt_iter=COLLAPSE["opt_iter"],
         rel_tol=COLLAPSE["rel_tol"],
-        seed=lambda w: seed_arg(w.cell, 3000),
+        seed=lambda w: seed_arg(w.cell, stream("collapse")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} collapse-landscape --data {{params.data:q}} --runs {{input.runs:q}}"
         " --endpoints {input.endpoints:q} --cell-key {wildcards.cell:q} --embeddings {params.embeddings:q}"

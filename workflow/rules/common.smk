@@ -14,6 +14,7 @@ ROOT = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
+from dlgeom.study.seeds import stream
 from dlgeom.study import FIGURES
 from dlgeom.study.layout import stage_settings, study_name, write_settings
 from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
@@ -109,7 +110,8 @@ CONDA_ENV = "../envs/dlgeom.yaml"
 
 
 def seed_arg(key, *more):
-    """The comma-separated seed prefix of a cell: base_seed, two ids from its key, extras."""
+    """The comma-separated seed prefix of a job: base_seed, two ids from its key, then ``more``
+    (its seed stream, ``stream(name)`` from the table in ``dlgeom.study.seeds``)."""
     return ",".join(str(x) for x in [BASE_SEED, *cell_ids(key), *more])
 
 

@@ -26,7 +26,7 @@ rule cell:
         datadir=lambda w, output: str(Path(output.data).parent),
         offsets=cli_list(config["layers_offsets"]),
         eps=cli_list(config["probe_eps"]),
-        seed=lambda w: seed_arg(w.cell, 1000),
+        seed=lambda w: seed_arg(w.cell, stream("cell_data")),
         mu_samples=config["mu_samples"],
         probe_draws=config["probe_draws"],
         zero_cost=config["zero_cost"],

@@ -24,7 +24,7 @@ rule landscape_runs:
         stamp=settings_opts,
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
-        seed=lambda w: seed_arg(w.cell, 2000),
+        seed=lambda w: seed_arg(w.cell, stream("landscape")),
         rho=cli_list(config["landscape"]["rho"]),
         optimisers=cli_list(config["landscape"]["optimisers"]),
         runs=config["landscape"]["runs"],
@@ -55,7 +55,7 @@ rule landscape_shape:
         stamp=settings_opts,
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
-        seed=lambda w: seed_arg(w.cell, 2000),
+        seed=lambda w: seed_arg(w.cell, stream("landscape")),
         zero_cost=config["zero_cost"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"

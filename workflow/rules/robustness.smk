@@ -44,7 +44,7 @@ rule robustness_axis:
         opt_runs=ROB["optimisers"]["runs"],
         opt_iter=ROB["optimisers"]["max_iter"],
         zero_cost=config["zero_cost"],
-        seed=seed_arg("robustness", 3000),
+        seed=seed_arg("robustness", stream("robustness")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} robustness --axis {{wildcards.axis:q}} --values={{params.values:q}}"
         " {params.base:q} --replicates {params.replicates:q} --mu-line {params.mu_line:q}"
@@ -78,7 +78,7 @@ rule robustness_realdata:
         mu_line=ROB["mu_search"]["line"],
         mu_random=ROB["mu_search"]["random"],
         zero_cost=config["zero_cost"],
-        seed=seed_arg("realdata", 3001),
+        seed=seed_arg("realdata", stream("realdata")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} realdata --name {{wildcards.name:q}}"
         " --projections {params.projections:q} --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
@@ -112,7 +112,7 @@ rule robustness_user:
         mu_line=ROB["mu_search"]["line"],
         mu_random=ROB["mu_search"]["random"],
         zero_cost=config["zero_cost"],
-        seed=lambda w: seed_arg(f"user/{w.name}", 3002),
+        seed=lambda w: seed_arg(f"user/{w.name}", stream("user_data")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} realdata --data {{input.data:q}} --label {{wildcards.name:q}}"
         " --projections auto --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
