@@ -68,7 +68,11 @@ def _cmd_verdicts_html(args) -> dict:
 
     if not Path(args.claims).is_file():
         raise DlgeomInputError(f"--claims: no such file: {args.claims}")
-    page = verdicts_html(pd.read_csv(args.claims, keep_default_na=False))
+    try:   # as text: the counts are shown as written
+        claims = pd.read_csv(args.claims, dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DlgeomInputError(f"--claims: {args.claims}: not a readable CSV table ({exc})") from None
+    page = verdicts_html(claims)
     with open_output(args.out, "w") as fh:
         fh.write(page)
     return {}

@@ -58,7 +58,8 @@ def _check(claims: pd.DataFrame) -> pd.DataFrame:
     if missing:
         from ..validation import DlgeomInputError
 
-        raise DlgeomInputError(f"claims table: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+        raise DlgeomInputError(f"claims table: missing column(s) {', '.join(map(str, missing))}; expected the "
+                               f"columns {', '.join(COLUMNS)}")
     return claims[COLUMNS]
 
 
