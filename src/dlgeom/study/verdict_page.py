@@ -39,7 +39,8 @@ div.items-center:has(.dlgeom-verdicts) { align-items: flex-start; justify-conten
   border-bottom: 1px solid #e2e8f0; vertical-align: baseline; }
 .dlgeom-verdicts th { font-weight: 600; border-bottom: 1px solid #94a3b8; }
 .dlgeom-verdicts td.dlgeom-id { font-family: ui-monospace, monospace; font-size: 11.5px; }
-.dlgeom-verdicts td.dlgeom-statement { max-width: 12em; overflow: hidden; text-overflow: ellipsis; color: #475569; }
+.dlgeom-verdicts td.dlgeom-statement { max-width: max(12em, calc(20vw - 130px)); overflow: hidden;
+  text-overflow: ellipsis; color: #475569; }
 .dlgeom-verdicts .dlgeom-num { text-align: right; font-variant-numeric: tabular-nums; }
 .dlgeom-verdicts td.dlgeom-verdict { font-weight: 600; }
 .dlgeom-verdicts .dlgeom-holds { color: #166534; }
