@@ -467,3 +467,31 @@ def test_report_first_screen_shows_every_verdict(tiny_study, tiny_report, tmp_pa
     assert f"{kinds['finding']} findings of ours" in out["counts"]["text"]
     for v in ("holds", "holds with correction", "fails", "untested"):
         assert re.search(rf"(?<![0-9]){verdicts.get(v, 0)} {v}[,;]", out["counts"]["text"]), v
+
+
+def _report_captions(report: Path) -> dict[str, str]:
+    """File name -> caption (HTML) of every result of a built report, from its embedded `results` JSON."""
+    import re
+
+    m = re.search(r"var results = (\{.*?\});\n", report.read_text(encoding="utf-8"), re.S)
+    assert m, "no results JSON in the report"
+    return {Path(path).name: res["caption"] for path, res in json.loads(m.group(1)).items()}
+
+
+def test_figure_captions_follow_the_configured_zero_cost(tiny_study, tiny_report, tmp_path):
+    """The phase figure's caption names the zero-cost threshold of the config, also when it is changed (the
+    report rebuilt from a copy of the study with another `zero_cost`)."""
+    cfg = yaml.safe_load((tiny_study / "test.yaml").read_text())
+    assert f"reaches C ≤ {cfg['zero_cost']!r}, over" in _report_captions(tiny_report)["phase.png"]
+    copy = tmp_path / "study"
+    for sub in ("results", ".snakemake"):
+        shutil.copytree(tiny_study / sub, copy / sub, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    cfg["zero_cost"] = cfg["zero_cost"] * 10
+    (copy / "other.yaml").write_text(yaml.safe_dump(cfg))
+    report = tmp_path / "report.html"
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(copy), "--configfile",
+                                      str(copy / "other.yaml"), "--report", str(report)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    caption = _report_captions(report)["phase.png"]
+    assert f"reaches C ≤ {cfg['zero_cost']!r}, over" in caption and "1e-10" not in caption
