@@ -109,6 +109,10 @@ def test_a_table_without_the_columns_is_refused_in_one_line():
     with pytest.raises(DlgeomInputError) as err:
         verdicts_html(_claims().drop(columns=["verdict", "n_counter"]))
     assert "verdict, n_counter" in str(err.value) and "\n" not in str(err.value)
+    claims = _claims()
+    claims.loc[3, "kind"] = "remark"          # a row the two tables would leave out
+    with pytest.raises(DlgeomInputError, match="column kind holds remark; allowed: claim, finding"):
+        verdicts_html(claims)
 
 
 def test_the_command_writes_the_page(tmp_path):

@@ -61,6 +61,11 @@ def _check(claims: pd.DataFrame) -> pd.DataFrame:
 
         raise DlgeomInputError(f"claims table: missing column(s) {', '.join(map(str, missing))}; expected the "
                                f"columns {', '.join(COLUMNS)}")
+    other = sorted(set(map(str, claims["kind"])) - {"claim", "finding"})
+    if other:
+        from ..validation import DlgeomInputError
+
+        raise DlgeomInputError(f"claims table: column kind holds {', '.join(other)}; allowed: claim, finding")
     return claims[COLUMNS]
 
 
