@@ -14,6 +14,8 @@ import html
 
 import pandas as pd
 
+from ..validation import DlgeomInputError
+
 __all__ = ["COLUMNS", "VERDICTS", "verdict_counts", "verdicts_html"]
 
 #: The columns of claims.csv the summary reads.
@@ -57,14 +59,10 @@ _HEAD_TIPS = {"cases": "n_cases: the cases the statement applies to",
 def _check(claims: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in claims.columns]
     if missing:
-        from ..validation import DlgeomInputError
-
         raise DlgeomInputError(f"claims table: missing column(s) {', '.join(map(str, missing))}; expected the "
                                f"columns {', '.join(COLUMNS)}")
     other = sorted(set(map(str, claims["kind"])) - {"claim", "finding"})
     if other:
-        from ..validation import DlgeomInputError
-
         raise DlgeomInputError(f"claims table: column kind holds {', '.join(other)}; allowed: claim, finding")
     return claims[COLUMNS]
 
@@ -78,7 +76,7 @@ def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:
 
 def _cell(text, cls: str, title: str | None = None) -> str:
     tip = f' title="{html.escape(title)}"' if title else ""
-    return f'<td class="{cls}"{tip}>{html.escape(str(text))}</td>'
+    return f'<td class="{html.escape(cls)}"{tip}>{html.escape(str(text))}</td>'
 
 
 def _row(r, with_verdict: bool) -> str:
