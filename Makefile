@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(RUN) python -m dlgeom perf-figure --name time_to_cost --data results/benchmarks/time_to_cost.json --out results/benchmarks/time_to_cost
 
 # The committed reference: the default study run in a clean clone of HEAD (provenance names that
-# commit), its tables and figures copied back, and its wall time and job count recorded.
+# commit), its tables, figures and verdict summary (report/) copied back, and its wall time and job count recorded.
 reference: $(STAMP)
 	@test -z "$$(git status --porcelain --untracked-files=no)" \
 	  || { echo "make reference: the work tree has uncommitted changes; commit them first"; exit 1; }
@@ -50,8 +50,9 @@ reference: $(STAMP)
 	cd $(REFTMP) && $(RUN) python benchmarks/study_timing.py --study default --out $(CURDIR)/results/benchmarks/study_default.json \
 	  --update-docs $(CURDIR)/docs/performance.md
 	$(RUN) python benchmarks/slurm_resources.py > /dev/null
-	rm -rf results/default/tables results/default/figures
-	cp -r $(REFTMP)/results/default/tables $(REFTMP)/results/default/figures results/default/
+	rm -rf results/default/tables results/default/figures results/default/report
+	cp -r $(REFTMP)/results/default/tables $(REFTMP)/results/default/figures $(REFTMP)/results/default/report \
+	  results/default/
 	@git status --short results/default | head -5
 
 lock:
@@ -62,4 +63,4 @@ lock:
 clean-results:
 	rm -rf results/default/data results/default/cells results/default/logs results/default/landscape \
 	       results/default/robustness results/default/beyond results/default/benchmarks results/default/settings \
-	       results/default/tables results/default/figures results/default/report.html
+	       results/default/tables results/default/figures results/default/report results/default/report.html

@@ -34,5 +34,6 @@ rule all:
     default_target: True
     input:
         TABLE_FILES,
+        f"{OUT}/report/verdicts.html",
         expand(f"{OUT}/figures/{{name}}.{{ext}}", name=FIGURES, ext=["png", "pdf"]),
         expand(f"{OUT}/figures/{{name}}.{{ext}}", name=STAGE_FIGURES, ext=["png", "pdf"]),

@@ -327,6 +327,9 @@ def tries() -> list[tuple[str, str, list[str]]]:
         "--check", "{ws}/missing.md")
     add("bad file", "compare-studies:no block", "compare-studies", "--base", "{ws}", "--other", "{ws}",
         "--update", "{ws}/existing.json")
+    # the report's verdict summary
+    for f in ("missing.csv", "claims_bad.csv", "garbage.csv", "empty.csv", "utf16.csv", "garbage.json", "cell"):
+        add("bad file", f"verdicts-html:{f}", "verdicts-html", "--claims", f"{{ws}}/{f}", "--out", "{ws}/out.html")
     # the settings check and the neural-collapse stage
     for args, cid in ((["--inputs", "{ws}/garbage.json"], "garbage"), (["--inputs", "{ws}/missing.json"], "missing"),
                       (["--inputs", "{ws}/cell.json"], "no stamp")):

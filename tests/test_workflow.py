@@ -330,26 +330,42 @@ def _normal_text(s) -> str:
     return " ".join(str(s).split())
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does it)")
-def test_report_renders_tables_and_figures_in_chromium(tiny_study, tmp_path):
-    import html as html_lib
-    import re
-
-    cfg = tiny_study / "test.yaml"
-    report = tmp_path / "report.html"
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tiny_study), "--configfile", str(cfg),
-                                      "--report", str(report)], capture_output=True, text=True, timeout=300)
+@pytest.fixture(scope="module")
+def tiny_report(tiny_study, tmp_path_factory) -> Path:
+    """The tiny study's Snakemake report, built once (no docutils error or warning)."""
+    report = tmp_path_factory.mktemp("report") / "report.html"
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tiny_study), "--configfile",
+                                      str(tiny_study / "test.yaml"), "--report", str(report)],
+                         capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "ERROR/" not in res.stderr and "WARNING/" not in res.stderr, res.stderr[-2000:]  # docutils messages
+    return report
+
+
+def _run_in_chromium(report: Path, script: str, tmp_path: Path, window: str, attribute: str) -> dict:
+    """Open ``report`` with ``script`` appended to its body in headless chromium; the JSON the script
+    leaves in the ``attribute`` of <body>, read back from --dump-dom."""
+    import html as html_lib
+    import re
+    import tempfile
+
     head, tail = report.read_text(encoding="utf-8").rsplit("</body>", 1)
     probe = tmp_path / "probe.html"
-    probe.write_text(head + REPORT_CHECK_JS + "</body>" + tail, encoding="utf-8")
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
-                          "--virtual-time-budget=120000", "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=300)
-    m = re.search(r'data-dlgeom-check="([^"]*)"', dom.stdout)
+    probe.write_text(head + script + "</body>" + tail, encoding="utf-8")
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                              "--disable-sync",
+                              f"--user-data-dir={profile}", f"--window-size={window}", "--virtual-time-budget=120000",
+                              "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=300)
+    m = re.search(attribute + r'="([^"]*)"', dom.stdout)
     assert m, "the check script did not finish: " + dom.stderr[-2000:]
-    out = json.loads(html_lib.unescape(m.group(1)))
+    return json.loads(html_lib.unescape(m.group(1)))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does it)")
+def test_report_renders_tables_and_figures_in_chromium(tiny_study, tiny_report, tmp_path):
+    out = _run_in_chromium(tiny_report, REPORT_CHECK_JS, tmp_path, "1400,1000", "data-dlgeom-check")
     assert out["errors"] == []
 
     # the claims table: every row and cell of claims.csv, as written (| and _ not eaten by rst)
@@ -370,3 +386,112 @@ def test_report_renders_tables_and_figures_in_chromium(tiny_study, tmp_path):
     assert {Path(p).name for p in out["figures"]} == pngs
     for path, img in out["figures"].items():
         assert img is not None and img["w"] > 100 and img["h"] > 50 and img["shown"] > 100, path
+
+
+# Run inside the report when it opens (the landing page, nothing clicked): once the layout has settled, every
+# row of the verdict summary as a person sees it in the window: the text of each cell, whether the cell lies
+# wholly inside the window, is the element found at its centre (nothing covers it) and shows all its text
+# (no clipping); the same for the captions and the counting line.
+FIRST_SCREEN_JS = """
+<script>
+(async () => {
+  const out = {rows: [], captions: [], counts: null, errors: []};
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const seen = el => {
+    const b = el.getBoundingClientRect(), s = getComputedStyle(el);
+    const hit = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+    return b.width > 0 && b.height > 0 && b.left >= 0 && b.top >= 0 && b.right <= innerWidth
+      && b.bottom <= innerHeight && s.visibility === "visible" && Number(s.opacity) > 0.5
+      && hit !== null && el.contains(hit) && el.scrollWidth <= el.clientWidth + 1;
+  };
+  const text = el => el.innerText.replace(/\\s+/g, " ").trim();
+  try {
+    let last = "";
+    for (let i = 0; i < 200; i++) {
+      await sleep(250);
+      const box = document.querySelector(".dlgeom-verdicts");
+      const nav = document.querySelector("nav");
+      if (!box || !nav || getComputedStyle(nav).backgroundColor === "rgba(0, 0, 0, 0)") continue;
+      const now = JSON.stringify([box.getBoundingClientRect(), nav.getBoundingClientRect()]);
+      if (now === last) break;
+      last = now;
+    }
+    const box = document.querySelector(".dlgeom-verdicts");
+    out.window = [innerWidth, innerHeight];
+    for (const table of box.querySelectorAll("table")) {
+      const cap = table.querySelector("caption");
+      out.captions.push({text: text(cap), seen: seen(cap)});
+      for (const tr of table.querySelectorAll("tbody tr")) {
+        out.rows.push({caption: text(cap), cells: [...tr.cells].map(td => ({text: text(td), seen: seen(td),
+                                                                             title: td.title}))});
+      }
+    }
+    const counts = box.querySelector("p");
+    out.counts = {text: text(counts), seen: seen(counts)};
+  } catch (e) { out.errors.push(String(e)); }
+  document.body.setAttribute("data-dlgeom-first-screen", JSON.stringify(out));
+})();
+</script>
+"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does it)")
+def test_report_first_screen_shows_every_verdict(tiny_study, tiny_report, tmp_path):
+    """The landing page of the report, in a 1366x768 window, shows every claim with its verdict and counts and
+    every finding with its counts, without a click or a scroll."""
+    import re
+
+    out = _run_in_chromium(tiny_report, FIRST_SCREEN_JS, tmp_path, "1366,768", "data-dlgeom-first-screen")
+    assert out["errors"] == []
+    claims = pd.read_csv(next(tiny_study.glob("results/**/tables/claims.csv")), dtype=str, keep_default_na=False)
+    assert {"claim", "finding"} == set(claims["kind"])
+    captions = {"claim": "Claims of the paper", "finding": "Findings beyond the paper"}
+    assert [(c["text"], c["seen"]) for c in out["captions"]] == [(captions["claim"], True), (captions["finding"], True)]
+    rows = {r["cells"][0]["text"]: r for r in out["rows"]}
+    assert len(rows) == len(out["rows"]) == len(claims)
+    for c in claims.itertuples(index=False):
+        row = rows[c.id]
+        assert row["caption"] == captions[c.kind], c.id
+        shown = [cell["text"] for cell in row["cells"]]
+        expected = [c.id, c.verdict, c.n_cases, c.n_counter] if c.kind == "claim" else [c.id, c.n_cases, c.n_counter]
+        assert [shown[0]] + shown[2:] == expected, c.id
+        # id, verdict and counts are in the window, uncovered and unclipped; the statement (cut to the
+        # column) is whole in its tooltip
+        assert all(cell["seen"] for i, cell in enumerate(row["cells"]) if i != 1), (c.id, row)
+        assert row["cells"][1]["title"] == c.statement and row["cells"][1]["text"] == _normal_text(c.statement)
+    # the counting line: number of claims per verdict and of findings, from the same table
+    assert out["counts"]["seen"]
+    kinds = claims["kind"].value_counts()
+    verdicts = claims.loc[claims["kind"] == "claim", "verdict"].value_counts()
+    assert f"{kinds['claim']} claims of the paper" in out["counts"]["text"]
+    assert f"{kinds['finding']} findings of ours" in out["counts"]["text"]
+    for v in ("holds", "holds with correction", "fails", "untested"):
+        assert re.search(rf"(?<![0-9]){verdicts.get(v, 0)} {v}[,;]", out["counts"]["text"]), v
+
+
+def _report_captions(report: Path) -> dict[str, str]:
+    """File name -> caption (HTML) of every result of a built report, from its embedded `results` JSON."""
+    import re
+
+    m = re.search(r"var results = (\{.*?\});\n", report.read_text(encoding="utf-8"), re.S)
+    assert m, "no results JSON in the report"
+    return {Path(path).name: res["caption"] for path, res in json.loads(m.group(1)).items()}
+
+
+def test_figure_captions_follow_the_configured_zero_cost(tiny_study, tiny_report, tmp_path):
+    """The phase figure's caption names the zero-cost threshold of the config, also when it is changed (the
+    report rebuilt from a copy of the study with another `zero_cost`)."""
+    cfg = yaml.safe_load((tiny_study / "test.yaml").read_text())
+    assert f"reaches C ≤ {cfg['zero_cost']!r}, over" in _report_captions(tiny_report)["phase.png"]
+    copy = tmp_path / "study"
+    for sub in ("results", ".snakemake"):
+        shutil.copytree(tiny_study / sub, copy / sub, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    cfg["zero_cost"] = cfg["zero_cost"] * 10
+    (copy / "other.yaml").write_text(yaml.safe_dump(cfg))
+    report = tmp_path / "report.html"
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(copy), "--configfile",
+                                      str(copy / "other.yaml"), "--report", str(report)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    caption = _report_captions(report)["phase.png"]
+    assert f"reaches C ≤ {cfg['zero_cost']!r}, over" in caption and "1e-10" not in caption

@@ -53,3 +53,22 @@ rule aggregate:
         f" && {DLGEOM} {{params.stamp:q}} aggregate --cells {{input.cells:q}}"
         " --landscape {input.landscape:q} --extra-claims {input.extra_claims:q} --out-dir {params.outdir:q}"
         " --zero-cost {params.zero_cost:q} --seed {params.seed:q} >> {log:q} 2>&1"
+
+
+# The verdicts at a glance: claims and findings with their verdicts and counts, shown at the top of the
+# report's landing page (workflow/report/workflow.rst) and as its first result category.
+localrules:
+    verdict_summary,
+
+
+rule verdict_summary:
+    input:
+        claims=f"{OUT}/tables/claims.csv",
+    output:
+        html=report(f"{OUT}/report/verdicts.html", caption="../report/verdicts.rst", category="At a glance"),
+    log:
+        f"{OUT}/logs/verdict_summary.log",
+    conda:
+        CONDA_ENV
+    shell:
+        f"{DLGEOM} verdicts-html --claims {{input.claims:q}} --out {{output.html:q}} > {{log:q}} 2>&1"

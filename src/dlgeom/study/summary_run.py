@@ -1,7 +1,8 @@
 """``dlgeom headline`` and ``dlgeom compare-studies``: print a generated Markdown block (the
 headline of one study's tables, or two studies side by side), write it into a Markdown file
 between its markers, or check that a file's block is current (:mod:`dlgeom.study.summary`,
-:mod:`dlgeom.study.compare`; pandas is imported only when a command runs)."""
+:mod:`dlgeom.study.compare`); ``dlgeom verdicts-html``: the verdicts at a glance for the report
+(:mod:`dlgeom.study.verdict_page`). pandas is imported only when a command runs."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ def register(sub) -> dict:
     c.add_argument("--base", required=True, help="tables directory of the smaller study")
     c.add_argument("--other", required=True, help="tables directory of the larger study")
     _target_options(c)
-    return {"headline": _cmd_headline, "compare-studies": _cmd_compare}
+    v = sub.add_parser("verdicts-html", help="the verdicts at a glance (HTML) from a claims table, for the report",
+                       description="Write the compact verdict summary of a claims table (claims and findings with "
+                                   "their verdicts and counts) as an HTML fragment; the Snakemake report shows it "
+                                   "on its first screen.")
+    v.add_argument("--claims", required=True, help="claims.csv of a study")
+    v.add_argument("--out", required=True, help="HTML file to write")
+    return {"headline": _cmd_headline, "compare-studies": _cmd_compare, "verdicts-html": _cmd_verdicts_html}
 
 
 def _target_options(p) -> None:
@@ -51,6 +58,24 @@ def _cmd_compare(args) -> dict:
     _tables_dir(args.other, "--other")
     return _emit(args, comparison(args.base, args.other), BEGIN, END,
                  f"dlgeom compare-studies --base {args.base} --other {args.other}")
+
+
+def _cmd_verdicts_html(args) -> dict:
+    import pandas as pd
+
+    from ..safe_write import open_output
+    from .verdict_page import verdicts_html
+
+    if not Path(args.claims).is_file():
+        raise DlgeomInputError(f"--claims: no such file: {args.claims}")
+    try:   # as text: the counts are shown as written
+        claims = pd.read_csv(args.claims, dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DlgeomInputError(f"--claims: {args.claims}: not a readable CSV table ({exc})") from None
+    page = verdicts_html(claims)
+    with open_output(args.out, "w") as fh:
+        fh.write(page)
+    return {}
 
 
 def _emit(args, block: str, begin: str, end: str, command: str) -> dict:
