@@ -23,7 +23,7 @@ from dlgeom.validation import DlgeomInputError
 
 
 def _fail(msg):
-    for line in str(msg).splitlines():   # every error of the config, one line each
+    for line in str(msg).splitlines():  # every error of the config, one line each
         print(f"dlgeom: config error: {line}", file=sys.stderr)
     sys.exit(1)
 
@@ -32,8 +32,9 @@ def _fail(msg):
 # none): keys that depend on the grid and are not set there follow the grid (config.follow_grid).
 _overrides = workflow.config_settings.overwrite_config
 try:
-    _validated = validate_config(config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"),
-                                 explicit=_overrides or None)
+    _validated = validate_config(
+        config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"), explicit=_overrides or None
+    )
 except DlgeomInputError as exc:
     _validated = None
     _errors = str(exc).splitlines()
