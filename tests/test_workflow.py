@@ -52,8 +52,9 @@ def test_config_errors_name_the_key(tmp_path, mutate, key):
     mutate(cfg)
     with pytest.raises(DlgeomInputError) as err:
         validate_config(cfg, SCHEMA)
-    msg = str(err.value)
-    assert f"config key '{key}'" in msg and "\n" not in msg
+    lines = str(err.value).splitlines()      # every error of the config, one line each
+    assert lines[0].startswith(f"config key '{key}'"), lines
+    assert all(line.startswith("config key '") for line in lines), lines
 
 
 def test_malformed_dataset_file_is_a_config_error(tmp_path):
