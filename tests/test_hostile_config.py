@@ -177,7 +177,7 @@ def test_keys_that_depend_on_the_grid_follow_a_new_grid():
     user = {"study": "mine", "grid": {"Q": [3, 4], "delta_ratio": [0.1, 0.2], "theta": ["regular", 2.0]},
             "robustness": {"axes": {"delta_ratio": [0.1, 1.0], "theta": [], "label_noise": [0.05]}}}
     out = validate_config(_default_with(user), SCHEMA, explicit=user)
-    assert out["landscape"]["cells"] == ["Q3/thetaregular/r0.1"]        # of Q2/…/r0.1, Q2/…/r0.5, Q3/…/r0.1, Q3/θ3.4
+    assert out["landscape"]["cells"] == ["Q3/thetaregular/r0.1"]  # the one default cell in the grid
     assert out["figures"] == {"curation_Q": 4, "curation_delta_ratio": 0.1}
     assert out["robustness"]["optimisers"]["points"] == {"delta_ratio": [0.1], "theta": [], "label_noise": [0.05]}
     # the same values set by the user are checked strictly, every error at once
