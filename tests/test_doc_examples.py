@@ -22,6 +22,8 @@ A block that only runs with something a fresh clone does not have (a cluster, a 
 yours) is written so that it runs on the clone instead, e.g. with the bundled example data.
 """
 
+import re
+
 import pytest
 import yaml
 
@@ -34,6 +36,17 @@ KINDS = {"text", "console", "yaml", "yml", "python", "bash"}
 def test_every_block_has_a_known_kind():
     unknown = [f"{b.where} ```{b.lang}" for d in DOCS for b in blocks(d) if b.lang not in KINDS]
     assert unknown == [], "use ```bash, ```python, ```yaml, ```text or ```console: " + ", ".join(unknown)
+
+
+def test_no_command_hides_in_an_indented_block():
+    """An indented code block is never run, so it must not hold a command."""
+    commands = re.compile(r"^ {4,}(?:\S+=\S+ )*(?:\S*/)?(?:snakemake|make|dlgeom|python3?|pip|bash|cp|mkdir)\s", re.M)
+    found = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        outside = re.sub(r"^ {0,4}```.*?^ {0,4}```", "", text, flags=re.S | re.M)
+        found += [f"{doc.name}: {m.group(0).strip()}" for m in commands.finditer(outside)]
+    assert found == [], found
 
 
 def test_yaml_excerpts_parse():
