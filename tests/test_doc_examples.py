@@ -66,7 +66,6 @@ def test_the_dry_run_rule():
     assert dry_run(".venv/bin/dlgeom make-data --out d.npz") == ".venv/bin/dlgeom make-data --out d.npz\n"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("doc", PAGES, ids=[d.name for d in PAGES])
 def test_every_block_runs_as_written(doc, tmp_path):
     repo = copy_repo(tmp_path / "repo")
