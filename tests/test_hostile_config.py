@@ -141,6 +141,62 @@ def test_curation_default_follows_the_grid():
     assert out["figures"] == {"curation_Q": 3, "curation_delta_ratio": 0.05}
 
 
+def test_every_error_of_a_config_is_reported_at_once():
+    """Independent mistakes in one config: one exception, one line per error, each naming its key."""
+    from dlgeom.validation import ConfigErrors
+
+    cfg = copy.deepcopy(BASE)
+    cfg["replicates"] = 0                                   # schema: below the minimum
+    cfg["grid"]["theta"] = ["regular", 9.0]                 # schema: not an angle in (0, 2π)
+    cfg["landscape"]["optimisers"] = ["lbfgs"]
+    cfg["landscape"]["optimiser_runs"] = {"gd": 5}          # semantic: gd is not run
+    cfg["datasets"][0]["shrink"] = [-1.0]                   # semantic: λ < 0
+    cfg["robustness"]["optimisers"]["points"] = {"delta_ratio": [0.3]}   # semantic: not an axis value
+    with pytest.raises(ConfigErrors) as info:
+        validate_config(cfg, SCHEMA)
+    lines = str(info.value).splitlines()
+    keys = [line.split("'")[1] for line in lines]
+    assert sorted(keys) == ["datasets[0].shrink[0]", "grid.theta[1]", "landscape.optimiser_runs.gd", "replicates",
+                            "robustness.optimisers.points.delta_ratio[0]"], lines
+    assert all(line.startswith("config key '") for line in lines)
+
+
+def _default_with(user: dict) -> dict:
+    """config/config.yaml extended by ``user`` the way Snakemake merges a --configfile."""
+    def merge(base, over):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+        return out
+    return merge(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), user)
+
+
+def test_keys_that_depend_on_the_grid_follow_a_new_grid():
+    """A config that changes the grid and leaves the grid-dependent keys out: the values inherited
+    from config/config.yaml that are not in the new grid are dropped, the rest kept."""
+    user = {"study": "mine", "grid": {"Q": [3, 4], "delta_ratio": [0.1, 0.2], "theta": ["regular", 2.0]},
+            "robustness": {"axes": {"delta_ratio": [0.1, 1.0], "theta": [], "label_noise": [0.05]}}}
+    out = validate_config(_default_with(user), SCHEMA, explicit=user)
+    assert out["landscape"]["cells"] == ["Q3/thetaregular/r0.1"]  # the one default cell in the grid
+    assert out["figures"] == {"curation_Q": 4, "curation_delta_ratio": 0.1}
+    assert out["robustness"]["optimisers"]["points"] == {"delta_ratio": [0.1], "theta": [], "label_noise": [0.05]}
+    # the same values set by the user are checked strictly, every error at once
+    strict = {**user, "landscape": {"cells": ["Q2/thetaregular/r0.1"]},
+              "robustness": {**user["robustness"], "optimisers": {"points": {"theta": [3.4]}}}}
+    with pytest.raises(DlgeomInputError) as info:
+        validate_config(_default_with(strict), SCHEMA, explicit=strict)
+    assert [line.split("'")[1] for line in str(info.value).splitlines()] == [
+        "landscape.cells[0]", "robustness.optimisers.points.theta"]
+
+
+def test_the_default_study_keeps_its_own_grid_dependent_values():
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    out = validate_config(default, SCHEMA)
+    assert out["landscape"]["cells"] == default["landscape"]["cells"]
+    assert out["figures"] == default["figures"]
+    assert out["robustness"]["optimisers"]["points"] == default["robustness"]["optimisers"]["points"]
+
+
 def test_schema_states_a_limit_for_every_number():
     """Every integer or number in the schema has both a lower and an upper bound (or an enum)."""
     missing = []

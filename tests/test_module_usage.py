@@ -1,7 +1,8 @@
-"""The study used as a Snakemake module from another directory (docs/usage.md): a user Snakefile
-with ``module dlgeom: snakefile: <repo>/Snakefile, config: config`` and ``use rule * from dlgeom``,
-the tiny config, a temporary working directory.  Dry run of the whole study, then one grid cell run
-for real (the whole tiny study end to end is covered by tests/test_workflow.py)."""
+"""The study used as a Snakemake module from another directory (docs/usage.md), set up by the doc's
+own blocks word for word: a user Snakefile with ``module dlgeom: snakefile: <repo>/Snakefile,
+config: config`` and ``use rule * from dlgeom``, the tiny config, a project beside the repository.
+Dry run of the whole study, then one grid cell run for real (the whole tiny study end to end is
+covered by tests/test_workflow.py)."""
 
 import json
 import shutil
@@ -12,33 +13,41 @@ from pathlib import Path
 import pytest
 import yaml
 
+from doc_blocks import blocks, copy_repo, run_block
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 HAS_SNAKEMAKE = shutil.which("snakemake") is not None or (Path(sys.executable).parent / "snakemake").exists()
 pytestmark = pytest.mark.skipif(not HAS_SNAKEMAKE, reason="snakemake is not installed (pip install -e '.[workflow]')")
 
-USER_SNAKEFILE = """\
-configfile: "config.yaml"
-
-
-module dlgeom:
-    snakefile:
-        "{snakefile}"
-    config:
-        config
-
-
-use rule * from dlgeom{rename}
-"""
+USAGE = ROOT / "docs" / "usage.md"
 
 
 def _project(tmp_path: Path, rename: str = "") -> Path:
-    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text(encoding="utf-8"))
-    cfg["datasets"][0]["path"] = str(ROOT / "config" / "example_data" / "blobs.csv")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    (tmp_path / "Snakefile").write_text(USER_SNAKEFILE.format(snakefile=ROOT / "Snakefile", rename=rename),
-                                        encoding="utf-8")
-    return tmp_path
+    """The project directory of docs/usage.md, made by its set-up block exactly as written, run from
+    the root of a temporary copy of the repository (the project lands beside the copy).  With
+    ``rename``, the last line of its Snakefile takes the suffix docs/usage.md describes."""
+    setup = next(b for b in blocks(USAGE) if b.lang == "bash" and "Snakefile" in b.text)
+    repo = copy_repo(tmp_path / "repo")
+    res = run_block(setup, repo)
+    assert res.returncode == 0, res.stderr
+    project = tmp_path / "my-study"
+    if rename:
+        snakefile = project / "Snakefile"
+        text = snakefile.read_text(encoding="utf-8")
+        assert text.endswith("use rule * from dlgeom\n")
+        snakefile.write_text(text[:-1] + rename + "\n", encoding="utf-8")
+    return project
+
+
+def test_the_run_block_of_the_doc_runs_as_written(tmp_path):
+    """docs/usage.md's run block (the study and the report as dry runs, by the doc-test convention)."""
+    run = [b for b in blocks(USAGE) if b.lang == "bash"][-1]
+    assert "cd ../my-study" in run.text
+    _project(tmp_path)
+    res = run_block(run, tmp_path / "repo")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "This was a dry-run" in res.stdout
 
 
 def _snakemake(cwd: Path, *args, timeout=300):

@@ -52,8 +52,9 @@ def test_config_errors_name_the_key(tmp_path, mutate, key):
     mutate(cfg)
     with pytest.raises(DlgeomInputError) as err:
         validate_config(cfg, SCHEMA)
-    msg = str(err.value)
-    assert f"config key '{key}'" in msg and "\n" not in msg
+    lines = str(err.value).splitlines()      # every error of the config, one line each
+    assert lines[0].startswith(f"config key '{key}'"), lines
+    assert all(line.startswith("config key '") for line in lines), lines
 
 
 def test_malformed_dataset_file_is_a_config_error(tmp_path):
@@ -83,6 +84,22 @@ def test_snakemake_stops_before_any_job_with_one_line(tmp_path):
     assert res.returncode != 0
     lines = [l for l in res.stderr.splitlines() if "config error" in l]
     assert lines == ["dlgeom: config error: config key 'grid.Q[1]': 1 is less than the minimum of 2"]
+    assert not (tmp_path / "run" / "results").exists()
+
+
+def test_snakemake_reports_every_config_error_at_once(tmp_path):
+    cfg = _test_config(tmp_path)
+    cfg["replicates"] = 0
+    cfg["landscape"]["cells"] = ["Q4/thetaregular/r0.05"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "run"),
+                                      "--configfile", str(path), "--cores", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    lines = [l for l in res.stderr.splitlines() if "config error" in l]
+    assert [l.split("'")[1] for l in lines] == ["replicates", "landscape.cells[0]"], lines
+    assert all(l.startswith("dlgeom: config error: config key '") for l in lines)
     assert not (tmp_path / "run" / "results").exists()
 
 

@@ -17,5 +17,15 @@ __all__ = [
     "Dataset", "load_dataset", "save_dataset", "Assumptions", "Geometry", "assumptions",
     "geometry", "Network", "activation_margin", "cost", "cost_and_grad", "cost_sq", "curate",
     "truncate", "Construction", "all_patterns", "construct_global", "construct_pattern",
-    "make_clustered", "DlgeomInputError", "__version__",
+    "make_clustered", "DlgeomInputError", "TruncationClassifier", "__version__",
 ]
+
+
+def __getattr__(name):
+    """``dlgeom.TruncationClassifier`` (the scikit-learn estimator, :mod:`dlgeom.estimator`), imported
+    on first use so that ``import dlgeom`` does not load scikit-learn."""
+    if name == "TruncationClassifier":
+        from .estimator import TruncationClassifier
+
+        return TruncationClassifier
+    raise AttributeError(f"module 'dlgeom' has no attribute {name!r}")

@@ -40,6 +40,17 @@ class DlgeomInputError(ValueError):
         super().__init__(" ".join(str(message).split()), *args)
 
 
+class ConfigErrors(DlgeomInputError):
+    """Every error of a study config at once: one line per error, each ``config key '…': …``."""
+
+    def __init__(self, lines):
+        self.lines = [" ".join(str(line).split()) for line in lines]
+        super().__init__(self.lines[0] if self.lines else "")
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
 def as_float_array(value, name: str, ndim: int, shape: tuple | None = None) -> np.ndarray:
     """Return ``value`` as a finite C-contiguous float64 array with ``ndim`` dimensions.
 

@@ -24,15 +24,29 @@ from dlgeom.validation import DlgeomInputError
 
 
 def _fail(msg):
-    print(f"dlgeom: config error: {msg}", file=sys.stderr)
+    for line in str(msg).splitlines():  # every error of the config, one line each
+        print(f"dlgeom: config error: {line}", file=sys.stderr)
     sys.exit(1)
 
 
+# What the user wrote (--configfile files and --config values; the config itself when there are
+# none): keys that depend on the grid and are not set there follow the grid (config.follow_grid).
+_overrides = workflow.config_settings.overwrite_config
 try:
-    _validated = validate_config(config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
-    STUDY = study_name(_validated, workflow.config_settings.overwrite_config)
+    _validated = validate_config(
+        config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"), explicit=_overrides or None
+    )
 except DlgeomInputError as exc:
-    _fail(exc)
+    _validated = None
+    _errors = str(exc).splitlines()
+else:
+    _errors = []
+try:
+    STUDY = study_name(_validated or config, _overrides)
+except DlgeomInputError as exc:
+    _errors.append(str(exc))
+if _errors:
+    _fail("\n".join(_errors))
 config.clear()
 config.update(_validated)
 # one main run of a study per folder, with a message that says what to do; stale locks cleared

@@ -141,7 +141,8 @@ def render_config_reference(schema: dict) -> str:
         "",
         "Every key is optional unless marked *required*: a missing key takes the default shown here. "
         "A config is validated against the schema before any job runs, and an invalid one stops the "
-        "workflow with one line naming the key. Some keys have further checks beyond the limits "
+        "workflow with one line per error (all of them at once), each naming the key. Some keys "
+        "have further checks beyond the limits "
         "listed here (for example θ values must be reachable for every Q of the grid); their "
         "messages name the key and the allowed values. See config/README.md for examples.",
         "",

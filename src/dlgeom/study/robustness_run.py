@@ -26,7 +26,7 @@ from ..robustness import make_point, measure_point, optimiser_comparison
 from ..argtypes import check_inputs_exist
 from ..thresholds import ZERO_COST
 from .robustness_axes import AXES, BASE, parse_axis_value, point_params
-from ..validation import DlgeomInputError, check_choice, check_float, check_int
+from ..validation import ConfigErrors, DlgeomInputError, check_choice, check_float, check_int
 
 __all__ = ["axis_x", "cli_base_args", "cli_list", "register", "run_axis", "run_optimisers", "run_realdata",
            "validate_robustness_config"]
@@ -152,24 +152,25 @@ def validate_robustness_config(cfg: dict) -> None:
     """Semantic checks of the (schema-validated, defaults filled) ``robustness`` config key, for
     the study's config validation: every axis value valid and θ reachable for the base Q, values
     distinct, gradient-training points among their axis's values, λ distinct.  Raises
-    :class:`DlgeomInputError` with one line naming the key."""
+    :class:`ConfigErrors` with every error, one line each naming the key."""
     from ..synthetic import max_cone_angle, regular_cone_angle
 
     rob = cfg.get("robustness", cfg)
     base = rob["base"]
     q = int(base["Q"])
+    errors = []
 
-    def check_theta(t, key):
+    def theta_error(t, key):
         if t == "regular":
-            return
+            return None
         if q == 2:
-            raise DlgeomInputError(f"config key '{key}': base Q = 2 has no cone-angle axis; use 'regular'")
+            return f"config key '{key}': base Q = 2 has no cone-angle axis; use 'regular'"
         lo, hi = regular_cone_angle(q), max_cone_angle(q)
         if not lo <= float(t) <= hi:
-            raise DlgeomInputError(f"config key '{key}': {t} is not reachable for Q = {q}; allowed "
-                                   f"[{lo:.4f}, {hi:.4f}] (or 'regular')")
+            return f"config key '{key}': {t} is not reachable for Q = {q}; allowed [{lo:.4f}, {hi:.4f}] (or 'regular')"
+        return None
 
-    check_theta(base["theta"], "robustness.base.theta")
+    errors.append(theta_error(base["theta"], "robustness.base.theta"))
     parsed = {}
     for axis, values in rob["axes"].items():
         out = []
@@ -178,29 +179,35 @@ def validate_robustness_config(cfg: dict) -> None:
             try:
                 out.append(parse_axis_value(axis, v))
             except DlgeomInputError as exc:
-                raise DlgeomInputError(f"config key '{key}': {exc}") from None
+                errors.append(f"config key '{key}': {exc}")
+                continue
             if axis == "theta":
-                check_theta(v, key)
+                errors.append(theta_error(v, key))
         if len({str(v) for v in out}) != len(out):
-            raise DlgeomInputError(f"config key 'robustness.axes.{axis}': values must be distinct")
+            errors.append(f"config key 'robustness.axes.{axis}': values must be distinct")
         parsed[axis] = out
     for axis, values in rob["optimisers"]["points"].items():
         if not values:
             continue
         if axis not in parsed or not parsed[axis]:
-            raise DlgeomInputError(f"config key 'robustness.optimisers.points.{axis}': not an axis of robustness.axes "
-                                   f"with values (axes: {', '.join(a for a, v in parsed.items() if v) or 'none'})")
+            errors.append(f"config key 'robustness.optimisers.points.{axis}': not an axis of robustness.axes "
+                          f"with values (axes: {', '.join(a for a, v in parsed.items() if v) or 'none'})")
+            continue
         for i, v in enumerate(values):
             key = f"robustness.optimisers.points.{axis}[{i}]"
             try:
                 pv = parse_axis_value(axis, v)
             except DlgeomInputError as exc:
-                raise DlgeomInputError(f"config key '{key}': {exc}") from None
+                errors.append(f"config key '{key}': {exc}")
+                continue
             if str(pv) not in {str(x) for x in parsed[axis]}:
-                raise DlgeomInputError(f"config key '{key}': {v} is not one of the values of robustness.axes.{axis}")
+                errors.append(f"config key '{key}': {v} is not one of the values of robustness.axes.{axis}")
     lams = rob["realdata"]["lambdas"]
     if len(set(map(float, lams))) != len(lams):
-        raise DlgeomInputError("config key 'robustness.realdata.lambdas': values must be distinct")
+        errors.append("config key 'robustness.realdata.lambdas': values must be distinct")
+    errors = [e for e in errors if e]
+    if errors:
+        raise ConfigErrors(errors)
 
 
 def cli_list(values) -> str:
