@@ -23,7 +23,8 @@ def _header(path: Path) -> list[str] | None:
 
 def test_docs_tables_md_is_the_generated_reference():
     actual = (ROOT / "docs" / "tables.md").read_text(encoding="utf-8")
-    assert actual == render_tables_reference(), "docs/tables.md is out of date: run python -m dlgeom.study.table_columns"
+    expected = render_tables_reference()
+    assert actual == expected, "docs/tables.md is out of date: run python -m dlgeom.study.table_columns"
 
 
 def test_check_mode_detects_a_stale_file(tmp_path):

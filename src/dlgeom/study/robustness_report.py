@@ -541,7 +541,8 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_C
     from matplotlib.patches import Patch
 
     handles["shaded: A1-A3 hold (exact λ)"] = Patch(color="0.6", alpha=0.3)
-    handles["dashed vertical: last λ with zero cost (where it is lost in the sweep)"] = Line2D([], [], color="0.3", ls=(0, (4, 2)))
+    handles["dashed vertical: last λ with zero cost (where it is lost in the sweep)"] = Line2D(
+        [], [], color="0.3", ls=(0, (4, 2)))
     handles[f"dotted: C = {zero:g}"] = Line2D([], [], color="k", ls=":", lw=0.6)
     fig.suptitle("Real data projected to R$^Q$ and shrunk toward the class means", y=1.0)
     fig.tight_layout(rect=(0, 0, 1, 0.97))

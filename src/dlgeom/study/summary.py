@@ -107,8 +107,8 @@ def _realdata_table(s: pd.DataFrame | None) -> list[str]:
              "accuracy at λ = 1: network (best μ) / nearest mean / logistic |", "|---|---|---|---|---|"]
     for r in lda.itertuples():
         la = "never hold" if pd.isna(r.lambda_assumptions_grid) else f"{r.lambda_assumptions_grid:.2f}"
-        lines.append(f"| {r.dataset} | {int(r.Q)} | {la} | {_last_zero(r)} | "
-                     f"{_two(r.acc_best_at_lambda1)} / {_two(r.acc_ncm_at_lambda1)} / {_two(r.acc_logreg_at_lambda1)} |")
+        acc = " / ".join(_two(a) for a in (r.acc_best_at_lambda1, r.acc_ncm_at_lambda1, r.acc_logreg_at_lambda1))
+        lines.append(f"| {r.dataset} | {int(r.Q)} | {la} | {_last_zero(r)} | {acc} |")
     return lines
 
 

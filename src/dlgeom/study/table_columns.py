@@ -226,7 +226,8 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
     ]),
     "patterns": ("Per (cell, replicate, L, pattern s): the pattern networks of Thm 2.5 and their cost values "
                  "(not committed: large).", [
-        ("cell", None), ("kind", "`synthetic` or `user`"), ("Q", None), ("theta", "θ of the cell (empty for user data)"),
+        ("cell", None), ("kind", "`synthetic` or `user`"), ("Q", None),
+        ("theta", "θ of the cell (empty for user data)"),
         ("delta_ratio", "r of the cell (empty for user data)"), ("replicate", None), ("r", None), ("theta_max", None),
         ("theta0", None), ("theta_star", None), ("all_hold", None), ("box_nonempty", None), ("L", None),
         ("s", "the pattern: one digit per class, 1 = class left intact, 0 = collapsed"),
