@@ -65,3 +65,34 @@ def test_tiny_study_tables_have_the_documented_columns(tiny_study):
         header = _header(path)
         if header is not None:
             assert header == column_names(path.stem), path.name
+
+
+def test_a_user_dataset_has_one_name_in_every_table(tiny_study):
+    t = next(tiny_study.glob("results/*/tables"))
+    cons = pd.read_csv(t / "constructions.csv")
+    user = cons[cons["kind"] == "user"]
+    names = {c.split("/")[1] for c in user["cell"]}
+    assert len(user) and set(user["dataset"]) == names == {"blobs"}      # the config's datasets[].name
+    for table in ("realdata", "realdata_summary"):
+        assert names <= set(pd.read_csv(t / f"{table}.csv")["dataset"]), table
+
+
+def test_a_user_cell_carries_the_config_name_not_the_file_name(tmp_path):
+    """The name given to prepare-data (the config's datasets[].name) is the cell's dataset, even when
+    the file is called something else."""
+    import json
+    import shutil
+
+    from dlgeom.cli import main
+
+    data = tmp_path / "measurements_2024.csv"
+    shutil.copy(ROOT / "config" / "example_data" / "blobs.csv", data)
+    cell = tmp_path / "cell"
+    assert main(["prepare-data", "--data", str(data), "--name", "mine", "--out-dir", str(cell)]) == 0
+    out = tmp_path / "cell.json"
+    assert main(["cell", "--data-dir", str(cell), "--layers-offsets", "0", "--mu-samples", "1", "--probe-eps", "0.1",
+                 "--probe-draws", "1", "--out", str(out), "--quiet"]) == 0
+    assert {r["dataset"] for r in json.loads(out.read_text())["rows"]} == {"mine"}
+    default = tmp_path / "cell_default"
+    assert main(["prepare-data", "--data", str(data), "--out-dir", str(default)]) == 0
+    assert json.loads((default / "manifest.json").read_text())["name"] == "measurements_2024"
