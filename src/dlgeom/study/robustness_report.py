@@ -6,7 +6,7 @@ Tables (deterministic row order, floats as ``%.10g`` like the study's other tabl
 * ``robustness.csv``: one row per (axis, value, replicate) point;
 * ``robustness_summary.csv``: per (axis, value): fractions of replicates with the assumptions
   holding, zero cost at the default μ / at some searched μ, exact curation, mean accuracies;
-* ``robustness_optimisers.csv``: gradient-training runs at a few axis values;
+* ``robustness_optimisers.csv``: gradient-training runs at a few axis values (replicate 0);
 * ``realdata.csv``: one row per (dataset, projection, λ);
 * ``realdata_summary.csv``: per (dataset, projection): sizes, cond(X^red), clusteredness, the
   exact λ where A2/A3 stop holding, the grid and refined λ where zero cost is lost, accuracies.
@@ -84,7 +84,8 @@ def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     if len(df):
         df = df.assign(_rank=_axis_rank(df["axis"])).sort_values(
             ["_rank", "x", "value", "replicate"], kind="stable").drop(columns="_rank").reset_index(drop=True)
-    od = _restore_nonfinite(pd.DataFrame(opt))
+    # gradient training runs on replicate 0 only: its replicate column would be constant
+    od = _restore_nonfinite(pd.DataFrame(opt)).drop(columns="replicate", errors="ignore")
     if len(od):
         xs = df.drop_duplicates(["axis", "value"]).set_index(["axis", "value"])["x"] if len(df) else None
         od["_x"] = [xs.get((a, v), np.nan) if xs is not None else np.nan for a, v in zip(od["axis"], od["value"])]

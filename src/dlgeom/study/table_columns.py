@@ -361,8 +361,8 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
         ("cost_best_median", "median best cost"), ("acc_metric", "mean acc_metric"), ("acc_best", "mean acc_best"),
         ("acc_ncm", "mean acc_ncm"), ("acc_logreg", "mean acc_logreg"),
     ]),
-    "robustness_optimisers": ("Gradient training from He starts at a few axis values (replicate 0).", [
-        ("axis", None), ("value", None), ("replicate", None), ("optimiser", None), ("run", None),
+    "robustness_optimisers": ("Gradient training from He starts at a few axis values, on replicate 0 of each.", [
+        ("axis", None), ("value", None), ("optimiser", None), ("run", None),
         ("cost", "final C"), ("status", "optimiser status"), ("n_iter", None),
         ("zero", "final C ≤ 1e-6 (the optimisers' zero threshold)"),
     ]),
