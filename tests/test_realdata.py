@@ -26,7 +26,9 @@ from dlgeom.realdata import (
     shrink_pair,
     shrink_sweep,
     stratified_split,
+    zero_at,
 )
+from dlgeom.study.table_columns import column_names
 from dlgeom.validation import DlgeomInputError
 
 from conftest import np_means
@@ -52,8 +54,8 @@ def test_lda_projection_keeps_xred_invertible(name):
     cond = np.linalg.cond(m.T)
     assert np.isfinite(cond) and cond < 100 and info["cond_xred"] == pytest.approx(cond, rel=1e-9)
     # the constant coordinate, and the centring at the barycenter of the training class means
-    np.testing.assert_allclose(train.X[:, -1], info["constant"], rtol=0, atol=0)
-    np.testing.assert_allclose(test.X[:, -1], info["constant"], rtol=0, atol=0)
+    np.testing.assert_allclose(train.X[:, -1], info["constant_coordinate"], rtol=0, atol=0)
+    np.testing.assert_allclose(test.X[:, -1], info["constant_coordinate"], rtol=0, atol=0)
     np.testing.assert_allclose(m[:, :-1].mean(axis=0), 0.0, atol=1e-12)
 
 
@@ -155,6 +157,37 @@ def test_shrink_sweep_thresholds(wine):
     assert summ["lambda_zero_any_refined"] >= summ["lambda_zero_any_grid"]
     for r in rows:
         assert r["cost_best"] <= r["cost_default"] + 1e-15
+    if all(zero):
+        assert summ["zero_any_extent"] == "whole_sweep" and summ["lambda_zero_any_refined"] == max(lams)
+        assert summ["lambda_zero_any_lost"] == "nan"                       # JSON-ready: NaN as 'nan'
+    else:
+        assert zero[0] and summ["zero_any_extent"] == "lost_in_sweep"
+        assert summ["lambda_zero_any_refined"] < summ["lambda_zero_any_lost"]
+
+
+def test_shrink_sweep_bracket_where_zero_cost_is_lost():
+    train, test, _ = prepare_real("iris", "simplex", 0.3, [2])
+    lams = [0.0, 0.25, 0.5]
+    rows, summ = shrink_sweep(train, test, lams, n_line=3, n_random=4, seed=[1], refine_steps=3)
+    zero = [r["reaches_zero_any"] for r in rows]
+    assert summ["zero_any_extent"] == "lost_in_sweep" and not all(zero)
+    lo, hi = summ["lambda_zero_any_refined"], summ["lambda_zero_any_lost"]
+    grid = summ["lambda_zero_any_grid"]
+    nxt = min(x for x in lams if x > grid)
+    assert grid <= lo < hi <= nxt and hi - lo == pytest.approx((nxt - grid) / 2 ** 3, rel=1e-12)
+    assert zero_at(train, lo, n_line=3, n_random=4, seed=[1])                 # both ends as the bisection saw them
+    assert not zero_at(train, hi, n_line=3, n_random=4, seed=[1])
+
+
+def test_shrink_sweep_extent_whole_sweep_and_never(wine):
+    train, test, _ = wine
+    _, whole = shrink_sweep(train, test, [0.0], n_line=3, n_random=3, refine_steps=3)
+    assert whole["zero_any_extent"] == "whole_sweep" and whole["lambda_zero_any_refined"] == 0.0
+    assert whole["lambda_zero_any_lost"] == "nan"
+    far, _ = shrink_pair(train, test, 1e4)   # λ = 1e4: the classes overlap, no μ reaches zero
+    _, never = shrink_sweep(far, test, [1.0, 2.0], n_line=3, n_random=3, refine_steps=1)
+    assert never["zero_any_extent"] == "never"
+    assert never["lambda_zero_any_refined"] == never["lambda_zero_any_lost"] == "nan"
 
 
 def test_user_file_with_q_columns_is_used_as_is(tmp_path):
@@ -205,6 +238,12 @@ def test_cli_realdata_writes_seeds_and_is_reproducible(tmp_path, capsys):
     assert rc == 0, err
     summ = pd.read_csv(tmp_path / "t" / "realdata_summary.csv")
     assert list(summ["projection"]) == ["lda", "simplex"]
+    assert list(summ.columns) == column_names("realdata_summary")
+    rows = pd.read_csv(tmp_path / "t" / "realdata.csv")
+    for s in summ.itertuples():   # the λ = 1 values are the sweep's row at λ = 1
+        at1 = rows[(rows["projection"] == s.projection) & (rows["lambda"] == 1.0)].iloc[0]
+        assert s.acc_best_at_lambda1 == at1["acc_best"] and s.silhouette_at_lambda1 == at1["silhouette"]
+        assert s.r_at_lambda1 == pytest.approx(at1["r"], rel=1e-9)
     claims = pd.read_csv(tmp_path / "t" / "robustness_claims.csv")
     real = claims[claims["id"] == "realdata_lambda"].iloc[0]
     ok = summ["lambda_assumptions_grid"].isna() | (summ["lambda_zero_any_grid"] >= summ["lambda_assumptions_grid"])
@@ -232,10 +271,10 @@ def test_cli_realdata_bad_input_is_one_line(tmp_path, capsys, argv, field):
 def test_real_data_claim_flips():
     from dlgeom.study.robustness_report import robustness_claims
 
-    base = {"dataset": "d", "projection": "lda", "lambda_max": 1.0, "lambda_A2": 0.2, "lambda_A3": 0.3,
+    base = {"dataset": "d", "projection": "lda", "lambda_A2": 0.2, "lambda_A3": 0.3,
             "lambda_assumptions": 0.2, "lambda_assumptions_grid": 0.2, "lambda_zero_any_refined": 0.5,
-            "lambda_zero_any_grid": 0.5, "r_at_1": 1.2, "acc_best_at_max": 0.9, "acc_ncm_at_max": 0.9,
-            "acc_logreg_at_max": 0.9}
+            "lambda_zero_any_grid": 0.5, "zero_any_extent": "lost_in_sweep", "r_at_lambda1": 1.2,
+            "acc_best_at_lambda1": 0.9, "acc_ncm_at_lambda1": 0.9, "acc_logreg_at_lambda1": 0.9}
     good = pd.DataFrame([base])
     bad = pd.DataFrame([base, {**base, "dataset": "e", "lambda_zero_any_grid": 0.1, "lambda_zero_any_refined": 0.12}])
     pick = lambda c: next(x for x in c if x["id"] == "realdata_lambda")

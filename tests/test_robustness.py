@@ -242,7 +242,7 @@ def test_cli_robustness_and_tables_end_to_end(tmp_path, capsys):
     assert a.read_bytes() == b.read_bytes()                   # same inputs, same bytes
     d = json.loads(a.read_text())
     assert d["seed"] == [4, 5] and len(d["rows"]) == 4 and len(d["optimiser_rows"]) == 2
-    assert {r["seed"] for r in d["rows"]} == {"4 5 0", "4 5 1"}
+    assert {r["seed"] for r in d["rows"]} == {"4-5-0", "4-5-1"}
     rc, _, err = _run(capsys, "robustness-tables", "--robustness", a, "--out-dir", tmp_path / "t")
     assert rc == 0, err
     rob = pd.read_csv(tmp_path / "t" / "robustness.csv")

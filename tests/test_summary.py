@@ -27,9 +27,13 @@ def _tables(tmp_path: Path) -> Path:
     pd.DataFrame({"axis": "theta", "x": [1.6, 2.8, 3.4, 3.77], "frac_all_hold": [1.0, 0.0, 0.0, 0.0],
                   "frac_zero_default": [1.0, 1.0, 0.0, 0.0], "frac_zero_any": [1.0, 1.0, 1.0, 0.6]}
                  ).to_csv(t / "robustness_summary.csv", index=False)
-    pd.DataFrame({"dataset": ["iris"], "projection": ["lda"], "Q": [3], "lambda_assumptions_grid": [float("nan")],
-                  "lambda_zero_any_refined": [0.0], "acc_best_at_max": [0.6667], "acc_ncm_at_max": [1.0],
-                  "acc_logreg_at_max": [1.0]}).to_csv(t / "realdata_summary.csv", index=False)
+    pd.DataFrame({"dataset": ["iris", "iris", "wine", "digits"], "projection": ["lda", "simplex", "lda", "lda"],
+                  "Q": [3, 3, 3, 10], "lambda_assumptions_grid": [float("nan"), 0.05, 0.15, float("nan")],
+                  "lambda_zero_any_refined": [0.0, 0.2625, 1.0, float("nan")],
+                  "zero_any_extent": ["lost_in_sweep", "lost_in_sweep", "whole_sweep", "never"],
+                  "acc_best_at_lambda1": [0.6667, 0.3, 0.94, 0.1], "acc_ncm_at_lambda1": [1.0, 0.7, 0.98, 0.9],
+                  "acc_logreg_at_lambda1": [1.0, 0.9, 0.98, float("nan")]}).to_csv(t / "realdata_summary.csv",
+                                                                                  index=False)
     return t
 
 
@@ -43,6 +47,17 @@ def test_headline_numbers(tmp_path):
     assert "Q = 4: r ∈ {0.2}" in md
     assert "a searched μ at θ ∈ {1.6, 2.8, 3.4}" in md and "misses zero cost in some replicate at θ ∈ {3.77}" in md
     assert "| iris | 3 | never hold | 0.00 | 0.67 / 1.00 / 1.00 |" in md
+    assert "| wine | 3 | 0.15 | ≥ 1.00 | 0.94 / 0.98 / 0.98 |" in md        # zero cost never stops in the sweep
+    assert "| digits | 10 | never hold | never | 0.10 / 0.90 / n/a |" in md
+    assert "0.26" not in md and "LDA rows only" in md                         # the simplex row is not shown
+    assert "last λ with zero cost (refined)" in md and "λ where zero cost stops" not in md
+
+
+def test_headline_realdata_with_columns_of_an_older_study(tmp_path):
+    t = _tables(tmp_path)
+    s = pd.read_csv(t / "realdata_summary.csv").rename(columns={"acc_best_at_lambda1": "acc_best_at_max"})
+    s.to_csv(t / "realdata_summary.csv", index=False)
+    assert "Real data: n/a (realdata_summary.csv has no column acc_best_at_lambda1: rerun the study)." in headline(t)
 
 
 def test_headline_without_tables(tmp_path):

@@ -202,24 +202,23 @@ def project(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, q: int, method: s
 
         pca = PCA(n_components=q - 1, svd_solver="full").fit(Str)
         Ztr, Zte = pca.transform(Str), pca.transform(Ste)
-        info["explained_variance"] = float(np.sum(pca.explained_variance_ratio_))
+        info["pca_explained_variance"] = float(np.sum(pca.explained_variance_ratio_))
     else:
         from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
         lda = LinearDiscriminantAnalysis(n_components=q - 1, solver="svd").fit(Str, ytr)
         Ztr, Zte = lda.transform(Str), lda.transform(Ste)
-        info["explained_variance"] = float(np.sum(lda.explained_variance_ratio_[:q - 1]))
     if method == "simplex":
         m = class_means(Ztr, ytr, q)                      # Q points in R^{Q-1}
         A = np.vstack([m.T, np.ones(q)])                  # [z̄_1 … z̄_Q; 1 … 1], Q×Q
-        info["cond_barycentric"] = float(np.linalg.cond(A))
-        if not info["cond_barycentric"] < SINGULAR_COND:
+        info["cond_barycentric_map"] = float(np.linalg.cond(A))
+        if not info["cond_barycentric_map"] < SINGULAR_COND:
             raise DlgeomInputError("projection: the training class means are affinely dependent after LDA; "
                                    "'simplex' needs them affinely independent")
         bary = lambda Z: np.linalg.solve(A, np.vstack([Z.T, np.ones(Z.shape[0])])).T
         return bary(Ztr), bary(Zte), info
     Ztr, Zte, c = _add_constant(Ztr, Zte, ytr, q)
-    info["constant"] = c
+    info["constant_coordinate"] = c
     return Ztr, Zte, info
 
 
@@ -243,8 +242,8 @@ def prepare(X: np.ndarray, y: np.ndarray, meta: dict, projection: str = "lda", t
     info = {**meta, **pinfo, "seed_split": seed + [0], "seed_subsample": seed + [1] if max_train else None,
             "test_fraction": test_fraction, "max_train": max_train, "n_train": int(tr.size), "n_test": int(te.size),
             "cond_xred": float(np.linalg.cond(class_means(Ztr, y[tr], q).T)),
-            "silhouette_raw": raw["silhouette"], "davies_bouldin_raw": raw["davies_bouldin"],
-            "acc_logreg_full": _logreg_full(Str, y[tr], Ste, y[te])}
+            "silhouette_features": raw["silhouette"], "davies_bouldin_features": raw["davies_bouldin"],
+            "acc_logreg_all_features": _logreg_full(Str, y[tr], Ste, y[te])}
     return train, test, info
 
 
@@ -331,7 +330,7 @@ def assumption_lambdas(train: Dataset) -> dict:
                     break
             lam_a3 = lo
     both = min(lam_a2, lam_a3)
-    return {"A1_holds": a1, "r_at_1": r1, "theta_max_at_0": theta0, "theta_max_at_1": theta(1.0),
+    return {"A1": a1, "r_at_lambda1": r1, "theta_max_at_lambda0": theta0, "theta_max_at_lambda1": theta(1.0),
             "lambda_A2": lam_a2, "lambda_A3": lam_a3,
             "lambda_assumptions": both if a1 and both > 0 else float("nan")}
 
@@ -376,8 +375,13 @@ def shrink_sweep(train: Dataset, test: Dataset, lambdas, L: int | None = None, z
     the largest λ such that every grid λ' ≤ λ has the assumptions holding / zero cost at the
     default μ / zero cost at some μ (``lambda_*_grid``); ``lambda_zero_any_refined``: bisection
     (``refine_steps`` halvings, :func:`zero_at`) between that grid λ and the next grid λ, the
-    last λ found with zero cost (reaching zero need not be monotone in λ: this is *a* crossing
-    inside that bracket).  The μ search uses the same seed at every λ.
+    last λ found with zero cost, and ``lambda_zero_any_lost`` the first λ found without it (the
+    bracket's upper end; reaching zero need not be monotone in λ: this is *a* crossing inside that
+    bracket).  ``zero_any_extent``: 'never' (no zero cost at the smallest grid λ; the λ_zero values
+    are NaN), 'lost_in_sweep' (zero cost is lost between ``lambda_zero_any_refined`` and
+    ``lambda_zero_any_lost``) or 'whole_sweep' (zero cost at every grid λ: the refined value is
+    the largest grid λ, a lower bound, and ``lambda_zero_any_lost`` is NaN).  The μ search uses the
+    same seed at every λ.
     """
     lambdas = np.array([check_float(v, "lambdas", low=0.0) for v in lambdas], dtype=np.float64)
     if lambdas.size == 0:
@@ -401,18 +405,19 @@ def shrink_sweep(train: Dataset, test: Dataset, lambdas, L: int | None = None, z
                "lambda_zero_any_grid": largest_prefix(lam_sorted, ok("reaches_zero_any")),
                "lambda_exact_default_grid": largest_prefix(lam_sorted, ok("exact_default"))}
     lo = summary["lambda_zero_any_grid"]
-    refined = lo
-    if np.isfinite(lo) and refine_steps:
-        above = lam_sorted[lam_sorted > lo]
-        if above.size:
-            a, b = lo, float(above.min())
-            for _ in range(refine_steps):
-                mid = 0.5 * (a + b)
-                if zero_at(train, mid, L, zero_cost, n_line, n_random, seed):
-                    a = mid
-                else:
-                    b = mid
-            refined = a
-            summary["lambda_zero_any_bracket"] = [a, b]
+    refined, lost = lo, float("nan")
+    above = lam_sorted[lam_sorted > lo] if np.isfinite(lo) else lam_sorted[:0]
+    if above.size:
+        a, b = lo, float(above.min())
+        for _ in range(refine_steps):
+            mid = 0.5 * (a + b)
+            if zero_at(train, mid, L, zero_cost, n_line, n_random, seed):
+                a = mid
+            else:
+                b = mid
+        refined, lost = a, b
     summary["lambda_zero_any_refined"] = refined
+    summary["lambda_zero_any_lost"] = lost
+    summary["zero_any_extent"] = ("never" if not np.isfinite(lo) else
+                                  "lost_in_sweep" if np.isfinite(lost) else "whole_sweep")
     return rows, jsonable(summary)

@@ -302,8 +302,10 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
     L = q if L is None else check_int(L, "L", minimum=q)
     zero_cost = check_float(zero_cost, "zero_cost", low=0.0, low_open=True)
     row = {"Q": q, "L": L, "N": train.n_points, "N_test": test.n_points,
-           "counts": " ".join(map(str, train.counts.tolist())), **{k: float("nan") for k in _NAN_KEYS},
-           "reaches_zero_default": False, "reaches_zero_any": False, "mu_best": "", "best_family": "",
+           "n_min_class": int(train.counts.min()), "n_max_class": int(train.counts.max()),
+           **{k: float("nan") for k in _NAN_KEYS},
+           "reaches_zero_default": False, "reaches_zero_any": False, "mu_best_min": float("nan"),
+           "mu_best_max": float("nan"), "best_family": "",
            "n_search": 0, "spread_default": float("nan"),
            "spread_best": float("nan"), "exact_default": False, "exact_best": False,
            **{k: float("nan") for k in ("r", "A2_margin", "theta_max", "theta0", "theta_star",
@@ -339,7 +341,8 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
             key=lambda t: t[0])
         row.update({"cost_best": best_cost, "reaches_zero_any": bool(best_cost <= zero_cost),
                     "frac_zero_search": found["frac_zero"], "n_search": found["n_evaluated"],
-                    "mu_best": " ".join(f"{m:.10g}" for m in best_con.mu), "best_family": family,
+                    "mu_best_min": float(np.min(best_con.mu)), "mu_best_max": float(np.max(best_con.mu)),
+                    "best_family": family,
                     "threshold_max": float(np.max(found["thresholds"]))})
         row["spread_default"], row["exact_default"] = curation_check(con, train)
         row["spread_best"], row["exact_best"] = curation_check(best_con, train)

@@ -160,6 +160,8 @@ def data_args(cell, outdir):
             "prepare-data",
             "--data",
             cell.path,
+            "--name",
+            cell.name,
             "--shrink",
             cell.shrink,
             "--test-fraction",

@@ -69,17 +69,21 @@ def shrink_toward_means(data: Dataset, lam: float, means: np.ndarray) -> np.ndar
     return means[data.y] + lam * (data.X - means[data.y])
 
 
-def write_user_cell(out_dir, path, shrink: float, test_fraction: float, replicates: int, seed_prefix) -> Path:
+def write_user_cell(out_dir, path, shrink: float, test_fraction: float, replicates: int, seed_prefix,
+                    name: str | None = None) -> Path:
     """A user's dataset, shrunk toward its class means (of the whole file) by λ = ``shrink`` and
-    split per replicate into stratified train/test parts (seed [*prefix, k]).  Built in a temporary
-    sibling directory and renamed into place at the end: a failure leaves nothing."""
+    split per replicate into stratified train/test parts (seed [*prefix, k]).  ``name``: the
+    dataset's name in the tables (the config's ``datasets[].name``; default the file name without
+    its extension).  Built in a temporary sibling directory and renamed into place at the end: a
+    failure leaves nothing."""
     final = Path(out_dir)
     with staged_directory(final) as out:
-        _write_user_cell(out, path, shrink, test_fraction, replicates, seed_prefix)
+        _write_user_cell(out, path, shrink, test_fraction, replicates, seed_prefix, name or Path(path).stem)
     return final / "manifest.json"
 
 
-def _write_user_cell(out: Path, path, shrink: float, test_fraction: float, replicates: int, seed_prefix) -> None:
+def _write_user_cell(out: Path, path, shrink: float, test_fraction: float, replicates: int, seed_prefix,
+                     name: str) -> None:
     data = load_dataset(path)
     means = class_means(data.X, data.y, data.n_classes)
     X = shrink_toward_means(data, shrink, means)
@@ -98,7 +102,8 @@ def _write_user_cell(out: Path, path, shrink: float, test_fraction: float, repli
                      out / f"test_{k}.npz")
         files.append({"replicate": k, "train": f"train_{k}.npz", "test": f"test_{k}.npz",
                       "seed": _seed(seed_prefix, k), "seed_test": _seed(seed_prefix, k)})
-    manifest = {"kind": "user", "source": Path(path).name, "shrink": shrink, "test_fraction": test_fraction,
+    manifest = {"kind": "user", "name": name, "source": Path(path).name, "shrink": shrink,
+                "test_fraction": test_fraction,
                 "Q": data.n_classes, "seed_prefix": list(seed_prefix), "replicates": files}
     write_json(manifest, out / "manifest.json")
 
@@ -218,7 +223,8 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
     manifest = read_manifest(data_dir)
     base = {"cell": cell_key, "kind": manifest["kind"], "Q": manifest["Q"],
             "theta": str(manifest.get("theta", "")), "delta_ratio": manifest.get("delta_ratio", float("nan")),
-            "dataset": manifest.get("source", ""), "shrink": manifest.get("shrink", float("nan"))}
+            "dataset": manifest.get("name", Path(manifest.get("source", "")).stem),
+            "shrink": manifest.get("shrink")}   # None (an empty cell) for synthetic cells
     out = {"cell": {**base, "seed": list(seed), "manifest": manifest}, "rows": [], "patterns": [],
            "degeneracy": [], "prop22": [], "curation": []}
     for entry in manifest["replicates"]:
@@ -231,7 +237,7 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
         geom = geometry(train, theta0)
         rep = assumptions(geom)
         realised = train.meta.get("realised", {})
-        common = {**base, "replicate": k, "seed": " ".join(map(str, entry["seed"])), "N": train.n_points,
+        common = {**base, "replicate": k, "seed": "-".join(map(str, entry["seed"])), "N": train.n_points,
                   "r": geom.r, "theta_max": geom.theta_max, "theta0": geom.theta0, "theta_star": geom.theta_star,
                   "cond_W": 1.0 / geom.lam,
                   "theta_mean": realised.get("theta_mean_simplex", float("nan")),

@@ -34,6 +34,8 @@ def register(sub) -> dict:
                         description="Shrink a dataset toward its class means (x <- x̄_j + λ(x − x̄_j)) and split it "
                                     "into stratified train/test parts per replicate.")
     pr.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
+    pr.add_argument("--name", default=None,
+                    help="the dataset's name in the tables (default: the file name without its extension)")
     pr.add_argument("--shrink", type=float, default=1.0, help="λ in [0, 1e6] (default 1: unchanged)")
     pr.add_argument("--test-fraction", type=float, default=0.3,
                     help="held-out fraction per class, in (0, 1) (default 0.3)")
@@ -97,7 +99,8 @@ def _cmd_prepare_data(args) -> dict:
     check_float(args.test_fraction, "--test-fraction", low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(args.replicates, "--replicates", minimum=1, maximum=MAX_DRAWS)
     check_coordinate_range(load_dataset(args.data).X, args.data)  # fail before creating the directory
-    write_user_cell(args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed)
+    write_user_cell(args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed,
+                    name=args.name)
     print(f"wrote {args.replicates} split(s) of {args.data} (λ = {args.shrink}) to {args.out_dir}")
     return {}
 

@@ -6,10 +6,12 @@ Tables (deterministic row order, floats as ``%.10g`` like the study's other tabl
 * ``robustness.csv``: one row per (axis, value, replicate) point;
 * ``robustness_summary.csv``: per (axis, value): fractions of replicates with the assumptions
   holding, zero cost at the default μ / at some searched μ, exact curation, mean accuracies;
-* ``robustness_optimisers.csv``: gradient-training runs at a few axis values;
+* ``robustness_optimisers.csv``: gradient-training runs at a few axis values (replicate 0);
 * ``realdata.csv``: one row per (dataset, projection, λ);
 * ``realdata_summary.csv``: per (dataset, projection): sizes, cond(X^red), clusteredness, the
   exact λ where A2/A3 stop holding, the grid and refined λ where zero cost is lost, accuracies.
+
+Every column of every table is described in :mod:`dlgeom.study.table_columns` (``docs/tables.md``).
 
 Every verdict of :func:`robustness_claims` is a function of these tables.
 """
@@ -29,6 +31,7 @@ from .tables import fmt as _fmt
 from .tables import frac as _frac
 from .tables import restore_nonfinite as _restore_nonfinite
 from .tables import write_csv
+from .table_columns import column_names
 from .verdicts import empty_row, make_row
 
 __all__ = [
@@ -53,29 +56,10 @@ A3_TOL = 1e-6
 #: Axes drawn with a logarithmic x axis.
 LOG_AXES = ("delta_ratio", "elongation", "imbalance", "cond_xred", "cond_shift", "n_per_class")
 
-_FIRST = {
-    "robustness": ["axis", "value", "x", "replicate", "seed", "status", "Q", "L", "N", "N_test", "counts",
-                   "r", "A2_margin", "theta_max", "theta0", "theta_star", "A3_margin", "cond_xred", "A1", "A2",
-                   "A3", "all_hold", "box_nonempty", "cost_default", "cost_default_affine", "cost_best",
-                   "reaches_zero_default", "reaches_zero_any", "exact_default", "exact_best", "frac_zero_search",
-                   "acc_metric", "acc_best", "acc_ncm", "acc_logreg", "silhouette", "davies_bouldin"],
-    "robustness_optimisers": ["axis", "value", "replicate", "optimiser", "run", "cost", "status", "n_iter", "zero"],
-    "realdata": ["dataset", "projection", "lambda", "status", "Q", "L", "N", "N_test", "r", "A2_margin",
-                 "theta_max", "theta0", "theta_star", "A3_margin", "cond_xred", "A1", "A2", "A3", "all_hold",
-                 "cost_default",
-                 "cost_best", "reaches_zero_default", "reaches_zero_any", "exact_default", "exact_best",
-                 "acc_metric", "acc_best", "acc_ncm", "acc_logreg", "silhouette", "davies_bouldin"],
-    "realdata_summary": ["dataset", "projection", "Q", "n_features", "n_train", "n_test", "cond_xred",
-                         "silhouette_raw", "davies_bouldin_raw", "silhouette_at_max", "davies_bouldin_at_max",
-                         "r_at_1", "theta_max_at_0", "theta_max_at_1", "lambda_A2", "lambda_A3",
-                         "lambda_assumptions", "lambda_assumptions_grid", "lambda_zero_default_grid",
-                         "lambda_zero_any_grid", "lambda_zero_any_refined", "acc_metric_at_max",
-                         "acc_best_at_max", "acc_ncm_at_max", "acc_logreg_at_max", "acc_logreg_full"],
-}
-
-
 def _order_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    first = [c for c in _FIRST.get(name, []) if c in df.columns]
+    """The columns in the order of :mod:`dlgeom.study.table_columns`; any other column after them,
+    sorted (the tables' test then names it as undocumented)."""
+    first = [c for c in column_names(name) if c in df.columns]
     return df[first + sorted(c for c in df.columns if c not in first)]
 
 
@@ -100,7 +84,8 @@ def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     if len(df):
         df = df.assign(_rank=_axis_rank(df["axis"])).sort_values(
             ["_rank", "x", "value", "replicate"], kind="stable").drop(columns="_rank").reset_index(drop=True)
-    od = _restore_nonfinite(pd.DataFrame(opt))
+    # gradient training runs on replicate 0 only: its replicate column would be constant
+    od = _restore_nonfinite(pd.DataFrame(opt)).drop(columns="replicate", errors="ignore")
     if len(od):
         xs = df.drop_duplicates(["axis", "value"]).set_index(["axis", "value"])["x"] if len(df) else None
         od["_x"] = [xs.get((a, v), np.nan) if xs is not None else np.nan for a, v in zip(od["axis"], od["value"])]
@@ -111,18 +96,12 @@ def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _realdata_rows(d: dict, rows: list, summ: list) -> None:
-    """Add the sweep rows and summaries of one realdata JSON document."""
-    new_rows, new_summ = list(d["rows"]), []
-    for s in d["summary"]:
-        s = dict(s)
-        bracket = s.pop("lambda_zero_any_bracket", None)
-        s["lambda_zero_any_bracket"] = "" if not bracket else f"{bracket[0]:.10g} {bracket[1]:.10g}"
-        s.pop("seed_split", None)
-        s.pop("seed_subsample", None)
-        s["seed"] = " ".join(map(str, d.get("seed", [])))
-        new_summ.append(s)
-    rows.extend(new_rows)
-    summ.extend(new_summ)
+    """Add the sweep rows and summaries of one realdata JSON document (the summaries restricted to
+    the columns of ``realdata_summary`` in :data:`dlgeom.study.table_columns.TABLES`, in that
+    order: the JSON's seeds and settings are not repeated on every row)."""
+    cols = column_names("realdata_summary")
+    rows.extend(d["rows"])
+    summ.extend({c: s.get(c, np.nan) for c in cols} for s in d["summary"])
 
 
 def load_realdata(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -135,13 +114,14 @@ def load_realdata(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
             if d.get("kind", "realdata") != "realdata":
                 raise ValueError(f"kind {d.get('kind')!r}")
             _realdata_rows(d, rows, summ)
-    df = _restore_nonfinite(pd.DataFrame(rows))
+    # the sweep uses L = Q layers: the rows' L would repeat Q
+    df = _restore_nonfinite(pd.DataFrame(rows)).drop(columns="L", errors="ignore")
     if len(df):
         df = df.sort_values(["dataset", "projection", "lambda"], kind="stable").reset_index(drop=True)
     sd = _restore_nonfinite(pd.DataFrame(summ))
     if len(sd):
         sd = sd.sort_values(["dataset", "projection"], kind="stable").reset_index(drop=True)
-    return _order_columns(df, "realdata"), _order_columns(sd, "realdata_summary")
+    return _order_columns(df, "realdata"), sd[column_names("realdata_summary")] if len(sd) else sd
 
 
 def robustness_summary(rob: pd.DataFrame) -> pd.DataFrame:
@@ -180,7 +160,7 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
     for name in ROBUSTNESS_TABLES:
         path = readable(Path(tables_dir) / f"{name}.csv")   # staged and not yet committed: its temporary file
         try:
-            out[name] = pd.read_csv(path, dtype={"value": str, "counts": str, "seed": str})
+            out[name] = pd.read_csv(path, dtype={"value": str, "seed": str})
         except (pd.errors.EmptyDataError, FileNotFoundError):
             out[name] = pd.DataFrame()
     return out
@@ -231,6 +211,13 @@ def _beyond(rob: pd.DataFrame) -> list[str]:
         parts.append(f"{axis}: assumptions up to {last_hold[-1] if last_hold else 'none'}, "
                      f"zero (any μ, all replicates) up to {last_zero[-1] if last_zero else 'none'}")
     return parts
+
+
+def _last_zero(r) -> str:
+    """The last λ with zero cost of a realdata_summary row, '>= λ' when zero cost holds over the
+    whole sweep (the value is then a lower bound)."""
+    whole = getattr(r, "zero_any_extent", "") == "whole_sweep"
+    return (">= " if whole else "") + _fmt(r.lambda_zero_any_refined)
 
 
 def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.DataFrame | None = None,
@@ -305,12 +292,11 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         ok = la.isna() | (lz >= la)
         never = s[s["lambda_assumptions"].isna() | la.isna()]
         items = [f"{r.dataset}/{r.projection}: λ_A = {_fmt(r.lambda_assumptions)} (A2 {_fmt(r.lambda_A2)}, "
-                 f"A3 {_fmt(r.lambda_A3)}), λ_zero = {_fmt(r.lambda_zero_any_refined)} "
-                 f"(grid {_fmt(r.lambda_zero_any_grid)}),"
-                 f" acc at λ = {_fmt(r.lambda_max)}: network (best μ) {_fmt(r.acc_best_at_max)} vs nearest mean "
-                 f"{_fmt(r.acc_ncm_at_max)}, logistic {_fmt(r.acc_logreg_at_max)}"
+                 f"A3 {_fmt(r.lambda_A3)}), λ_zero = {_last_zero(r)} (grid {_fmt(r.lambda_zero_any_grid)}),"
+                 f" acc at λ = 1: network (best μ) {_fmt(r.acc_best_at_lambda1)} vs nearest mean "
+                 f"{_fmt(r.acc_ncm_at_lambda1)}, logistic {_fmt(r.acc_logreg_at_lambda1)}"
                  for r in s.itertuples()]
-        held = s["r_at_1"].astype(float) < 0.25
+        held = s["r_at_lambda1"].astype(float) < 0.25
         ev = (f"λ_zero >= λ_A (grid) in {_frac(ok)} dataset/projection pairs; the assumptions hold for no λ in "
               f"{len(never)} (obtuse or degenerate mean simplex); A2 holds at λ = 1 in {_frac(held)}. "
               + "; ".join(items))
@@ -493,7 +479,8 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
 def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_COST):
     """Per dataset (columns): cost against the shrink factor λ at the default μ and the best
     searched μ (top), held-out accuracy (bottom), one colour per projection; shaded: λ where
-    A1-A3 hold (exact thresholds), vertical line: last λ with zero cost (refined), dotted: C = ``zero``."""
+    A1-A3 hold (exact thresholds), vertical line: last λ with zero cost (refined; drawn where zero
+    cost is lost inside the sweep), dotted: C = ``zero``."""
     from .figures import plt
 
     if real is None or not len(real):
@@ -530,11 +517,11 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_C
                     for ax in (top, bot):
                         ax.axvspan(0, min(la, float(g["lambda"].max())), color=col, alpha=0.12, lw=0)
                 lz = float(s["lambda_zero_any_refined"]) if pd.notna(s["lambda_zero_any_refined"]) else np.nan
-                if np.isfinite(lz):
+                if np.isfinite(lz) and s.get("zero_any_extent") == "lost_in_sweep":
                     for ax in (top, bot):
                         ax.axvline(lz, color=col, lw=1, ls=(0, (4, 2)), alpha=0.9)
-                if "acc_logreg_full" in s and pd.notna(s["acc_logreg_full"]) and p == projs[0]:
-                    bot.axhline(float(s["acc_logreg_full"]), color="0.4", lw=0.8, ls="-",
+                if "acc_logreg_all_features" in s and pd.notna(s["acc_logreg_all_features"]) and p == projs[0]:
+                    bot.axhline(float(s["acc_logreg_all_features"]), color="0.4", lw=0.8, ls="-",
                                 label="logistic regression, all standardised features")
         top.axhline(zero, color="k", lw=0.6, ls=":")
         top.set_yscale("log")
@@ -555,7 +542,8 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_C
     from matplotlib.patches import Patch
 
     handles["shaded: A1-A3 hold (exact λ)"] = Patch(color="0.6", alpha=0.3)
-    handles["dashed vertical: last λ with zero cost"] = Line2D([], [], color="0.3", ls=(0, (4, 2)))
+    handles["dashed vertical: last λ with zero cost (where it is lost in the sweep)"] = Line2D(
+        [], [], color="0.3", ls=(0, (4, 2)))
     handles[f"dotted: C = {zero:g}"] = Line2D([], [], color="k", ls=":", lw=0.6)
     fig.suptitle("Real data projected to R$^Q$ and shrunk toward the class means", y=1.0)
     fig.tight_layout(rect=(0, 0, 1, 0.97))

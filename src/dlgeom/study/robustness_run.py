@@ -31,6 +31,9 @@ from ..validation import ConfigErrors, DlgeomInputError, check_choice, check_flo
 __all__ = ["axis_x", "cli_base_args", "cli_list", "register", "run_axis", "run_optimisers", "run_realdata",
            "validate_robustness_config"]
 
+#: Sweep-row values a real-data summary repeats at λ = 1 (the data as given), as ``<key>_at_lambda1``.
+LAMBDA1_KEYS = ("acc_metric", "acc_best", "acc_ncm", "acc_logreg", "silhouette", "davies_bouldin")
+
 
 def axis_x(axis: str, value, q: int, index: int) -> float:
     """A number to plot the value at: the value itself, θ of the regular simplex for 'regular',
@@ -76,7 +79,7 @@ def run_axis(axis: str, values, base: dict | None = None, seed_prefix=(0,), repl
             train, test = make_point(p, _seed(seed_prefix, k))
             q = train.n_classes
             row = {"axis": axis, "value": str(v), "x": axis_x(axis, v, q, i), "replicate": k,
-                   "seed": " ".join(map(str, _seed(seed_prefix, k))), **_realised(train)}
+                   "seed": "-".join(map(str, _seed(seed_prefix, k))), **_realised(train)}
             row.update(measure_point(train, test, q + layers_offset, zero_cost, n_line, n_random,
                                      _seed(seed_prefix, k, 3)))
             rows.append(row)
@@ -135,14 +138,9 @@ def run_realdata(name: str | None = None, lambdas=(0.0, 0.5, 1.0), seed_prefix=(
                                       log=lambda m, p=proj: log(f"{name} [{p}] {m}"))
         for r in sweep:
             rows.append({"dataset": name, "projection": proj, **r})
-        at1 = next((r for r in sweep if r["lambda"] == 1.0), sweep[-1])
+        at1 = next((r for r in sweep if r["lambda"] == 1.0), {})   # the data as given (NaN if λ = 1 is not swept)
         summaries.append({"dataset": name, "projection": proj, **{k: v for k, v in info.items() if k != "classes"},
-                          **summary, "lambda_max": float(max(lambdas)),
-                          "acc_metric_at_max": at1["acc_metric"], "acc_best_at_max": at1["acc_best"],
-                          "acc_ncm_at_max": at1["acc_ncm"], "acc_logreg_at_max": at1["acc_logreg"],
-                          "silhouette_at_max": at1["silhouette"], "davies_bouldin_at_max": at1["davies_bouldin"],
-                          "r_at_max": at1.get("r", float("nan")),
-                          "theta_max_at_max": at1.get("theta_max", float("nan"))})
+                          **summary, **{f"{k}_at_lambda1": at1.get(k, float("nan")) for k in LAMBDA1_KEYS}})
         log(f"{name} [{proj}]: lambda_assumptions={summary['lambda_assumptions']} "
             f"lambda_zero_any={summary['lambda_zero_any_refined']} ({time.perf_counter() - t0:.2f} s)")
     return rows, summaries

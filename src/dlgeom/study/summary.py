@@ -77,16 +77,38 @@ def _theta_sentence(rob_summary: pd.DataFrame | None) -> str:
             f"θ ∈ {{{', '.join(_g(v) for v in miss_any)}}}.")
 
 
+def _two(x) -> str:
+    return "n/a" if pd.isna(x) else f"{float(x):.2f}"
+
+
+def _last_zero(r) -> str:
+    """The last λ with zero cost: '≥ λ' when zero cost holds over the whole sweep, 'never' when not
+    even at the smallest λ."""
+    extent = getattr(r, "zero_any_extent", "")
+    if extent == "never":
+        return "never"
+    return ("≥ " if extent == "whole_sweep" else "") + _two(r.lambda_zero_any_refined)
+
+
 def _realdata_table(s: pd.DataFrame | None) -> list[str]:
     if s is None or not len(s):
         return ["Real data: n/a."]
-    lda = s[s["projection"] == "lda"] if "projection" in s else s
-    lines = ["| dataset (LDA) | Q | λ where A1–A3 stop (grid) | λ where zero cost stops (refined) | "
+    need = ["dataset", "projection", "Q", "lambda_assumptions_grid", "lambda_zero_any_refined", "zero_any_extent",
+            "acc_best_at_lambda1", "acc_ncm_at_lambda1", "acc_logreg_at_lambda1"]
+    missing = [c for c in need if c not in s.columns]
+    if missing:
+        return [f"Real data: n/a (realdata_summary.csv has no column {', '.join(missing)}: rerun the study)."]
+    lda = s[s["projection"] == "lda"]
+    if not len(lda):
+        return ["Real data: no LDA rows (config key robustness.realdata.projections)."]
+    lines = ["Real data, LDA rows only (every projection: `realdata_summary.csv`). λ shrinks every point toward "
+             "its class mean (λ = 1: the data as given); ≥: zero cost at every λ of the sweep.", "",
+             "| dataset | Q | last λ with A1–A3 (grid) | last λ with zero cost (refined) | "
              "accuracy at λ = 1: network (best μ) / nearest mean / logistic |", "|---|---|---|---|---|"]
     for r in lda.itertuples():
         la = "never hold" if pd.isna(r.lambda_assumptions_grid) else f"{r.lambda_assumptions_grid:.2f}"
-        lines.append(f"| {r.dataset} | {int(r.Q)} | {la} | {r.lambda_zero_any_refined:.2f} | "
-                     f"{r.acc_best_at_max:.2f} / {r.acc_ncm_at_max:.2f} / {r.acc_logreg_at_max:.2f} |")
+        acc = " / ".join(_two(a) for a in (r.acc_best_at_lambda1, r.acc_ncm_at_lambda1, r.acc_logreg_at_lambda1))
+        lines.append(f"| {r.dataset} | {int(r.Q)} | {la} | {_last_zero(r)} | {acc} |")
     return lines
 
 
