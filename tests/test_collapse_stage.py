@@ -139,6 +139,8 @@ def test_separation_fit_of_the_runner_rows_matches_an_independent_fit(small_land
             assert r.status == "too_few_layers"
     t = separation_table(nc)
     assert t["n_networks"].sum() == len(per) and set(t["source"]) <= {"trained_zero", "trained_minimum"}
+    assert t["n_two_layer_fits"].sum() == (per["n_layers_fitted"] == 2).sum()
+    assert t["n_fitted"].sum() == (per["n_layers_fitted"] >= 2).sum()
 
 
 def test_cdnv_and_separation_findings_count_from_the_tables():

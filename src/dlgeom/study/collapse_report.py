@@ -54,8 +54,8 @@ WIDTH_COLUMNS = [
 ]
 SEPARATION_COLUMNS = [
     "cell", "source", "optimiser", "start", "category", "Q", "L", "n_networks", "n_fitted", "rho_median", "rho_q25",
-    "rho_q75", "pearson_r_median", "n_geometric_fit", "n_layers_fitted_median", "n_layers_all_collapsed_median",
-    "fuzziness_input_median", "fuzziness_last_hidden_median", "status",
+    "rho_q75", "pearson_r_median", "n_geometric_fit", "n_two_layer_fits", "n_layers_fitted_median",
+    "n_layers_all_collapsed_median", "fuzziness_input_median", "fuzziness_last_hidden_median", "status",
 ]
 #: a network's fit counts as geometric decay when it uses ≥ 3 layers and its Pearson r is at most this
 GEOMETRIC_R = -0.9
@@ -169,7 +169,8 @@ def separation_per_network(nc: pd.DataFrame) -> pd.DataFrame:
 def separation_table(nc: pd.DataFrame) -> pd.DataFrame:
     """One row per (cell, source, optimiser, start, category): medians and quartiles of ρ over the
     networks with a fit, the median Pearson r, the networks whose fit is a geometric decay
-    (≥ 3 layers, r ≤ :data:`GEOMETRIC_R`), and status 'ok' or 'too_few_layers' (no network of the
+    (≥ 3 layers, r ≤ :data:`GEOMETRIC_R`), those fitted through exactly two layers (|r| = 1 by
+    construction), and status 'ok' or 'too_few_layers' (no network of the
     group has two positive layers)."""
     per = separation_per_network(nc)
     if not len(per):
@@ -187,6 +188,7 @@ def separation_table(nc: pd.DataFrame) -> pd.DataFrame:
                          rho_q75=float(np.quantile(rho, 0.75)) if rho.size else np.nan,
                          pearson_r_median=float(np.median(r)) if r.size else np.nan,
                          n_geometric_fit=int(g["geometric"].sum()),
+                         n_two_layer_fits=int((g["status"] == "two_layers").sum()),
                          n_layers_fitted_median=float(g["n_layers_fitted"].median()),
                          n_layers_all_collapsed_median=float(g["n_layers_all_collapsed"].median()),
                          fuzziness_input_median=float(g["fuzziness_input"].median()),
@@ -269,8 +271,9 @@ def _separation_text(sep: pd.DataFrame) -> tuple[str, int, int]:
         nf = int(g["n_fitted"].sum())
         rho = float((g["rho_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
         r = float((g["pearson_r_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
-        txt.append(f"{label}: {nf}/{int(g['n_networks'].sum())} networks with >= 2 positive layers, median rho "
-                   f"{_g(rho)} (mean of group medians, weighted), Pearson r {_g(r)}, geometric decay "
+        txt.append(f"{label}: {nf}/{int(g['n_networks'].sum())} networks with >= 2 positive layers "
+                   f"({int(g['n_two_layer_fits'].sum())} through exactly 2), rho {_g(rho)} and Pearson r {_g(r)} "
+                   f"(group medians, mean weighted by networks), geometric decay "
                    f"(r <= {GEOMETRIC_R:g}, >= 3 layers) {int(g['n_geometric_fit'].sum())}/{nf}, layers with every "
                    f"class collapsed (D = 0) {_g(float(g['n_layers_all_collapsed_median'].median()))} (median)")
     n = int(s["n_fitted"].sum())
