@@ -42,7 +42,7 @@ def test_runner_rows_and_function_preservation(small_landscape, tmp_path):
     res = run_collapse_landscape(data, [doc], [ep], "Q2/test", seed=[1], n_dirs=4, opt_iter=20)
     n_zero = sum(r["category"] == "zero" for r in out["rows"])
     assert res["n_zero"] == n_zero
-    assert len(res["nc_rows"]) == 3 * (res["n_zero"] + res["n_certified"])        # L + 1 = 3 layers each
+    assert len(res["nc_rows"]) == 4 * (res["n_zero"] + res["n_certified"])        # input, L = 2 hidden, output
     assert len(res["width_rows"]) == 3 * res["n_minima"]
     for r in res["width_rows"]:
         assert r["cost_embedded"] == pytest.approx(r["cost_before"], rel=1e-9)
@@ -55,12 +55,15 @@ def test_runner_rows_and_function_preservation(small_landscape, tmp_path):
 def _nc_rows(source, start, pattern, nc1_last, n=1, L=2, q=2):
     rows = []
     for k in range(n):
-        for layer in range(1, L + 2):
+        for layer in range(0, L + 2):
             rows.append({"cell": "c", "source": source, "optimiser": "lbfgs" if start else "", "start": start,
                          "run": k, "category": "zero" if start else "", "Q": q, "L": L, "cost": 0.0, "layer": layer,
-                         "layer_kind": "hidden" if layer <= L else "output", "collapse_layers": pattern,
-                         "nc1": nc1_last if layer == L else 1.0, "nc1_trace": 1.0, "nc2_y": 0.0, "nc2_etf": 0.0,
-                         "nc3": 0.5, "nc4": 0.0, "spread_max": 0.0, "n_collapsed": q})
+                         "layer_kind": "input" if layer == 0 else ("hidden" if layer <= L else "output"),
+                         "collapse_layers": pattern, "nc1_papyan": nc1_last if layer == L else 1.0,
+                         "nc1_trace_ratio": 1.0, "cdnv": 1.0, "separation_fuzziness": q * (nc1_last if layer == L
+                                                                                           else 1.0),
+                         "nc2_vs_targets": 0.0, "nc2_vs_etf": 0.0, "nc3_vs_targets": 0.5, "nc3_papyan": 0.5,
+                         "nc4_ncc_mismatch": 0.0, "spread_max": 0.0, "n_collapsed": q})
     return rows
 
 
@@ -109,3 +112,61 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
                "--out", str(tmp_path / "c.json")])
     err = capsys.readouterr().err
     assert rc == 2 and "--cell-keys" in err
+
+
+def test_separation_fit_of_the_runner_rows_matches_an_independent_fit(small_landscape, tmp_path):
+    import numpy as np
+
+    from dlgeom.study.collapse_report import separation_per_network, separation_table
+
+    data, out = small_landscape
+    ep = read_endpoints(write_endpoints(tmp_path / "e.npz", out["endpoint_params"], out["rows"]))
+    res = run_collapse_landscape(data, [json.loads(json.dumps({"rows": out["rows"]}))], [ep], "Q2/test", n_dirs=2,
+                                 opt_iter=5)
+    nc = pd.DataFrame(res["nc_rows"])
+    per = separation_per_network(nc)
+    assert len(per) == res["n_zero"] + res["n_certified"] > 0
+    for r in per.itertuples():
+        g = nc[(nc["source"] == r.source) & (nc["start"] == r.start) & (nc["run"] == r.run)
+               & (nc["layer"] <= nc["L"])].sort_values("layer")
+        D = g["separation_fuzziness"].to_numpy(float)
+        keep = np.isfinite(D) & (D > 0) & (g["n_collapsed"] < g["Q"]).to_numpy()
+        assert r.n_layers_fitted == keep.sum() and r.n_layers_all_collapsed == (g["n_collapsed"] == g["Q"]).sum()
+        if keep.sum() >= 2:
+            ell = np.flatnonzero(keep)
+            assert r.rho == pytest.approx(np.exp(np.polyfit(ell, np.log(D[keep]), 1)[0]), rel=1e-10)
+        else:
+            assert r.status == "too_few_layers"
+    t = separation_table(nc)
+    assert t["n_networks"].sum() == len(per) and set(t["source"]) <= {"trained_zero", "trained_minimum"}
+    assert t["n_two_layer_fits"].sum() == (per["n_layers_fitted"] == 2).sum()
+    assert t["n_fitted"].sum() == (per["n_layers_fitted"] >= 2).sum()
+
+
+def test_cdnv_and_separation_findings_count_from_the_tables():
+    from dlgeom.study.collapse_report import separation_table
+
+    def rows(source, start, cdnv_in, cdnv_last, fuzz, run=0, q=2, L=2):
+        out = []
+        for layer in range(L + 2):
+            out.append({"cell": "c", "source": source, "optimiser": "lbfgs" if start else "", "start": start,
+                        "run": run, "category": "zero" if start else "", "Q": q, "L": L, "cost": 0.0,
+                        "layer": layer, "layer_kind": "input" if layer == 0 else ("hidden" if layer <= L else "output"),
+                        "collapse_layers": "1-2", "nc1_papyan": 1.0, "nc1_trace_ratio": 1.0,
+                        "cdnv": cdnv_in if layer == 0 else cdnv_last, "separation_fuzziness": fuzz[min(layer, L)],
+                        "nc2_vs_targets": 0.0, "nc2_vs_etf": 0.0, "nc3_vs_targets": 0.5, "nc3_papyan": 0.5,
+                        "nc4_ncc_mismatch": 0.0, "spread_max": 0.0, "n_collapsed": 0})
+        return out
+
+    geometric = [1.0, 0.1, 0.01]
+    flat = [1.0, 1.0, 1.0001]
+    nc = (rows("global", "", 1.0, 1e-3, geometric) + rows("trained_zero", "he", 1.0, 2.0, flat, run=0)
+          + rows("trained_zero", "he", 1.0, 2.0, geometric, run=1))
+    sep = separation_table(pd.DataFrame(nc))
+    found = {r["id"]: (r["n_cases"], r["n_counter"])
+             for r in collapse_claims(neural_collapse_table(pd.DataFrame(nc)), None, sep)}
+    # three networks fitted: the constructed one and one trained decay geometrically (r = -1), one does not
+    assert found["separation_law"] == (3, 1)
+    # the trained group's median CDNV rises from the input to layer L: its 2 networks count against
+    assert found["collapse_cdnv"] == (3, 2)
+    assert sep.set_index("source").loc["global", "rho_median"] == pytest.approx(0.1)

@@ -165,3 +165,70 @@ def test_certified_minima_groups_and_filters():
     assert m["cost"].round(6).tolist() == [1.0, 1.5, 2.0]
     assert m["multiplicity"].tolist() == [2, 1, 1]
     assert m["kind"].tolist() == ["smooth", "smooth", "nonsmooth"]
+
+
+def test_hessian_outliers_counts_and_gap():
+    from dlgeom.landscape import hessian_outliers
+
+    ev = np.array([-1e-12, 0.0, 2e-6, 5e-5, 0.01, 0.3, 1.0])
+    got = hessian_outliers(ev[::-1])
+    assert got["n_outliers"] == 3 and got["n_nonzero"] == 5
+    assert got["outlier_gap"] == pytest.approx(0.01 / 5e-5)
+    no_bulk = hessian_outliers([1.0, 0.2, 1e-14, -1e-14])
+    assert no_bulk["n_outliers"] == no_bulk["n_nonzero"] == 2 and no_bulk["outlier_gap"] == np.inf
+
+
+def test_constructed_minimiser_has_q_squared_outliers_equal_to_the_rank_of_the_jacobian():
+    """At a zero-cost point H = 2JᵀJ: the non-zero eigenvalues are rank J = Q² (one constant output
+    per class), computed here from the residual Jacobian independently of the spectrum."""
+    from dlgeom.landscape import hessian, hessian_outliers, residual_jacobian
+
+    for q in (2, 3):
+        data = dlgeom.make_clustered(q, 15, 0.1, seed=[q])
+        net = dlgeom.construct_global(data, q).network
+        H, h, _ = hessian(net, data)
+        got = hessian_outliers(np.linalg.eigvalsh(H))
+        sv = np.linalg.svd(residual_jacobian(net, data, h), compute_uv=False)
+        rank_j = int(np.sum(sv > 1e-6 * sv[0]))
+        assert rank_j == q * q
+        assert got["n_nonzero"] == rank_j and got["n_outliers"] == rank_j
+
+
+def test_dead_units_counts_units_inactive_on_every_point():
+    from dlgeom.landscape import dead_units
+
+    data = dlgeom.make_clustered(3, 10, 0.1, seed=[1])
+    rng = np.random.default_rng(0)
+    net = dlgeom.Network.from_flat(init_random(3, 3, rng), 3, 3)
+    ws, bs = [w.copy() for w in net.weights], [b.copy() for b in net.biases]
+    bs[0][1] = -1e3                      # unit 2 of layer 1 never fires
+    bs[2][0] = -1e3                      # unit 1 of layer 3 never fires
+    dead = dlgeom.Network(tuple(ws), tuple(bs))
+    want, H = 0, data.X
+    for W, b in zip(dead.weights[:-1], dead.biases[:-1]):
+        Z = H @ W.T + b
+        want += sum(all(Z[i, u] <= 0 for i in range(Z.shape[0])) for u in range(Z.shape[1]))
+        H = np.maximum(Z, 0)
+    assert dead_units(dead, data.X) == want >= 2
+
+
+def test_outlier_and_dead_unit_findings_count_from_the_tables():
+    import pandas as pd
+
+    from dlgeom.study.landscape_report import landscape_claims
+
+    minima = pd.DataFrame({"cell": ["c"] * 4, "Q": [2, 2, 3, 3], "kind": "smooth", "cost": [0.1, 0.2, 0.3, 0.4],
+                           "category": ["pattern", "merge", "merge", "other"], "nearest_level": "-",
+                           "structure": "0", "multiplicity": [5, 1, 2, 1], "starts": "he",
+                           "hess_n_outliers": [4, 2, 9, np.nan], "hess_n_nonzero": [6, 2, 9, np.nan],
+                           "hess_outlier_gap": [100.0, np.inf, 5.0, np.nan], "dead_units": [0, 2, 0, 1]})
+    end = pd.DataFrame({"cell": "c", "Q": [2, 2, 3], "start_kind": "he", "optimiser": "lbfgs", "status": "zero",
+                        "category": "zero", "global_cost": 0.0, "hess_n_outliers": [4, 3, np.nan],
+                        "hess_n_nonzero": [4, 5, np.nan], "hess_outlier_gap": [np.inf, 7.0, np.nan],
+                        "dead_units": [0, 1, 0]})
+    rows = {r["id"]: r for r in landscape_claims({"landscape_minima": minima, "landscape_endpoints": end})}
+    # 3 minima and 2 zero-cost end points with a Hessian; outliers ≠ Q² at one minimum (2 ≠ 4) and one end point
+    assert (rows["hessian_outliers"]["n_cases"], rows["hessian_outliers"]["n_counter"]) == (5, 2)
+    # every minimum has a dead-unit count; two have none (outside the dead-neuron picture)
+    assert (rows["dead_units"]["n_cases"], rows["dead_units"]["n_counter"]) == (4, 2)
+    assert "zero-cost end points (all optimisers): 3, without a dead unit 2/3" in rows["dead_units"]["evidence"]

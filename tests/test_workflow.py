@@ -257,10 +257,12 @@ def test_tiny_study_collapse(tiny_study, tmp_path):
     res = tiny_study / "results" / "tiny"
     t = res / "tables"
     nc = pd.read_csv(t / "neural_collapse.csv", dtype={"collapse_layers_mode": str})
-    assert list(nc.columns[:9]) == ["cell", "source", "optimiser", "start", "layer", "nc1", "nc2", "nc3", "nc4"]
+    assert list(nc.columns[:9]) == ["cell", "source", "optimiser", "start", "layer", "nc1_papyan", "nc2_vs_targets",
+                                    "nc3_vs_targets", "nc4_ncc_mismatch"]
+    assert (nc.loc[nc["layer"] == 0, "layer_kind"] == "input").all() and (nc["layer"] == 0).any()
     assert {"global", "s1", "trained_zero", "trained_minimum"} <= set(nc["source"])
     glob = nc[(nc["source"] == "global") & (nc["layer"] == nc["L"])]
-    assert len(glob) > 0 and (glob["nc1"] <= 1e-12).all() and (glob["frac_classes_collapsed"] == 1).all()
+    assert len(glob) > 0 and (glob["nc1_papyan"] <= 1e-12).all() and (glob["frac_classes_collapsed"] == 1).all()
     assert (glob["frac_staircase"] == 1).all()
     w = pd.read_csv(t / "width_plus_one.csv", dtype={"structure": str})
     minima = pd.read_csv(t / "landscape_minima.csv", dtype={"structure": str})
@@ -275,6 +277,8 @@ def test_tiny_study_collapse(tiny_study, tmp_path):
     for ext in ("png", "pdf"):
         assert (res / "figures" / f"neural_collapse.{ext}").stat().st_size > 0
         assert (res / "figures" / f"width_plus_one.{ext}").stat().st_size > 0
+        assert (res / "figures" / f"separation.{ext}").stat().st_size > 0
+
     # the job again, single-threaded BLAS like every job of the workflow (the short L-BFGS runs
     # amplify the rounding differences of multi-threaded BLAS)
     cell = "Q2/thetaregular/r0.05"
@@ -512,3 +516,26 @@ def test_figure_captions_follow_the_configured_zero_cost(tiny_study, tiny_report
     assert res.returncode == 0, res.stderr[-2000:]
     caption = _report_captions(report)["phase.png"]
     assert f"reaches C ≤ {cfg['zero_cost']!r}, over" in caption and "1e-10" not in caption
+def test_tiny_study_literature_metrics(tiny_study):
+    """Separation law, Hessian outliers and dead units: the tables hold one fit per network group,
+    the constructed minimiser's fuzziness ends at D = 0 (a layer with every class collapsed), and its
+    Hessian has Q² outliers."""
+    t = tiny_study / "results" / "tiny" / "tables"
+    sep = pd.read_csv(t / "separation.csv")
+    assert list(sep.columns[:5]) == ["cell", "source", "optimiser", "start", "category"]
+    assert {"rho_median", "pearson_r_median", "n_fitted", "status"} <= set(sep.columns)
+    glob = sep[sep["source"] == "global"]
+    assert len(glob) > 0 and (glob["n_layers_all_collapsed_median"] >= 1).all()
+    assert (glob["fuzziness_last_hidden_median"] < 1e-20).all() and (glob["fuzziness_input_median"] > 0).all()
+    nc = pd.read_csv(t / "neural_collapse.csv", dtype={"collapse_layers_mode": str})
+    counts = nc[nc["layer"] == 0].groupby(["cell", "source", "optimiser", "start", "category"])["n_networks"].sum()
+    assert counts.sum() == sep["n_networks"].sum()                       # every network has its fit
+    shape = pd.read_csv(t / "landscape_shape.csv")
+    g = shape[shape["point"] == "global"]
+    assert (g["hess_n_outliers"] == g["Q"] ** 2).all()
+    minima = pd.read_csv(t / "landscape_minima.csv", dtype={"structure": str})
+    assert {"hess_n_outliers", "hess_n_nonzero", "hess_outlier_gap", "dead_units"} <= set(minima.columns)
+    assert (minima["dead_units"] >= 0).all()
+    c = _claims(tiny_study)
+    for key in ("separation_law", "collapse_cdnv", "hessian_outliers", "dead_units"):
+        assert c.loc[key, "kind"] == "finding" and int(c.loc[key, "n_cases"]) > 0, key

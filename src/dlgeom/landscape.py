@@ -25,8 +25,35 @@ from .validation import DlgeomInputError, check_choice, check_int
 __all__ = [
     "OptResult", "optimise", "init_random", "perturb_relative", "classify_endpoint",
     "collapse_structure", "wilson_interval", "hessian", "residual_jacobian", "null_dimension",
-    "mu_path", "slice_2d", "OPTIMISERS",
+    "mu_path", "slice_2d", "OPTIMISERS", "HESS_OUTLIER_RTOL", "HESS_ZERO_RTOL", "hessian_outliers", "dead_units",
 ]
+
+#: an eigenvalue of the Hessian is an *outlier* (above the bulk) when it exceeds this times the largest
+HESS_OUTLIER_RTOL = 1e-3
+#: |eigenvalue| at or below this times the largest |eigenvalue| counts as zero (finite-difference level)
+HESS_ZERO_RTOL = 1e-8
+
+
+def hessian_outliers(eigenvalues) -> dict:
+    """Outlier count of a Hessian spectrum (docs/mathematics.md §9): ``n_outliers`` eigenvalues
+    λ > HESS_OUTLIER_RTOL · λ_max, ``n_nonzero`` eigenvalues λ > HESS_ZERO_RTOL · max|λ| (the
+    rank of the positive part), and ``outlier_gap`` = the smallest outlier / the largest positive
+    eigenvalue below the cut (+inf when every eigenvalue below the cut is zero or negative: no
+    bulk).  A large gap means the count does not depend on the threshold."""
+    ev = np.sort(np.asarray(eigenvalues, float).ravel())[::-1]
+    if not ev.size or not np.all(np.isfinite(ev)) or ev[0] <= 0:
+        return {"n_outliers": 0, "n_nonzero": 0, "outlier_gap": float("nan")}
+    zero = HESS_ZERO_RTOL * max(abs(ev[0]), abs(ev[-1]))
+    k = int(np.sum(ev > HESS_OUTLIER_RTOL * ev[0]))
+    below = ev[k] if k < ev.size else 0.0
+    gap = float(ev[k - 1] / below) if below > zero else float("inf")
+    return {"n_outliers": k, "n_nonzero": int(np.sum(ev > zero)), "outlier_gap": gap}
+
+
+def dead_units(net: Network, X) -> int:
+    """Hidden units (over all layers) whose pre-activation is ≤ 0 on every row of ``X``."""
+    return int(sum(int(np.sum(~np.any(z > 0, axis=0))) for z in net.preactivations(X)))
+
 
 def _fg(x, data, q, L):
     return cost_and_grad(Network._from_flat_unchecked(np.ascontiguousarray(x, dtype=np.float64), q, L), data)

@@ -9,29 +9,38 @@ targets (Q, Q), column j is y_j.  All statistics are class-balanced like the cos
 * between-class covariance Σ_B = (1/Q) Σ_j (μ_j − μ_G)(μ_j − μ_G)ᵀ, rank ≤ Q − 1;
 * M = [μ_1 − μ_G, …, μ_Q − μ_G] (d, Q), the centred means; Ỹ = Y − ȳ1ᵀ, ȳ = (1/Q) Σ_j y_j.
 
-The four quantities (each 0 at perfect collapse):
+The quantities (each 0 at perfect collapse; the names say which definition a value holds, see
+docs/mathematics.md §9):
 
-* NC1 = Tr(Σ_W Σ_B⁺)/Q with the Moore–Penrose pseudo-inverse (eigenvalues of Σ_B below
-  ``PINV_RTOL`` × the largest are treated as 0), so it is defined when Σ_B is singular (merged
-  classes, Q − 1 ≤ rank).  It ignores within-class spread orthogonal to the range of Σ_B; the
-  variant ``nc1_trace`` = Tr Σ_W / Tr Σ_B does not.  When Σ_B = 0 (all class means equal):
-  +inf if Σ_W ≠ 0, NaN if Σ_W = 0 (everything at one point).
-* NC2 (``nc2_y``) = ‖G_M/‖G_M‖_F − G_Y/‖G_Y‖_F‖_F with G_M = MᵀM and G_Y = ỸᵀỸ: the geometry of
-  the class means against the geometry of the centred targets (the reference for the L² cost with
-  targets Y).  ``nc2_etf`` uses the simplex ETF Gram I − 11ᵀ/Q instead; for Y = I both agree
-  (ỸᵀỸ = I − 11ᵀ/Q).  NaN when M = 0.
-* NC3 (``nc3``) = ‖W/‖W‖_F − ỸMᵀ/‖ỸMᵀ‖_F‖_F for the weights W (Q, d) that read the layer: the
-  output layer W_{L+1}, so it is defined at the last hidden layer only (NaN elsewhere).  With
-  Y = I, ỸMᵀ = Mᵀ and this is Papyan's self-duality ‖W/‖W‖ − Mᵀ/‖M‖‖.
-* NC4 (``nc4``) = class-balanced fraction of points where the network's decision (the nearest
-  target, argmin_j |f(x) − y_j|) differs from the nearest class mean in this layer
-  (argmin_j |h − μ_j|).
+* ``nc1_papyan`` = Tr(Σ_W Σ_B⁺)/Q, Papyan's NC1, with the Moore–Penrose pseudo-inverse
+  (eigenvalues of Σ_B below ``PINV_RTOL`` × the largest are treated as 0), so it is defined when
+  Σ_B is singular (merged classes, Q − 1 ≤ rank).  It ignores within-class spread orthogonal to
+  the range of Σ_B; ``nc1_trace_ratio`` = Tr Σ_W / Tr Σ_B does not.  When Σ_B = 0 (all class
+  means equal): +inf if Σ_W ≠ 0, NaN if Σ_W = 0 (everything at one point).
+* ``cdnv`` (class-distance normalised variance, Galanti et al., arXiv 2112.15121) = the mean over
+  the pairs i < j of (σ_i² + σ_j²) / (2|μ_i − μ_j|²), σ_j² = (1/N_j) Σ_i |h_{j,i} − μ_j|²; needs
+  no inverse.  A pair whose means coincide contributes +inf (the two classes are not separated).
+* ``separation_fuzziness`` (He & Su, arXiv 2210.17020) D = Tr(SS_w SS_b⁺) with the
+  *sample-weighted* SS_w = (1/N) Σ (h_i − μ_{y_i})(h_i − μ_{y_i})ᵀ and
+  SS_b = (1/N) Σ_j N_j (μ_j − μ)(μ_j − μ)ᵀ, μ the mean of all points (same pseudo-inverse rule and
+  conventions as NC1).  For balanced classes D = Q · nc1_papyan.
+* ``nc2_vs_targets`` = ‖G_M/‖G_M‖_F − G_Y/‖G_Y‖_F‖_F with G_M = MᵀM and G_Y = ỸᵀỸ: the geometry
+  of the class means against the geometry of the centred targets (the reference for the L² cost
+  with targets Y).  ``nc2_vs_etf`` uses the simplex ETF Gram I − 11ᵀ/Q instead (the field's NC2);
+  for Y = I both agree (ỸᵀỸ = I − 11ᵀ/Q).  NaN when M = 0.
+* ``nc3_vs_targets`` = ‖W/‖W‖_F − ỸMᵀ/‖ỸMᵀ‖_F‖_F and ``nc3_papyan`` = ‖W/‖W‖_F − Mᵀ/‖M‖_F‖_F
+  (Papyan's self-duality) for the weights W (Q, d) that read the layer: the output layer
+  W_{L+1}, so both are defined at the last hidden layer only (NaN elsewhere).  For Y = I they
+  agree.
+* ``nc4_ncc_mismatch`` = class-balanced fraction of points where the network's decision (the
+  nearest target, argmin_j |f(x) − y_j|) differs from the nearest class mean in this layer
+  (argmin_j |h − μ_j|): Papyan's NC4 as a mismatch rate (the agreement is 1 − this).
 
 Within-class spread of class j in a layer: max_i |h_{j,i} − μ_j| / s, s = max_i |h_i| over the
 whole layer (0/0 := 0: a layer with every unit dead collapses everything).  Class j is
 *collapsed* at a layer when its spread is ≤ ``rel_tol``; its *collapse layer* is the first layer
 ℓ ∈ 1..L+1 (L+1 = output) from which on it stays collapsed, 0 if it is not collapsed at the
-output.
+output.  Layer 0 is the input X itself (reported, but not a candidate collapse layer).
 """
 
 from __future__ import annotations
@@ -43,7 +52,8 @@ from .network import Network
 from .validation import DlgeomInputError, as_float_array, as_labels, check_float
 
 __all__ = [
-    "PINV_RTOL", "ClassStatistics", "class_statistics", "nc_metrics", "layer_features",
+    "PINV_RTOL", "ClassStatistics", "class_statistics", "cdnv", "separation_fuzziness", "separation_rate", "nc_metrics",
+    "layer_features",
     "network_decision", "neural_collapse", "collapse_layers",
 ]
 
@@ -95,16 +105,57 @@ def _normalised_distance(A: np.ndarray, B: np.ndarray) -> float:
 
 
 def _nc1(sigma_w: np.ndarray, sigma_b: np.ndarray, q: int) -> tuple[float, float]:
-    vals, vecs = np.linalg.eigh((sigma_b + sigma_b.T) / 2)
+    nc1 = _trace_pinv(sigma_w, sigma_b)
+    if not np.isfinite(nc1):
+        return nc1, nc1
+    return nc1 / q, float(np.trace(sigma_w)) / float(np.trace(sigma_b))
+
+
+def _trace_pinv(A: np.ndarray, B: np.ndarray) -> float:
+    """Tr(A B⁺) for symmetric B ⪰ 0 (eigenvalues below PINV_RTOL × the largest count as 0);
+    B = 0: +inf if Tr A > 0, NaN if Tr A = 0."""
+    vals, vecs = np.linalg.eigh((B + B.T) / 2)
     top = float(vals[-1]) if vals.size else 0.0
-    tr_w = float(np.trace(sigma_w))
     if top <= 0:
-        v = float("inf") if tr_w > 0 else float("nan")
-        return v, v
+        return float("inf") if float(np.trace(A)) > 0 else float("nan")
     keep = vals > PINV_RTOL * top
     V = vecs[:, keep]
-    pinv_b = (V / vals[keep]) @ V.T
-    return float(np.trace(sigma_w @ pinv_b)) / q, tr_w / float(np.trace(sigma_b))
+    return float(np.trace(A @ ((V / vals[keep]) @ V.T)))
+
+
+def _cdnv(H: np.ndarray, y: np.ndarray, means: np.ndarray) -> float:
+    q = means.shape[0]
+    if q < 2:
+        return float("nan")
+    var = np.bincount(y, weights=np.sum((H - means[y]) ** 2, axis=1), minlength=q) / np.bincount(y, minlength=q)
+    i, j = np.triu_indices(q, 1)
+    dist2 = np.sum((means[i] - means[j]) ** 2, axis=1)
+    terms = np.full(dist2.shape, np.inf)
+    ok = dist2 > 0
+    terms[ok] = (var[i] + var[j])[ok] / (2 * dist2[ok])
+    return float(np.mean(terms))
+
+
+def _fuzziness(H: np.ndarray, y: np.ndarray, means: np.ndarray) -> float:
+    n, q = H.shape[0], means.shape[0]
+    counts = np.bincount(y, minlength=q).astype(float)
+    dev = H - means[y]
+    C = means - H.mean(axis=0)
+    return _trace_pinv(dev.T @ dev / n, (C * (counts / n)[:, None]).T @ C)
+
+
+def cdnv(H, y, n_classes: int) -> float:
+    """Class-distance normalised variance of the rows of ``H`` (N, d): the mean over class pairs
+    i < j of (σ_i² + σ_j²) / (2|μ_i − μ_j|²) (module docstring); +inf when two means coincide."""
+    st = class_statistics(H, y, n_classes)
+    return _cdnv(np.asarray(H, float), np.asarray(y), st.means)
+
+
+def separation_fuzziness(H, y, n_classes: int) -> float:
+    """He & Su's separation fuzziness Tr(SS_w SS_b⁺) of the rows of ``H`` (N, d), with the
+    sample-weighted scatter matrices of the module docstring."""
+    st = class_statistics(H, y, n_classes)
+    return _fuzziness(np.asarray(H, float), np.asarray(y), st.means)
 
 
 def network_decision(outputs, Y) -> np.ndarray:
@@ -116,9 +167,10 @@ def network_decision(outputs, Y) -> np.ndarray:
 
 
 def nc_metrics(H, y, Y, decision, W_read=None) -> dict:
-    """NC1 (and ``nc1_trace``), NC2 (``nc2_y``, ``nc2_etf``), NC3 (with ``W_read`` (Q, d), the
-    weights reading this layer; NaN without), NC4 (against ``decision``, (N,) labels) and the
-    per-class relative spreads of the features ``H`` (N, d).  See the module docstring."""
+    """``nc1_papyan``, ``nc1_trace_ratio``, ``cdnv``, ``separation_fuzziness``, ``nc2_vs_targets``,
+    ``nc2_vs_etf``, ``nc3_vs_targets`` and ``nc3_papyan`` (with ``W_read`` (Q, d), the weights
+    reading this layer; NaN without), ``nc4_ncc_mismatch`` (against ``decision``, (N,) labels) and
+    the per-class relative spreads of the features ``H`` (N, d).  See the module docstring."""
     Y = as_float_array(Y, "Y", 2)
     q = Y.shape[1]
     st = class_statistics(H, y, q)
@@ -130,16 +182,19 @@ def nc_metrics(H, y, Y, decision, W_read=None) -> dict:
     G_M = M.T @ M
     nc2_y = _normalised_distance(G_M, Yc.T @ Yc)
     nc2_etf = _normalised_distance(G_M, np.eye(q) - np.full((q, q), 1.0 / q))
-    nc3 = float("nan")
+    nc3 = nc3_papyan = float("nan")
     if W_read is not None:
         W_read = as_float_array(W_read, "W_read", 2, (q, H.shape[1]))
         nc3 = _normalised_distance(W_read, Yc @ M.T)
+        nc3_papyan = _normalised_distance(W_read, M.T)
     decision = as_labels(decision, "decision", n=H.shape[0], n_classes=q)
     d2 = np.sum(H ** 2, axis=1)[:, None] - 2 * H @ st.means.T + np.sum(st.means ** 2, axis=1)[None, :]
     ncc = np.argmin(d2, axis=1)
     counts = np.bincount(y, minlength=q).astype(float)
     nc4 = float(np.sum((ncc != decision) / counts[y]) / q)
-    return {"nc1": nc1, "nc1_trace": nc1_trace, "nc2_y": nc2_y, "nc2_etf": nc2_etf, "nc3": nc3, "nc4": nc4,
+    return {"nc1_papyan": nc1, "nc1_trace_ratio": nc1_trace, "cdnv": _cdnv(H, y, st.means),
+            "separation_fuzziness": _fuzziness(H, y, st.means), "nc2_vs_targets": nc2_y, "nc2_vs_etf": nc2_etf,
+            "nc3_vs_targets": nc3, "nc3_papyan": nc3_papyan, "nc4_ncc_mismatch": nc4,
             "spread": st.spread.tolist(), "spread_max": float(st.spread.max()), "layer_scale": st.scale}
 
 
@@ -173,9 +228,10 @@ def collapse_layers(spreads, rel_tol: float) -> list[int]:
 
 
 def neural_collapse(net: Network, data: Dataset, rel_tol: float = 1e-6) -> tuple[list[dict], list[int]]:
-    """NC quantities at every hidden layer ℓ = 1..L and at the output (layer L+1): a list of
-    L + 1 dicts (``layer``, ``layer_kind`` 'hidden'/'output', the keys of :func:`nc_metrics`,
-    ``n_collapsed`` classes with spread ≤ rel_tol), and the collapse layer of every class."""
+    """NC quantities at the input (layer 0), every hidden layer ℓ = 1..L and the output (layer
+    L+1): a list of L + 2 dicts (``layer``, ``layer_kind`` 'input'/'hidden'/'output', the keys of
+    :func:`nc_metrics`, ``n_collapsed`` classes with spread ≤ rel_tol), and the collapse layer of
+    every class (layers 1..L+1)."""
     if not isinstance(data, Dataset):
         raise DlgeomInputError(f"data: expected a dlgeom.Dataset, got {type(data).__name__}")
     if data.n_classes != net.width:
@@ -185,9 +241,34 @@ def neural_collapse(net: Network, data: Dataset, rel_tol: float = 1e-6) -> tuple
     decision = network_decision(feats[-1], data.Y)
     L = net.n_hidden
     rows = []
-    for ell, H in enumerate(feats, start=1):
+    for ell, H in enumerate([np.asarray(data.X, float)] + feats):
         m = nc_metrics(H, data.y, data.Y, decision, net.weights[-1] if ell == L else None)
-        m.update(layer=ell, layer_kind="hidden" if ell <= L else "output",
-                 n_collapsed=int(np.sum(np.asarray(m["spread"]) <= rel_tol)))
+        kind = "input" if ell == 0 else ("hidden" if ell <= L else "output")
+        m.update(layer=ell, layer_kind=kind, n_collapsed=int(np.sum(np.asarray(m["spread"]) <= rel_tol)))
         rows.append(m)
-    return rows, collapse_layers([r["spread"] for r in rows], rel_tol)
+    return rows, collapse_layers([r["spread"] for r in rows[1:]], rel_tol)
+
+
+def separation_rate(fuzziness, zero=None) -> dict:
+    """He & Su's law of data separation for one network: the least-squares line
+    log D_ℓ = log D̂_0 + ℓ log ρ through the layers ℓ (0, 1, …: the index into ``fuzziness``) whose
+    D_ℓ is finite, > 0 and not flagged in ``zero`` (a boolean per layer: D_ℓ is exactly 0 in exact
+    arithmetic, e.g. every class collapsed, and only rounding is left).  Returns ``rho``,
+    ``pearson_r`` (of ℓ and log D_ℓ over the fitted layers), ``n_layers_fitted`` and ``status``:
+    'ok' (≥ 3 layers), 'two_layers' (ρ is exact, |r| = 1 by construction) or 'too_few_layers'
+    (ρ and r NaN); r is NaN when every fitted D_ℓ is equal."""
+    D = np.asarray(fuzziness, float).ravel()
+    keep = np.isfinite(D) & (D > 0)
+    if zero is not None:
+        keep &= ~np.asarray(zero, bool).ravel()
+    ell = np.flatnonzero(keep).astype(float)
+    n = int(ell.size)
+    if n < 2:
+        return {"rho": float("nan"), "pearson_r": float("nan"), "n_layers_fitted": n, "status": "too_few_layers"}
+    logd = np.log(D[keep])
+    le, ld = ell - ell.mean(), logd - logd.mean()
+    slope = float(le @ ld / (le @ le))
+    denom = float(np.sqrt((le @ le) * (ld @ ld)))
+    r = float(le @ ld / denom) if denom > 0 else float("nan")
+    return {"rho": float(np.exp(slope)), "pearson_r": r, "n_layers_fitted": n,
+            "status": "ok" if n >= 3 else "two_layers"}

@@ -1,7 +1,7 @@
 # Neural collapse layer by layer and one extra neuron (config key `collapse`): one job for the
 # constructed networks of every grid cell (replicate 0), one job per landscape cell for its end
 # points (NC per layer, and the width Q+1 escape test of every distinct certified non-zero
-# minimum), then one job for the tables and one for the two figures.
+# minimum), then one job for the tables and one for the three figures.
 
 COLLAPSE = config["collapse"]
 COLLAPSE_LANDSCAPE = [f"{OUT}/collapse/landscape/{c}.json" for c in config["landscape"]["cells"]]
@@ -82,6 +82,11 @@ rule collapse_tables:
             caption="../report/width_plus_one_table.rst",
             category="Beyond the paper",
         ),
+        separation=report(
+            f"{OUT}/tables/separation.csv",
+            caption="../report/separation_table.rst",
+            category="Beyond the paper",
+        ),
         claims=f"{OUT}/tables/collapse_claims.csv",
     log:
         f"{OUT}/logs/collapse/tables.log",
@@ -103,7 +108,11 @@ rule collapse_tables:
 
 rule collapse_figures:
     input:
-        tables=[rules.collapse_tables.output.nc, rules.collapse_tables.output.width],
+        tables=[
+            rules.collapse_tables.output.nc,
+            rules.collapse_tables.output.width,
+            rules.collapse_tables.output.separation,
+        ],
         settings=settings("figures"),
     output:
         nc=report(
@@ -112,7 +121,10 @@ rule collapse_figures:
         width=report(
             f"{OUT}/figures/width_plus_one.png", caption="../report/width_plus_one.rst", category="Beyond the paper"
         ),
-        pdfs=[f"{OUT}/figures/{n}.pdf" for n in ("neural_collapse", "width_plus_one")],
+        separation=report(
+            f"{OUT}/figures/separation.png", caption="../report/separation.rst", category="Beyond the paper"
+        ),
+        pdfs=[f"{OUT}/figures/{n}.pdf" for n in ("neural_collapse", "width_plus_one", "separation")],
     log:
         f"{OUT}/logs/figures/collapse.log",
     benchmark:

@@ -97,7 +97,16 @@ EXTRA_CLAIMS = [
     f"{OUT}/tables/beyond_claims.csv",
     f"{OUT}/tables/collapse_claims.csv",
 ]
-STAGE_FIGURES = ["robustness", "realdata", "highdim", "sls", "shallow", "neural_collapse", "width_plus_one"]
+STAGE_FIGURES = [
+    "robustness",
+    "realdata",
+    "highdim",
+    "sls",
+    "shallow",
+    "neural_collapse",
+    "width_plus_one",
+    "separation",
+]
 CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
 
 # The interpreter that runs Snakemake runs every job (never an unrelated `python` from PATH),

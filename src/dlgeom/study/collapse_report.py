@@ -7,7 +7,10 @@
   row per distinct certified non-zero minimum, representative and embedding) and
   ``collapse_claims.csv`` (findings rows for the claims table; every verdict is computed from
   the two tables).
-* :func:`fig_neural_collapse`, :func:`fig_width_plus_one` — matplotlib Figures.
+* :func:`separation_table` — ``separation.csv``: He & Su's fit of the separation fuzziness
+  against depth (:func:`dlgeom.neural_collapse.separation_rate`), per network, summarised per
+  (cell, source, optimiser, start, category).
+* :func:`fig_neural_collapse`, :func:`fig_width_plus_one`, :func:`fig_separation` — matplotlib Figures.
 
 Sources: ``global`` (the constructed minimiser), ``s1`` (the s = 1 network), ``trained_zero``
 (landscape end points with C ≤ 1e-6, any optimiser), ``trained_minimum`` (certified non-zero
@@ -28,14 +31,19 @@ from .tables import write_csv
 from .verdicts import COLUMNS, empty_row, make_row
 
 __all__ = [
-    "NC_COLUMNS", "WIDTH_COLUMNS", "SOURCES", "load_collapse", "neural_collapse_table", "collapse_claims",
-    "write_collapse_tables", "read_collapse_tables", "fig_neural_collapse", "fig_width_plus_one",
+    "NC_COLUMNS", "WIDTH_COLUMNS", "SEPARATION_COLUMNS", "SOURCES", "load_collapse", "neural_collapse_table",
+    "separation_per_network", "separation_table", "collapse_claims", "write_collapse_tables", "read_collapse_tables",
+    "fig_neural_collapse", "fig_width_plus_one", "fig_separation",
 ]
 
 SOURCES = ("global", "s1", "trained_zero", "trained_minimum")
+#: the per-network NC quantities (dlgeom.neural_collapse) whose medians the table holds, same names
+NC_METRICS = ("nc1_papyan", "nc2_vs_targets", "nc3_vs_targets", "nc4_ncc_mismatch", "nc1_trace_ratio", "nc2_vs_etf",
+              "nc3_papyan", "cdnv", "separation_fuzziness")
 NC_COLUMNS = [
-    "cell", "source", "optimiser", "start", "layer", "nc1", "nc2", "nc3", "nc4", "layer_kind", "category", "Q", "L",
-    "n_networks", "nc1_trace", "nc2_etf", "spread_max", "frac_classes_collapsed", "frac_staircase",
+    "cell", "source", "optimiser", "start", "layer", "nc1_papyan", "nc2_vs_targets", "nc3_vs_targets",
+    "nc4_ncc_mismatch", "layer_kind", "category", "Q", "L", "n_networks", "nc1_trace_ratio", "nc2_vs_etf",
+    "nc3_papyan", "cdnv", "separation_fuzziness", "spread_max", "frac_classes_collapsed", "frac_staircase",
     "frac_all_last_hidden", "frac_not_collapsed_hidden", "collapse_layers_mode", "cost_median",
 ]
 WIDTH_COLUMNS = [
@@ -44,6 +52,13 @@ WIDTH_COLUMNS = [
     "status", "grad_norm", "min_hess_eig", "probe_min_rel_change", "n_iter", "start", "optimiser", "run", "choice",
     "seed",
 ]
+SEPARATION_COLUMNS = [
+    "cell", "source", "optimiser", "start", "category", "Q", "L", "n_networks", "n_fitted", "rho_median", "rho_q25",
+    "rho_q75", "pearson_r_median", "n_geometric_fit", "n_two_layer_fits", "n_layers_fitted_median",
+    "n_layers_all_collapsed_median", "fuzziness_input_median", "fuzziness_last_hidden_median", "status",
+]
+#: a network's fit counts as geometric decay when it uses ≥ 3 layers and its Pearson r is at most this
+GEOMETRIC_R = -0.9
 CLAIMS_COLUMNS = COLUMNS
 #: an optimiser end point (after the width Q+1 escape) with C at or below this counts as zero
 ZERO_END = OPTIMISER_ZERO
@@ -97,8 +112,8 @@ def _pattern_flags(pattern: str, L: int) -> tuple[bool, bool, bool]:
 
 
 def neural_collapse_table(nc: pd.DataFrame) -> pd.DataFrame:
-    """Per-network NC rows → one row per (cell, source, optimiser, start, category, layer) with
-    medians over the networks of the group, the fraction of (network, class) pairs collapsed at
+    """Per-network NC rows → one row per (cell, source, optimiser, start, category, layer; layer 0
+    is the input) with medians over the networks of the group, the fraction of (network, class) pairs collapsed at
     that layer, and the collapse-layer pattern fractions (see :func:`_pattern_flags`)."""
     if nc is None or not len(nc):
         return pd.DataFrame(columns=NC_COLUMNS)
@@ -110,9 +125,8 @@ def neural_collapse_table(nc: pd.DataFrame) -> pd.DataFrame:
     df["frac_c"] = df["n_collapsed"] / df["Q"]
     keys = ["cell", "source", "optimiser", "start", "category", "layer"]
     g = df.groupby(keys, sort=True)
-    out = g.agg(layer_kind=("layer_kind", "first"), Q=("Q", "first"), L=("L", "first"), n_networks=("nc1", "size"),
-                nc1=("nc1", "median"), nc2=("nc2_y", "median"), nc3=("nc3", "median"), nc4=("nc4", "median"),
-                nc1_trace=("nc1_trace", "median"), nc2_etf=("nc2_etf", "median"),
+    out = g.agg(layer_kind=("layer_kind", "first"), Q=("Q", "first"), L=("L", "first"),
+                n_networks=("nc1_papyan", "size"), **{c: (c, "median") for c in NC_METRICS},
                 spread_max=("spread_max", "median"), frac_classes_collapsed=("frac_c", "mean"),
                 frac_staircase=("stair", "mean"), frac_all_last_hidden=("last", "mean"),
                 frac_not_collapsed_hidden=("never", "mean"),
@@ -124,10 +138,73 @@ def neural_collapse_table(nc: pd.DataFrame) -> pd.DataFrame:
     return out[NC_COLUMNS].reset_index(drop=True)
 
 
+def separation_per_network(nc: pd.DataFrame) -> pd.DataFrame:
+    """He & Su's fit (:func:`dlgeom.neural_collapse.separation_rate`) of every network of the
+    per-network NC rows, over its layers 0..L (input and hidden layers; the output is not a layer
+    of the law).  A layer where every class is collapsed (``n_collapsed`` = Q) has D = 0 up to
+    rounding and is left out of the fit and counted in ``n_layers_all_collapsed``."""
+    from ..neural_collapse import separation_rate
+
+    cols = ["cell", "source", "optimiser", "start", "category", "run", "Q", "L", "rho", "pearson_r",
+            "n_layers_fitted", "n_layers_all_collapsed", "fuzziness_input", "fuzziness_last_hidden", "status"]
+    if nc is None or not len(nc) or "separation_fuzziness" not in nc.columns:
+        return pd.DataFrame(columns=cols)
+    df = nc[nc["layer"] <= nc["L"]].copy()
+    for c in ("optimiser", "start", "category"):
+        df[c] = df[c].fillna("").replace("", "-")
+    rows = []
+    for key, g in df.groupby(["cell", "source", "optimiser", "start", "category", "run"], sort=True):
+        g = g.sort_values("layer")
+        if list(g["layer"]) != list(range(int(g["L"].iloc[0]) + 1)):
+            continue                                     # rows without the input layer: nothing to fit
+        D = g["separation_fuzziness"].to_numpy(float)
+        zero = (g["n_collapsed"] == g["Q"]).to_numpy()
+        fit = separation_rate(D, zero)
+        rows.append(dict(zip(cols[:6], key), Q=int(g["Q"].iloc[0]), L=int(g["L"].iloc[0]), **fit,
+                         n_layers_all_collapsed=int(zero.sum()), fuzziness_input=float(D[0]),
+                         fuzziness_last_hidden=float(D[-1])))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def separation_table(nc: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, source, optimiser, start, category): medians and quartiles of ρ over the
+    networks with a fit, the median Pearson r, the networks whose fit is a geometric decay
+    (≥ 3 layers, r ≤ :data:`GEOMETRIC_R`), those fitted through exactly two layers (|r| = 1 by
+    construction), and status 'ok' or 'too_few_layers' (no network of the
+    group has two positive layers)."""
+    per = separation_per_network(nc)
+    if not len(per):
+        return pd.DataFrame(columns=SEPARATION_COLUMNS)
+    per["fitted"] = per["status"] != "too_few_layers"
+    per["geometric"] = (per["status"] == "ok") & (per["pearson_r"] <= GEOMETRIC_R)
+    rows = []
+    for key, g in per.groupby(["cell", "source", "optimiser", "start", "category"], sort=True):
+        f = g[g["fitted"]]
+        rho, r = f["rho"].to_numpy(float), f["pearson_r"].dropna().to_numpy(float)
+        rows.append(dict(zip(SEPARATION_COLUMNS[:5], key), Q=int(g["Q"].iloc[0]), L=int(g["L"].iloc[0]),
+                         n_networks=len(g), n_fitted=len(f),
+                         rho_median=float(np.median(rho)) if rho.size else np.nan,
+                         rho_q25=float(np.quantile(rho, 0.25)) if rho.size else np.nan,
+                         rho_q75=float(np.quantile(rho, 0.75)) if rho.size else np.nan,
+                         pearson_r_median=float(np.median(r)) if r.size else np.nan,
+                         n_geometric_fit=int(g["geometric"].sum()),
+                         n_two_layer_fits=int((g["status"] == "two_layers").sum()),
+                         n_layers_fitted_median=float(g["n_layers_fitted"].median()),
+                         n_layers_all_collapsed_median=float(g["n_layers_all_collapsed"].median()),
+                         fuzziness_input_median=float(g["fuzziness_input"].median()),
+                         fuzziness_last_hidden_median=float(g["fuzziness_last_hidden"].median()),
+                         status="ok" if len(f) else "too_few_layers"))
+    out = pd.DataFrame(rows, columns=SEPARATION_COLUMNS)
+    order = {s: i for i, s in enumerate(SOURCES)}
+    out["_o"] = out["source"].map(order)
+    return (out.sort_values(["cell", "_o", "optimiser", "start", "category"], kind="stable")
+            .drop(columns="_o").reset_index(drop=True))
+
+
 # ---- findings -------------------------------------------------------------------------------------------
 
 #: The claims-table rows of this stage (findings; statements in :data:`verdicts.CATALOGUE`).
-COLLAPSE_KEYS = ("collapse_layers", "collapse_last_hidden", "width_escape")
+COLLAPSE_KEYS = ("collapse_layers", "collapse_last_hidden", "collapse_cdnv", "separation_law", "width_escape")
 RANDOM_STARTS = ("he", "xavier")
 
 
@@ -162,10 +239,52 @@ def _pattern_text(g: pd.DataFrame, label: str) -> str:
             + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items()) + ")")
 
 
-def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
-    """The findings rows of this stage (:data:`COLLAPSE_KEYS`) from the two tables; ``n_counter``
-    counts the cases answering the question in the negative (not one class per layer; not
-    escapable).  With no case a row says so."""
+def _cdnv_text(t: pd.DataFrame) -> tuple[str, int, int]:
+    """CDNV and Papyan's NC1 from the input to the last hidden layer per (source, origin): the
+    evidence, the networks, and those in groups whose median CDNV at layer L is not below the
+    input's."""
+    keys = ["cell", "source", "optimiser", "start", "category"]
+    last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
+    both = t[t["layer"] == 0].merge(last, on=keys, how="inner", suffixes=("_in", "_L"))
+    if not len(both):
+        return "", 0, 0
+    both["not_lower"] = ~(both["cdnv_L"] < both["cdnv_in"])
+    txt = []
+    for (src, origin), s in both.groupby(["source", "origin_in"], sort=False):
+        label = src if origin == "-" else f"{src} ({origin} starts)"
+        txt.append(f"{label} ({int(s['n_networks_in'].sum())} networks): median CDNV {_g(s['cdnv_in'].median())} "
+                   f"at the input -> {_g(s['cdnv_L'].median())} at layer L, Papyan NC1 "
+                   f"{_g(s['nc1_papyan_in'].median())} -> {_g(s['nc1_papyan_L'].median())}, NC2 vs ETF at L "
+                   f"{_g(s['nc2_vs_etf_L'].median())}, Papyan NC3 at L {_g(s['nc3_papyan_L'].median())}, NC4 "
+                   f"mismatch at L {_g(s['nc4_ncc_mismatch_L'].median())}")
+    n = int(both["n_networks_in"].sum())
+    return "; ".join(txt), n, int(both.loc[both["not_lower"], "n_networks_in"].sum())
+
+
+def _separation_text(sep: pd.DataFrame) -> tuple[str, int, int]:
+    """He & Su's fit per (source, origin, optimiser): the evidence, the networks with a fit, and
+    those whose fit is not a geometric decay."""
+    s = sep.assign(origin=_origin(sep))
+    txt = []
+    for (src, origin, opt), g in s.groupby(["source", "origin", "optimiser"], sort=False):
+        label = src if origin == "-" else f"{src}, {origin} starts, {opt}"
+        nf = int(g["n_fitted"].sum())
+        rho = float((g["rho_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
+        r = float((g["pearson_r_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
+        txt.append(f"{label}: {nf}/{int(g['n_networks'].sum())} networks with >= 2 positive layers "
+                   f"({int(g['n_two_layer_fits'].sum())} through exactly 2), rho {_g(rho)} and Pearson r {_g(r)} "
+                   f"(group medians, mean weighted by networks), geometric decay "
+                   f"(r <= {GEOMETRIC_R:g}, >= 3 layers) {int(g['n_geometric_fit'].sum())}/{nf}, layers with every "
+                   f"class collapsed (D = 0) {_g(float(g['n_layers_all_collapsed_median'].median()))} (median)")
+    n = int(s["n_fitted"].sum())
+    return "; ".join(txt), n, n - int(s["n_geometric_fit"].sum())
+
+
+def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame, separation: pd.DataFrame | None = None) -> list[dict]:
+    """The findings rows of this stage (:data:`COLLAPSE_KEYS`) from the tables; ``n_counter``
+    counts the cases answering the question in the negative (not one class per layer; CDNV not
+    lower at layer L than at the input; not a geometric decay of the fuzziness; not escapable).
+    With no case a row says so."""
     found = {}
 
     def add(key, n_counter, evidence, n):
@@ -192,16 +311,25 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
         txt = []
         for (src, origin), s in last.groupby(["source", "origin"], sort=False):
             label = src if origin == "-" else f"{src} ({origin} starts)"
-            txt.append(f"{label} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median NC1 "
-                       f"{_g(s['nc1'].median())}, NC1 trace form {_g(s['nc1_trace'].median())}, NC2 vs Y "
-                       f"{_g(s['nc2'].median())}, NC2 vs ETF {_g(s['nc2_etf'].median())}, NC3 "
-                       f"{_g(s['nc3'].median())}, NC4 {_g(s['nc4'].median())}, classes collapsed "
-                       f"{_g(_weighted(s, 'frac_classes_collapsed'))}")
+            txt.append(f"{label} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median Papyan NC1 "
+                       f"{_g(s['nc1_papyan'].median())}, NC1 trace ratio {_g(s['nc1_trace_ratio'].median())}, CDNV "
+                       f"{_g(s['cdnv'].median())}, NC2 vs Y {_g(s['nc2_vs_targets'].median())}, NC2 vs ETF "
+                       f"{_g(s['nc2_vs_etf'].median())}, NC3 vs Y {_g(s['nc3_vs_targets'].median())}, Papyan NC3 "
+                       f"{_g(s['nc3_papyan'].median())}, NC4 mismatch {_g(s['nc4_ncc_mismatch'].median())}, classes "
+                       f"collapsed {_g(_weighted(s, 'frac_classes_collapsed'))}")
         tz_last = last[(last["source"] == "trained_zero") & (last["origin"] == "random")]
-        med = float(tz_last["nc1"].median()) if len(tz_last) else float("nan")
-        add("collapse_last_hidden", 0, f"median NC1 of trained zero-cost minima from random starts {_g(med)}; "
+        med = float(tz_last["nc1_papyan"].median()) if len(tz_last) else float("nan")
+        add("collapse_last_hidden", 0, f"median Papyan NC1 of trained zero-cost minima from random starts {_g(med)}; "
             "medians over groups (cell, optimiser, start, category) at layer L: " + "; ".join(txt),
             int(tz_last["n_networks"].sum()))
+        text, n, n_up = _cdnv_text(t)
+        add("collapse_cdnv", n_up, "medians over groups (cell, optimiser, start, category); n_counter: networks in "
+            "groups whose median CDNV at layer L is not below the input's: " + text, n)
+    if separation is not None and len(separation):
+        text, n, n_not = _separation_text(separation)
+        add("separation_law", n_not, "fit of log D_l = log D_0 + l log rho over the layers 0..L with D_l > 0 (a layer "
+            "with every class collapsed has D = 0); n_counter: fitted networks whose fit is not a geometric decay: "
+            + text, n)
     w = width
     if w is not None and len(w):
         w = w.copy()
@@ -231,20 +359,21 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame) -> list[dict]:
 
 
 def write_collapse_tables(frames: dict[str, pd.DataFrame], out_dir) -> list[Path]:
-    """neural_collapse.csv, width_plus_one.csv and collapse_claims.csv; returns the paths."""
+    """neural_collapse.csv, width_plus_one.csv, separation.csv and collapse_claims.csv; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nc = neural_collapse_table(frames.get("nc"))
     w = frames.get("width")
     w = pd.DataFrame(columns=WIDTH_COLUMNS) if w is None else w
-    claims = pd.DataFrame(collapse_claims(nc, w), columns=CLAIMS_COLUMNS)
+    sep = separation_table(frames.get("nc"))
+    claims = pd.DataFrame(collapse_claims(nc, w, sep), columns=CLAIMS_COLUMNS)
     return [write_csv(nc, out / "neural_collapse.csv"), write_csv(w, out / "width_plus_one.csv"),
-            write_csv(claims, out / "collapse_claims.csv")]
+            write_csv(sep, out / "separation.csv"), write_csv(claims, out / "collapse_claims.csv")]
 
 
 def read_collapse_tables(tables_dir) -> dict[str, pd.DataFrame]:
     out = {}
-    for name in ("neural_collapse", "width_plus_one"):
+    for name in ("neural_collapse", "width_plus_one", "separation"):
         try:
             out[name] = pd.read_csv(Path(tables_dir) / f"{name}.csv", dtype={"collapse_layers_mode": str,
                                                                             "structure": str})
@@ -273,7 +402,7 @@ def _no_data(ax, text="no data in this study"):
 
 def fig_neural_collapse(t: pd.DataFrame):
     """2×3 grid against the layer counted from the output (ℓ − (L+1): 0 = output, −1 = last hidden
-    layer): (a) NC1, (b) NC2 against Y's Gram matrix, (c) NC4, (d) fraction of classes collapsed
+    layer, −(L+1) = input): (a) Papyan's NC1, (b) CDNV, (c) NC4 mismatch, (d) fraction of classes collapsed
     (medians over the groups of a source; colour: source, line style: Q), (e) NC3 at the last hidden
     layer by source, (f) collapse-layer patterns by source."""
     plt = _plt()
@@ -293,28 +422,29 @@ def fig_neural_collapse(t: pd.DataFrame):
             if not len(s):
                 continue
             col, mk, lab = _STYLE[src]
-            med = s.groupby("pos")[["nc1", "nc2", "nc4", "frac_classes_collapsed"]].median()
+            cols = ["nc1_papyan", "cdnv", "nc4_ncc_mismatch", "frac_classes_collapsed"]
+            med = s.groupby("pos")[cols].median()
             n = int(s[s["layer"] == 1]["n_networks"].sum())
-            for ax, c in zip(axes[:4], ("nc1", "nc2", "nc4", "frac_classes_collapsed")):
+            for ax, c in zip(axes[:4], cols):
                 y = med[c].replace([np.inf], np.nan)
-                if c in ("nc1", "nc2"):
+                if c in ("nc1_papyan", "cdnv"):
                     y = np.maximum(y, floor)
                 ax.plot(med.index, y, color=col, marker=mk, ms=4, lw=1.2, ls=_Q_LINES[qi % len(_Q_LINES)],
                         label=f"{lab}, Q={q} ({n})")
-    titles = ("(a) NC1 = Tr(Σ_W Σ_B⁺)/Q", "(b) NC2: class-mean Gram vs Y's Gram", "(c) NC4: decision ≠ nearest mean",
+    titles = ("(a) Papyan NC1 = Tr(Σ_W Σ_B⁺)/Q", "(b) CDNV (Galanti et al.)", "(c) NC4: decision ≠ nearest mean",
               "(d) classes collapsed (spread ≤ 1e-6)")
     for ax, title in zip(axes[:4], titles):
-        ax.set(xlabel="layer ℓ − (L+1) (0 = output)", title=title)
+        ax.set(xlabel="layer ℓ − (L+1) (0 = output, −(L+1) = input)", title=title)
         ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0].set(yscale="log", ylabel="median NC1 (floored at 1e-17)")
-    axes[1].set(yscale="log", ylabel="median NC2 (floored; 0 for Q = 2)")
+    axes[1].set(yscale="log", ylabel="median CDNV (floored at 1e-17)")
     axes[2].set(ylabel="median fraction of points", ylim=(-0.03, 1.03))
     axes[3].set(ylabel="fraction of classes", ylim=(-0.03, 1.03))
     axes[3].legend(fontsize=6, frameon=False, ncol=2)
     last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
     data, labels = [], []
     for src in SOURCES:
-        v = last[last["source"] == src]["nc3"].dropna().to_numpy()
+        v = last[last["source"] == src]["nc3_vs_targets"].dropna().to_numpy()
         if v.size:
             data.append(v)
             labels.append(_STYLE[src][2])
@@ -384,5 +514,64 @@ def fig_width_plus_one(w: pd.DataFrame):
         axes[2].set_xticks(np.arange(len(meth)), meth.index)
         axes[2].legend(fontsize=7, frameon=False, title="found by", title_fontsize=7)
     axes[2].set(ylabel="escapable minima", title="(c) which test found the descent")
+    fig.tight_layout()
+    return fig
+
+
+def fig_separation(nc: pd.DataFrame, sep: pd.DataFrame):
+    """(a) median separation fuzziness D_ℓ / D_0 against the layer ℓ = 0..L per source and Q (from
+    neural_collapse.csv; floored at 1e-17, the constructed minimiser reaches D = 0 at ℓ = L);
+    (b) the fitted rate ρ per source and optimiser (group medians, bars: quartiles); (c) the
+    median Pearson r of the fit."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    if nc is None or not len(nc) or sep is None or not len(sep):
+        for ax in axes:
+            _no_data(ax)
+        return fig
+    t = nc[(nc["layer"] <= nc["L"])].copy()
+    floor = 1e-17
+    qs = sorted(t["Q"].unique())
+    for src in SOURCES:
+        for qi, q in enumerate(qs):
+            s = t[(t["source"] == src) & (t["Q"] == q)]
+            if not len(s):
+                continue
+            d0 = s[s["layer"] == 0].set_index(["cell", "optimiser", "start", "category"])["separation_fuzziness"]
+            rel = s.join(d0.rename("d0"), on=["cell", "optimiser", "start", "category"])
+            rel = rel.assign(ratio=rel["separation_fuzziness"] / rel["d0"]).replace([np.inf], np.nan)
+            med = rel.groupby("layer")["ratio"].median()
+            col, mk, lab = _STYLE[src]
+            axes[0].plot(med.index, np.maximum(med.to_numpy(float), floor), color=col, marker=mk, ms=4, lw=1.2,
+                         ls=_Q_LINES[qi % len(_Q_LINES)], label=f"{lab}, Q={q}")
+    axes[0].set(yscale="log", xlabel="layer ℓ (0 = input, L = last hidden)", ylabel="median D_ℓ / D_0 (floor 1e-17)",
+                title="(a) separation fuzziness D_ℓ = Tr(SS_w SS_b⁺)")
+    axes[0].xaxis.get_major_locator().set_params(integer=True)
+    axes[0].legend(fontsize=6, frameon=False, ncol=2)
+    s = sep.assign(origin=_origin(sep))
+    s = s[s["n_fitted"] > 0]
+    labels, rho, lo, hi, r, colors = [], [], [], [], [], []
+    for (src, origin, opt), g in s.groupby(["source", "origin", "optimiser"], sort=False):
+        labels.append(_STYLE[src][2] if origin == "-" else f"{_STYLE[src][2]}\n{origin}, {opt}")
+        w = g["n_fitted"].to_numpy(float)
+        rho.append(float(np.average(g["rho_median"], weights=w)))
+        lo.append(float(np.average(g["rho_q25"], weights=w)))
+        hi.append(float(np.average(g["rho_q75"], weights=w)))
+        rr = g["pearson_r_median"].to_numpy(float)
+        ok = np.isfinite(rr)
+        r.append(float(np.average(rr[ok], weights=w[ok])) if ok.any() else np.nan)
+        colors.append(_STYLE[src][0])
+    x = np.arange(len(labels))
+    rho, lo, hi = np.array(rho), np.array(lo), np.array(hi)
+    axes[1].bar(x, rho, color=colors, yerr=[np.maximum(rho - lo, 0), np.maximum(hi - rho, 0)], capsize=2)
+    axes[1].axhline(1.0, color="0.5", lw=0.8, ls="--")
+    axes[1].set(yscale="log", ylabel="fitted ρ (group medians, weighted; bars: quartiles)",
+                title="(b) decay rate per layer ρ")
+    axes[2].bar(x, np.nan_to_num(r), color=colors)
+    axes[2].axhline(GEOMETRIC_R, color="0.5", lw=0.8, ls="--")
+    axes[2].set(ylim=(-1.05, 1.05), ylabel="median Pearson r of ℓ and log D_ℓ",
+                title=f"(c) fit quality (dashed: r = {GEOMETRIC_R:g})")
+    for ax in axes[1:]:
+        ax.set_xticks(x, labels, fontsize=5.5, rotation=60, ha="right")
     fig.tight_layout()
     return fig

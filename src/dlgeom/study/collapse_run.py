@@ -7,7 +7,8 @@ subcommands.
   stage and the parameter files written by ``dlgeom landscape --endpoints``): NC rows per layer
   of every zero-cost and every certified non-zero end point, and the width-(Q+1) escape test of
   every distinct certified non-zero minimum under each embedding (JSON).
-* ``collapse-tables`` and ``collapse-figure``: see :mod:`dlgeom.study.collapse_report`.
+* ``collapse-tables`` and ``collapse-figure``: see :mod:`dlgeom.study.collapse_report` (tables
+  neural_collapse, width_plus_one, separation; figures of the same names).
 
 Seeds: every escape test draws from ``SeedSequence(seed + [minimum index, embedding index])``;
 the entropy is stored in its row.  Outputs carry no timings (byte-stable); timings go to the log.
@@ -35,7 +36,8 @@ __all__ = [
 
 #: landscape category → level type of the width-(Q+1) table
 LEVEL_TYPES = {"merge": "class-merging", "pattern": "pattern", "other": "other"}
-NC_KEYS = ("nc1", "nc1_trace", "nc2_y", "nc2_etf", "nc3", "nc4", "spread_max", "n_collapsed")
+NC_KEYS = ("nc1_papyan", "nc1_trace_ratio", "cdnv", "separation_fuzziness", "nc2_vs_targets", "nc2_vs_etf",
+           "nc3_vs_targets", "nc3_papyan", "nc4_ncc_mismatch", "spread_max", "n_collapsed")
 
 
 def _logger(quiet: bool):
@@ -293,15 +295,19 @@ def _cmd_figure(args) -> dict:
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
         raise DlgeomInputError(f"--out-dir: directory {str(out_dir)!r} does not exist")
-    for name in ("neural_collapse", "width_plus_one"):
+    for name in ("neural_collapse", "width_plus_one", "separation"):
         path = tables / f"{name}.csv"
         if not path.is_file():
             raise DlgeomInputError(f"--tables: {path} does not exist; run dlgeom collapse-tables first")
     frames = R.read_collapse_tables(tables)
-    for name, fig in (("neural_collapse", R.fig_neural_collapse(frames["neural_collapse"])),
-                      ("width_plus_one", R.fig_width_plus_one(frames["width_plus_one"]))):
+    figures = (("neural_collapse", R.fig_neural_collapse(frames["neural_collapse"]), ["neural_collapse"]),
+               ("width_plus_one", R.fig_width_plus_one(frames["width_plus_one"]), ["width_plus_one"]),
+               ("separation", R.fig_separation(frames["neural_collapse"], frames["separation"]),
+                ["neural_collapse", "separation"]))
+    for name, fig, sources in figures:
         for p in save_figure(fig, out_dir / name):
-            write_provenance(p, [tables / f"{name}.csv"], "dlgeom collapse-figure", args.config_hash, args.seed)
+            write_provenance(p, [tables / f"{t}.csv" for t in sources], "dlgeom collapse-figure", args.config_hash,
+                             args.seed)
         print(f"wrote {out_dir / name}.png and {out_dir / name}.pdf")
     return {}
 
@@ -338,14 +344,14 @@ def register(sub) -> dict:
     la.add_argument("--quiet", action="store_true")
 
     t = sub.add_parser("collapse-tables", help="collapse JSON files -> neural_collapse.csv, width_plus_one.csv, "
-                                               "collapse_claims.csv")
+                                               "separation.csv, collapse_claims.csv")
     t.add_argument("--constructed", nargs="*", default=None)
     t.add_argument("--landscape", nargs="*", default=None)
     t.add_argument("--out-dir", required=True)
     t.add_argument("--config-hash", default=None)
     t.add_argument("--seed", type=_int_list, default=None)
 
-    f = sub.add_parser("collapse-figure", help="figures neural_collapse and width_plus_one (PNG + PDF)")
+    f = sub.add_parser("collapse-figure", help="figures neural_collapse, width_plus_one, separation (PNG + PDF)")
     f.add_argument("--tables", required=True, help="directory with the tables")
     f.add_argument("--out-dir", required=True)
     f.add_argument("--config-hash", default=None)

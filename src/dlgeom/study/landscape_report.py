@@ -104,8 +104,12 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
     Certified: no descent along random directions at radii 1e-8..1e-3 (``probe_min_rel_change``
     ≥ CERT_DESCENT), and either smooth (gradient norm ≤ CERT_GRAD, Hessian without negative
     eigenvalue) or on a kink, where the Hessian is not defined ('nonsmooth').  Distinct: same
-    cell, same collapse structure, cost equal to 1e-6 (relative)."""
-    cols = ["cell", "Q", "kind", "cost", "category", "nearest_level", "structure", "multiplicity", "starts"]
+    cell, same collapse structure, cost equal to 1e-6 (relative).  ``hess_n_outliers``,
+    ``hess_n_nonzero``, ``hess_outlier_gap`` (:func:`dlgeom.landscape.hessian_outliers`; NaN on a
+    kink) and ``dead_units`` (:func:`dlgeom.landscape.dead_units`) are those of the minimum's
+    lowest-cost end point."""
+    cols = ["cell", "Q", "kind", "cost", "category", "nearest_level", "structure", "multiplicity", "starts",
+            "hess_n_outliers", "hess_n_nonzero", "hess_outlier_gap", "dead_units"]
     if end is None or not len(end) or "probe_min_rel_change" not in end:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -114,7 +118,8 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
                      "kind": "/".join(sorted(set(part["kind"]))),
                      "cost": float(part["cost"].median()), "category": part["category"].iloc[0],
                      "nearest_level": part["nearest_level"].iloc[0], "structure": part["structure"].iloc[0],
-                     "multiplicity": len(part), "starts": ",".join(sorted(set(part["start_kind"])))})
+                     "multiplicity": len(part), "starts": ",".join(sorted(set(part["start_kind"]))),
+                     **{c: part[c].iloc[0] if c in part.columns else np.nan for c in cols[-4:]}})
     return (pd.DataFrame(rows, columns=cols).sort_values(["cell", "cost", "structure"], kind="stable")
             .reset_index(drop=True))
 
@@ -191,6 +196,8 @@ def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> lis
             f"{int((new_min['category'] == 'other').sum())} elsewhere; most frequent: "
             + "; ".join(f"{r.cell} C = {r.cost:.4g} ({r.nearest_level if r.category == 'merge' else 'other'}, "
                         f"structure {r.structure}) ×{r.multiplicity}" for r in top.itertuples()))
+    if minima is not None and len(minima) and "hess_n_outliers" in minima.columns:
+        _outlier_rows(add, minima, end, shape, zero)
     if shape is not None and len(shape):
         g = shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
         add("zero_modes", len(g), 0,
@@ -234,6 +241,53 @@ def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> lis
             f"{_frac(mixed['monotone'])}); s = (1, …, 1): barrier in {_frac(s1['barrier'] > 1e-10 * s1['F_start'])}, "
             f"monotone in {_frac(s1['monotone'])}")
     return rows
+
+
+def _outlier_rows(add, minima: pd.DataFrame, end, shape, zero: float) -> None:
+    """The findings ``hessian_outliers`` and ``dead_units`` (docs/claims.md)."""
+    from ..landscape import HESS_OUTLIER_RTOL
+
+    m = minima[minima["hess_n_outliers"].notna()]
+    q2 = m["Q"] ** 2
+    cons = ""
+    if shape is not None and len(shape) and "hess_n_outliers" in shape.columns:
+        g = shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
+        cons = "constructed minimiser (outliers / non-zero / Q²): " + ", ".join(
+            f"{r.cell} {int(r.hess_n_outliers)}/{int(r.n_params - r.n_zero_eig - r.n_negative_eig)}/{int(r.Q) ** 2}"
+            for r in g.itertuples()) + "; "
+    zl = pd.DataFrame()
+    if end is not None and len(end) and "hess_n_outliers" in end.columns:
+        zl = end[(end["category"] == "zero") & end["hess_n_outliers"].notna()]
+    zero_txt = (f"L-BFGS zero-cost end points with a defined Hessian: {len(zl)}, outliers = Q² in "
+                f"{_frac(zl['hess_n_outliers'] == zl['Q'] ** 2)}, non-zero eigenvalues = Q² in "
+                f"{_frac(zl['hess_n_nonzero'] == zl['Q'] ** 2)}, median outliers/Q² "
+                f"{_fmt((zl['hess_n_outliers'] / zl['Q'] ** 2).median())}, median gap "
+                f"{_fmt(zl['hess_outlier_gap'].median())}; " if len(zl) else "")
+    by = m.assign(ratio=m["hess_n_outliers"] / q2).groupby("category").agg(
+        n_min=("ratio", "size"), n_eq=("ratio", lambda v: int((v == 1).sum())), ratio_med=("ratio", "median"),
+        gap_med=("hess_outlier_gap", "median"))
+    add("hessian_outliers", len(m) + len(zl), int((m["hess_n_outliers"] != q2).sum())
+        + (int((zl["hess_n_outliers"] != zl["Q"] ** 2).sum()) if len(zl) else 0),
+        f"outliers: eigenvalues above {HESS_OUTLIER_RTOL:g} x the largest; " + cons + zero_txt
+        + f"distinct certified non-zero minima with a defined Hessian: {len(m)} of {len(minima)}, outliers = Q² in "
+        f"{_frac(m['hess_n_outliers'] == q2)}; per level: "
+        + "; ".join(f"{k} {int(r.n_eq)}/{int(r.n_min)} (median outliers/Q² {_fmt(r.ratio_med)}, median gap "
+                    f"{_fmt(r.gap_med)})"
+                    for k, r in by.iterrows()))
+    d = minima[minima["dead_units"].notna()]
+    if len(d):
+        alive = d["dead_units"] == 0
+        per = d.groupby("category")["dead_units"].agg(n_min="size", n_alive=lambda v: int((v == 0).sum()),
+                                                      dead_med="median")
+        zd = end[end["category"] == "zero"] if end is not None and len(end) and "dead_units" in end.columns else None
+        add("dead_units", len(d), int(alive.sum()),
+            f"distinct certified non-zero minima without a dead unit: {_frac(alive)} "
+            f"({int(d.loc[alive, 'multiplicity'].sum())}/{int(d['multiplicity'].sum())} end points); per level "
+            "(without a dead unit / minima, median dead units): "
+            + "; ".join(f"{k} {int(r.n_alive)}/{int(r.n_min)}, {_fmt(r.dead_med)}" for k, r in per.iterrows())
+            + (f"; zero-cost end points (all optimisers): {len(zd)}, without a dead unit "
+               f"{_frac(zd['dead_units'] == 0)}, median dead units {_fmt(zd['dead_units'].median())}"
+               if zd is not None and len(zd) else ""))
 
 
 # ---- (6, 7) the gradient landscape --------------------------------------------------------------

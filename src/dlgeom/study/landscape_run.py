@@ -19,7 +19,8 @@ from ..data import Dataset
 from ..geometry import geometry
 from ..landscape import (
     align_to, canonical_rescale, linear_path,
-    classify_endpoint, collapse_structure, descent_probe, hessian, init_random, mu_path, null_dimension, optimise,
+    HESS_ZERO_RTOL, classify_endpoint, collapse_structure, dead_units, descent_probe, hessian, hessian_outliers,
+    init_random, mu_path, null_dimension, optimise,
     perturb_relative, predicted_levels, residual_jacobian, slice_2d, wilson_interval,
 )
 from ..geometry import assumptions
@@ -145,6 +146,7 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         rank_theory = q * q if at_zero else q * (q + 1)
         shape.append({**info, "point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
                       "n_negative_eig": int(np.sum(ev < -tol)), "null_dim_J": null_dimension(J),
+                      "hess_n_outliers": hessian_outliers(ev)["n_outliers"], "dead_units": dead_units(net, data.X),
                       "null_dim_theory": int(H.shape[0]) - rank_theory,
                       **{f"modes_{k}": v for k, v in modes.items()},
                       "min_eig": float(ev[0]), "max_eig": float(ev[-1]), "fd_step": h,
@@ -202,6 +204,10 @@ def _endpoint(res, data: Dataset, levels: dict, opt: str, kind: str, rho, glob, 
         "hess_n_negative": hess.get("n_negative", float("nan")),
         "hess_n_zero": hess.get("n_zero", float("nan")),
         "hess_min_eig": hess.get("min_eig", float("nan")),
+        "hess_n_outliers": hess.get("n_outliers", float("nan")),
+        "hess_n_nonzero": hess.get("n_nonzero", float("nan")),
+        "hess_outlier_gap": hess.get("outlier_gap", float("nan")),
+        "dead_units": dead_units(net, data.X),
         "probe_min_rel_change": probe,
     }
 
@@ -214,9 +220,9 @@ def _endpoint_hessian(net: Network, data: Dataset) -> dict:
     except Exception:  # zero margin: a pre-activation sits exactly on a kink (often a dead unit
         return {"status": "kink"}  # feeding a zero-bias unit); the Hessian is not defined there
     ev = np.linalg.eigvalsh(H)
-    tol = 1e-8 * max(abs(ev[-1]), abs(ev[0]), 1e-300)
+    tol = HESS_ZERO_RTOL * max(abs(ev[-1]), abs(ev[0]), 1e-300)
     return {"status": "ok", "n_negative": int(np.sum(ev < -tol)), "n_zero": int(np.sum(np.abs(ev) <= tol)),
-            "min_eig": float(ev[0])}
+            "min_eig": float(ev[0]), **hessian_outliers(ev)}
 
 
 def _start_id(kind: str) -> int:

@@ -107,6 +107,12 @@ CATALOGUE: dict[str, Entry] = {
     "other_minima": _f("Certified non-zero local minima found by training that are not at a pattern level (2.85) "
                        "(the paper makes no statement about other minima)", "Thm 2.4-2.5, other local minima",
                        stage="landscape"),
+    "hessian_outliers": _f("Hessian outliers (eigenvalues above 1e-3 x the largest) at certified non-zero minima and "
+                           "zero-cost L-BFGS end points vs the Q² non-zero eigenvalues of the constructed minimiser",
+                           "arXiv 2404.06106; docs/mathematics.md §9", stage="landscape"),
+    "dead_units": _f("Certified non-zero local minima: hidden units inactive on every training point; minima without "
+                     "any dead unit lie outside the shallow-network picture in which bad minima come from dead "
+                     "neurons", "arXiv 2103.10922; docs/mathematics.md §9", stage="landscape"),
     "zero_modes": _f("Zero eigenvalues of the Hessian at the global minimiser vs #params − rank J",
                      "docs/mathematics.md §6", stage="landscape"),
     "flat_extended": _f("Our extensions of the degenerate directions (per-unit rescaling, rotations about û, θ_0, "
@@ -129,6 +135,15 @@ CATALOGUE: dict[str, Entry] = {
     "collapse_last_hidden": _f("Neural collapse at the last hidden layer (NC1-NC4 adapted to the L² cost with targets "
                                "Y): trained zero-cost minima vs the constructed minimiser",
                                "neural collapse (Papyan, Han & Donoho 2020) vs Thm 2.3", stage="collapse"),
+    "collapse_cdnv": _f("The field's neural-collapse metrics from the input (layer 0) to the last hidden layer: CDNV, "
+                        "Papyan's NC1, NC2 against the simplex ETF, Papyan's NC3 and NC4 (mismatch with the nearest "
+                        "class centre), trained end points vs the constructed networks",
+                        "arXiv 2112.15121 (CDNV); Papyan, Han & Donoho 2020; docs/mathematics.md §9",
+                        stage="collapse"),
+    "separation_law": _f("He & Su's law of data separation: does the separation fuzziness D_l = Tr(SS_w SS_b⁺) decay "
+                         "geometrically over the layers (fitted rate rho and Pearson r), for the constructed "
+                         "minimiser (a staircase to D = 0), the s = 1 network and trained end points",
+                         "arXiv 2210.17020; docs/mathematics.md §9", stage="collapse"),
     "width_escape": _f("Certified non-zero local minima embedded in width Q+1 (function-preserving): which become "
                        "escapable at the same cost, and the cost then reached",
                        "cf. arXiv 2006.01005 vs Thm 2.4-2.5", stage="collapse"),
