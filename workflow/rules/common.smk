@@ -14,6 +14,7 @@ ROOT = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
+from dlgeom.study.config_limits import check_config_files, check_config_limits, check_config_size
 from dlgeom.study import FIGURES
 from dlgeom.study.layout import stage_settings, study_name, write_settings
 from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
@@ -28,7 +29,11 @@ def _fail(msg):
 
 
 try:
+    # sizes, duplicate keys and templating of the config files, then the schema and the grid's size
+    check_config_files([ROOT / "config" / "config.yaml", *workflow.config_settings.configfiles])
+    check_config_size(config)
     _validated = validate_config(config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    check_config_limits(_validated)
     STUDY = study_name(_validated, workflow.config_settings.overwrite_config)
 except DlgeomInputError as exc:
     _fail(exc)

@@ -265,6 +265,7 @@ def register(sub) -> dict:
                     help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
                          "rows in the order of the JSON rows)")
     la.add_argument("--quiet", action="store_true")
+    la.set_defaults(more_output_files=("endpoints",))    # checked before the work, as --out
     return {"landscape": _cmd_landscape}
 
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from ..validation import DlgeomInputError
@@ -112,6 +110,8 @@ def _canonical(settings: dict) -> bytes:
 def write_settings(folder, settings: dict[str, dict]) -> dict[str, Path]:
     """Write each stage's settings to ``folder/<stage>.json``, touching only files whose content
     changes (their modification time is what makes Snakemake rerun a stage)."""
+    from ..safe_write import open_output
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -119,14 +119,8 @@ def write_settings(folder, settings: dict[str, dict]) -> dict[str, Path]:
         path = folder / f"{name}.json"
         data = _canonical(values)
         if not (path.is_file() and not path.is_symlink() and path.read_bytes() == data):
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with open_output(path, "wb") as fh:     # a private temporary file, renamed in; mode as any output
+                fh.write(data)
         paths[name] = path
     return paths
 
