@@ -92,7 +92,8 @@ class Dataset:
     meta : dict, optional
         Free-form provenance (generator arguments, seed, realised geometry).  JSON-serialisable.
 
-    The arrays are read-only views (the caller's arrays stay writable).
+    The arrays are read-only copies (the caller's arrays stay writable; changing them later does not
+    change the dataset).
     """
 
     X: np.ndarray
@@ -129,8 +130,11 @@ class Dataset:
                 )
             raise DlgeomInputError(f"y: labels cover {present} of the Q = {q} classes of Y; each class must be present")
         counts = check_class_counts(y, q, "y")
-        # read-only views: the dataset cannot be changed through them, the caller's arrays stay writable
-        X, y, Y = X.view(), y.view(), Y.view()
+        # read-only arrays of its own: the dataset cannot be changed through them nor through the
+        # caller's arrays (which stay writable), so values cached from it (the fused kernel's padded
+        # columns, targets, weights, means) never go stale
+        X, y, Y = (a.copy() if given is not None and np.may_share_memory(a, given) else a.view()
+                   for a, given in ((X, self.X), (y, self.y), (Y, self.Y)))
         for arr in (X, y, Y):
             arr.setflags(write=False)
         object.__setattr__(self, "X", X)
