@@ -181,3 +181,12 @@ def data_args(cell, outdir):
         "--out-dir",
         str(outdir),
     ]
+
+
+onerror:
+    # Snakemake deletes the outputs of a failed job; their provenance sidecars go with them (a
+    # sidecar never describes a file that is not there)
+    from dlgeom.safe_write import SIDECAR_SUFFIX, remove_orphan_sidecars
+
+    for _folder in sorted({p.parent for p in Path(OUT).rglob("*" + SIDECAR_SUFFIX)}):
+        remove_orphan_sidecars(_folder)

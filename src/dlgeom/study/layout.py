@@ -147,10 +147,31 @@ def recorded_stamps(path) -> list[dict]:
     return [s for s in stamp if isinstance(s, dict)] if isinstance(stamp, list) else []
 
 
+def _corrupt_record(path: Path) -> str | None:
+    """Why the record holding ``path``'s settings stamp (the JSON output itself, or a table's or
+    figure's sidecar) is damaged - missing, truncated, not a JSON object - or None if it reads."""
+    source = path if path.suffix == ".json" and not path.name.endswith(".prov.json") else \
+        path.with_name(path.name + ".prov.json")
+    if not source.exists():
+        return None if source != path else f"{path}: missing"
+    try:
+        record = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"{source}: not a complete output of the study (truncated or edited: {' '.join(str(exc).split())})"
+    if not isinstance(record, dict):
+        return f"{source}: not a complete output of the study (a JSON object expected)"
+    return None
+
+
 def check_settings(inputs, settings_dir) -> None:
     """Refuse, in one line naming the files, to combine outputs made with settings other than
     the study's current ones (or with no settings stamp at all)."""
     settings_dir = Path(settings_dir)
+    for p in map(Path, inputs):
+        corrupt = _corrupt_record(p)
+        if corrupt:
+            raise DlgeomInputError(f"{corrupt}; delete it and rerun the study to recompute it (a workflow reruns a "
+                                   "job for changed settings, not for a damaged file)")
     current: dict[str, str | None] = {}
     stale = []
     for p in map(Path, inputs):
