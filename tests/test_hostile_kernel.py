@@ -175,3 +175,23 @@ def test_run_chunk_must_be_a_positive_integer(run_chunk):
     for fn in (cost_and_grad_batch, cost_sq_batch):
         with pytest.raises(DlgeomInputError, match="run_chunk"):
             fn(X, data, 2, 2, run_chunk=run_chunk)
+
+
+def test_landscape_of_a_very_deep_network_ends_in_data_rows_not_a_traceback(tmp_path):
+    """L = 3000 (within --layers' limit): the rescaled networks overflow; the end points are rows."""
+    import contextlib
+    import io
+    import json
+
+    from dlgeom.cli import main
+    from dlgeom.data import save_dataset
+
+    save_dataset(make_clustered(2, 8, 0.1, seed=1), tmp_path / "d.npz")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main(["landscape", "--data", str(tmp_path / "d.npz"), "--layers", "3000", "--runs", "2", "--starts",
+                   "he", "--optimisers", "gd", "--max-iter", "5", "--no-shape", "--quiet", "--out",
+                   str(tmp_path / "l.json")])
+    assert rc == 0 and err.getvalue() == ""
+    rows = json.loads((tmp_path / "l.json").read_text())["rows"]
+    assert len(rows) == 2 and {r["status"] for r in rows} <= {"zero", "converged", "max_iter", "diverged"}
