@@ -225,8 +225,22 @@ def test_an_endpoints_stream_is_written_through(tmp_path, data):
     assert stat.S_ISCHR(os.lstat(dest).st_mode)
 
 
-def test_a_fifo_given_as_input_is_named_as_such(tmp_path):
-    os.mkfifo(tmp_path / "in.npz")
-    rc, _, err = run("check", "--data", tmp_path / "in.npz", "--out", tmp_path / "o.json")
-    line = _one_line(err)
-    assert rc == 2 and "FIFO" in line and "no such file" not in line
+@pytest.mark.parametrize("argv", [
+    ["check", "--data", "{fifo}.npz", "--out", "{tmp}/o.json"],
+    ["check", "--data", "{fifo}.csv", "--out", "{tmp}/o.json"],
+    ["aggregate", "--cells", "{fifo}.json", "--out-dir", "{tmp}/tables"],
+    ["cell", "--data-dir", "{tmp}/celldir", "--out", "{tmp}/c.json"],
+], ids=["npz", "csv", "cell-json", "manifest"])
+def test_a_fifo_given_as_input_is_named_as_such_never_read(tmp_path, argv):
+    """Reading a FIFO nobody writes to blocks for ever: a subprocess with a timeout, so a hang fails."""
+    import subprocess
+    import sys
+
+    (tmp_path / "celldir").mkdir()
+    for suffix in (".npz", ".csv", ".json"):
+        os.mkfifo(tmp_path / f"in{suffix}")
+    os.mkfifo(tmp_path / "celldir" / "manifest.json")
+    args = [a.format(fifo=tmp_path / "in", tmp=tmp_path) for a in argv]
+    res = subprocess.run([sys.executable, "-m", "dlgeom", *args], capture_output=True, text=True, timeout=120)
+    line = _one_line(res.stderr)
+    assert res.returncode == 2 and "FIFO" in line and "no such file" not in line

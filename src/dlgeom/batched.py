@@ -147,6 +147,8 @@ def _cost_and_grad_fused(X, data, q, L):
     # A run whose cost or gradient is not finite (a NaN or infinite parameter, an overflow) gets
     # the numpy engine's values, so both engines give the same non-finite values and statuses
     # (the kernel's masks would turn some NaN and inf products into zeros where numpy keeps NaN).
+    if np.isfinite(f.sum() + G.sum()):     # the common case, in one pass: every value finite
+        return f, G
     bad = ~np.isfinite(f) | ~np.isfinite(G).all(axis=1)
     if bad.any():
         f[bad], G[bad] = _cost_and_grad_batch(X[bad], data, q, L)

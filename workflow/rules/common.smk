@@ -188,5 +188,5 @@ onerror:
     # sidecar never describes a file that is not there)
     from dlgeom.safe_write import SIDECAR_SUFFIX, remove_orphan_sidecars
 
-    for _folder in sorted({p.parent for p in Path(OUT).rglob("*" + SIDECAR_SUFFIX)}):
+    for _folder in sorted({p.parent for p in Path(OUT).rglob(f"*{SIDECAR_SUFFIX}")}):
         remove_orphan_sidecars(_folder)
