@@ -86,3 +86,48 @@ def test_a_hand_edit_of_a_committed_table_is_caught(tmp_path):
     phase.write_text("".join(lines))
     bad = recorded_input_mismatches(repo / "results" / "default", repo)
     assert any("results/default/tables/phase.csv" in b for b in bad)
+
+
+# --- truncated outputs stop the workflow before any job (and before Snakemake deletes anything) -----
+
+def test_truncated_json_outputs_are_found_from_their_last_bytes(tmp_path):
+    from dlgeom.jsonutil import write_json
+    from dlgeom.study.layout import truncated_outputs
+
+    good = [write_json({"a": [1, 2]}, tmp_path / "a.json"), write_json([1, {"b": 2}], tmp_path / "b.json")]
+    (tmp_path / "sub").mkdir()
+    text = (tmp_path / "a.json").read_text()
+    cuts = {"half": text[: len(text) // 2], "inside a string": '{"key": "Q2/thet', "empty": "",
+            "after a number": text[: text.index("1") + 1]}
+    for name, cut in cuts.items():
+        (tmp_path / "sub" / f"{name}.json").write_text(cut)
+    (tmp_path / "spaced.json").write_text('{"a": 1}  \n\n')       # a hand-formatted complete file
+    found = truncated_outputs(tmp_path)
+    assert sorted(p.name for p in found) == sorted(f"{n}.json" for n in cuts)
+    assert not set(good) & set(found)
+
+
+def test_a_study_with_a_truncated_cell_stops_before_any_job_and_deletes_nothing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "snakemake"
+    if not exe.exists():
+        pytest.skip("snakemake is not installed")
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    study = tmp_path / "results" / "tiny"
+    (study / "cells" / "Q2" / "thetaregular").mkdir(parents=True)
+    (study / "tables").mkdir()
+    cell = study / "cells" / "Q2" / "thetaregular" / "r0.05.json"
+    cell.write_text('{\n  "key": "Q2/thetaregular/r0.05",\n  "rows": [\n    {"a": 1')
+    (study / "tables" / "phase.csv").write_text("a\n1\n")
+    (study / "tables" / "phase.csv.prov.json").write_text("{}\n")
+    before = sorted(str(p.relative_to(tmp_path)) for p in study.rglob("*"))
+    res = subprocess.run([str(exe), "-s", str(ROOT / "Snakefile"), "--configfile", "config/test.yaml", "--cores", "1"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    assert res.returncode == 1
+    errors = [line for line in res.stderr.splitlines() if line.startswith("dlgeom: error:")]
+    assert len(errors) == 1 and str(cell.relative_to(tmp_path)) in errors[0] and "truncated" in errors[0]
+    assert sorted(str(p.relative_to(tmp_path)) for p in study.rglob("*")) == before

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
 from dlgeom.study.config_limits import check_config_files, check_config_limits, check_config_size
 from dlgeom.study import FIGURES
-from dlgeom.study.layout import stage_settings, study_name, write_settings
+from dlgeom.study.layout import check_no_truncated_outputs, stage_settings, study_name, write_settings
 from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
 from dlgeom.study.robustness_run import cli_list
 from dlgeom.study.runlock import claim_study_run
@@ -45,6 +45,11 @@ claim_study_run(workflow, ".", STUDY)
 #: Every output of this run goes under OUT (one folder per study; nothing else writes there).
 OUT = f"results/{STUDY}"
 SETTINGS = f"{OUT}/settings"
+try:  # a truncated intermediate output is named before any job runs (and before Snakemake deletes anything)
+    check_no_truncated_outputs(OUT)
+except DlgeomInputError as exc:
+    print(f"dlgeom: error: {exc}", file=sys.stderr)
+    sys.exit(1)
 write_settings(SETTINGS, stage_settings(config))  # the settings file of every stage, rewritten only on change
 
 

@@ -147,6 +147,34 @@ def recorded_stamps(path) -> list[dict]:
     return [s for s in stamp if isinstance(s, dict)] if isinstance(stamp, list) else []
 
 
+def truncated_outputs(folder) -> list[Path]:
+    """The JSON files under ``folder`` (a study's results) that do not end as every JSON output of
+    dlgeom ends, with ``}`` or ``]`` (before trailing white space): truncated by hand, by a full disk
+    outside dlgeom, or by a copy cut short.  Only the last bytes of each file are read."""
+    bad = []
+    for path in sorted(Path(folder).rglob("*.json")):
+        try:
+            with open(path, "rb") as fh:
+                size = fh.seek(0, 2)
+                fh.seek(max(size - 64, 0))
+                tail = fh.read().rstrip()
+        except OSError:
+            continue
+        if not tail.endswith((b"}", b"]")):
+            bad.append(path)
+    return bad
+
+
+def check_no_truncated_outputs(folder) -> None:
+    """Refuse, in one line naming the file, to run a study whose folder holds a truncated JSON
+    output: the workflow would not rerun the job that makes it (its settings did not change), and
+    the jobs that read it would fail after their old outputs were deleted."""
+    bad = truncated_outputs(folder)
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise DlgeomInputError(f"{bad[0]}{more}: a truncated output; delete it and rerun, and the study recomputes it")
+
+
 def _corrupt_record(path: Path) -> str | None:
     """Why the record holding ``path``'s settings stamp (the JSON output itself, or a table's or
     figure's sidecar) is damaged - missing, truncated, not a JSON object - or None if it reads."""
