@@ -144,6 +144,20 @@ def test_max_cells_raises_or_lowers_the_limit_on_purpose():
         check_config_limits(small)
 
 
+@pytest.mark.parametrize("key", ["probe_eps", "robustness.realdata.lambdas"])
+def test_a_list_outside_the_grid_is_bounded(key):
+    from dlgeom.study.config_limits import MAX_LIST_ITEMS
+
+    cfg = _validated()
+    node, parts = cfg, key.split(".")
+    for p in parts[:-1]:
+        node = node[p]
+    node[parts[-1]] = [round(1e-4 * (i + 1), 8) for i in range(MAX_LIST_ITEMS + 1)]
+    with pytest.raises(DlgeomInputError) as info:
+        check_config_limits(cfg)
+    assert key in _one_line(info.value) and f"{MAX_LIST_ITEMS:,}" in str(info.value)
+
+
 def test_the_repository_studies_are_within_the_limits():
     for name in ("test.yaml", "paper.yaml"):
         cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())

@@ -12,7 +12,8 @@ The workflow (``workflow/rules/common.smk``) calls, before and after
 * :func:`check_config_size` on the loaded config (also the values given with ``--config``);
 * :func:`check_config_limits` on the validated config: no control characters in any key or
   string (a name with a trailing newline), no dataset path that a command would read as an option,
-  and at most :data:`MAX_CELLS` grid cells (``max_cells`` in the config raises it on purpose).
+  at most :data:`MAX_LIST_ITEMS` values in a list outside the grid, and at most :data:`MAX_CELLS`
+  grid cells (``max_cells`` in the config raises it on purpose).
 
 Every error is one line naming the file or the key.
 """
@@ -24,14 +25,19 @@ from pathlib import Path
 
 from ..validation import DlgeomInputError
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_CONFIG_VALUES", "MAX_CELLS", "check_config_files", "check_config_size",
-           "check_config_limits", "count_values"]
+__all__ = ["MAX_CONFIG_BYTES", "MAX_CONFIG_VALUES", "MAX_CELLS", "MAX_LIST_ITEMS", "check_config_files",
+           "check_config_size", "check_config_limits", "count_values"]
 
 #: Bytes of one config file.
 MAX_CONFIG_BYTES = 1 << 20
 #: Values (mappings, lists and scalars, counted once per place they appear) of a config once its
 #: YAML aliases are expanded.  The default config has about 400; the paper's about 450.
 MAX_CONFIG_VALUES = 100_000
+#: Items of any other list of the config (robustness axes, λ values, probe radii, ...): each item is
+#: about one job or one row, and the repository's configs have at most 21.
+MAX_LIST_ITEMS = 1000
+#: Lists bounded by the number of cells instead (their product is the grid).
+_GRID_LISTS = {("grid", "Q"), ("grid", "theta"), ("grid", "delta_ratio")}
 #: Cells of the grid (synthetic cells and user datasets × shrink factors); each is a few jobs.
 #: The default study has 152.  A config key ``max_cells`` sets another limit on purpose.
 MAX_CELLS = 2000
@@ -169,10 +175,24 @@ def _reject_control_characters(value, parts=()) -> None:
                                "(a newline, tab, ...); names and paths are one plain line")
 
 
+def _check_list_lengths(value, parts=()) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_list_lengths(v, (*parts, k))
+    elif isinstance(value, list):
+        grid = parts in _GRID_LISTS or (len(parts) == 3 and parts[0] == "datasets" and parts[2] == "shrink")
+        if len(value) > MAX_LIST_ITEMS and not grid:
+            raise DlgeomInputError(f"config key '{_path(parts)}': {len(value):,} values; a list may hold at most "
+                                   f"{MAX_LIST_ITEMS:,}")
+        for i, v in enumerate(value):
+            _check_list_lengths(v, (*parts, i))
+
+
 def check_config_limits(cfg: dict) -> None:
     """The validated config: no control characters, no dataset path starting with '-', and at most
     ``cfg['max_cells']`` (default :data:`MAX_CELLS`) grid cells."""
     _reject_control_characters(cfg)
+    _check_list_lengths(cfg)
     for i, entry in enumerate(cfg.get("datasets", [])):
         if str(entry.get("path", "")).startswith("-"):
             raise DlgeomInputError(f"config key 'datasets[{i}].path': {entry['path']!r} starts with '-', which a "
