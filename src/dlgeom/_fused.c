@@ -25,6 +25,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __clang__
@@ -33,6 +34,8 @@
 
 #define MAX_WIDTH 8
 #define MAX_LAYERS 64
+/* bytes of scratch space a kernel call may take on the stack (more goes on the heap) */
+#define SCRATCH_ON_STACK 65536
 
 typedef double v8 __attribute__((vector_size(64)));
 typedef long long v8i __attribute__((vector_size(64)));
@@ -81,7 +84,7 @@ typedef long long v2i __attribute__((vector_size(16)));
 #undef TARGET
 #endif
 
-typedef void (*kernel_fn)(Py_ssize_t, Py_ssize_t, int, const double *, const double *, const double *,
+typedef int (*kernel_fn)(Py_ssize_t, Py_ssize_t, int, const double *, const double *, const double *,
                           const double *, double *, double *);
 #define TABLE(VWW) {NULL, cg_##VWW##_1, cg_##VWW##_2, cg_##VWW##_3, cg_##VWW##_4, cg_##VWW##_5, cg_##VWW##_6, \
                     cg_##VWW##_7, cg_##VWW##_8}
@@ -93,10 +96,28 @@ static const kernel_fn KERNELS_8[MAX_WIDTH + 1] = TABLE(8);
 static const kernel_fn *KERNELS = KERNELS_2;
 static int SIMD_WIDTH = 2;
 
-static int check_size(const Py_buffer *b, Py_ssize_t n, const char *name)
+/* A buffer of the entry point: C-contiguous float64 of ``ndim`` dimensions and the given shape
+ * (-1: any extent), writable for outputs; else a ValueError naming it (float32, int64, a transposed
+ * or strided view of the right byte size are refused, never reinterpreted). */
+static int get_array(PyObject *obj, Py_buffer *b, int writable, int ndim, const Py_ssize_t *shape, const char *name)
 {
-    if (b->len != n * (Py_ssize_t)sizeof(double)) {
-        PyErr_Format(PyExc_ValueError, "%s: expected %zd float64 values, got %zd bytes", name, n, b->len);
+    if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous%s float64 array", name,
+                     writable ? ", writable" : "");
+        return -1;
+    }
+    const char *fmt = b->format ? b->format : "B";
+    if (fmt[0] == '@' || fmt[0] == '=' || fmt[0] == '<')
+        fmt++;
+    int ok = b->itemsize == (Py_ssize_t)sizeof(double) && strcmp(fmt, "d") == 0 && b->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++)
+        ok = shape[i] < 0 || b->shape[i] == shape[i];
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a %d-D float64 array of shape (%zd, %zd)[:%d], got format "
+                     "%s, %d dimension(s)", name, ndim, shape[0], ndim > 1 ? shape[1] : 0, ndim,
+                     b->format ? b->format : "B", b->ndim);
+        PyBuffer_Release(b);
         return -1;
     }
     return 0;
@@ -105,9 +126,10 @@ static int check_size(const Py_buffer *b, Py_ssize_t n, const char *name)
 static PyObject *cost_and_grad(PyObject *self, PyObject *args)
 {
     (void)self;
-    Py_buffer X, XT, T, w, f, G;
-    int q, L, simd = 0;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*iiw*w*|i", &X, &XT, &T, &w, &q, &L, &f, &G, &simd))
+    PyObject *oX, *oXT, *oT, *ow, *of, *oG;
+    Py_buffer bufs[6];
+    int got = 0, q, L, simd = 0;
+    if (!PyArg_ParseTuple(args, "OOOOiiOO|i", &oX, &oXT, &oT, &ow, &q, &L, &of, &oG, &simd))
         return NULL;
     PyObject *out = NULL;
     const kernel_fn *table = KERNELS;
@@ -121,34 +143,50 @@ static PyObject *cost_and_grad(PyObject *self, PyObject *args)
 #endif
     else if (simd != 0 && simd != SIMD_WIDTH) {
         PyErr_Format(PyExc_ValueError, "simd: this CPU runs vector widths up to %d, got %d", SIMD_WIDTH, simd);
-        goto release;
+        return NULL;
     }
     if (q < 1 || q > MAX_WIDTH || L < 1 || L > MAX_LAYERS) {
         PyErr_Format(PyExc_ValueError, "width q must be in 1..%d and L in 1..%d, got q = %d, L = %d",
                      MAX_WIDTH, MAX_LAYERS, q, L);
-        goto release;
+        return NULL;
     }
     const Py_ssize_t P = (Py_ssize_t)(L + 1) * (q * q + q);
-    const Py_ssize_t Np = w.len / (Py_ssize_t)sizeof(double);
-    const Py_ssize_t R = f.len / (Py_ssize_t)sizeof(double);
+    const Py_ssize_t sX[2] = {-1, P};
+    if (get_array(oX, &bufs[got], 0, 2, sX, "X") < 0)
+        goto release;
+    const Py_ssize_t R = bufs[got++].shape[0];
+    const Py_ssize_t sXT[2] = {q, -1};
+    if (get_array(oXT, &bufs[got], 0, 2, sXT, "XT") < 0)
+        goto release;
+    const Py_ssize_t Np = bufs[got++].shape[1];
+    const Py_ssize_t sT[2] = {q, Np}, sw[1] = {Np}, sf[1] = {R}, sG[2] = {R, P};
+    if (get_array(oT, &bufs[got], 0, 2, sT, "T") < 0)
+        goto release;
+    got++;
+    if (get_array(ow, &bufs[got], 0, 1, sw, "w") < 0)
+        goto release;
+    got++;
+    if (get_array(of, &bufs[got], 1, 1, sf, "f") < 0)
+        goto release;
+    got++;
+    if (get_array(oG, &bufs[got], 1, 2, sG, "G") < 0)
+        goto release;
+    got++;
     if (Np % 8) {
         PyErr_SetString(PyExc_ValueError, "w: the number of points must be a multiple of 8 (pad with weight 0)");
         goto release;
     }
-    if (check_size(&X, R * P, "X") || check_size(&XT, q * Np, "XT") || check_size(&T, q * Np, "T")
-        || check_size(&w, Np, "w") || check_size(&G, R * P, "G"))
-        goto release;
+    int rc;
     Py_BEGIN_ALLOW_THREADS
-    table[q](R, Np, L, X.buf, XT.buf, T.buf, w.buf, f.buf, G.buf);
+    rc = table[q](R, Np, L, bufs[0].buf, bufs[1].buf, bufs[2].buf, bufs[3].buf, bufs[4].buf, bufs[5].buf);
     Py_END_ALLOW_THREADS
-    out = Py_NewRef(Py_None);
+    if (rc < 0)
+        PyErr_NoMemory();
+    else
+        out = Py_NewRef(Py_None);
 release:
-    PyBuffer_Release(&X);
-    PyBuffer_Release(&XT);
-    PyBuffer_Release(&T);
-    PyBuffer_Release(&w);
-    PyBuffer_Release(&f);
-    PyBuffer_Release(&G);
+    while (got > 0)
+        PyBuffer_Release(&bufs[--got]);
     return out;
 }
 

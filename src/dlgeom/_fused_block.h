@@ -8,14 +8,14 @@
         hh[u] = (int)((n0 / VW + u) % NSET);
         for (int k = 0; k < Q; k++) memcpy(&a[u][0][k], XT + k * Np + n0 + u * VW, sizeof(VEC));
     }
-    for (int l = 0; l < L; l++) {               /* hidden layers: a = max(W a + b, 0) */
+    for (int l = 0; l < L; l++) {               /* hidden layers: a = max(W a + b, 0), NaN kept */
         const double *W = x + l * blk, *b = W + Q * Q;
         for (int i = 0; i < Q; i++) {
             VEC z[UU];
             for (int u = 0; u < UU; u++) z[u] = zero + b[i];
             for (int k = 0; k < Q; k++)
                 for (int u = 0; u < UU; u++) z[u] += W[i * Q + k] * a[u][l][k];
-            for (int u = 0; u < UU; u++) a[u][l + 1][i] = (VEC)((VECI)z[u] & (VECI)(z[u] > zero));
+            for (int u = 0; u < UU; u++) a[u][l + 1][i] = (VEC)((VECI)z[u] & ~(VECI)(z[u] <= zero));
         }
     }
     VEC g[UU][Q], res[UU][Q];                    /* output layer: residual, cost, its gradient */

@@ -45,11 +45,14 @@ def check_json_out(path: str, suffix: str = ".json") -> None:
 
 def check_inputs_exist(paths, flag: str) -> None:
     """Input files of a step: a one-line error naming ``flag``, the number missing and one of them."""
-    from .validation import DlgeomInputError
+    from .validation import DlgeomInputError, not_a_file_reason
 
-    missing = [p for p in paths if not Path(p).is_file()]
+    bad = [(p, why) for p in paths if (why := not_a_file_reason(p))]
+    missing = [p for p, why in bad if why == "no such file"]
     if missing:
         raise DlgeomInputError(f"{flag}: {len(missing)} file(s) missing, e.g. {missing[0]}")
+    if bad:
+        raise DlgeomInputError(f"{flag}: {bad[0][0]} {bad[0][1]}")
 
 
 def check_out_dir(path) -> Path:

@@ -108,7 +108,13 @@ def cost_and_grad_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: 
     :func:`dlgeom.network.cost_and_grad` of that network, with 'fused' equal to it to rounding.
     """
     X = _check_batch(X, data, width, n_hidden)
+    run_chunk = _check_run_chunk(run_chunk)
     return _evaluate(X, data, width, n_hidden, check_kernel(kernel, width, n_hidden), run_chunk)
+
+
+def _check_run_chunk(run_chunk):
+    """None (the default size) or a positive integer (0 or a negative number would skip every run)."""
+    return None if run_chunk is None else check_int(run_chunk, "run_chunk", minimum=1)
 
 
 def _evaluate(X, data, q, L, kernel, run_chunk=None):
@@ -138,6 +144,14 @@ def _cost_and_grad_fused(X, data, q, L):
     X = np.ascontiguousarray(X, dtype=np.float64)
     f, G = np.empty(X.shape[0]), np.empty(X.shape)
     _fused.cost_and_grad(X, XT, T, w, q, L, f, G)
+    # A run whose cost or gradient is not finite (a NaN or infinite parameter, an overflow) gets
+    # the numpy engine's values, so both engines give the same non-finite values and statuses
+    # (the kernel's masks would turn some NaN and inf products into zeros where numpy keeps NaN).
+    if np.isfinite(f.sum() + G.sum()):     # the common case, in one pass: every value finite
+        return f, G
+    bad = ~np.isfinite(f) | ~np.isfinite(G).all(axis=1)
+    if bad.any():
+        f[bad], G[bad] = _cost_and_grad_batch(X[bad], data, q, L)
     return f, G
 
 
@@ -215,6 +229,7 @@ def cost_sq_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int | 
     """C² of R networks at once (forward passes only): X (R, P) flat parameter vectors, returns
     (R,), each entry bit-for-bit :func:`dlgeom.network.cost_sq` of that network."""
     X = _check_batch(X, data, width, n_hidden)
+    run_chunk = _check_run_chunk(run_chunk)
     q, L = width, n_hidden
     R = X.shape[0]
     run_chunk = run_chunk or run_chunk_for(data.n_points, q)

@@ -366,6 +366,8 @@ def _one_line(exc) -> str:
 
 #: Arguments naming outputs: a file (or figure stem) and a directory.
 _OUT_FILE, _OUT_DIR = "out", "out_dir"
+#: A subcommand's further output-file arguments (its parser sets this default: a tuple of dests).
+_MORE_OUT_FILES = "more_output_files"
 
 
 def _check_seed(args) -> None:
@@ -392,6 +394,10 @@ def _check_destinations(args, started: float) -> None:
     if out:
         path = check_output_file(out, "--out")
         remove_orphan_sidecars(path.parent if str(path.parent) else ".", started)
+    for dest in getattr(args, _MORE_OUT_FILES, ()):   # further output files of a command (e.g. --endpoints)
+        more = getattr(args, dest, None)
+        if more:
+            check_output_file(more, "--" + dest.replace("_", "-"))
     out_dir = getattr(args, _OUT_DIR, None)
     if out_dir:
         path = check_output_dir(out_dir, "--out-dir")

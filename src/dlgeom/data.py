@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,10 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from .validation import (
+    MAX_CSV_ROWS,
+    MAX_DATASET_BYTES,
     DlgeomInputError,
     as_float_array,
     as_labels,
     check_class_counts,
+    not_a_file_reason,
 )
 
 __all__ = ["Dataset", "check_square", "class_means", "load_dataset", "noise_radius", "save_dataset"]
@@ -88,7 +92,8 @@ class Dataset:
     meta : dict, optional
         Free-form provenance (generator arguments, seed, realised geometry).  JSON-serialisable.
 
-    The arrays are read-only views (the caller's arrays stay writable).
+    The arrays are read-only copies (the caller's arrays stay writable; changing them later does not
+    change the dataset).
     """
 
     X: np.ndarray
@@ -125,8 +130,11 @@ class Dataset:
                 )
             raise DlgeomInputError(f"y: labels cover {present} of the Q = {q} classes of Y; each class must be present")
         counts = check_class_counts(y, q, "y")
-        # read-only views: the dataset cannot be changed through them, the caller's arrays stay writable
-        X, y, Y = X.view(), y.view(), Y.view()
+        # read-only arrays of its own: the dataset cannot be changed through them nor through the
+        # caller's arrays (which stay writable), so values cached from it (the fused kernel's padded
+        # columns, targets, weights, means) never go stale
+        X, y, Y = (a.copy() if given is not None and np.may_share_memory(a, given) else a.view()
+                   for a, given in ((X, self.X), (y, self.y), (Y, self.Y)))
         for arr in (X, y, Y):
             arr.setflags(write=False)
         object.__setattr__(self, "X", X)
@@ -258,8 +266,9 @@ def load_dataset(path) -> Dataset:
     path = Path(path)
     if path.is_dir():
         raise DlgeomInputError(f"{path}: is a directory, not a dataset file")
-    if not path.is_file():
-        raise DlgeomInputError(f"{path}: no such file")
+    why = not_a_file_reason(path)
+    if why:
+        raise DlgeomInputError(f"{path}: {why}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
         return _load_npz(path)
@@ -268,14 +277,48 @@ def load_dataset(path) -> Dataset:
     raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
 
 
-def _load_npz(path: Path) -> Dataset:
+def _unpacked_bytes(zf: zipfile.ZipFile) -> int:
+    """The bytes the arrays of an open .npz take once read: the larger of each member's unpacked
+    size (zip directory) and the size its .npy header declares (shape × item size)."""
+    total = 0
+    for info in zf.infolist():
+        declared = 0
+        if info.filename.endswith(".npy"):
+            try:
+                with zf.open(info) as fh:
+                    fmt = np.lib.format
+                    read = fmt.read_array_header_1_0 if fmt.read_magic(fh) == (1, 0) else fmt.read_array_header_2_0
+                    shape, _, dtype = read(fh)
+                declared = math.prod(shape) * dtype.itemsize
+            except Exception:      # not a readable .npy header: np.load names the problem below
+                declared = 0
+        total += max(info.file_size, declared)
+    return total
+
+
+def read_npz(path: Path, names=None) -> dict:
+    """The arrays of a .npz (``names``: only these, if present), refused with one line when the file
+    is not a zip archive of .npy arrays or would unpack to more than :data:`MAX_DATASET_BYTES`
+    (checked from the zip directory and the array headers, before anything is inflated)."""
     if not zipfile.is_zipfile(path):
         raise DlgeomInputError(f"{path}: not a .npz file (a zip archive of .npy arrays, as numpy.savez writes)")
     try:
+        with zipfile.ZipFile(path) as zf:
+            size = _unpacked_bytes(zf)
+    except (OSError, zipfile.BadZipFile, ValueError, NotImplementedError) as exc:
+        raise DlgeomInputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    if size > MAX_DATASET_BYTES:
+        raise DlgeomInputError(f"{path}: its arrays unpack to {size:,} bytes; a dataset file may hold at most "
+                               f"{MAX_DATASET_BYTES:,} bytes of arrays")
+    try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+            return {k: f[k] for k in f.files if names is None or k in names}
     except Exception as exc:
         raise DlgeomInputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def _load_npz(path: Path) -> Dataset:
+    arrays = read_npz(path)
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
         raise DlgeomInputError(f"{path}: missing array(s) {', '.join(missing)}; a dataset needs X (N×M) and y (N,)")
@@ -297,10 +340,16 @@ def read_feature_csv(path: Path, integer_labels: bool = True):
     ``integer_labels``: the label column must be numeric (the paper's 0..Q−1); else any values."""
     import pandas as pd
 
+    size = Path(path).stat().st_size
+    if size > MAX_DATASET_BYTES:
+        raise DlgeomInputError(f"{path}: {size:,} bytes; a CSV dataset may have at most {MAX_DATASET_BYTES:,} bytes")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, nrows=MAX_CSV_ROWS + 1)
     except Exception as exc:
         raise DlgeomInputError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
+    if len(frame) > MAX_CSV_ROWS:
+        raise DlgeomInputError(f"{path}: more than {MAX_CSV_ROWS:,} data rows; a CSV dataset may have at most "
+                               f"{MAX_CSV_ROWS:,}")
     if len(frame) == 0:
         raise DlgeomInputError(f"{path}: no data rows (only a header)")
     if "label" not in frame.columns:

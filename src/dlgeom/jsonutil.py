@@ -63,8 +63,13 @@ def write_json(obj, path) -> Path:
 def read_json(path, what: str, made_by: str) -> dict:
     """The JSON object in ``path``; a one-line :class:`DlgeomInputError` naming ``what`` (the
     argument) and the file when it is missing, not JSON, or not an object."""
-    from .validation import DlgeomInputError
+    from .validation import DlgeomInputError, not_a_file_reason
 
+    why = not_a_file_reason(path)          # a FIFO or device would block or never end: named, not read
+    if why == "no such file":
+        raise DlgeomInputError(f"{what}: no such file: {path}")
+    if why:
+        raise DlgeomInputError(f"{what}: {path} {why}")
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

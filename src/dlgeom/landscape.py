@@ -411,7 +411,10 @@ def align_to(net: Network, reference: Network) -> Network:
         W = ws[ell][:, perm_prev] if ell else ws[ell]
         rows = np.hstack([W, bs[ell][:, None]])
         ref = np.hstack([r.weights[ell], r.biases[ell][:, None]])
-        sim = ref @ rows.T  # [reference unit, unit]
+        with np.errstate(all="ignore"):
+            sim = ref @ rows.T  # [reference unit, unit]
+        # a deep network's rescaled rows may overflow (inf, NaN): such entries match nothing in particular
+        sim = np.nan_to_num(sim, nan=0.0, posinf=1e300, neginf=-1e300)
         _, perm = linear_sum_assignment(-sim)
         ws[ell] = W[perm]
         bs[ell] = bs[ell][perm]

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Dataset, read_feature_csv
+from .data import Dataset, read_feature_csv, read_npz
 from .geometry import A3_LIMIT, class_means, cone_angles, geometry, noise_radius
 from .jsonutil import jsonable
 from .robustness import (
@@ -54,6 +54,7 @@ from .validation import (
     check_choice,
     check_float,
     check_int,
+    not_a_file_reason,
 )
 
 __all__ = [
@@ -102,21 +103,17 @@ def load_table(path) -> tuple[np.ndarray, np.ndarray, dict]:
     ``y``).  Labels are mapped to 0..Q−1 in sorted order; every class needs ≥ 4 points (2 for
     training, 1 for testing, and one to spare)."""
     path = Path(path)
-    if not path.is_file():
-        raise DlgeomInputError(f"{path}: no such file")
+    why = not_a_file_reason(path)
+    if why:
+        raise DlgeomInputError(f"{path}: {why}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         X, labels = read_feature_csv(path, integer_labels=False)
     elif suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                if "X" not in f.files or "y" not in f.files:
-                    raise DlgeomInputError(f"{path}: needs arrays X (N×d) and y (N,)")
-                X, labels = f["X"], f["y"]
-        except DlgeomInputError:
-            raise
-        except Exception as exc:
-            raise DlgeomInputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+        arrays = read_npz(path, ("X", "y"))
+        if "X" not in arrays or "y" not in arrays:
+            raise DlgeomInputError(f"{path}: needs arrays X (N×d) and y (N,)")
+        X, labels = arrays["X"], arrays["y"]
     else:
         raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .csv or .npz")
     X = as_float_array(X, f"{path}: X", 2)

@@ -14,7 +14,11 @@ Every command writes through this module:
 * a provenance sidecar ``X.prov.json`` never outlives ``X``: replacing ``X`` first removes its old
   sidecar, and the new sidecar (staged after ``X``) is renamed in after ``X``;
 * :func:`staged_directory` builds a whole output directory in a temporary sibling directory and
-  renames it into place at the end (a failure leaves nothing).
+  renames it into place at the end (a failure leaves nothing);
+* an output that exists and is not a regular file is never replaced: a character device or a FIFO
+  (``/dev/null``, ``/dev/stdout``, a named pipe: a stream the user names on purpose) is written
+  through, without a temporary file or a provenance sidecar; anything else (a block device, a
+  socket) is refused with one line (:func:`output_stream_kind`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 from .validation import DlgeomInputError
 
 __all__ = ["check_output_file", "check_output_dir", "Outputs", "open_output", "output_group", "readable",
-           "staged_directory", "SIDECAR_SUFFIX", "remove_orphan_sidecars"]
+           "staged_directory", "SIDECAR_SUFFIX", "remove_orphan_sidecars", "is_stream", "output_stream_kind"]
 
 SIDECAR_SUFFIX = ".prov.json"
 #: The group that :func:`open_output` stages into (set by :meth:`Outputs.activate`; the CLI
@@ -56,12 +60,44 @@ def _probe_writable(directory: Path, what: str) -> None:
         os.unlink(name)
 
 
+_KINDS = ((stat.S_ISCHR, "character device"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISBLK, "block device"),
+          (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"))
+
+
+def output_stream_kind(path) -> str | None:
+    """What an existing output ``path`` is when it is not a regular file (following symlinks):
+    'character device', 'FIFO', 'block device', 'socket' or 'directory'; None when it is absent
+    or a regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), None)
+
+
+def is_stream(path) -> bool:
+    """True for an output that is written through, never replaced: an existing character device or
+    FIFO (also through a symlink such as ``/dev/stdout``), or a symlink into ``/proc`` (a process's
+    open file, e.g. ``/dev/stdout`` redirected to a file)."""
+    if output_stream_kind(path) in ("character device", "FIFO"):
+        return True
+    return os.path.islink(path) and os.path.realpath(path).startswith("/proc/")
+
+
 def check_output_file(path, what: str = "--out") -> Path:
     """Check that ``path`` can be written: its directory exists, is a directory and is writable,
-    and ``path`` itself is not a directory.  Raises one-line :class:`DlgeomInputError`."""
+    and ``path`` itself is not a directory.  A character device or FIFO is written through (see
+    :func:`is_stream`); any other existing output that is not a regular file is refused.  Raises
+    one-line :class:`DlgeomInputError`."""
     if path is None or str(path) == "":
         raise DlgeomInputError(f"{what}: an output path is required")
     path = Path(path)
+    if is_stream(path):
+        return path
+    kind = output_stream_kind(path)
+    if kind not in (None, "directory"):
+        raise DlgeomInputError(f"{what}: {path} is a {kind}, not a regular file; outputs are written to regular "
+                               "files, character devices and FIFOs only")
     parent = path.parent
     if path.name in ("", ".", ".."):
         raise DlgeomInputError(f"{what}: {path} is not a file name")
@@ -163,6 +199,11 @@ class Outputs:
         if mode not in ("w", "wb"):
             raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
         path = Path(path)
+        if is_stream(path):        # /dev/null, /dev/stdout, a FIFO: written through, never replaced
+            return _StreamFile(open(path, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w" else {})))
+        kind = output_stream_kind(path)
+        if kind not in (None, "directory"):
+            raise DlgeomInputError(f"{path}: is a {kind}, not a regular file; it is never replaced")
         parent = path.parent if str(path.parent) else Path(".")
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
         self._staged.append((path, tmp))
@@ -234,6 +275,17 @@ class _SyncingFile:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+class _StreamFile(_SyncingFile):
+    """A character device or FIFO written through: flushed on close (fsync does not apply)."""
+
+    def close(self):
+        if not self._fh.closed:
+            try:
+                self._fh.flush()
+            finally:
+                self._fh.close()
 
 
 def _fsync_dir(directory: Path) -> None:

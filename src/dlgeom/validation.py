@@ -26,6 +26,10 @@ MAX_LAYERS = 10_000
 MAX_PATTERN_Q = 12
 #: Draws, samples, replicates and runs per command.
 MAX_DRAWS = 10_000
+#: A dataset file: at most this many bytes on disk (CSV) or once unpacked (the arrays of a .npz,
+#: checked from the zip directory and the .npy headers before anything is inflated), and a CSV at
+#: most this many rows.
+MAX_DATASET_BYTES, MAX_CSV_ROWS = 2**29, 10**7
 #: Coordinates of synthetic data: |--scale| in [MIN_SCALE, MAX_SCALE].
 MIN_SCALE, MAX_SCALE = 1e-150, 1e150
 
@@ -183,6 +187,27 @@ def check_choice(value, name: str, allowed) -> str:
     if value not in allowed:
         raise DlgeomInputError(f"{name}: must be one of {', '.join(map(str, allowed))}; got {value!r}")
     return value
+
+
+def not_a_file_reason(path) -> str | None:
+    """Why ``path`` cannot be read as an input file ('no such file', 'is a directory', 'is a FIFO,
+    not a regular file', ...), or None for a regular file (also through a symlink).  Reading a FIFO
+    or a device would block or never end, so they are named, not opened."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    kind = next((name for test, name in kinds if test(mode)), "a special file")
+    return f"is {kind}, not a regular file"
 
 
 def _fmt_shape(shape) -> str:

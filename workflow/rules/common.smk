@@ -14,9 +14,10 @@ ROOT = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
+from dlgeom.study.config_limits import check_config_files, check_config_limits, check_config_size
 from dlgeom.study.seeds import stream
 from dlgeom.study import FIGURES
-from dlgeom.study.layout import stage_settings, study_name, write_settings
+from dlgeom.study.layout import check_no_truncated_outputs, stage_settings, study_name, write_settings
 from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
 from dlgeom.study.robustness_run import cli_list
 from dlgeom.study.runlock import claim_study_run
@@ -33,9 +34,16 @@ def _fail(msg):
 # none): keys that depend on the grid and are not set there follow the grid (config.follow_grid).
 _overrides = workflow.config_settings.overwrite_config
 try:
+    # sizes, duplicate keys and templating of the config files, before anything expands them
+    check_config_files([ROOT / "config" / "config.yaml", *workflow.config_settings.configfiles])
+    check_config_size(config)
+except DlgeomInputError as exc:
+    _fail(exc)
+try:
     _validated = validate_config(
         config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"), explicit=_overrides or None
     )
+    check_config_limits(_validated)
 except DlgeomInputError as exc:
     _validated = None
     _errors = str(exc).splitlines()
@@ -55,6 +63,11 @@ claim_study_run(workflow, ".", STUDY)
 #: Every output of this run goes under OUT (one folder per study; nothing else writes there).
 OUT = f"results/{STUDY}"
 SETTINGS = f"{OUT}/settings"
+try:  # a truncated intermediate output is named before any job runs (and before Snakemake deletes anything)
+    check_no_truncated_outputs(OUT)
+except DlgeomInputError as exc:
+    print(f"dlgeom: error: {exc}", file=sys.stderr)
+    sys.exit(1)
 write_settings(SETTINGS, stage_settings(config))  # the settings file of every stage, rewritten only on change
 
 
@@ -203,3 +216,12 @@ def data_args(cell, outdir):
         "--out-dir",
         str(outdir),
     ]
+
+
+onerror:
+    # Snakemake deletes the outputs of a failed job; their provenance sidecars go with them (a
+    # sidecar never describes a file that is not there)
+    from dlgeom.safe_write import SIDECAR_SUFFIX, remove_orphan_sidecars
+
+    for _folder in sorted({p.parent for p in Path(OUT).rglob(f"*{SIDECAR_SUFFIX}")}):
+        remove_orphan_sidecars(_folder)

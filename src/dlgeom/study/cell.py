@@ -115,7 +115,7 @@ def read_manifest(data_dir) -> dict:
         raise DlgeomInputError(f"--data-dir: {data_dir} is not a directory; create the cell's data first "
                                "(dlgeom make-data --out-dir)")
     path = Path(data_dir) / "manifest.json"
-    if not path.is_file():
+    if not path.exists():
         raise DlgeomInputError(f"{path}: no manifest; create the cell's data first (dlgeom make-data --out-dir)")
     made_by = "dlgeom make-data --out-dir or prepare-data"
     manifest = read_json(path, "--data-dir", made_by)

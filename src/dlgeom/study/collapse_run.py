@@ -17,7 +17,6 @@ the entropy is stored in its row.  Outputs carry no timings (byte-stable); timin
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -50,19 +49,18 @@ def _logger(quiet: bool):
 
 def write_endpoints(path, params: np.ndarray, rows: list[dict]) -> Path:
     """The end points' parameter vectors (one row per landscape row, same order) with the keys
-    start, optimiser, run, as .npz (temporary file, then rename)."""
+    start, optimiser, run, as .npz, through :func:`dlgeom.safe_write.open_output` (the command's
+    output group: a private temporary file renamed in with the JSON, or nothing)."""
+    from ..safe_write import open_output
+
     path = Path(path)
-    if not path.parent.is_dir():
-        raise DlgeomInputError(f"--endpoints: directory {str(path.parent)!r} does not exist")
     params = np.asarray(params, dtype=np.float64)
     if params.shape[0] != len(rows):
         raise DlgeomInputError(f"endpoints: {params.shape[0]} parameter vectors for {len(rows)} rows")
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with open_output(path, "wb") as fh:
         np.savez(fh, x=params, start=np.array([r["start"] for r in rows], dtype=str),
                  optimiser=np.array([r["optimiser"] for r in rows], dtype=str),
                  run=np.array([int(r["run"]) for r in rows], dtype=np.int64))
-    os.replace(tmp, path)
     return path
 
 

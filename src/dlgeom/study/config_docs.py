@@ -178,8 +178,11 @@ def main(argv=None) -> int:
             print(f"{out}: out of date; run python -m dlgeom.study.config_docs", file=sys.stderr)
             return 1
         return 0
+    from ..safe_write import open_output
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    with open_output(out, "w") as fh:       # a private temporary file, renamed in
+        fh.write(text)
     return 0
 
 

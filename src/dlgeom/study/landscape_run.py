@@ -271,6 +271,7 @@ def register(sub) -> dict:
                     help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
                          "rows in the order of the JSON rows)")
     la.add_argument("--quiet", action="store_true")
+    la.set_defaults(more_output_files=("endpoints",))    # checked before the work, as --out
     return {"landscape": _cmd_landscape}
 
 
@@ -309,9 +310,10 @@ def _cmd_landscape(args) -> dict:
         raise DlgeomInputError(f"--endpoints: must end in .npz, got {args.endpoints!r}")
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
-                        shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch,
-                        optimiser_runs=opt_runs, zero_cost=args.zero_cost)
+    with np.errstate(all="ignore"):     # overflow in deep networks: non-finite values are data (statuses, NaN)
+        out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
+                            shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch,
+                            optimiser_runs=opt_runs, zero_cost=args.zero_cost)
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
     params = out.pop("endpoint_params")
     if args.endpoints is not None:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from ..validation import DlgeomInputError
@@ -112,6 +110,8 @@ def _canonical(settings: dict) -> bytes:
 def write_settings(folder, settings: dict[str, dict]) -> dict[str, Path]:
     """Write each stage's settings to ``folder/<stage>.json``, touching only files whose content
     changes (their modification time is what makes Snakemake rerun a stage)."""
+    from ..safe_write import open_output
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -119,14 +119,8 @@ def write_settings(folder, settings: dict[str, dict]) -> dict[str, Path]:
         path = folder / f"{name}.json"
         data = _canonical(values)
         if not (path.is_file() and not path.is_symlink() and path.read_bytes() == data):
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with open_output(path, "wb") as fh:     # a private temporary file, renamed in; mode as any output
+                fh.write(data)
         paths[name] = path
     return paths
 
@@ -153,10 +147,59 @@ def recorded_stamps(path) -> list[dict]:
     return [s for s in stamp if isinstance(s, dict)] if isinstance(stamp, list) else []
 
 
+def truncated_outputs(folder) -> list[Path]:
+    """The JSON files under ``folder`` (a study's results) that do not end as every JSON output of
+    dlgeom ends, with ``}`` or ``]`` (before trailing white space): truncated by hand, by a full disk
+    outside dlgeom, or by a copy cut short.  Only the last bytes of each file are read."""
+    bad = []
+    for path in sorted(Path(folder).rglob("*.json")):
+        try:
+            with open(path, "rb") as fh:
+                size = fh.seek(0, 2)
+                fh.seek(max(size - 64, 0))
+                tail = fh.read().rstrip()
+        except OSError:
+            continue
+        if not tail.endswith((b"}", b"]")):
+            bad.append(path)
+    return bad
+
+
+def check_no_truncated_outputs(folder) -> None:
+    """Refuse, in one line naming the file, to run a study whose folder holds a truncated JSON
+    output: the workflow would not rerun the job that makes it (its settings did not change), and
+    the jobs that read it would fail after their old outputs were deleted."""
+    bad = truncated_outputs(folder)
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise DlgeomInputError(f"{bad[0]}{more}: a truncated output; delete it and rerun, and the study recomputes it")
+
+
+def _corrupt_record(path: Path) -> str | None:
+    """Why the record holding ``path``'s settings stamp (the JSON output itself, or a table's or
+    figure's sidecar) is damaged - missing, truncated, not a JSON object - or None if it reads."""
+    source = path if path.suffix == ".json" and not path.name.endswith(".prov.json") else \
+        path.with_name(path.name + ".prov.json")
+    if not source.exists():
+        return None if source != path else f"{path}: missing"
+    try:
+        record = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"{source}: not a complete output of the study (truncated or edited: {' '.join(str(exc).split())})"
+    if not isinstance(record, dict):
+        return f"{source}: not a complete output of the study (a JSON object expected)"
+    return None
+
+
 def check_settings(inputs, settings_dir) -> None:
     """Refuse, in one line naming the files, to combine outputs made with settings other than
     the study's current ones (or with no settings stamp at all)."""
     settings_dir = Path(settings_dir)
+    for p in map(Path, inputs):
+        corrupt = _corrupt_record(p)
+        if corrupt:
+            raise DlgeomInputError(f"{corrupt}; delete it and rerun the study to recompute it (a workflow reruns a "
+                                   "job for changed settings, not for a damaged file)")
     current: dict[str, str | None] = {}
     stale = []
     for p in map(Path, inputs):

@@ -83,9 +83,15 @@ def sha256(path) -> str:
     return h.hexdigest()
 
 
-def write_provenance(output, inputs, command: str, config_hash: str | None = None, seed=None) -> Path:
-    """Write ``<output>.prov.json``: command, code and environment, settings, seed, inputs with sha256."""
+def write_provenance(output, inputs, command: str, config_hash: str | None = None, seed=None) -> Path | None:
+    """Write ``<output>.prov.json``: command, code and environment, settings, seed, inputs with sha256.
+    An output written through to a stream (``/dev/null``, a FIFO) gets none (nothing is written
+    beside a device)."""
+    from ..safe_write import is_stream
+
     output = Path(output)
+    if is_stream(output):
+        return None
     record = {
         "output": output.name,
         "command": command,
