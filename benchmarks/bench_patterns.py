@@ -6,10 +6,13 @@ The sequential reference (``batched=False``) computes each least-squares value t
 before the batched path: a whole construction, a forward pass and ``np.linalg.lstsq`` per μ.  The
 batched path (the default) values all μ of a replicate in two stacked passes.  Both run on the same
 data, μ samples and seeds, interleaved replicate by replicate; the script prints CPU seconds of each,
-their ratio, the largest differences of the reported numbers and whether every verdict (μ-dependent,
-stationary, μ-descent) agrees.
+their ratio, the largest differences of the reported numbers and whether every verdict (μ-in-box,
+μ-dependent, stationary, μ-descent) agrees.  With ``--baseline-src DIR`` (e.g. ``git archive 8286c0b src``
+unpacked: the code before batching) the same replicates also run with that source tree, in a
+subprocess per replicate, timed inside it, and are compared the same way.
 
-    python benchmarks/bench_patterns.py [--replicates K] [--cell Q5/thetaregular/r0.1] [--out FILE.json]
+    python benchmarks/bench_patterns.py [--replicates K] [--cell Q5/thetaregular/r0.1] [--baseline-src DIR]
+                                        [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -38,6 +42,45 @@ N_PER_CLASS = 200
 MU_SAMPLES = 32
 LAYERS_OFFSETS = (0, 2)
 VERDICTS = ("mu_in_box", "mu_dependent", "stationary", "mu_descent")
+
+
+# runs with older source trees too (--baseline-src): only names that every version has
+BASELINE_SCRIPT = """
+import json, sys, time
+from dlgeom.geometry import geometry
+from dlgeom.local_minima import analyse_patterns
+from dlgeom.study.config import cell_ids
+from dlgeom.synthetic import make_clustered
+key, k, n, mu_samples = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+offsets = [int(x) for x in sys.argv[5].split(",")]
+q, theta, r = key.split("/")
+theta = None if theta == "thetaregular" else float(theta[5:])
+data = make_clustered(int(q[1:]), n, float(r[1:]), theta, "uniform", seed=[2309, *cell_ids(key), k, 0])
+geom = geometry(data, "open_box")
+cpu, reports = 0.0, []
+for L in (data.n_classes + off for off in offsets):
+    c = time.process_time()
+    reps = analyse_patterns(data, L, geom, mu_samples, 1000 * k + L)
+    cpu += time.process_time() - c
+    reports.append([p.to_dict() for p in reps])
+print(json.dumps({"cpu_s": cpu, "reports": reports}))
+"""
+
+
+class Report(dict):
+    """A report read back from the baseline's JSON, with the interface :func:`compare` uses."""
+
+    def to_dict(self):
+        return self
+
+
+def baseline_replicate(src, key: str, k: int) -> tuple[float, list]:
+    """CPU seconds and the reports (per L) of one replicate with the source tree ``src``."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    res = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, key, str(k), str(N_PER_CLASS), str(MU_SAMPLES),
+                          ",".join(map(str, LAYERS_OFFSETS))], env=env, capture_output=True, text=True, check=True)
+    out = json.loads(res.stdout)
+    return out["cpu_s"], [[Report(r) for r in reps] for reps in out["reports"]]
 
 
 def cell_data(key: str, replicate: int):
@@ -74,14 +117,20 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cell", default="Q5/thetaregular/r0.1", help="a synthetic cell key of the paper grid")
     ap.add_argument("--replicates", type=int, default=20, help="replicates of the cell (the paper study: 20)")
+    ap.add_argument("--baseline-src", default=None,
+                    help="a source tree (its src/ folder) to time and compare as well, e.g. the code before batching")
     ap.add_argument("--out", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args(argv)
-    t_old = t_new = 0.0
+    t_old = t_new = t_base = 0.0
     worst, n_bad, n_reports = {}, 0, 0
+    worst_base, n_bad_base = {}, 0
     for k in range(args.replicates):
         data = cell_data(args.cell, k)
         geom = geometry(data, "open_box")
-        for L in (data.n_classes + off for off in LAYERS_OFFSETS):
+        if args.baseline_src:
+            cpu, base_reports = baseline_replicate(args.baseline_src, args.cell, k)
+            t_base += cpu
+        for i, L in enumerate(data.n_classes + off for off in LAYERS_OFFSETS):
             seed = 1000 * k + L
             t0 = time.process_time()
             old = analyse_patterns(data, L, geom, MU_SAMPLES, seed, batched=False)
@@ -92,7 +141,10 @@ def main(argv=None) -> dict:
             t_new += t2 - t1
             n_bad += compare(new, old, worst)
             n_reports += len(new)
-        print(f"replicate {k}: sequential {t_old:.2f} s, batched {t_new:.2f} s so far", flush=True)
+            if args.baseline_src:
+                n_bad_base += compare(new, base_reports[i], worst_base)
+        print(f"replicate {k}: sequential {t_old:.2f} s, batched {t_new:.2f} s"
+              + (f", baseline {t_base:.2f} s" if args.baseline_src else "") + " so far", flush=True)
     res = {"cell": args.cell, "replicates": args.replicates, "mu_samples": MU_SAMPLES, "cpu": cpu_name(),
            "cpu_seconds_sequential": t_old, "cpu_seconds_batched": t_new, "speedup": t_old / t_new,
            "pattern_reports": n_reports, "verdicts_differing": n_bad, "max_abs_difference": worst}
@@ -103,6 +155,13 @@ def main(argv=None) -> dict:
     print(f"{n_reports} pattern reports; verdicts differing: {n_bad}; largest |batched - sequential|:")
     for k, v in worst.items():
         print(f"  {k:28s} {v:.2e}")
+    if args.baseline_src:
+        res.update(baseline_src=str(args.baseline_src), cpu_seconds_baseline=t_base, speedup_vs_baseline=t_base / t_new,
+                   verdicts_differing_from_baseline=n_bad_base, max_abs_difference_from_baseline=worst_base)
+        print(f"the sources in {args.baseline_src}: {t_base:.2f} s, speedup {t_base / t_new:.1f}x; verdicts "
+              f"differing: {n_bad_base}; largest |batched - baseline|:")
+        for k, v in worst_base.items():
+            print(f"  {k:28s} {v:.2e}")
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(res, fh, indent=2)

@@ -123,3 +123,35 @@ def test_kernel_rejects_wrong_sizes():
         fp.moments(17, L, M, N, *args)
     with pytest.raises(ValueError, match="A: expected"):
         fp.residuals(q, M, N, args[6], np.empty(3), args[5], np.empty(M))
+
+
+def test_kernel_builds_give_the_same_bytes():
+    """Every build this CPU runs (baseline, AVX2 + FMA, AVX-512) gives identical moments and residuals,
+    for a width with a specialised body (Q = 5) and one without (Q = 10)."""
+    if lm._fused_patterns is None:
+        pytest.skip("dlgeom._fused_patterns is not built here")
+    fp = lm._fused_patterns
+    rng = np.random.default_rng(3)
+    for q, L, M, N in ((5, 7, 3, 203), (10, 10, 2, 37)):
+        XT, B = rng.standard_normal((q, N)), rng.standard_normal((M, L, q))
+        W = rng.standard_normal((L, q, q)) / np.sqrt(q)
+        w = rng.random(N) + 0.1
+        Tc, A = rng.standard_normal((q, N)), rng.standard_normal((M, q, q))
+        outs = []
+        for build in (1, 2, 3):
+            H, G, C, v = np.empty((M, q, N)), np.empty((M, q, q)), np.empty((M, q, q)), np.empty(M)
+            try:
+                fp.moments(q, L, M, N, XT, W, B, w, np.sqrt(w), Tc, H, G, C, build)
+            except ValueError as exc:
+                assert "this CPU runs builds" in str(exc)
+                continue
+            fp.residuals(q, M, N, H, A, Tc, v, build)
+            outs.append((H, G, C, v))
+        assert len(outs) >= 1
+        for other in outs[1:]:
+            for x, y in zip(outs[0], other):
+                assert x.tobytes() == y.tobytes()
+        H, G, C, v = outs[0]
+        assert np.abs(G).max() > 0 and np.allclose(G, np.matmul(H, H.transpose(0, 2, 1)), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="build"):
+        fp.residuals(q, M, N, H, A, Tc, v, 7)

@@ -4,25 +4,27 @@
  * over (A, c) of Σ_n w_n |Aᵀ z_n + c − t_n|² where z_n = x^(L)(x_n) is the last hidden layer of a
  * network whose weights W_1..W_L are the same for every μ and whose biases depend on μ.  The numpy
  * version spends most of its time in separate passes for the bias and σ of every layer; this kernel
- * takes 8 points at a time through all layers in vector registers and writes the centred, weighted outputs
- * and their moments:
+ * takes 8 points at a time through all layers in vector registers and writes the centred, weighted
+ * outputs and their moments:
  *
  *     m   = Σ_n w_n z_n / Σ_n w_n,     h_n = √w_n (z_n − m),
  *     G   = Σ_n h_n h_nᵀ,              C = Σ_n h_n t̃_nᵀ      (t̃_n: the centred, weighted targets)
  *
- * and, given A, the value Σ_n |t̃_n − Aᵀ h_n|².  Floating-point contraction is off and every sum
- * runs over 8 lanes then the lanes in one fixed order, so the bytes are the same whatever the
- * instruction set.
+ * and, given A, the value Σ_n |t̃_n − Aᵀ h_n|².  Floating-point contraction is off, the layers' multiply-adds
+ * are explicit fma() (one rounding, as in the BLAS products of the sequential code), and every sum runs
+ * over 8 lanes then the lanes in one fixed order, so the bytes are the same in every build (AVX-512,
+ * AVX2 + FMA, the baseline; chosen at import, or by `build`).  The bodies are in _fused_patterns_body.h.
  *
- * moments(XT, W, B, w, sw, Tc, H, G, C)
+ * moments(q, L, M, N, XT, W, B, w, sw, Tc, H, G, C[, build])
  *   XT (q, N) the points as columns;  W (L, q, q) the shared weights;  B (M, L, q) the biases
  *   w, sw (N,) the weights and their square roots;  Tc (q, N) the centred, weighted targets
  *   H (M, q, N) out: h_n;  G (M, q, q) out;  C (M, q, q) out
- * residuals(H, A, Tc, v)
+ * residuals(q, M, N, H, A, Tc, v[, build])
  *   A (M, q, q) the coefficients (z ↦ Aᵀz);  v (M,) out: Σ_n |t̃_n − Aᵀ h_n|²
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <string.h>
 
 #ifdef __clang__
@@ -33,10 +35,10 @@
 #define MAX_LAYERS 64
 #define LANES 8
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MULTIVERSION
+/* Three builds of the kernels: AVX-512, AVX2 with FMA, and the baseline; the best one the CPU runs is
+ * chosen at import on x86-64, elsewhere the baseline runs.  All give the same bytes. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_X86_BUILDS 1
 #endif
 
 typedef double v8 __attribute__((vector_size(64)));
@@ -71,135 +73,115 @@ static inline double lane_sum(v8 v)
     return s;
 }
 
-/* The kernels' bodies take q as an argument; the wrappers below pass constants 1..8, so that the compiler
- * unrolls the loops over units and keeps the vectors in registers (same operations, same order). */
-static inline __attribute__((always_inline)) void moments_body(
-    Py_ssize_t M, Py_ssize_t N, const int q, int L, const double *XT, const double *W, const double *B,
-    const double *w, const double *sw, const double *Tc, double *H, double *G, double *C)
-{
-    double wsum = 0.0;
-    for (Py_ssize_t n = 0; n < N; n++)
-        wsum += w[n];
-    for (Py_ssize_t m = 0; m < M; m++) {
-        const double *b = B + m * L * q;
-        double *h = H + m * q * N;
-        v8 msum[MAX_WIDTH] = {{0}};
-        /* pass 1: the last hidden layer z_n of 8 points at a time, and Σ_n w_n z_n */
-        for (Py_ssize_t n0 = 0; n0 < N; n0 += LANES) {
-            const int nc = N - n0 < LANES ? (int)(N - n0) : LANES;
-            v8 a[MAX_WIDTH], z[MAX_WIDTH];
-            for (int i = 0; i < q; i++)
-                a[i] = load8(XT + i * N + n0, nc);
-            for (int l = 0; l < L; l++) {
-                const double *Wl = W + (Py_ssize_t)l * q * q;
-                /* unit i: ((W_i0 a_0 + W_i1 a_1) + …) + b_i, the units interleaved (independent sums) */
-                for (int i = 0; i < q; i++)
-                    z[i] = Wl[i * q] * a[0];
-                for (int j = 1; j < q; j++)
-                    for (int i = 0; i < q; i++)
-                        z[i] += Wl[i * q + j] * a[j];
-                for (int i = 0; i < q; i++) {
-                    const v8 acc = z[i] + b[l * q + i];
-                    a[i] = (v8)((v8i)acc & (acc > 0.0));
-                }
-            }
-            const v8 wn = load8(w + n0, nc);
-            for (int i = 0; i < q; i++) {
-                msum[i] += wn * a[i];
-                store8(h + i * N + n0, a[i], nc);
-            }
-        }
-        double mean[MAX_WIDTH];
-        for (int i = 0; i < q; i++)
-            mean[i] = lane_sum(msum[i]) / wsum;
-        /* pass 2: h_n = √w_n (z_n − m) in place, G = Σ h hᵀ and C = Σ h t̃ᵀ */
-        v8 g[MAX_WIDTH * MAX_WIDTH] = {{0}}, c[MAX_WIDTH * MAX_WIDTH] = {{0}};
-        for (Py_ssize_t n0 = 0; n0 < N; n0 += LANES) {
-            const int nc = N - n0 < LANES ? (int)(N - n0) : LANES;
-            const v8 s = load8(sw + n0, nc);
-            v8 hv[MAX_WIDTH], tv[MAX_WIDTH];
-            for (int i = 0; i < q; i++) {
-                hv[i] = (load8(h + i * N + n0, nc) - mean[i]) * s;
-                store8(h + i * N + n0, hv[i], nc);
-                tv[i] = load8(Tc + i * N + n0, nc);
-            }
-            for (int i = 0; i < q; i++) {
-                for (int j = 0; j <= i; j++)
-                    g[i * q + j] += hv[i] * hv[j];
-                for (int j = 0; j < q; j++)
-                    c[i * q + j] += hv[i] * tv[j];
-            }
-        }
-        double *Gm = G + m * q * q, *Cm = C + m * q * q;
-        for (int i = 0; i < q; i++) {
-            for (int j = 0; j <= i; j++)
-                Gm[i * q + j] = Gm[j * q + i] = lane_sum(g[i * q + j]);
-            for (int j = 0; j < q; j++)
-                Cm[i * q + j] = lane_sum(c[i * q + j]);
-        }
-    }
-}
-
-static inline __attribute__((always_inline)) void residuals_body(
-    Py_ssize_t M, Py_ssize_t N, const int q, const double *H, const double *A, const double *Tc, double *v)
-{
-    for (Py_ssize_t m = 0; m < M; m++) {
-        const double *h = H + m * q * N, *Am = A + m * q * q;
-        v8 acc = {0};
-        for (Py_ssize_t n0 = 0; n0 < N; n0 += LANES) {
-            const int nc = N - n0 < LANES ? (int)(N - n0) : LANES;
-            v8 hv[MAX_WIDTH];
-            for (int i = 0; i < q; i++)
-                hv[i] = load8(h + i * N + n0, nc);
-            for (int j = 0; j < q; j++) {         /* target column j: t̃_j − Σ_i A[i, j] h_i */
-                v8 r = load8(Tc + j * N + n0, nc);
-                for (int i = 0; i < q; i++)
-                    r -= Am[i * q + j] * hv[i];
-                acc += r * r;
-            }
-        }
-        v[m] = lane_sum(acc);
-    }
-}
-
 #define MOMENTS_ARGS Py_ssize_t M, Py_ssize_t N, int L, const double *XT, const double *W, const double *B, \
     const double *w, const double *sw, const double *Tc, double *H, double *G, double *C
+#define MOMENTS_ARGS_Q int L, const double *XT, const double *W, const double *B, const double *w, \
+    const double *sw, const double *Tc, double *H, double *G, double *C
 #define RESIDUALS_ARGS Py_ssize_t M, Py_ssize_t N, const double *H, const double *A, const double *Tc, double *v
-#define WIDTH(Q) \
-    MULTIVERSION static void moments_##Q(MOMENTS_ARGS) { moments_body(M, N, Q, L, XT, W, B, w, sw, Tc, H, G, C); } \
-    MULTIVERSION static void residuals_##Q(RESIDUALS_ARGS) { residuals_body(M, N, Q, H, A, Tc, v); }
-WIDTH(1)
-WIDTH(2)
-WIDTH(3)
-WIDTH(4)
-WIDTH(5)
-WIDTH(6)
-WIDTH(7)
-WIDTH(8)
+#define RESIDUALS_ARGS_Q const double *H, const double *A, const double *Tc, double *v
 
-MULTIVERSION
-static void moments_kernel(Py_ssize_t M, Py_ssize_t N, int q, int L, const double *XT, const double *W,
+struct kernels {
+    void (*moments[9])(MOMENTS_ARGS);            /* q = 1..8 */
+    void (*residuals[9])(RESIDUALS_ARGS);
+    void (*moments_any)(Py_ssize_t, Py_ssize_t, int, MOMENTS_ARGS_Q);
+    void (*residuals_any)(Py_ssize_t, Py_ssize_t, int, RESIDUALS_ARGS_Q);
+};
+
+/* The baseline: fma() of the C library, correctly rounded (one instruction where the CPU has it). */
+static inline v8 fma8_base(double w, v8 a, v8 z)
+{
+    for (int k = 0; k < LANES; k++)
+        z[k] = fma(w, a[k], z[k]);
+    return z;
+}
+#define SFX _base
+#define TARGET
+#define FMA8 fma8_base
+#include "_fused_patterns_body.h"
+#undef SFX
+#undef TARGET
+#undef FMA8
+
+#ifdef HAVE_X86_BUILDS
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) static inline v8 fma8_avx2(double w, v8 a, v8 z)
+{
+    __m256d x[2], y[2];
+    memcpy(x, &a, sizeof x);
+    memcpy(y, &z, sizeof y);
+    const __m256d ww = _mm256_set1_pd(w);
+    y[0] = _mm256_fmadd_pd(ww, x[0], y[0]);
+    y[1] = _mm256_fmadd_pd(ww, x[1], y[1]);
+    memcpy(&z, y, sizeof y);
+    return z;
+}
+#define SFX _avx2
+#define TARGET __attribute__((target("avx2,fma")))
+#define FMA8 fma8_avx2
+#include "_fused_patterns_body.h"
+#undef SFX
+#undef TARGET
+#undef FMA8
+
+__attribute__((target("avx512f"))) static inline v8 fma8_avx512(double w, v8 a, v8 z)
+{
+    return (v8)_mm512_fmadd_pd(_mm512_set1_pd(w), (__m512d)a, (__m512d)z);
+}
+#define SFX _avx512
+#define TARGET __attribute__((target("avx512f")))
+#define FMA8 fma8_avx512
+#include "_fused_patterns_body.h"
+#undef SFX
+#undef TARGET
+#undef FMA8
+#endif
+
+static const struct kernels *KERNELS = &KERNELS_base;
+
+/* The build named by `build` (0: the one chosen at import, 1: baseline, 2: AVX2, 3: AVX-512), or NULL with
+ * an error set if this CPU cannot run it. */
+static const struct kernels *select_build(int build)
+{
+    if (build == 0)
+        return KERNELS;
+    if (build == 1)
+        return &KERNELS_base;
+#ifdef HAVE_X86_BUILDS
+    if (build == 2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &KERNELS_avx2;
+    if (build == 3 && __builtin_cpu_supports("avx512f"))
+        return &KERNELS_avx512;
+#endif
+    PyErr_Format(PyExc_ValueError, "build: this CPU runs builds 0 (chosen at import), 1 (baseline)%s, got %d",
+#ifdef HAVE_X86_BUILDS
+                 __builtin_cpu_supports("avx512f") ? ", 2 (AVX2) and 3 (AVX-512)"
+                 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? " and 2 (AVX2)" : "",
+#else
+                 "",
+#endif
+                 build);
+    return NULL;
+}
+
+static void moments_kernel(const struct kernels *K, Py_ssize_t M, Py_ssize_t N, int q, int L, const double *XT,
+                           const double *W,
                            const double *B, const double *w, const double *sw, const double *Tc, double *H,
                            double *G, double *C)
 {
-    static void (*const fixed[9])(MOMENTS_ARGS) = {NULL, moments_1, moments_2, moments_3, moments_4, moments_5,
-                                                   moments_6, moments_7, moments_8};
     if (q <= 8)
-        fixed[q](M, N, L, XT, W, B, w, sw, Tc, H, G, C);
+        K->moments[q](M, N, L, XT, W, B, w, sw, Tc, H, G, C);
     else
-        moments_body(M, N, q, L, XT, W, B, w, sw, Tc, H, G, C);
+        K->moments_any(M, N, q, L, XT, W, B, w, sw, Tc, H, G, C);
 }
 
-MULTIVERSION
-static void residuals_kernel(Py_ssize_t M, Py_ssize_t N, int q, const double *H, const double *A,
+static void residuals_kernel(const struct kernels *K, Py_ssize_t M, Py_ssize_t N, int q, const double *H,
+                             const double *A,
                              const double *Tc, double *v)
 {
-    static void (*const fixed[9])(RESIDUALS_ARGS) = {NULL, residuals_1, residuals_2, residuals_3, residuals_4,
-                                                     residuals_5, residuals_6, residuals_7, residuals_8};
     if (q <= 8)
-        fixed[q](M, N, H, A, Tc, v);
+        K->residuals[q](M, N, H, A, Tc, v);
     else
-        residuals_body(M, N, q, H, A, Tc, v);
+        K->residuals_any(M, N, q, H, A, Tc, v);
 }
 
 static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t n, const char *name)
@@ -218,11 +200,14 @@ static PyObject *moments(PyObject *self, PyObject *args)
 {
     PyObject *o[9];
     Py_buffer v[9];
-    int q, L, got = 0;
+    int q, L, got = 0, build = 0;
     Py_ssize_t M, N;
     PyObject *out = NULL;
-    if (!PyArg_ParseTuple(args, "iinnOOOOOOOOO", &q, &L, &M, &N, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                          &o[6], &o[7], &o[8]))
+    if (!PyArg_ParseTuple(args, "iinnOOOOOOOOO|i", &q, &L, &M, &N, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                          &o[6], &o[7], &o[8], &build))
+        return NULL;
+    const struct kernels *K = select_build(build);
+    if (!K)
         return NULL;
     if (q < 1 || q > MAX_WIDTH || L < 1 || L > MAX_LAYERS || M < 0 || N < 1) {
         PyErr_Format(PyExc_ValueError, "moments: q must be in 1..%d, L in 1..%d, M >= 0 and N >= 1, "
@@ -236,7 +221,7 @@ static PyObject *moments(PyObject *self, PyObject *args)
         if (get_buffer(o[got], &v[got], got >= 6, sizes[got], names[got]))
             goto release;
     Py_BEGIN_ALLOW_THREADS
-    moments_kernel(M, N, q, L, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
+    moments_kernel(K, M, N, q, L, v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, v[7].buf,
                    v[8].buf);
     Py_END_ALLOW_THREADS
     out = Py_NewRef(Py_None);
@@ -250,10 +235,13 @@ static PyObject *residuals(PyObject *self, PyObject *args)
 {
     PyObject *o[4];
     Py_buffer v[4];
-    int q, got = 0;
+    int q, got = 0, build = 0;
     Py_ssize_t M, N;
     PyObject *out = NULL;
-    if (!PyArg_ParseTuple(args, "innOOOO", &q, &M, &N, &o[0], &o[1], &o[2], &o[3]))
+    if (!PyArg_ParseTuple(args, "innOOOO|i", &q, &M, &N, &o[0], &o[1], &o[2], &o[3], &build))
+        return NULL;
+    const struct kernels *K = select_build(build);
+    if (!K)
         return NULL;
     if (q < 1 || q > MAX_WIDTH || M < 0 || N < 1) {
         PyErr_Format(PyExc_ValueError, "residuals: q must be in 1..%d, M >= 0 and N >= 1, got q = %d, M = %zd, "
@@ -266,7 +254,7 @@ static PyObject *residuals(PyObject *self, PyObject *args)
         if (get_buffer(o[got], &v[got], got == 3, sizes[got], names[got]))
             goto release;
     Py_BEGIN_ALLOW_THREADS
-    residuals_kernel(M, N, q, v[0].buf, v[1].buf, v[2].buf, v[3].buf);
+    residuals_kernel(K, M, N, q, v[0].buf, v[1].buf, v[2].buf, v[3].buf);
     Py_END_ALLOW_THREADS
     out = Py_NewRef(Py_None);
 release:
@@ -277,9 +265,9 @@ release:
 
 static PyMethodDef methods[] = {
     {"moments", moments, METH_VARARGS,
-     "moments(q, L, M, N, XT, W, B, w, sw, Tc, H, G, C): centred hidden outputs and their moments."},
+     "moments(q, L, M, N, XT, W, B, w, sw, Tc, H, G, C[, build]): centred hidden outputs and their moments."},
     {"residuals", residuals, METH_VARARGS,
-     "residuals(q, M, N, H, A, Tc, v): v[m] = Σ_n |t̃_n − A[m]ᵀ h_n|²."},
+     "residuals(q, M, N, H, A, Tc, v[, build]): v[m] = Σ_n |t̃_n − A[m]ᵀ h_n|²."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -289,6 +277,13 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused_patterns",
 
 PyMODINIT_FUNC PyInit__fused_patterns(void)
 {
+#ifdef HAVE_X86_BUILDS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        KERNELS = &KERNELS_avx512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        KERNELS = &KERNELS_avx2;
+#endif
     PyObject *m = PyModule_Create(&module);
     if (m && PyModule_AddIntConstant(m, "MAX_WIDTH", MAX_WIDTH)) {
         Py_DECREF(m);
