@@ -2,9 +2,10 @@
 2^Q patterns, 32 μ samples each, L = Q and Q + 2), batched against the sequential reference, in one
 process, single-threaded BLAS.
 
-The sequential reference (``batched=False``) computes each least-squares value the way the study did
-before the batched path: a whole construction, a forward pass and ``np.linalg.lstsq`` per μ.  The
-batched path (the default) values all μ of a replicate in two stacked passes.  Both run on the same
+The sequential reference (``engine='sequential'``) computes each least-squares value the way the study
+did before the batched path: a whole construction, a forward pass and ``np.linalg.lstsq`` per μ.  The
+'fused' engine (the compiled kernel) and the 'batched' one (stacked numpy) value all μ of a replicate
+in two stacked passes.  All run on the same
 data, μ samples and seeds, interleaved replicate by replicate; the script prints CPU seconds of each,
 their ratio, the largest differences of the reported numbers and whether every verdict (μ-in-box,
 μ-dependent, stationary, μ-descent) agrees.  With ``--baseline-src DIR`` (e.g. ``git archive 8286c0b src``
@@ -121,7 +122,8 @@ def main(argv=None) -> dict:
                     help="a source tree (its src/ folder) to time and compare as well, e.g. the code before batching")
     ap.add_argument("--out", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args(argv)
-    t_old = t_new = t_base = 0.0
+    t_old = t_new = t_base = t_numpy = 0.0
+    worst_numpy, n_bad_numpy = {}, 0
     worst, n_bad, n_reports = {}, 0, 0
     worst_base, n_bad_base = {}, 0
     for k in range(args.replicates):
@@ -133,33 +135,41 @@ def main(argv=None) -> dict:
         for i, L in enumerate(data.n_classes + off for off in LAYERS_OFFSETS):
             seed = 1000 * k + L
             t0 = time.process_time()
-            old = analyse_patterns(data, L, geom, MU_SAMPLES, seed, batched=False)
+            old = analyse_patterns(data, L, geom, MU_SAMPLES, seed, engine="sequential")
             t1 = time.process_time()
-            new = analyse_patterns(data, L, geom, MU_SAMPLES, seed)
+            new = analyse_patterns(data, L, geom, MU_SAMPLES, seed, engine="fused")
             t2 = time.process_time()
+            plain = analyse_patterns(data, L, geom, MU_SAMPLES, seed, engine="batched")
+            t3 = time.process_time()
             t_old += t1 - t0
             t_new += t2 - t1
+            t_numpy += t3 - t2
             n_bad += compare(new, old, worst)
+            n_bad_numpy += compare(plain, old, worst_numpy)
             n_reports += len(new)
             if args.baseline_src:
                 n_bad_base += compare(new, base_reports[i], worst_base)
-        print(f"replicate {k}: sequential {t_old:.2f} s, batched {t_new:.2f} s"
+        print(f"replicate {k}: sequential {t_old:.2f} s, fused {t_new:.2f} s, batched (numpy) {t_numpy:.2f} s"
               + (f", baseline {t_base:.2f} s" if args.baseline_src else "") + " so far", flush=True)
     res = {"cell": args.cell, "replicates": args.replicates, "mu_samples": MU_SAMPLES, "cpu": cpu_name(),
-           "cpu_seconds_sequential": t_old, "cpu_seconds_batched": t_new, "speedup": t_old / t_new,
-           "pattern_reports": n_reports, "verdicts_differing": n_bad, "max_abs_difference": worst}
+           "cpu_seconds_sequential": t_old, "cpu_seconds_fused": t_new, "speedup": t_old / t_new,
+           "cpu_seconds_batched_numpy": t_numpy, "speedup_batched_numpy": t_old / t_numpy,
+           "pattern_reports": n_reports, "verdicts_differing": n_bad, "max_abs_difference": worst,
+           "verdicts_differing_numpy": n_bad_numpy, "max_abs_difference_numpy": worst_numpy}
     print(f"\n{args.cell}, {args.replicates} replicates x L in {{Q, Q+2}}, {MU_SAMPLES} μ samples, "
           f"one thread on {res['cpu']}")
-    print(f"pattern analysis CPU time: sequential {t_old:.2f} s, batched {t_new:.2f} s, "
-          f"speedup {res['speedup']:.1f}x")
-    print(f"{n_reports} pattern reports; verdicts differing: {n_bad}; largest |batched - sequential|:")
+    print(f"pattern analysis CPU time: sequential {t_old:.2f} s, fused {t_new:.2f} s (speedup {res['speedup']:.1f}x), "
+          f"batched numpy {t_numpy:.2f} s (speedup {res['speedup_batched_numpy']:.1f}x)")
+    print(f"{n_reports} pattern reports; verdicts differing: fused {n_bad}, numpy {n_bad_numpy}; "
+          f"largest |fused - sequential| (numpy - sequential):")
     for k, v in worst.items():
-        print(f"  {k:28s} {v:.2e}")
+        print(f"  {k:28s} {v:.2e} ({worst_numpy[k]:.2e})")
     if args.baseline_src:
         res.update(baseline_src=str(args.baseline_src), cpu_seconds_baseline=t_base, speedup_vs_baseline=t_base / t_new,
+                   speedup_numpy_vs_baseline=t_base / t_numpy,
                    verdicts_differing_from_baseline=n_bad_base, max_abs_difference_from_baseline=worst_base)
-        print(f"the sources in {args.baseline_src}: {t_base:.2f} s, speedup {t_base / t_new:.1f}x; verdicts "
-              f"differing: {n_bad_base}; largest |batched - baseline|:")
+        print(f"the sources in {args.baseline_src}: {t_base:.2f} s, fused {t_base / t_new:.1f}x faster, numpy "
+              f"{t_base / t_numpy:.1f}x; verdicts differing from fused: {n_bad_base}; largest |fused - baseline|:")
         for k, v in worst_base.items():
             print(f"  {k:28s} {v:.2e}")
     if args.out:

@@ -39,23 +39,30 @@ def test_batched_values_equal_lstsq(case, extra_layers):
     geom = dlgeom.geometry(data)
     L = data.n_classes + extra_layers
     mus = _mus(data, geom, 6, 1)
-    new = lm.affine_values_sq(data, geom, mus, L)
     ref = lm.affine_values_sq_sequential(data, geom, mus, L)
-    assert new.shape == ref.shape == (len(mus),)
-    np.testing.assert_allclose(new, ref, rtol=3e-11, atol=1e-13 * ref.max())
+    for kernel in ("numpy", "fused")[:1 + (lm.fused_patterns_unavailable() is None)]:
+        new = lm.affine_values_sq(data, geom, mus, L, kernel)
+        assert new.shape == ref.shape == (len(mus),)
+        np.testing.assert_allclose(new, ref, rtol=3e-11, atol=1e-13 * ref.max())
 
 
 @pytest.mark.parametrize("case", ["Q3 regular", "Q5 tilted"])
 def test_numpy_and_compiled_batches_agree(case, monkeypatch):
-    """The stacked-numpy version (no compiler) gives the compiled kernel's values to rounding."""
+    """The stacked-numpy version (no compiler) gives the compiled kernel's values to rounding; where the
+    kernel is not built, asking for it is a one-line error naming what needs nothing compiled."""
     if lm._fused_patterns is None:
         pytest.skip("dlgeom._fused_patterns is not built here")
     data = CASES[case]()
     geom = dlgeom.geometry(data)
     mus = _mus(data, geom, 4, 2)
-    compiled = lm.affine_values_sq(data, geom, mus, data.n_classes)
+    compiled = lm.affine_values_sq(data, geom, mus, data.n_classes, "fused")
+    plain = lm.affine_values_sq(data, geom, mus, data.n_classes, "numpy")
     monkeypatch.setattr(lm, "_fused_patterns", None)
-    plain = lm.affine_values_sq(data, geom, mus, data.n_classes)
+    with pytest.raises(dlgeom.DlgeomInputError, match="'numpy' needs nothing compiled"):
+        lm.affine_values_sq(data, geom, mus, data.n_classes, "fused")
+    with pytest.raises(dlgeom.DlgeomInputError, match="engine: 'fused' cannot run here"):
+        lm.analyse_patterns(data, engine="fused")
+    np.testing.assert_array_equal(lm.affine_values_sq(data, geom, mus, data.n_classes), plain)
     np.testing.assert_allclose(plain, compiled, rtol=3e-11, atol=1e-13 * compiled.max())
 
 
@@ -73,6 +80,8 @@ def test_ill_conditioned_rows_go_to_lstsq(monkeypatch):
     monkeypatch.setattr(lm, "RANK_TOL", 2.0)
     monkeypatch.setattr(lm, "NULL_EPS", -1.0)
     np.testing.assert_array_equal(lm.affine_values_sq(data, geom, mus, 3), ref)
+    if lm.fused_patterns_unavailable() is None:
+        np.testing.assert_array_equal(lm.affine_values_sq(data, geom, mus, 3, "fused"), ref)
 
 
 @pytest.mark.parametrize("case", ["Q3 regular", "Q4 anisotropic", "Q3 wide delta"])
@@ -84,9 +93,10 @@ def test_batched_analysis_equals_the_sequential_one(case):
     stationarity threshold STAT_TOL |Y|²; a relative error 1e-12 in the values would exceed that."""
     data = CASES[case]()
     geom = dlgeom.geometry(data)
-    for L in (data.n_classes, data.n_classes + 2):
-        new = [r.to_dict() for r in lm.analyse_patterns(data, L, geom, 6, seed=9)]
-        old = [r.to_dict() for r in lm.analyse_patterns(data, L, geom, 6, seed=9, batched=False)]
+    engines = ("batched", "fused")[:1 + (lm.fused_patterns_unavailable() is None)]
+    for L, engine in ((L, e) for L in (data.n_classes, data.n_classes + 2) for e in engines):
+        new = [r.to_dict() for r in lm.analyse_patterns(data, L, geom, 6, seed=9, engine=engine)]
+        old = [r.to_dict() for r in lm.analyse_patterns(data, L, geom, 6, seed=9, engine="sequential")]
         scale = np.linalg.norm(data.Y)
         for a, b in zip(new, old):
             for k in EXACT + VERDICTS:

@@ -20,6 +20,7 @@ from .construct import (
 from .data import Dataset
 from .geometry import Geometry, geometry
 from .jsonutil import jsonable
+from .validation import DlgeomInputError, check_choice
 from .network import cost_and_grad
 
 try:
@@ -30,7 +31,7 @@ except ImportError:  # built only where a C compiler was present at install
 __all__ = [
     "class_scatter", "value_paper", "value_biasfree_closed", "value_affine_closed",
     "PatternReport", "analyse_pattern", "analyse_patterns", "mu_samples", "affine_values_sq",
-    "affine_values_sq_sequential",
+    "affine_values_sq_sequential", "fused_patterns_unavailable", "ENGINES",
 ]
 
 
@@ -155,19 +156,32 @@ def affine_values_sq_sequential(data: Dataset, geom: Geometry, mus, n_layers: in
     return np.array([_affine_value_sq(data, geom, None, m, n_layers) for m in np.asarray(mus, float)])
 
 
-def affine_values_sq(data: Dataset, geom: Geometry, mus, n_layers: int) -> np.ndarray:
+def fused_patterns_unavailable() -> str | None:
+    """Why the compiled pattern kernel cannot run here, or None if it can."""
+    if _fused_patterns is None:
+        return ("the compiled kernel dlgeom._fused_patterns is not built on this machine (it needs a C compiler when "
+                "dlgeom is installed: reinstall with `make test` or `pip install -e .` where gcc or clang exists)")
+    return None
+
+
+def affine_values_sq(data: Dataset, geom: Geometry, mus, n_layers: int, kernel: str = "numpy") -> np.ndarray:
     """min over (A, c) of C² = Σ_i (1/N_{y_i}) |A x^(L)_i + c − y_{y_i}|² for the hidden network of every
     row μ of ``mus`` (shape (M, Q)), batched (docs/mathematics.md §5, "Batched least squares").
 
     The hidden weights do not depend on μ, only the biases do: one set of layers, M bias stacks, one
-    pass over the points per μ (the compiled kernel ``dlgeom._fused_patterns`` where it is built,
-    else stacked numpy).  The free bias c is eliminated by centring X^(L) and the targets at their
+    pass over the points per μ: stacked numpy (``kernel='numpy'``) or the compiled kernel
+    ``dlgeom._fused_patterns`` (``kernel='fused'``, widths Q ≤ 16 and L ≤ 64; numpy beyond), equal to
+    rounding.  The free bias c is eliminated by centring X^(L) and the targets at their
     weighted means; the Q × Q normal equations G A = B of the centred data are solved by a stacked
     eigendecomposition of G, and the value is the squared norm of the explicit residual (an error δ
     in A raises it by ‖δᵀH‖² only, second order).  Eigenvalues λ ≤ ``RANK_TOL`` λ_max(G) are left out
     (a pseudo-inverse) when their directions v are null to rounding, ‖vᵀH‖ ≤ ε max(N, Q+1) √λ_max(G)
     (the singular values ``np.linalg.lstsq`` drops), as when every class is collapsed; otherwise the
     value comes from :func:`affine_values_sq_sequential` (lstsq)."""
+    check_choice(kernel, "kernel", ("numpy", "fused"))
+    if kernel == "fused" and fused_patterns_unavailable():
+        raise DlgeomInputError(f"kernel: 'fused' cannot run here: {fused_patterns_unavailable()}; "
+                               "'numpy' needs nothing compiled")
     mus = np.atleast_2d(np.asarray(mus, float))
     out = np.empty(mus.shape[0])
     if not mus.shape[0]:
@@ -180,7 +194,7 @@ def affine_values_sq(data: Dataset, geom: Geometry, mus, n_layers: int) -> np.nd
     sw = np.sqrt(w)
     T = data.targets.T                                      # (Q, N)
     Tc = np.ascontiguousarray((T - (T @ w / w.sum())[:, None]) * sw)    # centred, weighted targets
-    compiled = _fused_patterns is not None and q <= _fused_patterns.MAX_WIDTH and n_layers <= 64
+    compiled = kernel == "fused" and q <= _fused_patterns.MAX_WIDTH and n_layers <= 64
     if compiled:
         XT = np.ascontiguousarray(data.X.T, dtype=float)
         W = np.ascontiguousarray(np.stack(weights))
@@ -228,34 +242,49 @@ def affine_values_sq(data: Dataset, geom: Geometry, mus, n_layers: int) -> np.nd
         out[exact] = affine_values_sq_sequential(data, geom, mus[exact], n_layers)
     return out
 
-def _values_fn(batched: bool):
-    return affine_values_sq if batched else affine_values_sq_sequential
+ENGINES = ("batched", "fused", "sequential")
+
+
+def _values_fn(engine: str):
+    """The least-squares values of an engine: 'batched' (stacked numpy), 'fused' (the compiled kernel),
+    'sequential' (one construction and ``np.linalg.lstsq`` per μ: the values of the code before batching,
+    bit for bit)."""
+    check_choice(engine, "engine", ENGINES)
+    if engine == "sequential":
+        return affine_values_sq_sequential
+    kernel = "fused" if engine == "fused" else "numpy"
+    if kernel == "fused" and fused_patterns_unavailable():
+        raise DlgeomInputError(f"engine: 'fused' cannot run here: {fused_patterns_unavailable()}; 'batched' and "
+                               "'sequential' need nothing compiled")
+    return lambda data, geom, mus, L: affine_values_sq(data, geom, mus, L, kernel)
 
 
 def analyse_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=None,
                     geom: Geometry | None = None, n_mu_samples: int = 8,
-                    rng: np.random.Generator | None = None, scatter=None, batched: bool = True) -> PatternReport:
-    """Measure one pattern (see :class:`PatternReport`).  ``rng`` drives the μ samples.  ``batched``:
-    the least-squares values at the μ samples and steps by :func:`affine_values_sq` (else one
-    construction and ``np.linalg.lstsq`` each, :func:`affine_values_sq_sequential`)."""
+                    rng: np.random.Generator | None = None, scatter=None, engine: str = "batched") -> PatternReport:
+    """Measure one pattern (see :class:`PatternReport`).  ``rng`` drives the μ samples.  ``engine``: how
+    the least-squares values at the μ samples and steps are computed, 'batched' (stacked numpy),
+    'fused' (the compiled kernel) by :func:`affine_values_sq`, or 'sequential' (one construction and
+    ``np.linalg.lstsq`` each, :func:`affine_values_sq_sequential`); all equal to rounding."""
     geom = geometry(data) if geom is None else geom
     rng = np.random.default_rng(np.random.SeedSequence(0)) if rng is None else rng
     scatter = class_scatter(data, geom.means) if scatter is None else scatter
     L = data.n_classes if n_layers is None else n_layers
-    return _analyse(data, [pattern], [mu], L, geom, n_mu_samples, [rng], scatter, _values_fn(batched))[0]
+    return _analyse(data, [pattern], [mu], L, geom, n_mu_samples, [rng], scatter, _values_fn(engine))[0]
 
 
 def analyse_patterns(data: Dataset, n_layers: int | None = None, geom: Geometry | None = None,
-                     n_mu_samples: int = 8, seed=0, batched: bool = True) -> list[PatternReport]:
-    """:func:`analyse_pattern` for all 2^Q patterns, μ samples from ``SeedSequence(seed)``; the
-    least-squares values of every pattern's μ samples and steps in two stacked batches."""
+                     n_mu_samples: int = 8, seed=0, engine: str = "batched") -> list[PatternReport]:
+    """:func:`analyse_pattern` for all 2^Q patterns, μ samples from ``SeedSequence(seed)``; with the
+    'batched' and 'fused' engines the least-squares values of every pattern's μ samples and steps
+    come in two stacked batches."""
     geom = geometry(data) if geom is None else geom
     scatter = class_scatter(data, geom.means)
     q = data.n_classes
     rngs = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(2 ** q)]
     L = q if n_layers is None else n_layers
     return _analyse(data, all_patterns(q), [None] * 2 ** q, L, geom, n_mu_samples, rngs, scatter,
-                    _values_fn(batched))
+                    _values_fn(engine))
 
 
 def _analyse(data, patterns, mus, L, geom, n_mu_samples, rngs, scatter, values) -> list[PatternReport]:

@@ -183,6 +183,12 @@ def validate_config(config: dict, schema: dict, base_dir=".") -> dict:
             raise DlgeomInputError(
                 f"config key 'landscape.cells[{i}]': {key!r} is not a synthetic cell of the grid "
                 f"(e.g. {sorted(k for k in grid_keys if not k.startswith('user/'))[0]!r})")
+    if cfg["patterns_engine"] == "fused":       # before any job starts: the compiled kernel is here
+        from ..local_minima import fused_patterns_unavailable
+        why = fused_patterns_unavailable()
+        if why:
+            raise DlgeomInputError(f"config key 'patterns_engine': 'fused' cannot run here: {why}; "
+                                   "'batched' and 'sequential' need nothing compiled")
     if cfg["landscape"]["engine"] == "fused":   # before any job starts: the compiled kernel is here
         from ..batched import fused_unavailable
         why = fused_unavailable()
