@@ -27,7 +27,8 @@ from .validation import (
 
 __all__ = [
     "rotation_to_diagonal", "default_mu", "hidden_cumulative", "curated_means",
-    "hidden_network", "output_paper", "fit_affine", "output_lstsq", "Construction", "construct_global",
+    "hidden_network", "hidden_layer_stacks", "output_paper", "fit_affine", "output_lstsq", "Construction",
+    "construct_global",
     "construct_pattern", "collapse_thresholds", "all_patterns",
 ]
 
@@ -131,6 +132,25 @@ def _hidden_layers(geom: Geometry, mu, n_layers: int) -> tuple[Network, np.ndarr
     else:
         net = Network._trusted(list(Wl) + [np.eye(q)], list(bl) + [np.zeros(q)])
     return net, Wc[-1], bc[-1]
+
+
+def hidden_layer_stacks(geom: Geometry, mus, n_layers: int) -> tuple[list, np.ndarray]:
+    """The layers of :func:`hidden_network` for many μ at once: (weights, biases) with ``weights`` the
+    L matrices W_ℓ, the same for every μ (W^(ℓ) = W_* R_ℓ does not involve μ), and ``biases`` of
+    shape (M, L, Q), row m the b_ℓ of μ = ``mus[m]``, computed as :func:`hidden_network` does."""
+    mus = np.atleast_2d(np.asarray(mus, float))
+    q = geom.n_classes
+    Wc, bc = _hidden_stacks(geom, np.zeros(q), n_layers)       # bc[:q] at μ = 0: −W^(ℓ) x̄_ℓ
+    prev = np.concatenate([np.eye(q)[None], Wc[:q - 1]])
+    sol = np.linalg.solve(prev.transpose(0, 2, 1), Wc[:q].transpose(0, 2, 1)).transpose(0, 2, 1)
+    bcum = bc[None, :q] + (mus[:, :, None] / math.sqrt(q)) * np.ones(q)     # (M, Q, Q): b^(ℓ), ℓ ≤ Q
+    biases = np.zeros((mus.shape[0], n_layers, q))
+    biases[:, :q] = bcum
+    biases[:, 1:q] -= np.matmul(sol[1:], bcum[:, :q - 1, :, None])[..., 0]
+    if n_layers > q:
+        biases[:, q] = _extra_bias(geom)
+    weights = list(sol) + [np.eye(q)] * (n_layers - q)
+    return weights, biases
 
 
 def _with_output(hidden: Network, W_out, b_out) -> Network:
@@ -273,6 +293,13 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     else:
         check_invertible(geom.xred, "X^red (the matrix of class means)")
         check_invertible(data.Y, "Y (the target matrix)")
+    return _build_pattern(data, pattern, L, mu, use_D, output, geom, strict_mu)
+
+
+def _build_pattern(data: Dataset, pattern: np.ndarray, L: int, mu, use_D: str, output: str, geom: Geometry,
+                   strict_mu: bool) -> Construction:
+    """:func:`construct_pattern` after its checks (data, L, choices, the int64 pattern, X^red and Y
+    invertible): callers that build many patterns of one dataset check once."""
     if mu is None:
         mu, in_box = _default_mu(geom, pattern, use_D)
     else:

@@ -209,6 +209,11 @@ def truncate(X, W, b) -> np.ndarray:
     X = as_float_array(X, "X", 2)
     W = as_float_array(W, "W", 2, (X.shape[1], X.shape[1]))
     b = as_float_array(b, "b", 1, (X.shape[1],))
+    return _truncate(X, W, b)
+
+
+def _truncate(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`truncate` of checked float64 arrays."""
     Z = relu(X @ W.T + b) - b
     return np.linalg.solve(W, Z.T).T
 
@@ -220,7 +225,7 @@ def curate(net: Network, X, layers: int | None = None) -> np.ndarray:
     L = net.n_hidden if layers is None else check_int(layers, "layers", 0, net.n_hidden)
     T = net._check_X(X)
     for W, b in zip(Wc[:L], bc[:L]):
-        T = truncate(T, W, b)
+        T = _truncate(T, W, b)      # the network's own float64 layers: checked when it was built
     return T
 
 

@@ -209,7 +209,7 @@ def theta0_analysis(train: Dataset, geom) -> dict:
 
 def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1e-4, 1e-2, 1e-1),
              probe_draws: int = 3, zero_cost: float = ZERO_COST, seed=(0,), cell_key: str = "",
-             log=lambda msg: None, theta0="open_box") -> dict:
+             log=lambda msg: None, theta0="open_box", patterns_engine: str = "batched") -> dict:
     """Every measurement of one cell.  Returns {'cell', 'rows', 'patterns', 'degeneracy',
     'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes
     derive from ``seed``.
@@ -217,7 +217,8 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
     ``theta0``: the rule or value of θ_0 (:func:`dlgeom.geometry.geometry`); the study uses the
     paper's 'open_box'.  Each μ-box (D_eff and the paper's D) is checked at its 2^Q corners and
     Q·2^(Q−1) edge midpoints (deterministic) and ``mu_samples_n`` random interior points
-    (:func:`dlgeom.mu_box.check_box`)."""
+    (:func:`dlgeom.mu_box.check_box`).  ``patterns_engine``: the engine of
+    :func:`dlgeom.local_minima.analyse_patterns` ('batched', 'fused' or 'sequential', equal to rounding)."""
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     manifest = read_manifest(data_dir)
@@ -264,7 +265,8 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
                 row["accuracy_train"] = float(np.mean(predict_metric(con, train.Y, train.X) == train.y))
                 row["activation_margin"] = activation_margin(net, train.X)
                 row["eps_safe"] = relative_margin(net, train.X)
-                for p in analyse_patterns(train, L, geom, mu_samples_n, pat_seq.spawn(1)[0].generate_state(1)[0]):
+                for p in analyse_patterns(train, L, geom, mu_samples_n, pat_seq.spawn(1)[0].generate_state(1)[0],
+                                          engine=patterns_engine):
                     d = p.to_dict()
                     s = "".join(map(str, d.pop("s")))
                     n_intact = s.count("1")

@@ -312,6 +312,12 @@ def _check_landscape_cells(cfg: dict, errs: _Errors) -> None:
 
 
 def _check_landscape(cfg: dict, errs: _Errors) -> None:
+    if cfg["patterns_engine"] == "fused":       # before any job starts: the compiled kernel is here
+        from ..local_minima import fused_patterns_unavailable
+        why = fused_patterns_unavailable()
+        if why:
+            errs.add(f"config key 'patterns_engine': 'fused' cannot run here: {why}; "
+                     "'batched' and 'sequential' need nothing compiled")
     if cfg["landscape"]["engine"] == "fused":   # before any job starts: the compiled kernel is here
         from ..batched import fused_unavailable
         why = fused_unavailable()

@@ -59,6 +59,9 @@ def register(sub) -> dict:
     ce.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
     ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    ce.add_argument("--patterns-engine", default="batched", choices=["batched", "fused", "sequential"],
+                    help="how the pattern analysis solves its least-squares problems: batched (stacked numpy, the "
+                         "default), fused (dlgeom's compiled kernel), sequential (one lstsq per μ); equal to rounding")
     ce.add_argument("--theta0", type=_theta0, default="open_box",
                     help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
                          "'midpoint' or a number")
@@ -123,11 +126,18 @@ def _cmd_cell(args) -> dict:
         raise DlgeomInputError("--probe-eps: give at least one size")
     for e in args.probe_eps:
         check_float(e, "--probe-eps", low=0.0, high=10.0, low_open=True)
+    if args.patterns_engine == "fused":
+        from ..local_minima import fused_patterns_unavailable
+        why = fused_patterns_unavailable()
+        if why:
+            raise DlgeomInputError(f"--patterns-engine: 'fused' cannot run here: {why}; 'batched' and 'sequential' "
+                                   "need nothing compiled")
     read_manifest(args.data_dir)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
-                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log, args.theta0)
+                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log, args.theta0,
+                   args.patterns_engine)
     write_json(out, args.out)
     log(f"wrote {args.out} in {time.perf_counter() - t0:.2f} s")
     return {}

@@ -65,7 +65,8 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
     seed, zero = cfg["base_seed"], cfg["zero_cost"]
     out = {
         "grid": {**_pick(cfg, "base_seed", "replicates", "n_per_class", "n_test_per_class", "noise",
-                         "layers_offsets", "mu_samples", "probe_eps", "probe_draws", "zero_cost")},
+                         "layers_offsets", "mu_samples", "patterns_engine", "probe_eps", "probe_draws",
+                         "zero_cost")},
         "landscape_runs": {"base_seed": seed,
                            **_pick(cfg["landscape"], "runs", "optimiser_runs", "rho", "optimisers", "max_iter",
                                                    "engine")},
