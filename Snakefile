@@ -30,6 +30,13 @@ include: "workflow/rules/figures.smk"
 report: "workflow/report/workflow.rst"
 
 
+# The machine a run ran on (CPU, the pinned BLAS kernel and numpy dispatch actually in force: see
+# dlgeom/cpu_pin.py), in the run's logs, which are not committed: the outputs' sidecars record only
+# what decides their bytes.
+onstart:
+    write_machine_log(f"{OUT}/logs/machine.json")
+
+
 rule all:
     default_target: True
     input:

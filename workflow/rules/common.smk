@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
 from dlgeom.study import FIGURES
 from dlgeom.study.layout import stage_settings, study_name, write_settings
-from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
+from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit, write_machine_log
 from dlgeom.study.robustness_run import cli_list
 from dlgeom.study.runlock import claim_study_run
 from dlgeom.validation import DlgeomInputError
