@@ -10,7 +10,7 @@ BIN    := $(abspath $(VENV)/bin)
 LOCK   := requirements.lock
 # A C compiler decides whether the fused kernel is built: its presence is part of the stamp, so
 # installing one and rerunning `make test` (or `make study`) rebuilds dlgeom with the kernel.
-CC_PATH := $(shell command -v $${CC:-cc} 2>/dev/null)
+CC_PATH := $(shell command -v $(CC) 2>/dev/null)
 STAMP  := $(VENV)/.installed-$(shell { cat pyproject.toml setup.py $(LOCK) src/dlgeom/_fused*.[ch]; \
             echo "cc=$(CC_PATH)"; } | sha1sum | cut -c1-12)
 RUN    := PATH="$(BIN):$$PATH"
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml setup.py $(LOCK) $(wildcard src/dlgeom/_fused*.[ch])
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@$(BIN)/python -c "import dlgeom._fused" 2>/dev/null \
 	  && echo "dlgeom: compiled kernel built (landscape engine 'fused' available)" \
-	  || echo "dlgeom: NOTE: no C compiler found ($${CC:-cc}): the compiled kernel is not built, landscape engine \
+	  || echo "dlgeom: NOTE: no C compiler found ($(CC)): the compiled kernel is not built, landscape engine \
 	'fused' is unavailable ('batched' and 'sequential' work); install gcc or clang, then rerun make"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 

@@ -261,3 +261,59 @@ def test_the_lower_bounds_run_the_tiny_study_and_keep_the_contract(tiny_study, t
     other = _run_tiny(py, tmp_path / "runlow")
     res = _verify(tiny_study / "results" / "tiny" / "tables", other / "tables")
     assert res.returncode == 0, res.stdout[-4000:]
+
+
+# --- no C compiler -------------------------------------------------------------------------------
+
+def test_without_the_compiled_kernel_help_marks_fused_unavailable(monkeypatch, capsys):
+    from dlgeom import batched, cli
+
+    monkeypatch.setattr(batched, "_fused", None)
+    with pytest.raises(SystemExit):
+        cli.main(["landscape", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "fused: the same with the compiled kernel" in out and "[UNAVAILABLE here" in out
+
+
+def test_with_the_compiled_kernel_help_does_not_mark_it(capsys):
+    from dlgeom import batched, cli
+
+    if batched.fused_unavailable() is not None:
+        pytest.skip("the compiled kernel is not built here")
+    with pytest.raises(SystemExit):
+        cli.main(["landscape", "--help"])
+    assert "UNAVAILABLE" not in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_the_install_stamp_depends_on_the_compiler_and_the_install_says_so():
+    """`make test` after a compiler appears (or disappears) reinstalls: the stamp hashes the compiler's path;
+    the install prints whether the kernel was built."""
+    def dry(cc):
+        res = subprocess.run(["make", "-n", "test", f"CC={cc}", "VENV=/nonexistent-venv"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    with_cc, without = dry("cc"), dry("/nonexistent/cc")
+    stamp = [ln for ln in with_cc.splitlines() if "touch" in ln and ".installed-" in ln]
+    stamp_without = [ln for ln in without.splitlines() if "touch" in ln and ".installed-" in ln]
+    if shutil.which("cc"):
+        assert stamp != stamp_without
+    assert "no C compiler found" in without and "'fused' is unavailable" in " ".join(without.split())
+
+
+# --- lower bounds named at start ------------------------------------------------------------------
+
+def test_a_library_older_than_its_lower_bound_is_named_before_any_work(monkeypatch):
+    from importlib import metadata
+
+    from dlgeom import versions
+    from dlgeom.validation import DlgeomInputError
+
+    real = metadata.version
+    monkeypatch.setattr(versions.metadata, "version", lambda name: "2.0.3" if name == "pandas" else real(name))
+    with pytest.raises(DlgeomInputError, match=r"pandas 2\.0\.3 is older than 2\.1"):
+        versions.check_versions()
+    monkeypatch.setattr(versions.metadata, "version", real)
+    versions.check_versions()

@@ -337,6 +337,9 @@ def main(argv=None) -> int:
 
     started = time.time()
     try:
+        from .versions import check_versions
+
+        check_versions()                                  # a too-old library is named before any work
         _check_seed(args)
         _check_destinations(args, started)
         if args.settings:

@@ -20,6 +20,7 @@ from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit, write_mac
 from dlgeom.study.robustness_run import cli_list
 from dlgeom.study.runlock import claim_study_run
 from dlgeom.validation import DlgeomInputError
+from dlgeom.versions import check_versions
 
 
 def _fail(msg):
@@ -28,6 +29,7 @@ def _fail(msg):
 
 
 try:
+    check_versions()  # a library older than pyproject.toml's lower bound is named before any job
     _validated = validate_config(config, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     STUDY = study_name(_validated, workflow.config_settings.overwrite_config)
 except DlgeomInputError as exc:
