@@ -109,7 +109,10 @@ def numpy_dispatch() -> list[str]:
     try:
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     except ImportError:
-        return []
+        try:                                             # numpy < 2
+            from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+        except ImportError:
+            return []
     return [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
 
 

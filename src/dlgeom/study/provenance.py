@@ -95,6 +95,7 @@ def write_machine_log(path) -> Path:
           f"{' '.join(report['numpy_dispatch']) or 'baseline'}" + ("" if report["cpu_pin_possible"] else
           "; this CPU cannot run the pinned code: bytes may differ from the reference (dlgeom verify)"),
           file=sys.stderr)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     return write_json(report, path)
 
 
