@@ -10,7 +10,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-min_version("8.0")
+min_version("9.0")
 
 
 # the default study's config, found from this file (so `snakemake -d elsewhere` works too)

@@ -84,12 +84,29 @@ def environment() -> dict:
             "blas_kernel": ", ".join(kernels) or None, "numpy_dispatch": " ".join(numpy_dispatch()) or None}
 
 
-def write_machine_log(path) -> Path:
-    """The machine details of a run (:func:`dlgeom.cpu_pin.machine_report`) to ``path``, with a
-    one-line summary on stderr; for the run's logs, never for committed files."""
+def job_machine_report() -> dict:
+    """:func:`dlgeom.cpu_pin.machine_report` as a job sees it: in a new interpreter with this dlgeom
+    first on the path (the calling process, e.g. Snakemake's, may have loaded numpy before the pin)."""
+    import json
     import sys
 
-    report = machine_report()
+    src = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    code = "import json, dlgeom.cpu_pin as c; print(json.dumps(c.machine_report()))"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                             check=True).stdout
+        return json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return machine_report()
+
+
+def write_machine_log(path) -> Path:
+    """The machine details of a run (:func:`job_machine_report`) to ``path``, with a one-line summary
+    on stderr; for the run's logs, never for committed files."""
+    import sys
+
+    report = job_machine_report()
     kernels = ", ".join(sorted({str(k["kernel"]) for k in report["blas"]})) or "unknown"
     print(f"dlgeom: machine: {report['cpu']} ({report['machine']}); BLAS kernel {kernels}; numpy dispatch "
           f"{' '.join(report['numpy_dispatch']) or 'baseline'}" + ("" if report["cpu_pin_possible"] else
