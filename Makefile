@@ -2,17 +2,22 @@
 #   make study   run the default study (results/default/) and build its report
 #   make test    run the test suite
 # More: make bench (hand-run benchmarks and their figures, results/benchmarks/), make reference
-# (rebuild results/default/ from a clean clone of HEAD), make lock (refresh requirements.lock).
+# (rebuild results/default/ from a clean clone of HEAD), make verify (rerun a study in a clean clone
+# and check it against its committed reference), make lock (refresh requirements.lock).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(abspath $(VENV)/bin)
 LOCK   := requirements.lock
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py $(LOCK) src/dlgeom/_fused*.[ch] | sha1sum | cut -c1-12)
+# A C compiler decides whether the fused kernel is built: its presence is part of the stamp, so
+# installing one and rerunning `make test` (or `make study`) rebuilds dlgeom with the kernel.
+CC_PATH := $(shell command -v $(CC) 2>/dev/null)
+STAMP  := $(VENV)/.installed-$(shell { cat pyproject.toml setup.py $(LOCK) src/dlgeom/_fused*.[ch]; \
+            echo "cc=$(CC_PATH)"; } | sha1sum | cut -c1-12)
 RUN    := PATH="$(BIN):$$PATH"
 CORES  ?= all
 REFTMP := /tmp/dlgeom-reference
 
-.PHONY: study test report bench reference lock clean-results
+.PHONY: study test report bench reference verify lock clean-results
 
 # The exact environment: every package pinned with its hashes (requirements.lock), then dlgeom itself.
 $(STAMP): pyproject.toml setup.py $(LOCK) $(wildcard src/dlgeom/_fused*.[ch])
@@ -20,6 +25,10 @@ $(STAMP): pyproject.toml setup.py $(LOCK) $(wildcard src/dlgeom/_fused*.[ch])
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -c "import dlgeom._fused" 2>/dev/null \
+	  && echo "dlgeom: compiled kernel built (landscape engine 'fused' available)" \
+	  || echo "dlgeom: NOTE: no C compiler found ($(CC)): the compiled kernel is not built, landscape engine \
+	'fused' is unavailable ('batched' and 'sequential' work); install gcc or clang, then rerun make"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 study: $(STAMP)
@@ -55,10 +64,22 @@ reference: $(STAMP)
 	  results/default/
 	@git status --short results/default | head -5
 
+# Rerun a study in a clean clone of HEAD and check it against its committed reference
+# (docs/studies.md, "Check a rerun"): STUDY=default (config/config.yaml) or STUDY=paper.
+STUDY  ?= default
+VERTMP := /tmp/dlgeom-verify-$(STUDY)
+verify: $(STAMP)
+	rm -rf $(VERTMP) && git clone --quiet . $(VERTMP) && rm -rf $(VERTMP)/results/$(STUDY)
+	cd $(VERTMP) && $(RUN) snakemake --cores $(CORES) $(if $(filter default,$(STUDY)),,--configfile config/$(STUDY).yaml) \
+	  > $(VERTMP)/study.log 2>&1 || { tail -40 $(VERTMP)/study.log; echo "make verify: the study failed"; exit 1; }
+	$(RUN) dlgeom verify --reference results/$(STUDY)/tables --rerun $(VERTMP)/results/$(STUDY)/tables
+
+# One set of versions for every supported Python (--fork-strategy fewest: no per-Python forks of
+# numpy or scipy), from the ranges in pyproject.toml; the versions already locked are kept.
 lock:
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra workflow --extra test --extra cluster --generate-hashes \
-	  --universal --python-version 3.11 -o $(LOCK)
+	  --universal --fork-strategy fewest --python-version 3.11 -o $(LOCK)
 
 clean-results:
 	rm -rf results/default/data results/default/cells results/default/logs results/default/landscape \

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-min_version("8.0")
+min_version("9.0")
 
 
 # the default study's config, found from this file (so `snakemake -d elsewhere` works too)
@@ -28,6 +28,13 @@ include: "workflow/rules/figures.smk"
 
 
 report: "workflow/report/workflow.rst"
+
+
+# The machine a run ran on (CPU, the pinned BLAS kernel and numpy dispatch actually in force: see
+# dlgeom/cpu_pin.py), in the run's logs, which are not committed: the outputs' sidecars record only
+# what decides their bytes.
+onstart:
+    write_machine_log(f"{OUT}/logs/machine.json")
 
 
 rule all:

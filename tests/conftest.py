@@ -1,3 +1,5 @@
+import dlgeom  # first: pins the BLAS kernel and numpy's dispatch before numpy loads (dlgeom.cpu_pin)
+
 import importlib.util
 import subprocess
 import sys
@@ -6,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
-import dlgeom
 
 
 @pytest.fixture(scope="session")

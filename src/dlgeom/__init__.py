@@ -4,6 +4,7 @@ A numerical study of T. Chen and P. Muñoz Ewald, "Geometric structure of Deep L
 and construction of global L² minimizers", arXiv:2309.10639.  Points are rows (N×Q arrays).
 """
 
+from . import cpu_pin  # noqa: F401 - first: pins the BLAS kernel and numpy dispatch before numpy loads
 from .data import Dataset, load_dataset, save_dataset
 from .geometry import Assumptions, Geometry, assumptions, geometry
 from .network import Network, activation_margin, cost, cost_and_grad, cost_sq, curate, truncate

@@ -49,7 +49,8 @@ def fused_unavailable(width: int | None = None, n_hidden: int | None = None) -> 
     """Why the fused kernel cannot run networks of this width and depth here, or None if it can."""
     if _fused is None:
         return ("the compiled kernel dlgeom._fused is not built on this machine (it needs a C compiler when "
-                "dlgeom is installed: reinstall with `make test` or `pip install -e .` where gcc or clang exists)")
+                "dlgeom is installed: install gcc or clang, then rerun `make test`, which rebuilds when a compiler "
+                "appears, or `pip install -e .`)")
     if width is not None and not 1 <= width <= _fused.MAX_WIDTH:
         return f"the fused kernel handles widths Q = 1..{_fused.MAX_WIDTH}, got Q = {width}"
     if n_hidden is not None and not 1 <= n_hidden <= _fused.MAX_LAYERS:

@@ -28,7 +28,7 @@ from .validation import DlgeomInputError
 # subparsers object and a handler takes the parsed args.
 EXTENSIONS: tuple[str, ...] = ("dlgeom.study.grid_run", "dlgeom.study.landscape_run", "dlgeom.study.robustness_run",
                                "dlgeom.study.beyond_run", "dlgeom.study.perf_run", "dlgeom.study.collapse_run",
-                               "dlgeom.study.summary_run")
+                               "dlgeom.study.summary_run", "dlgeom.study.verify_run")
 
 
 _int_list, _float_list, _theta0 = int_list, float_list, theta0
@@ -337,6 +337,9 @@ def main(argv=None) -> int:
 
     started = time.time()
     try:
+        from .versions import check_versions
+
+        check_versions()                                  # a too-old library is named before any work
         _check_seed(args)
         _check_destinations(args, started)
         if args.settings:

@@ -18,10 +18,11 @@ from dlgeom.study.config_limits import check_config_files, check_config_limits, 
 from dlgeom.study.seeds import stream
 from dlgeom.study import FIGURES
 from dlgeom.study.layout import check_no_truncated_outputs, stage_settings, study_name, write_settings
-from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit
+from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit, write_machine_log
 from dlgeom.study.robustness_run import cli_list
 from dlgeom.study.runlock import claim_study_run
 from dlgeom.validation import DlgeomInputError
+from dlgeom.versions import check_versions
 
 
 def _fail(msg):
@@ -34,6 +35,7 @@ def _fail(msg):
 # none): keys that depend on the grid and are not set there follow the grid (config.follow_grid).
 _overrides = workflow.config_settings.overwrite_config
 try:
+    check_versions()  # a library older than pyproject.toml's lower bound is named before any job
     # sizes, duplicate keys and templating of the config files, before anything expands them
     check_config_files([ROOT / "config" / "config.yaml", *workflow.config_settings.configfiles])
     check_config_size(config)

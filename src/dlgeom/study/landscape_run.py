@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from ..batched import check_kernel, optimise_batch
+from ..batched import check_kernel, fused_unavailable, optimise_batch
 from ..construct import construct_global, construct_pattern, default_mu
 from ..data import Dataset
 from ..geometry import geometry
@@ -257,10 +257,13 @@ def register(sub) -> dict:
     la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     la.add_argument("--max-iter", type=int, default=500, help="iterations per run, 1..10^6 (default 500)")
     la.add_argument("--seed", type=int_list, default=[0], help="seed prefix")
+    fused_note = ("" if fused_unavailable() is None else
+                  " [UNAVAILABLE here: the compiled kernel was not built (no C compiler at install); install gcc "
+                  "or clang, then rerun `make test` or `pip install -e .`]")
     la.add_argument("--engine", default="batched", choices=list(ENGINES),
                     help="batched: the runs of one (start, optimiser) at once (default); fused: the same with the "
-                         "compiled kernel (several times faster, GD/Adam end points equal to rounding); "
-                         "sequential: one by one, L-BFGS through scipy")
+                         "compiled kernel (several times faster, GD/Adam end points equal to rounding)" + fused_note
+                         + "; sequential: one by one, L-BFGS through scipy")
     la.add_argument("--batch", type=int, default=256, help="runs per batch, one progress line each (default 256)")
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
     la.add_argument("--cell-key", default="", help="the cell's name in the tables")

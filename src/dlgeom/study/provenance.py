@@ -1,6 +1,10 @@
 """A small provenance record beside each table and figure: what made it, from what, with what.
 
 No wall-clock time goes in: an identical rerun from the same commit and lock gives the same bytes.
+Of the machine, a sidecar records only what decides the bytes: the BLAS kernel that ran and numpy's
+SIMD dispatch targets in force (both pinned on x86-64 with AVX2, :mod:`dlgeom.cpu_pin`).  The CPU
+model and flags go to the run's logs (:func:`write_machine_log`), which are not committed, so a
+rerun on another CPU of the same kind leaves ``git status`` clean.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
+from ..cpu_pin import blas_kernels, machine_report, numpy_dispatch
 from ..jsonutil import settings_stamp, write_json
 
 #: What decides a study's outputs, relative to the repository root (the study's config files are
@@ -58,8 +63,10 @@ def code_version() -> dict:
 
 @functools.cache
 def environment() -> dict:
-    """Python, the libraries that compute or draw the outputs, and the BLAS numpy uses."""
+    """Python, the libraries that compute or draw the outputs, the BLAS numpy uses, the BLAS kernel
+    that runs (numpy's and scipy's copies of OpenBLAS) and numpy's dispatch targets in force."""
     import numpy as np
+    import scipy.linalg  # noqa: F401 - loads scipy's BLAS, so its kernel is reported too
 
     libs = {}
     for name in LIBRARIES:
@@ -72,7 +79,41 @@ def environment() -> dict:
         blas = f"{blas.get('name')} {blas.get('version')}".strip()
     except Exception:  # noqa: BLE001 - an unusual numpy build: record that we could not tell
         blas = None
-    return {"python": platform.python_version(), **libs, "blas": blas}
+    kernels = sorted({k["kernel"] for k in blas_kernels() if k["kernel"]})
+    return {"python": platform.python_version(), **libs, "blas": blas,
+            "blas_kernel": ", ".join(kernels) or None, "numpy_dispatch": " ".join(numpy_dispatch()) or None}
+
+
+def job_machine_report() -> dict:
+    """:func:`dlgeom.cpu_pin.machine_report` as a job sees it: in a new interpreter with this dlgeom
+    first on the path (the calling process, e.g. Snakemake's, may have loaded numpy before the pin)."""
+    import json
+    import sys
+
+    src = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    code = "import json, dlgeom.cpu_pin as c; print(json.dumps(c.machine_report()))"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                             check=True).stdout
+        return json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return machine_report()
+
+
+def write_machine_log(path) -> Path:
+    """The machine details of a run (:func:`job_machine_report`) to ``path``, with a one-line summary
+    on stderr; for the run's logs, never for committed files."""
+    import sys
+
+    report = job_machine_report()
+    kernels = ", ".join(sorted({str(k["kernel"]) for k in report["blas"]})) or "unknown"
+    print(f"dlgeom: machine: {report['cpu']} ({report['machine']}); BLAS kernel {kernels}; numpy dispatch "
+          f"{' '.join(report['numpy_dispatch']) or 'baseline'}" + ("" if report["cpu_pin_possible"] else
+          "; this CPU cannot run the pinned code: bytes may differ from the reference (dlgeom verify)"),
+          file=sys.stderr)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_json(report, path)
 
 
 def sha256(path) -> str:
