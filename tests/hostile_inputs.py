@@ -330,6 +330,10 @@ def tries() -> list[tuple[str, str, list[str]]]:
     # the report's verdict summary
     for f in ("missing.csv", "claims_bad.csv", "garbage.csv", "empty.csv", "utf16.csv", "garbage.json", "cell"):
         add("bad file", f"verdicts-html:{f}", "verdicts-html", "--claims", f"{{ws}}/{f}", "--out", "{ws}/out.html")
+    # the verifier of a rerun against its reference
+    add("bad file", "verify:no reference", "verify", "--reference", "{ws}/nothere", "--rerun", "{ws}")
+    add("bad file", "verify:no rerun", "verify", "--reference", "{ws}", "--rerun", "{ws}/nothere")
+    add("bad file", "verify:reference is a file", "verify", "--reference", "{ws}/garbage.json", "--rerun", "{ws}")
     # the settings check and the neural-collapse stage
     for args, cid in ((["--inputs", "{ws}/garbage.json"], "garbage"), (["--inputs", "{ws}/missing.json"], "missing"),
                       (["--inputs", "{ws}/cell.json"], "no stamp")):
