@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from dlgeom.safe_write import open_output
+
 __all__ = ["CONVENTIONS", "TABLES", "column_names", "render_tables_reference", "main"]
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,6 +84,11 @@ COMMON = {
     "eps_safe": "relative parameter perturbation below which no activation can flip (first order)",
     "probe_min_rel_change": "smallest relative change of C² over the descent probe's steps (negative: a descent "
                             "was found); empty when the end point was not probed",
+    "hess_n_outliers": "Hessian eigenvalues above 1e-3 × the largest (the outliers; docs/mathematics.md §9); "
+                       "empty where the Hessian was not computed",
+    "hess_n_nonzero": "Hessian eigenvalues above 1e-8 × the largest in absolute value (rank of the positive part)",
+    "hess_outlier_gap": "smallest outlier / largest positive eigenvalue below the outlier cut (`inf`: no bulk)",
+    "dead_units": "hidden units whose pre-activation is ≤ 0 on every training point",
     "Y_norm": "|Y|_F, the Frobenius norm of the target matrix (zero thresholds are relative to it)",
     "M": "input dimension",
     "layer": "layer index (0: the input)",
@@ -283,6 +290,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
         ("hess_n_negative", "negative Hessian eigenvalues (L-BFGS end points)"),
         ("hess_n_zero", "numerically zero Hessian eigenvalues (L-BFGS end points)"),
         ("hess_min_eig", "smallest Hessian eigenvalue (L-BFGS end points)"),
+        ("hess_n_outliers", None), ("hess_n_nonzero", None), ("hess_outlier_gap", None), ("dead_units", None),
         ("probe_min_rel_change", None),
     ]),
     "landscape_basins": ("Per (landscape cell, start, optimiser, category): how many runs end in the category, "
@@ -304,6 +312,10 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
         ("cost", "median C of the end points at this minimum"), ("category", None), ("nearest_level", None),
         ("structure", None), ("multiplicity", "end points at this minimum"),
         ("starts", "kinds of start that reached it, comma-separated"),
+        ("hess_n_outliers", "Hessian outliers at the minimum's representative end point"),
+        ("hess_n_nonzero", "non-zero Hessian eigenvalues there (rank of the positive part)"),
+        ("hess_outlier_gap", None),
+        ("dead_units", "dead hidden units of the representative end point"),
     ]),
     "landscape_paths": ("Per landscape cell and pattern s: C along the μ-path from the pattern network to the "
                         "global minimiser (Thm 2.5).", [
@@ -320,6 +332,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
         ("n_zero_eig", "Hessian eigenvalues within 1e-8 × the largest"),
         ("n_negative_eig", "Hessian eigenvalues below −1e-8 × the largest"),
         ("null_dim_J", "null dimension of the residual Jacobian"),
+        ("hess_n_outliers", None), ("dead_units", None),
         ("null_dim_theory", "predicted null dimension of the Jacobian"),
         ("modes_null_dim", "null dimension of the Hessian used by the mode analysis"),
         *[(f"modes_{p}_{fam}", w.format(fam=fam)) for fam in ("layer_rescaling", "rescaling", "mu", "rotation",
@@ -484,15 +497,20 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
         ("optimiser", "optimiser of trained sources; `-` for constructed networks"),
         ("start", "start of trained sources; `-` for constructed networks"),
         ("layer", "layer 1..L+1 (L+1: the output)"),
-        ("nc1", "median NC1 = Tr(Σ_W Σ_B⁺)/Q; `inf` when Σ_B = 0 and Σ_W ≠ 0; empty when both are 0"),
-        ("nc2", "median NC2 against the centred targets' Gram matrix"),
-        ("nc3", "median NC3 (self-duality with the output weights; last hidden layer only, else empty)"),
-        ("nc4", "median NC4: fraction of points where the network's decision differs from the nearest class mean"),
+        ("nc1_papyan", "median Papyan NC1 = Tr(Σ_W Σ_B⁺)/Q; `inf` when Σ_B = 0 and Σ_W ≠ 0; empty when both are 0"),
+        ("nc2_vs_targets", "median NC2 against the centred targets' Gram matrix"),
+        ("nc3_vs_targets", "median NC3 against the targets (self-duality with the output weights; last hidden layer "
+                           "only, else empty)"),
+        ("nc4_ncc_mismatch", "median NC4 as a mismatch rate: fraction of points where the network's decision differs "
+                             "from the nearest class mean"),
         ("layer_kind", "`hidden` or `output`"),
         ("category", "trained sources: end-point category; `-` for constructed networks"),
         ("Q", None), ("L", None), ("n_networks", "networks in the group"),
-        ("nc1_trace", "median Tr Σ_W / Tr Σ_B (`inf` when Tr Σ_B = 0 and Tr Σ_W ≠ 0)"),
-        ("nc2_etf", "median NC2 against the simplex ETF"),
+        ("nc1_trace_ratio", "median Tr Σ_W / Tr Σ_B (`inf` when Tr Σ_B = 0 and Tr Σ_W ≠ 0)"),
+        ("nc2_vs_etf", "median NC2 against the simplex ETF (the field's NC2)"),
+        ("nc3_papyan", "median Papyan NC3 (against the centred means; last hidden layer only, else empty)"),
+        ("cdnv", "median class-distance normalised variance (Galanti et al.); `inf` when two class means coincide"),
+        ("separation_fuzziness", "median He & Su separation fuzziness D = Tr(SS_w SS_b⁺) (sample-weighted)"),
         ("spread_max", "median largest within-class spread (relative to the layer's scale)"),
         ("frac_classes_collapsed", "mean fraction of classes collapsed at this layer"),
         ("frac_staircase", "fraction of networks whose classes collapse at distinct hidden layers"),
@@ -500,6 +518,26 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
         ("frac_not_collapsed_hidden", "fraction of networks with a class not collapsed at any hidden layer"),
         ("collapse_layers_mode", "most frequent collapse-layer pattern, one layer per class joined by `-`"),
         ("cost_median", "median cost C of the group's networks"),
+    ]),
+    "separation": ("He & Su's law of data separation: per (cell, source, optimiser, start, category), the "
+                   "least-squares fit log D_ℓ = log D_0 + ℓ log ρ of every network through its layers 0..L with "
+                   "D_ℓ > 0 (docs/mathematics.md §9).", [
+        ("cell", None), ("source", "`global`, `s1`, `trained_zero` or `trained_minimum` (as in neural_collapse)"),
+        ("optimiser", "optimiser of trained sources; `-` for constructed networks"),
+        ("start", "start of trained sources; `-` for constructed networks"),
+        ("category", "trained sources: end-point category; `-` for constructed networks"),
+        ("Q", None), ("L", None), ("n_networks", "networks in the group"),
+        ("n_fitted", "networks with at least two layers of positive D (a fit exists)"),
+        ("rho_median", "median fitted decay ratio ρ per layer over the fitted networks"),
+        ("rho_q25", "lower quartile of ρ"), ("rho_q75", "upper quartile of ρ"),
+        ("pearson_r_median", "median Pearson r of the fits (empty for two-layer fits only)"),
+        ("n_geometric_fit", "networks whose fit uses at least three layers with r ≤ −0.9 (a geometric decay)"),
+        ("n_two_layer_fits", "networks fitted through exactly two layers (|r| = 1 by construction)"),
+        ("n_layers_fitted_median", "median number of layers in the fit"),
+        ("n_layers_all_collapsed_median", "median number of layers 0..L with every class collapsed (D = 0, left out)"),
+        ("fuzziness_input_median", "median D of the input layer"),
+        ("fuzziness_last_hidden_median", "median D of the last hidden layer"),
+        ("status", "`ok`, or `too_few_layers` (no network of the group has two layers with D > 0)"),
     ]),
     "width_plus_one": ("Per distinct certified non-zero minimum, representative and embedding: can one extra "
                        "neuron per layer (width Q+1) escape it?", [
@@ -558,7 +596,8 @@ def main(argv=None) -> int:
             print(f"{out} is out of date: run python -m dlgeom.study.table_columns", file=sys.stderr)
             return 1
         return 0
-    out.write_text(text, encoding="utf-8")
+    with open_output(out) as fh:
+        fh.write(text)
     return 0
 
 
