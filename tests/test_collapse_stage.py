@@ -170,3 +170,31 @@ def test_cdnv_and_separation_findings_count_from_the_tables():
     # the trained group's median CDNV rises from the input to layer L: its 2 networks count against
     assert found["collapse_cdnv"] == (3, 2)
     assert sep.set_index("source").loc["global", "rho_median"] == pytest.approx(0.1)
+
+
+def test_constructed_networks_use_the_study_theta0_rule(tmp_path):
+    """The collapse stage builds the global minimiser with the study's θ_0 rule ('open_box', as the
+    grid and landscape stages do), not the library default ('midpoint'): its first hidden layer
+    equals the one built from geometry(data, 'open_box') and differs from the midpoint one."""
+    import numpy as np
+
+    from dlgeom.construct import construct_global
+    from dlgeom.geometry import geometry
+    from dlgeom.study import STUDY_THETA0
+    from dlgeom.study.collapse_run import run_collapse_constructed
+
+    data = make_clustered(3, 15, 0.1, seed=[5])
+    save_dataset(data, tmp_path / "train_0.npz")
+    out = run_collapse_constructed([("Q3/test", tmp_path)], layers_offset=0)
+    rows = pd.DataFrame(out["rows"])
+    got = rows[(rows["source"] == "global") & (rows["layer"] == 1)].iloc[0]
+
+    def first_layer_cdnv(rule):
+        from dlgeom.neural_collapse import cdnv, layer_features
+        net = construct_global(data, 3, geom=geometry(data, rule)).network
+        return cdnv(layer_features(net, data.X)[0], data.y, 3)
+
+    assert STUDY_THETA0 == "open_box"
+    study, library = first_layer_cdnv("open_box"), first_layer_cdnv("midpoint")
+    assert not np.isclose(study, library, rtol=1e-6)        # the two rules give different networks here
+    assert got["cdnv"] == pytest.approx(study, rel=1e-12)

@@ -377,7 +377,7 @@ def test_tiny_config_runs_the_robustness_rules():
     if "robustness" not in schema.get("properties", {}) or "robustness.smk" not in (root / "Snakefile").read_text():
         pytest.skip("workflow/rules/robustness.smk is not wired into the Snakefile and schema yet")
     snakemake = [sys.executable, "-m", "snakemake"]
-    res = subprocess.run(snakemake + ["-n", "--configfile", "config/test.yaml"], cwd=root, capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(snakemake + ["-n", "--forceall", "--configfile", "config/test.yaml"], cwd=root,
+                         capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "robustness_axis" in res.stdout and "robustness_realdata" in res.stdout

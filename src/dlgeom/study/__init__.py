@@ -15,6 +15,19 @@ of one cell are in :mod:`.cell` (run by ``grid_run``'s ``cell`` command).
 Importing this package is cheap: the figure names live here so that the CLI and the Snakefile
 need not import matplotlib to list them."""
 
+def stage_logger(quiet: bool):
+    """The progress logger of a stage's command: ``[dlgeom] message`` lines on stderr, or nothing."""
+    import sys
+
+    if quiet:
+        return lambda msg: None
+    return lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True)
+
+
+#: The θ_0 rule of every study stage (docs/claims.md, "θ_0 as the study uses it"): the smallest θ_0
+#: that opens the μ-box.  The library's own default (:func:`dlgeom.geometry.geometry`) is 'midpoint'.
+STUDY_THETA0 = "open_box"
+
 #: The figures of the grid and landscape stages (``dlgeom figure``; drawn by :mod:`dlgeom.study.grid_report`
 #: and :mod:`dlgeom.study.landscape_report`).
 FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy", "landscape_runs", "landscape_shape",

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..thresholds import ZERO_COST
+from .tables import fmt
+from .tables import as_bool as _bool
 from .tables import frac as _frac
 from .tables import write_csv
 from .verdicts import COLUMNS as CLAIMS_COLUMNS
@@ -114,16 +116,6 @@ def write_beyond_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = 
 
 # ---- claims ---------------------------------------------------------------------------------------------
 
-def _g(x, digits=3) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "n/a"
-    return f"{x:.{digits}g}"
-
-
-def _bool(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: str(v) == "True" if not isinstance(v, (bool, np.bool_)) else bool(v))
-
-
 def shallow_fits(shallow: pd.DataFrame, fit_max: float = FIT_MAX_DELTA_P) -> pd.DataFrame:
     """Slope of log((B − V)/B) against log δ_P per (Q, mode, replicate), over δ_P ≤ ``fit_max``
     and over the whole sweep: columns slope, se, n, slope_all, se_all."""
@@ -166,13 +158,13 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = ZERO_COST,
         qm = sorted({(int(a), int(b)) for a, b in zip(good["Q"], good["M"])})
         add("highdim_zero", len(good), int((~good["zero_"]).sum()),
             f"zero cost (C <= {zero:g} |Y|_F) in {_frac(good['zero_'])} cases where A1-A3 hold for the projected data "
-            f"(max C {_g(pd.to_numeric(good['cost']).max())}; (Q, M) in {qm}); the fused Q-layer variant: "
+            f"(max C {fmt(pd.to_numeric(good['cost']).max())}; (Q, M) in {qm}); the fused Q-layer variant: "
             f"{_frac(fused['zero_'])}; of these, cases with A2 failing in R^M (r_M >= 1/4) but holding after "
             f"projection: {_frac(a2fail['zero_'])}; all cases, assumptions or not: {_frac(emb['zero_'])}")
         near = hd[(hd["method"] == "means_near") & hold]
         add("highdim_near", len(near), int((~near["zero_"]).sum()),
             f"zero cost in {_frac(near['zero_'])} cases where A1-A3 hold for the projected data (max C "
-            f"{_g(pd.to_numeric(near['cost']).max())}); this μ lies outside §4's box (-D_eff, -2δ√Q) in "
+            f"{fmt(pd.to_numeric(near['cost']).max())}); this μ lies outside §4's box (-D_eff, -2δ√Q) in "
             f"{_frac(~_bool(near['mu_in_box'].fillna(False)))} of them")
         means_m = hd[hd["method"] == "means_embed"]
         pca = hd[hd["method"] == "pca_embed"]
@@ -180,8 +172,8 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = ZERO_COST,
         for ps in sorted(pca["perp_scale"].unique()):
             a, b = means_m[means_m["perp_scale"] == ps], pca[pca["perp_scale"] == ps]
             per.append(f"noise {ps:g}δ in the extra directions: R^M {_frac(a['zero_'])}, PCA {_frac(b['zero_'])} "
-                       f"(median projected δ-ratio r_V: R^M {_g(a['r_V'].median())}, PCA {_g(b['r_V'].median())}; "
-                       f"PCA keeps a median {_g(b['pca_captured'].median())} of the mean spread)")
+                       f"(median projected δ-ratio r_V: R^M {fmt(a['r_V'].median())}, PCA {fmt(b['r_V'].median())}; "
+                       f"PCA keeps a median {fmt(b['pca_captured'].median())} of the mean spread)")
         add("highdim_pca", len(pca), 0,
             "zero cost: " + "; ".join(per) + f"; singular projections (PCA): {int((pca['status'] != 'ok').sum())}")
 
@@ -195,16 +187,16 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = ZERO_COST,
         bad = f[~zero_net]
         add("sls_zero", len(f), int((~zero_net).sum()),
             f"network cost C <= {zero:g} |Y|_F in {_frac(zero_net)} feasible orderings (max C "
-            f"{_g(pd.to_numeric(f['cost']).max())}; with the output by the closed formula instead of fitted to the "
-            f"computed hidden points: max C {_g(pd.to_numeric(f['cost_formula_output']).max())}); the same numbers "
+            f"{fmt(pd.to_numeric(f['cost']).max())}; with the output by the closed formula instead of fitted to the "
+            f"computed hidden points: max C {fmt(pd.to_numeric(f['cost_formula_output']).max())}); the same numbers "
             f"applied in input space (Q truncation maps, then the affine output): C <= {zero:g} |Y|_F in "
-            f"{_frac(zero_in)} (max {_g(pd.to_numeric(f['cost_input_space']).max())}, "
-            f"max distance of a point to its p_k {_g(pd.to_numeric(f['truncation_error']).max())}); "
+            f"{_frac(zero_in)} (max {fmt(pd.to_numeric(f['cost_input_space']).max())}, "
+            f"max distance of a point to its p_k {fmt(pd.to_numeric(f['truncation_error']).max())}); "
             f"layer conditioning: "
-            f"max cond W^(k) {_g(pd.to_numeric(f['max_cond']).max())} (θ_k -> π as the margin shrinks; smallest "
-            f"margin {_g(pd.to_numeric(f['min_margin']).min())})"
-            + (f"; where the network misses zero: max cond {_g(pd.to_numeric(bad['max_cond']).max())}, min margin "
-               f"{_g(pd.to_numeric(bad['min_margin']).min())}; correction: the same numbers applied in input space"
+            f"max cond W^(k) {fmt(pd.to_numeric(f['max_cond']).max())} (θ_k -> π as the margin shrinks; smallest "
+            f"margin {fmt(pd.to_numeric(f['min_margin']).min())})"
+            + (f"; where the network misses zero: max cond {fmt(pd.to_numeric(bad['max_cond']).max())}, min margin "
+               f"{fmt(pd.to_numeric(bad['min_margin']).min())}; correction: the same numbers applied in input space"
                if len(bad) else ""), int((~zero_in).sum()))
         per_ds = sls.assign(feas=feas).groupby(["kind", "Q", "M", "replicate"])["feas"].agg(["sum", "size"])
         mixed = (per_ds["sum"] > 0) & (per_ds["sum"] < per_ds["size"])
@@ -240,8 +232,9 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = ZERO_COST,
                         for (q, mode), r in summ.iterrows())
         add("shallow_slope", len(summ), off,
             f"least squares over δ_P <= {fit_max:g}, slope mean ± SE over replicates: " + txt
-            + f"; over the whole sweep (δ_P up to {_g(sh['delta_P'].max())}): mean slope "
-            f"{_g(fits['slope_all'].mean(), 4)}; n_cases = (Q, mode) groups ({len(good)} fits); a group counts against "
+            + f"; over the whole sweep (δ_P up to {fmt(sh['delta_P'].max())}): mean slope "
+            f"{fmt(fits['slope_all'].mean(), 4)}; n_cases = (Q, mode) groups ({len(good)} fits); "
+            f"a group counts against "
             f"the statement if |slope - 2| > max({SLOPE_TOL:g}, 3 SE)")
         sweep = sh[sh["mode"].isin(["shrink", "fresh"])]
         rel = lambda a, b: (sweep[a] - sweep[b]).abs() / sweep[b].abs().clip(lower=1e-300)
@@ -250,9 +243,9 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = ZERO_COST,
         viol = ((sweep["gap_rel"] > sweep["gap_bound"] * (1 + 1e-9))
                 | (sweep["gap_bound"] > sweep["gap_bound_Q"] * (1 + 1e-9)))
         add("shallow_closed", len(sweep), 0,
-            f"max relative difference closed form vs least squares / explicit network {_g(err)}; bound violated in "
+            f"max relative difference closed form vs least squares / explicit network {fmt(err)}; bound violated in "
             f"{int(viol.sum())}/{len(sweep)} sweep points (median (B - V)/B / (Q δ_P²) "
-            f"{_g((sweep['gap_rel'] / sweep['gap_bound_Q']).median())})")
+            f"{fmt((sweep['gap_rel'] / sweep['gap_bound_Q']).median())})")
         lower = sweep["V_aff"] < sweep["V"] * (1 - 1e-12)
         med = sweep.groupby("Q")["ratio_aff"].median()
         tr = sh[sh["mode"] == "train"]
@@ -267,23 +260,12 @@ def beyond_claims(frames: dict[str, pd.DataFrame], zero: float = ZERO_COST,
                       + ", ".join(f"{int(q)}: {r.r:.3f} (C ≈ 0 in {int(r.z)}/{int(r.n)})" for q, r in by_q.iterrows())
                       + ": the affine value is not the shallow minimum either")
         add("shallow_bias", len(sweep), 0,
-            f"V_aff < V in {_frac(lower)} sweep points; median V_aff/V {_g(sweep['ratio_aff'].median())} (by Q: "
+            f"V_aff < V in {_frac(lower)} sweep points; median V_aff/V {fmt(sweep['ratio_aff'].median())} (by Q: "
             + ", ".join(f"{int(q)}: {v:.3f}" for q, v in med.items()) + ")" + tr_txt)
     return [found.get(k) or empty_row(k) for k in BEYOND_KEYS]
 
 
 # ---- figures --------------------------------------------------------------------------------------------
-
-def _plt():
-    from .figures import plt
-
-    return plt
-
-
-def _no_data(ax, text="no data in this study"):
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
-    ax.set_axis_off()
-
 
 def _m_axis(ax, ms):
     ax.set_xscale("log")
@@ -295,11 +277,11 @@ def fig_highdim(df: pd.DataFrame, zero: float = ZERO_COST):
     """(a) fraction of zero-cost cases (C ≤ ``zero`` |Y|_F) against M: the construction in R^M
     (Q+1 layers, and the near apex) vs PCA-then-construct, per noise level in the extra directions;
     (b) the largest cost; (c) the δ-ratio of the projected data (A2 needs < 1/4)."""
-    plt = _plt()
+    from .figures import no_data, plt
     fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.5))
     if df is None or not len(df):
         for ax in axes:
-            _no_data(ax)
+            no_data(ax)
         return fig
     df = df.copy()
     df["cost"] = pd.to_numeric(df["cost"], errors="coerce")
@@ -369,12 +351,12 @@ def fig_sls(df: pd.DataFrame, zero: float = ZERO_COST):
     """(a) the hand-made 2-D example with the hyperplanes of the feasible ordering and the
     certificate of the infeasible one; (b) feasible orderings per (Q, M); (c) network cost of
     the feasible orderings against their smallest margin (grey line: C = ``zero``)."""
-    plt = _plt()
+    from .figures import no_data, plt
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     _draw_hand_example(axes[0])
     if df is None or not len(df):
-        _no_data(axes[1])
-        _no_data(axes[2])
+        no_data(axes[1])
+        no_data(axes[2])
         return fig
     df = df.copy()
     df["feas"] = _bool(df["feasible"])
@@ -409,11 +391,11 @@ def fig_shallow(df: pd.DataFrame, fit_max: float = FIT_MAX_DELTA_P):
     a reference line of slope 2 and the bound Q δ_P²; (b) V_aff/V (and trained/V)."""
     from ..shallow import fit_slope
 
-    plt = _plt()
+    from .figures import no_data, plt
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
     if df is None or not len(df):
         for ax in axes:
-            _no_data(ax)
+            no_data(ax)
         return fig
     sweep = df[df["mode"].isin(["shrink", "fresh"])]
     qs = sorted(sweep["Q"].unique())

@@ -12,7 +12,6 @@ carry no timings, so the same inputs give byte-identical files.  Bad input raise
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from .. import __version__
 from ..thresholds import ZERO_COST
+from . import STUDY_THETA0, stage_logger
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
 from ..argtypes import check_inputs_exist, check_out_dir
 from ..argtypes import check_json_out as _check_out
@@ -35,12 +35,6 @@ HIGHDIM_METHODS = (
 )
 
 
-def _logger(quiet: bool):
-    if quiet:
-        return lambda msg: None
-    return lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True)
-
-
 def _seed_str(entropy) -> str:
     return "-".join(str(int(v)) for v in entropy)
 
@@ -53,6 +47,7 @@ def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_pe
     the four :data:`HIGHDIM_METHODS` (and, for M = Q, by the R^Q construction directly).
     Values of M below Q are skipped; M = Q is always included."""
     from ..construct import construct_global
+    from ..geometry import geometry
     from ..highdim import (
         captured_mean_energy,
         construct_highdim,
@@ -98,7 +93,7 @@ def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_pe
                         row["zero"] = bool(s["status"] == "ok" and s["cost"] <= zero * ynorm)
                         rows.append(row)
                     if m == q:  # the paper's own construction on the raw data, for reference
-                        c = cost(construct_global(data, q).network, data)
+                        c = cost(construct_global(data, q, geom=geometry(data, STUDY_THETA0)).network, data)
                         rows.append(dict(base, method="rq_direct", projection="none", layers="paper", mu="box",
                                          status="ok", cost=c, n_hidden=q, n_params=(q + 1) * (q * q + q),
                                          zero=bool(c <= zero * ynorm)))
@@ -284,7 +279,7 @@ def _cmd_highdim(args) -> dict:
 
     _check_out(args.out)
     t0 = time.perf_counter()
-    log = _logger(args.quiet)
+    log = stage_logger(args.quiet)
     theta = None if args.theta in (None, "regular") else _parse_theta(args.theta)
     out = run_highdim(args.Q, args.M, args.delta_ratio, args.perp_scale, args.replicates, args.n, theta,
                       args.seed, args.zero_cost, log)
@@ -305,7 +300,7 @@ def _cmd_sls(args) -> dict:
 
     _check_out(args.out)
     t0 = time.perf_counter()
-    log = _logger(args.quiet)
+    log = stage_logger(args.quiet)
     out = run_sls(args.Q, args.M, args.replicates, args.n, args.half_length, args.radius, args.satellites,
                   args.clustered_delta_ratio, args.max_orderings, args.hand, args.seed, args.zero_cost, log)
     write_json(out, args.out)
@@ -318,7 +313,7 @@ def _cmd_shallow(args) -> dict:
 
     _check_out(args.out)
     t0 = time.perf_counter()
-    log = _logger(args.quiet)
+    log = stage_logger(args.quiet)
     out = run_shallow(args.Q, args.replicates, args.n, args.r_min, args.r_max, args.points, args.train_runs,
                       args.train_iter, args.train_ratio, args.seed, log)
     write_json(out, args.out)

@@ -36,6 +36,7 @@ from ..network import activation_margin, cost, relu, truncate
 from ..synthetic import make_clustered
 from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError
+from . import STUDY_THETA0
 from .seeds import seed_list as _seed
 
 __all__ = ["write_synthetic_cell", "write_user_cell", "run_cell", "read_manifest"]
@@ -209,7 +210,7 @@ def theta0_analysis(train: Dataset, geom) -> dict:
 
 def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1e-4, 1e-2, 1e-1),
              probe_draws: int = 3, zero_cost: float = ZERO_COST, seed=(0,), cell_key: str = "",
-             log=lambda msg: None, theta0="open_box", patterns_engine: str = "batched") -> dict:
+             log=lambda msg: None, theta0=STUDY_THETA0, patterns_engine: str = "batched") -> dict:
     """Every measurement of one cell.  Returns {'cell', 'rows', 'patterns', 'degeneracy',
     'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes
     derive from ``seed``.

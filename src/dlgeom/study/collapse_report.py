@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..thresholds import OPTIMISER_ZERO
+from .tables import fmt
 from .tables import frac as _frac
 from .tables import write_csv
 from .verdicts import COLUMNS, empty_row, make_row
@@ -208,12 +209,6 @@ COLLAPSE_KEYS = ("collapse_layers", "collapse_last_hidden", "collapse_cdnv", "se
 RANDOM_STARTS = ("he", "xavier")
 
 
-def _g(x, digits=3) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "n/a" if x is None or np.isnan(x) else ("inf" if x > 0 else "-inf")
-    return f"{x:.{digits}g}"
-
-
 def _weighted(t: pd.DataFrame, col: str) -> float:
     n = t["n_networks"].sum()
     return float((t[col] * t["n_networks"]).sum() / n) if n else float("nan")
@@ -232,9 +227,9 @@ def _origin(t: pd.DataFrame) -> pd.Series:
 def _pattern_text(g: pd.DataFrame, label: str) -> str:
     n = int(g["n_networks"].sum())
     modes = g.groupby("collapse_layers_mode")["n_networks"].sum().sort_values(ascending=False, kind="stable")
-    return (f"{label} ({n} end points): one class per layer {_g(_weighted(g, 'frac_staircase'))}, all at the last "
-            f"hidden layer {_g(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden layer "
-            f"{_g(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers per class, 0 = not "
+    return (f"{label} ({n} end points): one class per layer {fmt(_weighted(g, 'frac_staircase'))}, all at the last "
+            f"hidden layer {fmt(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden layer "
+            f"{fmt(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers per class, 0 = not "
             "collapsed even at the output, L+1 = output: "
             + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items()) + ")")
 
@@ -252,11 +247,11 @@ def _cdnv_text(t: pd.DataFrame) -> tuple[str, int, int]:
     txt = []
     for (src, origin), s in both.groupby(["source", "origin_in"], sort=False):
         label = src if origin == "-" else f"{src} ({origin} starts)"
-        txt.append(f"{label} ({int(s['n_networks_in'].sum())} networks): median CDNV {_g(s['cdnv_in'].median())} "
-                   f"at the input -> {_g(s['cdnv_L'].median())} at layer L, Papyan NC1 "
-                   f"{_g(s['nc1_papyan_in'].median())} -> {_g(s['nc1_papyan_L'].median())}, NC2 vs ETF at L "
-                   f"{_g(s['nc2_vs_etf_L'].median())}, Papyan NC3 at L {_g(s['nc3_papyan_L'].median())}, NC4 "
-                   f"mismatch at L {_g(s['nc4_ncc_mismatch_L'].median())}")
+        txt.append(f"{label} ({int(s['n_networks_in'].sum())} networks): median CDNV {fmt(s['cdnv_in'].median())} "
+                   f"at the input -> {fmt(s['cdnv_L'].median())} at layer L, Papyan NC1 "
+                   f"{fmt(s['nc1_papyan_in'].median())} -> {fmt(s['nc1_papyan_L'].median())}, NC2 vs ETF at L "
+                   f"{fmt(s['nc2_vs_etf_L'].median())}, Papyan NC3 at L {fmt(s['nc3_papyan_L'].median())}, NC4 "
+                   f"mismatch at L {fmt(s['nc4_ncc_mismatch_L'].median())}")
     n = int(both["n_networks_in"].sum())
     return "; ".join(txt), n, int(both.loc[both["not_lower"], "n_networks_in"].sum())
 
@@ -272,10 +267,10 @@ def _separation_text(sep: pd.DataFrame) -> tuple[str, int, int]:
         rho = float((g["rho_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
         r = float((g["pearson_r_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
         txt.append(f"{label}: {nf}/{int(g['n_networks'].sum())} networks with >= 2 positive layers "
-                   f"({int(g['n_two_layer_fits'].sum())} through exactly 2), rho {_g(rho)} and Pearson r {_g(r)} "
+                   f"({int(g['n_two_layer_fits'].sum())} through exactly 2), rho {fmt(rho)} and Pearson r {fmt(r)} "
                    f"(group medians, mean weighted by networks), geometric decay "
                    f"(r <= {GEOMETRIC_R:g}, >= 3 layers) {int(g['n_geometric_fit'].sum())}/{nf}, layers with every "
-                   f"class collapsed (D = 0) {_g(float(g['n_layers_all_collapsed_median'].median()))} (median)")
+                   f"class collapsed (D = 0) {fmt(float(g['n_layers_all_collapsed_median'].median()))} (median)")
     n = int(s["n_fitted"].sum())
     return "; ".join(txt), n, n - int(s["n_geometric_fit"].sum())
 
@@ -305,21 +300,21 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame, separation: pd.
         n_rnd = int(rnd["n_networks"].sum())
         frac = _weighted(rnd, "frac_staircase") if n_rnd else float("nan")
         n_stair = int(round((rnd["frac_staircase"] * rnd["n_networks"]).sum())) if n_rnd else 0
-        add("collapse_layers", n_rnd - n_stair, "; ".join(parts) + f" (random starts: one class per layer {_g(frac)})",
+        add("collapse_layers", n_rnd - n_stair, "; ".join(parts) + f" (random starts: one class per layer {fmt(frac)})",
             n_rnd)
         last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
         txt = []
         for (src, origin), s in last.groupby(["source", "origin"], sort=False):
             label = src if origin == "-" else f"{src} ({origin} starts)"
             txt.append(f"{label} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median Papyan NC1 "
-                       f"{_g(s['nc1_papyan'].median())}, NC1 trace ratio {_g(s['nc1_trace_ratio'].median())}, CDNV "
-                       f"{_g(s['cdnv'].median())}, NC2 vs Y {_g(s['nc2_vs_targets'].median())}, NC2 vs ETF "
-                       f"{_g(s['nc2_vs_etf'].median())}, NC3 vs Y {_g(s['nc3_vs_targets'].median())}, Papyan NC3 "
-                       f"{_g(s['nc3_papyan'].median())}, NC4 mismatch {_g(s['nc4_ncc_mismatch'].median())}, classes "
-                       f"collapsed {_g(_weighted(s, 'frac_classes_collapsed'))}")
+                       f"{fmt(s['nc1_papyan'].median())}, NC1 trace ratio {fmt(s['nc1_trace_ratio'].median())}, CDNV "
+                       f"{fmt(s['cdnv'].median())}, NC2 vs Y {fmt(s['nc2_vs_targets'].median())}, NC2 vs ETF "
+                       f"{fmt(s['nc2_vs_etf'].median())}, NC3 vs Y {fmt(s['nc3_vs_targets'].median())}, Papyan NC3 "
+                       f"{fmt(s['nc3_papyan'].median())}, NC4 mismatch {fmt(s['nc4_ncc_mismatch'].median())}, classes "
+                       f"collapsed {fmt(_weighted(s, 'frac_classes_collapsed'))}")
         tz_last = last[(last["source"] == "trained_zero") & (last["origin"] == "random")]
         med = float(tz_last["nc1_papyan"].median()) if len(tz_last) else float("nan")
-        add("collapse_last_hidden", 0, f"median Papyan NC1 of trained zero-cost minima from random starts {_g(med)}; "
+        add("collapse_last_hidden", 0, f"median Papyan NC1 of trained zero-cost minima from random starts {fmt(med)}; "
             "medians over groups (cell, optimiser, start, category) at layer L: " + "; ".join(txt),
             int(tz_last["n_networks"].sum()))
         text, n, n_up = _cdnv_text(t)
@@ -340,7 +335,7 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame, separation: pd.
         parts = []
         for lt, g in per_min.groupby("level_type", sort=True):
             we = int(g.loc[g["any_"], "mult"].sum())
-            ratio = _g((g["after"] / g["before"]).median())
+            ratio = fmt((g["after"] / g["before"]).median())
             parts.append(f"{lt}: {_frac(g['any_'])} distinct minima ({we}/{int(g['mult'].sum())} end points) "
                          f"escapable; median lowest cost reached / cost before {ratio}, "
                          f"reaching C <= {ZERO_END:g} in {_frac(g['after'] <= ZERO_END)}")
@@ -351,7 +346,7 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame, separation: pd.
             esc = g[g["escapable"]]
             emb.append(f"{e}: " + ", ".join(f"{lt} {int(r['sum'])}/{int(r['size'])}" for lt, r in by.iterrows())
                        + (" (found by " + ", ".join(f"{k} {int(v)}" for k, v in meth.items())
-                          + f"; median relative drop {_g(esc['rel_drop'].median())})" if len(meth) else ""))
+                          + f"; median relative drop {fmt(esc['rel_drop'].median())})" if len(meth) else ""))
         add("width_escape", int((~per_min["any_"]).sum()),
             f"escapable under some embedding: {_frac(per_min['any_'])} distinct minima; per level type: "
             + "; ".join(parts) + "; per embedding: " + "; ".join(emb), len(per_min))
@@ -389,28 +384,17 @@ _STYLE = {"global": ("k", "o", "constructed"), "s1": ("tab:gray", "s", "s = 1"),
 _Q_LINES = ("-", "--", ":", "-.")
 
 
-def _plt():
-    from .figures import plt
-
-    return plt
-
-
-def _no_data(ax, text="no data in this study"):
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
-    ax.set_axis_off()
-
-
 def fig_neural_collapse(t: pd.DataFrame):
     """2×3 grid against the layer counted from the output (ℓ − (L+1): 0 = output, −1 = last hidden
     layer, −(L+1) = input): (a) Papyan's NC1, (b) CDNV, (c) NC4 mismatch, (d) fraction of classes collapsed
     (medians over the groups of a source; colour: source, line style: Q), (e) NC3 at the last hidden
     layer by source, (f) collapse-layer patterns by source."""
-    plt = _plt()
+    from .figures import no_data, plt
     fig, axes = plt.subplots(2, 3, figsize=(12, 7))
     axes = axes.ravel()
     if t is None or not len(t):
         for ax in axes:
-            _no_data(ax)
+            no_data(ax)
         return fig
     t = t.copy()
     t["pos"] = t["layer"] - (t["L"] + 1)
@@ -453,7 +437,7 @@ def fig_neural_collapse(t: pd.DataFrame):
         axes[4].set_xticks(range(1, len(labels) + 1), labels, fontsize=7)
         axes[4].set(ylabel="NC3 at layer L", title="(e) NC3: output weights vs Ỹ Mᵀ")
     else:
-        _no_data(axes[4])
+        no_data(axes[4])
     first = t[t["layer"] == 1]
     cats = ("frac_staircase", "frac_all_last_hidden", "frac_not_collapsed_hidden")
     names = ("one class per layer", "all at layer L", "a class never in hidden")
@@ -472,11 +456,11 @@ def fig_neural_collapse(t: pd.DataFrame):
 def fig_width_plus_one(w: pd.DataFrame):
     """(a) fraction of distinct certified minima escapable at width Q+1, per level type and
     embedding; (b) cost reached against cost before (log-log); (c) which test found the descent."""
-    plt = _plt()
+    from .figures import no_data, plt
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     if w is None or not len(w):
         for ax in axes:
-            _no_data(ax)
+            no_data(ax)
         return fig
     w = w.copy()
     w["escapable"] = _as_bool(w["escapable"])
@@ -523,11 +507,11 @@ def fig_separation(nc: pd.DataFrame, sep: pd.DataFrame):
     neural_collapse.csv; floored at 1e-17, the constructed minimiser reaches D = 0 at ℓ = L);
     (b) the fitted rate ρ per source and optimiser (group medians, bars: quartiles); (c) the
     median Pearson r of the fit."""
-    plt = _plt()
+    from .figures import no_data, plt
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
     if nc is None or not len(nc) or sep is None or not len(sep):
         for ax in axes:
-            _no_data(ax)
+            no_data(ax)
         return fig
     t = nc[(nc["layer"] <= nc["L"])].copy()
     floor = 1e-17

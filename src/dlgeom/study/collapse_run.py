@@ -17,7 +17,6 @@ the entropy is stored in its row.  Outputs carry no timings (byte-stable); timin
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from .. import __version__
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
 from ..argtypes import check_inputs_exist, check_out_dir
 from ..argtypes import check_json_out as _check_out
+from . import stage_logger
 
 __all__ = [
     "LEVEL_TYPES", "register", "run_collapse_constructed", "run_collapse_landscape", "read_endpoints",
@@ -37,12 +37,6 @@ __all__ = [
 LEVEL_TYPES = {"merge": "class-merging", "pattern": "pattern", "other": "other"}
 NC_KEYS = ("nc1_papyan", "nc1_trace_ratio", "cdnv", "separation_fuzziness", "nc2_vs_targets", "nc2_vs_etf",
            "nc3_vs_targets", "nc3_papyan", "nc4_ncc_mismatch", "spread_max", "n_collapsed")
-
-
-def _logger(quiet: bool):
-    if quiet:
-        return lambda msg: None
-    return lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True)
 
 
 # ---- end-point parameter files ------------------------------------------------------------------
@@ -95,6 +89,7 @@ def run_collapse_constructed(cells, layers_offset: int = 0, rel_tol: float = 1e-
     from ..data import load_dataset
     from ..geometry import assumptions, geometry
     from ..network import cost
+    from . import STUDY_THETA0
 
     log = log or (lambda msg: None)
     offset = check_int(layers_offset, "--layers-offset", minimum=0)
@@ -104,7 +99,7 @@ def run_collapse_constructed(cells, layers_offset: int = 0, rel_tol: float = 1e-
         data = load_dataset(Path(ddir) / "train_0.npz")
         q = data.n_classes
         L = q + offset
-        geom = geometry(data)
+        geom = geometry(data, STUDY_THETA0)
         if not assumptions(geom).all_hold:
             skipped.append(key)
             continue
@@ -228,7 +223,7 @@ def _cmd_constructed(args) -> dict:
     missing = [d for d in dirs if not (Path(d) / "train_0.npz").is_file()]
     if missing:
         raise DlgeomInputError(f"--data-dirs: {len(missing)} without train_0.npz, e.g. {missing[0]}")
-    log = _logger(args.quiet)
+    log = stage_logger(args.quiet)
     t0 = time.perf_counter()
     out = run_collapse_constructed(list(zip(keys, dirs)), args.layers_offset, args.rel_tol, log)
     write_json(out, args.out)
@@ -260,7 +255,7 @@ def _cmd_landscape(args) -> dict:
         except (OSError, json.JSONDecodeError) as exc:
             raise DlgeomInputError(f"--runs: {p} is not a readable JSON file ({exc})") from None
     eps = [read_endpoints(p) for p in ep_paths]
-    log = _logger(args.quiet)
+    log = stage_logger(args.quiet)
     t0 = time.perf_counter()
     out = run_collapse_landscape(data, runs, eps, args.cell_key, args.seed, embeddings, args.representatives,
                                  args.n_dirs, args.opt_iter, args.rel_tol, log)

@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 from ..synthetic import regular_cone_angle  # noqa: E402
 from . import FIGURES  # noqa: E402,F401  (re-exported)
 
-__all__ = ["CLASS_COLORS", "FIGURES", "plt", "save_figure", "sparse_tick_labels", "theta_value"]
+__all__ = ["CLASS_COLORS", "FIGURES", "no_data", "no_data_figure", "plt", "save_figure", "sparse_tick_labels",
+           "theta_value"]
 
 CLASS_COLORS = plt.get_cmap("tab10").colors
 
@@ -45,6 +46,21 @@ def save_figure(fig, stem) -> list[Path]:
     finally:
         plt.close(fig)
     return out
+
+
+def no_data(ax, text: str = "no data in this study") -> None:
+    """An empty panel that says so."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def no_data_figure(title: str, text: str):
+    """A small figure that only says why it is empty."""
+    fig, ax = plt.subplots(figsize=(5, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.set_title(title)
+    return fig
 
 
 def theta_value(theta: str, q: int) -> float:

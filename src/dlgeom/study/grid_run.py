@@ -20,7 +20,7 @@ from pathlib import Path
 from ..argtypes import check_inputs_exist, float_list, int_list, theta0
 from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError
-from . import FIGURES
+from . import FIGURES, STUDY_THETA0
 
 __all__ = ["register"]
 
@@ -62,7 +62,7 @@ def register(sub) -> dict:
     ce.add_argument("--patterns-engine", default="batched", choices=["batched", "fused", "sequential"],
                     help="how the pattern analysis solves its least-squares problems: batched (stacked numpy, the "
                          "default), fused (dlgeom's compiled kernel), sequential (one lstsq per μ); equal to rounding")
-    ce.add_argument("--theta0", type=_theta0, default="open_box",
+    ce.add_argument("--theta0", type=_theta0, default=STUDY_THETA0,
                     help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
                          "'midpoint' or a number")
     ce.add_argument("--out", required=True, help="output JSON")

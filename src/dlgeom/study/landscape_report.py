@@ -292,14 +292,10 @@ def _outlier_rows(add, minima: pd.DataFrame, end, shape, zero: float) -> None:
 
 # ---- (6, 7) the gradient landscape --------------------------------------------------------------
 
-def _no_data(title):
-    from .figures import plt
+def _no_landscape(title):
+    from .figures import no_data_figure
 
-    fig, ax = plt.subplots(figsize=(5, 2))
-    ax.axis("off")
-    ax.text(0.5, 0.5, "no landscape cells in this study\n(config key landscape.cells)", ha="center", va="center")
-    ax.set_title(title)
-    return fig
+    return no_data_figure(title, "no landscape cells in this study\n(config key landscape.cells)")
 
 
 def _good(df: pd.DataFrame, zero: float = ZERO_COST) -> pd.DataFrame:
@@ -324,7 +320,7 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     from .figures import plt
 
     if end is None or not len(end):
-        return _no_data("Optimiser runs")
+        return _no_landscape("Optimiser runs")
     cell = _main_cell(end, zero)
     fig, ((a, b), (c, d)) = plt.subplots(2, 2, figsize=(11, 8.4))
     rand = end[(end["cell"] == cell) & end["start_kind"].isin(["he", "xavier"])]
@@ -402,7 +398,7 @@ def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFr
     from .figures import plt
 
     if shape is None or not len(shape):
-        return _no_data("Local shape")
+        return _no_landscape("Local shape")
     cell = _main_cell(shape, zero)
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
     floor = 1e-16
@@ -457,7 +453,7 @@ def fig_landscape_minima(minima: pd.DataFrame, levels: pd.DataFrame):
     from .figures import plt
 
     if minima is None or not len(minima):
-        return _no_data("Certified local minima")
+        return _no_landscape("Certified local minima")
     cells = sorted(minima["cell"].unique())
     fig, ax = plt.subplots(figsize=(10, 0.9 + 0.75 * len(cells)))
     colors = {"pattern": "C3", "merge": "C0", "other": "C2"}

@@ -30,6 +30,7 @@ from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from ..degeneracy import relative_margin
 from ..argtypes import float_list, int_list
 from ..validation import DlgeomInputError, check_choice, check_int
+from . import STUDY_THETA0
 
 ENGINES = ("batched", "fused", "sequential")
 
@@ -37,7 +38,7 @@ ENGINES = ("batched", "fused", "sequential")
 def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
                   rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
                   seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "",
-                  theta0="open_box", engine: str = "batched", batch: int = 256,
+                  theta0=STUDY_THETA0, engine: str = "batched", batch: int = 256,
                   optimiser_runs: dict | None = None, zero_cost: float = ZERO_COST) -> dict:
     """Optimiser runs for every start type × optimiser × run (rows, basins, and the end points'
     parameter vectors ``endpoint_params``, one row per entry of ``rows``), and with ``shape``

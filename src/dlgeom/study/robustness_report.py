@@ -28,6 +28,7 @@ from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from .robustness_axes import AXES
 from ..safe_write import readable
 from .tables import fmt as _fmt
+from .tables import as_bool as _bool
 from .tables import frac as _frac
 from .tables import restore_nonfinite as _restore_nonfinite
 from .tables import write_csv
@@ -171,10 +172,6 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
 #: The claims-table rows of this stage, in order.
 ROBUSTNESS_KEYS = ("robust_sufficient", "robust_necessary", "realdata_lambda", "realdata_accuracy", "a1_output_bias",
                    "robust_training")
-
-
-def _bool(s: pd.Series) -> pd.Series:
-    return s.fillna(False).astype(bool)
 
 
 def _cases(rob: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,6 @@ split [*seed, 0], subsample [*seed, 1], μ search [*seed, 2].
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from ..argtypes import check_inputs_exist
 from ..thresholds import ZERO_COST
 from .robustness_axes import AXES, BASE, parse_axis_value, point_params
 from ..validation import ConfigErrors, DlgeomInputError, check_choice, check_float, check_int
+from . import stage_logger
 
 __all__ = ["axis_x", "cli_base_args", "cli_list", "register", "run_axis", "run_optimisers", "run_realdata",
            "validate_robustness_config"]
@@ -245,10 +245,6 @@ def _floats(text: str, name: str) -> list[float]:
         raise DlgeomInputError(f"{name}: expected comma-separated numbers, got {text!r}") from None
 
 
-def _logger(quiet: bool):
-    return (lambda msg: None) if quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
-
-
 def _check_out(path: str) -> Path:
     out = Path(path)
     if out.suffix.lower() != ".json":
@@ -260,7 +256,7 @@ def _cmd_robustness(args) -> dict:
     from ..landscape import OPTIMISERS
 
     t0 = time.perf_counter()
-    log = _logger(args.quiet)
+    log = stage_logger(args.quiet)
     axis = check_choice(args.axis, "--axis", tuple(AXES))
     out = _check_out(args.out)
     seed = _ints(args.seed, "--seed")
@@ -306,7 +302,7 @@ def _cmd_realdata(args) -> dict:
     from ..realdata import PROJECTIONS, REAL_DATASETS
 
     t0 = time.perf_counter()
-    log = _logger(args.quiet)
+    log = stage_logger(args.quiet)
     out = _check_out(args.out)
     if (args.name is None) == (args.data is None):
         raise DlgeomInputError("--name/--data: give exactly one of them (a bundled dataset name, or a data file)")

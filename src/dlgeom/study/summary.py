@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from .tables import fmt
 
 __all__ = ["BEGIN", "END", "headline", "replace_block", "extract_block", "block_is_current"]
 
@@ -36,10 +36,6 @@ def _claims_sentence(claims: pd.DataFrame | None) -> str:
             f"{len(f)} findings of ours ({int((f['n_cases'] > 0).sum())} with data in this study).")
 
 
-def _g(x) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:g}"
-
-
 def _box_sentences(cons: pd.DataFrame | None) -> list[str]:
     if cons is None or not len(cons) or "box_nonempty_sup" not in cons:
         return ["μ-box analysis: n/a."]
@@ -51,7 +47,7 @@ def _box_sentences(cons: pd.DataFrame | None) -> list[str]:
            f"{int((~inside['box_nonempty_sup']).sum())}, and with the exact collapse threshold in "
            f"{int((~inside['box_nonempty_exact']).sum())}."]
     if len(empty):
-        per_q = empty.groupby("Q")["delta_ratio"].apply(lambda r: ", ".join(_g(v) for v in sorted(set(r))))
+        per_q = empty.groupby("Q")["delta_ratio"].apply(lambda r: ", ".join(fmt(v, 6) for v in sorted(set(r))))
         out.append("Empty μ-box under A1–A3 at (Q: grid values of r): "
                    + "; ".join(f"Q = {q}: r ∈ {{{v}}}" for q, v in per_q.items()) + ".")
     return out
@@ -71,10 +67,10 @@ def _theta_sentence(rob_summary: pd.DataFrame | None) -> str:
     ok_def = th[th["frac_zero_default"] == 1.0]["x"]
     hold = th[th["frac_all_hold"] == 1.0]["x"]
     return (f"On the robustness θ axis (cone angle of the mean simplex, π ≈ 3.1416) A1–A3 hold in every replicate "
-            f"up to θ = {_g(hold.max() if len(hold) else float('nan'))}; the default μ reaches zero cost in every "
-            f"replicate at θ ∈ {{{', '.join(_g(v) for v in ok_def)}}} and a searched μ at "
-            f"θ ∈ {{{', '.join(_g(v) for v in ok_any)}}}; a searched μ misses zero cost in some replicate at "
-            f"θ ∈ {{{', '.join(_g(v) for v in miss_any)}}}.")
+            f"up to θ = {fmt(hold.max() if len(hold) else float('nan'), 6)}; the default μ reaches zero cost in every "
+            f"replicate at θ ∈ {{{', '.join(fmt(v, 6) for v in ok_def)}}} and a searched μ at "
+            f"θ ∈ {{{', '.join(fmt(v, 6) for v in ok_any)}}}; a searched μ misses zero cost in some replicate at "
+            f"θ ∈ {{{', '.join(fmt(v, 6) for v in miss_any)}}}.")
 
 
 def _two(x) -> str:

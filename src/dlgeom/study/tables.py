@@ -37,6 +37,12 @@ def fmt(x, digits=3) -> str:
     return f"{x:.{digits}g}"
 
 
+def as_bool(s: pd.Series) -> pd.Series:
+    """A column of flags read back from a CSV: True for True and the text 'True', False for
+    everything else (False, 'False', missing)."""
+    return s.map(lambda v: bool(v) if isinstance(v, (bool, np.bool_)) else str(v) == "True")
+
+
 def frac(mask) -> str:
     """'k/n': how many of the cases in ``mask`` are true."""
     mask = np.asarray(mask, bool)
