@@ -35,12 +35,12 @@ div.items-center:has(.dlgeom-verdicts) { align-items: flex-start; justify-conten
 .dlgeom-verdicts p { margin: 0 0 6px; max-width: 68em; }
 .dlgeom-verdicts p.dlgeom-counts { font-size: 14px; }
 .dlgeom-verdicts .dlgeom-cols { display: flex; gap: 18px; align-items: flex-start; }
-.dlgeom-verdicts table { border-collapse: collapse; margin: 0 0 6px; font-size: 12px; line-height: 1.25; width: auto; }
+.dlgeom-verdicts table { border-collapse: collapse; margin: 0 0 6px; font-size: 11.5px; line-height: 1.15; width: auto; }
 .dlgeom-verdicts caption { text-align: left; font-weight: 600; font-size: 13px; padding: 0 0 2px; }
-.dlgeom-verdicts th, .dlgeom-verdicts td { padding: 1px 5px; text-align: left; white-space: nowrap;
+.dlgeom-verdicts th, .dlgeom-verdicts td { padding: 0 5px; text-align: left; white-space: nowrap;
   border-bottom: 1px solid #e2e8f0; vertical-align: baseline; }
 .dlgeom-verdicts th { font-weight: 600; border-bottom: 1px solid #94a3b8; }
-.dlgeom-verdicts td.dlgeom-id { font-family: ui-monospace, monospace; font-size: 11.5px; }
+.dlgeom-verdicts td.dlgeom-id { font-family: ui-monospace, monospace; font-size: 11px; }
 .dlgeom-verdicts td.dlgeom-statement { max-width: max(12em, calc(20vw - 130px)); overflow: hidden;
   text-overflow: ellipsis; color: #475569; }
 .dlgeom-verdicts .dlgeom-num { text-align: right; font-variant-numeric: tabular-nums; }
