@@ -7,12 +7,23 @@ analysis runs its numpy version (equal to rounding)."""
 from setuptools import Extension, setup
 
 FLAGS = ["-O3", "-ffp-contract=off", "-std=c11", "-Wno-psabi"]
-HEADERS = ["src/dlgeom/_fused_kernel.h", "src/dlgeom/_fused_widths.h", "src/dlgeom/_fused_block.h",
-           "src/dlgeom/_fused_run.h"]
+HEADERS = [
+    "src/dlgeom/_fused_kernel.h",
+    "src/dlgeom/_fused_widths.h",
+    "src/dlgeom/_fused_block.h",
+    "src/dlgeom/_fused_run.h",
+]
 PATTERN_HEADERS = ["src/dlgeom/_fused_patterns_body.h"]
 
-setup(ext_modules=[Extension("dlgeom._fused", ["src/dlgeom/_fused.c"], depends=HEADERS, extra_compile_args=FLAGS,
-                             optional=True),
-                   Extension("dlgeom._fused_patterns", ["src/dlgeom/_fused_patterns.c"], depends=PATTERN_HEADERS,
-                             extra_compile_args=FLAGS,
-                             optional=True)])
+setup(
+    ext_modules=[
+        Extension("dlgeom._fused", ["src/dlgeom/_fused.c"], depends=HEADERS, extra_compile_args=FLAGS, optional=True),
+        Extension(
+            "dlgeom._fused_patterns",
+            ["src/dlgeom/_fused_patterns.c"],
+            depends=PATTERN_HEADERS,
+            extra_compile_args=FLAGS,
+            optional=True,
+        ),
+    ]
+)

@@ -34,8 +34,18 @@ def main():
     per_nc, per_test = [], []
     for q in (2, 3):
         data = make_clustered(q, args.n, 0.1, seed=[q])
-        out = run_landscape(data, q, runs=args.runs, starts=("he", "global"), rhos=(1e-4, 0.1),
-                            optimisers=("lbfgs",), max_iter=500, seed=(q,), shape=False, cell_key=f"Q{q}")
+        out = run_landscape(
+            data,
+            q,
+            runs=args.runs,
+            starts=("he", "global"),
+            rhos=(1e-4, 0.1),
+            optimisers=("lbfgs",),
+            max_iter=500,
+            seed=(q,),
+            shape=False,
+            cell_key=f"Q{q}",
+        )
         with tempfile.TemporaryDirectory() as tmp:
             ep = read_endpoints(write_endpoints(Path(tmp) / "e.npz", out["endpoint_params"], out["rows"]))
         doc = json.loads(json.dumps({"rows": out["rows"]}, default=float))
@@ -45,13 +55,15 @@ def main():
         t1 = time.perf_counter()
         run_collapse_landscape(data, [doc], [ep], f"Q{q}", seed=[0], embeddings=("zero",), opt_iter=0, n_dirs=0)
         n_nc = res["n_zero"] + res["n_certified"]
-        t_nc = (time.perf_counter() - t1) / max(n_nc, 1)      # NC dominated (the escape tests are trivial here)
+        t_nc = (time.perf_counter() - t1) / max(n_nc, 1)  # NC dominated (the escape tests are trivial here)
         t_test = (total - t_nc * n_nc) / max(len(res["width_rows"]), 1)
         per_nc.append(t_nc)
         per_test.append(t_test)
         esc = sum(r["escapable"] for r in res["width_rows"])
-        print(f"Q={q}: {n_nc} end points for NC ({t_nc * 1e3:.1f} ms each), {len(res['width_rows'])} escape tests "
-              f"({t_test * 1e3:.0f} ms each, {esc} escapable)")
+        print(
+            f"Q={q}: {n_nc} end points for NC ({t_nc * 1e3:.1f} ms each), {len(res['width_rows'])} escape tests "
+            f"({t_test * 1e3:.0f} ms each, {esc} escapable)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         from dlgeom.data import save_dataset
 
@@ -66,10 +78,12 @@ def main():
     nc = args.endpoints * float(np.mean(per_nc))
     tests = args.minima * args.embeddings * float(np.mean(per_test))
     cons = args.cells * t_cell
-    start = 4 * 1.0 + 1.0 + 2 * 3.0       # Python start-up per job; tables; figures (measured on the tiny study)
-    print(f"estimate for {args.endpoints} end points, {args.minima} minima x {args.embeddings} embeddings, "
-          f"{args.cells} cells: NC {nc:.0f} s + escape tests {tests:.0f} s + constructed {cons:.0f} s + "
-          f"start-up/tables/figures ~{start:.0f} s = {nc + tests + cons + start:.0f} s of job time")
+    start = 4 * 1.0 + 1.0 + 2 * 3.0  # Python start-up per job; tables; figures (measured on the tiny study)
+    print(
+        f"estimate for {args.endpoints} end points, {args.minima} minima x {args.embeddings} embeddings, "
+        f"{args.cells} cells: NC {nc:.0f} s + escape tests {tests:.0f} s + constructed {cons:.0f} s + "
+        f"start-up/tables/figures ~{start:.0f} s = {nc + tests + cons + start:.0f} s of job time"
+    )
 
 
 if __name__ == "__main__":

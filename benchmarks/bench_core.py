@@ -54,7 +54,7 @@ def main():
     con = dlgeom.construct_global(data, args.layers)
 
     def construct_and_verify():
-        c = dlgeom.construct_global(data, args.layers)       # geometry + assumptions inside
+        c = dlgeom.construct_global(data, args.layers)  # geometry + assumptions inside
         rep = dlgeom.assumptions(c.geometry)
         return dlgeom.cost(c.network, data), rep
 
@@ -64,12 +64,20 @@ def main():
     mem_con = peak_bytes(construct_and_verify)
     data_bytes = data.X.nbytes + data.y.nbytes
     row = {
-        "N": data.n_points, "Q": args.q, "L": args.layers, "cost": c, "assumptions_hold": rep.all_hold,
-        "forward_s": t_fwd, "construct_verify_s": t_con, "time_ratio": t_con / t_fwd,
-        "data_MB": data_bytes / 2**20, "peak_construct_verify_MB": mem_con / 2**20,
-        "peak_forward_MB": mem_fwd / 2**20, "memory_ratio": mem_con / data_bytes,
+        "N": data.n_points,
+        "Q": args.q,
+        "L": args.layers,
+        "cost": c,
+        "assumptions_hold": rep.all_hold,
+        "forward_s": t_fwd,
+        "construct_verify_s": t_con,
+        "time_ratio": t_con / t_fwd,
+        "data_MB": data_bytes / 2**20,
+        "peak_construct_verify_MB": mem_con / 2**20,
+        "peak_forward_MB": mem_fwd / 2**20,
+        "memory_ratio": mem_con / data_bytes,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                   f"numpy {np.__version__}",
+        f"numpy {np.__version__}",
     }
     width = max(map(len, row))
     for k, v in row.items():

@@ -42,7 +42,7 @@ from dlgeom.jsonutil import write_json  # noqa: E402
 from dlgeom.study.config import expand_grid, load_schema, validate_config  # noqa: E402
 from dlgeom.study.perf_figures import machine_info  # noqa: E402
 
-N_Q_SYNTH = 8          # Q = 3..10 carry every θ; Q = 2 only 'regular'
+N_Q_SYNTH = 8  # Q = 3..10 carry every θ; Q = 2 only 'regular'
 
 
 def grid_config(min_cells: int) -> dict:
@@ -112,8 +112,17 @@ def dry_runs(cells_min: int, repeats: int, schema, tmp: Path, slurm_profile: boo
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     work = sub / "work"
     work.mkdir()
-    base = snakemake_cmd() + ["-n", "--cores", "2", "-s", str(ROOT / "Snakefile"), "-d", str(work),
-                              "--configfile", str(cfg_path)]
+    base = snakemake_cmd() + [
+        "-n",
+        "--cores",
+        "2",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "-d",
+        str(work),
+        "--configfile",
+        str(cfg_path),
+    ]
     walls, walls_quiet, stats = [], [], {}
     for i in range(repeats):
         w, text, rc = timed_run(base, ROOT, sub / f"dry{i}.log")
@@ -129,21 +138,41 @@ def dry_runs(cells_min: int, repeats: int, schema, tmp: Path, slurm_profile: boo
         print(f"  dry run --quiet {i + 1}: {w:.1f} s", flush=True)
     slurm = None
     if slurm_profile:
-        sl_cmd = base + ["--workflow-profile", str(ROOT / "workflow" / "profiles" / "slurm"),
-                         "--default-resources", "slurm_partition=dryrun", "slurm_account=dryrun"]
+        sl_cmd = base + [
+            "--workflow-profile",
+            str(ROOT / "workflow" / "profiles" / "slurm"),
+            "--default-resources",
+            "slurm_partition=dryrun",
+            "slurm_account=dryrun",
+        ]
         w, text, rc = timed_run(sl_cmd, ROOT, sub / "slurm.log")
         if rc:
             print(f"SLURM-profile dry run failed (exit {rc}): {text[-1500:]}", file=sys.stderr)
         else:
             st = job_stats(text)
-            slurm = {"dry_run_s": w, "group_jobs_in_dry_run": len(re.findall(r"Group job grid", text)),
-                     "jobs": st.get("total")}
-            print(f"  SLURM-profile dry run: {w:.1f} s, {slurm['group_jobs_in_dry_run']} group jobs (submissions)",
-                  flush=True)
-    return {"cells": n_cells, "n_theta": n_theta, "n_delta_ratio": n_r, "jobs": stats.get("total"),
-            "jobs_by_rule": stats, "dry_run_s": walls, "dry_run_median_s": median(walls),
-            "dry_run_quiet_s": walls_quiet, "dry_run_quiet_median_s": median(walls_quiet),
-            "validate_config_s": median(t_validate), "expand_grid_s": median(t_expand), "slurm_dry_run": slurm}
+            slurm = {
+                "dry_run_s": w,
+                "group_jobs_in_dry_run": len(re.findall(r"Group job grid", text)),
+                "jobs": st.get("total"),
+            }
+            print(
+                f"  SLURM-profile dry run: {w:.1f} s, {slurm['group_jobs_in_dry_run']} group jobs (submissions)",
+                flush=True,
+            )
+    return {
+        "cells": n_cells,
+        "n_theta": n_theta,
+        "n_delta_ratio": n_r,
+        "jobs": stats.get("total"),
+        "jobs_by_rule": stats,
+        "dry_run_s": walls,
+        "dry_run_median_s": median(walls),
+        "dry_run_quiet_s": walls_quiet,
+        "dry_run_quiet_median_s": median(walls_quiet),
+        "validate_config_s": median(t_validate),
+        "expand_grid_s": median(t_expand),
+        "slurm_dry_run": slurm,
+    }
 
 
 def main():
@@ -171,8 +200,11 @@ def main():
         (trivial / "Snakefile").write_text("rule all:\n    output: 'x'\n    shell: 'touch {output}'\n")
         t_trivial = []
         for _ in range(args.repeats):
-            w, _, _ = timed_run(snakemake_cmd() + ["-n", "--cores", "2", "-s", str(trivial / "Snakefile"),
-                                                    "-d", str(trivial)], trivial, tmp / "trivial.log")
+            w, _, _ = timed_run(
+                snakemake_cmd() + ["-n", "--cores", "2", "-s", str(trivial / "Snakefile"), "-d", str(trivial)],
+                trivial,
+                tmp / "trivial.log",
+            )
             t_trivial.append(w)
         probe = None
         if shutil.which("scontrol"):
@@ -182,8 +214,11 @@ def main():
             except subprocess.TimeoutExpired:
                 pass
             probe = time.perf_counter() - t
-        print(f"start-up: trivial dry run {median(t_trivial):.1f} s"
-              + (f"; 'scontrol show config' probe {probe:.1f} s" if probe is not None else ""), flush=True)
+        print(
+            f"start-up: trivial dry run {median(t_trivial):.1f} s"
+            + (f"; 'scontrol show config' probe {probe:.1f} s" if probe is not None else ""),
+            flush=True,
+        )
         grids = []
         if args.small_cells:
             grids.append(dry_runs(args.small_cells, args.repeats, schema, tmp, slurm_profile=False))
@@ -197,8 +232,10 @@ def main():
         dj = grids[1]["jobs"] - grids[0]["jobs"]
         for key in ("dry_run_median_s", "dry_run_quiet_median_s"):
             slope = (grids[1][key] - grids[0][key]) / dj
-            per_job[key.replace("_median_s", "")] = {"per_job_ms": 1e3 * slope,
-                                                      "intercept_s": grids[1][key] - slope * grids[1]["jobs"]}
+            per_job[key.replace("_median_s", "")] = {
+                "per_job_ms": 1e3 * slope,
+                "intercept_s": grids[1][key] - slope * grids[1]["jobs"],
+            }
     stats = big["jobs_by_rule"]
     grid_jobs = sum(v for k, v in stats.items() if k in grouped_rules)
     n_cells = big["cells"]
@@ -209,30 +246,50 @@ def main():
     components = n_cells + other_components
     result = {
         "what": "snakemake dry-run (DAG) time for a large grid; SLURM submissions from the group settings",
-        "grid": {"Q": "2..10", "n_theta": big["n_theta"], "n_delta_ratio": big["n_delta_ratio"], "cells": n_cells,
-                 "landscape_cells": 0, "datasets": 0},
-        "dry_run_s": big["dry_run_s"], "dry_run_median_s": big["dry_run_median_s"],
-        "dry_run_quiet_s": big["dry_run_quiet_s"], "dry_run_quiet_median_s": big["dry_run_quiet_median_s"],
-        "goal_s": 30.0, "goal_met": big["dry_run_median_s"] < 30.0,
+        "grid": {
+            "Q": "2..10",
+            "n_theta": big["n_theta"],
+            "n_delta_ratio": big["n_delta_ratio"],
+            "cells": n_cells,
+            "landscape_cells": 0,
+            "datasets": 0,
+        },
+        "dry_run_s": big["dry_run_s"],
+        "dry_run_median_s": big["dry_run_median_s"],
+        "dry_run_quiet_s": big["dry_run_quiet_s"],
+        "dry_run_quiet_median_s": big["dry_run_quiet_median_s"],
+        "goal_s": 30.0,
+        "goal_met": big["dry_run_median_s"] < 30.0,
         "goal_met_quiet": big["dry_run_quiet_median_s"] < 30.0,
         "dry_run_without_probe_s": big["dry_run_median_s"] - (probe or 0.0),
         "dry_run_quiet_without_probe_s": big["dry_run_quiet_median_s"] - (probe or 0.0),
-        "jobs": big["jobs"], "jobs_by_rule": stats,
-        "grids": grids, "linear_model_in_jobs": per_job,
-        "startup": {"trivial_dry_run_s": median(t_trivial), "scontrol_probe_s": probe,
-                    "note": "snakemake-executor-plugin-slurm runs `scontrol show config` when imported; "
-                            "with the SLURM client installed but no controller reachable it waits ~9 s"},
+        "jobs": big["jobs"],
+        "jobs_by_rule": stats,
+        "grids": grids,
+        "linear_model_in_jobs": per_job,
+        "startup": {
+            "trivial_dry_run_s": median(t_trivial),
+            "scontrol_probe_s": probe,
+            "note": "snakemake-executor-plugin-slurm runs `scontrol show config` when imported; "
+            "with the SLURM client installed but no controller reachable it waits ~9 s",
+        },
         "in_process": {"validate_config_s": big["validate_config_s"], "expand_grid_s": big["expand_grid_s"]},
         "slurm": {
             "profile": "profiles/slurm/config.yaml",
-            "group": "grid", "grouped_rules": grouped_rules, "group_components": per_sub,
-            "grid_jobs": grid_jobs, "components": components, "cell_components": n_cells,
+            "group": "grid",
+            "grouped_rules": grouped_rules,
+            "group_components": per_sub,
+            "grid_jobs": grid_jobs,
+            "components": components,
+            "cell_components": n_cells,
             "other_components": other_components,
             "submissions_computed": math.ceil(components / per_sub),
             "local_rules": sorted(k for k in stats if k not in grouped_rules and k not in ("total", "all")),
             "dry_run": big["slurm_dry_run"],
         },
-        "wall_s": time.perf_counter() - t0, "loadavg_start": load_start, "loadavg_end": list(os.getloadavg()),
+        "wall_s": time.perf_counter() - t0,
+        "loadavg_start": load_start,
+        "loadavg_end": list(os.getloadavg()),
         "machine": machine_info(),
     }
     print()
@@ -240,19 +297,30 @@ def main():
     print(f"{'jobs (dry run)':<34}" + "".join(f"{g['jobs']:>12}" for g in grids))
     print(f"{'dry run, job listing (median)':<34}" + "".join(f"{g['dry_run_median_s']:>11.1f}s" for g in grids))
     print(f"{'dry run --quiet (median)':<34}" + "".join(f"{g['dry_run_quiet_median_s']:>11.1f}s" for g in grids))
-    print(f"{'validate_config + expand_grid':<34}"
-          + "".join(f"{g['validate_config_s'] + g['expand_grid_s']:>11.3f}s" for g in grids))
-    print(f"{'start-up constant (trivial run)':<34}{median(t_trivial):>11.1f}s"
-          + (f"  (of which the scontrol probe {probe:.1f} s)" if probe is not None else ""))
+    print(
+        f"{'validate_config + expand_grid':<34}"
+        + "".join(f"{g['validate_config_s'] + g['expand_grid_s']:>11.3f}s" for g in grids)
+    )
+    print(
+        f"{'start-up constant (trivial run)':<34}{median(t_trivial):>11.1f}s"
+        + (f"  (of which the scontrol probe {probe:.1f} s)" if probe is not None else "")
+    )
     for k, v in per_job.items():
         print(f"{'per job, ' + k:<34}{v['per_job_ms']:>10.2f}ms  (intercept {v['intercept_s']:.1f} s)")
-    print(f"goal < 30 s for {n_cells} cells: with listing {'met' if result['goal_met'] else 'MISSED'} "
-          f"({big['dry_run_median_s']:.1f} s), --quiet {'met' if result['goal_met_quiet'] else 'MISSED'} "
-          f"({big['dry_run_quiet_median_s']:.1f} s)")
-    print(f"SLURM submissions (computed): {math.ceil(components / per_sub)} ({components} components = {n_cells} cells"
-          f" + {other_components} other grouped jobs, {per_sub} per submission)"
-          + (f"; group jobs in the SLURM-profile dry run: {big['slurm_dry_run']['group_jobs_in_dry_run']}"
-             if big["slurm_dry_run"] else ""))
+    print(
+        f"goal < 30 s for {n_cells} cells: with listing {'met' if result['goal_met'] else 'MISSED'} "
+        f"({big['dry_run_median_s']:.1f} s), --quiet {'met' if result['goal_met_quiet'] else 'MISSED'} "
+        f"({big['dry_run_quiet_median_s']:.1f} s)"
+    )
+    print(
+        f"SLURM submissions (computed): {math.ceil(components / per_sub)} ({components} components = {n_cells} cells"
+        f" + {other_components} other grouped jobs, {per_sub} per submission)"
+        + (
+            f"; group jobs in the SLURM-profile dry run: {big['slurm_dry_run']['group_jobs_in_dry_run']}"
+            if big["slurm_dry_run"]
+            else ""
+        )
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_json(result, args.out)
     print(f"wrote {args.out} ({result['wall_s']:.0f} s)")

@@ -38,8 +38,15 @@ def main():
     t_fwd = best(lambda: net.forward(data.X), args.repeats)
     t_cost = best(lambda: dlgeom.cost_sq(net, data), args.repeats)
     t_grad = best(lambda: dlgeom.cost_and_grad(net, data), args.repeats)
-    row = {"N": data.n_points, "Q": args.q, "L": args.layers, "forward_ms": 1e3 * t_fwd, "cost_ms": 1e3 * t_cost,
-           "gradient_ms": 1e3 * t_grad, "gradient_over_forward": t_grad / t_fwd}
+    row = {
+        "N": data.n_points,
+        "Q": args.q,
+        "L": args.layers,
+        "forward_ms": 1e3 * t_fwd,
+        "cost_ms": 1e3 * t_cost,
+        "gradient_ms": 1e3 * t_grad,
+        "gradient_over_forward": t_grad / t_fwd,
+    }
     for k, v in row.items():
         print(f"{k:<22} {v:.4g}" if isinstance(v, float) else f"{k:<22} {v}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

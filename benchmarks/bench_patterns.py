@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"                      # before numpy is imported: one core
+    os.environ[_var] = "1"  # before numpy is imported: one core
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -38,7 +38,7 @@ from dlgeom.study.config import cell_ids  # noqa: E402
 from dlgeom.study.seeds import seed_list as _seed  # noqa: E402
 from dlgeom.synthetic import make_clustered  # noqa: E402
 
-BASE_SEED = 2309            # config/paper.yaml
+BASE_SEED = 2309  # config/paper.yaml
 N_PER_CLASS = 200
 MU_SAMPLES = 32
 LAYERS_OFFSETS = (0, 2)
@@ -78,8 +78,22 @@ class Report(dict):
 def baseline_replicate(src, key: str, k: int) -> tuple[float, list]:
     """CPU seconds and the reports (per L) of one replicate with the source tree ``src``."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    res = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT, key, str(k), str(N_PER_CLASS), str(MU_SAMPLES),
-                          ",".join(map(str, LAYERS_OFFSETS))], env=env, capture_output=True, text=True, check=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            BASELINE_SCRIPT,
+            key,
+            str(k),
+            str(N_PER_CLASS),
+            str(MU_SAMPLES),
+            ",".join(map(str, LAYERS_OFFSETS)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = json.loads(res.stdout)
     return out["cpu_s"], [[Report(r) for r in reps] for reps in out["reports"]]
 
@@ -88,8 +102,9 @@ def cell_data(key: str, replicate: int):
     """Training data of one replicate of a study cell, as `dlgeom make-data` writes it."""
     q, theta, r = key.split("/")
     theta = None if theta == "thetaregular" else float(theta[5:])
-    return make_clustered(int(q[1:]), N_PER_CLASS, float(r[1:]), theta, "uniform",
-                          seed=_seed([BASE_SEED, *cell_ids(key)], replicate, 0))
+    return make_clustered(
+        int(q[1:]), N_PER_CLASS, float(r[1:]), theta, "uniform", seed=_seed([BASE_SEED, *cell_ids(key)], replicate, 0)
+    )
 
 
 def cpu_name() -> str:
@@ -118,8 +133,11 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cell", default="Q5/thetaregular/r0.1", help="a synthetic cell key of the paper grid")
     ap.add_argument("--replicates", type=int, default=20, help="replicates of the cell (the paper study: 20)")
-    ap.add_argument("--baseline-src", default=None,
-                    help="a source tree (its src/ folder) to time and compare as well, e.g. the code before batching")
+    ap.add_argument(
+        "--baseline-src",
+        default=None,
+        help="a source tree (its src/ folder) to time and compare as well, e.g. the code before batching",
+    )
     ap.add_argument("--out", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args(argv)
     t_old = t_new = t_base = t_numpy = 0.0
@@ -149,27 +167,55 @@ def main(argv=None) -> dict:
             n_reports += len(new)
             if args.baseline_src:
                 n_bad_base += compare(new, base_reports[i], worst_base)
-        print(f"replicate {k}: sequential {t_old:.2f} s, fused {t_new:.2f} s, batched (numpy) {t_numpy:.2f} s"
-              + (f", baseline {t_base:.2f} s" if args.baseline_src else "") + " so far", flush=True)
-    res = {"cell": args.cell, "replicates": args.replicates, "mu_samples": MU_SAMPLES, "cpu": cpu_name(),
-           "cpu_seconds_sequential": t_old, "cpu_seconds_fused": t_new, "speedup": t_old / t_new,
-           "cpu_seconds_batched_numpy": t_numpy, "speedup_batched_numpy": t_old / t_numpy,
-           "pattern_reports": n_reports, "verdicts_differing": n_bad, "max_abs_difference": worst,
-           "verdicts_differing_numpy": n_bad_numpy, "max_abs_difference_numpy": worst_numpy}
-    print(f"\n{args.cell}, {args.replicates} replicates x L in {{Q, Q+2}}, {MU_SAMPLES} μ samples, "
-          f"one thread on {res['cpu']}")
-    print(f"pattern analysis CPU time: sequential {t_old:.2f} s, fused {t_new:.2f} s (speedup {res['speedup']:.1f}x), "
-          f"batched numpy {t_numpy:.2f} s (speedup {res['speedup_batched_numpy']:.1f}x)")
-    print(f"{n_reports} pattern reports; verdicts differing: fused {n_bad}, numpy {n_bad_numpy}; "
-          f"largest |fused - sequential| (numpy - sequential):")
+        print(
+            f"replicate {k}: sequential {t_old:.2f} s, fused {t_new:.2f} s, batched (numpy) {t_numpy:.2f} s"
+            + (f", baseline {t_base:.2f} s" if args.baseline_src else "")
+            + " so far",
+            flush=True,
+        )
+    res = {
+        "cell": args.cell,
+        "replicates": args.replicates,
+        "mu_samples": MU_SAMPLES,
+        "cpu": cpu_name(),
+        "cpu_seconds_sequential": t_old,
+        "cpu_seconds_fused": t_new,
+        "speedup": t_old / t_new,
+        "cpu_seconds_batched_numpy": t_numpy,
+        "speedup_batched_numpy": t_old / t_numpy,
+        "pattern_reports": n_reports,
+        "verdicts_differing": n_bad,
+        "max_abs_difference": worst,
+        "verdicts_differing_numpy": n_bad_numpy,
+        "max_abs_difference_numpy": worst_numpy,
+    }
+    print(
+        f"\n{args.cell}, {args.replicates} replicates x L in {{Q, Q+2}}, {MU_SAMPLES} μ samples, "
+        f"one thread on {res['cpu']}"
+    )
+    print(
+        f"pattern analysis CPU time: sequential {t_old:.2f} s, fused {t_new:.2f} s (speedup {res['speedup']:.1f}x), "
+        f"batched numpy {t_numpy:.2f} s (speedup {res['speedup_batched_numpy']:.1f}x)"
+    )
+    print(
+        f"{n_reports} pattern reports; verdicts differing: fused {n_bad}, numpy {n_bad_numpy}; "
+        f"largest |fused - sequential| (numpy - sequential):"
+    )
     for k, v in worst.items():
         print(f"  {k:28s} {v:.2e} ({worst_numpy[k]:.2e})")
     if args.baseline_src:
-        res.update(baseline_src=str(args.baseline_src), cpu_seconds_baseline=t_base, speedup_vs_baseline=t_base / t_new,
-                   speedup_numpy_vs_baseline=t_base / t_numpy,
-                   verdicts_differing_from_baseline=n_bad_base, max_abs_difference_from_baseline=worst_base)
-        print(f"the sources in {args.baseline_src}: {t_base:.2f} s, fused {t_base / t_new:.1f}x faster, numpy "
-              f"{t_base / t_numpy:.1f}x; verdicts differing from fused: {n_bad_base}; largest |fused - baseline|:")
+        res.update(
+            baseline_src=str(args.baseline_src),
+            cpu_seconds_baseline=t_base,
+            speedup_vs_baseline=t_base / t_new,
+            speedup_numpy_vs_baseline=t_base / t_numpy,
+            verdicts_differing_from_baseline=n_bad_base,
+            max_abs_difference_from_baseline=worst_base,
+        )
+        print(
+            f"the sources in {args.baseline_src}: {t_base:.2f} s, fused {t_base / t_new:.1f}x faster, numpy "
+            f"{t_base / t_numpy:.1f}x; verdicts differing from fused: {n_bad_base}; largest |fused - baseline|:"
+        )
         for k, v in worst_base.items():
             print(f"  {k:28s} {v:.2e}")
     if args.out:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"                      # before numpy is imported: one core
+    os.environ[_var] = "1"  # before numpy is imported: one core
 
 import argparse  # noqa: E402
 import ctypes  # noqa: E402
@@ -86,8 +86,14 @@ def build_probe(tmp: Path, fma: bool) -> ctypes.CDLL:
     src = tmp / "probe.c"
     src.write_text(PROBE % {"chains": CHAINS})
     lib = tmp / f"probe_{'fma' if fma else 'nofma'}.so"
-    flags = ["-O3", "-march=native", "-shared", "-fPIC", "-Wno-psabi",
-             "-ffp-contract=fast" if fma else "-ffp-contract=off"]
+    flags = [
+        "-O3",
+        "-march=native",
+        "-shared",
+        "-fPIC",
+        "-Wno-psabi",
+        "-ffp-contract=fast" if fma else "-ffp-contract=off",
+    ]
     subprocess.run([cc, *flags, str(src), "-o", str(lib)], check=True)
     probe = ctypes.CDLL(str(lib))
     for name in ("mul_add", "fma_chain"):
@@ -133,10 +139,16 @@ def main(argv=None) -> dict:
         peak = best_rate(lambda: nofma.mul_add(steps, 1.0, 0.0), steps * CHAINS * 8.0)
         peak_fma = best_rate(lambda: fma.fma_chain(steps, 1.0, 0.0), steps * CHAINS * 8 * 2.0)
     a = np.random.default_rng(0).standard_normal((2000, 2000))
-    dgemm = best_rate(lambda: a @ a, 2 * 2000.0 ** 3, repeats=3)
+    dgemm = best_rate(lambda: a @ a, 2 * 2000.0**3, repeats=3)
     kernel = fused_kernel_gflops()
-    res = {"cpu": cpu_name(), "load_average": os.getloadavg()[0], "peak_no_fma_gflops": peak,
-           "peak_fma_gflops": peak_fma, "dgemm_gflops": dgemm, "fused_kernel_gflops": kernel}
+    res = {
+        "cpu": cpu_name(),
+        "load_average": os.getloadavg()[0],
+        "peak_no_fma_gflops": peak,
+        "peak_fma_gflops": peak_fma,
+        "dgemm_gflops": dgemm,
+        "fused_kernel_gflops": kernel,
+    }
     print(f"one thread of {res['cpu']} (load average {res['load_average']:.1f})")
     print(f"  peak without FMA   {peak:7.1f} GFlop/s")
     print(f"  peak with FMA      {peak_fma:7.1f} GFlop/s")
@@ -144,8 +156,10 @@ def main(argv=None) -> dict:
     if kernel is None:
         print("  fused kernel: not built here")
     else:
-        print(f"  fused kernel       {kernel:7.1f} GFlop/s (paper batch Q4, N = 800, L = 4): "
-              f"{kernel / peak:.0%} of the peak without FMA, {kernel / peak_fma:.0%} of the peak with FMA")
+        print(
+            f"  fused kernel       {kernel:7.1f} GFlop/s (paper batch Q4, N = 800, L = 4): "
+            f"{kernel / peak:.0%} of the peak without FMA, {kernel / peak_fma:.0%} of the peak with FMA"
+        )
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(res, fh, indent=2)

@@ -51,10 +51,11 @@ def sweeps(quick: bool) -> list[dict]:
 
 # ---- worker (one size, own process) -------------------------------------------------------------
 
+
 def _status(key: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024.0      # kB -> MiB
+            return int(line.split()[1]) / 1024.0  # kB -> MiB
     return float("nan")
 
 
@@ -81,13 +82,13 @@ def worker(q: int, n: int, L: int, r: float, repeats: int, seed: int) -> dict:
     data = dlgeom.make_clustered(q, n // q, r, seed=[seed, q, n])
     t_gen = time.perf_counter() - t
     X = data.X
-    peak_generation = _status("VmHWM")           # before any reset: the data generator's peak
+    peak_generation = _status("VmHWM")  # before any reset: the data generator's peak
 
     def construct_verify():
         con = construct_global(data, L)
         return con, cost(con.network, data)
 
-    con, c = construct_verify()                  # warm-up (imports, caches)
+    con, c = construct_verify()  # warm-up (imports, caches)
     net = con.network
     net.forward(X)
     gc.collect()
@@ -130,9 +131,17 @@ def worker(q: int, n: int, L: int, r: float, repeats: int, seed: int) -> dict:
     ratios = np.array(ts["construct_verify"]) / np.array(ts["forward"])
     rep = dlgeom.assumptions(g)
     return {
-        "Q": q, "N": int(data.n_points), "L": L, "r": r, "seed": [seed, q, n], "repeats": repeats,
-        "cost": float(c), "zero_cost": bool(c <= 1e-10), "assumptions_hold": bool(rep.all_hold),
-        "mu_in_box": bool(con.mu_in_box), "generate_s": t_gen,
+        "Q": q,
+        "N": int(data.n_points),
+        "L": L,
+        "r": r,
+        "seed": [seed, q, n],
+        "repeats": repeats,
+        "cost": float(c),
+        "zero_cost": bool(c <= 1e-10),
+        "assumptions_hold": bool(rep.all_hold),
+        "mu_in_box": bool(con.mu_in_box),
+        "generate_s": t_gen,
         "data_MB": (X.nbytes + data.y.nbytes) / 2**20,
         "rss_after_data_MB": _status("VmRSS"),
         "peak_rss_process_MB": max([peak_generation, _status("VmHWM")] + hwm_after),
@@ -147,8 +156,9 @@ def worker(q: int, n: int, L: int, r: float, repeats: int, seed: int) -> dict:
 
 # ---- driver ----------------------------------------------------------------------------------
 
+
 def repeats_for(cfg: dict, quick: bool) -> int:
-    work = cfg["N"] * cfg["Q"] ** 2 * cfg["L"]        # flops of a forward pass, up to a constant
+    work = cfg["N"] * cfg["Q"] ** 2 * cfg["L"]  # flops of a forward pass, up to a constant
     if work >= 5e10:
         return 3
     if work >= 5e9:
@@ -163,8 +173,23 @@ def run_worker(cfg: dict, r: float, repeats: int, threads: int) -> dict:
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[k] = str(threads)
     env["PYTHONPATH"] = str(ROOT / "src") + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, __file__, "--worker", "--q", str(cfg["Q"]), "--n", str(cfg["N"]),
-           "--layers", str(cfg["L"]), "--r", repr(r), "--repeats", str(repeats), "--seed", str(SEED)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--q",
+        str(cfg["Q"]),
+        "--n",
+        str(cfg["N"]),
+        "--layers",
+        str(cfg["L"]),
+        "--r",
+        repr(r),
+        "--repeats",
+        str(repeats),
+        "--seed",
+        str(SEED),
+    ]
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode:
@@ -185,30 +210,43 @@ def fits(rows: list[dict]) -> dict:
             continue
         x = [r[var] for r in sel]
         entry = {"variable": var}
-        for key in ("construct_verify_s", "forward_s", "geometry_s", "construct_given_geometry_s", "verify_s",
-                    "construct_verify_peak_extra_rss_MB", "construct_verify_peak_traced_MB"):
+        for key in (
+            "construct_verify_s",
+            "forward_s",
+            "geometry_s",
+            "construct_given_geometry_s",
+            "verify_s",
+            "construct_verify_peak_extra_rss_MB",
+            "construct_verify_peak_traced_MB",
+        ):
             entry[key] = fit_loglog(x, [r[key] for r in sel])
         if sweep == "N":
             big = [r for r in sel if r["N"] >= 100_000]
             if len(big) >= 2:
-                entry["construct_verify_s_N_ge_1e5"] = fit_loglog([r["N"] for r in big],
-                                                                  [r["construct_verify_s"] for r in big])
+                entry["construct_verify_s_N_ge_1e5"] = fit_loglog(
+                    [r["N"] for r in big], [r["construct_verify_s"] for r in big]
+                )
                 entry["forward_s_N_ge_1e5"] = fit_loglog([r["N"] for r in big], [r["forward_s"] for r in big])
         out[sweep] = entry
     return out
 
 
-HEADER = (f"{'sweep':<6}{'Q':>4}{'N':>10}{'L':>5} {'constr+verif':>12} {'forward':>10} {'ratio':>6} "
-          f"{'geom':>9} {'constr':>9} {'verify':>9} {'peakRSS+':>9} {'fwdRSS+':>8} {'data':>8} {'cost':>9}")
+HEADER = (
+    f"{'sweep':<6}{'Q':>4}{'N':>10}{'L':>5} {'constr+verif':>12} {'forward':>10} {'ratio':>6} "
+    f"{'geom':>9} {'constr':>9} {'verify':>9} {'peakRSS+':>9} {'fwdRSS+':>8} {'data':>8} {'cost':>9}"
+)
 
 
 def print_row(r):
-    print(f"{r['sweep']:<6}{r['Q']:>4}{r['N']:>10}{r['L']:>5} {r['construct_verify_s']:>11.4g}s "
-          f"{r['forward_s']:>9.4g}s {r['ratio']:>6.2f} {r['geometry_s']:>8.3g}s "
-          f"{r['construct_given_geometry_s']:>8.3g}s "
-          f"{r['verify_s']:>8.3g}s {r['construct_verify_peak_extra_rss_MB']:>7.1f}MB "
-          f"{r['forward_peak_extra_rss_MB']:>6.1f}MB "
-          f"{r['data_MB']:>6.1f}MB {r['cost']:>9.2e}", flush=True)
+    print(
+        f"{r['sweep']:<6}{r['Q']:>4}{r['N']:>10}{r['L']:>5} {r['construct_verify_s']:>11.4g}s "
+        f"{r['forward_s']:>9.4g}s {r['ratio']:>6.2f} {r['geometry_s']:>8.3g}s "
+        f"{r['construct_given_geometry_s']:>8.3g}s "
+        f"{r['verify_s']:>8.3g}s {r['construct_verify_peak_extra_rss_MB']:>7.1f}MB "
+        f"{r['forward_peak_extra_rss_MB']:>6.1f}MB "
+        f"{r['data_MB']:>6.1f}MB {r['cost']:>9.2e}",
+        flush=True,
+    )
 
 
 def main():
@@ -251,34 +289,67 @@ def main():
     big = [r for r in rows if r["Q"] == 10 and r["N"] >= 10_000_000]
     result = {
         "what": "construct_global + cost (verification) against one Network.forward, time and peak memory",
-        "r": args.r, "theta": "regular", "seed_prefix": SEED, "threads": args.threads, "quick": args.quick,
-        "rows": rows, "fits": fit,
+        "r": args.r,
+        "theta": "regular",
+        "seed_prefix": SEED,
+        "threads": args.threads,
+        "quick": args.quick,
+        "rows": rows,
+        "fits": fit,
         "worst_ratio": {k: worst[k] for k in ("sweep", "Q", "N", "L", "ratio")},
-        "ratio_goal": 3.0, "ratio_goal_met_everywhere": all(r["ratio"] <= 3.0 for r in rows),
-        "ratio_goal_missed_at": [{k: r[k] for k in ("sweep", "Q", "N", "L", "ratio")}
-                                 for r in rows if r["ratio"] > 3.0],
-        "N1e7_Q10": ({k: big[0][k] for k in ("N", "peak_rss_process_MB", "peak_rss_generation_MB", "rss_after_data_MB",
-                                               "construct_verify_peak_extra_rss_MB", "forward_peak_extra_rss_MB",
-                                               "data_MB", "construct_verify_s", "forward_s", "ratio", "cost")}
-                     if big else None),
-        "wall_s": time.perf_counter() - t0, "loadavg_start": load_start, "loadavg_end": list(os.getloadavg()),
+        "ratio_goal": 3.0,
+        "ratio_goal_met_everywhere": all(r["ratio"] <= 3.0 for r in rows),
+        "ratio_goal_missed_at": [
+            {k: r[k] for k in ("sweep", "Q", "N", "L", "ratio")} for r in rows if r["ratio"] > 3.0
+        ],
+        "N1e7_Q10": (
+            {
+                k: big[0][k]
+                for k in (
+                    "N",
+                    "peak_rss_process_MB",
+                    "peak_rss_generation_MB",
+                    "rss_after_data_MB",
+                    "construct_verify_peak_extra_rss_MB",
+                    "forward_peak_extra_rss_MB",
+                    "data_MB",
+                    "construct_verify_s",
+                    "forward_s",
+                    "ratio",
+                    "cost",
+                )
+            }
+            if big
+            else None
+        ),
+        "wall_s": time.perf_counter() - t0,
+        "loadavg_start": load_start,
+        "loadavg_end": list(os.getloadavg()),
         "machine": machine_info(),
     }
     print()
     for sweep, entry in fit.items():
-        parts = [f"{k.removesuffix('_s')} {v['slope']:.2f}±{v['se']:.2f}" for k, v in entry.items()
-                 if isinstance(v, dict) and (k.endswith("_s") or "_s_N_ge" in k)]
+        parts = [
+            f"{k.removesuffix('_s')} {v['slope']:.2f}±{v['se']:.2f}"
+            for k, v in entry.items()
+            if isinstance(v, dict) and (k.endswith("_s") or "_s_N_ge" in k)
+        ]
         print(f"exponents vs {entry['variable']} ({sweep}): " + ", ".join(parts))
-    missed = ", ".join(f"{m['sweep']} Q={m['Q']} N={m['N']} L={m['L']} ({m['ratio']:.2f})"
-                       for m in result["ratio_goal_missed_at"])
-    print(f"worst ratio to one forward pass: {worst['ratio']:.2f} at {worst['sweep']} "
-          f"Q={worst['Q']} N={worst['N']} L={worst['L']}"
-          f"  (goal <= 3: {'met everywhere' if not missed else 'missed at ' + missed})")
+    missed = ", ".join(
+        f"{m['sweep']} Q={m['Q']} N={m['N']} L={m['L']} ({m['ratio']:.2f})" for m in result["ratio_goal_missed_at"]
+    )
+    print(
+        f"worst ratio to one forward pass: {worst['ratio']:.2f} at {worst['sweep']} "
+        f"Q={worst['Q']} N={worst['N']} L={worst['L']}"
+        f"  (goal <= 3: {'met everywhere' if not missed else 'missed at ' + missed})"
+    )
     if big:
-        print(f"N = 1e7, Q = 10: peak RSS of the process {big[0]['peak_rss_process_MB']:.0f} MB (data generation; "
-              f"data {big[0]['data_MB']:.0f} MB; construction + verification adds "
-              f"{big[0]['construct_verify_peak_extra_rss_MB']:.0f} MB "
-              f"RSS, {big[0]['construct_verify_peak_traced_MB']:.0f} MB allocated)")
+        print(
+            f"N = 1e7, Q = 10: peak RSS of the process {big[0]['peak_rss_process_MB']:.0f} MB (data generation; "
+            f"data {big[0]['data_MB']:.0f} MB; construction + verification adds "
+            f"{big[0]['construct_verify_peak_extra_rss_MB']:.0f} MB "
+            f"RSS, {big[0]['construct_verify_peak_traced_MB']:.0f} MB allocated)"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_json(result, args.out)
     print(f"wrote {args.out} ({result['wall_s']:.0f} s)")

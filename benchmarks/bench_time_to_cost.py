@@ -50,7 +50,7 @@ def _setup_threads(argv):
         os.environ[k] = threads
 
 
-_setup_threads(sys.argv)          # before numpy is imported
+_setup_threads(sys.argv)  # before numpy is imported
 sys.path.insert(0, str(ROOT / "src"))
 
 # Imported only now, on purpose: the thread-count variables must be set before numpy (and its
@@ -75,7 +75,7 @@ class Tracker:
 
     def __init__(self, data, q, L, budget_s, max_evals, target=THRESHOLDS[-1]):
         self.data, self.q, self.L = data, q, L
-        self.budget, self.max_evals, self.target2 = budget_s, max_evals, target ** 2
+        self.budget, self.max_evals, self.target2 = budget_s, max_evals, target**2
         self.t0 = time.perf_counter()
         self.times, self.costs = [], []
         self.best = np.inf
@@ -86,8 +86,9 @@ class Tracker:
         return time.perf_counter() - self.t0
 
     def fg(self, x, check=True):
-        f, g = cost_and_grad(Network._from_flat_unchecked(np.ascontiguousarray(x, dtype=np.float64), self.q, self.L),
-                             self.data)
+        f, g = cost_and_grad(
+            Network._from_flat_unchecked(np.ascontiguousarray(x, dtype=np.float64), self.q, self.L), self.data
+        )
         t = self.elapsed()
         c = float(np.sqrt(f)) if np.isfinite(f) and f >= 0 else float("inf")
         self.times.append(t)
@@ -149,7 +150,7 @@ def run_adam(tr: Tracker, x, lr=1e-3):
         it += 1
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        x = x - lr * (m / (1 - b1 ** it)) / (np.sqrt(v / (1 - b2 ** it)) + eps)
+        x = x - lr * (m / (1 - b1**it)) / (np.sqrt(v / (1 - b2**it)) + eps)
         f, g = tr.fg(x)
         if not np.isfinite(f):
             tr.stop_reason = "diverged"
@@ -157,8 +158,13 @@ def run_adam(tr: Tracker, x, lr=1e-3):
 
 
 def run_lbfgs(tr: Tracker, x):
-    res = minimize(tr.fg, x, jac=True, method="L-BFGS-B",
-                   options={"maxiter": 10**9, "maxfun": 10**9, "gtol": 1e-30, "ftol": 1e-30, "maxcor": 20})
+    res = minimize(
+        tr.fg,
+        x,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 10**9, "maxfun": 10**9, "gtol": 1e-30, "ftol": 1e-30, "maxcor": 20},
+    )
     tr.stop_reason = f"L-BFGS-B stopped: {res.message}"
 
 
@@ -177,17 +183,24 @@ def one_run(data, q, L, method, seed, budget_s, max_evals):
     x0 = init_random(q, L, rng, "he")
     tr = Tracker(data, q, L, budget_s, max_evals)
     try:
-        {"gd": lambda: run_gd(tr, x0, seed), "adam": lambda: run_adam(tr, x0),
-         "lbfgs": lambda: run_lbfgs(tr, x0)}[method]()
+        {"gd": lambda: run_gd(tr, x0, seed), "adam": lambda: run_adam(tr, x0), "lbfgs": lambda: run_lbfgs(tr, x0)}[
+            method
+        ]()
     except Budget:
         pass
     t_trace, c_trace = thin_trace(tr.times, tr.costs)
     return {
-        "method": method, "seed": list(seed), "evals": len(tr.costs), "wall_s": tr.elapsed(),
-        "final_cost": float(tr.costs[-1]) if tr.costs else None, "best_cost": float(tr.best),
-        "stop": tr.stop_reason, "budget_s": budget_s,
+        "method": method,
+        "seed": list(seed),
+        "evals": len(tr.costs),
+        "wall_s": tr.elapsed(),
+        "final_cost": float(tr.costs[-1]) if tr.costs else None,
+        "best_cost": float(tr.best),
+        "stop": tr.stop_reason,
+        "budget_s": budget_s,
         "time_to": {f"{thr:g}": tr.first[thr] for thr in THRESHOLDS},
-        "trace_t": t_trace, "trace_c": c_trace,
+        "trace_t": t_trace,
+        "trace_c": c_trace,
     }
 
 
@@ -219,9 +232,11 @@ def summarise(runs):
             vals = [r["time_to"][k] for r in sel]
             reached = [v for v in vals if v is not None]
             med = float(np.median([np.inf if v is None else v for v in vals]))
-            entry[k] = {"best_s": min(reached) if reached else None,
-                        "median_s": med if np.isfinite(med) else None,
-                        "reached": f"{len(reached)}/{len(sel)}"}
+            entry[k] = {
+                "best_s": min(reached) if reached else None,
+                "median_s": med if np.isfinite(med) else None,
+                "reached": f"{len(reached)}/{len(sel)}",
+            }
         finals = [r["final_cost"] for r in sel]
         bests = [r["best_cost"] for r in sel]
         entry["final_cost_median"] = float(np.median(finals))
@@ -234,11 +249,20 @@ def summarise(runs):
 
 def settings(quick: bool):
     if quick:
-        return {"Q": [3, 5], "N": [1_000, 10_000], "budget_s": {1_000: 3.0, 10_000: 4.0},
-                "seeds": {1_000: 2, 10_000: 1}, "con_repeats": 5}
-    return {"Q": [3, 5, 10], "N": [1_000, 10_000, 100_000, 1_000_000],
-            "budget_s": {1_000: 6.0, 10_000: 8.0, 100_000: 12.0, 1_000_000: 25.0},
-            "seeds": {1_000: 5, 10_000: 3, 100_000: 2, 1_000_000: 1}, "con_repeats": 7}
+        return {
+            "Q": [3, 5],
+            "N": [1_000, 10_000],
+            "budget_s": {1_000: 3.0, 10_000: 4.0},
+            "seeds": {1_000: 2, 10_000: 1},
+            "con_repeats": 5,
+        }
+    return {
+        "Q": [3, 5, 10],
+        "N": [1_000, 10_000, 100_000, 1_000_000],
+        "budget_s": {1_000: 6.0, 10_000: 8.0, 100_000: 12.0, 1_000_000: 25.0},
+        "seeds": {1_000: 5, 10_000: 3, 100_000: 2, 1_000_000: 1},
+        "con_repeats": 7,
+    }
 
 
 def main():
@@ -267,12 +291,18 @@ def main():
                     runs.append(one_run(data, q, q, method, (SEED, q, n, 100 + k), budget, args.max_evals))
             summ = summarise(runs)
             fastest6 = [summ[m]["1e-06"]["best_s"] for m in OPTIMISERS if summ[m]["1e-06"]["best_s"] is not None]
-            fastest6_med = [summ[m]["1e-06"]["median_s"] for m in OPTIMISERS
-                            if summ[m]["1e-06"]["median_s"] is not None]
+            fastest6_med = [
+                summ[m]["1e-06"]["median_s"] for m in OPTIMISERS if summ[m]["1e-06"]["median_s"] is not None
+            ]
             t_fast = min(fastest6) if fastest6 else None
             speedup = (t_fast / t_med) if (t_fast is not None and con_to["1e-10"] is not None) else None
             case = {
-                "Q": q, "N": data.n_points, "N_nominal": n, "L": q, "r": args.r, "data_seed": [SEED, q, n],
+                "Q": q,
+                "N": data.n_points,
+                "N_nominal": n,
+                "L": q,
+                "r": args.r,
+                "data_seed": [SEED, q, n],
                 "assumptions_hold": bool(dlgeom.assumptions(con.geometry).all_hold),
                 "budget_s": budget,
                 "construction": {"time_s": t_med, "time_min_s": t_min, "cost": c_con, "time_to": con_to},
@@ -280,45 +310,69 @@ def main():
                 "fastest_optimiser_to_1e-6_s": t_fast,
                 "fastest_optimiser_to_1e-6_median_s": min(fastest6_med) if fastest6_med else None,
                 "speedup_construction_1e-10_vs_fastest_1e-6": speedup,
-                "goal_1000x": ("no optimiser reached 1e-6" if t_fast is None
-                               else bool(speedup is not None and speedup >= 1000)),
+                "goal_1000x": (
+                    "no optimiser reached 1e-6" if t_fast is None else bool(speedup is not None and speedup >= 1000)
+                ),
                 "runs": runs,
                 "loadavg": list(os.getloadavg()),
             }
             cases.append(case)
-            print(f"{q:>3}{data.n_points:>9}  {'construction':<13}"
-                  + "".join(f"{fmt_t(con_to[f'{t:g}']):>14}" for t in THRESHOLDS)
-                  + f"{c_con:>11.2e}")
+            print(
+                f"{q:>3}{data.n_points:>9}  {'construction':<13}"
+                + "".join(f"{fmt_t(con_to[f'{t:g}']):>14}" for t in THRESHOLDS)
+                + f"{c_con:>11.2e}"
+            )
             for m in OPTIMISERS:
                 e = summ[m]
                 cells = []
                 for thr in THRESHOLDS:
                     v = e[f"{thr:g}"]
                     cells.append(f"{fmt_t(v['best_s'])}" if v["best_s"] is not None else "not reached")
-                print(f"{'':>12}  {m:<13}" + "".join(f"{c:>14}" for c in cells)
-                      + f"{e['best_cost_min']:>11.2e}  {e['1e-06']['reached']} reach 1e-6")
-            verdict = ("no optimiser reached 1e-6 within the budget" if t_fast is None
-                       else f"fastest optimiser to 1e-6 / construction to 1e-10 = {speedup:.3g}x "
-                            f"({'>= 1000x: met' if speedup >= 1000 else '< 1000x: MISSED'})")
+                print(
+                    f"{'':>12}  {m:<13}"
+                    + "".join(f"{c:>14}" for c in cells)
+                    + f"{e['best_cost_min']:>11.2e}  {e['1e-06']['reached']} reach 1e-6"
+                )
+            verdict = (
+                "no optimiser reached 1e-6 within the budget"
+                if t_fast is None
+                else f"fastest optimiser to 1e-6 / construction to 1e-10 = {speedup:.3g}x "
+                f"({'>= 1000x: met' if speedup >= 1000 else '< 1000x: MISSED'})"
+            )
             print(f"{'':>12}  -> {verdict}", flush=True)
     met = [c for c in cases if c["fastest_optimiser_to_1e-6_s"] is not None]
     result = {
         "what": "wall time to C <= 1e-3 / 1e-6 / 1e-10: construction vs GD, Adam, L-BFGS from He starts",
-        "thresholds": list(THRESHOLDS), "seed_prefix": SEED, "r": args.r, "theta": "regular", "L": "Q",
-        "settings": {**s, "budget_s": {str(k): v * args.budget_scale for k, v in s["budget_s"].items()},
-                     "seeds": {str(k): v for k, v in s["seeds"].items()}, "max_evals": args.max_evals,
-                     "threads": args.threads, "adam_lr": 1e-3, "gd": "0.2/lambda_max, halved on increase",
-                     "lbfgs": "L-BFGS-B maxcor 20 gtol 1e-30 ftol 1e-30"},
-        "quick": args.quick, "cases": cases,
+        "thresholds": list(THRESHOLDS),
+        "seed_prefix": SEED,
+        "r": args.r,
+        "theta": "regular",
+        "L": "Q",
+        "settings": {
+            **s,
+            "budget_s": {str(k): v * args.budget_scale for k, v in s["budget_s"].items()},
+            "seeds": {str(k): v for k, v in s["seeds"].items()},
+            "max_evals": args.max_evals,
+            "threads": args.threads,
+            "adam_lr": 1e-3,
+            "gd": "0.2/lambda_max, halved on increase",
+            "lbfgs": "L-BFGS-B maxcor 20 gtol 1e-30 ftol 1e-30",
+        },
+        "quick": args.quick,
+        "cases": cases,
         "goal": "construction to 1e-10 at least 1000x sooner than the fastest optimiser to 1e-6",
         "goal_cases_with_optimiser_at_1e-6": len(met),
         "goal_met_in": sum(1 for c in met if c["goal_1000x"] is True),
         "min_speedup": min((c["speedup_construction_1e-10_vs_fastest_1e-6"] for c in met), default=None),
-        "wall_s": time.perf_counter() - t_start, "loadavg_start": load_start, "loadavg_end": list(os.getloadavg()),
+        "wall_s": time.perf_counter() - t_start,
+        "loadavg_start": load_start,
+        "loadavg_end": list(os.getloadavg()),
         "machine": machine_info(),
     }
-    print(f"\ngoal (>= 1000x): met in {result['goal_met_in']}/{len(met)} cases where an optimiser reached 1e-6"
-          + (f"; smallest speed-up {result['min_speedup']:.3g}x" if met else ""))
+    print(
+        f"\ngoal (>= 1000x): met in {result['goal_met_in']}/{len(met)} cases where an optimiser reached 1e-6"
+        + (f"; smallest speed-up {result['min_speedup']:.3g}x" if met else "")
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_json(result, args.out)
     print(f"wrote {args.out} ({result['wall_s']:.0f} s)")

@@ -41,8 +41,10 @@ def block(bench_dir: Path) -> str:
     for rule, m in sorted(measured(bench_dir).items()):
         runtime = max(MIN_RUNTIME, math.ceil(MARGIN * m["max_s"] / 60))
         mem = max(MIN_MEM, 100 * math.ceil(MARGIN * m["max_rss_MB"] / 100))
-        lines.append(f"  {rule}: {{runtime: {runtime}, mem_mb: {mem}}}"
-                     f"  # slowest job {m['max_s']:.0f} s ({m['study']} study), peak {m['max_rss_MB']:.0f} MB")
+        lines.append(
+            f"  {rule}: {{runtime: {runtime}, mem_mb: {mem}}}"
+            f"  # slowest job {m['max_s']:.0f} s ({m['study']} study), peak {m['max_rss_MB']:.0f} MB"
+        )
     lines.append(END)
     return "\n".join(lines)
 

@@ -26,10 +26,15 @@ def main():
     ap.add_argument("--study", default="default", help="the study (its folder under results/)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--out", default=None, help="output JSON (default results/benchmarks/study_<study>.json)")
-    ap.add_argument("--update-docs", default=None, metavar="MD",
-                    help="also rewrite the block between the study-timing markers of this Markdown file")
-    ap.add_argument("--log", default=None,
-                    help="the Snakemake log of the run (default: the newest with an elapsed time)")
+    ap.add_argument(
+        "--update-docs",
+        default=None,
+        metavar="MD",
+        help="also rewrite the block between the study-timing markers of this Markdown file",
+    )
+    ap.add_argument(
+        "--log", default=None, help="the Snakemake log of the run (default: the newest with an elapsed time)"
+    )
     args = ap.parse_args()
     root = Path(args.workdir)
     jobdir = root / "results" / args.study / "benchmarks" / "jobs"
@@ -39,8 +44,13 @@ def main():
     rows = []
     for f in files:
         t = pd.read_csv(f, sep="\t")
-        rows.append({"rule": f.relative_to(jobdir).parts[0].removesuffix(".tsv"),
-                     "s": float(t["s"].iloc[0]), "max_rss_MB": pd.to_numeric(t["max_rss"], errors="coerce").iloc[0]})
+        rows.append(
+            {
+                "rule": f.relative_to(jobdir).parts[0].removesuffix(".tsv"),
+                "s": float(t["s"].iloc[0]),
+                "max_rss_MB": pd.to_numeric(t["max_rss"], errors="coerce").iloc[0],
+            }
+        )
     jobs = pd.DataFrame(rows)
     logs = [Path(args.log)] if args.log else sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
     wall, rule_of = None, {}
@@ -52,23 +62,45 @@ def main():
             rule_of = snakemake_rules(text)
             break
     # the log names benchmark files relative to the working directory
-    jobs["snakemake_rule"] = [rule_of.get(str(Path("results", args.study, "benchmarks", "jobs", f.relative_to(jobdir))),
-                                          "") for f in files]
-    by_rule = jobs.groupby("rule").agg(jobs=("s", "size"), total_s=("s", "sum"), mean_s=("s", "mean"),
-                                       max_s=("s", "max"), max_rss_MB=("max_rss_MB", "max"))
+    jobs["snakemake_rule"] = [
+        rule_of.get(str(Path("results", args.study, "benchmarks", "jobs", f.relative_to(jobdir))), "") for f in files
+    ]
+    by_rule = jobs.groupby("rule").agg(
+        jobs=("s", "size"),
+        total_s=("s", "sum"),
+        mean_s=("s", "mean"),
+        max_s=("s", "max"),
+        max_rss_MB=("max_rss_MB", "max"),
+    )
     print(by_rule.to_string(float_format=lambda x: f"{x:.2f}"))
-    summary = {"study": args.study, "jobs": int(len(jobs)), "job_seconds": float(jobs["s"].sum()), "cores": args.cores,
-               "wall_seconds": wall}
+    summary = {
+        "study": args.study,
+        "jobs": int(len(jobs)),
+        "job_seconds": float(jobs["s"].sum()),
+        "cores": args.cores,
+        "wall_seconds": wall,
+    }
     if wall:
         summary["outside_jobs_seconds"] = wall - summary["job_seconds"] / args.cores
     print(json.dumps(summary, indent=2))
     out = Path(args.out) if args.out else root / "results" / "benchmarks" / f"study_{args.study}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    per_rule = (jobs[jobs["snakemake_rule"] != ""].groupby("snakemake_rule")
-                .agg(jobs=("s", "size"), max_s=("s", "max"), max_rss_MB=("max_rss_MB", "max")))
-    out.write_text(json.dumps({"summary": summary, "by_rule": by_rule.reset_index().to_dict("records"),
-                               "by_snakemake_rule": per_rule.reset_index().to_dict("records")},
-                              indent=2) + "\n")
+    per_rule = (
+        jobs[jobs["snakemake_rule"] != ""]
+        .groupby("snakemake_rule")
+        .agg(jobs=("s", "size"), max_s=("s", "max"), max_rss_MB=("max_rss_MB", "max"))
+    )
+    out.write_text(
+        json.dumps(
+            {
+                "summary": summary,
+                "by_rule": by_rule.reset_index().to_dict("records"),
+                "by_snakemake_rule": per_rule.reset_index().to_dict("records"),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     if args.update_docs:
         update_docs(Path(args.update_docs), summary, by_rule.reset_index().to_dict("records"), out)
 
@@ -89,14 +121,20 @@ BEGIN, END = "<!-- study-timing:begin (benchmarks/study_timing.py --update-docs)
 def timing_block(summary: dict, rows: list[dict], source: Path) -> str:
     """The Markdown block (markers included) of a study run's timing."""
     wall = f"{summary['wall_seconds'] / 60:.1f} min" if summary.get("wall_seconds") else "n/a"
-    lines = [BEGIN, "",
-             f"* **Wall time {wall}** for {summary['jobs']} jobs on {summary['cores']} cores, with "
-             f"{summary['job_seconds']:.0f} s of work inside the jobs and "
-             f"{summary.get('outside_jobs_seconds', float('nan')):.1f} s outside them (DAG, scheduling, start-up); "
-             f"numbers in `results/benchmarks/{source.name}`.", "",
-             "| stage | jobs | job-seconds | slowest job (s) | peak RSS (MB) |", "|---|---|---|---|---|"]
-    lines += [f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.1f} | {r['max_rss_MB']:.0f} |"
-              for r in rows]
+    lines = [
+        BEGIN,
+        "",
+        f"* **Wall time {wall}** for {summary['jobs']} jobs on {summary['cores']} cores, with "
+        f"{summary['job_seconds']:.0f} s of work inside the jobs and "
+        f"{summary.get('outside_jobs_seconds', float('nan')):.1f} s outside them (DAG, scheduling, start-up); "
+        f"numbers in `results/benchmarks/{source.name}`.",
+        "",
+        "| stage | jobs | job-seconds | slowest job (s) | peak RSS (MB) |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['rule']} | {r['jobs']} | {r['total_s']:.0f} | {r['max_s']:.1f} | {r['max_rss_MB']:.0f} |" for r in rows
+    ]
     return "\n".join(lines) + "\n" + END
 
 

@@ -1,5 +1,7 @@
 import dlgeom  # first: pins the BLAS kernel and numpy's dispatch before numpy loads (dlgeom.cpu_pin)
 
+# isort: split
+
 import importlib.util
 import subprocess
 import sys
@@ -52,8 +54,24 @@ def tiny_study(tmp_path_factory):
     cfg["datasets"][0]["path"] = str(ROOT / "config" / "example_data" / "blobs.csv")
     path = tmp / "test.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp),
-                          "--configfile", str(path), "--cores", "2", "--quiet"],
-                         capture_output=True, text=True, timeout=900)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp),
+            "--configfile",
+            str(path),
+            "--cores",
+            "2",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return tmp

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 VENV = Path(sys.executable).parent.parent
-RUN = {"bash", "python"}                 # blocks that are run
-FILE_NAME = re.compile(r"#\s*(\S+\.(?:ya?ml|csv|txt))\s*$")   # `# my-grid.yaml` on a yaml block's first line
+RUN = {"bash", "python"}  # blocks that are run
+FILE_NAME = re.compile(r"#\s*(\S+\.(?:ya?ml|csv|txt))\s*$")  # `# my-grid.yaml` on a yaml block's first line
 # a fenced block, at the start of a line or indented inside a list item (its indent is removed)
 _FENCE = re.compile(r"^(?P<indent>[ ]{0,4})```(?P<lang>[\w-]*)[^\n]*\n(?P<text>.*?)^(?P=indent)```[ \t]*$", re.S | re.M)
 # a command word that starts long work: snakemake (by any path), make
@@ -31,7 +31,7 @@ _LONG = re.compile(r"(?P<word>(?:^|(?<=[\s;&|(]))(?:\S*/)?snakemake|(?:^|(?<=[\s
 @dataclass(frozen=True)
 class Block:
     doc: Path
-    line: int       # line of the opening fence
+    line: int  # line of the opening fence
     lang: str
     text: str
 
@@ -52,8 +52,10 @@ def blocks(doc: Path) -> list[Block]:
     out = []
     for m in _FENCE.finditer(text):
         indent = m.group("indent")
-        body = "".join(line[len(indent):] if line.startswith(indent) else line.lstrip(" ")
-                       for line in m.group("text").splitlines(keepends=True))
+        body = "".join(
+            line[len(indent) :] if line.startswith(indent) else line.lstrip(" ")
+            for line in m.group("text").splitlines(keepends=True)
+        )
         out.append(Block(doc, text.count("\n", 0, m.start()) + 1, m.group("lang"), body))
     return out
 
@@ -66,7 +68,7 @@ def dry_run(script: str) -> str:
     out = []
     for line in script.splitlines():
         code, hash_, comment = _split_comment(line)
-        if _SNAKEMAKE.search(code):   # a report needs the study's outputs: its command is dry-run without it
+        if _SNAKEMAKE.search(code):  # a report needs the study's outputs: its command is dry-run without it
             code = re.sub(r"\s--report(?:=|\s+)\S+", "", code)
         out.append(_LONG.sub(lambda m: m.group("word") + " -n", code) + hash_ + comment)
     return "\n".join(out) + "\n"
@@ -81,7 +83,7 @@ def _split_comment(line: str) -> tuple[str, str, str]:
         elif ch in "'\"":
             quote = ch
         elif ch == "#" and (i == 0 or line[i - 1].isspace()):
-            return line[:i], "#", line[i + 1:]
+            return line[:i], "#", line[i + 1 :]
     return line, "", ""
 
 
@@ -95,7 +97,7 @@ def copy_repo(dest: Path) -> Path:
         if src.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
-    for built in (ROOT / "src" / "dlgeom").glob("_fused*.so"):   # the compiled kernel, as the install leaves it
+    for built in (ROOT / "src" / "dlgeom").glob("_fused*.so"):  # the compiled kernel, as the install leaves it
         shutil.copy2(built, dest / "src" / "dlgeom" / built.name)
     (dest / ".venv").symlink_to(VENV, target_is_directory=True)
     return dest

@@ -14,8 +14,9 @@ from dlgeom.validation import DlgeomInputError
 
 def _starts(q, L, n, seed, scheme="he"):
     seqs = np.random.SeedSequence(seed).spawn(n)
-    return np.stack([init_random(q, L, np.random.default_rng(s), scheme) for s in seqs]), \
-        [int(s.generate_state(1)[0]) for s in seqs]
+    return np.stack([init_random(q, L, np.random.default_rng(s), scheme) for s in seqs]), [
+        int(s.generate_state(1)[0]) for s in seqs
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_batched_gradient_matches_finite_differences():
     """Central differences of C² with steps well below the activation margin (no kink crossed)."""
     q, L = 3, 3
     data = dlgeom.make_clustered(q, 10, 0.2, seed=7)
-    X = np.random.default_rng(8).normal(0.0, 0.8, (4, (L + 1) * (q * q + q)))   # biases too: a generic point
+    X = np.random.default_rng(8).normal(0.0, 0.8, (4, (L + 1) * (q * q + q)))  # biases too: a generic point
     _, G = cost_and_grad_batch(X, data, q, L)
     for x, g in zip(X, G):
         margin = activation_margin(Network.from_flat(x, q, L), data.X)
@@ -61,7 +62,7 @@ def test_batched_gd_and_adam_end_points_equal_the_sequential_ones(small, method)
     statuses and iteration counts, run by run."""
     data, con = small
     X, seeds = _starts(2, 2, 9, seed=1)
-    X[4] = con.network.to_flat()                       # this run stops at once (zero cost)
+    X[4] = con.network.to_flat()  # this run stops at once (zero cost)
     res = optimise_batch(data, X, 2, method, max_iter=150, seeds=seeds)
     for i in range(len(X)):
         seq = optimise(data, X[i], 2, method, max_iter=150, record_every=0, seed=seeds[i])
@@ -69,7 +70,7 @@ def test_batched_gd_and_adam_end_points_equal_the_sequential_ones(small, method)
         assert res.cost[i] == pytest.approx(seq.cost, rel=1e-12, abs=1e-300)
         assert (res.status[i], res.n_iter[i]) == (seq.status, seq.n_iter)
     assert res.status[4] == "zero" and res.n_iter[4] == 1
-    assert set(res.status) - {"zero"}                 # the others went on
+    assert set(res.status) - {"zero"}  # the others went on
 
 
 @pytest.mark.parametrize("method", ["gd", "adam", "lbfgs"])
@@ -82,18 +83,25 @@ def test_a_run_that_stops_early_keeps_its_end_point(small, method):
     full = optimise_batch(data, X, 2, method, max_iter=120, seeds=seeds)
     alone = optimise_batch(data, X[:1], 2, method, max_iter=120, seeds=seeds[:1])
     np.testing.assert_array_equal(full.x[0], alone.x[0])
-    np.testing.assert_array_equal(full.x[0], X[0])     # at zero cost from the start: not moved
+    np.testing.assert_array_equal(full.x[0], X[0])  # at zero cost from the start: not moved
     assert full.status[0] == "zero" and full.n_iter[0] <= 1
-    assert full.n_evals[0] < full.n_evals[1:].min()   # no evaluation after it stopped
+    assert full.n_evals[0] < full.n_evals[1:].min()  # no evaluation after it stopped
     # and every run of the batch is the run alone
     for i in range(1, 5):
-        one = optimise_batch(data, X[i:i + 1], 2, method, max_iter=120, seeds=seeds[i:i + 1])
+        one = optimise_batch(data, X[i : i + 1], 2, method, max_iter=120, seeds=seeds[i : i + 1])
         np.testing.assert_array_equal(full.x[i], one.x[0])
         assert full.status[i] == one.status[0] and full.n_iter[i] == one.n_iter[0]
 
 
-@pytest.mark.parametrize("kernel", ["numpy", pytest.param("fused", marks=pytest.mark.skipif(
-    fused_unavailable() is not None, reason="dlgeom._fused is not built here"))])
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        "numpy",
+        pytest.param(
+            "fused", marks=pytest.mark.skipif(fused_unavailable() is not None, reason="dlgeom._fused is not built here")
+        ),
+    ],
+)
 def test_batched_lbfgs_outcomes_match_scipy(kernel):
     """Batched L-BFGS (on either kernel) against scipy's L-BFGS-B from the same 120 He starts: the
     fraction reaching zero cost (Fisher's exact test) and the distribution over end-point levels
@@ -114,7 +122,7 @@ def test_batched_lbfgs_outcomes_match_scipy(kernel):
     common = table.sum(axis=0) >= 10
     table = np.column_stack([table[:, common], table[:, ~common].sum(axis=1)]) if (~common).any() else table
     table = table[:, table.sum(axis=0) > 0]
-    assert table.shape[1] >= 2                          # more than one level is reached
+    assert table.shape[1] >= 2  # more than one level is reached
     assert stats.chi2_contingency(table)[1] > 0.01
     assert np.mean([a[0] == b[0] for a, b in zip(lev_b, lev_s)]) > 0.8
     assert set(bat.status) <= {"zero", "converged", "max_iter", "diverged"}
@@ -136,8 +144,9 @@ def test_landscape_engines_give_the_same_gd_and_adam_rows(small):
     from dlgeom.study.landscape_run import run_landscape
 
     data, _ = small
-    kw = dict(runs=5, starts=("he", "global"), rhos=(1e-1,), optimisers=("gd", "adam"), max_iter=60, seed=(3,),
-              shape=False)
+    kw = dict(
+        runs=5, starts=("he", "global"), rhos=(1e-1,), optimisers=("gd", "adam"), max_iter=60, seed=(3,), shape=False
+    )
     msgs = []
     a = run_landscape(data, 2, engine="sequential", **kw)
     b = run_landscape(data, 2, engine="batched", batch=2, log=msgs.append, **kw)
@@ -145,9 +154,9 @@ def test_landscape_engines_give_the_same_gd_and_adam_rows(small):
     for ra, rb in zip(a["rows"], b["rows"]):
         assert ra.keys() == rb.keys()
         for k in ra:
-            assert ra[k] == rb[k] or (ra[k] != ra[k] and rb[k] != rb[k]), k     # NaN == NaN here
+            assert ra[k] == rb[k] or (ra[k] != ra[k] and rb[k] != rb[k]), k  # NaN == NaN here
     progress = [m for m in msgs if "runs done" in m]
-    assert len(progress) == 12 and "20/20 runs done" in progress[-1]          # one progress line per batch
+    assert len(progress) == 12 and "20/20 runs done" in progress[-1]  # one progress line per batch
 
 
 def test_lbfgs_direction_is_the_two_loop_recursion():
@@ -169,8 +178,8 @@ def test_lbfgs_direction_is_the_two_loop_recursion():
     rng = np.random.default_rng(0)
     m, P = 5, 9
     A = rng.standard_normal((P, P))
-    H = A @ A.T + P * np.eye(P)                         # curvature pairs y = H s
-    writes = [0, 2, 5, 7, 12]                           # pairs written per run (ring wraps past m)
+    H = A @ A.T + P * np.eye(P)  # curvature pairs y = H s
+    writes = [0, 2, 5, 7, 12]  # pairs written per run (ring wraps past m)
     R = len(writes)
     S, Y, head = np.zeros((R, m, P)), np.zeros((R, m, P)), np.zeros(R, dtype=int)
     pairs = [[] for _ in range(R)]
@@ -200,7 +209,10 @@ def test_optimiser_runs_are_the_first_runs_of_a_longer_list(small):
     by = {o: [r for r in part["rows"] if r["optimiser"] == o] for o in ("lbfgs", "gd")}
     full_by = {o: [r for r in full["rows"] if r["optimiser"] == o] for o in ("lbfgs", "gd")}
     assert [len(by["lbfgs"]), len(by["gd"])] == [5, 2]
-    same = [ra[k] == rb[k] or (ra[k] != ra[k] and rb[k] != rb[k])                # NaN == NaN here
-            for ra, rb in zip(by["lbfgs"] + by["gd"], full_by["lbfgs"] + full_by["gd"][:2]) for k in ra]
+    same = [
+        ra[k] == rb[k] or (ra[k] != ra[k] and rb[k] != rb[k])  # NaN == NaN here
+        for ra, rb in zip(by["lbfgs"] + by["gd"], full_by["lbfgs"] + full_by["gd"][:2])
+        for k in ra
+    ]
     assert all(same) and len(same) == 7 * len(by["gd"][0])
     assert part["endpoint_params"].shape[0] == 7

@@ -17,8 +17,9 @@ SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py"))
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_benchmark_script_imports_and_prints_usage(script):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    res = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, env=env,
-                         cwd=ROOT, timeout=120)
+    res = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "usage" in res.stdout.lower()
 
@@ -33,12 +34,21 @@ def test_slurm_profile_resources_are_the_measured_ones(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     profile = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
-    assert mod.replace(profile, mod.block(ROOT / "results" / "benchmarks")) == profile, \
+    assert mod.replace(profile, mod.block(ROOT / "results" / "benchmarks")) == profile, (
         "run python benchmarks/slurm_resources.py"
+    )
     # a slower job in a new study raises that rule's runtime to twice its time
-    (tmp_path / "study_x.json").write_text(json.dumps({"summary": {"study": "x"}, "by_snakemake_rule": [
-        {"snakemake_rule": "landscape_runs", "jobs": 3, "max_s": 1801.0, "max_rss_MB": 700.0},
-        {"snakemake_rule": "cell", "jobs": 9, "max_s": 4.0, "max_rss_MB": 80.0}]}))
+    (tmp_path / "study_x.json").write_text(
+        json.dumps(
+            {
+                "summary": {"study": "x"},
+                "by_snakemake_rule": [
+                    {"snakemake_rule": "landscape_runs", "jobs": 3, "max_s": 1801.0, "max_rss_MB": 700.0},
+                    {"snakemake_rule": "cell", "jobs": 9, "max_s": 4.0, "max_rss_MB": 80.0},
+                ],
+            }
+        )
+    )
     lines = mod.block(tmp_path).splitlines()
     assert "  landscape_runs: {runtime: 61, mem_mb: 1400}" in [ln.split("  #")[0] for ln in lines]
     assert "  cell: {runtime: 5, mem_mb: 1000}" in [ln.split("  #")[0] for ln in lines]

@@ -60,8 +60,9 @@ def np_geometry(X, y):
 
 
 def make_data(capsys, path, q=3, n=20, delta_ratio=0.05, *extra):
-    rc, out, err = run(capsys, "make-data", "--Q", q, "--n", n, "--delta-ratio", delta_ratio,
-                       "--seed", 3, "--out", path, *extra)
+    rc, out, err = run(
+        capsys, "make-data", "--Q", q, "--n", n, "--delta-ratio", delta_ratio, "--seed", 3, "--out", path, *extra
+    )
     assert rc == 0, err
     assert path.is_file()
     return out
@@ -78,15 +79,17 @@ def assert_one_error_line(err):
 # help
 
 
-@pytest.mark.parametrize("sub,options", [
-    ([], ["make-data", "check", "construct", "--version"]),
-    (["make-data"], ["--Q", "--n", "--delta-ratio", "--theta", "--noise", "--outliers", "--seed", "--out"]),
-    (["check"], ["--data", "--theta0", "--out"]),
-    (["construct"], ["--data", "--layers", "--out", "--mu", "--mu-samples", "--probe"]),
-])
+@pytest.mark.parametrize(
+    "sub,options",
+    [
+        ([], ["make-data", "check", "construct", "--version"]),
+        (["make-data"], ["--Q", "--n", "--delta-ratio", "--theta", "--noise", "--outliers", "--seed", "--out"]),
+        (["check"], ["--data", "--theta0", "--out"]),
+        (["construct"], ["--data", "--layers", "--out", "--mu", "--mu-samples", "--probe"]),
+    ],
+)
 def test_help_via_python_m(sub, options):
-    proc = subprocess.run([sys.executable, "-m", "dlgeom", *sub, "--help"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "dlgeom", *sub, "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert proc.stdout.startswith(f"usage: dlgeom {' '.join(sub)}".rstrip())
@@ -144,10 +147,10 @@ def test_make_data_check_construct_round_trip(tmp_path, capsys, q, suffix):
     assert a["cond_xred"] == pytest.approx(cond, rel=1e-9)
     assert a["A2"] == pytest.approx({"holds": True, "value": r, "bound": 0.25, "margin": 0.25 - r}, rel=1e-12)
     assert a["A3"]["value"] == pytest.approx(theta, rel=1e-12)
-    assert a["A3"]["bound"] == pytest.approx(np.pi - 1e-7, rel=1e-15)          # A3_LIMIT: π less the angle tolerance
+    assert a["A3"]["bound"] == pytest.approx(np.pi - 1e-7, rel=1e-15)  # A3_LIMIT: π less the angle tolerance
     assert a["A3"]["holds"] is bool(theta < np.pi - 1e-7)
     assert a["A1"]["holds"] is True
-    assert a["A1"]["value"] == pytest.approx(cond, rel=1e-9)   # Y = I, so cond(X^red) rules
+    assert a["A1"]["value"] == pytest.approx(cond, rel=1e-9)  # Y = I, so cond(X^red) rules
     assert a["delta"] == pytest.approx(delta, rel=1e-12)
     if suffix == ".csv":
         assert report["dataset"]["meta"] == {"source": str(data)}
@@ -157,8 +160,7 @@ def test_make_data_check_construct_round_trip(tmp_path, capsys, q, suffix):
     # construct with L = Q and L = Q + 1
     for L in (q, q + 1):
         result = tmp_path / f"construct-{L}.json"
-        rc, out, err = run(capsys, "construct", "--data", data, "--layers", L, "--out", result,
-                           "--mu-samples", 2)
+        rc, out, err = run(capsys, "construct", "--data", data, "--layers", L, "--out", result, "--mu-samples", 2)
         assert rc == 0, err
         assert out == ""
         assert all(line.startswith("[dlgeom] ") for line in err.splitlines())
@@ -176,31 +178,58 @@ def test_make_data_check_construct_round_trip(tmp_path, capsys, q, suffix):
             assert key in res["assumptions"]
         assert res["assumptions"]["r"] == pytest.approx(r, rel=1e-12)
         pats = res["patterns"]
-        assert len(pats) == 2 ** q
+        assert len(pats) == 2**q
         assert sorted(tuple(p["s"]) for p in pats) == sorted(itertools.product((0, 1), repeat=q))
         for p in pats:
             for key in ("s", "value_paper", "value_biasfree", "value_affine", "mu_dependent", "stationary"):
                 assert key in p
             assert isinstance(p["mu_dependent"], bool) and isinstance(p["stationary"], bool)
-            assert p["value_affine"] <= p["value_biasfree"] + 1e-12   # a free bias can only help
+            assert p["value_affine"] <= p["value_biasfree"] + 1e-12  # a free bias can only help
         zero = next(p for p in pats if not any(p["s"]))
         assert zero["value_paper"] <= 1e-10 and zero["value_affine"] <= 1e-10
         full = next(p for p in pats if all(p["s"]))
-        assert full["value_affine"] > 1e-6          # nothing collapsed: the noise costs something
+        assert full["value_affine"] > 1e-6  # nothing collapsed: the noise costs something
 
 
 def test_construct_uses_given_mu_exactly(tmp_path, capsys):
     data = tmp_path / "d.npz"
     make_data(capsys, data)
     first = tmp_path / "first.json"
-    assert run(capsys, "construct", "--data", data, "--layers", 3, "--out", first,
-               "--mu-samples", 0, "--no-patterns", "--quiet")[0] == 0
+    assert (
+        run(
+            capsys,
+            "construct",
+            "--data",
+            data,
+            "--layers",
+            3,
+            "--out",
+            first,
+            "--mu-samples",
+            0,
+            "--no-patterns",
+            "--quiet",
+        )[0]
+        == 0
+    )
     lo, hi = json.loads(first.read_text())["mu_box"]
     mu = [lo + (hi - lo) * t for t in (0.2, 0.5, 0.8)]
     second = tmp_path / "second.json"
-    rc, out, err = run(capsys, "construct", "--data", data, "--layers", 3, "--out", second,
-                       "--mu=" + ",".join(repr(m) for m in mu), "--mu-samples", 0, "--no-patterns",
-                       "--quiet")
+    rc, out, err = run(
+        capsys,
+        "construct",
+        "--data",
+        data,
+        "--layers",
+        3,
+        "--out",
+        second,
+        "--mu=" + ",".join(repr(m) for m in mu),
+        "--mu-samples",
+        0,
+        "--no-patterns",
+        "--quiet",
+    )
     assert rc == 0 and out == "" and err == ""
     res = json.loads(second.read_text())
     assert res["mu"] == mu
@@ -210,12 +239,39 @@ def test_construct_uses_given_mu_exactly(tmp_path, capsys):
 
 def test_construct_accepts_negative_mu_as_separate_argument(tmp_path, capsys, train):
     first = tmp_path / "first.json"
-    assert run(capsys, "construct", "--data", train, "--layers", 3, "--out", first,
-               "--mu-samples", 0, "--no-patterns", "--quiet")[0] == 0
+    assert (
+        run(
+            capsys,
+            "construct",
+            "--data",
+            train,
+            "--layers",
+            3,
+            "--out",
+            first,
+            "--mu-samples",
+            0,
+            "--no-patterns",
+            "--quiet",
+        )[0]
+        == 0
+    )
     mu = json.loads(first.read_text())["mu"]
     second = tmp_path / "second.json"
-    rc, _, err = run(capsys, "construct", "--data", train, "--layers", 3, "--out", second,
-                     "--mu", ",".join(repr(m) for m in mu), "--no-patterns", "--quiet")
+    rc, _, err = run(
+        capsys,
+        "construct",
+        "--data",
+        train,
+        "--layers",
+        3,
+        "--out",
+        second,
+        "--mu",
+        ",".join(repr(m) for m in mu),
+        "--no-patterns",
+        "--quiet",
+    )
     assert rc == 0, err
     assert json.loads(second.read_text())["mu"] == mu
 
@@ -256,8 +312,10 @@ def _malformed_csv(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("case", ["layers < Q", "layers 0", "mu count", "mu outside box",
-                                  "missing data", "malformed csv", "missing test data"])
+@pytest.mark.parametrize(
+    "case",
+    ["layers < Q", "layers 0", "mu count", "mu outside box", "missing data", "malformed csv", "missing test data"],
+)
 def test_construct_errors(tmp_path, capsys, train, case):
     out_file = tmp_path / "result.json"
     data = train
@@ -280,8 +338,9 @@ def test_construct_errors(tmp_path, capsys, train, case):
     else:
         extra = ["--test-data", str(tmp_path / "missing-test.csv")]
         expect = str(tmp_path / "missing-test.csv")
-    rc, out, err = run(capsys, "construct", "--data", data, "--layers", layers, "--out", out_file,
-                       "--mu-samples", 2, *extra)
+    rc, out, err = run(
+        capsys, "construct", "--data", data, "--layers", layers, "--out", out_file, "--mu-samples", 2, *extra
+    )
     assert rc == 2
     line = assert_one_error_line(err)
     assert line.startswith(f"dlgeom: error: {expect}"), line
@@ -307,15 +366,18 @@ def test_make_data_bad_suffix_leaves_no_file(tmp_path, capsys, name):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args,name", [
-    (["--Q", 1], "--Q"),
-    (["--Q", 3, "--n", 1], "--n"),
-    (["--Q", 3, "--n", "10,10"], "n_per_class"),
-    (["--Q", 2, "--theta", 1.0], "theta"),
-    (["--Q", 3, "--delta-ratio", 0], "delta_ratio"),
-    (["--Q", 3, "--outliers", 0.5], "outlier_fraction"),
-    (["--Q", 3, "--seed", -4], "--seed"),
-])
+@pytest.mark.parametrize(
+    "args,name",
+    [
+        (["--Q", 1], "--Q"),
+        (["--Q", 3, "--n", 1], "--n"),
+        (["--Q", 3, "--n", "10,10"], "n_per_class"),
+        (["--Q", 2, "--theta", 1.0], "theta"),
+        (["--Q", 3, "--delta-ratio", 0], "delta_ratio"),
+        (["--Q", 3, "--outliers", 0.5], "outlier_fraction"),
+        (["--Q", 3, "--seed", -4], "--seed"),
+    ],
+)
 def test_make_data_bad_arguments(tmp_path, capsys, args, name):
     target = tmp_path / "d.npz"
     rc, out, err = run(capsys, "make-data", *args, "--out", target)

@@ -21,12 +21,47 @@ def _study(root: Path, k: int, n: int, multiplicities: list[int], thm25_counter:
     rows = [make_row("prop22", 3, 0, "e"), make_row("thm25_count", 4, thm25_counter, "e")]
     assemble(rows).to_csv(t / "claims.csv", index=False)
     lo, hi = wilson_interval(k, n)
-    basins = [{"cell": "Q2/x", "start": "he", "optimiser": "lbfgs", "category": "zero", "k": k, "n": n,
-               "p": k / n, "wilson_lo": lo, "wilson_hi": hi},
-              {"cell": "Q2/x", "start": "he", "optimiser": "gd", "category": "zero", "k": 0, "n": n,
-               "p": 0.0, "wilson_lo": 0.0, "wilson_hi": 0.1}]
-    basins += [{"cell": "Q9/only-here", "start": "he", "optimiser": "lbfgs", "category": "zero", "k": 1, "n": n,
-               "p": 1 / n, "wilson_lo": 0.0, "wilson_hi": 0.1}] if extra_cell else []
+    basins = [
+        {
+            "cell": "Q2/x",
+            "start": "he",
+            "optimiser": "lbfgs",
+            "category": "zero",
+            "k": k,
+            "n": n,
+            "p": k / n,
+            "wilson_lo": lo,
+            "wilson_hi": hi,
+        },
+        {
+            "cell": "Q2/x",
+            "start": "he",
+            "optimiser": "gd",
+            "category": "zero",
+            "k": 0,
+            "n": n,
+            "p": 0.0,
+            "wilson_lo": 0.0,
+            "wilson_hi": 0.1,
+        },
+    ]
+    basins += (
+        [
+            {
+                "cell": "Q9/only-here",
+                "start": "he",
+                "optimiser": "lbfgs",
+                "category": "zero",
+                "k": 1,
+                "n": n,
+                "p": 1 / n,
+                "wilson_lo": 0.0,
+                "wilson_hi": 0.1,
+            }
+        ]
+        if extra_cell
+        else []
+    )
     pd.DataFrame(basins).to_csv(t / "landscape_basins.csv", index=False)
     pd.DataFrame({"cell": "Q2/x", "multiplicity": multiplicities}).to_csv(t / "landscape_minima.csv", index=False)
     return t
@@ -36,7 +71,7 @@ def test_comparison_numbers(tmp_path):
     a = _study(tmp_path / "a", 20, 100, [5, 3], thm25_counter=0)
     b = _study(tmp_path / "b", 190, 1000, [50, 30, 1, 1], thm25_counter=2, extra_cell=True)
     md = comparison(a, b)
-    n_claims = len(assemble([]).query("kind == 'claim'"))    # every claim of the catalogue, untested or not
+    n_claims = len(assemble([]).query("kind == 'claim'"))  # every claim of the catalogue, untested or not
     assert f"Default: {n_claims} claims (2 holds," in md and f"paper-grade: {n_claims} claims (1 holds," in md
     # thm25_count holds with no counter-example in a, fails with 2 in b: the row names both counts
     assert "`thm25_count`" in md and "0/4 → 2/4 counter-examples" in md and "`prop22`" not in md
@@ -47,7 +82,7 @@ def test_comparison_numbers(tmp_path):
     assert f"19.0 % of 1000 ({100 * lo_b:.1f}–{100 * hi_b:.1f} %)" in row
     assert f"| {(hi_b - lo_b) / (hi_a - lo_a):.2f} |" in row
     assert row.endswith("| 2 / 4 | 0 / 2 |")
-    assert "Q9/only-here" not in md             # a cell of one study only is not compared
+    assert "Q9/only-here" not in md  # a cell of one study only is not compared
 
 
 def test_comparison_of_a_study_with_itself_and_without_tables(tmp_path):

@@ -10,9 +10,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text(encoding="utf-8"))
 # JSON-schema keywords the config schema may use; anything else is a typo (or a YAML flow mapping
 # broken by an unquoted comma, which silently creates a bogus key)
-KEYWORDS = {"minLength", "maxLength", "$schema", "title", "description", "type", "properties", "additionalProperties",
-            "required", "default", "items", "minItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-            "enum", "pattern", "anyOf", "oneOf"}
+KEYWORDS = {
+    "minLength",
+    "maxLength",
+    "$schema",
+    "title",
+    "description",
+    "type",
+    "properties",
+    "additionalProperties",
+    "required",
+    "default",
+    "items",
+    "minItems",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "enum",
+    "pattern",
+    "anyOf",
+    "oneOf",
+}
 
 
 def _nodes(node, path="(root)"):

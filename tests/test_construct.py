@@ -2,15 +2,16 @@
 
 import numpy as np
 import pytest
+from conftest import random_orthogonal
 
 import dlgeom
 from dlgeom.construct import (
-    collapse_thresholds, output_paper, rotation_to_diagonal,
+    collapse_thresholds,
+    output_paper,
+    rotation_to_diagonal,
 )
 from dlgeom.geometry import cone_matrix
 from dlgeom.local_minima import mu_samples
-
-from conftest import random_orthogonal
 
 ZERO = 1e-12
 

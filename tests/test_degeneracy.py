@@ -21,8 +21,7 @@ def test_cost_stays_zero_below_the_margin_and_rises_above():
     net = dlgeom.construct_global(data, 3).network
     eps_safe = relative_margin(net, data.X)
     assert eps_safe > 0
-    rows = degeneracy_probe(net, data, eps=(1e-3 * eps_safe, 1e-1 * eps_safe, 30 * eps_safe, 0.3),
-                            n_draws=4, seed=0)
+    rows = degeneracy_probe(net, data, eps=(1e-3 * eps_safe, 1e-1 * eps_safe, 30 * eps_safe, 0.3), n_draws=4, seed=0)
     small = [r for r in rows if r["eps"] <= 0.1 * eps_safe]
     assert all(r["cost"] <= 1e-10 and r["flips"] == 0 for r in small)
     large = [r for r in rows if r["eps"] >= 30 * eps_safe]

@@ -26,7 +26,6 @@ import re
 
 import pytest
 import yaml
-
 from doc_blocks import DOCS, RUN, blocks, copy_repo, dry_run, run_block
 
 PAGES = [d for d in DOCS if any(b.lang in RUN or b.file_name for b in blocks(d))]
@@ -58,11 +57,14 @@ def test_yaml_excerpts_parse():
 
 def test_the_dry_run_rule():
     assert dry_run("make study   # the default study -> results/default/") == (
-        "make -n study   # the default study -> results/default/\n")
+        "make -n study   # the default study -> results/default/\n"
+    )
     assert dry_run('PATH="$PWD/.venv/bin:$PATH" snakemake --workflow-profile p  # make it') == (
-        'PATH="$PWD/.venv/bin:$PATH" snakemake -n --workflow-profile p  # make it\n')
+        'PATH="$PWD/.venv/bin:$PATH" snakemake -n --workflow-profile p  # make it\n'
+    )
     assert dry_run(".venv/bin/snakemake --cores all\ncd x && $REPO/.venv/bin/snakemake --report r.html") == (
-        ".venv/bin/snakemake -n --cores all\ncd x && $REPO/.venv/bin/snakemake -n\n")
+        ".venv/bin/snakemake -n --cores all\ncd x && $REPO/.venv/bin/snakemake -n\n"
+    )
     assert dry_run(".venv/bin/dlgeom make-data --out d.npz") == ".venv/bin/dlgeom make-data --out d.npz\n"
 
 
@@ -73,6 +75,8 @@ def test_every_block_runs_as_written(doc, tmp_path):
         if block.lang not in RUN and not block.file_name:
             continue
         res = run_block(block, repo)
-        assert res.returncode == 0, (f"{block.where} ```{block.lang} failed (exit {res.returncode}):\n"
-                                     f"{block.text}\n--- stderr ---\n{res.stderr[-3000:]}\n--- stdout ---\n"
-                                     f"{res.stdout[-2000:]}")
+        assert res.returncode == 0, (
+            f"{block.where} ```{block.lang} failed (exit {res.returncode}):\n"
+            f"{block.text}\n--- stderr ---\n{res.stderr[-3000:]}\n--- stdout ---\n"
+            f"{res.stdout[-2000:]}"
+        )

@@ -9,9 +9,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MATH = ROOT / "docs" / "mathematics.md"
-SECTIONS = {1: "Setting", 2: "The truncation map", 3: "Assumptions and constants", 4: "Global minimiser",
-            5: "Local minima", 6: "Degeneracy", 7: "Induced metric and classification", 8: "Companion results",
-            9: "Comparison with the literature"}
+SECTIONS = {
+    1: "Setting",
+    2: "The truncation map",
+    3: "Assumptions and constants",
+    4: "Global minimiser",
+    5: "Local minima",
+    6: "Degeneracy",
+    7: "Induced metric and classification",
+    8: "Companion results",
+    9: "Comparison with the literature",
+}
 CITING = ["src", "workflow", "tests", "config", "docs", "Snakefile", "README.md"]
 
 
@@ -49,8 +57,14 @@ def test_section_4_has_its_numbered_steps():
 
 
 def test_equation_parser():
-    assert _equations("[P 2.48–2.52] and (4.74), [P Thm 2.3], (1.0)") == {"2.48", "2.49", "2.50", "2.51",
-                                                                          "2.52", "4.74"}
+    assert _equations("[P 2.48–2.52] and (4.74), [P Thm 2.3], (1.0)") == {
+        "2.48",
+        "2.49",
+        "2.50",
+        "2.51",
+        "2.52",
+        "4.74",
+    }
 
 
 @pytest.mark.parametrize("path", list(_files()), ids=lambda p: str(p.relative_to(ROOT)))

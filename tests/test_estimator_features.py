@@ -75,16 +75,19 @@ def _ratio(X, y):
 
 # ---- M = Q: the paper's construction, as before ---------------------------------------------------
 
+
 @pytest.mark.parametrize("q,ratio,seed", [(2, 0.1, 0), (3, 0.1, 1), (4, 0.15, 2), (3, 0.6, 3)])
 def test_square_data_keep_the_papers_construction(q, ratio, seed):
     data = dlgeom.make_clustered(q, 30, ratio, seed=seed)
     labels = np.array(["u", "v", "w", "x"])[:q][data.y]
     probe = data.X[::3] + np.random.default_rng(seed).normal(scale=0.3, size=data.X[::3].shape)
     clf = TruncationClassifier().fit(data.X, labels)
-    reference = dlgeom.construct_global(Dataset(data.X, data.y))      # what fit did before M ≠ Q existed
+    reference = dlgeom.construct_global(Dataset(data.X, data.y))  # what fit did before M ≠ Q existed
     assert isinstance(clf.construction_, dlgeom.Construction)
-    for mine, theirs in zip(clf.construction_.network.weights + clf.construction_.network.biases,
-                            reference.network.weights + reference.network.biases):
+    for mine, theirs in zip(
+        clf.construction_.network.weights + clf.construction_.network.biases,
+        reference.network.weights + reference.network.biases,
+    ):
         assert np.array_equal(mine, theirs)
     expected = np.array(["u", "v", "w", "x"])[predict_metric(reference, np.eye(q), probe)]
     assert np.array_equal(clf.predict(probe), expected)
@@ -106,14 +109,14 @@ def test_square_data_with_linearly_dependent_means_use_the_first_layer():
     assert np.array_equal(clf.predict(X), y)
 
 
-
 # ---- M > Q: real data sets ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("loader,m,q", [(load_wine, 13, 3), (load_breast_cancer, 30, 2)])
 def test_real_data_with_more_features_than_classes(loader, m, q):
     X, y = _standardised(loader)
     assert X.shape[1] == m and np.unique(y).size == q
-    lam_zero = 0.2 / _ratio(X, y)          # r = 0.2 < 1/4 in R^M, so also in the embedded R^Q
+    lam_zero = 0.2 / _ratio(X, y)  # r = 0.2 < 1/4 in R^M, so also in the embedded R^Q
     for lam in (lam_zero, 1.0):
         Xl = _shrunk(X, y, lam)
         clf = TruncationClassifier().fit(Xl, y)
@@ -122,16 +125,16 @@ def test_real_data_with_more_features_than_classes(loader, m, q):
         assert net.weights[0].shape == (q, m) and net.n_hidden == q + 1
         out = _outputs(net, Xl)
         pred = clf.predict(Xl)
-        assert np.array_equal(pred, _nearest_target(out))                 # metric rule = network rule
+        assert np.array_equal(pred, _nearest_target(out))  # metric rule = network rule
         assert np.array_equal(clf.predict_network(Xl), pred)
         assert clf.score(Xl, y) == pytest.approx(np.mean(_nearest_target(out) == y), abs=0)
         cost = _cost(out, y, q)
         holds = dlgeom.assumptions(clf.construction_.inner.geometry)
-        if lam == lam_zero:   # the assumptions hold on the embedded data: zero cost, every point right
+        if lam == lam_zero:  # the assumptions hold on the embedded data: zero cost, every point right
             assert holds.all_hold
             assert cost < ZERO
             assert np.array_equal(pred, y)
-        else:                 # as given, the classes overlap (A2 fails): the cost is not zero
+        else:  # as given, the classes overlap (A2 fails): the cost is not zero
             assert not holds.A2.holds
             assert cost > 0.1
 
@@ -146,6 +149,7 @@ def test_more_features_zero_cost_for_clustered_data_and_unseen_points():
 
 
 # ---- M = Q − 1 and M < Q − 1 ------------------------------------------------------------------------
+
 
 def test_one_feature_fewer_than_classes():
     # three tight clusters at the corners of a triangle in the plane, and two on a line
@@ -165,7 +169,7 @@ def test_one_feature_fewer_than_classes():
 def _in_mean_hull(data):
     """``data`` (R^Q) in coordinates of the affine hull of its class means: R^{Q−1}."""
     U, _, _ = np.linalg.svd((data.means - data.barycenter).T)
-    return (data.X - data.barycenter) @ U[:, :data.n_classes - 1]
+    return (data.X - data.barycenter) @ U[:, : data.n_classes - 1]
 
 
 @settings(max_examples=25, deadline=None)
@@ -192,8 +196,13 @@ def test_clustered_data_any_feature_count_zero_cost(q, extra, ratio, seed):
 @pytest.mark.parametrize("m", [3, 6])
 def test_bad_parameters_name_themselves_for_every_feature_count(m):
     data = dlgeom.make_clustered(3, 20, 0.1, seed=0) if m == 3 else make_clustered_highdim(3, m, 20, 0.1, seed=1)
-    for params, name in (({"n_layers": 2}, "n_layers"), ({"n_layers": 2.5}, "n_layers"),
-                         ({"use_D": "bogus"}, "use_D"), ({"theta0": -1.0}, "theta0"), ({"theta0": "x"}, "theta0")):
+    for params, name in (
+        ({"n_layers": 2}, "n_layers"),
+        ({"n_layers": 2.5}, "n_layers"),
+        ({"use_D": "bogus"}, "use_D"),
+        ({"theta0": -1.0}, "theta0"),
+        ({"theta0": "x"}, "theta0"),
+    ):
         with pytest.raises(ValueError, match=f"^{name}"):
             TruncationClassifier(**params).fit(data.X, data.y)
     clf = TruncationClassifier(theta0=0.3, use_D="paper", n_layers=4).fit(data.X, data.y)
@@ -228,9 +237,10 @@ def test_affinely_dependent_means_name_X():
 
 # ---- the one expected failure, checked for its reason ----------------------------------------------
 
+
 def test_the_expected_failure_is_the_clustering_assumption():
     assert set(EXPECTED_FAILED_CHECKS) == {"check_classifiers_train"}
-    X, y = make_blobs(n_samples=300, random_state=0)          # the check's data, built as it builds them
+    X, y = make_blobs(n_samples=300, random_state=0)  # the check's data, built as it builds them
     X, y = shuffle(X, y, random_state=7)
     X = StandardScaler().fit_transform(X)
     for Xp, yp in ((X[y != 2], y[y != 2]), (X, y)):

@@ -47,9 +47,17 @@ def test_local_minima_is_a_two_by_two_grid():
     rng = np.random.default_rng(0)
     n = 400
     vp = 10 ** rng.uniform(-2, -0.3, n)
-    patterns = pd.DataFrame({"type": np.where(np.arange(n) < 40, "none", "mixed"), "all_hold": True, "mu_in_box": True,
-                             "value_paper": vp, "value_biasfree": vp * rng.uniform(1, 2, n),
-                             "value_affine": vp * rng.uniform(0.8, 2, n), "mu_range": 10 ** rng.uniform(-16, -1, n)})
+    patterns = pd.DataFrame(
+        {
+            "type": np.where(np.arange(n) < 40, "none", "mixed"),
+            "all_hold": True,
+            "mu_in_box": True,
+            "value_paper": vp,
+            "value_biasfree": vp * rng.uniform(1, 2, n),
+            "value_affine": vp * rng.uniform(0.8, 2, n),
+            "mu_range": 10 ** rng.uniform(-16, -1, n),
+        }
+    )
     fig = fig_local_minima(patterns)
     panels = [ax for ax in fig.axes if ax.get_title().startswith("(")]
     assert [ax.get_title()[:3] for ax in panels] == ["(a)", "(b)", "(c)", "(d)"]

@@ -3,8 +3,8 @@ gradient and optimisers: equal to rounding, the same bytes at every vector width
 error where it is not built.  Its L-BFGS outcomes against scipy's are in test_batched.py."""
 
 import shutil
-from pathlib import Path
 import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +21,9 @@ needs_fused = pytest.mark.skipif(fused_unavailable() is not None, reason="dlgeom
 
 def _starts(q, L, n, seed):
     seqs = np.random.SeedSequence(seed).spawn(n)
-    return np.stack([init_random(q, L, np.random.default_rng(s), "he") for s in seqs]), \
-        [int(s.generate_state(1)[0]) for s in seqs]
+    return np.stack([init_random(q, L, np.random.default_rng(s), "he") for s in seqs]), [
+        int(s.generate_state(1)[0]) for s in seqs
+    ]
 
 
 def test_the_kernel_is_built_where_a_compiler_is():
@@ -41,7 +42,7 @@ def test_fused_cost_and_gradient_equal_the_sequential_ones_to_rounding(q, n, L):
     of 8: the padding points count for nothing), including networks with dead units."""
     data = dlgeom.make_clustered(q, n, 0.2, seed=q)
     X, _ = _starts(q, L, 19, seed=q)
-    X[3, : q * q] *= -1.0                      # a first layer that kills most units
+    X[3, : q * q] *= -1.0  # a first layer that kills most units
     f, G = cost_and_grad_batch(X, data, q, L, kernel="fused")
     for i, x in enumerate(X):
         f_i, g_i = cost_and_grad(Network.from_flat(x, q, L), data)
@@ -97,8 +98,9 @@ def test_landscape_fused_engine_gives_the_gd_and_adam_rows_of_the_batched_one():
     from dlgeom.study.landscape_run import run_landscape
 
     data = dlgeom.make_clustered(2, 12, 0.1, seed=3)
-    kw = dict(runs=5, starts=("he", "global"), rhos=(1e-1,), optimisers=("gd", "adam"), max_iter=60, seed=(3,),
-              shape=False)
+    kw = dict(
+        runs=5, starts=("he", "global"), rhos=(1e-1,), optimisers=("gd", "adam"), max_iter=60, seed=(3,), shape=False
+    )
     a = run_landscape(data, 2, engine="batched", **kw)
     b = run_landscape(data, 2, engine="fused", **kw)
     assert len(a["rows"]) == len(b["rows"]) == 20
@@ -113,8 +115,9 @@ def test_without_the_kernel_the_fused_engine_is_a_one_line_error(monkeypatch, tm
     name the field and the alternatives, before any work."""
     monkeypatch.setattr(batched, "_fused", None)
     data = dlgeom.make_clustered(2, 12, 0.1, seed=3)
-    with pytest.raises(DlgeomInputError, match="kernel: 'fused' cannot run: the compiled kernel dlgeom._fused is "
-                                               "not built"):
+    with pytest.raises(
+        DlgeomInputError, match="kernel: 'fused' cannot run: the compiled kernel dlgeom._fused is not built"
+    ):
         optimise_batch(data, np.zeros((1, 18)), 2, "gd", kernel="fused")
     with pytest.raises(DlgeomInputError, match="kernel"):
         cost_and_grad_batch(np.zeros((1, 18)), data, 2, 2, kernel="simd")
@@ -129,6 +132,9 @@ def test_without_the_kernel_the_fused_engine_is_a_one_line_error(monkeypatch, tm
     root = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((root / "config" / "test.yaml").read_text())
     cfg["landscape"]["engine"] = "fused"
-    with pytest.raises(DlgeomInputError, match=r"^config key 'landscape.engine': 'fused' cannot run here: the "
-                                               r"compiled kernel dlgeom._fused is not built[^\n]*$"):
+    with pytest.raises(
+        DlgeomInputError,
+        match=r"^config key 'landscape.engine': 'fused' cannot run here: the "
+        r"compiled kernel dlgeom._fused is not built[^\n]*$",
+    ):
         validate_config(cfg, load_schema(root / "workflow" / "schemas" / "config.schema.yaml"))

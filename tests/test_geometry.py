@@ -7,7 +7,11 @@ import pytest
 
 import dlgeom
 from dlgeom.geometry import (
-    ball_in_cone, class_means, cone_angles, forward_cone_depth, noise_radius,
+    ball_in_cone,
+    class_means,
+    cone_angles,
+    forward_cone_depth,
+    noise_radius,
 )
 
 
@@ -71,7 +75,7 @@ def test_statistics_match_direct_computation(data3):
 def test_class_means_both_paths_match_direct_computation(q, d, n):
     """The one-hot path (Q ≤ 32) and the flat-bincount path (Q > 32), each over several blocks
     of rows, against the per-class mean; labels unsorted, d may differ from Q."""
-    geo = importlib.import_module("dlgeom.data")         # class_means and its block sizes live there
+    geo = importlib.import_module("dlgeom.data")  # class_means and its block sizes live there
     rng = np.random.default_rng(q)
     y = rng.permutation(np.arange(n) % q)
     X = rng.normal(size=(n, d)) * 10 + y[:, None]
@@ -79,9 +83,9 @@ def test_class_means_both_paths_match_direct_computation(q, d, n):
     got = class_means(X, y, q)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     if q <= geo._ONE_HOT_MAX:
-        assert n > geo._ONE_HOT_ROWS                  # several one-hot blocks
+        assert n > geo._ONE_HOT_ROWS  # several one-hot blocks
     else:
-        assert n * d > geo._FLAT_BLOCK                # several flat blocks
+        assert n * d > geo._FLAT_BLOCK  # several flat blocks
 
 
 def test_assumptions_report_values_and_margins():
@@ -122,4 +126,4 @@ def test_a3_boundary_within_rounding_counts_as_failing():
         seen_below |= g.theta_max < np.pi
         assert not dlgeom.assumptions(g).A3.holds
         assert g.theta_star == THETA_CAP and g.lam > 0.01
-    assert seen_below        # rounding put some of them below π: the tolerance is what decides
+    assert seen_below  # rounding put some of them below π: the tolerance is what decides

@@ -139,8 +139,9 @@ def test_bad_input():
     with pytest.raises(DlgeomInputError, match="y"):
         Dataset(np.zeros((4, 3)), [0, 0, 2, 2])
     with pytest.raises(DlgeomInputError, match="M >= Q - 1"):
-        construct_highdim(Dataset(np.random.default_rng(0).standard_normal((12, 2)), np.repeat([0, 1, 2, 3], 3),
-                                  np.eye(4)))
+        construct_highdim(
+            Dataset(np.random.default_rng(0).standard_normal((12, 2)), np.repeat([0, 1, 2, 3], 3), np.eye(4))
+        )
     data = make_clustered_highdim(2, 3, 10, seed=1)
     with pytest.raises(DlgeomInputError, match="projection"):
         construct_highdim(data, "lda")
@@ -154,8 +155,28 @@ def test_bad_input():
 
 def test_cli_highdim(tmp_path, capsys):
     out = tmp_path / "hd.json"
-    rc = main(["highdim", "--Q", "2", "--M", "3", "--delta-ratio", "0.1", "--perp-scale", "1,10",
-               "--replicates", "1", "--n", "10", "--seed", "3", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "highdim",
+            "--Q",
+            "2",
+            "--M",
+            "3",
+            "--delta-ratio",
+            "0.1",
+            "--perp-scale",
+            "1,10",
+            "--replicates",
+            "1",
+            "--n",
+            "10",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     doc = json.loads(out.read_text())
     assert doc["seed"] == [3] and doc["kind"] == "highdim"
@@ -174,7 +195,7 @@ def test_cli_highdim(tmp_path, capsys):
 def _in_mean_hull(data: Dataset) -> Dataset:
     """``data`` (R^Q) in coordinates of the affine hull of its class means: R^{Q−1}."""
     U, _, _ = np.linalg.svd((data.means - data.barycenter).T)
-    return Dataset((data.X - data.barycenter) @ U[:, :data.n_classes - 1], data.y, data.Y)
+    return Dataset((data.X - data.barycenter) @ U[:, : data.n_classes - 1], data.y, data.Y)
 
 
 @pytest.mark.parametrize("q", [2, 3, 4])
@@ -194,9 +215,12 @@ def test_one_dimension_fewer_than_classes(q):
     # the same function as the construction on the data padded by a zero coordinate
     padded = Dataset(np.column_stack([data.X, np.zeros(data.X.shape[0])]), data.y, data.Y)
     probe = np.random.default_rng(q).standard_normal((50, q - 1)) * 2
-    assert np.allclose(con.network.forward(probe),
-                       construct_highdim(padded).network.forward(np.column_stack([probe, np.zeros(50)])),
-                       rtol=0, atol=1e-12)
+    assert np.allclose(
+        con.network.forward(probe),
+        construct_highdim(padded).network.forward(np.column_stack([probe, np.zeros(50)])),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_collapse_layer_count_and_D_pass_through():

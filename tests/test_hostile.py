@@ -46,13 +46,16 @@ def snapshot(root: Path) -> dict:
 def run_in_process(argv):
     """(exit code, stdout, stderr, warnings) of ``dlgeom argv`` run in this process."""
     out, err = io.StringIO(), io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         warnings.simplefilter("always")
         with np.errstate(all="warn"):
             try:
                 rc = main(argv)
-            except SystemExit as exc:   # argparse
+            except SystemExit as exc:  # argparse
                 rc = exc.code
     return rc, out.getvalue(), err.getvalue(), [str(w.message) for w in caught]
 
@@ -91,9 +94,10 @@ def test_tries_cover_every_class_and_command():
     classes = Counter(c for c, _, _ in TRIES)
     commands = {argv[0] for _, _, argv in TRIES}
     assert set(classes) == {"bad file", "numbers", "sizes and values", "destination", "existing output"}
-    from dlgeom.cli import EXTENSIONS, _parser
     import argparse
     import importlib
+
+    from dlgeom.cli import EXTENSIONS, _parser
 
     parser = _parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -102,10 +106,17 @@ def test_tries_cover_every_class_and_command():
     assert commands == set(sub.choices), set(sub.choices) ^ commands
 
 
-SUBPROCESS_SUBSET = ["bad file|check:garbage.npz", "bad file|construct:pickled.npz", "numbers|construct:big1.npz",
-                     "sizes and values|make-data:Q=1e5", "sizes and values|construct:layers 1e9",
-                     "destination|construct:parent is a regular file", "destination|aggregate:procfs",
-                     "existing output|aggregate:existing", "bad file|cell:manifest garbage"]
+SUBPROCESS_SUBSET = [
+    "bad file|check:garbage.npz",
+    "bad file|construct:pickled.npz",
+    "numbers|construct:big1.npz",
+    "sizes and values|make-data:Q=1e5",
+    "sizes and values|construct:layers 1e9",
+    "destination|construct:parent is a regular file",
+    "destination|aggregate:procfs",
+    "existing output|aggregate:existing",
+    "bad file|cell:manifest garbage",
+]
 
 
 @pytest.mark.parametrize("key", SUBPROCESS_SUBSET)
@@ -113,7 +124,8 @@ def test_bad_input_by_subprocess(workspace, key):
     argv = next(a for c, i, a in TRIES if f"{c}|{i}" == key)
     before = snapshot(workspace)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONWARNINGS": "always"}
-    res = subprocess.run([sys.executable, "-m", "dlgeom", *fill(argv, workspace)], capture_output=True, text=True,
-                         env=env, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "dlgeom", *fill(argv, workspace)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert_clean_failure(res.returncode, res.stderr)
     assert snapshot(workspace) == before

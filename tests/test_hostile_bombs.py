@@ -47,6 +47,7 @@ def _one_line(exc) -> str:
 
 # --- config files -------------------------------------------------------------------------------
 
+
 def _list_bomb(levels=9, width=9) -> str:
     lines = ["study: bomb", "a0: &a0 [" + ", ".join(["1"] * width) + "]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels + 1)]
@@ -55,22 +56,27 @@ def _list_bomb(levels=9, width=9) -> str:
 
 def _dict_bomb(levels=9, width=9) -> str:
     lines = ["study: bomb", "a0: &a0 {" + ", ".join(f"k{j}: 1" for j in range(width)) + "}"]
-    lines += [f"a{i}: &a{i} {{" + ", ".join(f"k{j}: *a{i - 1}" for j in range(width)) + "}"
-              for i in range(1, levels + 1)]
+    lines += [
+        f"a{i}: &a{i} {{" + ", ".join(f"k{j}: *a{i - 1}" for j in range(width)) + "}" for i in range(1, levels + 1)
+    ]
     return "\n".join(lines) + "\n"
 
 
 BAD_FILES = {
     "list alias bomb": (_list_bomb(), "aliases"),
     "dict alias bomb": (_dict_bomb(), "aliases"),
-    "nested alias bomb under a real key": ("study: b\ngrid:\n  x: &x [1,1,1,1,1,1,1,1,1,1]\n  y: &y [*x,*x,*x,*x,*x,*x,"
-                                           "*x,*x,*x,*x]\n" + "".join(f"  z{i}: &z{i} [" + ",".join(
-                                               [f"*{'y' if i == 0 else f'z{i - 1}'}"] * 10) + "]\n"
-                                               for i in range(4)), "aliases"),
+    "nested alias bomb under a real key": (
+        "study: b\ngrid:\n  x: &x [1,1,1,1,1,1,1,1,1,1]\n  y: &y [*x,*x,*x,*x,*x,*x,"
+        "*x,*x,*x,*x]\n"
+        + "".join(f"  z{i}: &z{i} [" + ",".join([f"*{'y' if i == 0 else f'z{i - 1}'}"] * 10) + "]\n" for i in range(4)),
+        "aliases",
+    ),
     "duplicate top-level key": ("study: a\nreplicates: 2\nreplicates: 3\n", "'replicates' appears twice"),
     "duplicate nested key": ("study: a\ngrid:\n  Q: [3]\n  theta: [regular]\n  Q: [4]\n", "'grid.Q' appears twice"),
-    "duplicate key in a list item": ("study: a\ndatasets:\n  - name: x\n    path: a.csv\n    name: y\n",
-                                     "'datasets[0].name' appears twice"),
+    "duplicate key in a list item": (
+        "study: a\ndatasets:\n  - name: x\n    path: a.csv\n    name: y\n",
+        "'datasets[0].name' appears twice",
+    ),
     "YTE template": ("__use_yte__: true\nstudy: a\n?if True:\n  replicates: 2\n", "YTE"),
     "oversized file": ("study: a\n" + "# padding\n" * 120_000, "bytes"),
 }
@@ -102,7 +108,7 @@ def test_a_small_anchor_reused_a_few_times_is_fine(tmp_path):
 
 
 def test_loaded_config_with_shared_values_is_bounded_without_walking_them():
-    bomb = yaml.safe_load(_list_bomb())             # shared lists: cheap to load, 9^10 values to walk
+    bomb = yaml.safe_load(_list_bomb())  # shared lists: cheap to load, 9^10 values to walk
     t0 = time.perf_counter()
     with pytest.raises(DlgeomInputError, match=f"{MAX_CONFIG_VALUES:,}"):
         check_config_size(bomb)
@@ -138,6 +144,7 @@ def test_max_cells_raises_or_lowers_the_limit_on_purpose():
     def mutate(c):
         _big_grid(c, MAX_CELLS // 9 + 1)
         c["max_cells"] = 10 * MAX_CELLS
+
     check_config_limits(_validated(mutate))
     small = _validated(lambda c: c.update(max_cells=1))
     with pytest.raises(DlgeomInputError, match="max_cells"):
@@ -166,18 +173,23 @@ def test_the_repository_studies_are_within_the_limits():
         check_config_limits(validate_config(cfg, SCHEMA, base_dir=ROOT))
 
 
-@pytest.mark.parametrize("where,value", [
-    ("study", "default\n"), ("datasets.0.name", "blobs\n"), ("datasets.0.name", "bl\tobs"),
-    ("datasets.0.path", str(ROOT / "config" / "example_data" / "blobs.csv") + "\n"),
-    ("noise", "uniform\r"),
-])
+@pytest.mark.parametrize(
+    "where,value",
+    [
+        ("study", "default\n"),
+        ("datasets.0.name", "blobs\n"),
+        ("datasets.0.name", "bl\tobs"),
+        ("datasets.0.path", str(ROOT / "config" / "example_data" / "blobs.csv") + "\n"),
+        ("noise", "uniform\r"),
+    ],
+)
 def test_control_characters_in_names_and_paths_are_refused(where, value):
     cfg = copy.deepcopy(BASE)
     node, parts = cfg, where.split(".")
     for p in parts[:-1]:
         node = node[int(p)] if p.isdigit() else node[p]
     node[parts[-1]] = value
-    with pytest.raises(DlgeomInputError) as info:          # by the schema, the dataset check or, for a final
+    with pytest.raises(DlgeomInputError) as info:  # by the schema, the dataset check or, for a final
         check_config_limits(validate_config(cfg, SCHEMA))  # newline (the schema's "$" lets it through), here
     msg = _one_line(info.value)
     assert parts[-1] in msg or "control character" in msg
@@ -186,7 +198,7 @@ def test_control_characters_in_names_and_paths_are_refused(where, value):
 def test_a_final_newline_in_a_name_is_refused_by_the_limits():
     cfg = copy.deepcopy(BASE)
     cfg["datasets"][0]["name"] = "blobs\n"
-    validated = validate_config(cfg, SCHEMA)           # passes the schema's pattern "^...$"
+    validated = validate_config(cfg, SCHEMA)  # passes the schema's pattern "^...$"
     with pytest.raises(DlgeomInputError) as info:
         check_config_limits(validated)
     assert "datasets[0].name" in _one_line(info.value) and "control character" in str(info.value)
@@ -213,15 +225,21 @@ def _snakemake():
 def test_snakemake_dry_run_refuses_the_bad_config_file_in_one_line(tmp_path, name):
     path = tmp_path / "c.yaml"
     path.write_text(BAD_FILES[name][0])
-    res = subprocess.run([_snakemake(), "-n", "--configfile", str(path), "-d", str(tmp_path / "run")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    res = subprocess.run(
+        [_snakemake(), "-n", "--configfile", str(path), "-d", str(tmp_path / "run")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )
     assert res.returncode == 1
     errors = [line for line in res.stderr.splitlines() if line.startswith("dlgeom: config error:")]
     assert len(errors) == 1 and BAD_FILES[name][1] in errors[0] and "Traceback" not in res.stderr
 
 
 # --- dataset files -------------------------------------------------------------------------------
+
 
 def _npy_bytes(arr) -> bytes:
     buf = io.BytesIO()
@@ -257,7 +275,7 @@ def _never_load(*a, **k):
 
 @pytest.mark.parametrize("loader", [load_dataset, load_table])
 def test_npz_that_would_inflate_past_the_limit_is_refused_before_loading(tmp_path, monkeypatch, loader):
-    monkeypatch.setattr(data_mod, "MAX_DATASET_BYTES", 1 << 20)       # a 2 MB bomb against a 1 MB limit
+    monkeypatch.setattr(data_mod, "MAX_DATASET_BYTES", 1 << 20)  # a 2 MB bomb against a 1 MB limit
     _zip_bomb(tmp_path / "bomb.npz", 2 << 20)
     assert (tmp_path / "bomb.npz").stat().st_size < 64 << 10
     _lying_header(tmp_path / "header.npz")
@@ -293,7 +311,7 @@ def test_a_sparse_csv_past_the_byte_limit_is_refused_before_reading(tmp_path, mo
     path = tmp_path / "big.csv"
     with open(path, "w") as fh:
         fh.write("x1,x2,label\n")
-        fh.truncate(MAX_DATASET_BYTES + 1)            # sparse: no disk used
+        fh.truncate(MAX_DATASET_BYTES + 1)  # sparse: no disk used
     monkeypatch.setattr(pd, "read_csv", _never_load)
     with pytest.raises(DlgeomInputError) as info:
         loader(path)

@@ -26,6 +26,7 @@ INF, NAN = math.inf, math.nan
 
 def _set(path: str, value):
     """A mutation setting the config key ``a.b[2].c`` to ``value``."""
+
     def mutate(cfg):
         parts = path.replace("]", "").replace("[", ".").split(".")
         node = cfg
@@ -36,6 +37,7 @@ def _set(path: str, value):
             node[int(last)] = value
         else:
             node[last] = value
+
     return mutate
 
 
@@ -85,8 +87,11 @@ BAD_CONFIGS = [
     ("limit", "landscape.max_iter", _set("landscape.max_iter", 10**9)),
     ("limit", "landscape.optimiser_runs.gd", _set("landscape.optimiser_runs", {"gd": 0})),
     ("unknown", "landscape.optimiser_runs", _set("landscape.optimiser_runs", {"sgd": 5})),
-    ("unused", "landscape.optimiser_runs.adam",
-     lambda cfg: (_set("landscape.optimisers", ["lbfgs"])(cfg), _set("landscape.optimiser_runs", {"adam": 5})(cfg))),
+    (
+        "unused",
+        "landscape.optimiser_runs.adam",
+        lambda cfg: (_set("landscape.optimisers", ["lbfgs"])(cfg), _set("landscape.optimiser_runs", {"adam": 5})(cfg)),
+    ),
     ("limit", "robustness.replicates", _set("robustness.replicates", 10**6)),
     ("limit", "beyond.highdim.M[0]", _set("beyond.highdim.M", [10**6])),
     # the curation figure's cell must be a cell of the grid
@@ -146,47 +151,62 @@ def test_every_error_of_a_config_is_reported_at_once():
     from dlgeom.validation import ConfigErrors
 
     cfg = copy.deepcopy(BASE)
-    cfg["replicates"] = 0                                   # schema: below the minimum
-    cfg["grid"]["theta"] = ["regular", 9.0]                 # schema: not an angle in (0, 2π)
+    cfg["replicates"] = 0  # schema: below the minimum
+    cfg["grid"]["theta"] = ["regular", 9.0]  # schema: not an angle in (0, 2π)
     cfg["landscape"]["optimisers"] = ["lbfgs"]
-    cfg["landscape"]["optimiser_runs"] = {"gd": 5}          # semantic: gd is not run
-    cfg["datasets"][0]["shrink"] = [-1.0]                   # semantic: λ < 0
-    cfg["robustness"]["optimisers"]["points"] = {"delta_ratio": [0.3]}   # semantic: not an axis value
+    cfg["landscape"]["optimiser_runs"] = {"gd": 5}  # semantic: gd is not run
+    cfg["datasets"][0]["shrink"] = [-1.0]  # semantic: λ < 0
+    cfg["robustness"]["optimisers"]["points"] = {"delta_ratio": [0.3]}  # semantic: not an axis value
     with pytest.raises(ConfigErrors) as info:
         validate_config(cfg, SCHEMA)
     lines = str(info.value).splitlines()
     keys = [line.split("'")[1] for line in lines]
-    assert sorted(keys) == ["datasets[0].shrink[0]", "grid.theta[1]", "landscape.optimiser_runs.gd", "replicates",
-                            "robustness.optimisers.points.delta_ratio[0]"], lines
+    assert sorted(keys) == [
+        "datasets[0].shrink[0]",
+        "grid.theta[1]",
+        "landscape.optimiser_runs.gd",
+        "replicates",
+        "robustness.optimisers.points.delta_ratio[0]",
+    ], lines
     assert all(line.startswith("config key '") for line in lines)
 
 
 def _default_with(user: dict) -> dict:
     """config/config.yaml extended by ``user`` the way Snakemake merges a --configfile."""
+
     def merge(base, over):
         out = dict(base)
         for k, v in over.items():
             out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
         return out
+
     return merge(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), user)
 
 
 def test_keys_that_depend_on_the_grid_follow_a_new_grid():
     """A config that changes the grid and leaves the grid-dependent keys out: the values inherited
     from config/config.yaml that are not in the new grid are dropped, the rest kept."""
-    user = {"study": "mine", "grid": {"Q": [3, 4], "delta_ratio": [0.1, 0.2], "theta": ["regular", 2.0]},
-            "robustness": {"axes": {"delta_ratio": [0.1, 1.0], "theta": [], "label_noise": [0.05]}}}
+    user = {
+        "study": "mine",
+        "grid": {"Q": [3, 4], "delta_ratio": [0.1, 0.2], "theta": ["regular", 2.0]},
+        "robustness": {"axes": {"delta_ratio": [0.1, 1.0], "theta": [], "label_noise": [0.05]}},
+    }
     out = validate_config(_default_with(user), SCHEMA, explicit=user)
     assert out["landscape"]["cells"] == ["Q3/thetaregular/r0.1"]  # the one default cell in the grid
     assert out["figures"] == {"curation_Q": 4, "curation_delta_ratio": 0.1}
     assert out["robustness"]["optimisers"]["points"] == {"delta_ratio": [0.1], "theta": [], "label_noise": [0.05]}
     # the same values set by the user are checked strictly, every error at once
-    strict = {**user, "landscape": {"cells": ["Q2/thetaregular/r0.1"]},
-              "robustness": {**user["robustness"], "optimisers": {"points": {"theta": [3.4]}}}}
+    strict = {
+        **user,
+        "landscape": {"cells": ["Q2/thetaregular/r0.1"]},
+        "robustness": {**user["robustness"], "optimisers": {"points": {"theta": [3.4]}}},
+    }
     with pytest.raises(DlgeomInputError) as info:
         validate_config(_default_with(strict), SCHEMA, explicit=strict)
     assert [line.split("'")[1] for line in str(info.value).splitlines()] == [
-        "landscape.cells[0]", "robustness.optimisers.points.theta"]
+        "landscape.cells[0]",
+        "robustness.optimisers.points.theta",
+    ]
 
 
 def test_the_default_study_keeps_its_own_grid_dependent_values():
@@ -238,12 +258,14 @@ def _env():
 
 
 def test_second_run_in_the_same_folder_is_told_what_to_do(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(tmp_path), "30"], stdout=subprocess.PIPE,
-                              text=True, env=_env())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(tmp_path), "30"], stdout=subprocess.PIPE, text=True, env=_env()
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        res = subprocess.run([sys.executable, "-c", _HOLD, str(tmp_path), "0"], capture_output=True, text=True,
-                             env=_env(), timeout=60)
+        res = subprocess.run(
+            [sys.executable, "-c", _HOLD, str(tmp_path), "0"], capture_output=True, text=True, env=_env(), timeout=60
+        )
         assert res.returncode == 1
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and f"pid {holder.pid}" in lines[0]
@@ -252,14 +274,23 @@ def test_second_run_in_the_same_folder_is_told_what_to_do(tmp_path):
         holder.kill()
         holder.wait()
     # the kernel drops the lock with the process: never stale
-    res = subprocess.run([sys.executable, "-c", _HOLD, str(tmp_path), "0"], capture_output=True, text=True,
-                         env=_env(), timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-c", _HOLD, str(tmp_path), "0"], capture_output=True, text=True, env=_env(), timeout=60
+    )
     assert res.returncode == 0 and res.stdout.strip() == "locked"
 
 
 def test_three_simultaneous_starts_one_runs_two_are_told(tmp_path):
-    procs = [subprocess.Popen([sys.executable, "-c", _HOLD, str(tmp_path), "3"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=_env()) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _HOLD, str(tmp_path), "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for _ in range(3)
+    ]
     results = [(p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for p in procs]
     assert sorted(rc for rc, _, _ in results) == [0, 1, 1]
     for rc, _out, err in results:
@@ -271,8 +302,14 @@ def test_three_simultaneous_starts_one_runs_two_are_told(tmp_path):
 def test_dry_runs_and_listings_never_take_the_lock():
     from dlgeom.study.runlock import _looks_only
 
-    for argv in (["snakemake", "-n"], ["snakemake", "--dry-run"], ["snakemake", "-qn"], ["snakemake", "--lint"],
-                 ["snakemake", "--summary"], ["snakemake", "--dag"]):
+    for argv in (
+        ["snakemake", "-n"],
+        ["snakemake", "--dry-run"],
+        ["snakemake", "-qn"],
+        ["snakemake", "--lint"],
+        ["snakemake", "--summary"],
+        ["snakemake", "--dag"],
+    ):
         assert _looks_only(argv), argv
     for argv in (["snakemake", "--cores", "2"], ["snakemake", "-j2"], ["snakemake", "--unlock"]):
         assert not _looks_only(argv), argv
@@ -280,16 +317,33 @@ def test_dry_runs_and_listings_never_take_the_lock():
 
 @pytest.mark.skipif(not (Path(sys.executable).parent / "snakemake").exists(), reason="snakemake is not installed")
 def test_snakemake_run_while_another_runs_gives_the_one_line_advice(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(tmp_path), "60"], stdout=subprocess.PIPE,
-                              text=True, env=_env())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(tmp_path), "60"], stdout=subprocess.PIPE, text=True, env=_env()
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         cfg = copy.deepcopy(BASE)
         (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
         t0 = time.time()
-        res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
-                              "--configfile", str(tmp_path / "c.yaml"), "--cores", "1"],
-                             capture_output=True, text=True, env=_env(), timeout=120)
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-s",
+                str(ROOT / "Snakefile"),
+                "-d",
+                str(tmp_path),
+                "--configfile",
+                str(tmp_path / "c.yaml"),
+                "--cores",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+        )
         assert res.returncode != 0, time.time() - t0
         ours = [line for line in res.stderr.splitlines() if line.startswith("dlgeom:")]
         assert len(ours) == 1 and "another run of this study" in ours[0]

@@ -111,8 +111,9 @@ def test_mangled_valid_npz(payload):
     _load("m.npz", payload)
 
 
-_CELLS = st.sampled_from(["0", "1", "2", "-1", "0.5", "1e308", "1e-320", "nan", "inf", "-inf", "", "a", "label",
-                          " ", "1,2", '"3"', "x1"])
+_CELLS = st.sampled_from(
+    ["0", "1", "2", "-1", "0.5", "1e308", "1e-320", "nan", "inf", "-inf", "", "a", "label", " ", "1,2", '"3"', "x1"]
+)
 
 
 @st.composite
@@ -134,7 +135,11 @@ def test_a_valid_csv_round_trips(q):
     """The fuzz could pass by refusing everything: a valid CSV is read back exactly."""
     y = np.repeat(np.arange(q), 3)
     X = np.eye(q)[y] + 0.01 * np.arange(3 * q * q).reshape(3 * q, q)
-    text = ",".join([f"x{k}" for k in range(q)] + ["label"]) + "\n" + "\n".join(
-        ",".join([repr(float(v)) for v in X[i]] + [str(y[i])]) for i in range(len(y))) + "\n"
+    text = (
+        ",".join([f"x{k}" for k in range(q)] + ["label"])
+        + "\n"
+        + "\n".join(",".join([repr(float(v)) for v in X[i]] + [str(y[i])]) for i in range(len(y)))
+        + "\n"
+    )
     data = _load("v.csv", text.encode())
     assert data is not None and np.array_equal(data.X, X) and np.array_equal(data.y, y)

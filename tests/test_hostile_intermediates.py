@@ -26,7 +26,7 @@ def study(tmp_path):
     (tmp_path / "cell.json").write_text(json.dumps({"settings": stamp, "rows": [1, 2, 3]}, indent=2))
     (tmp_path / "t.csv").write_text("a\n1\n")
     (tmp_path / "t.csv.prov.json").write_text(json.dumps({"settings": [stamp]}, indent=2))
-    check_settings([tmp_path / "cell.json", tmp_path / "t.csv"], folder)       # current: accepted
+    check_settings([tmp_path / "cell.json", tmp_path / "t.csv"], folder)  # current: accepted
     return tmp_path, folder
 
 
@@ -36,8 +36,14 @@ def test_a_damaged_intermediate_is_named_not_blamed_on_settings(study, which, da
     root, folder = study
     path = root / which
     text = path.read_text()
-    path.write_bytes({"truncated": text[: len(text) // 2].encode(), "emptied": b"",
-                      "not an object": b"[1, 2]", "binary": b"\xff\xfe\x00garbage"}[damage])
+    path.write_bytes(
+        {
+            "truncated": text[: len(text) // 2].encode(),
+            "emptied": b"",
+            "not an object": b"[1, 2]",
+            "binary": b"\xff\xfe\x00garbage",
+        }[damage]
+    )
     with pytest.raises(DlgeomInputError) as info:
         check_settings([root / "cell.json", root / "t.csv"], folder)
     msg = str(info.value)
@@ -53,6 +59,7 @@ def test_outputs_of_other_settings_are_still_refused_as_such(study):
 
 
 # --- committed reference tables ------------------------------------------------------------------
+
 
 def recorded_input_mismatches(results: Path, repo: Path) -> list[str]:
     """Every input a committed sidecar records that is itself a committed file of ``results``, whose
@@ -90,6 +97,7 @@ def test_a_hand_edit_of_a_committed_table_is_caught(tmp_path):
 
 # --- truncated outputs stop the workflow before any job (and before Snakemake deletes anything) -----
 
+
 def test_truncated_json_outputs_are_found_from_their_last_bytes(tmp_path):
     from dlgeom.jsonutil import write_json
     from dlgeom.study.layout import truncated_outputs
@@ -97,11 +105,15 @@ def test_truncated_json_outputs_are_found_from_their_last_bytes(tmp_path):
     good = [write_json({"a": [1, 2]}, tmp_path / "a.json"), write_json([1, {"b": 2}], tmp_path / "b.json")]
     (tmp_path / "sub").mkdir()
     text = (tmp_path / "a.json").read_text()
-    cuts = {"half": text[: len(text) // 2], "inside a string": '{"key": "Q2/thet', "empty": "",
-            "after a number": text[: text.index("1") + 1]}
+    cuts = {
+        "half": text[: len(text) // 2],
+        "inside a string": '{"key": "Q2/thet',
+        "empty": "",
+        "after a number": text[: text.index("1") + 1],
+    }
     for name, cut in cuts.items():
         (tmp_path / "sub" / f"{name}.json").write_text(cut)
-    (tmp_path / "spaced.json").write_text('{"a": 1}  \n\n')       # a hand-formatted complete file
+    (tmp_path / "spaced.json").write_text('{"a": 1}  \n\n')  # a hand-formatted complete file
     found = truncated_outputs(tmp_path)
     assert sorted(p.name for p in found) == sorted(f"{n}.json" for n in cuts)
     assert not set(good) & set(found)
@@ -124,9 +136,14 @@ def test_a_study_with_a_truncated_cell_stops_before_any_job_and_deletes_nothing(
     (study / "tables" / "phase.csv").write_text("a\n1\n")
     (study / "tables" / "phase.csv.prov.json").write_text("{}\n")
     before = sorted(str(p.relative_to(tmp_path)) for p in study.rglob("*"))
-    res = subprocess.run([str(exe), "-s", str(ROOT / "Snakefile"), "--configfile", "config/test.yaml", "--cores", "1"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    res = subprocess.run(
+        [str(exe), "-s", str(ROOT / "Snakefile"), "--configfile", "config/test.yaml", "--cores", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )
     assert res.returncode == 1
     errors = [line for line in res.stderr.splitlines() if line.startswith("dlgeom: error:")]
     assert len(errors) == 1 and str(cell.relative_to(tmp_path)) in errors[0] and "truncated" in errors[0]

@@ -40,7 +40,7 @@ def _poison(X, q, L):
     for i, (place, value) in enumerate(rows):
         out[i, place] = value
     huge = out[-1].copy()
-    huge[:block * L] *= 1e80                        # finite weights whose activations overflow to inf
+    huge[: block * L] *= 1e80  # finite weights whose activations overflow to inf
     return np.vstack([out, huge[None]])
 
 
@@ -60,7 +60,7 @@ def test_non_finite_parameters_give_numpys_non_finite_costs_and_gradients(q, L):
     with np.errstate(all="ignore"):
         f_np, G_np = cost_and_grad_batch(X, data, q, L, kernel="numpy")
         f_fu, G_fu = cost_and_grad_batch(X, data, q, L, kernel="fused")
-    assert not np.isfinite(f_np[:10]).all()          # the poison reaches numpy's cost
+    assert not np.isfinite(f_np[:10]).all()  # the poison reaches numpy's cost
     _same_nonfinite(f_fu, f_np)
     _same_nonfinite(G_fu, G_np)
 
@@ -87,13 +87,13 @@ def test_changing_the_callers_array_does_not_make_results_stale():
     data = Dataset(X, y)
     P = _starts(q, L, 5, 3)
     before = [cost_and_grad_batch(P, data, q, L, kernel=k) for k in ("numpy", "fused")]
-    X *= 3.0                                           # the caller changes its array in place
+    X *= 3.0  # the caller changes its array in place
     y[:] = y[::-1]
     after = [cost_and_grad_batch(P, data, q, L, kernel=k) for k in ("numpy", "fused")]
     for (f0, g0), (f1, g1) in zip(before, after):
         np.testing.assert_array_equal(f0, f1)
         np.testing.assert_array_equal(g0, g1)
-    fresh = Dataset(X, y)                              # the changed values, as a new dataset
+    fresh = Dataset(X, y)  # the changed values, as a new dataset
     f_np, _ = cost_and_grad_batch(P, fresh, q, L, kernel="numpy")
     f_fu, _ = cost_and_grad_batch(P, fresh, q, L, kernel="fused")
     np.testing.assert_allclose(f_fu, f_np, rtol=1e-12)
@@ -142,7 +142,7 @@ def test_the_private_entry_point_checks_dtype_layout_and_shape():
     X = _starts(q, L, R, 1)
     P = X.shape[1]
     f, G = np.empty(R), np.empty((R, P))
-    batched._fused.cost_and_grad(X, XT, T, w, q, L, f, G)          # the valid call
+    batched._fused.cost_and_grad(X, XT, T, w, q, L, f, G)  # the valid call
     bad = {
         "X float32 of the right byte size": dict(X=np.zeros((R, 2 * P), np.float32)),
         "X int64": dict(X=np.zeros((R, P), np.int64)),
@@ -189,9 +189,27 @@ def test_landscape_of_a_very_deep_network_ends_in_data_rows_not_a_traceback(tmp_
     save_dataset(make_clustered(2, 8, 0.1, seed=1), tmp_path / "d.npz")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        rc = main(["landscape", "--data", str(tmp_path / "d.npz"), "--layers", "3000", "--runs", "2", "--starts",
-                   "he", "--optimisers", "gd", "--max-iter", "5", "--no-shape", "--quiet", "--out",
-                   str(tmp_path / "l.json")])
+        rc = main(
+            [
+                "landscape",
+                "--data",
+                str(tmp_path / "d.npz"),
+                "--layers",
+                "3000",
+                "--runs",
+                "2",
+                "--starts",
+                "he",
+                "--optimisers",
+                "gd",
+                "--max-iter",
+                "5",
+                "--no-shape",
+                "--quiet",
+                "--out",
+                str(tmp_path / "l.json"),
+            ]
+        )
     assert rc == 0 and err.getvalue() == ""
     rows = json.loads((tmp_path / "l.json").read_text())["rows"]
     assert len(rows) == 2 and {r["status"] for r in rows} <= {"zero", "converged", "max_iter", "diverged"}

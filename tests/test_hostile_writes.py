@@ -20,9 +20,9 @@ import pytest
 
 import dlgeom.safe_write as safe_write
 from dlgeom.cli import main
+from dlgeom.data import save_dataset
 from dlgeom.safe_write import Outputs, check_output_dir, check_output_file, open_output, staged_directory
 from dlgeom.synthetic import make_clustered
-from dlgeom.data import save_dataset
 from dlgeom.validation import DlgeomInputError
 
 
@@ -37,8 +37,10 @@ def run(*argv):
 
 
 def listing(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+        for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.fixture
@@ -55,13 +57,25 @@ def _one_line(err):
 
 # --- the writer itself ---------------------------------------------------------------------------
 
+
 def test_planted_symlink_at_the_old_temporary_name_is_never_followed(tmp_path, data):
     victim = tmp_path / "victim.txt"
     victim.write_text("keep\n")
     for name in ("out.json.tmp", ".out.json.tmp"):
         os.symlink(victim, tmp_path / name)
-    rc, _, err = run("construct", "--data", data, "--layers", 2, "--no-patterns", "--out", tmp_path / "out.json",
-                     "--quiet", "--mu-samples", 1)
+    rc, _, err = run(
+        "construct",
+        "--data",
+        data,
+        "--layers",
+        2,
+        "--no-patterns",
+        "--out",
+        tmp_path / "out.json",
+        "--quiet",
+        "--mu-samples",
+        1,
+    )
     assert rc == 0, err
     assert victim.read_text() == "keep\n"
     assert json.loads((tmp_path / "out.json").read_text())["layers"] == 2
@@ -143,12 +157,13 @@ def test_staged_directory_replaces_as_a_whole_or_not_at_all(tmp_path):
 
 # --- commands interrupted or out of space while writing ------------------------------------------
 
+
 def _fail_on_nth_fsync(monkeypatch, n, exc):
     calls = {"n": 0}
     real = os.fsync
 
     def fsync(fd):
-        if stat.S_ISREG(os.fstat(fd).st_mode):      # count files, not the directory syncs
+        if stat.S_ISREG(os.fstat(fd).st_mode):  # count files, not the directory syncs
             calls["n"] += 1
             if calls["n"] == n:
                 raise exc
@@ -157,15 +172,17 @@ def _fail_on_nth_fsync(monkeypatch, n, exc):
     monkeypatch.setattr(safe_write.os, "fsync", fsync)
 
 
-@pytest.mark.parametrize("exc,rc_expected", [(KeyboardInterrupt(), 130),
-                                             (OSError(errno.ENOSPC, "No space left on device"), 1)])
+@pytest.mark.parametrize(
+    "exc,rc_expected", [(KeyboardInterrupt(), 130), (OSError(errno.ENOSPC, "No space left on device"), 1)]
+)
 def test_construct_failing_while_writing_keeps_the_previous_output(tmp_path, data, monkeypatch, exc, rc_expected):
     out = tmp_path / "c.json"
     out.write_text('{"previous": 1}\n')
     before = listing(tmp_path)
     _fail_on_nth_fsync(monkeypatch, 1, exc)
-    rc, _, err = run("construct", "--data", data, "--layers", 2, "--no-patterns", "--mu-samples", 1, "--out", out,
-                     "--quiet")
+    rc, _, err = run(
+        "construct", "--data", data, "--layers", 2, "--no-patterns", "--mu-samples", 1, "--out", out, "--quiet"
+    )
     assert rc == rc_expected
     assert _one_line(err).startswith("dlgeom")
     assert listing(tmp_path) == before
@@ -174,7 +191,7 @@ def test_construct_failing_while_writing_keeps_the_previous_output(tmp_path, dat
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), OSError(errno.ENOSPC, "No space left on device")])
 def test_make_data_out_dir_failing_midway_leaves_nothing(tmp_path, monkeypatch, exc):
     before = listing(tmp_path)
-    _fail_on_nth_fsync(monkeypatch, 3, exc)       # in the second replicate
+    _fail_on_nth_fsync(monkeypatch, 3, exc)  # in the second replicate
     rc, _, err = run("make-data", "--Q", 2, "--n", 5, "--test-n", 5, "--replicates", 2, "--out-dir", tmp_path / "c")
     assert rc != 0 and _one_line(err)
     assert listing(tmp_path) == before
@@ -203,7 +220,7 @@ def test_figure_failing_on_the_pdf_keeps_png_pdf_and_sidecars(tmp_path, monkeypa
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["fig.pdf", "fig.pdf.prov.json", "fig.png", "fig.png.prov.json"]
     before = listing(tmp_path)
-    _fail_on_nth_fsync(monkeypatch, 2, KeyboardInterrupt())     # after the PNG, while the PDF is written
+    _fail_on_nth_fsync(monkeypatch, 2, KeyboardInterrupt())  # after the PNG, while the PDF is written
     rc, _, err = run("figure", "--name", "truncation", "--out", stem, "--seed", 3)
     assert rc == 130 and _one_line(err)
     assert listing(tmp_path) == before
@@ -211,12 +228,28 @@ def test_figure_failing_on_the_pdf_keeps_png_pdf_and_sidecars(tmp_path, monkeypa
 
 # --- reruns and provenance sidecars ------------------------------------------------------------
 
+
 @pytest.fixture
 def cell_json(tmp_path):
     c = tmp_path / "cell"
     assert run("make-data", "--Q", 2, "--n", 6, "--test-n", 6, "--out-dir", c)[0] == 0
-    assert run("cell", "--data-dir", c, "--mu-samples", 1, "--probe-draws", 1, "--probe-eps", 0.01,
-               "--out", tmp_path / "cell.json", "--quiet")[0] == 0
+    assert (
+        run(
+            "cell",
+            "--data-dir",
+            c,
+            "--mu-samples",
+            1,
+            "--probe-draws",
+            1,
+            "--probe-eps",
+            0.01,
+            "--out",
+            tmp_path / "cell.json",
+            "--quiet",
+        )[0]
+        == 0
+    )
     return tmp_path / "cell.json"
 
 
@@ -242,7 +275,7 @@ def test_orphan_sidecars_are_removed_and_fresh_ones_replace_old(tmp_path, cell_j
             p.unlink()
     rc, _, _ = run("aggregate", "--cells", tmp_path / "missing.json", "--out-dir", tables)
     assert rc == 2
-    assert list(tables.iterdir()) == []          # no sidecar outlives its file
+    assert list(tables.iterdir()) == []  # no sidecar outlives its file
     assert run("aggregate", "--cells", cell_json, "--out-dir", tables, "--config-hash", "c")[0] == 0
     sides = [json.loads(p.read_text()) for p in tables.glob("*.prov.json")]
     assert sides and all(s["config_hash"] == "c" for s in sides)
@@ -261,6 +294,7 @@ def test_check_output_never_follows_a_symlinked_output_into_another_file(tmp_pat
 
 
 # --- numbers at the ends of float64 ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("factor", [1e-300, 2.0**-1000, 1e300, 2.0**1000])
 def test_geometry_is_scale_invariant_at_the_ends_of_float64(factor):
@@ -319,9 +353,9 @@ def test_orphan_sweep_leaves_a_sidecar_that_is_being_renamed_in_now(tmp_path):
 
     old = tmp_path / "a.csv.prov.json"
     old.write_text("{}")
-    started = time.time() + 1.0          # 'a.csv.prov.json' changed before this command started
+    started = time.time() + 1.0  # 'a.csv.prov.json' changed before this command started
     fresh = tmp_path / "b.csv.prov.json"
     assert remove_orphan_sidecars(tmp_path, started) == [old]
-    fresh.write_text("{}")               # changed after the start: another command's, in flight
+    fresh.write_text("{}")  # changed after the start: another command's, in flight
     assert remove_orphan_sidecars(tmp_path, time.time() - 5.0) == []
     assert fresh.exists()

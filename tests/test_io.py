@@ -49,8 +49,7 @@ def error_naming_file(path, fn=load_dataset):
 def test_npz_round_trip_is_exact(tmp_path):
     X, y = make_data(wide=True)
     Y = np.array([[2.0, 0.5, 0.0], [0.1, 1.0, -1.0], [0.0, 0.3, 1.0 / 3.0]])
-    meta = {"seed": [1, 2], "note": "δ-ratio r = 0.1 ✓", "nested": {"a": [1.5, None, True]},
-            "r": 0.1 + 0.2}
+    meta = {"seed": [1, 2], "note": "δ-ratio r = 0.1 ✓", "nested": {"a": [1.5, None, True]}, "r": 0.1 + 0.2}
     d = Dataset(X, y, Y, meta)
     path = save_dataset(d, tmp_path / "d.npz")
     assert path == tmp_path / "d.npz" and path.is_file()
@@ -74,7 +73,7 @@ def test_npz_contains_plain_arrays_readable_by_numpy(tmp_path):
 
 def test_csv_round_trip_is_exact(tmp_path):
     X, y = make_data(q=4, seed=3, wide=True)
-    X[0, 0] = 5e-324                 # smallest subnormal
+    X[0, 0] = 5e-324  # smallest subnormal
     X[1, 1] = np.finfo(float).max
     X[2, 2] = -np.finfo(float).tiny
     X[3, 3] = 0.1 + 0.2
@@ -107,8 +106,7 @@ def datasets(draw):
     y = np.repeat(np.arange(q), counts)
     y = y[np.array(draw(st.permutations(range(y.size))))]
     # any finite double except −0.0 (see test_csv_keeps_negative_zero)
-    finite = st.floats(allow_nan=False, allow_infinity=False, width=64).filter(
-        lambda v: not (v == 0 and np.signbit(v)))
+    finite = st.floats(allow_nan=False, allow_infinity=False, width=64).filter(lambda v: not (v == 0 and np.signbit(v)))
     X = draw(hnp.arrays(np.float64, (y.size, q), elements=finite))
     return X, y
 
@@ -145,8 +143,7 @@ def test_npz_is_byte_stable_across_saves_and_paths(tmp_path, monkeypatch):
     monkeypatch.setattr(time, "time", lambda: real_time() + 400 * 86400)
     monkeypatch.setattr(time, "localtime", lambda *a: time.gmtime(real_time() + 400 * 86400))
     # same data built separately, meta with another key order
-    p2 = save_dataset(Dataset(X.copy(), y.copy(), None, {"a": [1, 2], "b": 1}),
-                      tmp_path / "sub" / "other-name.npz")
+    p2 = save_dataset(Dataset(X.copy(), y.copy(), None, {"a": [1, 2], "b": 1}), tmp_path / "sub" / "other-name.npz")
     monkeypatch.undo()
     p3 = save_dataset(Dataset(X, y, None, meta), tmp_path / "one.npz")  # overwrite in place
     b1 = p1.read_bytes()

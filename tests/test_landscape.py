@@ -2,14 +2,23 @@
 
 import numpy as np
 import pytest
+from conftest import random_network
 
 import dlgeom
 from dlgeom.landscape import (
-    classify_endpoint, collapse_structure, hessian, init_random, merge_levels, mu_path,
-    null_dimension, optimise, perturb_relative, residual_jacobian, slice_2d, wilson_interval,
+    classify_endpoint,
+    collapse_structure,
+    hessian,
+    init_random,
+    merge_levels,
+    mu_path,
+    null_dimension,
+    optimise,
+    perturb_relative,
+    residual_jacobian,
+    slice_2d,
+    wilson_interval,
 )
-
-from conftest import random_network
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +92,7 @@ def test_endpoint_classifier_on_hand_made_cases():
     assert classify_endpoint(0.9, levels)[0] == "other"
     m = merge_levels(np.eye(3))
     assert m["merge[012]"] == pytest.approx(np.sqrt(2)) and m["merge[01|2]"] == pytest.approx(1.0)
-    assert len(merge_levels(np.eye(4))) == 15 - 1   # Bell(4) partitions minus the singletons
+    assert len(merge_levels(np.eye(4))) == 15 - 1  # Bell(4) partitions minus the singletons
 
 
 def test_collapse_structure_reads_the_construction(small):
@@ -130,7 +139,7 @@ def test_alignment_keeps_the_function_and_finds_a_permutation():
     np.testing.assert_allclose(aligned.forward(X), shuffled.forward(X), atol=1e-10)
     np.testing.assert_allclose(aligned.to_flat(), canonical_rescale(ref).to_flat(), atol=1e-10)
     path = linear_path(canonical_rescale(ref), aligned, data, 9)
-    assert path.max() <= 1e-10        # the same point after alignment: a flat (zero) path
+    assert path.max() <= 1e-10  # the same point after alignment: a flat (zero) path
     # and a random network keeps its function under alignment too
     other = random_network(rng, 3, 3)
     np.testing.assert_allclose(align_to(other, ref).forward(X), other.forward(X), atol=1e-10)
@@ -140,7 +149,7 @@ def test_descent_probe_separates_minima_from_non_minima():
     from dlgeom.landscape import descent_probe
 
     data = dlgeom.make_clustered(2, 20, 0.1, seed=4)
-    s1 = dlgeom.construct_pattern(data, np.ones(2, int), 2).network     # a flat local minimum
+    s1 = dlgeom.construct_pattern(data, np.ones(2, int), 2).network  # a flat local minimum
     assert descent_probe(s1, data, np.random.default_rng(0)) >= -1e-9
     rnd = dlgeom.Network.from_flat(init_random(2, 2, np.random.default_rng(1)), 2, 2)
     assert descent_probe(rnd, data, np.random.default_rng(0)) < -1e-6
@@ -151,16 +160,30 @@ def test_certified_minima_groups_and_filters():
 
     from dlgeom.study.landscape_report import certified_minima
 
-    base = {"cell": "c", "Q": 2, "optimiser": "lbfgs", "category": "merge", "nearest_level": "merge[01]",
-            "start_kind": "he", "grad_norm": 1e-9, "hess_status": "ok", "hess_n_negative": 0,
-            "probe_min_rel_change": 0.0, "structure": "12", "cost": 1.0}
-    rows = [base, {**base, "cost": 1.0 + 1e-9},                                  # same minimum twice
-            {**base, "cost": 1.5},                                                # another level
-            {**base, "hess_status": "kink", "grad_norm": 0.3, "cost": 2.0},       # nonsmooth minimum
-            {**base, "probe_min_rel_change": -1e-4, "cost": 3.0},                 # descent found: not a minimum
-            {**base, "hess_n_negative": 1, "cost": 4.0},                          # saddle
-            {**base, "optimiser": "gd", "cost": 5.0},                             # not certified (GD)
-            {**base, "category": "zero", "cost": 0.0}]
+    base = {
+        "cell": "c",
+        "Q": 2,
+        "optimiser": "lbfgs",
+        "category": "merge",
+        "nearest_level": "merge[01]",
+        "start_kind": "he",
+        "grad_norm": 1e-9,
+        "hess_status": "ok",
+        "hess_n_negative": 0,
+        "probe_min_rel_change": 0.0,
+        "structure": "12",
+        "cost": 1.0,
+    }
+    rows = [
+        base,
+        {**base, "cost": 1.0 + 1e-9},  # same minimum twice
+        {**base, "cost": 1.5},  # another level
+        {**base, "hess_status": "kink", "grad_norm": 0.3, "cost": 2.0},  # nonsmooth minimum
+        {**base, "probe_min_rel_change": -1e-4, "cost": 3.0},  # descent found: not a minimum
+        {**base, "hess_n_negative": 1, "cost": 4.0},  # saddle
+        {**base, "optimiser": "gd", "cost": 5.0},  # not certified (GD)
+        {**base, "category": "zero", "cost": 0.0},
+    ]
     m = certified_minima(pd.DataFrame(rows))
     assert m["cost"].round(6).tolist() == [1.0, 1.5, 2.0]
     assert m["multiplicity"].tolist() == [2, 1, 1]
@@ -201,8 +224,8 @@ def test_dead_units_counts_units_inactive_on_every_point():
     rng = np.random.default_rng(0)
     net = dlgeom.Network.from_flat(init_random(3, 3, rng), 3, 3)
     ws, bs = [w.copy() for w in net.weights], [b.copy() for b in net.biases]
-    bs[0][1] = -1e3                      # unit 2 of layer 1 never fires
-    bs[2][0] = -1e3                      # unit 1 of layer 3 never fires
+    bs[0][1] = -1e3  # unit 2 of layer 1 never fires
+    bs[2][0] = -1e3  # unit 1 of layer 3 never fires
     dead = dlgeom.Network(tuple(ws), tuple(bs))
     want, H = 0, data.X
     for W, b in zip(dead.weights[:-1], dead.biases[:-1]):
@@ -217,15 +240,38 @@ def test_outlier_and_dead_unit_findings_count_from_the_tables():
 
     from dlgeom.study.landscape_report import landscape_claims
 
-    minima = pd.DataFrame({"cell": ["c"] * 4, "Q": [2, 2, 3, 3], "kind": "smooth", "cost": [0.1, 0.2, 0.3, 0.4],
-                           "category": ["pattern", "merge", "merge", "other"], "nearest_level": "-",
-                           "structure": "0", "multiplicity": [5, 1, 2, 1], "starts": "he",
-                           "hess_n_outliers": [4, 2, 9, np.nan], "hess_n_nonzero": [6, 2, 9, np.nan],
-                           "hess_outlier_gap": [100.0, np.inf, 5.0, np.nan], "dead_units": [0, 2, 0, 1]})
-    end = pd.DataFrame({"cell": "c", "Q": [2, 2, 3], "start_kind": "he", "optimiser": "lbfgs", "status": "zero",
-                        "category": "zero", "global_cost": 0.0, "hess_n_outliers": [4, 3, np.nan],
-                        "hess_n_nonzero": [4, 5, np.nan], "hess_outlier_gap": [np.inf, 7.0, np.nan],
-                        "dead_units": [0, 1, 0]})
+    minima = pd.DataFrame(
+        {
+            "cell": ["c"] * 4,
+            "Q": [2, 2, 3, 3],
+            "kind": "smooth",
+            "cost": [0.1, 0.2, 0.3, 0.4],
+            "category": ["pattern", "merge", "merge", "other"],
+            "nearest_level": "-",
+            "structure": "0",
+            "multiplicity": [5, 1, 2, 1],
+            "starts": "he",
+            "hess_n_outliers": [4, 2, 9, np.nan],
+            "hess_n_nonzero": [6, 2, 9, np.nan],
+            "hess_outlier_gap": [100.0, np.inf, 5.0, np.nan],
+            "dead_units": [0, 2, 0, 1],
+        }
+    )
+    end = pd.DataFrame(
+        {
+            "cell": "c",
+            "Q": [2, 2, 3],
+            "start_kind": "he",
+            "optimiser": "lbfgs",
+            "status": "zero",
+            "category": "zero",
+            "global_cost": 0.0,
+            "hess_n_outliers": [4, 3, np.nan],
+            "hess_n_nonzero": [4, 5, np.nan],
+            "hess_outlier_gap": [np.inf, 7.0, np.nan],
+            "dead_units": [0, 1, 0],
+        }
+    )
     rows = {r["id"]: r for r in landscape_claims({"landscape_minima": minima, "landscape_endpoints": end})}
     # 3 minima and 2 zero-cost end points with a Hessian; outliers ≠ Q² at one minimum (2 ≠ 4) and one end point
     assert (rows["hessian_outliers"]["n_cases"], rows["hessian_outliers"]["n_counter"]) == (5, 2)

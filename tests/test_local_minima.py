@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 
 import dlgeom
-from dlgeom.construct import all_patterns, output_lstsq, fit_affine
+from dlgeom.construct import all_patterns, fit_affine, output_lstsq
 from dlgeom.local_minima import (
-    analyse_pattern, analyse_patterns, class_scatter, value_affine_closed, value_biasfree_closed,
+    analyse_pattern,
+    analyse_patterns,
+    class_scatter,
+    value_affine_closed,
+    value_biasfree_closed,
     value_paper,
 )
 
@@ -92,7 +96,7 @@ def test_value_paper_uses_the_original_xred(data3):
     g = dlgeom.geometry(data3)
     S = class_scatter(data3, g.means)
     s = np.array([1, 0, 1])
-    dX = np.where(s[data3.y][:, None] == 1, data3.X - g.means[data3.y], 0.0).T      # ΔX_0[s]
+    dX = np.where(s[data3.y][:, None] == 1, data3.X - g.means[data3.y], 0.0).T  # ΔX_0[s]
     D1 = np.linalg.solve(g.xred, dX)
     D2 = D1 @ np.diag(1.0 / data3.counts[data3.y]) @ D1.T
     w, V = np.linalg.eigh(D2)

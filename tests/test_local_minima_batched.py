@@ -8,15 +8,25 @@ import dlgeom
 import dlgeom.local_minima as lm
 from dlgeom.construct import all_patterns
 
-EXACT = ("s", "mu", "mu_in_box", "value_paper", "value_biasfree", "value_affine", "value_biasfree_closed",
-         "value_affine_closed", "closed_form_error", "grad_norm")
+EXACT = (
+    "s",
+    "mu",
+    "mu_in_box",
+    "value_paper",
+    "value_biasfree",
+    "value_affine",
+    "value_biasfree_closed",
+    "value_affine_closed",
+    "closed_form_error",
+    "grad_norm",
+)
 VERDICTS = ("mu_dependent", "stationary", "mu_descent")
 
 CASES = {
     "Q3 regular": lambda: dlgeom.make_clustered(3, 40, 0.1, seed=11),
     "Q4 anisotropic": lambda: dlgeom.make_clustered(4, 30, 0.08, seed=5, noise="anisotropic"),
     "Q5 tilted": lambda: dlgeom.make_clustered(5, 25, 0.2, theta=2.8, seed=3),
-    "Q3 wide delta": lambda: dlgeom.make_clustered(3, 30, 1.0, seed=2),     # outside A1-A3: inexact curation
+    "Q3 wide delta": lambda: dlgeom.make_clustered(3, 30, 1.0, seed=2),  # outside A1-A3: inexact curation
 }
 
 
@@ -40,7 +50,7 @@ def test_batched_values_equal_lstsq(case, extra_layers):
     L = data.n_classes + extra_layers
     mus = _mus(data, geom, 6, 1)
     ref = lm.affine_values_sq_sequential(data, geom, mus, L)
-    for kernel in ("numpy", "fused")[:1 + (lm.fused_patterns_unavailable() is None)]:
+    for kernel in ("numpy", "fused")[: 1 + (lm.fused_patterns_unavailable() is None)]:
         new = lm.affine_values_sq(data, geom, mus, L, kernel)
         assert new.shape == ref.shape == (len(mus),)
         np.testing.assert_allclose(new, ref, rtol=3e-11, atol=1e-13 * ref.max())
@@ -93,7 +103,7 @@ def test_batched_analysis_equals_the_sequential_one(case):
     stationarity threshold STAT_TOL |Y|²; a relative error 1e-12 in the values would exceed that."""
     data = CASES[case]()
     geom = dlgeom.geometry(data)
-    engines = ("batched", "fused")[:1 + (lm.fused_patterns_unavailable() is None)]
+    engines = ("batched", "fused")[: 1 + (lm.fused_patterns_unavailable() is None)]
     for L, engine in ((L, e) for L in (data.n_classes, data.n_classes + 2) for e in engines):
         new = [r.to_dict() for r in lm.analyse_patterns(data, L, geom, 6, seed=9, engine=engine)]
         old = [r.to_dict() for r in lm.analyse_patterns(data, L, geom, 6, seed=9, engine="sequential")]
@@ -103,8 +113,8 @@ def test_batched_analysis_equals_the_sequential_one(case):
                 assert a[k] == b[k], (k, a["s"])
             for k in ("value_affine_min_over_mu", "value_affine_max_over_mu"):
                 assert a[k] == pytest.approx(b[k], rel=1e-12, abs=1e-12 * scale)
-            assert a["descent_drop"] == pytest.approx(b["descent_drop"], abs=1e-13 * scale ** 2)
-            np.testing.assert_allclose(a["dF_dmu"], b["dF_dmu"], atol=0.1 * lm.STAT_TOL * scale ** 2, rtol=1e-6)
+            assert a["descent_drop"] == pytest.approx(b["descent_drop"], abs=1e-13 * scale**2)
+            np.testing.assert_allclose(a["dF_dmu"], b["dF_dmu"], atol=0.1 * lm.STAT_TOL * scale**2, rtol=1e-6)
 
 
 def test_single_pattern_matches_the_batched_set():
@@ -124,8 +134,17 @@ def test_kernel_rejects_wrong_sizes():
         pytest.skip("dlgeom._fused_patterns is not built here")
     fp = lm._fused_patterns
     q, L, M, N = 3, 3, 2, 10
-    args = [np.zeros(q * N), np.zeros(L * q * q), np.zeros(M * L * q), np.ones(N), np.ones(N), np.zeros(q * N),
-            np.empty(M * q * N), np.empty(M * q * q), np.empty(M * q * q)]
+    args = [
+        np.zeros(q * N),
+        np.zeros(L * q * q),
+        np.zeros(M * L * q),
+        np.ones(N),
+        np.ones(N),
+        np.zeros(q * N),
+        np.empty(M * q * N),
+        np.empty(M * q * q),
+        np.empty(M * q * q),
+    ]
     fp.moments(q, L, M, N, *args)
     with pytest.raises(ValueError, match="H: expected 60"):
         fp.moments(q, L, M, N, *args[:6], np.empty(M * q * N - 1), *args[7:])

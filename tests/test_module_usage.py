@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from doc_blocks import blocks, copy_repo, run_block
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import random_network
 
 import dlgeom
 import dlgeom.network as netmod
-
-from conftest import random_network
 
 
 def _data(rng, q, counts):
@@ -73,11 +72,19 @@ def test_chunked_passes_agree(monkeypatch):
     rng = np.random.default_rng(3)
     data = _data(rng, 3, [50, 60, 70])
     net = random_network(rng, 3, 3)
-    full = (net.forward(data.X), dlgeom.cost_sq(net, data), dlgeom.cost_and_grad(net, data)[1],
-            dlgeom.activation_margin(net, data.X))
+    full = (
+        net.forward(data.X),
+        dlgeom.cost_sq(net, data),
+        dlgeom.cost_and_grad(net, data)[1],
+        dlgeom.activation_margin(net, data.X),
+    )
     monkeypatch.setattr(netmod, "CHUNK", 16)
-    small = (net.forward(data.X), dlgeom.cost_sq(net, data), dlgeom.cost_and_grad(net, data)[1],
-             dlgeom.activation_margin(net, data.X))
+    small = (
+        net.forward(data.X),
+        dlgeom.cost_sq(net, data),
+        dlgeom.cost_and_grad(net, data)[1],
+        dlgeom.activation_margin(net, data.X),
+    )
     np.testing.assert_allclose(small[0], full[0], rtol=1e-14)
     assert small[1] == pytest.approx(full[1], rel=1e-13)
     np.testing.assert_allclose(small[2], full[2], rtol=1e-12, atol=1e-14)

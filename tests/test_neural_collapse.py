@@ -8,8 +8,14 @@ from dlgeom import DlgeomInputError
 from dlgeom.construct import construct_global
 from dlgeom.data import Dataset
 from dlgeom.network import Network
-from dlgeom.neural_collapse import (cdnv, collapse_layers, nc_metrics, network_decision, neural_collapse,
-                                   separation_fuzziness)
+from dlgeom.neural_collapse import (
+    cdnv,
+    collapse_layers,
+    nc_metrics,
+    network_decision,
+    neural_collapse,
+    separation_fuzziness,
+)
 from dlgeom.synthetic import make_clustered
 
 
@@ -48,7 +54,7 @@ def _published(H, y, decision, W):
         sigma_w += np.outer(H[i] - mu[y[i]], H[i] - mu[y[i]]) / N
     sigma_b = sum(np.outer(m - mu_g, m - mu_g) for m in mu) / K
     nc1 = np.trace(sigma_w @ np.linalg.pinv(sigma_b, rcond=1e-10)) / K
-    M = np.array([m - mu_g for m in mu])                     # K × d, the field's convention
+    M = np.array([m - mu_g for m in mu])  # K × d, the field's convention
     G = M @ M.T
     etf = (np.eye(K) - np.ones((K, K)) / K) / np.sqrt(K - 1)
     nc2 = np.linalg.norm(G / np.linalg.norm(G) - etf)
@@ -59,8 +65,14 @@ def _published(H, y, decision, W):
     pairs = [(var[a] + var[b]) / (2 * np.sum((mu[a] - mu[b]) ** 2)) for a in range(K) for b in range(K) if a != b]
     ss_b = sum(np.outer(mu[y[i]] - mu_g, mu[y[i]] - mu_g) for i in range(N)) / N
     fuzz = np.trace(sigma_w @ np.linalg.pinv(ss_b, rcond=1e-10))
-    return {"nc1_papyan": nc1, "nc2_vs_etf": nc2, "nc3_papyan": nc3, "agreement": agreement,
-            "cdnv": np.mean(pairs), "separation_fuzziness": fuzz}
+    return {
+        "nc1_papyan": nc1,
+        "nc2_vs_etf": nc2,
+        "nc3_papyan": nc3,
+        "agreement": agreement,
+        "cdnv": np.mean(pairs),
+        "separation_fuzziness": fuzz,
+    }
 
 
 @pytest.mark.parametrize("K,d,seed", [(2, 2, 0), (3, 3, 1), (4, 6, 2), (5, 3, 3)])
@@ -111,7 +123,7 @@ def test_collapsed_classes_give_nc1_zero():
     means = rng.normal(size=(3, 4))
     y = np.repeat(np.arange(3), [5, 7, 4])
     m = nc_metrics(means[y], y, np.eye(3), y)
-    assert m["nc1_papyan"] <= 1e-28 and m["nc1_trace_ratio"] <= 1e-28      # zero to rounding of the means
+    assert m["nc1_papyan"] <= 1e-28 and m["nc1_trace_ratio"] <= 1e-28  # zero to rounding of the means
     assert m["spread_max"] <= 1e-15 and m["nc4_ncc_mismatch"] == 0.0
 
 
@@ -218,5 +230,5 @@ def test_constructed_minimiser_fuzziness_is_a_staircase_to_zero():
     data = make_clustered(3, 20, 0.1, seed=[3])
     rows, _ = neural_collapse(construct_global(data, 3).network, data)
     D = np.array([r["separation_fuzziness"] for r in rows])
-    assert np.all(D[:3] > 1e-8) and D[3] < 1e-20                       # positive until layer L = 3, then 0
+    assert np.all(D[:3] > 1e-8) and D[3] < 1e-20  # positive until layer L = 3, then 0
     assert [r["n_collapsed"] == 3 for r in rows] == [False, False, False, True, True]

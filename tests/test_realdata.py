@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import np_means
 
 import dlgeom
 from dlgeom.cli import main
@@ -30,8 +31,6 @@ from dlgeom.realdata import (
 )
 from dlgeom.study.table_columns import column_names
 from dlgeom.validation import DlgeomInputError
-
-from conftest import np_means
 
 
 def np_delta(X, y, q):
@@ -62,7 +61,7 @@ def test_lda_projection_keeps_xred_invertible(name):
 def test_simplex_projection_puts_the_class_means_on_the_unit_vectors():
     train, test, info = prepare_real("iris", "simplex", 0.3, [2])
     np.testing.assert_allclose(np_means(train.X, train.y, 3), np.eye(3), atol=1e-12)
-    np.testing.assert_allclose(train.X.sum(axis=1), 1.0, atol=1e-12)       # barycentric coordinates
+    np.testing.assert_allclose(train.X.sum(axis=1), 1.0, atol=1e-12)  # barycentric coordinates
     np.testing.assert_allclose(test.X.sum(axis=1), 1.0, atol=1e-12)
     assert info["cond_xred"] == pytest.approx(1.0, abs=1e-9)
 
@@ -72,11 +71,11 @@ def test_projection_is_fitted_on_training_data_only():
     tr, te = stratified_split(y, 0.3, [5])
     Z1, _, _ = project(X[tr], y[tr], X[te], 3, "lda")
     X2 = X.copy()
-    X2[te] += 100.0                                  # changing the test rows changes nothing in train
+    X2[te] += 100.0  # changing the test rows changes nothing in train
     Z2, _, _ = project(X2[tr], y[tr], X2[te], 3, "lda")
     np.testing.assert_array_equal(Z1, Z2)
     with pytest.raises(DlgeomInputError, match="projection"):
-        project(X[tr], y[tr], X[te], 3, "none")       # 4 features, Q = 3
+        project(X[tr], y[tr], X[te], 3, "none")  # 4 features, Q = 3
 
 
 def test_stratified_split_is_seeded_and_stratified():
@@ -100,7 +99,7 @@ def test_shrink_zero_gives_delta_zero_and_r_scales_linearly(wine):
     m = np_means(train.X, train.y, q)
     t0, s0 = shrink_pair(train, test, 0.0)
     assert np_delta(t0.X, t0.y, q) <= 1e-12
-    np.testing.assert_allclose(s0.X, m[test.y], atol=1e-12)          # test points on the training means
+    np.testing.assert_allclose(s0.X, m[test.y], atol=1e-12)  # test points on the training means
     d1 = np_delta(train.X, train.y, q)
     for lam in (0.25, 0.6):
         tl, _ = shrink_pair(train, test, lam)
@@ -151,7 +150,7 @@ def test_shrink_sweep_thresholds(wine):
     hold = [r["all_hold"] for r in rows]
     assert summ["lambda_assumptions_grid"] == largest_prefix(np.array(lams), hold)
     la = summ["lambda_assumptions"]
-    assert all(h == (lam < la) for h, lam in zip(hold, sorted(lams)))   # grid agrees with the exact crossing
+    assert all(h == (lam < la) for h, lam in zip(hold, sorted(lams)))  # grid agrees with the exact crossing
     zero = [r["reaches_zero_any"] for r in rows]
     assert summ["lambda_zero_any_grid"] == largest_prefix(np.array(lams), zero)
     assert summ["lambda_zero_any_refined"] >= summ["lambda_zero_any_grid"]
@@ -159,7 +158,7 @@ def test_shrink_sweep_thresholds(wine):
         assert r["cost_best"] <= r["cost_default"] + 1e-15
     if all(zero):
         assert summ["zero_any_extent"] == "whole_sweep" and summ["lambda_zero_any_refined"] == max(lams)
-        assert summ["lambda_zero_any_lost"] == "nan"                       # JSON-ready: NaN as 'nan'
+        assert summ["lambda_zero_any_lost"] == "nan"  # JSON-ready: NaN as 'nan'
     else:
         assert zero[0] and summ["zero_any_extent"] == "lost_in_sweep"
         assert summ["lambda_zero_any_refined"] < summ["lambda_zero_any_lost"]
@@ -174,8 +173,8 @@ def test_shrink_sweep_bracket_where_zero_cost_is_lost():
     lo, hi = summ["lambda_zero_any_refined"], summ["lambda_zero_any_lost"]
     grid = summ["lambda_zero_any_grid"]
     nxt = min(x for x in lams if x > grid)
-    assert grid <= lo < hi <= nxt and hi - lo == pytest.approx((nxt - grid) / 2 ** 3, rel=1e-12)
-    assert zero_at(train, lo, n_line=3, n_random=4, seed=[1])                 # both ends as the bisection saw them
+    assert grid <= lo < hi <= nxt and hi - lo == pytest.approx((nxt - grid) / 2**3, rel=1e-12)
+    assert zero_at(train, lo, n_line=3, n_random=4, seed=[1])  # both ends as the bisection saw them
     assert not zero_at(train, hi, n_line=3, n_random=4, seed=[1])
 
 
@@ -184,7 +183,7 @@ def test_shrink_sweep_extent_whole_sweep_and_never(wine):
     _, whole = shrink_sweep(train, test, [0.0], n_line=3, n_random=3, refine_steps=3)
     assert whole["zero_any_extent"] == "whole_sweep" and whole["lambda_zero_any_refined"] == 0.0
     assert whole["lambda_zero_any_lost"] == "nan"
-    far, _ = shrink_pair(train, test, 1e4)   # λ = 1e4: the classes overlap, no μ reaches zero
+    far, _ = shrink_pair(train, test, 1e4)  # λ = 1e4: the classes overlap, no μ reaches zero
     _, never = shrink_sweep(far, test, [1.0, 2.0], n_line=3, n_random=3, refine_steps=1)
     assert never["zero_any_extent"] == "never"
     assert never["lambda_zero_any_refined"] == never["lambda_zero_any_lost"] == "nan"
@@ -197,7 +196,7 @@ def test_user_file_with_q_columns_is_used_as_is(tmp_path):
     train, test, info = prepare_user(path, "auto", 0.3, [1])
     assert info["projection"] == "none" and train.n_points + test.n_points == data.n_points
     rows = {tuple(x) for x in data.X}
-    assert all(tuple(x) in rows for x in train.X)                 # features unchanged
+    assert all(tuple(x) in rows for x in train.X)  # features unchanged
 
 
 def test_user_file_with_more_features_and_string_labels(tmp_path):
@@ -225,8 +224,24 @@ def _run(capsys, *argv):
 
 
 def test_cli_realdata_writes_seeds_and_is_reproducible(tmp_path, capsys):
-    args = ["realdata", "--name", "iris", "--projections", "lda,simplex", "--lambdas", "0,0.5,1", "--refine", "1",
-            "--mu-line", "3", "--mu-random", "3", "--seed", "3,1", "--quiet"]
+    args = [
+        "realdata",
+        "--name",
+        "iris",
+        "--projections",
+        "lda,simplex",
+        "--lambdas",
+        "0,0.5,1",
+        "--refine",
+        "1",
+        "--mu-line",
+        "3",
+        "--mu-random",
+        "3",
+        "--seed",
+        "3,1",
+        "--quiet",
+    ]
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     assert _run(capsys, *args, "--out", a)[0] == 0
     assert _run(capsys, *args, "--out", b)[0] == 0
@@ -240,7 +255,7 @@ def test_cli_realdata_writes_seeds_and_is_reproducible(tmp_path, capsys):
     assert list(summ["projection"]) == ["lda", "simplex"]
     assert list(summ.columns) == column_names("realdata_summary")
     rows = pd.read_csv(tmp_path / "t" / "realdata.csv")
-    for s in summ.itertuples():   # the λ = 1 values are the sweep's row at λ = 1
+    for s in summ.itertuples():  # the λ = 1 values are the sweep's row at λ = 1
         at1 = rows[(rows["projection"] == s.projection) & (rows["lambda"] == 1.0)].iloc[0]
         assert s.acc_best_at_lambda1 == at1["acc_best"] and s.silhouette_at_lambda1 == at1["silhouette"]
         assert s.r_at_lambda1 == pytest.approx(at1["r"], rel=1e-9)
@@ -249,19 +264,23 @@ def test_cli_realdata_writes_seeds_and_is_reproducible(tmp_path, capsys):
     ok = summ["lambda_assumptions_grid"].isna() | (summ["lambda_zero_any_grid"] >= summ["lambda_assumptions_grid"])
     assert real["verdict"] == "finding" and real["n_cases"] == 2
     assert f"λ_zero >= λ_A (grid) in {int(ok.sum())}/2" in real["evidence"]
-    rc, _, err = _run(capsys, "robustness-figure", "--name", "realdata", "--tables", tmp_path / "t",
-                      "--out", tmp_path / "f")
+    rc, _, err = _run(
+        capsys, "robustness-figure", "--name", "realdata", "--tables", tmp_path / "t", "--out", tmp_path / "f"
+    )
     assert rc == 0, err
     assert (tmp_path / "f.png").is_file()
 
 
-@pytest.mark.parametrize("argv,field", [
-    (["--name", "mnist"], "--name"),
-    (["--name", "iris", "--lambdas", "0,-1"], "--lambdas"),
-    (["--name", "iris", "--projections", "tsne"], "--projections"),
-    (["--name", "iris", "--test-fraction", "1.5"], "--test-fraction"),
-    ([], "--name/--data"),
-])
+@pytest.mark.parametrize(
+    "argv,field",
+    [
+        (["--name", "mnist"], "--name"),
+        (["--name", "iris", "--lambdas", "0,-1"], "--lambdas"),
+        (["--name", "iris", "--projections", "tsne"], "--projections"),
+        (["--name", "iris", "--test-fraction", "1.5"], "--test-fraction"),
+        ([], "--name/--data"),
+    ],
+)
 def test_cli_realdata_bad_input_is_one_line(tmp_path, capsys, argv, field):
     out = tmp_path / "x.json"
     rc, _, err = _run(capsys, "realdata", *argv, "--out", out)
@@ -271,10 +290,21 @@ def test_cli_realdata_bad_input_is_one_line(tmp_path, capsys, argv, field):
 def test_real_data_claim_flips():
     from dlgeom.study.robustness_report import robustness_claims
 
-    base = {"dataset": "d", "projection": "lda", "lambda_A2": 0.2, "lambda_A3": 0.3,
-            "lambda_assumptions": 0.2, "lambda_assumptions_grid": 0.2, "lambda_zero_any_refined": 0.5,
-            "lambda_zero_any_grid": 0.5, "zero_any_extent": "lost_in_sweep", "r_at_lambda1": 1.2,
-            "acc_best_at_lambda1": 0.9, "acc_ncm_at_lambda1": 0.9, "acc_logreg_at_lambda1": 0.9}
+    base = {
+        "dataset": "d",
+        "projection": "lda",
+        "lambda_A2": 0.2,
+        "lambda_A3": 0.3,
+        "lambda_assumptions": 0.2,
+        "lambda_assumptions_grid": 0.2,
+        "lambda_zero_any_refined": 0.5,
+        "lambda_zero_any_grid": 0.5,
+        "zero_any_extent": "lost_in_sweep",
+        "r_at_lambda1": 1.2,
+        "acc_best_at_lambda1": 0.9,
+        "acc_ncm_at_lambda1": 0.9,
+        "acc_logreg_at_lambda1": 0.9,
+    }
     good = pd.DataFrame([base])
     bad = pd.DataFrame([base, {**base, "dataset": "e", "lambda_zero_any_grid": 0.1, "lambda_zero_any_refined": 0.12}])
     pick = lambda c: next(x for x in c if x["id"] == "realdata_lambda")

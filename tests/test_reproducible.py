@@ -26,6 +26,7 @@ AVX2 = frozenset(cpu_pin.REQUIRED_FLAGS)
 
 # --- the pin ---------------------------------------------------------------------------------------
 
+
 def test_pin_sets_both_variables_on_an_avx2_cpu_and_marks_them_as_its_own():
     env = {}
     got = cpu_pin.pin(env, machine="x86_64", flags=AVX2 | {"avx512f"}, numpy_names=True)
@@ -40,8 +41,10 @@ def test_pin_keeps_what_the_user_set():
     assert env[cpu_pin.MARKER] == "NPY_ENABLE_CPU_FEATURES=X86_V3"
 
 
-@pytest.mark.parametrize("machine, flags", [("aarch64", AVX2), ("x86_64", AVX2 - {"avx2"}),
-                                            ("x86_64", AVX2 - {"fma"}), ("x86_64", frozenset())])
+@pytest.mark.parametrize(
+    "machine, flags",
+    [("aarch64", AVX2), ("x86_64", AVX2 - {"avx2"}), ("x86_64", AVX2 - {"fma"}), ("x86_64", frozenset())],
+)
 def test_pin_leaves_cpus_that_cannot_run_it_alone(machine, flags):
     env = {}
     assert cpu_pin.pin(env, machine=machine, flags=flags, numpy_names=True) == {}
@@ -51,7 +54,7 @@ def test_pin_leaves_cpus_that_cannot_run_it_alone(machine, flags):
 def test_a_pin_inherited_from_a_parent_is_removed_on_a_cpu_without_avx2():
     parent = {}
     cpu_pin.pin(parent, machine="x86_64", flags=AVX2, numpy_names=True)
-    child = dict(parent)                     # a cluster node that inherited the submitting host's environment
+    child = dict(parent)  # a cluster node that inherited the submitting host's environment
     assert cpu_pin.pin(child, machine="x86_64", flags=frozenset({"sse2"}), numpy_names=True) == {}
     assert child == {}
 
@@ -97,9 +100,14 @@ def test_provenance_records_the_kernel_not_the_machine():
 
 # --- the verifier ----------------------------------------------------------------------------------
 
+
 def _verify(reference, rerun, *extra):
-    return subprocess.run([sys.executable, "-m", "dlgeom", "verify", "--reference", str(reference), "--rerun",
-                           str(rerun), *extra], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "dlgeom", "verify", "--reference", str(reference), "--rerun", str(rerun), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -180,6 +188,7 @@ def test_verify_a_missing_table_fails_and_a_bad_directory_is_one_line(rerun_copy
 
 # --- slow: other kernels, other Pythons, the lower bounds ---------------------------------------
 
+
 def _run_tiny(python: Path, workdir: Path, env: dict | None = None) -> Path:
     """The tiny study with ``python`` (its environment's Snakemake and dlgeom) in ``workdir``."""
     cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
@@ -187,17 +196,38 @@ def _run_tiny(python: Path, workdir: Path, env: dict | None = None) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "test.yaml").write_text(yaml.safe_dump(cfg))
     full = {**os.environ, **(env or {}), "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
-    res = subprocess.run([str(python), "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
-                          "--configfile", str(workdir / "test.yaml"), "--cores", "2", "--quiet"],
-                         capture_output=True, text=True, timeout=1800, env=full)
+    res = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(workdir / "test.yaml"),
+            "--cores",
+            "2",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=full,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return workdir / "results" / "tiny"
 
 
 def _differing(a: Path, b: Path) -> list[str]:
     """Tables and figures (not provenance sidecars, which name the Python and libraries) that differ."""
-    names = sorted(str(p.relative_to(a)) for sub in ("tables", "figures") for p in (a / sub).iterdir()
-                   if not p.name.endswith(".prov.json"))
+    names = sorted(
+        str(p.relative_to(a))
+        for sub in ("tables", "figures")
+        for p in (a / sub).iterdir()
+        if not p.name.endswith(".prov.json")
+    )
     return [n for n in names if not (b / n).is_file() or (a / n).read_bytes() != (b / n).read_bytes()]
 
 
@@ -225,8 +255,9 @@ def _venv(python: str, where: Path, *requirements: list[str]) -> Path:
     subprocess.run([python, "-m", "venv", str(where)], check=True, timeout=300)
     py = where / "bin" / "python"
     for req in requirements:
-        res = subprocess.run([str(py), "-m", "pip", "install", "--quiet", *req], capture_output=True, text=True,
-                             timeout=1800)
+        res = subprocess.run(
+            [str(py), "-m", "pip", "install", "--quiet", *req], capture_output=True, text=True, timeout=1800
+        )
         assert res.returncode == 0, res.stderr[-3000:]
     return py
 
@@ -265,6 +296,7 @@ def test_the_lower_bounds_run_the_tiny_study_and_keep_the_contract(tiny_study, t
 
 # --- no C compiler -------------------------------------------------------------------------------
 
+
 def test_without_the_compiled_kernel_help_marks_fused_unavailable(monkeypatch, capsys):
     from dlgeom import batched, cli
 
@@ -289,9 +321,15 @@ def test_with_the_compiled_kernel_help_does_not_mark_it(capsys):
 def test_the_install_stamp_depends_on_the_compiler_and_the_install_says_so():
     """`make test` after a compiler appears (or disappears) reinstalls: the stamp hashes the compiler's path;
     the install prints whether the kernel was built."""
+
     def dry(cc):
-        res = subprocess.run(["make", "-n", "test", f"CC={cc}", "VENV=/nonexistent-venv"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            ["make", "-n", "test", f"CC={cc}", "VENV=/nonexistent-venv"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, res.stderr
         return res.stdout
 
@@ -304,6 +342,7 @@ def test_the_install_stamp_depends_on_the_compiler_and_the_install_says_so():
 
 
 # --- lower bounds named at start ------------------------------------------------------------------
+
 
 def test_a_library_older_than_its_lower_bound_is_named_before_any_work(monkeypatch):
     from importlib import metadata

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import np_means
 
 import dlgeom
 from dlgeom.cli import main
@@ -26,8 +27,6 @@ from dlgeom.robustness import (
 )
 from dlgeom.study.robustness_axes import AXES, parse_axis_value, point_params
 from dlgeom.validation import DlgeomInputError
-
-from conftest import np_means
 
 
 def np_cond(M):
@@ -46,6 +45,7 @@ def base3():
 
 
 # ---- perturbations -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fraction", [0.0, 0.01, 0.05, 0.2, 0.5])
 def test_flip_labels_realises_the_fraction(base3, fraction):
@@ -114,7 +114,7 @@ def test_imbalance_counts(ratio):
     assert counts == [max(2, round(60 * ratio ** (-j / 2))) for j in range(3)]
     train, test = make_point(point_params({}, "imbalance", ratio), [2])
     np.testing.assert_array_equal(train.counts, counts)
-    np.testing.assert_array_equal(test.counts, [100, 100, 100])   # balanced held-out data
+    np.testing.assert_array_equal(test.counts, [100, 100, 100])  # balanced held-out data
     assert train.counts[0] / train.counts[-1] == pytest.approx(ratio, rel=0.1)
 
 
@@ -124,15 +124,22 @@ def test_label_noise_point_has_clean_test_labels():
     np.testing.assert_array_equal(train.X, clean.X)
     assert np.sum(train.y != clean.y) == round(0.1 * clean.n_points)
     m = np_means(test.X, test.y, 3)
-    assert np.max(np.linalg.norm(test.X - m[test.y], axis=1)) / np.min(np.linalg.norm(m - m.mean(0), axis=1)) \
-        == pytest.approx(0.1, rel=1e-9)
+    assert np.max(np.linalg.norm(test.X - m[test.y], axis=1)) / np.min(
+        np.linalg.norm(m - m.mean(0), axis=1)
+    ) == pytest.approx(0.1, rel=1e-9)
 
 
 def test_axis_values_are_validated():
     assert parse_axis_value("theta", "regular") == "regular"
     assert parse_axis_value("n_per_class", "30") == 30
-    for axis, bad in (("noise", "laplace"), ("label_noise", 0.7), ("outlier_fraction", 0.5),
-                      ("cond_xred", 0.5), ("n_per_class", 2.5), ("delta_ratio", 0)):
+    for axis, bad in (
+        ("noise", "laplace"),
+        ("label_noise", 0.7),
+        ("outlier_fraction", 0.5),
+        ("cond_xred", 0.5),
+        ("n_per_class", 2.5),
+        ("delta_ratio", 0),
+    ):
         with pytest.raises(DlgeomInputError, match=axis):
             parse_axis_value(axis, bad)
     with pytest.raises(DlgeomInputError, match="axis"):
@@ -141,6 +148,7 @@ def test_axis_values_are_validated():
 
 
 # ---- μ search and measure_point ----------------------------------------------------------------
+
 
 def test_mu_candidates_lie_strictly_below_the_exact_thresholds(base3):
     geom = dlgeom.geometry(base3)
@@ -155,15 +163,16 @@ def test_search_finds_zero_where_the_default_mu_fails():
     geom = dlgeom.geometry(train)
     default = dlgeom.cost(dlgeom.construct_global(train, geom=geom).network, train)
     found = search_mu(train, geom, seed=[1])
-    assert default > 0.1                                 # the default μ fails (all classes on one point)
+    assert default > 0.1  # the default μ fails (all classes on one point)
     assert found["reaches_zero"] and found["best_cost"] <= 1e-10
     # the best cost is a real forward pass of a network with that μ and a least-squares output
     con = dlgeom.construct_pattern(train, np.zeros(3, int), 3, found["best_mu"], output="lstsq_affine", strict_mu=False)
     assert dlgeom.cost(con.network, train) == pytest.approx(found["best_cost"], abs=1e-12)
 
 
-@pytest.mark.parametrize("axis,value", [("delta_ratio", 0.1), ("delta_ratio", 1.0), ("theta", 3.4),
-                                        ("label_noise", 0.05)])
+@pytest.mark.parametrize(
+    "axis,value", [("delta_ratio", 0.1), ("delta_ratio", 1.0), ("theta", 3.4), ("label_noise", 0.05)]
+)
 def test_measure_point_is_never_worse_than_the_default(axis, value):
     train, test = make_point(point_params({"n_per_class": 30}, axis, value), [3])
     row = measure_point(train, test, seed=[0])
@@ -205,10 +214,11 @@ def test_theta_star_contains_theta_max_when_a3_barely_holds():
     assert 0.99 * np.pi <= geom.theta_max < np.pi
     assert geom.theta_max < geom.theta_star < np.pi
     row = measure_point(train, test)
-    assert row["exact_default"]                                   # zero in exact arithmetic
+    assert row["exact_default"]  # zero in exact arithmetic
 
 
 # ---- command line --------------------------------------------------------------------------------
+
 
 def _run(capsys, *argv):
     capsys.readouterr()
@@ -217,13 +227,16 @@ def _run(capsys, *argv):
     return rc, out, err
 
 
-@pytest.mark.parametrize("argv,field", [
-    (["--axis", "nope", "--values", "1"], "--axis"),
-    (["--axis", "label_noise", "--values", "0.9"], "label_noise"),
-    (["--axis", "theta", "--values", "regular", "--Q", "3", "--noise", "laplace"], "noise"),
-    (["--axis", "delta_ratio", "--values", "0.1", "--optimisers", "sgd"], "--optimisers"),
-    (["--axis", "delta_ratio", "--values", "0.1", "--seed", "-1"], "--seed"),
-])
+@pytest.mark.parametrize(
+    "argv,field",
+    [
+        (["--axis", "nope", "--values", "1"], "--axis"),
+        (["--axis", "label_noise", "--values", "0.9"], "label_noise"),
+        (["--axis", "theta", "--values", "regular", "--Q", "3", "--noise", "laplace"], "noise"),
+        (["--axis", "delta_ratio", "--values", "0.1", "--optimisers", "sgd"], "--optimisers"),
+        (["--axis", "delta_ratio", "--values", "0.1", "--seed", "-1"], "--seed"),
+    ],
+)
 def test_cli_robustness_bad_input_is_one_line(tmp_path, capsys, argv, field):
     out = tmp_path / "r.json"
     rc, _, err = _run(capsys, "robustness", *argv, "--out", out)
@@ -233,13 +246,38 @@ def test_cli_robustness_bad_input_is_one_line(tmp_path, capsys, argv, field):
 
 
 def test_cli_robustness_and_tables_end_to_end(tmp_path, capsys):
-    args = ["robustness", "--axis", "delta_ratio", "--values", "0.1,0.5", "--n", "12", "--test-n", "10",
-            "--replicates", "2", "--mu-line", "3", "--mu-random", "3", "--optimiser-at", "0.1",
-            "--optimisers", "lbfgs", "--optimiser-runs", "2", "--optimiser-iter", "20", "--seed", "4,5", "--quiet"]
+    args = [
+        "robustness",
+        "--axis",
+        "delta_ratio",
+        "--values",
+        "0.1,0.5",
+        "--n",
+        "12",
+        "--test-n",
+        "10",
+        "--replicates",
+        "2",
+        "--mu-line",
+        "3",
+        "--mu-random",
+        "3",
+        "--optimiser-at",
+        "0.1",
+        "--optimisers",
+        "lbfgs",
+        "--optimiser-runs",
+        "2",
+        "--optimiser-iter",
+        "20",
+        "--seed",
+        "4,5",
+        "--quiet",
+    ]
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     assert _run(capsys, *args, "--out", a)[0] == 0
     assert _run(capsys, *args, "--out", b)[0] == 0
-    assert a.read_bytes() == b.read_bytes()                   # same inputs, same bytes
+    assert a.read_bytes() == b.read_bytes()  # same inputs, same bytes
     d = json.loads(a.read_text())
     assert d["seed"] == [4, 5] and len(d["rows"]) == 4 and len(d["optimiser_rows"]) == 2
     assert {r["seed"] for r in d["rows"]} == {"4-5-0", "4-5-1"}
@@ -249,27 +287,62 @@ def test_cli_robustness_and_tables_end_to_end(tmp_path, capsys):
     assert list(rob["value"].astype(str)) == ["0.1", "0.1", "0.5", "0.5"]
     claims = pd.read_csv(tmp_path / "t" / "robustness_claims.csv")
     assert set(claims["verdict"]) <= {"holds", "fails", "holds with correction", "untested", "finding"}
-    rc, _, err = _run(capsys, "robustness-figure", "--name", "robustness", "--tables", tmp_path / "t",
-                      "--out", tmp_path / "fig")
+    rc, _, err = _run(
+        capsys, "robustness-figure", "--name", "robustness", "--tables", tmp_path / "t", "--out", tmp_path / "fig"
+    )
     assert rc == 0, err
     assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.pdf").stat().st_size > 0
 
 
 # ---- claims --------------------------------------------------------------------------------------
 
+
 def _rows(n_in=4, n_out=3, zero_out=0):
     rows = []
     for k in range(n_in):
-        rows.append({"axis": "delta_ratio", "value": "0.1", "x": 0.1, "replicate": k, "status": "ok", "all_hold": True,
-                     "A1": True, "A2": True, "A3": True, "A3_margin": 1.0, "cond_xred": 1.0,
-                     "reaches_zero_default": True, "reaches_zero_any": True, "exact_default": True, "exact_best": True,
-                     "cost_default": 1e-15, "cost_default_affine": 1e-15,
-                     "acc_metric": 1.0, "acc_best": 1.0, "acc_ncm": 1.0, "acc_logreg": 1.0})
+        rows.append(
+            {
+                "axis": "delta_ratio",
+                "value": "0.1",
+                "x": 0.1,
+                "replicate": k,
+                "status": "ok",
+                "all_hold": True,
+                "A1": True,
+                "A2": True,
+                "A3": True,
+                "A3_margin": 1.0,
+                "cond_xred": 1.0,
+                "reaches_zero_default": True,
+                "reaches_zero_any": True,
+                "exact_default": True,
+                "exact_best": True,
+                "cost_default": 1e-15,
+                "cost_default_affine": 1e-15,
+                "acc_metric": 1.0,
+                "acc_best": 1.0,
+                "acc_ncm": 1.0,
+                "acc_logreg": 1.0,
+            }
+        )
     for k in range(n_out):
         z = k < zero_out
-        rows.append({**rows[0], "value": "0.5", "x": 0.5, "replicate": k, "all_hold": False, "A2": False,
-                     "reaches_zero_default": False, "reaches_zero_any": z, "exact_default": False, "exact_best": z,
-                     "cost_default": 2.0, "acc_metric": 0.33})
+        rows.append(
+            {
+                **rows[0],
+                "value": "0.5",
+                "x": 0.5,
+                "replicate": k,
+                "all_hold": False,
+                "A2": False,
+                "reaches_zero_default": False,
+                "reaches_zero_any": z,
+                "exact_default": False,
+                "exact_best": z,
+                "cost_default": 2.0,
+                "acc_metric": 0.33,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -286,21 +359,36 @@ def test_claims_sufficiency_verdict_flips_with_a_failing_row():
 
     rob = _rows()
     assert _verdict(robustness_claims(rob, None), "robust_sufficient") == "holds"
-    bad = pd.concat([rob, rob.iloc[[0]].assign(reaches_zero_default=False, reaches_zero_any=False,
-                                                exact_default=False, cost_default=0.5)], ignore_index=True)
+    bad = pd.concat(
+        [
+            rob,
+            rob.iloc[[0]].assign(
+                reaches_zero_default=False, reaches_zero_any=False, exact_default=False, cost_default=0.5
+            ),
+        ],
+        ignore_index=True,
+    )
     c = _row(robustness_claims(bad, None), "robust_sufficient")
     assert (c["verdict"], c["n_cases"], c["n_counter"]) == ("fails", 5, 1)
     rounding = pd.concat([rob, rob.iloc[[0]].assign(reaches_zero_default=False, cost_default=1e-8)], ignore_index=True)
     c = _row(robustness_claims(rounding, None), "robust_sufficient")
     assert (c["verdict"], c["n_cases"], c["n_counter"]) == ("holds with correction", 5, 1)
     # a failure within rounding of the A3 boundary is reported, not counted
-    edge = pd.concat([rob, rob.iloc[[0]].assign(reaches_zero_default=False, exact_default=False, A3_margin=1e-9)],
-                     ignore_index=True)
+    edge = pd.concat(
+        [rob, rob.iloc[[0]].assign(reaches_zero_default=False, exact_default=False, A3_margin=1e-9)], ignore_index=True
+    )
     c = _row(robustness_claims(edge, None), "robust_sufficient")
     assert c["verdict"] == "holds" and c["n_cases"] == 4 and c["n_counter"] == 0 and "not counted: 1" in c["evidence"]
     # a failure where the μ-box is empty is outside Thm 2.3's hypotheses: counted apart, not a counterexample
-    empty = pd.concat([rob.assign(box_nonempty=True), rob.iloc[[0]].assign(
-        box_nonempty=False, reaches_zero_default=False, reaches_zero_any=True, exact_default=False)], ignore_index=True)
+    empty = pd.concat(
+        [
+            rob.assign(box_nonempty=True),
+            rob.iloc[[0]].assign(
+                box_nonempty=False, reaches_zero_default=False, reaches_zero_any=True, exact_default=False
+            ),
+        ],
+        ignore_index=True,
+    )
     c = _row(robustness_claims(empty, None), "robust_sufficient")
     assert (c["verdict"], c["n_cases"], c["n_counter"]) == ("holds", 4, 0)
     assert "counted apart: 1 cases with A1-A3 but an empty μ-box" in c["evidence"]
@@ -325,32 +413,44 @@ def test_necessity_is_a_finding_counting_zero_cost_outside():
 
 # ---- config and workflow -------------------------------------------------------------------------
 
+
 def _rob_config(**over):
-    cfg = {"base": {"Q": 3, "theta": "regular", "delta_ratio": 0.1, "noise": "uniform", "elongation": 5.0,
-                    "n_per_class": 20},
-           "n_test_per_class": 10,
-           "axes": {"delta_ratio": [0.1, 0.5], "theta": ["regular", 3.4], "noise": []},
-           "optimisers": {"points": {"delta_ratio": [0.5], "noise": []}},
-           "realdata": {"lambdas": [0.0, 1.0]}}
+    cfg = {
+        "base": {
+            "Q": 3,
+            "theta": "regular",
+            "delta_ratio": 0.1,
+            "noise": "uniform",
+            "elongation": 5.0,
+            "n_per_class": 20,
+        },
+        "n_test_per_class": 10,
+        "axes": {"delta_ratio": [0.1, 0.5], "theta": ["regular", 3.4], "noise": []},
+        "optimisers": {"points": {"delta_ratio": [0.5], "noise": []}},
+        "realdata": {"lambdas": [0.0, 1.0]},
+    }
     for key, value in over.items():
         section, _, name = key.partition("__")
         cfg[section] = {**cfg[section], name: value} if name else value
     return {"robustness": cfg}
 
 
-@pytest.mark.parametrize("over,key", [
-    ({"axes__theta": ["regular", 6.5]}, "robustness.axes.theta[1]"),
-    ({"axes__label_noise": [0.1, 0.9]}, "robustness.axes.label_noise[1]"),
-    ({"axes__delta_ratio": [0.1, 0.1]}, "robustness.axes.delta_ratio"),
-    ({"optimisers": {"points": {"delta_ratio": [0.3]}}}, "robustness.optimisers.points.delta_ratio[0]"),
-    ({"optimisers": {"points": {"imbalance": [2.0]}}}, "robustness.optimisers.points.imbalance"),
-    ({"base__Q": 2}, "robustness.axes.theta[1]"),
-    ({"realdata": {"lambdas": [0.5, 0.5]}}, "robustness.realdata.lambdas"),
-])
+@pytest.mark.parametrize(
+    "over,key",
+    [
+        ({"axes__theta": ["regular", 6.5]}, "robustness.axes.theta[1]"),
+        ({"axes__label_noise": [0.1, 0.9]}, "robustness.axes.label_noise[1]"),
+        ({"axes__delta_ratio": [0.1, 0.1]}, "robustness.axes.delta_ratio"),
+        ({"optimisers": {"points": {"delta_ratio": [0.3]}}}, "robustness.optimisers.points.delta_ratio[0]"),
+        ({"optimisers": {"points": {"imbalance": [2.0]}}}, "robustness.optimisers.points.imbalance"),
+        ({"base__Q": 2}, "robustness.axes.theta[1]"),
+        ({"realdata": {"lambdas": [0.5, 0.5]}}, "robustness.realdata.lambdas"),
+    ],
+)
 def test_validate_robustness_config_names_the_key(over, key):
     from dlgeom.study.robustness_run import validate_robustness_config
 
-    validate_robustness_config(_rob_config())            # the unmodified config is valid
+    validate_robustness_config(_rob_config())  # the unmodified config is valid
     with pytest.raises(DlgeomInputError, match=f"config key '{key.replace('[', '.').replace(']', '.')}"):
         validate_robustness_config(_rob_config(**over))
 
@@ -377,7 +477,12 @@ def test_tiny_config_runs_the_robustness_rules():
     if "robustness" not in schema.get("properties", {}) or "robustness.smk" not in (root / "Snakefile").read_text():
         pytest.skip("workflow/rules/robustness.smk is not wired into the Snakefile and schema yet")
     snakemake = [sys.executable, "-m", "snakemake"]
-    res = subprocess.run(snakemake + ["-n", "--forceall", "--configfile", "config/test.yaml"], cwd=root,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        snakemake + ["-n", "--forceall", "--configfile", "config/test.yaml"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "robustness_axis" in res.stdout and "robustness_realdata" in res.stdout

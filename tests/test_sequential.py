@@ -65,14 +65,14 @@ def test_hand_numbers_give_zero_cost(dim):
     data = shadow_example(dim=dim)
     X, y = data.X, data.y
     w1 = np.zeros(dim)
-    w1[1] = 1.0                                   # class 0 below y = 1/2
+    w1[1] = 1.0  # class 0 below y = 1/2
     p1 = np.zeros(dim)
-    p1[1] = 0.5                                   # t_1 = 1/4 on (x̄_0, x̄) = ((0, 0), (0, 2))
+    p1[1] = 0.5  # t_1 = 1/4 on (x̄_0, x̄) = ((0, 0), (0, 2))
     w2 = np.zeros(dim)
-    w2[:2] = [0.6, -1.0]                          # class 1 above y = 3 + 0.6 x
+    w2[:2] = [0.6, -1.0]  # class 1 above y = 3 + 0.6 x
     w2 /= np.linalg.norm(w2)
     p2 = np.zeros(dim)
-    p2[1] = 3.0                                   # t_2 = 1/2 on ((0, 4), (0, 2))
+    p2[1] = 3.0  # t_2 = 1/2 on ((0, 4), (0, 2))
     a1 = _angle_bound(w1, p1, X[y == 0], X[y == 1])
     a2 = _angle_bound(w2, p2, X[y == 1], p1[None, :])
     params = np.array([list(w1) + [0.25, np.pi / 2 + a1], list(w2) + [0.5, np.pi / 2 + a2]])
@@ -184,8 +184,25 @@ def test_bad_input():
 
 def test_cli_sls(tmp_path, capsys):
     out = tmp_path / "sls.json"
-    rc = main(["sls", "--Q", "2", "--M", "3", "--replicates", "1", "--n", "10", "--hand", "--seed", "5",
-               "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "sls",
+            "--Q",
+            "2",
+            "--M",
+            "3",
+            "--replicates",
+            "1",
+            "--n",
+            "10",
+            "--hand",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     doc = json.loads(out.read_text())
     hand = {r["M"]: {} for r in doc["rows"] if r["kind"] == "hand"}

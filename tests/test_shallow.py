@@ -69,7 +69,7 @@ def test_slope_two_on_synthetic_data():
 
 def test_fit_slope_recovers_power_law_and_handles_bad_points():
     x = np.geomspace(1e-3, 1, 9)
-    f = fit_slope(x, 3.0 * x ** 1.5)
+    f = fit_slope(x, 3.0 * x**1.5)
     assert f["slope"] == pytest.approx(1.5, abs=1e-12) and f["se"] < 1e-10
     assert f["intercept"] == pytest.approx(np.log(3.0), abs=1e-10)
     g = fit_slope([1.0, 2.0, -1.0, np.nan], [1.0, 2.0, 3.0, 4.0])
@@ -104,8 +104,28 @@ def test_bad_input():
 
 def test_cli_shallow(tmp_path, capsys):
     out = tmp_path / "sh.json"
-    rc = main(["shallow", "--Q", "2", "--replicates", "1", "--n", "10", "--points", "4", "--train-runs", "1",
-               "--train-iter", "30", "--seed", "2", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "shallow",
+            "--Q",
+            "2",
+            "--replicates",
+            "1",
+            "--n",
+            "10",
+            "--points",
+            "4",
+            "--train-runs",
+            "1",
+            "--train-iter",
+            "30",
+            "--seed",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     doc = json.loads(out.read_text())
     modes = [r["mode"] for r in doc["rows"]]
@@ -129,17 +149,61 @@ def test_tables_claims_figures_are_byte_stable(tmp_path, capsys):
     )
 
     hd, sl, sh = tmp_path / "hd.json", tmp_path / "sls.json", tmp_path / "sh.json"
-    assert main(["highdim", "--Q", "2", "--M", "3", "--perp-scale", "1", "--replicates", "1", "--n", "8",
-                 "--out", str(hd), "--quiet"]) == 0
-    assert main(["sls", "--Q", "2", "--M", "2", "--replicates", "1", "--n", "8", "--hand", "--out", str(sl),
-                 "--quiet"]) == 0
-    assert main(["shallow", "--Q", "2", "--replicates", "1", "--n", "10", "--points", "5", "--r-min", "1e-3",
-                 "--r-max", "0.04", "--out", str(sh), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "highdim",
+                "--Q",
+                "2",
+                "--M",
+                "3",
+                "--perp-scale",
+                "1",
+                "--replicates",
+                "1",
+                "--n",
+                "8",
+                "--out",
+                str(hd),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["sls", "--Q", "2", "--M", "2", "--replicates", "1", "--n", "8", "--hand", "--out", str(sl), "--quiet"])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "shallow",
+                "--Q",
+                "2",
+                "--replicates",
+                "1",
+                "--n",
+                "10",
+                "--points",
+                "5",
+                "--r-min",
+                "1e-3",
+                "--r-max",
+                "0.04",
+                "--out",
+                str(sh),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     outs = []
     for k in range(2):
         d = tmp_path / f"t{k}"
-        assert main(["beyond-tables", "--highdim", str(hd), "--sls", str(sl), "--shallow", str(sh),
-                     "--out-dir", str(d)]) == 0
+        assert (
+            main(["beyond-tables", "--highdim", str(hd), "--sls", str(sl), "--shallow", str(sh), "--out-dir", str(d)])
+            == 0
+        )
         outs.append({n: (d / f"{n}.csv").read_bytes() for n in ("highdim", "sls", "shallow", "beyond_claims")})
     assert outs[0] == outs[1]
     import pandas as pd

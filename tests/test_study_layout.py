@@ -37,12 +37,13 @@ def _config(**over):
 
 # ---- study names ------------------------------------------------------------------------------
 
+
 def test_study_names():
     assert study_name({"study": "default"}, {}) == "default"
     assert study_name({"study": "mine"}, {"study": "mine", "zero_cost": 1e-9}) == "mine"
     for cfg, over, words in [
-        ({"study": "default"}, {"zero_cost": 1e-9}, "must name its study"),     # a user config without a name
-        ({"study": "default"}, {"study": "default"}, "committed reference"),   # nobody else writes there
+        ({"study": "default"}, {"zero_cost": 1e-9}, "must name its study"),  # a user config without a name
+        ({"study": "default"}, {"study": "default"}, "committed reference"),  # nobody else writes there
         ({"study": "../x"}, {"study": "../x"}, "not a study name"),
         ({"study": "a b"}, {"study": "a b"}, "not a study name"),
         ({"study": "benchmarks"}, {"study": "benchmarks"}, "not a study name"),
@@ -59,8 +60,23 @@ def test_snakemake_refuses_a_user_config_without_a_study(tmp_path):
     cfg["datasets"] = []
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
-                          "--configfile", str(path), "-n"], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp_path),
+            "--configfile",
+            str(path),
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode != 0
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith("dlgeom:")]
     assert len(lines) == 1 and "config key 'study'" in lines[0], res.stderr
@@ -69,6 +85,7 @@ def test_snakemake_refuses_a_user_config_without_a_study(tmp_path):
 
 # ---- settings per stage -------------------------------------------------------------------------
 
+
 def test_a_changed_value_changes_exactly_the_settings_of_its_stages():
     base = stage_settings(_config())
     rob = _config()
@@ -76,14 +93,23 @@ def test_a_changed_value_changes_exactly_the_settings_of_its_stages():
     changed = {k for k, v in stage_settings(rob).items() if base.get(k) != v}
     assert changed == {"robustness_axis_delta_ratio"}
     more_cells = _config()
-    more_cells["grid"]["delta_ratio"] = [0.05, 0.2, 0.5]    # new jobs, no changed job
+    more_cells["grid"]["delta_ratio"] = [0.05, 0.2, 0.5]  # new jobs, no changed job
     assert stage_settings(more_cells) == base
     zero = _config(zero_cost=1e-9)
     changed = {k for k, v in stage_settings(zero).items() if base.get(k) != v}
     # every stage that decides whether a cost is zero, and no other (optimiser end points and the
     # neural-collapse stage use their own threshold, dlgeom.thresholds.OPTIMISER_ZERO)
-    deciding = {"grid", "landscape_shape", "aggregate", "figures", "robustness_realdata", "robustness_tables",
-                "beyond_highdim", "beyond_sls", "beyond_tables"}
+    deciding = {
+        "grid",
+        "landscape_shape",
+        "aggregate",
+        "figures",
+        "robustness_realdata",
+        "robustness_tables",
+        "beyond_highdim",
+        "beyond_sls",
+        "beyond_tables",
+    }
     deciding |= {k for k in base if k.startswith("robustness_axis_")}
     assert changed == deciding
     assert all(stage_settings(zero)[k]["zero_cost"] == 1e-9 for k in deciding)
@@ -121,8 +147,8 @@ def test_outputs_with_other_settings_are_refused(tmp_path):
     finally:
         set_settings_stamp(None)
     assert json.loads((tmp_path / "cell.json").read_text())["settings"]["stage"] == "grid"
-    check_settings([tmp_path / "cell.json", tmp_path / "t.csv"], folder)       # current: accepted
-    write_settings(folder, {"grid": {"a": 2}})                                  # the grid's settings change
+    check_settings([tmp_path / "cell.json", tmp_path / "t.csv"], folder)  # current: accepted
+    write_settings(folder, {"grid": {"a": 2}})  # the grid's settings change
     with pytest.raises(DlgeomInputError, match=r"cell\.json \(stage grid\)") as err:
         check_settings([tmp_path / "cell.json", tmp_path / "t.csv"], folder)
     assert "t.csv" not in str(err.value) and "\n" not in str(err.value)
@@ -137,8 +163,20 @@ def test_the_check_settings_command(tmp_path):
     folder = tmp_path / "settings"
     paths = write_settings(folder, {"grid": {"a": 1}})
     out = tmp_path / "c.json"
-    assert main(["--settings", str(paths["grid"]), "check", "--data", str(ROOT / "config" / "example_data" /
-                                                                              "blobs.csv"), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--settings",
+                str(paths["grid"]),
+                "check",
+                "--data",
+                str(ROOT / "config" / "example_data" / "blobs.csv"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["check-settings", "--settings-dir", str(folder), "--inputs", str(out)]) == 0
     write_settings(folder, {"grid": {"a": 3}})
     assert main(["check-settings", "--settings-dir", str(folder), "--inputs", str(out)]) == 2
@@ -146,34 +184,50 @@ def test_the_check_settings_command(tmp_path):
 
 # ---- the run lock ---------------------------------------------------------------------------------
 
+
 def test_one_run_per_study_and_stale_snakemake_locks_go(tmp_path):
     locks = tmp_path / ".snakemake" / "locks"
     locks.mkdir(parents=True)
     (locks / "0.output.lock").write_text(f"{tmp_path}/results/mine/tables/claims.csv\n")
     (locks / "0.input.lock").write_text("config/example_data/blobs.csv\nresults/mine/cells/a.json\n")
     (locks / "1.output.lock").write_text("results/other/tables/claims.csv\n")
-    code = ("import sys, time; from dlgeom.study.runlock import acquire_study_lock;"
-            "print(len(acquire_study_lock('mine')), flush=True); time.sleep(30)")
+    code = (
+        "import sys, time; from dlgeom.study.runlock import acquire_study_lock;"
+        "print(len(acquire_study_lock('mine')), flush=True); time.sleep(30)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "2"          # both locks naming study 'mine' were stale
+        assert holder.stdout.readline().strip() == "2"  # both locks naming study 'mine' were stale
         assert sorted(p.name for p in locks.iterdir()) == ["1.output.lock"]
-        second = subprocess.run([sys.executable, "-c", "from dlgeom.study.runlock import acquire_study_lock;"
-                                 "acquire_study_lock('mine')"], cwd=tmp_path, capture_output=True, text=True)
+        second = subprocess.run(
+            [sys.executable, "-c", "from dlgeom.study.runlock import acquire_study_lock;acquire_study_lock('mine')"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert second.returncode != 0 and f"pid {holder.pid}" in second.stderr and "wait for it" in second.stderr
-        other = subprocess.run([sys.executable, "-c", "from dlgeom.study.runlock import acquire_study_lock;"
-                                "acquire_study_lock('other')"], cwd=tmp_path, capture_output=True, text=True)
-        assert other.returncode == 0, other.stderr      # another study may run beside it
+        other = subprocess.run(
+            [sys.executable, "-c", "from dlgeom.study.runlock import acquire_study_lock;acquire_study_lock('other')"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert other.returncode == 0, other.stderr  # another study may run beside it
     finally:
         holder.kill()
         holder.wait()
     # the holder was killed hard: the lock went with it
-    again = subprocess.run([sys.executable, "-c", "from dlgeom.study.runlock import acquire_study_lock;"
-                            "acquire_study_lock('mine')"], cwd=tmp_path, capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-c", "from dlgeom.study.runlock import acquire_study_lock;acquire_study_lock('mine')"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 0, again.stderr
 
 
 # ---- provenance ---------------------------------------------------------------------------------
+
 
 def test_provenance_records_the_environment_and_no_clock(tmp_path):
     env = environment()
@@ -209,11 +263,14 @@ def test_the_reference_study_is_built_from_the_current_code():
     paths = [p for p in (*CODE_PATHS, "config/config.yaml") if (ROOT / p).exists()]
     head = _git("log", "-1", "--format=%H", "--", *paths)
     changed = _git("diff", "--name-only", ref, head, "--", *paths) if ref != head else ""
-    assert ref == head, (f"results/default/ is stale: built from {ref[:12]}, but these files changed since "
-                         f"(rebuild with `make reference`): {changed.split()}")
+    assert ref == head, (
+        f"results/default/ is stale: built from {ref[:12]}, but these files changed since "
+        f"(rebuild with `make reference`): {changed.split()}"
+    )
 
 
 # ---- end to end: a fresh copy, interrupted and resumed, then a changed config ------------------------
+
 
 def _fresh_copy(dest: Path) -> Path:
     """The repository's tracked files as they are in the work tree, committed in a new git repository."""
@@ -237,8 +294,9 @@ def _interrupt(cmd, cwd, env, after_outputs, how, timeout=300):
     """Start ``cmd``, wait until ``after_outputs`` JSON outputs exist under results/tiny, then
     interrupt it: 'int' (Ctrl-C to the process group), 'term' (kill PID) or 'kill' (the whole group,
     hard).  Returns the exit code; fails if the run does not end within a minute of the signal."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     t0 = time.monotonic()
     while proc.poll() is None and _outputs(cwd / "results" / "tiny") < after_outputs:
         assert time.monotonic() - t0 < timeout, "the run made no progress"
@@ -295,8 +353,7 @@ def test_fresh_copy_interrupted_resumed_and_rerun_by_config(tmp_path, tiny_study
     assert compared > 40
     # it wrote nothing outside results/tiny/ (and Snakemake's own .snakemake/)
     status = _git("status", "--porcelain", "--ignored", "--untracked-files=all", cwd=repo).splitlines()
-    outside = [ln for ln in status if not ln[3:].startswith(("results/", ".snakemake/"))
-               and "__pycache__" not in ln]
+    outside = [ln for ln in status if not ln[3:].startswith(("results/", ".snakemake/")) and "__pycache__" not in ln]
     assert outside == []
     written = {p.relative_to(repo / "results").parts[0] for p in (repo / "results").iterdir()}
     assert written == {"tiny"}
@@ -309,8 +366,14 @@ def test_fresh_copy_interrupted_resumed_and_rerun_by_config(tmp_path, tiny_study
     cfg = yaml.safe_load((repo / "config" / "test.yaml").read_text())
     cfg["robustness"]["axes"]["delta_ratio"] = [0.1, 0.4]
     (repo / "mine.yaml").write_text(yaml.safe_dump(cfg))
-    dry = subprocess.run(cmd[:-1] + ["mine.yaml", "-n", "--quiet", "rules"], cwd=repo, env=env,
-                         capture_output=True, text=True, timeout=300)
+    dry = subprocess.run(
+        cmd[:-1] + ["mine.yaml", "-n", "--quiet", "rules"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert dry.returncode == 0, dry.stderr[-2000:]
     counts = {}
     for ln in dry.stdout.splitlines():
@@ -318,8 +381,18 @@ def test_fresh_copy_interrupted_resumed_and_rerun_by_config(tmp_path, tiny_study
         if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
             counts[parts[0]] = int(parts[1])
     assert counts.get("robustness_axis") == 1, counts
-    upstream = {"cell", "landscape_runs", "landscape_shape", "robustness_realdata", "robustness_user",
-                "beyond_highdim", "beyond_sls", "beyond_shallow", "beyond_tables", "beyond_figures"}
+    upstream = {
+        "cell",
+        "landscape_runs",
+        "landscape_shape",
+        "robustness_realdata",
+        "robustness_user",
+        "beyond_highdim",
+        "beyond_sls",
+        "beyond_shallow",
+        "beyond_tables",
+        "beyond_figures",
+    }
     assert not upstream & set(counts), counts
     assert {"robustness_tables", "aggregate"} <= set(counts), counts
 
@@ -334,9 +407,25 @@ def test_a_hostile_dataset_path_reaches_the_shell_quoted(tmp_path):
     cfg["datasets"] = [{"name": "blobs", "path": str(data), "shrink": [1.0], "test_fraction": 0.3}]
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     target = "results/hostile/cells/user/blobs/lambda1.0.json"
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
-                          "--configfile", str(tmp_path / "c.yaml"), "--cores", "1", target],
-                         capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "c.yaml"),
+            "--cores",
+            "1",
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert not list(tmp_path.rglob("INJECTED")) and not (Path.cwd() / "INJECTED").exists()
     cell = json.loads((tmp_path / target).read_text())

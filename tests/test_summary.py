@@ -16,24 +16,48 @@ ROOT = Path(__file__).resolve().parents[1]
 def _tables(tmp_path: Path) -> Path:
     t = tmp_path / "tables"
     t.mkdir()
-    rows = [make_row("prop22", 3, 0, "e"), make_row("thm23_box", 4, 1, "e", 0), make_row("thm24_value", 4, 4, "e"),
-            make_row("box_assumed", 4, 1, "e")]
+    rows = [
+        make_row("prop22", 3, 0, "e"),
+        make_row("thm23_box", 4, 1, "e", 0),
+        make_row("thm24_value", 4, 4, "e"),
+        make_row("box_assumed", 4, 1, "e"),
+    ]
     assemble(rows).to_csv(t / "claims.csv", index=False)
-    cons = pd.DataFrame({
-        "kind": "synthetic", "status": "ok", "Q": [3, 3, 4, 4, 4], "delta_ratio": [0.1, 0.2, 0.1, 0.2, 0.24],
-        "all_hold": [True, True, True, True, False], "box_nonempty_paper": [True, True, True, False, False],
-        "box_nonempty_sup": [True, True, True, True, False], "box_nonempty_exact": [True, True, True, True, False]})
+    cons = pd.DataFrame(
+        {
+            "kind": "synthetic",
+            "status": "ok",
+            "Q": [3, 3, 4, 4, 4],
+            "delta_ratio": [0.1, 0.2, 0.1, 0.2, 0.24],
+            "all_hold": [True, True, True, True, False],
+            "box_nonempty_paper": [True, True, True, False, False],
+            "box_nonempty_sup": [True, True, True, True, False],
+            "box_nonempty_exact": [True, True, True, True, False],
+        }
+    )
     cons.to_csv(t / "constructions.csv", index=False)
-    pd.DataFrame({"axis": "theta", "x": [1.6, 2.8, 3.4, 3.77], "frac_all_hold": [1.0, 0.0, 0.0, 0.0],
-                  "frac_zero_default": [1.0, 1.0, 0.0, 0.0], "frac_zero_any": [1.0, 1.0, 1.0, 0.6]}
-                 ).to_csv(t / "robustness_summary.csv", index=False)
-    pd.DataFrame({"dataset": ["iris", "iris", "wine", "digits"], "projection": ["lda", "simplex", "lda", "lda"],
-                  "Q": [3, 3, 3, 10], "lambda_assumptions_grid": [float("nan"), 0.05, 0.15, float("nan")],
-                  "lambda_zero_any_refined": [0.0, 0.2625, 1.0, float("nan")],
-                  "zero_any_extent": ["lost_in_sweep", "lost_in_sweep", "whole_sweep", "never"],
-                  "acc_best_at_lambda1": [0.6667, 0.3, 0.94, 0.1], "acc_ncm_at_lambda1": [1.0, 0.7, 0.98, 0.9],
-                  "acc_logreg_at_lambda1": [1.0, 0.9, 0.98, float("nan")]}).to_csv(t / "realdata_summary.csv",
-                                                                                  index=False)
+    pd.DataFrame(
+        {
+            "axis": "theta",
+            "x": [1.6, 2.8, 3.4, 3.77],
+            "frac_all_hold": [1.0, 0.0, 0.0, 0.0],
+            "frac_zero_default": [1.0, 1.0, 0.0, 0.0],
+            "frac_zero_any": [1.0, 1.0, 1.0, 0.6],
+        }
+    ).to_csv(t / "robustness_summary.csv", index=False)
+    pd.DataFrame(
+        {
+            "dataset": ["iris", "iris", "wine", "digits"],
+            "projection": ["lda", "simplex", "lda", "lda"],
+            "Q": [3, 3, 3, 10],
+            "lambda_assumptions_grid": [float("nan"), 0.05, 0.15, float("nan")],
+            "lambda_zero_any_refined": [0.0, 0.2625, 1.0, float("nan")],
+            "zero_any_extent": ["lost_in_sweep", "lost_in_sweep", "whole_sweep", "never"],
+            "acc_best_at_lambda1": [0.6667, 0.3, 0.94, 0.1],
+            "acc_ncm_at_lambda1": [1.0, 0.7, 0.98, 0.9],
+            "acc_logreg_at_lambda1": [1.0, 0.9, 0.98, float("nan")],
+        }
+    ).to_csv(t / "realdata_summary.csv", index=False)
     return t
 
 
@@ -47,9 +71,9 @@ def test_headline_numbers(tmp_path):
     assert "Q = 4: r ∈ {0.2}" in md
     assert "a searched μ at θ ∈ {1.6, 2.8, 3.4}" in md and "misses zero cost in some replicate at θ ∈ {3.77}" in md
     assert "| iris | 3 | never hold | 0.00 | 0.67 / 1.00 / 1.00 |" in md
-    assert "| wine | 3 | 0.15 | ≥ 1.00 | 0.94 / 0.98 / 0.98 |" in md        # zero cost never stops in the sweep
+    assert "| wine | 3 | 0.15 | ≥ 1.00 | 0.94 / 0.98 / 0.98 |" in md  # zero cost never stops in the sweep
     assert "| digits | 10 | never hold | never | 0.10 / 0.90 / n/a |" in md
-    assert "0.26" not in md and "LDA rows only" in md                         # the simplex row is not shown
+    assert "0.26" not in md and "LDA rows only" in md  # the simplex row is not shown
     assert "last λ with zero cost (refined)" in md and "λ where zero cost stops" not in md
 
 
@@ -100,7 +124,7 @@ def test_generated_blocks_are_current(doc):
         pytest.skip(f"{doc.name} has no generated block")
     tables = _study_tables()
     assert tables is not None, "no committed study tables"
-    assert block_is_current(doc, tables), (f"{doc.name}: run dlgeom headline --tables {tables} --update {doc}")
+    assert block_is_current(doc, tables), f"{doc.name}: run dlgeom headline --tables {tables} --update {doc}"
 
 
 def test_the_timing_block_of_the_performance_page_is_the_recorded_run():
@@ -115,5 +139,5 @@ def test_the_timing_block_of_the_performance_page_is_the_recorded_run():
     source = ROOT / "results" / "benchmarks" / "study_default.json"
     rec = json.loads(source.read_text())
     text = (ROOT / "docs" / "performance.md").read_text()
-    block = text[text.index(timing.BEGIN):text.index(timing.END) + len(timing.END)]
+    block = text[text.index(timing.BEGIN) : text.index(timing.END) + len(timing.END)]
     assert block == timing.timing_block(rec["summary"], rec["by_rule"], source)

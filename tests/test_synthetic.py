@@ -8,13 +8,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import np_means
 
 from dlgeom import DlgeomInputError, make_clustered, save_dataset
 from dlgeom.geometry import cone_angles
 from dlgeom.synthetic import NOISE_SHAPES, max_cone_angle, mean_simplex, regular_cone_angle
-
-from conftest import np_means
-
 
 # --------------------------------------------------------------------------------------------
 # independent recomputation
@@ -54,8 +52,15 @@ def bits(a):
 
 
 def test_same_arguments_same_arrays_and_bytes(tmp_path):
-    kw = dict(q=3, n_per_class=[20, 25, 30], delta_ratio=0.1, theta=2.0, noise="anisotropic",
-              outlier_fraction=0.1, seed=[7, 11])
+    kw = dict(
+        q=3,
+        n_per_class=[20, 25, 30],
+        delta_ratio=0.1,
+        theta=2.0,
+        noise="anisotropic",
+        outlier_fraction=0.1,
+        seed=[7, 11],
+    )
     a, b = make_clustered(**kw), make_clustered(**kw)
     np.testing.assert_array_equal(bits(a.X), bits(b.X))
     np.testing.assert_array_equal(a.y, b.y)
@@ -99,8 +104,9 @@ def test_realised_r_equals_request(noise, q, delta_ratio):
 
 
 @pytest.mark.parametrize("noise", NOISE_SHAPES)
-@pytest.mark.parametrize("q,theta,scale", [(2, None, 1.0), (3, None, 1.0), (3, 2.5, 3.0),
-                                           (4, 1.7, 0.25), (5, None, 1.0), (5, 3.5, 2.0)])
+@pytest.mark.parametrize(
+    "q,theta,scale", [(2, None, 1.0), (3, None, 1.0), (3, 2.5, 3.0), (4, 1.7, 0.25), (5, None, 1.0), (5, 3.5, 2.0)]
+)
 def test_class_means_equal_designed_simplex(noise, q, theta, scale):
     d = make_clustered(q, 20, 0.15, theta=theta, noise=noise, scale=scale, seed=1)
     designed = mean_simplex(q, theta) * scale
@@ -169,8 +175,9 @@ def test_imbalanced_counts_via_list():
 
 
 @pytest.mark.parametrize("noise", NOISE_SHAPES)
-@pytest.mark.parametrize("fraction,counts", [(0.05, [20, 31, 45]), (0.1, [20, 30, 40]),
-                                             (0.3, [10, 11, 12]), (0.49, [2, 3, 4])])
+@pytest.mark.parametrize(
+    "fraction,counts", [(0.05, [20, 31, 45]), (0.1, [20, 30, 40]), (0.3, [10, 11, 12]), (0.49, [2, 3, 4])]
+)
 def test_outliers(noise, fraction, counts):
     q = len(counts)
     delta_ratio = 0.1

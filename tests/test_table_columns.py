@@ -55,12 +55,13 @@ def test_committed_tables_have_the_documented_columns(path):
     if header is not None:
         assert header == column_names(path.stem), (
             f"{path}: undocumented {sorted(set(header) - set(column_names(path.stem)))}, "
-            f"missing {sorted(set(column_names(path.stem)) - set(header))} (or another order)")
+            f"missing {sorted(set(column_names(path.stem)) - set(header))} (or another order)"
+        )
 
 
 def test_tiny_study_tables_have_the_documented_columns(tiny_study):
     tables = sorted(tiny_study.glob("results/*/tables/*.csv"))
-    assert {p.stem for p in tables} == set(TABLES)          # every table the study writes, and only those
+    assert {p.stem for p in tables} == set(TABLES)  # every table the study writes, and only those
     for path in tables:
         header = _header(path)
         if header is not None:
@@ -72,7 +73,7 @@ def test_a_user_dataset_has_one_name_in_every_table(tiny_study):
     cons = pd.read_csv(t / "constructions.csv")
     user = cons[cons["kind"] == "user"]
     names = {c.split("/")[1] for c in user["cell"]}
-    assert len(user) and set(user["dataset"]) == names == {"blobs"}      # the config's datasets[].name
+    assert len(user) and set(user["dataset"]) == names == {"blobs"}  # the config's datasets[].name
     for table in ("realdata", "realdata_summary"):
         assert names <= set(pd.read_csv(t / f"{table}.csv")["dataset"]), table
 
@@ -90,8 +91,27 @@ def test_a_user_cell_carries_the_config_name_not_the_file_name(tmp_path):
     cell = tmp_path / "cell"
     assert main(["prepare-data", "--data", str(data), "--name", "mine", "--out-dir", str(cell)]) == 0
     out = tmp_path / "cell.json"
-    assert main(["cell", "--data-dir", str(cell), "--layers-offsets", "0", "--mu-samples", "1", "--probe-eps", "0.1",
-                 "--probe-draws", "1", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "cell",
+                "--data-dir",
+                str(cell),
+                "--layers-offsets",
+                "0",
+                "--mu-samples",
+                "1",
+                "--probe-eps",
+                "0.1",
+                "--probe-draws",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert {r["dataset"] for r in json.loads(out.read_text())["rows"]} == {"mine"}
     default = tmp_path / "cell_default"
     assert main(["prepare-data", "--data", str(data), "--out-dir", str(default)]) == 0

@@ -76,7 +76,7 @@ def test_open_box_rule():
     target = (1 + BOX_MARGIN) * g_open.collapse_bound
     assert g_open.D >= target
     assert g_open.theta0 >= THETA0_MIN
-    if g_open.theta0 > THETA0_MIN * (1 + 1e-9):      # smallest: a slightly smaller θ_0 misses the target
+    if g_open.theta0 > THETA0_MIN * (1 + 1e-9):  # smallest: a slightly smaller θ_0 misses the target
         assert depth_at(g_open.means, g_open.f, g_open.delta, g_open.theta_star - 1e-6) < target
     assert 1 / g_open.lam <= COND_W_LIMIT * (1 + 1e-9)
     with pytest.raises(DlgeomInputError, match="theta0"):

@@ -1,15 +1,15 @@
 """docs/mathematics.md §2: the truncation map τ, its cones, the cumulative parameters and the μ-lemmas."""
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from conftest import random_network, random_orthogonal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import dlgeom
 from dlgeom.construct import rotation_to_diagonal
 from dlgeom.geometry import cone_matrix, simplex_angle
 from dlgeom.network import relu, truncate
-
-from conftest import random_network, random_orthogonal
 
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 
@@ -38,8 +38,7 @@ def test_tau_idempotent(args):
 def test_tau_scale_invariant(args, lam):
     """[P 2.66] τ_{λW,λb} = τ_{W,b} for λ > 0."""
     W, b, X = args
-    np.testing.assert_allclose(truncate(X, lam * W, lam * b), truncate(X, W, b),
-                               atol=1e-9 * (1 + np.abs(X).max()))
+    np.testing.assert_allclose(truncate(X, lam * W, lam * b), truncate(X, W, b), atol=1e-9 * (1 + np.abs(X).max()))
 
 
 @settings(max_examples=60, deadline=None)
@@ -53,7 +52,7 @@ def test_tau_image_is_forward_cone(args):
 
 
 @settings(max_examples=60, deadline=None)
-@given(map_and_points(), st.integers(0, 2 ** 31 - 1))
+@given(map_and_points(), st.integers(0, 2**31 - 1))
 def test_tau_forward_identity_backward_collapse(args, seed):
     W, b, _ = args
     q = W.shape[0]
@@ -118,8 +117,9 @@ def test_collapse_and_identity_lemmas():
         lo, hi = -np.sqrt(q) * proj.max(), -np.sqrt(q) * proj.min()
         assert lo > -2 * delta * np.sqrt(q) and hi < 2 * delta * np.sqrt(q)
         p_lo = -np.linalg.solve(W, -W @ xbar + lo * (1 - 1e-9) * u)
-        np.testing.assert_allclose(truncate(X, W, -W @ xbar + lo * (1 - 1e-9) * u),
-                                   np.broadcast_to(p_lo, X.shape), atol=1e-12)
+        np.testing.assert_allclose(
+            truncate(X, W, -W @ xbar + lo * (1 - 1e-9) * u), np.broadcast_to(p_lo, X.shape), atol=1e-12
+        )
         np.testing.assert_allclose(truncate(X, W, -W @ xbar + hi * (1 + 1e-9) * u), X, atol=1e-12)
         # inside the transition band the class is only partly truncated
         mid = truncate(X, W, -W @ xbar + 0.5 * (lo + hi) * u)

@@ -212,11 +212,14 @@ def test_mean_at_origin_raises_singular_xred():
     raises_naming("X^red (the matrix of class means)", construct_global, Dataset(X, y))
 
 
-@pytest.mark.parametrize("targets", [
-    np.ones((3, 3)),
-    np.array([[1.0, 2, 3], [2, 4, 6], [0, 0, 1]]),
-    np.zeros((3, 3)),
-])
+@pytest.mark.parametrize(
+    "targets",
+    [
+        np.ones((3, 3)),
+        np.array([[1.0, 2, 3], [2, 4, 6], [0, 0, 1]]),
+        np.zeros((3, 3)),
+    ],
+)
 def test_singular_Y_raises_from_construct_global(ds3, targets):
     assert np.linalg.matrix_rank(targets) < 3
     data = Dataset(ds3.X, ds3.y, targets)
@@ -267,8 +270,13 @@ def _box(data):
 def test_mu_outside_box_names_mu_j(ds3, j, where):
     lo, hi = _box(ds3)
     mu = np.full(3, (lo + hi) / 2)
-    mu[j] = {"above": hi + 1e-3 * (hi - lo), "below": lo - 1e-3 * (hi - lo),
-             "at upper end": hi, "at lower end": lo, "positive": 0.5}[where]
+    mu[j] = {
+        "above": hi + 1e-3 * (hi - lo),
+        "below": lo - 1e-3 * (hi - lo),
+        "at upper end": hi,
+        "at lower end": lo,
+        "positive": 0.5,
+    }[where]
     msg = raises_naming(f"mu[{j}]", construct_global, ds3, mu=mu)
     assert "for this pattern" in msg
 
@@ -297,16 +305,28 @@ def test_intact_class_mu_below_collapse_bound_names_mu_j(ds3):
     raises_naming("mu[1]", construct_pattern, ds3, [1, 1, 0], mu=[2 * bound, bound, -bound * 1.5])
 
 
-@pytest.mark.parametrize("pattern", [
-    [0, 1], [0, 1, 0, 1], [0, 1, 2], [0, -1, 1], [0, 0.5, 1], [0, np.nan, 1], "011",
-    [[0, 1, 0]], [], 0,
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        [0, 1],
+        [0, 1, 0, 1],
+        [0, 1, 2],
+        [0, -1, 1],
+        [0, 0.5, 1],
+        [0, np.nan, 1],
+        "011",
+        [[0, 1, 0]],
+        [],
+        0,
+    ],
+)
 def test_bad_pattern_names_pattern(ds3, pattern):
     raises_naming("pattern", construct_pattern, ds3, pattern)
 
 
-@pytest.mark.parametrize("pattern", [[0, 0, 0], [1, 0, 1], [1, 1, 1], np.array([0.0, 1.0, 1.0]),
-                                     np.array([True, False, True])])
+@pytest.mark.parametrize(
+    "pattern", [[0, 0, 0], [1, 0, 1], [1, 1, 1], np.array([0.0, 1.0, 1.0]), np.array([True, False, True])]
+)
 def test_good_patterns_are_accepted(ds3, pattern):
     con = construct_pattern(ds3, pattern)
     np.testing.assert_array_equal(con.pattern, np.asarray(pattern).astype(np.int64))
@@ -399,9 +419,9 @@ def test_mu_accepted_iff_inside_open_box(ds3, box3, data):
     lo, hi = box3
     width = hi - lo
     component = st.one_of(
-        st.floats(lo + 1e-9 * width, hi - 1e-9 * width),     # inside
-        st.floats(lo - width, hi + width),                     # anywhere nearby
-        st.sampled_from([lo, hi, 0.0, -lo]),                   # endpoints and far outside
+        st.floats(lo + 1e-9 * width, hi - 1e-9 * width),  # inside
+        st.floats(lo - width, hi + width),  # anywhere nearby
+        st.sampled_from([lo, hi, 0.0, -lo]),  # endpoints and far outside
     )
     mu = np.array(data.draw(st.lists(component, min_size=3, max_size=3)))
     inside = (mu > lo) & (mu < hi)
@@ -456,7 +476,7 @@ def test_a_singular_curated_matrix_is_a_named_error(ds3):
 # --------------------------------------------------------------------------------------------
 # inputs in R^M with M != Q: the same type, the same guarantees
 
-X5, _ = clustered(np.eye(5)[:3] * 2, n_per_class=5)   # 3 classes in R^5
+X5, _ = clustered(np.eye(5)[:3] * 2, n_per_class=5)  # 3 classes in R^5
 Y5 = np.repeat(np.arange(3), 5)
 
 
@@ -478,16 +498,19 @@ def test_dataset_in_r_m_without_y_keeps_the_papers_setting():
     assert "\n" not in msg and "Q = 5" in msg
 
 
-@pytest.mark.parametrize("args,field", [
-    ((X5, Y5, np.eye(2)), "Y"),                         # labels up to 2 but Y is 2×2
-    ((X5, Y5, np.ones((3, 2))), "Y"),                   # not square
-    ((X5, Y5, np.ones((1, 1))), "Y"),                   # Q < 2
-    ((X5, Y5, np.eye(4)), "y"),                         # class 3 of Y absent
-    ((X5, Y5[:-1], np.eye(3)), "y"),                    # one label short
-    ((X5, np.r_[Y5[:-1], -1], np.eye(3)), "y"),         # negative label
-    ((np.empty((15, 0)), Y5, np.eye(3)), "X"),          # no feature column
-    ((X5, Y5, np.eye(3), {"x": object()}), "meta"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        ((X5, Y5, np.eye(2)), "Y"),  # labels up to 2 but Y is 2×2
+        ((X5, Y5, np.ones((3, 2))), "Y"),  # not square
+        ((X5, Y5, np.ones((1, 1))), "Y"),  # Q < 2
+        ((X5, Y5, np.eye(4)), "y"),  # class 3 of Y absent
+        ((X5, Y5[:-1], np.eye(3)), "y"),  # one label short
+        ((X5, np.r_[Y5[:-1], -1], np.eye(3)), "y"),  # negative label
+        ((np.empty((15, 0)), Y5, np.eye(3)), "X"),  # no feature column
+        ((X5, Y5, np.eye(3), {"x": object()}), "meta"),
+    ],
+)
 def test_bad_input_in_r_m_is_a_one_line_error_naming_the_field(args, field):
     msg = raises_naming(field, Dataset, *args)
     assert "\n" not in msg

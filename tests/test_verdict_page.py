@@ -76,10 +76,12 @@ def test_every_claim_and_finding_with_its_verdict_and_counts():
         assert len(shown) == len(rows) > 0
         for r, cells in zip(rows.itertuples(index=False), shown):
             texts = [t for t, _ in cells]
-            expected = ([r.id, r.statement, r.verdict] if kind == "claim" else [r.id, r.statement]) \
-                + [r.n_cases, r.n_counter]
+            expected = ([r.id, r.statement, r.verdict] if kind == "claim" else [r.id, r.statement]) + [
+                r.n_cases,
+                r.n_counter,
+            ]
             assert texts == expected, r.id
-            assert cells[1][1] == r.statement            # the whole statement is the tooltip
+            assert cells[1][1] == r.statement  # the whole statement is the tooltip
     counts = verdict_counts(claims)
     verdicts = claims.loc[claims["kind"] == "claim", "verdict"]
     assert counts == {v: int((verdicts == v).sum()) for v in ("holds", "holds with correction", "fails", "untested")}
@@ -102,7 +104,7 @@ def test_only_the_documented_columns_are_read_and_the_page_is_deterministic():
     claims = _claims()
     page = verdicts_html(claims)
     assert verdicts_html(claims[COLUMNS]) == page == verdicts_html(claims.copy())
-    assert not any(e in page for e in claims["evidence"])          # the evidence stays in claims.csv
+    assert not any(e in page for e in claims["evidence"])  # the evidence stays in claims.csv
 
 
 def test_a_table_without_the_columns_is_refused_in_one_line():
@@ -110,7 +112,7 @@ def test_a_table_without_the_columns_is_refused_in_one_line():
         verdicts_html(_claims().drop(columns=["verdict", "n_counter"]))
     assert "verdict, n_counter" in str(err.value) and "\n" not in str(err.value)
     claims = _claims()
-    claims.loc[3, "kind"] = "remark"          # a row the two tables would leave out
+    claims.loc[3, "kind"] = "remark"  # a row the two tables would leave out
     with pytest.raises(DlgeomInputError, match="column kind holds remark; allowed: claim, finding"):
         verdicts_html(claims)
 

@@ -31,8 +31,9 @@ def test_make_row_checks_counts_and_keys():
 def test_assemble_is_independent_of_the_stages_run():
     full = assemble([])
     assert list(full.columns) == COLUMNS
-    assert list(full["id"]) == [k for k in CATALOGUE if CATALOGUE[k].kind == "claim"] + \
-        [k for k in CATALOGUE if CATALOGUE[k].kind == "finding"]
+    assert list(full["id"]) == [k for k in CATALOGUE if CATALOGUE[k].kind == "claim"] + [
+        k for k in CATALOGUE if CATALOGUE[k].kind == "finding"
+    ]
     assert set(full.loc[full["kind"] == "claim", "verdict"]) == {"untested"}
     assert set(full.loc[full["kind"] == "finding", "verdict"]) == {"finding"}
     assert (full["n_cases"] == 0).all()
@@ -49,11 +50,12 @@ def test_markdown_has_two_tables():
     assert "## Claims of the paper" in md and "## Findings (our questions)" in md
     n_claims = sum(e.kind == "claim" for e in CATALOGUE.values())
     n_find = len(CATALOGUE) - n_claims
-    assert md.count("\n| ") == n_claims + n_find + 2     # rows + two header rows
+    assert md.count("\n| ") == n_claims + n_find + 2  # rows + two header rows
     assert "a \\| b" in md
 
 
 # ---- synthetic study tables --------------------------------------------------------------------
+
 
 def _cons(n_inside=4, n_outside=2, fail_paper=(), fail_eff=(), costly=(), empty=(), reach=(), rounding=()):
     """Construction rows: ``n_inside`` cases with A1-A3, then ``n_outside`` without.  Indices in
@@ -63,22 +65,54 @@ def _cons(n_inside=4, n_outside=2, fail_paper=(), fail_eff=(), costly=(), empty=
     for i in range(n_inside + n_outside):
         inside = i < n_inside
         box = i not in empty
-        row = {"cell": f"c{i}", "replicate": 0, "L": 2, "Q": 2, "kind": "synthetic", "status": "ok",
-               "all_hold": inside, "A1": True, "A2": inside, "A3": True,
-               "box_nonempty": box, "box_nonempty_paper": box, "box_nonempty_sup": box, "box_nonempty_cap": box,
-               "box_nonempty_exact": True, "box_nonempty_exact_sup": True, "theta0": 0.5,
-               "D": 2.0 if i in reach else 0.5, "dist_min": 1.0,
-               "cost_global": 1e-3 if (i in costly or not inside) else 1e-14,
-               "accuracy": 1.0, "agreement": 1.0, "accuracy_ncm": 1.0, "theta": "regular", "delta_ratio": 0.1,
-               "r": 0.1, "theta_max": 1.0, "theta_star": 1.5, "theta_mean": 1.0}
+        row = {
+            "cell": f"c{i}",
+            "replicate": 0,
+            "L": 2,
+            "Q": 2,
+            "kind": "synthetic",
+            "status": "ok",
+            "all_hold": inside,
+            "A1": True,
+            "A2": inside,
+            "A3": True,
+            "box_nonempty": box,
+            "box_nonempty_paper": box,
+            "box_nonempty_sup": box,
+            "box_nonempty_cap": box,
+            "box_nonempty_exact": True,
+            "box_nonempty_exact_sup": True,
+            "theta0": 0.5,
+            "D": 2.0 if i in reach else 0.5,
+            "dist_min": 1.0,
+            "cost_global": 1e-3 if (i in costly or not inside) else 1e-14,
+            "accuracy": 1.0,
+            "agreement": 1.0,
+            "accuracy_ncm": 1.0,
+            "theta": "regular",
+            "delta_ratio": 0.1,
+            "r": 0.1,
+            "theta_max": 1.0,
+            "theta_star": 1.5,
+            "theta_mean": 1.0,
+        }
         for which, fails in (("paper", fail_paper), ("eff", fail_eff)):
             n = 4 if box else 0
-            row.update({f"box_{which}_n_corner": n, f"box_{which}_n_edge": n, f"box_{which}_n_random": 2 if box else 0,
-                        f"box_{which}_fail_corner": int(i in fails), f"box_{which}_fail_edge": 0,
-                        f"box_{which}_fail_random": 0, f"box_{which}_past_min": int(i in fails),
-                        f"box_{which}_fail_past_min": int(i in fails), f"box_{which}_apex_out": int(i in fails),
-                        f"box_{which}_fail_apex_out": int(i in fails),
-                        f"box_{which}_fail_rounding": int(i in rounding and which == "paper")})
+            row.update(
+                {
+                    f"box_{which}_n_corner": n,
+                    f"box_{which}_n_edge": n,
+                    f"box_{which}_n_random": 2 if box else 0,
+                    f"box_{which}_fail_corner": int(i in fails),
+                    f"box_{which}_fail_edge": 0,
+                    f"box_{which}_fail_random": 0,
+                    f"box_{which}_past_min": int(i in fails),
+                    f"box_{which}_fail_past_min": int(i in fails),
+                    f"box_{which}_apex_out": int(i in fails),
+                    f"box_{which}_fail_apex_out": int(i in fails),
+                    f"box_{which}_fail_rounding": int(i in rounding and which == "paper"),
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -88,20 +122,49 @@ def _pats(n_cases=3, lower=(1,), L=2):
     for i in range(n_cases):
         for s, typ in (("00", "global"), ("01", "mixed"), ("10", "mixed"), ("11", "none")):
             vp = 1.0
-            rows.append({"cell": f"c{i}", "replicate": 0, "L": L, "Q": 2, "kind": "synthetic", "s": s, "type": typ,
-                         "all_hold": True, "box_nonempty": True, "value_paper": vp, "value_biasfree": vp,
-                         "value_affine": 0.8 if (typ == "none" and i in lower) else vp,
-                         "closed_form_error": 1e-14, "mu_in_box": True, "mu_dependent": typ == "mixed",
-                         "stationary": typ != "mixed", "mu_descent": typ == "mixed", "grad_norm": 1e-12})
+            rows.append(
+                {
+                    "cell": f"c{i}",
+                    "replicate": 0,
+                    "L": L,
+                    "Q": 2,
+                    "kind": "synthetic",
+                    "s": s,
+                    "type": typ,
+                    "all_hold": True,
+                    "box_nonempty": True,
+                    "value_paper": vp,
+                    "value_biasfree": vp,
+                    "value_affine": 0.8 if (typ == "none" and i in lower) else vp,
+                    "closed_form_error": 1e-14,
+                    "mu_in_box": True,
+                    "mu_dependent": typ == "mixed",
+                    "stationary": typ != "mixed",
+                    "mu_descent": typ == "mixed",
+                    "grad_norm": 1e-12,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _frames(cons, pats=None):
     empty = pd.DataFrame()
-    p22 = pd.DataFrame({"cell": ["c0", "c1"], "replicate": [0, 0], "tau_idempotence_err": [1e-15, 1e-9],
-                        "tau_scale_err": [0.0, 0.0], "cumulative_err": [0.0, 0.0]})
-    return {"constructions": cons, "patterns": _pats() if pats is None else pats, "degeneracy": empty,
-            "prop22": p22, "curation": empty}
+    p22 = pd.DataFrame(
+        {
+            "cell": ["c0", "c1"],
+            "replicate": [0, 0],
+            "tau_idempotence_err": [1e-15, 1e-9],
+            "tau_scale_err": [0.0, 0.0],
+            "cumulative_err": [0.0, 0.0],
+        }
+    )
+    return {
+        "constructions": cons,
+        "patterns": _pats() if pats is None else pats,
+        "degeneracy": empty,
+        "prop22": p22,
+        "curation": empty,
+    }
 
 
 def _table(frames):

@@ -10,7 +10,14 @@ from dlgeom.landscape import descent_probe, init_random
 from dlgeom.network import Network, cost_and_grad, cost_sq
 from dlgeom.synthetic import make_clustered
 from dlgeom.width_extension import (
-    EMBEDDINGS, WideNet, embed, embed_split, embed_zero, escape_test, wide_cost_and_grad, wide_cost_sq,
+    EMBEDDINGS,
+    WideNet,
+    embed,
+    embed_split,
+    embed_zero,
+    escape_test,
+    wide_cost_and_grad,
+    wide_cost_sq,
 )
 
 
@@ -26,7 +33,7 @@ def test_embeddings_preserve_the_function(q, L, seed, kind):
     rng = np.random.default_rng(seed)
     net = _random_net(q, L, rng)
     data = make_clustered(q, 30, 0.3, seed=[seed])
-    X = rng.normal(scale=2.0, size=(200, q))          # any inputs, not only the data
+    X = rng.normal(scale=2.0, size=(200, q))  # any inputs, not only the data
     wide, _ = embed(net, kind, rng, data)
     assert wide.widths == (q + 1,) * L
     ref = net.forward(X)
@@ -49,7 +56,7 @@ def test_wide_gradient_matches_the_square_network_and_finite_differences():
     h = 1e-5
     up, dn = WideNet.from_flat(x + h * v, wide.shapes), WideNet.from_flat(x - h * v, wide.shapes)
     pattern = [z > 0 for z in wide.preactivations(data.X)]
-    for other in (up, dn):      # no kink crossed: central differences are exact to O(h²)
+    for other in (up, dn):  # no kink crossed: central differences are exact to O(h²)
         assert all(np.array_equal(a, z > 0) for a, z in zip(pattern, other.preactivations(data.X)))
     fd = (wide_cost_sq(up, data) - wide_cost_sq(dn, data)) / (2 * h)
     assert fd == pytest.approx(gw @ v, rel=1e-7)
@@ -69,12 +76,12 @@ def test_dead_unit_minimum_is_a_minimum_at_width_q_and_escapable_at_width_q_plus
     net, data = _dead_minimum()
     rng = np.random.default_rng(0)
     c0 = np.sqrt(cost_sq(net, data))
-    assert c0 == pytest.approx(1.0)                               # the level merge[01] with Y = I
+    assert c0 == pytest.approx(1.0)  # the level merge[01] with Y = I
     _, g = cost_and_grad(net, data)
     assert np.linalg.norm(g) < 1e-12
-    assert descent_probe(net, data, rng) >= -1e-12                # no descent at width Q
+    assert descent_probe(net, data, rng) >= -1e-12  # no descent at width Q
     same = escape_test(WideNet.from_network(net), data, rng, opt_iter=50)
-    assert not same.escapable                                     # nor by this test at width Q
+    assert not same.escapable  # nor by this test at width Q
     for kind in ("zero", "zero_out"):
         wide, _ = embed(net, kind, np.random.default_rng(1), data)
         res = escape_test(wide, data, np.random.default_rng(2), cost_before=c0, opt_iter=50)
@@ -84,8 +91,9 @@ def test_dead_unit_minimum_is_a_minimum_at_width_q_and_escapable_at_width_q_plus
     res = escape_test(embed(net, "zero_out", np.random.default_rng(1), data)[0], data, np.random.default_rng(2))
     assert res.method == "gradient"
     # splitting a dead unit gives two dead units: still a minimum
-    split = escape_test(embed(net, "split", np.random.default_rng(1), data)[0], data, np.random.default_rng(2),
-                        opt_iter=50)
+    split = escape_test(
+        embed(net, "split", np.random.default_rng(1), data)[0], data, np.random.default_rng(2), opt_iter=50
+    )
     assert not split.escapable and split.method == "none"
 
 

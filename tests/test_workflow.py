@@ -13,15 +13,16 @@ import pytest
 import yaml
 
 from dlgeom import DlgeomInputError
-from dlgeom.study.figures import FIGURES
 from dlgeom.study.config import expand_grid, load_schema, validate_config
+from dlgeom.study.figures import FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-pytestmark = pytest.mark.skipif(shutil.which("snakemake") is None
-                                and not (Path(sys.executable).parent / "snakemake").exists(),
-                                reason="snakemake is not installed (pip install -e '.[workflow]')")
+pytestmark = pytest.mark.skipif(
+    shutil.which("snakemake") is None and not (Path(sys.executable).parent / "snakemake").exists(),
+    reason="snakemake is not installed (pip install -e '.[workflow]')",
+)
 
 
 def _test_config(tmp_path) -> dict:
@@ -32,27 +33,31 @@ def _test_config(tmp_path) -> dict:
 
 # ---- validation ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mutate,key", [
-    (lambda c: c.update(bogus=1), "(top level)"),
-    (lambda c: c["grid"].update(colour=[1]), "grid"),
-    (lambda c: c["grid"].update(Q=[1, 3]), "grid.Q[0]"),
-    (lambda c: c["grid"].update(delta_ratio=[0.1, -0.2]), "grid.delta_ratio[1]"),
-    (lambda c: c["grid"].update(theta=["regular", 7.0]), "grid.theta[1]"),
-    (lambda c: c["grid"].update(theta=[0.5]), "grid.theta[0]"),       # below the regular simplex
-    (lambda c: c.update(layers_offsets=[0, -1]), "layers_offsets[1]"),
-    (lambda c: c.update(replicates=0), "replicates"),
-    (lambda c: c.update(noise="pink"), "noise"),
-    (lambda c: c["datasets"][0].update(path="/nonexistent/data.csv"), "datasets[0].path"),
-    (lambda c: c["datasets"][0].update(shrink=[-0.5]), "datasets[0].shrink[0]"),
-    (lambda c: c["landscape"].update(cells=["Q7/thetaregular/r0.1"]), "landscape.cells[0]"),
-    (lambda c: c["landscape"].update(optimisers=["sgd"]), "landscape.optimisers[0]"),
-])
+
+@pytest.mark.parametrize(
+    "mutate,key",
+    [
+        (lambda c: c.update(bogus=1), "(top level)"),
+        (lambda c: c["grid"].update(colour=[1]), "grid"),
+        (lambda c: c["grid"].update(Q=[1, 3]), "grid.Q[0]"),
+        (lambda c: c["grid"].update(delta_ratio=[0.1, -0.2]), "grid.delta_ratio[1]"),
+        (lambda c: c["grid"].update(theta=["regular", 7.0]), "grid.theta[1]"),
+        (lambda c: c["grid"].update(theta=[0.5]), "grid.theta[0]"),  # below the regular simplex
+        (lambda c: c.update(layers_offsets=[0, -1]), "layers_offsets[1]"),
+        (lambda c: c.update(replicates=0), "replicates"),
+        (lambda c: c.update(noise="pink"), "noise"),
+        (lambda c: c["datasets"][0].update(path="/nonexistent/data.csv"), "datasets[0].path"),
+        (lambda c: c["datasets"][0].update(shrink=[-0.5]), "datasets[0].shrink[0]"),
+        (lambda c: c["landscape"].update(cells=["Q7/thetaregular/r0.1"]), "landscape.cells[0]"),
+        (lambda c: c["landscape"].update(optimisers=["sgd"]), "landscape.optimisers[0]"),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path, mutate, key):
     cfg = _test_config(tmp_path)
     mutate(cfg)
     with pytest.raises(DlgeomInputError) as err:
         validate_config(cfg, SCHEMA)
-    lines = str(err.value).splitlines()      # every error of the config, one line each
+    lines = str(err.value).splitlines()  # every error of the config, one line each
     assert lines[0].startswith(f"config key '{key}'"), lines
     assert all(line.startswith("config key '") for line in lines), lines
 
@@ -78,9 +83,13 @@ def test_snakemake_stops_before_any_job_with_one_line(tmp_path):
     cfg["grid"]["Q"] = [3, 1]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "run"),
-                                      "--configfile", str(path), "--cores", "1"],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        SNAKEMAKE
+        + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "run"), "--configfile", str(path), "--cores", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode != 0
     lines = [l for l in res.stderr.splitlines() if "config error" in l]
     assert lines == ["dlgeom: config error: config key 'grid.Q[1]': 1 is less than the minimum of 2"]
@@ -93,9 +102,13 @@ def test_snakemake_reports_every_config_error_at_once(tmp_path):
     cfg["landscape"]["cells"] = ["Q4/thetaregular/r0.05"]
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "run"),
-                                      "--configfile", str(path), "--cores", "1"],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        SNAKEMAKE
+        + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path / "run"), "--configfile", str(path), "--cores", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode != 0
     lines = [l for l in res.stderr.splitlines() if "config error" in l]
     assert [l.split("'")[1] for l in lines] == ["replicates", "landscape.cells[0]"], lines
@@ -105,17 +118,24 @@ def test_snakemake_reports_every_config_error_at_once(tmp_path):
 
 # ---- lint and dry runs ------------------------------------------------------------------------
 
+
 def test_lint_is_clean():
-    res = subprocess.run(SNAKEMAKE + ["--lint", "--configfile", "config/test.yaml"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        SNAKEMAKE + ["--lint", "--configfile", "config/test.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     text = res.stdout + res.stderr
     assert res.returncode == 0, text
     assert not [l for l in text.splitlines() if l.strip().startswith("* ")], text
 
 
-@pytest.mark.parametrize("configfile,expected_cells", [("config/config.yaml", 8 + 3 * 8 * 6),
-                                                       ("config/test.yaml", 2 + 4 + 2),
-                                                       ("config/paper.yaml", 8 + 3 * 8 * 6)])
+@pytest.mark.parametrize(
+    "configfile,expected_cells",
+    [("config/config.yaml", 8 + 3 * 8 * 6), ("config/test.yaml", 2 + 4 + 2), ("config/paper.yaml", 8 + 3 * 8 * 6)],
+)
 def test_dry_run(tmp_path, configfile, expected_cells):
     cfg = yaml.safe_load((ROOT / configfile).read_text())
     for d in cfg.get("datasets") or []:
@@ -124,11 +144,22 @@ def test_dry_run(tmp_path, configfile, expected_cells):
     path.write_text(yaml.safe_dump(cfg))
     # the default study is config/config.yaml alone: a --configfile on top must name another study
     given = [] if configfile == "config/config.yaml" else ["--configfile", str(path)]
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), *given,
-                                      "-n", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), *given, "-n", "--quiet", "rules"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
-    names = ("cell", "aggregate", "figure", "landscape_runs", "landscape_shape", "collapse_constructed",
-             "collapse_landscape")
+    names = (
+        "cell",
+        "aggregate",
+        "figure",
+        "landscape_runs",
+        "landscape_shape",
+        "collapse_constructed",
+        "collapse_landscape",
+    )
     counts = dict(tuple(l.split()) for l in res.stdout.splitlines() if l.split() and l.split()[0] in names)
     assert int(counts["cell"]) == expected_cells
     assert int(counts["aggregate"]) == 1 and int(counts["figure"]) == len(FIGURES)
@@ -139,6 +170,7 @@ def test_dry_run(tmp_path, configfile, expected_cells):
 
 
 # ---- the tiny study end to end -------------------------------------------------------------------
+
 
 def _claims(tmp):
     return pd.read_csv(tmp / "results" / "tiny" / "tables" / "claims.csv", keep_default_na=False).set_index("id")
@@ -160,7 +192,7 @@ def test_tiny_study_tables(tiny_study):
     # 2^Q patterns per (cell, replicate, L)
     per = pats.groupby(["cell", "replicate", "L"]).size()
     q = pats.groupby(["cell", "replicate", "L"])["Q"].first()
-    assert (per == 2 ** q).all()
+    assert (per == 2**q).all()
     # the closed forms assume exact curation, which the paper's assumptions guarantee
     assert (pats.loc[pats["all_hold"], "closed_form_error"] < 1e-10).all()
     user = cons[cons["kind"] == "user"]
@@ -183,16 +215,16 @@ def test_tiny_study_claims(tiny_study):
     assert (claims.loc[claims["verdict"].isin(["fails", "holds with correction"]), "n_counter"] > 0).all()
     assert c.loc["thm23_zero", "verdict"] == "holds"
     assert c.loc["prop22", "verdict"] == "holds"
-    assert c.loc["thm25_mixed", "verdict"] == "fails"          # mixed patterns are not local minima
-    assert c.loc["thm25_count", "verdict"] == "fails"          # not 2^Q - 1 local minima
-    assert c.loc["thm24_value", "verdict"] == "fails"          # V_aff < (2.71): the value statement
+    assert c.loc["thm25_mixed", "verdict"] == "fails"  # mixed patterns are not local minima
+    assert c.loc["thm25_count", "verdict"] == "fails"  # not 2^Q - 1 local minima
+    assert c.loc["thm24_value", "verdict"] == "fails"  # V_aff < (2.71): the value statement
     assert c.loc["thm24_degenerate", "verdict"] == "holds"
     assert c.loc["metric_classifier", "verdict"] == "holds"
     # the tiny study has no L = Q + 2: that finding is present, with no case
     assert c.loc["patterns_extra_layers", "n_cases"] == 0
     assert (claims.drop(index="thm24_value")["n_cases"] > 0).sum() >= 10
     md = (tiny_study / "results" / "tiny" / "tables" / "claims.md").read_text()
-    assert md.count("\n| ") == len(c) + 2 and md.count("\n|---") == 2      # two tables, one header each
+    assert md.count("\n| ") == len(c) + 2 and md.count("\n|---") == 2  # two tables, one header each
 
 
 def test_tiny_study_is_reproducible(tiny_study, tmp_path):
@@ -207,26 +239,71 @@ def test_tiny_study_is_reproducible(tiny_study, tmp_path):
 
     out = tmp_path / "again.json"
     seed = ",".join(map(str, first["cell"]["seed"]))
-    assert main(["cell", "--data-dir", str(res / "data" / cell), "--layers-offsets", "0", "--mu-samples", "2",
-                 "--probe-eps", "1e-8,0.01,0.3", "--probe-draws", "2", "--seed", seed, "--cell-key", cell,
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "cell",
+                "--data-dir",
+                str(res / "data" / cell),
+                "--layers-offsets",
+                "0",
+                "--mu-samples",
+                "2",
+                "--probe-eps",
+                "1e-8,0.01,0.3",
+                "--probe-draws",
+                "2",
+                "--seed",
+                seed,
+                "--cell-key",
+                cell,
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     again = json.loads(out.read_text())
     for key in ("rows", "patterns", "degeneracy", "prop22"):
         assert again[key] == first[key]
     cells = sorted(str(p) for p in (res / "cells").rglob("*.json"))
     land = sorted(str(p) for p in (res / "landscape").rglob("*.json"))
     extra = [str(res / "tables" / f) for f in ("robustness_claims.csv", "beyond_claims.csv", "collapse_claims.csv")]
-    assert main(["aggregate", "--cells", *cells, "--landscape", *land, "--extra-claims", *extra,
-                 "--out-dir", str(tmp_path / "tables")]) == 0
-    for name in ("claims.csv", "constructions.csv", "patterns.csv", "degeneracy.csv", "landscape_endpoints.csv",
-                 "landscape_shape.csv"):
+    assert (
+        main(
+            [
+                "aggregate",
+                "--cells",
+                *cells,
+                "--landscape",
+                *land,
+                "--extra-claims",
+                *extra,
+                "--out-dir",
+                str(tmp_path / "tables"),
+            ]
+        )
+        == 0
+    )
+    for name in (
+        "claims.csv",
+        "constructions.csv",
+        "patterns.csv",
+        "degeneracy.csv",
+        "landscape_endpoints.csv",
+        "landscape_shape.csv",
+    ):
         assert (tmp_path / "tables" / name).read_bytes() == (res / "tables" / name).read_bytes()
     assert main(["figure", "--name", "phase", "--tables", str(res / "tables"), "--out", str(tmp_path / "phase")]) == 0
     for ext in ("png", "pdf"):
         assert (tmp_path / f"phase.{ext}").read_bytes() == (res / "figures" / f"phase.{ext}").read_bytes()
     prov = json.loads((res / "tables" / "claims.csv.prov.json").read_text())
-    assert (prov["settings"]["stage"] == "aggregate" and prov["seed"] == [7]
-            and len(prov["inputs"]) == 8 + len(land) + len(extra))
+    assert (
+        prov["settings"]["stage"] == "aggregate"
+        and prov["seed"] == [7]
+        and len(prov["inputs"]) == 8 + len(land) + len(extra)
+    )
 
 
 def test_tiny_study_landscape(tiny_study):
@@ -257,8 +334,17 @@ def test_tiny_study_collapse(tiny_study, tmp_path):
     res = tiny_study / "results" / "tiny"
     t = res / "tables"
     nc = pd.read_csv(t / "neural_collapse.csv", dtype={"collapse_layers_mode": str})
-    assert list(nc.columns[:9]) == ["cell", "source", "optimiser", "start", "layer", "nc1_papyan", "nc2_vs_targets",
-                                    "nc3_vs_targets", "nc4_ncc_mismatch"]
+    assert list(nc.columns[:9]) == [
+        "cell",
+        "source",
+        "optimiser",
+        "start",
+        "layer",
+        "nc1_papyan",
+        "nc2_vs_targets",
+        "nc3_vs_targets",
+        "nc4_ncc_mismatch",
+    ]
     assert (nc.loc[nc["layer"] == 0, "layer_kind"] == "input").all() and (nc["layer"] == 0).any()
     assert {"global", "s1", "trained_zero", "trained_minimum"} <= set(nc["source"])
     glob = nc[(nc["source"] == "global") & (nc["layer"] == nc["L"])]
@@ -266,7 +352,7 @@ def test_tiny_study_collapse(tiny_study, tmp_path):
     assert (glob["frac_staircase"] == 1).all()
     w = pd.read_csv(t / "width_plus_one.csv", dtype={"structure": str})
     minima = pd.read_csv(t / "landscape_minima.csv", dtype={"structure": str})
-    assert len(w) == 3 * len(minima) > 0                              # three embeddings, one representative
+    assert len(w) == 3 * len(minima) > 0  # three embeddings, one representative
     assert np.allclose(w["cost_embedded"], w["cost_before"], rtol=1e-9, atol=0)
     kept = w[~w["escapable"]]
     assert (kept["cost_after"] >= kept["cost_before"] * (1 - 1e-6)).all()
@@ -285,22 +371,61 @@ def test_tiny_study_collapse(tiny_study, tmp_path):
     first = json.loads((res / "collapse" / "landscape" / f"{cell}.json").read_text())
     runs = [str(res / "landscape" / cell / f"runs_{s}.json") for s in ("he", "global", "none")]
     out = tmp_path / "again.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT / "src")}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
     # the job's settings file too: its hash is part of the output
-    cmd = [sys.executable, "-m", "dlgeom", "--settings", str(res / "settings" / "collapse.json"),
-           "collapse-landscape", "--data", str(res / "data" / cell / "train_0.npz"),
-           "--runs", *runs, "--endpoints", *[r[:-5] + ".npz" for r in runs], "--cell-key", cell, "--n-dirs", "8",
-           "--opt-iter", "50", "--seed", ",".join(map(str, first["seed"])), "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dlgeom",
+        "--settings",
+        str(res / "settings" / "collapse.json"),
+        "collapse-landscape",
+        "--data",
+        str(res / "data" / cell / "train_0.npz"),
+        "--runs",
+        *runs,
+        "--endpoints",
+        *[r[:-5] + ".npz" for r in runs],
+        "--cell-key",
+        cell,
+        "--n-dirs",
+        "8",
+        "--opt-iter",
+        "50",
+        "--seed",
+        ",".join(map(str, first["seed"])),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300).returncode == 0
     assert out.read_bytes() == (res / "collapse" / "landscape" / f"{cell}.json").read_bytes()
 
 
 def test_report_builds(tiny_study, tmp_path):
     cfg = tiny_study / "test.yaml"
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tiny_study), "--configfile", str(cfg),
-                                      "--report", str(tmp_path / "report.html")],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        SNAKEMAKE
+        + [
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tiny_study),
+            "--configfile",
+            str(cfg),
+            "--report",
+            str(tmp_path / "report.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "claims.csv" in html and "phase.png" in html
@@ -355,9 +480,22 @@ def _normal_text(s) -> str:
 def tiny_report(tiny_study, tmp_path_factory) -> Path:
     """The tiny study's Snakemake report, built once (no docutils error or warning)."""
     report = tmp_path_factory.mktemp("report") / "report.html"
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tiny_study), "--configfile",
-                                      str(tiny_study / "test.yaml"), "--report", str(report)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        SNAKEMAKE
+        + [
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(tiny_study),
+            "--configfile",
+            str(tiny_study / "test.yaml"),
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "ERROR/" not in res.stderr and "WARNING/" not in res.stderr, res.stderr[-2000:]  # docutils messages
     return report
@@ -374,11 +512,27 @@ def _run_in_chromium(report: Path, script: str, tmp_path: Path, window: str, att
     probe = tmp_path / "probe.html"
     probe.write_text(head + script + "</body>" + tail, encoding="utf-8")
     with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                              "--disable-sync",
-                              f"--user-data-dir={profile}", f"--window-size={window}", "--virtual-time-budget=120000",
-                              "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=300)
+        dom = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--window-size={window}",
+                "--virtual-time-budget=120000",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     m = re.search(attribute + r'="([^"]*)"', dom.stdout)
     assert m, "the check script did not finish: " + dom.stderr[-2000:]
     return json.loads(html_lib.unescape(m.group(1)))
@@ -510,12 +664,27 @@ def test_figure_captions_follow_the_configured_zero_cost(tiny_study, tiny_report
     cfg["zero_cost"] = cfg["zero_cost"] * 10
     (copy / "other.yaml").write_text(yaml.safe_dump(cfg))
     report = tmp_path / "report.html"
-    res = subprocess.run(SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(copy), "--configfile",
-                                      str(copy / "other.yaml"), "--report", str(report)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        SNAKEMAKE
+        + [
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(copy),
+            "--configfile",
+            str(copy / "other.yaml"),
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     caption = _report_captions(report)["phase.png"]
     assert f"reaches C ≤ {cfg['zero_cost']!r}, over" in caption and "1e-10" not in caption
+
+
 def test_tiny_study_literature_metrics(tiny_study):
     """Separation law, Hessian outliers and dead units: the tables hold one fit per network group,
     the constructed minimiser's fuzziness ends at D = 0 (a layer with every class collapsed), and its
@@ -529,7 +698,7 @@ def test_tiny_study_literature_metrics(tiny_study):
     assert (glob["fuzziness_last_hidden_median"] < 1e-20).all() and (glob["fuzziness_input_median"] > 0).all()
     nc = pd.read_csv(t / "neural_collapse.csv", dtype={"collapse_layers_mode": str})
     counts = nc[nc["layer"] == 0].groupby(["cell", "source", "optimiser", "start", "category"])["n_networks"].sum()
-    assert counts.sum() == sep["n_networks"].sum()                       # every network has its fit
+    assert counts.sum() == sep["n_networks"].sum()  # every network has its fit
     shape = pd.read_csv(t / "landscape_shape.csv")
     g = shape[shape["point"] == "global"]
     assert (g["hess_n_outliers"] == g["Q"] ** 2).all()

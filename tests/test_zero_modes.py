@@ -48,7 +48,7 @@ def test_predicted_directions_lie_in_the_null_space_and_count(q3):
     q, L = 3, 4
     rep = null_space_report(H, predicted_directions(con, data, zero_cost=True))
     assert rep["rank_rescaling"] == L * q
-    assert rep["rank_layer_rescaling"] == L                  # the paper's reading: one scalar per layer
+    assert rep["rank_layer_rescaling"] == L  # the paper's reading: one scalar per layer
     assert rep["rank_rotation"] == q * (q - 1) * (q - 2) // 2
     assert rep["rank_mu"] == q and rep["rank_output"] == q and rep["rank_theta0"] == 1
     for fam in ("layer_rescaling", "rescaling", "mu", "rotation", "theta0", "output"):
@@ -71,6 +71,6 @@ def test_rescaling_directions_are_exact_symmetries():
     moved = Network(tuple(ws), tuple(bs))
     np.testing.assert_allclose(moved.forward(data.X), net.forward(data.X), rtol=1e-12, atol=1e-12)
     # its tangent at c = 1 is the column of R for (layer 1, unit 0)
-    d = (moved.to_flat() - net.to_flat())
+    d = moved.to_flat() - net.to_flat()
     col = R[:, 1 * 2 + 0]
     assert abs(d @ col) / (np.linalg.norm(d) * np.linalg.norm(col)) > 0.9

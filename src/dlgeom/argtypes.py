@@ -30,7 +30,8 @@ def theta0(text: str):
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}") from None
+            f"expected a number in (0, pi), 'midpoint' or 'open_box', got {text!r}"
+        ) from None
 
 
 def check_json_out(path: str, suffix: str = ".json") -> None:

@@ -39,8 +39,15 @@ try:
 except ImportError:  # built only where a C compiler was present at install
     _fused = None
 
-__all__ = ["cost_and_grad_batch", "cost_sq_batch", "BatchResult", "optimise_batch", "run_chunk_for", "KERNELS",
-           "fused_unavailable"]
+__all__ = [
+    "cost_and_grad_batch",
+    "cost_sq_batch",
+    "BatchResult",
+    "optimise_batch",
+    "run_chunk_for",
+    "KERNELS",
+    "fused_unavailable",
+]
 
 KERNELS = ("numpy", "fused")
 
@@ -48,9 +55,11 @@ KERNELS = ("numpy", "fused")
 def fused_unavailable(width: int | None = None, n_hidden: int | None = None) -> str | None:
     """Why the fused kernel cannot run networks of this width and depth here, or None if it can."""
     if _fused is None:
-        return ("the compiled kernel dlgeom._fused is not built on this machine (it needs a C compiler when "
-                "dlgeom is installed: install gcc or clang, then rerun `make test`, which rebuilds when a compiler "
-                "appears, or `pip install -e .`)")
+        return (
+            "the compiled kernel dlgeom._fused is not built on this machine (it needs a C compiler when "
+            "dlgeom is installed: install gcc or clang, then rerun `make test`, which rebuilds when a compiler "
+            "appears, or `pip install -e .`)"
+        )
     if width is not None and not 1 <= width <= _fused.MAX_WIDTH:
         return f"the fused kernel handles widths Q = 1..{_fused.MAX_WIDTH}, got Q = {width}"
     if n_hidden is not None and not 1 <= n_hidden <= _fused.MAX_LAYERS:
@@ -85,13 +94,15 @@ def _check_batch(X, data: Dataset, width: int, n_hidden: int) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     P = (L + 1) * (q * q + q)
     if X.ndim != 2 or X.shape[1] != P:
-        raise DlgeomInputError(f"X: expected an (R, {P}) array of flat parameter vectors for Q = {q}, L = {L}, "
-                               f"got shape {X.shape}")
+        raise DlgeomInputError(
+            f"X: expected an (R, {P}) array of flat parameter vectors for Q = {q}, L = {L}, got shape {X.shape}"
+        )
     return np.ascontiguousarray(X)
 
 
-def cost_and_grad_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int | None = None,
-                        kernel: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
+def cost_and_grad_batch(
+    X, data: Dataset, width: int, n_hidden: int, run_chunk: int | None = None, kernel: str = "numpy"
+) -> tuple[np.ndarray, np.ndarray]:
     """C² and its gradient for R networks at once.
 
     Parameters
@@ -125,7 +136,7 @@ def _evaluate(X, data, q, L, kernel, run_chunk=None):
     return _cost_and_grad_batch(X, data, q, L, run_chunk)
 
 
-_PADDED: list = [None, None]    # the last dataset and its padded arrays
+_PADDED: list = [None, None]  # the last dataset and its padded arrays
 
 
 def _padded_columns(data: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,7 +159,7 @@ def _cost_and_grad_fused(X, data, q, L):
     # A run whose cost or gradient is not finite (a NaN or infinite parameter, an overflow) gets
     # the numpy engine's values, so both engines give the same non-finite values and statuses
     # (the kernel's masks would turn some NaN and inf products into zeros where numpy keeps NaN).
-    if np.isfinite(f.sum() + G.sum()):     # the common case, in one pass: every value finite
+    if np.isfinite(f.sum() + G.sum()):  # the common case, in one pass: every value finite
         return f, G
     bad = ~np.isfinite(f) | ~np.isfinite(G).all(axis=1)
     if bad.any():
@@ -170,9 +181,13 @@ def _workspace(L: int, q: int, r: int, n: int) -> dict:
     if ws is None:
         if len(_WORKSPACE) > 8:
             _WORKSPACE.clear()
-        ws = _WORKSPACE[key] = {"acts": np.empty((L, r, q, n)), "res": np.empty((r, q, n)),
-                                "sig": np.empty((2, r, q, n)), "mask": np.empty((r, q, n), dtype=bool),
-                                "zeros": np.zeros((r, q, n))}
+        ws = _WORKSPACE[key] = {
+            "acts": np.empty((L, r, q, n)),
+            "res": np.empty((r, q, n)),
+            "sig": np.empty((2, r, q, n)),
+            "mask": np.empty((r, q, n), dtype=bool),
+            "zeros": np.zeros((r, q, n)),
+        }
     return ws
 
 
@@ -180,8 +195,8 @@ def _layer_views(xs: np.ndarray, q: int, L: int) -> tuple[list, list]:
     """Views of the L+1 layers of r flat parameter vectors (r, P): weights (r, Q, Q) and biases
     (r, Q, 1), in the layout of :meth:`Network.to_flat`."""
     r, block = xs.shape[0], q * q + q
-    Ws = [xs[:, i * block:i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
-    bs = [xs[:, i * block + q * q:(i + 1) * block][:, :, None] for i in range(L + 1)]
+    Ws = [xs[:, i * block : i * block + q * q].reshape(r, q, q) for i in range(L + 1)]
+    bs = [xs[:, i * block + q * q : (i + 1) * block][:, :, None] for i in range(L + 1)]
     return Ws, bs
 
 
@@ -193,34 +208,34 @@ def _cost_and_grad_batch(X, data, q, L, run_chunk=None):
     Xd, T, w = data.X, data.targets_columns, data.weights
     N = Xd.shape[0]
     for r0 in range(0, R, run_chunk):
-        xs = X[r0:r0 + run_chunk]
+        xs = X[r0 : r0 + run_chunk]
         r = xs.shape[0]
         Ws, bs = _layer_views(xs, q, L)
         WsT = [W.transpose(0, 2, 1) for W in Ws]
-        g = G_out[r0:r0 + r]
-        gW, gb = _layer_views(g, q, L)              # views into G_out: the sums land there
+        g = G_out[r0 : r0 + r]
+        gW, gb = _layer_views(g, q, L)  # views into G_out: the sums land there
         gb = [b[:, :, 0] for b in gb]
         for s in range(0, N, CHUNK):
             n = min(CHUNK, N - s)
             ws = _workspace(L, q, min(run_chunk, R), n)
             mask = ws["mask"][:r]
-            acts = [np.broadcast_to(Xd[s:s + n].T, (r, q, n))]     # column layout, as cost_and_grad
+            acts = [np.broadcast_to(Xd[s : s + n].T, (r, q, n))]  # column layout, as cost_and_grad
             for ell in range(L):
                 Z = np.matmul(Ws[ell], acts[-1], out=ws["acts"][ell, :r])
                 Z += bs[ell]
-                np.maximum(Z, ws["zeros"][:r], out=Z)   # H = σ(Z); H > 0 exactly where Z > 0
+                np.maximum(Z, ws["zeros"][:r], out=Z)  # H = σ(Z); H > 0 exactly where Z > 0
                 acts.append(Z)
             Res = np.matmul(Ws[L], acts[-1], out=ws["res"][:r])
             Res += bs[L]
-            Res -= T[:, s:s + n]
-            Gm = np.multiply(Res, 2.0 * w[s:s + n], out=ws["sig"][(L + 1) % 2, :r])
+            Res -= T[:, s : s + n]
+            Gm = np.multiply(Res, 2.0 * w[s : s + n], out=ws["sig"][(L + 1) % 2, :r])
             # one BLAS dot per run (as np.vdot in cost_and_grad)
-            f[r0:r0 + r] += 0.5 * np.matmul(Gm.reshape(r, 1, q * n), Res.reshape(r, q * n, 1))[:, 0, 0]
+            f[r0 : r0 + r] += 0.5 * np.matmul(Gm.reshape(r, 1, q * n), Res.reshape(r, q * n, 1))[:, 0, 0]
             for layer in range(L, -1, -1):
                 gW[layer] += np.matmul(Gm, acts[layer].transpose(0, 2, 1))
                 gb[layer] += Gm.sum(axis=2)
                 if layer:
-                    Gm = np.matmul(WsT[layer], Gm, out=ws["sig"][layer % 2, :r])   # alternate buffers
+                    Gm = np.matmul(WsT[layer], Gm, out=ws["sig"][layer % 2, :r])  # alternate buffers
                     np.greater(acts[layer], 0.0, out=mask)
                     Gm *= mask
     return f, G_out
@@ -238,23 +253,23 @@ def cost_sq_batch(X, data: Dataset, width: int, n_hidden: int, run_chunk: int | 
     Xd, Y, inv_counts = data.X, data.Y, 1.0 / data.counts
     N = Xd.shape[0]
     for r0 in range(0, R, run_chunk):
-        xs = X[r0:r0 + run_chunk]
+        xs = X[r0 : r0 + run_chunk]
         r = xs.shape[0]
         Ws, bs = _layer_views(xs, q, L)
         for s in range(0, N, CHUNK):
             n = min(CHUNK, N - s)
-            labels = data.y[s:s + n]
+            labels = data.y[s : s + n]
             ws = _workspace(L, q, min(run_chunk, R), n)
-            H = np.broadcast_to(Xd[s:s + n].T, (r, q, n))
+            H = np.broadcast_to(Xd[s : s + n].T, (r, q, n))
             for ell in range(L):
-                H = np.matmul(Ws[ell], H, out=ws["sig"][ell % 2, :r])   # alternate buffers
+                H = np.matmul(Ws[ell], H, out=ws["sig"][ell % 2, :r])  # alternate buffers
                 H += bs[ell]
                 np.maximum(H, ws["zeros"][:r], out=H)
             Res = np.matmul(Ws[L], H, out=ws["res"][:r])
             Res += bs[L]
             Res -= Y[:, labels]
             sq = np.einsum("rij,rij->rj", Res, Res)
-            out[r0:r0 + r] += np.matmul(sq[:, None, :], inv_counts[labels][:, None])[:, 0, 0]
+            out[r0 : r0 + r] += np.matmul(sq[:, None, :], inv_counts[labels][:, None])[:, 0, 0]
     return out
 
 
@@ -265,18 +280,19 @@ def _norms(A: np.ndarray) -> np.ndarray:
 
 # ---- results ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class BatchResult:
     """End points of R optimiser runs.  ``cost`` is C (not C²); ``status`` per run is 'zero',
     'converged', 'max_iter' or 'diverged' (as :class:`dlgeom.landscape.OptResult`)."""
 
-    x: np.ndarray            # (R, P)
-    cost: np.ndarray         # (R,)
-    grad_norm: np.ndarray    # (R,)
-    n_iter: np.ndarray       # (R,) int
-    status: np.ndarray       # (R,) str
-    message: np.ndarray      # (R,) str
-    n_evals: np.ndarray      # (R,) gradient evaluations of each run
+    x: np.ndarray  # (R, P)
+    cost: np.ndarray  # (R,)
+    grad_norm: np.ndarray  # (R,)
+    n_iter: np.ndarray  # (R,) int
+    status: np.ndarray  # (R,) str
+    message: np.ndarray  # (R,) str
+    n_evals: np.ndarray  # (R,) gradient evaluations of each run
     seconds: float
 
     def __len__(self) -> int:
@@ -288,8 +304,16 @@ class BatchResult:
 
     def run(self, i: int):
         """Run i as a :class:`dlgeom.landscape.OptResult` (no history)."""
-        return OptResult(self.x[i].copy(), float(self.cost[i]), float(self.grad_norm[i]), int(self.n_iter[i]),
-                         str(self.status[i]), str(self.message[i]), self.seconds / max(len(self), 1), [])
+        return OptResult(
+            self.x[i].copy(),
+            float(self.cost[i]),
+            float(self.grad_norm[i]),
+            int(self.n_iter[i]),
+            str(self.status[i]),
+            str(self.message[i]),
+            self.seconds / max(len(self), 1),
+            [],
+        )
 
 
 class _Runs:
@@ -319,15 +343,35 @@ class _Runs:
         cost = np.where(fin, np.sqrt(np.maximum(np.where(fin, f, 0.0), 0.0)), np.inf)
         gfin = np.all(np.isfinite(self.g), axis=1)
         gn = np.where(gfin, _norms(np.where(gfin[:, None], self.g, 0.0)), np.inf)
-        return BatchResult(self.x, cost, gn, self.n_iter, self.status.astype(str), self.message.astype(str),
-                           self.n_evals, time.perf_counter() - t0)
+        return BatchResult(
+            self.x,
+            cost,
+            gn,
+            self.n_iter,
+            self.status.astype(str),
+            self.message.astype(str),
+            self.n_evals,
+            time.perf_counter() - t0,
+        )
 
 
 # ---- the optimisers -----------------------------------------------------------------------------
 
-def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_iter: int = 2000,
-                   gtol: float = 1e-10, zero_tol: float = 1e-12, lr: float | None = None, seeds=None,
-                   run_chunk: int | None = None, history_size: int = 20, kernel: str = "numpy") -> BatchResult:
+
+def optimise_batch(
+    data: Dataset,
+    X0,
+    n_hidden: int,
+    method: str = "lbfgs",
+    max_iter: int = 2000,
+    gtol: float = 1e-10,
+    zero_tol: float = 1e-12,
+    lr: float | None = None,
+    seeds=None,
+    run_chunk: int | None = None,
+    history_size: int = 20,
+    kernel: str = "numpy",
+) -> BatchResult:
     """Minimise C² from every row of ``X0`` (R, P) at once.
 
     'gd' and 'adam' are :func:`dlgeom.landscape.optimise` run by run (same steps, stopping rule
@@ -365,9 +409,9 @@ def optimise_batch(data: Dataset, X0, n_hidden: int, method: str = "lbfgs", max_
     if R == 0:
         pass
     elif method == "lbfgs":
-        _lbfgs(fg, X0.copy(), runs, max_iter, gtol, zero_tol ** 2, history_size)
+        _lbfgs(fg, X0.copy(), runs, max_iter, gtol, zero_tol**2, history_size)
     else:
-        _first_order(fg, X0.copy(), runs, method, max_iter, gtol, zero_tol ** 2, lr, seeds)
+        _first_order(fg, X0.copy(), runs, method, max_iter, gtol, zero_tol**2, lr, seeds)
     return runs.result(t0)
 
 
@@ -412,8 +456,11 @@ def _first_order(fg, x, runs, method, max_iter, gtol, zero2, lr, seeds):
         rest = ~(bad | zero)
         small = np.zeros(idx.size, dtype=bool)
         small[rest] = _norms(g[rest]) <= gtol
-        for mask, status, msg in ((bad, "diverged", "non-finite cost"), (zero, "zero", "cost reached zero"),
-                                  (small, "converged", "gradient below gtol")):
+        for mask, status, msg in (
+            (bad, "diverged", "non-finite cost"),
+            (zero, "zero", "cost reached zero"),
+            (small, "converged", "gradient below gtol"),
+        ):
             if mask.any():
                 runs.finish(idx[mask], status, msg, x[mask], f[mask], g[mask], it)
         keep = rest & ~small
@@ -447,7 +494,7 @@ def _first_order(fg, x, runs, method, max_iter, gtol, zero2, lr, seeds):
         else:
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
-            x_new = x - step[:, None] * (m / (1 - b1 ** it)) / (np.sqrt(v / (1 - b2 ** it)) + eps)
+            x_new = x - step[:, None] * (m / (1 - b1**it)) / (np.sqrt(v / (1 - b2**it)) + eps)
             f_new, g_new = fg(x_new, idx)
         x, f, g = x_new, f_new, g_new
     zero = f <= zero2
@@ -462,30 +509,33 @@ def _lbfgs_direction(g, S, Y, SY, YY, count, head):
     ``count`` newest end at slot head − 1), SY = SᵀY and YY = YᵀY their (R, m, m) Gram matrices;
     H₀ = γI with γ = sᵀy / yᵀy of the newest pair."""
     R, m, P = S.shape
-    order = (head[:, None] + np.arange(m)) % m                          # chronological slot order
-    valid = np.arange(m)[None, :] >= (m - count)[:, None]               # in chronological order
+    order = (head[:, None] + np.arange(m)) % m  # chronological slot order
+    valid = np.arange(m)[None, :] >= (m - count)[:, None]  # in chronological order
     both = valid[:, :, None] & valid[:, None, :]
 
     rows = np.arange(R)[:, None]
     SYc = SY[rows[:, :, None], order[:, :, None], order[:, None, :]]
     YYc = YY[rows[:, :, None], order[:, :, None], order[:, None, :]]
-    Rm = np.where(both, np.triu(SYc), 0.0) + np.eye(m) * (~valid)[:, :, None]   # unused slots: identity
+    Rm = np.where(both, np.triu(SYc), 0.0) + np.eye(m) * (~valid)[:, :, None]  # unused slots: identity
     D = np.where(valid, np.diagonal(SYc, axis1=1, axis2=2), 0.0)
     yy = YYc[:, -1, -1]
     gamma = np.where(count > 0, SYc[:, -1, -1] / np.where(count > 0, yy, 1.0), 1.0)
     Sg = np.matmul(S, g[:, :, None])[:, :, 0]
     Yg = np.matmul(Y, g[:, :, None])[:, :, 0]
-    a = np.where(valid, Sg[rows, order], 0.0)                           # Sᵀg
-    b = np.where(valid, gamma[:, None] * Yg[rows, order], 0.0)          # γ Yᵀg
+    a = np.where(valid, Sg[rows, order], 0.0)  # Sᵀg
+    b = np.where(valid, gamma[:, None] * Yg[rows, order], 0.0)  # γ Yᵀg
     Rinv = np.linalg.inv(Rm)
-    u = np.matmul(Rinv, a[:, :, None])[:, :, 0]                         # R⁻¹ a
+    u = np.matmul(Rinv, a[:, :, None])[:, :, 0]  # R⁻¹ a
     inner = D[:, :, None] * np.eye(m) + gamma[:, None, None] * np.where(both, YYc, 0.0)
     p = np.matmul(Rinv.transpose(0, 2, 1), (np.matmul(inner, u[:, :, None])[:, :, 0] - b)[:, :, None])[:, :, 0]
-    p_ring, u_ring = np.empty_like(p), np.empty_like(u)                 # back to slot order
+    p_ring, u_ring = np.empty_like(p), np.empty_like(u)  # back to slot order
     p_ring[rows, order] = p
     u_ring[rows, order] = u
-    Hg = (gamma[:, None] * g + np.matmul(p_ring[:, None, :], S)[:, 0, :]
-          - gamma[:, None] * np.matmul(u_ring[:, None, :], Y)[:, 0, :])
+    Hg = (
+        gamma[:, None] * g
+        + np.matmul(p_ring[:, None, :], S)[:, 0, :]
+        - gamma[:, None] * np.matmul(u_ring[:, None, :], Y)[:, 0, :]
+    )
     return -Hg
 
 
@@ -496,7 +546,7 @@ def _two_loop(g, S, Y, SY, YY, count, head):
     rows = np.arange(R)
     qv = g.copy()
     alpha = np.zeros((R, m))
-    for k in range(min(m, int(count.max(initial=0)))):                 # newest to oldest
+    for k in range(min(m, int(count.max(initial=0)))):  # newest to oldest
         slot = (head - 1 - k) % m
         use = k < count
         s, y = S[rows, slot], Y[rows, slot]
@@ -507,7 +557,7 @@ def _two_loop(g, S, Y, SY, YY, count, head):
     yy = YY[rows, newest, newest]
     gamma = np.where(count > 0, SY[rows, newest, newest] / np.where(count > 0, yy, 1.0), 1.0)
     r = gamma[:, None] * qv
-    for k in range(min(m, int(count.max(initial=0))) - 1, -1, -1):    # oldest to newest
+    for k in range(min(m, int(count.max(initial=0))) - 1, -1, -1):  # oldest to newest
         slot = (head - 1 - k) % m
         use = k < count
         s, y = S[rows, slot], Y[rows, slot]
@@ -519,10 +569,17 @@ def _two_loop(g, S, Y, SY, YY, count, head):
 def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, maxfun=15000):
     R, P = x.shape
     eps = np.finfo(float).eps
-    st = {"idx": np.arange(R), "x": x, "S": np.zeros((R, m, P)), "Y": np.zeros((R, m, P)),
-          "SY": np.zeros((R, m, m)), "YY": np.zeros((R, m, m)),
-          "count": np.zeros(R, dtype=np.int64), "head": np.zeros(R, dtype=np.int64),
-          "nit": np.zeros(R, dtype=np.int64)}
+    st = {
+        "idx": np.arange(R),
+        "x": x,
+        "S": np.zeros((R, m, P)),
+        "Y": np.zeros((R, m, P)),
+        "SY": np.zeros((R, m, m)),
+        "YY": np.zeros((R, m, m)),
+        "count": np.zeros(R, dtype=np.int64),
+        "head": np.zeros(R, dtype=np.int64),
+        "nit": np.zeros(R, dtype=np.int64),
+    }
     st["f"], st["g"] = fg(x, st["idx"])
 
     def stop(mask, status, msg, *extra):
@@ -555,26 +612,26 @@ def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, ma
         d = direction(g, st["S"], st["Y"], st["SY"], st["YY"], count, st["head"])
         gd = np.einsum("ij,ij->i", g, d)
         uphill = ~(gd < 0)
-        if uphill.any():                     # not a descent direction: forget the memory
+        if uphill.any():  # not a descent direction: forget the memory
             count[uphill] = 0
             d[uphill] = -g[uphill]
             gd[uphill] = np.einsum("ij,ij->i", g[uphill], d[uphill])
         t = np.where(st["nit"] == 0, np.minimum(1.0 / np.maximum(_norms(d), 1e-300), 1e10), 1.0)
         lo, hi = np.zeros(t.size), np.full(t.size, np.inf)
         done = np.zeros(t.size, dtype=bool)
-        x_new, f_new, g_new = x.copy(), f.copy(), g.copy()     # the accepted (or best) point
+        x_new, f_new, g_new = x.copy(), f.copy(), g.copy()  # the accepted (or best) point
         pend = np.arange(t.size)
         for _ in range(max_ls):
             xt = x[pend] + t[pend, None] * d[pend]
             ft, gt = fg(xt, st["idx"][pend])
             slope = np.einsum("ij,ij->i", gt, d[pend])
             armijo = np.isfinite(ft) & (ft <= f[pend] + c1 * t[pend] * gd[pend])
-            ok = armijo & (np.abs(slope) <= -c2 * gd[pend])          # strong Wolfe
-            keep = ok | (armijo & (ft < f_new[pend]))                # accepted, or the best so far
+            ok = armijo & (np.abs(slope) <= -c2 * gd[pend])  # strong Wolfe
+            keep = ok | (armijo & (ft < f_new[pend]))  # accepted, or the best so far
             sel = pend[keep]
             x_new[sel], f_new[sel], g_new[sel] = xt[keep], ft[keep], gt[keep]
             done[pend[ok]] = True
-            short = armijo & ~ok & (slope < 0)                       # still steeply downhill
+            short = armijo & ~ok & (slope < 0)  # still steeply downhill
             lo[pend[short]] = t[pend[short]]
             hi[pend[~ok & ~short]] = t[pend[~ok & ~short]]
             pend = pend[~ok]
@@ -588,8 +645,9 @@ def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, ma
         # a failed line search: retry along −∇ with an empty memory; with an empty memory, end
         retry = ~done & (count > 0)
         count[retry] = 0
-        x_new, f_new, g_new, done, gd, d, t = stop(~done & ~retry, "max_iter", "line search failed",
-                                                   x_new, f_new, g_new, done, gd, d, t)
+        x_new, f_new, g_new, done, gd, d, t = stop(
+            ~done & ~retry, "max_iter", "line search failed", x_new, f_new, g_new, done, gd, d, t
+        )
         if not st["idx"].size:
             break
         x, f, g = st["x"], st["f"], st["g"]
@@ -598,7 +656,7 @@ def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, ma
         sy = np.einsum("ij,ij->i", s_vec, y_vec)
         # store the pair where the curvature s·y is clearly positive (the test of L-BFGS-B)
         store = np.flatnonzero(done & (sy > eps * -np.einsum("ij,ij->i", s_vec, g)))
-        if store.size:                      # the new pair replaces the oldest one
+        if store.size:  # the new pair replaces the oldest one
             j = st["head"][store]
             S_, Y_ = st["S"], st["Y"]
             S_[store, j], Y_[store, j] = s_vec[store], y_vec[store]
@@ -616,8 +674,12 @@ def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, ma
         (f_old, done) = stop(~np.isfinite(st["f"]), "diverged", "non-finite cost", f_old, done)
         (f_old, done) = stop(done & (st["nit"] >= max_iter), "max_iter", "max_iter reached", f_old, done)
         (f_old, done) = stop(runs.n_evals[st["idx"]] > maxfun, "max_iter", "evaluation limit reached", f_old, done)
-        (f_old, done) = stop(done & (np.abs(st["g"]).max(axis=1) <= gtol), "converged",
-                             "projected gradient below gtol", f_old, done)
+        (f_old, done) = stop(
+            done & (np.abs(st["g"]).max(axis=1) <= gtol), "converged", "projected gradient below gtol", f_old, done
+        )
         f = st["f"]
-        stop(done & (f_old - f <= 1e-30 * np.maximum(np.maximum(np.abs(f_old), np.abs(f)), 1.0)), "converged",
-             "no relative reduction of the cost")
+        stop(
+            done & (f_old - f <= 1e-30 * np.maximum(np.maximum(np.abs(f_old), np.abs(f)), 1.0)),
+            "converged",
+            "no relative reduction of the cost",
+        )

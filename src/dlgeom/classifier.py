@@ -53,4 +53,3 @@ def predict_network(con: Construction | HighDimConstruction, Y: np.ndarray, X) -
     out = con.network.forward(X)
     d2 = np.einsum("ij,ij->i", out, out)[:, None] - 2 * out @ Y + np.einsum("ij,ij->j", Y, Y)[None, :]
     return np.argmin(d2, axis=1)
-

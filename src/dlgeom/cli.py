@@ -26,9 +26,16 @@ from .validation import DlgeomInputError
 # Modules that add their own subcommands, one ``<stage>_run.py`` per study stage (the generic
 # commands are below): each defines ``register(sub) -> dict[name, handler]``, where ``sub`` is the
 # subparsers object and a handler takes the parsed args.
-EXTENSIONS: tuple[str, ...] = ("dlgeom.study.grid_run", "dlgeom.study.landscape_run", "dlgeom.study.robustness_run",
-                               "dlgeom.study.beyond_run", "dlgeom.study.perf_run", "dlgeom.study.collapse_run",
-                               "dlgeom.study.summary_run", "dlgeom.study.verify_run")
+EXTENSIONS: tuple[str, ...] = (
+    "dlgeom.study.grid_run",
+    "dlgeom.study.landscape_run",
+    "dlgeom.study.robustness_run",
+    "dlgeom.study.beyond_run",
+    "dlgeom.study.perf_run",
+    "dlgeom.study.collapse_run",
+    "dlgeom.study.summary_run",
+    "dlgeom.study.verify_run",
+)
 
 
 _int_list, _float_list, _theta0 = int_list, float_list, theta0
@@ -66,77 +73,143 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="dlgeom",
         description="Explicit L² minimisers of deep ReLU networks by truncation maps "
-                    "(Chen & Muñoz Ewald, arXiv:2309.10639).",
+        "(Chen & Muñoz Ewald, arXiv:2309.10639).",
     )
     p.add_argument("--version", action="version", version=f"dlgeom {__version__}")
-    p.add_argument("--settings", action="append", default=None, metavar="FILE",
-                   help="a settings file of this step (results/<study>/settings/*.json; repeat for several): "
-                        "its hash is recorded in every output")
+    p.add_argument(
+        "--settings",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="a settings file of this step (results/<study>/settings/*.json; repeat for several): "
+        "its hash is recorded in every output",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    cs = sub.add_parser("check-settings", help="refuse outputs made with other settings than the study's current ones",
-                        description="Exit 2 with one line naming the files when any input records settings that "
-                                    "differ from the settings files of --settings-dir.")
+    cs = sub.add_parser(
+        "check-settings",
+        help="refuse outputs made with other settings than the study's current ones",
+        description="Exit 2 with one line naming the files when any input records settings that "
+        "differ from the settings files of --settings-dir.",
+    )
     cs.add_argument("--settings-dir", required=True, help="the study's settings folder (results/<study>/settings)")
     cs.add_argument("--inputs", nargs="*", default=[], help="JSON outputs, tables or figures to check")
 
-    m = sub.add_parser("make-data", help="write a synthetic clustered dataset (.npz or .csv)",
-                       description="Clustered data in R^Q with a controlled δ-ratio r and cone angle θ.")
+    m = sub.add_parser(
+        "make-data",
+        help="write a synthetic clustered dataset (.npz or .csv)",
+        description="Clustered data in R^Q with a controlled δ-ratio r and cone angle θ.",
+    )
     m.add_argument("--Q", type=int, required=True, help="number of classes = dimension (2..1000)")
-    m.add_argument("--n", type=_int_list, default=[100],
-                   help="points per class: one integer, or Q comma-separated integers, each 2..10^6 "
-                        "and N·Q <= 5·10^7 (default 100)")
-    m.add_argument("--delta-ratio", type=float, default=0.1,
-                   help="r = δ / min_j |x̄_j − x̄| (> 0; the paper needs < 0.25; default 0.1)")
-    m.add_argument("--theta", type=float, default=None,
-                   help="cone angle max_j θ_{*,j} of the mean simplex at δ = 0, radians (Q >= 3; "
-                        "default: the regular simplex)")
-    m.add_argument("--noise", default="uniform", choices=["uniform", "gaussian", "anisotropic"],
-                   help="noise shape (default uniform in the ball)")
+    m.add_argument(
+        "--n",
+        type=_int_list,
+        default=[100],
+        help="points per class: one integer, or Q comma-separated integers, each 2..10^6 "
+        "and N·Q <= 5·10^7 (default 100)",
+    )
+    m.add_argument(
+        "--delta-ratio",
+        type=float,
+        default=0.1,
+        help="r = δ / min_j |x̄_j − x̄| (> 0; the paper needs < 0.25; default 0.1)",
+    )
+    m.add_argument(
+        "--theta",
+        type=float,
+        default=None,
+        help="cone angle max_j θ_{*,j} of the mean simplex at δ = 0, radians (Q >= 3; default: the regular simplex)",
+    )
+    m.add_argument(
+        "--noise",
+        default="uniform",
+        choices=["uniform", "gaussian", "anisotropic"],
+        help="noise shape (default uniform in the ball)",
+    )
     m.add_argument("--outliers", type=float, default=0.0, help="outlier fraction in [0, 0.5) (default 0)")
     m.add_argument("--elongation", type=float, default=5.0, help="axis ratio of anisotropic clusters (default 5)")
     m.add_argument("--scale", type=float, default=1.0, help="scale of all coordinates, in [1e-150, 1e150] (default 1)")
-    m.add_argument("--seed", type=_int_list, default=[0],
-                   help="seed: 1 to 32 integers in 0..2^63-1 for SeedSequence (default 0)")
+    m.add_argument(
+        "--seed", type=_int_list, default=[0], help="seed: 1 to 32 integers in 0..2^63-1 for SeedSequence (default 0)"
+    )
     dest = m.add_mutually_exclusive_group(required=True)
     dest.add_argument("--out", help="output file, .npz (with metadata) or .csv")
-    dest.add_argument("--out-dir", help="write a grid cell instead: train_<k>.npz and test_<k>.npz for "
-                                       "k < --replicates, seeds [SEED..., k, 0] and [SEED..., k, 1], and manifest.json")
+    dest.add_argument(
+        "--out-dir",
+        help="write a grid cell instead: train_<k>.npz and test_<k>.npz for "
+        "k < --replicates, seeds [SEED..., k, 0] and [SEED..., k, 1], and manifest.json",
+    )
     m.add_argument("--replicates", type=int, default=1, help="with --out-dir: datasets per cell, 1..10000 (default 1)")
-    m.add_argument("--test-n", type=int, default=200,
-                   help="with --out-dir: held-out points per class, 1..10^6 (default 200)")
+    m.add_argument(
+        "--test-n", type=int, default=200, help="with --out-dir: held-out points per class, 1..10^6 (default 200)"
+    )
 
-    c = sub.add_parser("check", help="assumptions report (A1–A3, r, θ_*, D) of a dataset file, as JSON",
-                       description="Print the assumptions report of a dataset file as JSON.")
+    c = sub.add_parser(
+        "check",
+        help="assumptions report (A1–A3, r, θ_*, D) of a dataset file, as JSON",
+        description="Print the assumptions report of a dataset file as JSON.",
+    )
     c.add_argument("--data", required=True, help="dataset file (.npz or .csv)")
-    c.add_argument("--theta0", type=_theta0, default=None,
-                   help="angle margin θ_0: a number in (0, π], 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
-                        "(the smallest θ_0 that opens the μ-box [P 4.24])")
+    c.add_argument(
+        "--theta0",
+        type=_theta0,
+        default=None,
+        help="angle margin θ_0: a number in (0, π], 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
+        "(the smallest θ_0 that opens the μ-box [P 4.24])",
+    )
     c.add_argument("--out", default=None, help="also write the JSON to this file")
 
-    k = sub.add_parser("construct", help="global construction, pattern analysis, degeneracy probe (JSON)",
-                       description="Build the global minimiser of Thm 2.3 on a dataset file and "
-                                   "analyse the 2^Q pattern networks.")
+    k = sub.add_parser(
+        "construct",
+        help="global construction, pattern analysis, degeneracy probe (JSON)",
+        description="Build the global minimiser of Thm 2.3 on a dataset file and analyse the 2^Q pattern networks.",
+    )
     k.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
     k.add_argument("--layers", type=int, required=True, help="number of hidden layers L (Q..10000)")
     k.add_argument("--out", required=True, help="output JSON file")
-    k.add_argument("--mu", type=_float_list, default=None,
-                   help="Q comma-separated finite μ_j in the box I_0 (default: its midpoint)")
-    k.add_argument("--D", dest="use_D", default="eff", choices=["eff", "paper"],
-                   help="μ-box bound: D_eff = min(D, min_j|x̄_j − x̄|) (default) or the paper's D")
-    k.add_argument("--theta0", type=_theta0, default=None,
-                   help="angle margin θ_0: a number in (0, π], 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
-                        "(the smallest θ_0 that opens the μ-box [P 4.24])")
-    k.add_argument("--mu-samples", type=int, default=8,
-                   help="μ draws per box for the max cost over μ and the μ-dependence, 0..10000 (default 8)")
+    k.add_argument(
+        "--mu",
+        type=_float_list,
+        default=None,
+        help="Q comma-separated finite μ_j in the box I_0 (default: its midpoint)",
+    )
+    k.add_argument(
+        "--D",
+        dest="use_D",
+        default="eff",
+        choices=["eff", "paper"],
+        help="μ-box bound: D_eff = min(D, min_j|x̄_j − x̄|) (default) or the paper's D",
+    )
+    k.add_argument(
+        "--theta0",
+        type=_theta0,
+        default=None,
+        help="angle margin θ_0: a number in (0, π], 'midpoint' ((π − θ_max)/2, the default) or 'open_box' "
+        "(the smallest θ_0 that opens the μ-box [P 4.24])",
+    )
+    k.add_argument(
+        "--mu-samples",
+        type=int,
+        default=8,
+        help="μ draws per box for the max cost over μ and the μ-dependence, 0..10000 (default 8)",
+    )
     k.add_argument("--no-patterns", action="store_true", help="skip the 2^Q pattern analysis (needed for Q > 12)")
     k.add_argument("--probe", action="store_true", help="run the degeneracy probe")
-    k.add_argument("--zero-cost", type=float, default=ZERO_COST,
-                   help=f"C at or below this counts as zero, in (0, 1] (default {ZERO_COST:g})")
-    k.add_argument("--test-data", default=None,
-                   help="held-out dataset file for the classifier accuracy (default: none)")
-    k.add_argument("--seed", type=_int_list, default=[0],
-                   help="seed for the μ samples and the probe: 1 to 32 integers in 0..2^63-1")
+    k.add_argument(
+        "--zero-cost",
+        type=float,
+        default=ZERO_COST,
+        help=f"C at or below this counts as zero, in (0, 1] (default {ZERO_COST:g})",
+    )
+    k.add_argument(
+        "--test-data", default=None, help="held-out dataset file for the classifier accuracy (default: none)"
+    )
+    k.add_argument(
+        "--seed",
+        type=_int_list,
+        default=[0],
+        help="seed for the μ samples and the probe: 1 to 32 integers in 0..2^63-1",
+    )
     k.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
 
@@ -166,7 +239,6 @@ def _summary(data) -> dict:
 def _cmd_make_data(args) -> dict:
     from .data import save_dataset
     from .synthetic import make_clustered
-
     from .validation import (
         MAX_DATA_ENTRIES,
         MAX_DRAWS,
@@ -189,8 +261,10 @@ def _cmd_make_data(args) -> dict:
         total = max(total, check_int(args.test_n, "--test-n", minimum=1, maximum=MAX_POINTS_PER_CLASS) * q * q)
         check_int(args.replicates, "--replicates", minimum=1, maximum=MAX_DRAWS)
     if total > MAX_DATA_ENTRIES:
-        raise DlgeomInputError(f"--n/--Q: a dataset of N·Q = {total:.3g} entries is above the limit "
-                               f"{MAX_DATA_ENTRIES:.0e}; use fewer points or classes")
+        raise DlgeomInputError(
+            f"--n/--Q: a dataset of N·Q = {total:.3g} entries is above the limit "
+            f"{MAX_DATA_ENTRIES:.0e}; use fewer points or classes"
+        )
     n = args.n[0] if len(args.n) == 1 else args.n
     if args.out_dir:
         from .study.cell import write_synthetic_cell
@@ -201,18 +275,23 @@ def _cmd_make_data(args) -> dict:
         if len(args.n) != 1:
             raise DlgeomInputError("--n: with --out-dir give one integer (points per class)")
         # validate all arguments on a tiny draw before writing anything
-        make_clustered(args.Q, 2, args.delta_ratio, args.theta, args.noise, args.outliers,
-                       args.elongation, args.scale, args.seed)
-        write_synthetic_cell(args.out_dir, args.Q, args.theta, args.delta_ratio, n, args.test_n,
-                             args.noise, args.replicates, args.seed)
+        make_clustered(
+            args.Q, 2, args.delta_ratio, args.theta, args.noise, args.outliers, args.elongation, args.scale, args.seed
+        )
+        write_synthetic_cell(
+            args.out_dir, args.Q, args.theta, args.delta_ratio, n, args.test_n, args.noise, args.replicates, args.seed
+        )
         print(f"wrote {args.replicates} replicate(s) to {args.out_dir}")
         return {}
-    data = make_clustered(args.Q, n, args.delta_ratio, args.theta, args.noise, args.outliers,
-                          args.elongation, args.scale, args.seed)
+    data = make_clustered(
+        args.Q, n, args.delta_ratio, args.theta, args.noise, args.outliers, args.elongation, args.scale, args.seed
+    )
     save_dataset(data, args.out)
     real = data.meta["realised"]
-    print(f"wrote {args.out}: N={data.n_points} Q={data.n_classes} r={real['r']:.4g} "
-          f"theta_max={real['theta_max']:.4g} cond_xred={real['cond_xred']:.4g}")
+    print(
+        f"wrote {args.out}: N={data.n_points} Q={data.n_classes} r={real['r']:.4g} "
+        f"theta_max={real['theta_max']:.4g} cond_xred={real['cond_xred']:.4g}"
+    )
     return {}
 
 
@@ -222,8 +301,11 @@ def _cmd_check(args) -> dict:
     from .jsonutil import jsonable, write_json
 
     data = load_dataset(args.data)
-    report = {"data": args.data, "dataset": _summary(data),
-              "assumptions": assumptions(geometry(data, args.theta0)).to_dict()}
+    report = {
+        "data": args.data,
+        "dataset": _summary(data),
+        "assumptions": assumptions(geometry(data, args.theta0)).to_dict(),
+    }
     if args.out:
         write_json(report, args.out)
     print(json.dumps(jsonable(report), indent=2))
@@ -259,8 +341,10 @@ def _cmd_construct(args) -> dict:
     check_int(args.mu_samples, "--mu-samples", minimum=0, maximum=MAX_DRAWS)
     check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
     if not args.no_patterns and q > MAX_PATTERN_Q:
-        raise DlgeomInputError(f"--data: Q = {q} has 2^{q} patterns, above the limit Q <= {MAX_PATTERN_Q} of the "
-                               "pattern analysis; add --no-patterns")
+        raise DlgeomInputError(
+            f"--data: Q = {q} has 2^{q} patterns, above the limit Q <= {MAX_PATTERN_Q} of the "
+            "pattern analysis; add --no-patterns"
+        )
     if args.mu is not None and len(args.mu) != q:
         raise DlgeomInputError(f"--mu: expected {q} values (one per class), got {len(args.mu)}")
     geom = geometry(data, args.theta0)
@@ -275,10 +359,16 @@ def _cmd_construct(args) -> dict:
     over_mu = {}
     for which in ("eff", "paper"):
         if geom.box_nonempty(which) and args.mu_samples:
-            costs = [cost(construct_global(data, L, m, use_D=which, geom=geom).network, data)
-                     for m in mu_samples(geom, np.zeros(q), args.mu_samples, rng, which)]
-            over_mu[which] = {"max": max(costs), "mean": float(np.mean(costs)), "n": len(costs),
-                              "fraction_zero": float(np.mean(np.array(costs) <= args.zero_cost))}
+            costs = [
+                cost(construct_global(data, L, m, use_D=which, geom=geom).network, data)
+                for m in mu_samples(geom, np.zeros(q), args.mu_samples, rng, which)
+            ]
+            over_mu[which] = {
+                "max": max(costs),
+                "mean": float(np.mean(costs)),
+                "n": len(costs),
+                "fraction_zero": float(np.mean(np.array(costs) <= args.zero_cost)),
+            }
         else:
             over_mu[which] = {"max": None, "mean": None, "n": 0, "fraction_zero": None}
     out = {
@@ -308,9 +398,10 @@ def _cmd_construct(args) -> dict:
         test_pred = predict_metric(con, data.Y, test.X)
         out["classifier"]["test_accuracy"] = float(np.mean(test_pred == test.y))
         out["classifier"]["test_agreement_with_network"] = float(
-            np.mean(test_pred == predict_network(con, data.Y, test.X)))
+            np.mean(test_pred == predict_network(con, data.Y, test.X))
+        )
     if not args.no_patterns:
-        log(f"analysing {2 ** q} patterns")
+        log(f"analysing {2**q} patterns")
         reps = analyse_patterns(data, L, geom, args.mu_samples, pat_seq.generate_state(1)[0])
         out["patterns"] = [r.to_dict() for r in reps]
     if args.probe:
@@ -326,8 +417,12 @@ def main(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    handlers = {"check-settings": _cmd_check_settings, "make-data": _cmd_make_data, "check": _cmd_check,
-                "construct": _cmd_construct}
+    handlers = {
+        "check-settings": _cmd_check_settings,
+        "make-data": _cmd_make_data,
+        "check": _cmd_check,
+        "construct": _cmd_construct,
+    }
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name in EXTENSIONS:
         handlers.update(importlib.import_module(name).register(sub))
@@ -339,19 +434,22 @@ def main(argv=None) -> int:
     try:
         from .versions import check_versions
 
-        check_versions()                                  # a too-old library is named before any work
+        check_versions()  # a too-old library is named before any work
         _check_seed(args)
         _check_destinations(args, started)
         if args.settings:
             _activate_settings(args.settings)
-        with Outputs() as outputs, outputs.activate():   # every file of the command, or none
+        with Outputs() as outputs, outputs.activate():  # every file of the command, or none
             handler(args)
     except DlgeomInputError as exc:
         print(f"dlgeom: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except MemoryError:
-        print(f"dlgeom: error: {args.command}: out of memory; reduce the sizes (see dlgeom {args.command} --help "
-              "for the limits)", file=sys.stderr)
+        print(
+            f"dlgeom: error: {args.command}: out of memory; reduce the sizes (see dlgeom {args.command} --help "
+            "for the limits)",
+            file=sys.stderr,
+        )
         return 1
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
@@ -397,7 +495,7 @@ def _check_destinations(args, started: float) -> None:
     if out:
         path = check_output_file(out, "--out")
         remove_orphan_sidecars(path.parent if str(path.parent) else ".", started)
-    for dest in getattr(args, _MORE_OUT_FILES, ()):   # further output files of a command (e.g. --endpoints)
+    for dest in getattr(args, _MORE_OUT_FILES, ()):  # further output files of a command (e.g. --endpoints)
         more = getattr(args, dest, None)
         if more:
             check_output_file(more, "--" + dest.replace("_", "-"))

@@ -26,17 +26,27 @@ from .validation import (
 )
 
 __all__ = [
-    "rotation_to_diagonal", "default_mu", "hidden_cumulative", "curated_means",
-    "hidden_network", "hidden_layer_stacks", "output_paper", "fit_affine", "output_lstsq", "Construction",
+    "rotation_to_diagonal",
+    "default_mu",
+    "hidden_cumulative",
+    "curated_means",
+    "hidden_network",
+    "hidden_layer_stacks",
+    "output_paper",
+    "fit_affine",
+    "output_lstsq",
+    "Construction",
     "construct_global",
-    "construct_pattern", "collapse_thresholds", "all_patterns",
+    "construct_pattern",
+    "collapse_thresholds",
+    "all_patterns",
 ]
 
 
 def all_patterns(q: int) -> np.ndarray:
     """Every s ∈ {0,1}^Q as rows (s_j = 0: class j collapsed; 1: left intact), s = 0 first."""
     q = check_int(q, "Q", minimum=1, maximum=20)
-    return ((np.arange(2 ** q)[:, None] >> np.arange(q)[None, :]) & 1).astype(np.int64)
+    return ((np.arange(2**q)[:, None] >> np.arange(q)[None, :]) & 1).astype(np.int64)
 
 
 def default_mu(geom: Geometry, pattern=None, use_D: str = "eff") -> np.ndarray:
@@ -84,10 +94,10 @@ def _hidden_stacks(geom: Geometry, mu, n_layers: int):
     R = _rotations_to_diagonal(geom.f)
     Wc = np.empty((n_layers, q, q))
     bc = np.empty((n_layers, q))
-    np.matmul(W_star, R, out=Wc[:q])                                          # W^(ℓ) = W_* R_ℓ
-    np.matmul(Wc[:q], geom.means[:, :, None], out=bc[:q, :, None])          # W^(ℓ) x̄_ℓ
+    np.matmul(W_star, R, out=Wc[:q])  # W^(ℓ) = W_* R_ℓ
+    np.matmul(Wc[:q], geom.means[:, :, None], out=bc[:q, :, None])  # W^(ℓ) x̄_ℓ
     np.negative(bc[:q], out=bc[:q])
-    bc[:q] += (np.asarray(mu)[:, None] / math.sqrt(q)) * np.ones(q)           # + μ_ℓ û
+    bc[:q] += (np.asarray(mu)[:, None] / math.sqrt(q)) * np.ones(q)  # + μ_ℓ û
     if n_layers > q:
         Wc[q:] = Wc[q - 1]
         bc[q:] = bc[q - 1] + _extra_bias(geom)
@@ -117,18 +127,18 @@ def _hidden_layers(geom: Geometry, mu, n_layers: int) -> tuple[Network, np.ndarr
     the computed layers, lower cost in 80–90 % of ill-conditioned cases)."""
     Wc, bc = _hidden_stacks(geom, mu, n_layers)
     q = geom.n_classes
-    prev = np.concatenate([np.eye(q)[None], Wc[:q - 1]])
+    prev = np.concatenate([np.eye(q)[None], Wc[: q - 1]])
     sol = np.linalg.solve(prev.transpose(0, 2, 1), Wc[:q].transpose(0, 2, 1)).transpose(0, 2, 1)
     bl = np.zeros_like(bc)
     bl[:q] = bc[:q]
-    bl[1:q] -= np.matmul(sol[1:], bc[:q - 1, :, None])[:, :, 0]
+    bl[1:q] -= np.matmul(sol[1:], bc[: q - 1, :, None])[:, :, 0]
     Wl = np.empty_like(Wc)
     Wl[:q] = sol
     Wl[q:] = np.eye(q)
     if n_layers > q:
         bl[q] = _extra_bias(geom)
     if not (np.isfinite(Wl).all() and np.isfinite(bl).all()):
-        net = Network.from_cumulative(list(Wc), list(bc), np.eye(q), np.zeros(q))    # its errors name the layer
+        net = Network.from_cumulative(list(Wc), list(bc), np.eye(q), np.zeros(q))  # its errors name the layer
     else:
         net = Network._trusted(list(Wl) + [np.eye(q)], list(bl) + [np.zeros(q)])
     return net, Wc[-1], bc[-1]
@@ -140,13 +150,13 @@ def hidden_layer_stacks(geom: Geometry, mus, n_layers: int) -> tuple[list, np.nd
     shape (M, L, Q), row m the b_ℓ of μ = ``mus[m]``, computed as :func:`hidden_network` does."""
     mus = np.atleast_2d(np.asarray(mus, float))
     q = geom.n_classes
-    Wc, bc = _hidden_stacks(geom, np.zeros(q), n_layers)       # bc[:q] at μ = 0: −W^(ℓ) x̄_ℓ
-    prev = np.concatenate([np.eye(q)[None], Wc[:q - 1]])
+    Wc, bc = _hidden_stacks(geom, np.zeros(q), n_layers)  # bc[:q] at μ = 0: −W^(ℓ) x̄_ℓ
+    prev = np.concatenate([np.eye(q)[None], Wc[: q - 1]])
     sol = np.linalg.solve(prev.transpose(0, 2, 1), Wc[:q].transpose(0, 2, 1)).transpose(0, 2, 1)
-    bcum = bc[None, :q] + (mus[:, :, None] / math.sqrt(q)) * np.ones(q)     # (M, Q, Q): b^(ℓ), ℓ ≤ Q
+    bcum = bc[None, :q] + (mus[:, :, None] / math.sqrt(q)) * np.ones(q)  # (M, Q, Q): b^(ℓ), ℓ ≤ Q
     biases = np.zeros((mus.shape[0], n_layers, q))
     biases[:, :q] = bcum
-    biases[:, 1:q] -= np.matmul(sol[1:], bcum[:, :q - 1, :, None])[..., 0]
+    biases[:, 1:q] -= np.matmul(sol[1:], bcum[:, : q - 1, :, None])[..., 0]
     if n_layers > q:
         biases[:, q] = _extra_bias(geom)
     weights = list(sol) + [np.eye(q)] * (n_layers - q)
@@ -181,12 +191,13 @@ def output_paper(geom: Geometry, Y: np.ndarray, mu, Wc_L, bc_L, pattern=None, ap
     so that f = Y X^red[μ]^{-1} T_L.  ``apexes``: :func:`curated_means` if already computed."""
     xred_mu = (curated_means(geom, mu, pattern) if apexes is None else apexes).T
     try:
-        A = np.linalg.solve(xred_mu.T, Y.T).T          # Y X^red[μ]^{-1}
+        A = np.linalg.solve(xred_mu.T, Y.T).T  # Y X^red[μ]^{-1}
     except np.linalg.LinAlgError:
         raise SingularCurationError(
             f"mu: X^red[μ] (the collapsed class points x̄_j − μ_j f_j) is singular at μ = {np.round(mu, 6).tolist()}; "
-            "choose μ inside the box") from None
-    W_out = np.linalg.solve(Wc_L.T, A.T).T         # A (W^(L))^{-1}
+            "choose μ inside the box"
+        ) from None
+    W_out = np.linalg.solve(Wc_L.T, A.T).T  # A (W^(L))^{-1}
     return W_out, -W_out @ bc_L
 
 
@@ -254,15 +265,24 @@ def _check_mu(mu, geom: Geometry, pattern: np.ndarray, use_D: str, strict: bool)
     in_box = np.where(pattern == 1, mu > cb, (mu > lo) & (mu < hi))
     if strict and not in_box.all():
         j = int(np.flatnonzero(~in_box)[0])
-        allowed = (f"({cb:.6g}, inf)" if pattern[j] == 1
-                   else f"({lo:.6g}, {hi:.6g})" + (" which is empty" if lo >= hi else ""))
+        allowed = (
+            f"({cb:.6g}, inf)" if pattern[j] == 1 else f"({lo:.6g}, {hi:.6g})" + (" which is empty" if lo >= hi else "")
+        )
         raise DlgeomInputError(f"mu[{j}]: must lie in {allowed} for this pattern, got {mu[j]:.6g}")
     return mu, bool(in_box.all())
 
 
-def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=None,
-                      use_D: str = "eff", output: str = "lstsq_affine", theta0: float | None = None,
-                      geom: Geometry | None = None, strict_mu: bool = True) -> Construction:
+def construct_pattern(
+    data: Dataset,
+    pattern,
+    n_layers: int | None = None,
+    mu=None,
+    use_D: str = "eff",
+    output: str = "lstsq_affine",
+    theta0: float | None = None,
+    geom: Geometry | None = None,
+    strict_mu: bool = True,
+) -> Construction:
     """The network of pattern s [P Thm 2.4–2.5]: class j collapsed at layer j if s_j = 0, intact
     if s_j = 1.  ``output``: 'paper' (4.74 with the curated means), 'lstsq' (bias-free least
     squares on T_L(X_0)) or 'lstsq_affine' (with the free output bias).
@@ -279,8 +299,9 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     check_choice(output, "output", ("paper", "lstsq", "lstsq_affine"))
     pattern = np.asarray(pattern)
     if pattern.shape != (q,) or not ((pattern == 0) | (pattern == 1)).all():
-        raise DlgeomInputError(f"pattern: expected {q} entries, each 0 (collapse) or 1 (intact), "
-                               f"got {pattern.tolist()}")
+        raise DlgeomInputError(
+            f"pattern: expected {q} entries, each 0 (collapse) or 1 (intact), got {pattern.tolist()}"
+        )
     pattern = pattern.astype(np.int64)
     if geom is None:
         geom = geometry(data, theta0)
@@ -296,8 +317,9 @@ def construct_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=No
     return _build_pattern(data, pattern, L, mu, use_D, output, geom, strict_mu)
 
 
-def _build_pattern(data: Dataset, pattern: np.ndarray, L: int, mu, use_D: str, output: str, geom: Geometry,
-                   strict_mu: bool) -> Construction:
+def _build_pattern(
+    data: Dataset, pattern: np.ndarray, L: int, mu, use_D: str, output: str, geom: Geometry, strict_mu: bool
+) -> Construction:
     """:func:`construct_pattern` after its checks (data, L, choices, the int64 pattern, X^red and Y
     invertible): callers that build many patterns of one dataset check once."""
     if mu is None:
@@ -311,20 +333,32 @@ def _build_pattern(data: Dataset, pattern: np.ndarray, L: int, mu, use_D: str, o
     else:
         W_out, b_out, _ = output_lstsq(hidden, data, bias=(output == "lstsq_affine"))
     return Construction(
-        network=_with_output(hidden, W_out, b_out), mu=mu, pattern=pattern,
-        apexes=apexes, geometry=geom, use_D=use_D, output=output, mu_in_box=in_box,
+        network=_with_output(hidden, W_out, b_out),
+        mu=mu,
+        pattern=pattern,
+        apexes=apexes,
+        geometry=geom,
+        use_D=use_D,
+        output=output,
+        mu_in_box=in_box,
     )
 
 
-def construct_global(data: Dataset, n_layers: int | None = None, mu=None, use_D: str = "eff",
-                     output: str = "paper", theta0: float | None = None,
-                     geom: Geometry | None = None, strict_mu: bool = True) -> Construction:
+def construct_global(
+    data: Dataset,
+    n_layers: int | None = None,
+    mu=None,
+    use_D: str = "eff",
+    output: str = "paper",
+    theta0: float | None = None,
+    geom: Geometry | None = None,
+    strict_mu: bool = True,
+) -> Construction:
     """The zero-cost global minimiser of [P Thm 2.3] for L ≥ Q: pattern s = 0, output layer by
     the paper's formula (4.74) unless ``output`` says otherwise.  Default μ: :func:`default_mu`.
     D_eff = min(D, min_j |x̄_j − x̄|) by default; ``use_D='paper'`` uses the paper's D (4.26)."""
     q = data.n_classes if isinstance(data, Dataset) else 0
-    return construct_pattern(data, np.zeros(q, dtype=np.int64), n_layers, mu, use_D, output,
-                             theta0, geom, strict_mu)
+    return construct_pattern(data, np.zeros(q, dtype=np.int64), n_layers, mu, use_D, output, theta0, geom, strict_mu)
 
 
 def collapse_thresholds(data: Dataset, geom: Geometry) -> np.ndarray:

@@ -60,6 +60,7 @@ def can_pin(machine: str | None = None, flags: frozenset[str] | None = None) -> 
 def _numpy_knows_x86_v3() -> bool:
     """numpy ≥ 2.4 names its dispatch levels X86_V3/X86_V4; older numpy would warn on the name."""
     from importlib import metadata
+
     try:
         major, minor = (int(p) for p in metadata.version("numpy").split(".")[:2])
     except (metadata.PackageNotFoundError, ValueError):
@@ -67,14 +68,15 @@ def _numpy_knows_x86_v3() -> bool:
     return (major, minor) >= (2, 4)
 
 
-def pin(environ=None, machine: str | None = None, flags: frozenset[str] | None = None,
-        numpy_names: bool | None = None) -> dict[str, str]:
+def pin(
+    environ=None, machine: str | None = None, flags: frozenset[str] | None = None, numpy_names: bool | None = None
+) -> dict[str, str]:
     """Set the pin's variables in ``environ`` (default ``os.environ``) unless the user set them, and
     return the variables of the pin in force afterwards.  Takes effect only if numpy and scipy are
     imported afterwards."""
     environ = os.environ if environ is None else environ
     ours = dict(item.split("=", 1) for item in environ.get(MARKER, "").split(",") if "=" in item)
-    for name, value in ours.items():                      # set by a parent process: decide again here
+    for name, value in ours.items():  # set by a parent process: decide again here
         if environ.get(name) == value:
             environ.pop(name)
     wanted = [OPENBLAS_PIN]
@@ -99,9 +101,15 @@ def blas_kernels() -> list[dict]:
         from threadpoolctl import threadpool_info
     except ImportError:
         return []
-    return [{"library": os.path.basename(i.get("filepath") or ""), "version": i.get("version"),
-             "kernel": i.get("architecture")}
-            for i in threadpool_info() if i.get("user_api") == "blas"]
+    return [
+        {
+            "library": os.path.basename(i.get("filepath") or ""),
+            "version": i.get("version"),
+            "kernel": i.get("architecture"),
+        }
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
 
 
 def numpy_dispatch() -> list[str]:
@@ -109,7 +117,7 @@ def numpy_dispatch() -> list[str]:
     try:
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
     except ImportError:
-        try:                                             # numpy < 2
+        try:  # numpy < 2
             from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
         except ImportError:
             return []
@@ -129,10 +137,15 @@ def machine_report() -> dict:
     except OSError:
         pass
     flags = cpu_flags()
-    return {"machine": platform.machine(), "cpu": model or platform.processor() or None,
-            "cpu_pin_possible": can_pin(), "avx512": sorted(f for f in flags if f.startswith("avx512")),
-            "pin": {k: os.environ[k] for k in (OPENBLAS_PIN[0], NUMPY_PIN[0]) if os.environ.get(k)},
-            "blas": blas_kernels(), "numpy_dispatch": numpy_dispatch()}
+    return {
+        "machine": platform.machine(),
+        "cpu": model or platform.processor() or None,
+        "cpu_pin_possible": can_pin(),
+        "avx512": sorted(f for f in flags if f.startswith("avx512")),
+        "pin": {k: os.environ[k] for k in (OPENBLAS_PIN[0], NUMPY_PIN[0]) if os.environ.get(k)},
+        "blas": blas_kernels(),
+        "numpy_dispatch": numpy_dispatch(),
+    }
 
 
 pin()

@@ -51,15 +51,15 @@ def class_means(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
         sums = np.zeros((n_classes, d))
         classes = np.arange(n_classes)[:, None]
         for start in range(0, n, _ONE_HOT_ROWS):
-            onehot = (y[start:start + _ONE_HOT_ROWS] == classes).astype(np.float64)
-            sums += onehot @ X[start:start + _ONE_HOT_ROWS]
+            onehot = (y[start : start + _ONE_HOT_ROWS] == classes).astype(np.float64)
+            sums += onehot @ X[start : start + _ONE_HOT_ROWS]
     else:
         sums = np.zeros(n_classes * d)
         cols = np.arange(d)
         step = max(1, _FLAT_BLOCK // max(d, 1))
         for start in range(0, n, step):
-            idx = (y[start:start + step] * d)[:, None] + cols
-            sums += np.bincount(idx.ravel(), weights=X[start:start + step].ravel(), minlength=n_classes * d)
+            idx = (y[start : start + step] * d)[:, None] + cols
+            sums += np.bincount(idx.ravel(), weights=X[start : start + step].ravel(), minlength=n_classes * d)
         sums = sums.reshape(n_classes, d)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     return sums / counts[:, None]
@@ -69,8 +69,8 @@ def noise_radius(X: np.ndarray, y: np.ndarray, means: np.ndarray) -> float:
     """δ = max_{j,i} |x_{j,i} − x̄_j|, computed in chunks of rows."""
     delta2 = 0.0
     for start in range(0, X.shape[0], CHUNK):
-        dev = np.take(means, y[start:start + CHUNK], axis=0)
-        np.subtract(X[start:start + CHUNK], dev, out=dev)
+        dev = np.take(means, y[start : start + CHUNK], axis=0)
+        np.subtract(X[start : start + CHUNK], dev, out=dev)
         delta2 = max(delta2, float(np.einsum("ij,ij->i", dev, dev).max()))
     return float(np.sqrt(delta2))
 
@@ -119,8 +119,10 @@ class Dataset:
             if Y.shape[1] != q or q < 2:
                 raise DlgeomInputError(f"Y: expected a square (Q, Q) target matrix with Q >= 2, got shape {Y.shape}")
             if int(y.max()) >= q:
-                raise DlgeomInputError(f"Y: is {q}×{q} (Q = {q} classes) but y has labels up to {int(y.max())}; "
-                                       "Y needs one column per class")
+                raise DlgeomInputError(
+                    f"Y: is {q}×{q} (Q = {q} classes) but y has labels up to {int(y.max())}; "
+                    "Y needs one column per class"
+                )
         present = np.unique(y).size
         if present != q:
             if m == q:
@@ -133,8 +135,10 @@ class Dataset:
         # read-only arrays of its own: the dataset cannot be changed through them nor through the
         # caller's arrays (which stay writable), so values cached from it (the fused kernel's padded
         # columns, targets, weights, means) never go stale
-        X, y, Y = (a.copy() if given is not None and np.may_share_memory(a, given) else a.view()
-                   for a, given in ((X, self.X), (y, self.y), (Y, self.Y)))
+        X, y, Y = (
+            a.copy() if given is not None and np.may_share_memory(a, given) else a.view()
+            for a, given in ((X, self.X), (y, self.y), (Y, self.Y))
+        )
         for arr in (X, y, Y):
             arr.setflags(write=False)
         object.__setattr__(self, "X", X)
@@ -213,8 +217,10 @@ class Dataset:
 def check_square(data: Dataset, name: str = "data") -> None:
     """One-line :class:`DlgeomInputError` unless ``data`` is in the paper's setting, M = Q."""
     if data.dim != data.n_classes:
-        raise DlgeomInputError(f"{name}: needs one feature column per class (M = Q), got M = {data.dim} "
-                               f"feature columns and Q = {data.n_classes} classes")
+        raise DlgeomInputError(
+            f"{name}: needs one feature column per class (M = Q), got M = {data.dim} "
+            f"feature columns and Q = {data.n_classes} classes"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,8 +246,7 @@ def save_dataset(data: Dataset, path) -> Path:
         raise DlgeomInputError(f"{path}: unsupported file type {suffix!r}; use .npz or .csv")
     with open_output(path, "wb") as tmp:
         if suffix == ".npz":
-            arrays = {"X": data.X, "y": data.y, "Y": data.Y,
-                      "meta": np.array(json.dumps(data.meta, sort_keys=True))}
+            arrays = {"X": data.X, "y": data.y, "Y": data.Y, "meta": np.array(json.dumps(data.meta, sort_keys=True))}
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for name, arr in arrays.items():
                     buf = io.BytesIO()
@@ -290,7 +295,7 @@ def _unpacked_bytes(zf: zipfile.ZipFile) -> int:
                     read = fmt.read_array_header_1_0 if fmt.read_magic(fh) == (1, 0) else fmt.read_array_header_2_0
                     shape, _, dtype = read(fh)
                 declared = math.prod(shape) * dtype.itemsize
-            except Exception:      # not a readable .npy header: np.load names the problem below
+            except Exception:  # not a readable .npy header: np.load names the problem below
                 declared = 0
         total += max(info.file_size, declared)
     return total
@@ -308,8 +313,10 @@ def read_npz(path: Path, names=None) -> dict:
     except (OSError, zipfile.BadZipFile, ValueError, NotImplementedError) as exc:
         raise DlgeomInputError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     if size > MAX_DATASET_BYTES:
-        raise DlgeomInputError(f"{path}: its arrays unpack to {size:,} bytes; a dataset file may hold at most "
-                               f"{MAX_DATASET_BYTES:,} bytes of arrays")
+        raise DlgeomInputError(
+            f"{path}: its arrays unpack to {size:,} bytes; a dataset file may hold at most "
+            f"{MAX_DATASET_BYTES:,} bytes of arrays"
+        )
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files if names is None or k in names}
@@ -348,8 +355,9 @@ def read_feature_csv(path: Path, integer_labels: bool = True):
     except Exception as exc:
         raise DlgeomInputError(f"{path}: not a readable CSV file ({type(exc).__name__}: {exc})") from None
     if len(frame) > MAX_CSV_ROWS:
-        raise DlgeomInputError(f"{path}: more than {MAX_CSV_ROWS:,} data rows; a CSV dataset may have at most "
-                               f"{MAX_CSV_ROWS:,}")
+        raise DlgeomInputError(
+            f"{path}: more than {MAX_CSV_ROWS:,} data rows; a CSV dataset may have at most {MAX_CSV_ROWS:,}"
+        )
     if len(frame) == 0:
         raise DlgeomInputError(f"{path}: no data rows (only a header)")
     if "label" not in frame.columns:
@@ -359,8 +367,9 @@ def read_feature_csv(path: Path, integer_labels: bool = True):
         if not pd.api.types.is_numeric_dtype(frame[col]):
             raise DlgeomInputError(f"{path}: column {col!r} is not numeric")
         if frame[col].isna().any():
-            raise DlgeomInputError(f"{path}: column {col!r} has missing values "
-                                   f"(row {int(frame[col].isna().to_numpy().argmax()) + 2})")
+            raise DlgeomInputError(
+                f"{path}: column {col!r} has missing values (row {int(frame[col].isna().to_numpy().argmax()) + 2})"
+            )
     if frame["label"].isna().any():
         raise DlgeomInputError(f"{path}: column 'label' has missing values")
     if integer_labels and not pd.api.types.is_numeric_dtype(frame["label"]):

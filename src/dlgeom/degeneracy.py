@@ -30,7 +30,7 @@ def relative_margin(net: Network, X: np.ndarray) -> float:
     """
     best = np.inf
     for s in range(0, X.shape[0], CHUNK):
-        H = X[s:s + CHUNK]
+        H = X[s : s + CHUNK]
         a = np.zeros(H.shape[0])
         for W, b in zip(net.weights[:-1], net.biases[:-1]):
             Z = H @ W.T + b
@@ -65,8 +65,7 @@ def perturb_hidden(net: Network, eps: float, rng: np.random.Generator) -> Networ
     return Network(ws, bs)
 
 
-def degeneracy_probe(net: Network, data: Dataset, eps=DEFAULT_EPS, n_draws: int = 3,
-                     seed=0) -> list[dict]:
+def degeneracy_probe(net: Network, data: Dataset, eps=DEFAULT_EPS, n_draws: int = 3, seed=0) -> list[dict]:
     """Rows (eps, draw, cost, flips, margin, eps_safe, cost_unperturbed): the paper's C after a
     relative perturbation of all hidden parameters and an affine least-squares output.
 
@@ -86,9 +85,15 @@ def degeneracy_probe(net: Network, data: Dataset, eps=DEFAULT_EPS, n_draws: int 
             pert = perturb_hidden(net, float(e), np.random.default_rng(grand))
             W, b, _ = output_lstsq(pert, data, bias=True)
             flips = int(np.count_nonzero(pert.activation_pattern(data.X) != base_pattern))
-            rows.append({
-                "eps": float(e), "draw": d, "cost": cost(pert.with_output(W, b), data),
-                "flips": flips, "margin": margin, "eps_safe": eps_safe,
-                "cost_unperturbed": base_cost,
-            })
+            rows.append(
+                {
+                    "eps": float(e),
+                    "draw": d,
+                    "cost": cost(pert.with_output(W, b), data),
+                    "flips": flips,
+                    "margin": margin,
+                    "eps_safe": eps_safe,
+                    "cost_unperturbed": base_cost,
+                }
+            )
     return rows

@@ -25,7 +25,8 @@ EXPECTED_FAILED_CHECKS = {
         "its blobs are not clustered in the paper's sense: assumption (A2) needs the class radius δ below "
         "1/4 of the smallest distance of a class mean from the barycentre, and the standardised blobs have "
         "r = δ/min_j |x̄_j − x̄| ≈ 1.5 (binary) and 1.6 (3 classes); the construction then merges the classes "
-        "(training accuracy 0.5 and 1/3, the check wants > 0.83)"),
+        "(training accuracy 0.5 and 1/3, the check wants > 0.83)"
+    ),
 }
 
 
@@ -149,8 +150,9 @@ class TruncationClassifier(ClassifierMixin, BaseEstimator):
             self.data_ = Dataset(X, codes)
             geom = geometry(self.data_, self.theta0)
             if geom.cond_xred <= SINGULAR_COND:  # False for inf and nan
-                self.construction_ = construct_global(self.data_, self.n_layers, use_D=self.use_D,
-                                                      theta0=self.theta0, geom=geom)
+                self.construction_ = construct_global(
+                    self.data_, self.n_layers, use_D=self.use_D, theta0=self.theta0, geom=geom
+                )
                 return self
         self.data_ = Dataset(X, codes, np.eye(q))
         con = construct_highdim(self.data_, n_layers=self.n_layers, use_D=self.use_D, theta0=self.theta0)

@@ -17,10 +17,30 @@ from .jsonutil import jsonable
 from .validation import SINGULAR_COND, DlgeomInputError, check_float
 
 __all__ = [
-    "class_means", "noise_radius", "cone_angles", "simplex_angle", "cone_matrix",
-    "ball_in_cone", "forward_cone_depth", "Geometry", "geometry", "Assumptions", "assumptions",
-    "CONE_MARGIN_FACTOR", "THETA_CAP", "ANGLE_TOL", "A3_LIMIT", "THETA0_RULES", "THETA0_MIN", "COND_W_LIMIT",
-    "BOX_MARGIN", "theta_cap_for_cond", "depth_at", "depth_sup", "choose_theta_star", "exact_collapse_bound",
+    "class_means",
+    "noise_radius",
+    "cone_angles",
+    "simplex_angle",
+    "cone_matrix",
+    "ball_in_cone",
+    "forward_cone_depth",
+    "Geometry",
+    "geometry",
+    "Assumptions",
+    "assumptions",
+    "CONE_MARGIN_FACTOR",
+    "THETA_CAP",
+    "ANGLE_TOL",
+    "A3_LIMIT",
+    "THETA0_RULES",
+    "THETA0_MIN",
+    "COND_W_LIMIT",
+    "BOX_MARGIN",
+    "theta_cap_for_cond",
+    "depth_at",
+    "depth_sup",
+    "choose_theta_star",
+    "exact_collapse_bound",
     "regular_simplex_depth",
 ]
 
@@ -88,8 +108,8 @@ def cone_angles(means: np.ndarray, delta: float, margin: float = CONE_MARGIN_FAC
     Values above π mean that no convex cone works (A3 fails).
     """
     q = means.shape[0]
-    to_bary = np.add.reduce(means, axis=0) / q - means      # x̄ − x̄_j (as means.mean(axis=0))
-    edges = means[None, :, :] - means[:, None, :]          # [j, j'] = x̄_{j'} − x̄_j
+    to_bary = np.add.reduce(means, axis=0) / q - means  # x̄ − x̄_j (as means.mean(axis=0))
+    edges = means[None, :, :] - means[:, None, :]  # [j, j'] = x̄_{j'} − x̄_j
     return _cone_angles(edges, _row_norms(edges), to_bary, _row_norms(to_bary), delta, margin)
 
 
@@ -101,7 +121,7 @@ def _cone_angles(edges, lengths, to_bary, dist, delta: float, margin: float) -> 
         cos = np.einsum("jik,jk->ji", edges, to_bary) / (lengths * dist[:, None])
         ratio = margin * delta / lengths
         half = np.arccos(np.maximum(np.minimum(cos, 1.0), -1.0)) + np.arcsin(np.minimum(ratio, 1.0))
-    half[~(ratio < 1.0)] = np.inf                          # a ball reaches x̄_j
+    half[~(ratio < 1.0)] = np.inf  # a ball reaches x̄_j
     half[np.arange(q), np.arange(q)] = -np.inf
     return 2.0 * half.max(axis=1)
 
@@ -120,7 +140,7 @@ def cone_matrix(theta: float, q: int) -> np.ndarray:
     if not theta < np.pi:
         raise ValueError(f"theta: the cone matrix needs theta < pi, got {theta}")
     lam = 1.0 if theta <= theta_q else np.tan(theta_q / 2) / np.tan(theta / 2)
-    return lam * np.eye(q) + (1.0 - lam) * np.full((q, q), 1.0 / q)        # ûûᵀ = 1/Q everywhere
+    return lam * np.eye(q) + (1.0 - lam) * np.full((q, q), 1.0 / q)  # ûûᵀ = 1/Q everywhere
 
 
 def ball_in_cone(center, radius: float, apex, axis, theta: float) -> bool:
@@ -173,9 +193,16 @@ def depth_sup(means: np.ndarray, f: np.ndarray, delta: float) -> float:
     return float(v_par.min())
 
 
-def choose_theta_star(edges: np.ndarray, f: np.ndarray, delta: float, theta_max: float, q: int,
-                      box_margin: float = BOX_MARGIN, cond_limit: float = COND_W_LIMIT,
-                      theta0_min: float = THETA0_MIN) -> float:
+def choose_theta_star(
+    edges: np.ndarray,
+    f: np.ndarray,
+    delta: float,
+    theta_max: float,
+    q: int,
+    box_margin: float = BOX_MARGIN,
+    cond_limit: float = COND_W_LIMIT,
+    theta0_min: float = THETA0_MIN,
+) -> float:
     """θ_* = θ_0 + max_j θ_{*,j} by the rule 'open_box' (the paper's use of θ_0 [P 4.24]).
 
     Target: D(θ_*) ≥ (1 + ``box_margin``)·2δ√Q.  D is increasing in θ_*, so: the smallest θ_*
@@ -310,7 +337,7 @@ _SAFE_EXPONENT = 100
 def data_scale(X: np.ndarray) -> float:
     """1.0 when max|X| lies in [2^-100, 2^100], else the power of two 2^e with max|X|/2^e in [1, 2)."""
     top = float(np.max(np.abs(X))) if X.size else 0.0
-    if top == 0.0 or 2.0 ** -_SAFE_EXPONENT <= top <= 2.0 ** _SAFE_EXPONENT:
+    if top == 0.0 or 2.0**-_SAFE_EXPONENT <= top <= 2.0**_SAFE_EXPONENT:
         return 1.0
     return math.ldexp(1.0, math.frexp(top)[1] - 1)
 
@@ -320,18 +347,25 @@ def _rescaled(g: "Geometry", s: float) -> "Geometry":
     from dataclasses import replace
 
     with np.errstate(over="ignore", under="ignore"):
-        return replace(g, means=g.means * s, delta=g.delta * s, barycenter=g.barycenter * s,
-                       dist_to_barycenter=g.dist_to_barycenter * s, D=g.D * s, D_eff=g.D_eff * s)
+        return replace(
+            g,
+            means=g.means * s,
+            delta=g.delta * s,
+            barycenter=g.barycenter * s,
+            dist_to_barycenter=g.dist_to_barycenter * s,
+            D=g.D * s,
+            D_eff=g.D_eff * s,
+        )
 
 
 def _geometry(X: np.ndarray, data: Dataset, theta0) -> "Geometry":
     q = data.n_classes
     means = class_means(X, data.y, q)
     delta = noise_radius(X, data.y, means)
-    bary = np.add.reduce(means, axis=0) / q                 # means.mean(axis=0), without its dispatch
+    bary = np.add.reduce(means, axis=0) / q  # means.mean(axis=0), without its dispatch
     to_bary = bary - means
     dist = _row_norms(to_bary)
-    edges = means[None, :, :] - means[:, None, :]            # computed once for θ_{*,j} and D
+    edges = means[None, :, :] - means[:, None, :]  # computed once for θ_{*,j} and D
     with np.errstate(invalid="ignore", divide="ignore"):
         f = to_bary / dist[:, None]
     theta_j = _cone_angles(edges, _row_norms(edges), to_bary, dist, delta, CONE_MARGIN_FACTOR)
@@ -341,8 +375,9 @@ def _geometry(X: np.ndarray, data: Dataset, theta0) -> "Geometry":
     if theta0 is None or isinstance(theta0, str):
         rule = "midpoint" if theta0 is None else theta0
         if rule not in THETA0_RULES:
-            raise DlgeomInputError(f"theta0: expected a number in (0, pi) or one of {', '.join(THETA0_RULES)}, "
-                                   f"got {theta0!r}")
+            raise DlgeomInputError(
+                f"theta0: expected a number in (0, pi) or one of {', '.join(THETA0_RULES)}, got {theta0!r}"
+            )
         if not theta_max < A3_LIMIT:
             theta0 = 0.0
         elif rule == "open_box" and depth_ok:
@@ -362,10 +397,22 @@ def _geometry(X: np.ndarray, data: Dataset, theta0) -> "Geometry":
     r = delta / min_dist if min_dist > 0 else np.inf
     cond_xred, cond_Y = _conds(means.T, data.Y)
     return Geometry(
-        means=means, counts=data.counts.copy(), delta=delta, barycenter=bary,
-        dist_to_barycenter=dist, f=f, theta_j=theta_j, theta_max=theta_max,
-        theta0=float(theta0), theta_star=float(theta_star), lam=lam, D=D, D_eff=D_eff, r=r,
-        cond_xred=cond_xred, cond_Y=cond_Y,
+        means=means,
+        counts=data.counts.copy(),
+        delta=delta,
+        barycenter=bary,
+        dist_to_barycenter=dist,
+        f=f,
+        theta_j=theta_j,
+        theta_max=theta_max,
+        theta0=float(theta0),
+        theta_star=float(theta_star),
+        lam=lam,
+        D=D,
+        D_eff=D_eff,
+        r=r,
+        cond_xred=cond_xred,
+        cond_Y=cond_Y,
     )
 
 
@@ -421,20 +468,35 @@ class Assumptions:
 def assumptions(geom: Geometry) -> Assumptions:
     """The assumptions report from a :class:`Geometry`."""
     cond = max(geom.cond_xred, geom.cond_Y)
-    a1 = Check(bool(np.isfinite(cond) and cond < SINGULAR_COND), cond, SINGULAR_COND,
-               (1.0 / cond if np.isfinite(cond) else 0.0) - 1.0 / SINGULAR_COND)
+    a1 = Check(
+        bool(np.isfinite(cond) and cond < SINGULAR_COND),
+        cond,
+        SINGULAR_COND,
+        (1.0 / cond if np.isfinite(cond) else 0.0) - 1.0 / SINGULAR_COND,
+    )
     a2 = Check(bool(geom.r < 0.25), geom.r, 0.25, 0.25 - geom.r)
     a3 = Check(bool(geom.theta_max < A3_LIMIT), geom.theta_max, float(A3_LIMIT), float(A3_LIMIT - geom.theta_max))
     return Assumptions(
-        A1=a1, A2=a2, A3=a3, r=geom.r, theta_max=geom.theta_max, theta0=geom.theta0,
-        theta_star=geom.theta_star, cond_xred=geom.cond_xred,
-        cond_Y=geom.cond_Y, delta=geom.delta, D=geom.D, D_eff=geom.D_eff,
-        collapse_bound=geom.collapse_bound, box_nonempty=geom.box_nonempty("eff"),
+        A1=a1,
+        A2=a2,
+        A3=a3,
+        r=geom.r,
+        theta_max=geom.theta_max,
+        theta0=geom.theta0,
+        theta_star=geom.theta_star,
+        cond_xred=geom.cond_xred,
+        cond_Y=geom.cond_Y,
+        delta=geom.delta,
+        D=geom.D,
+        D_eff=geom.D_eff,
+        collapse_bound=geom.collapse_bound,
+        box_nonempty=geom.box_nonempty("eff"),
         box_nonempty_paper_D=geom.box_nonempty("paper"),
     )
 
 
 # ---- rotations onto the diagonal (docs/mathematics.md §4, step 4.2) ----------------------------------
+
 
 def _second_reflection(q: int) -> tuple[np.ndarray, np.ndarray]:
     """(û, H2) of :func:`rotation_to_diagonal`; they depend on Q only (cached)."""
@@ -477,8 +539,8 @@ def _rotations_to_diagonal(F: np.ndarray) -> np.ndarray:
     u, H2 = _second_reflection(q)
     V = F - u
     vv = np.einsum("ij,ij->i", V, V)
-    HV = V @ H2.T                                           # rows H2 v
+    HV = V @ H2.T  # rows H2 v
     R = H2 - (2.0 / vv)[:, None, None] * HV[:, :, None] * V[:, None, :]
-    for k in np.flatnonzero(np.sqrt(vv) < 1e-15):       # f = û: R = I (as rotation_to_diagonal)
+    for k in np.flatnonzero(np.sqrt(vv) < 1e-15):  # f = û: R = I (as rotation_to_diagonal)
         R[k] = np.eye(q)
     return R

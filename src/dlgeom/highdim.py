@@ -87,6 +87,7 @@ RANK_TOL = 1e-9
 
 # ---- a general ReLU network -------------------------------------------------------------------
 
+
 @dataclass(frozen=True, eq=False)
 class ReluNet:
     """ReLU network with rectangular layers: hidden H ↦ σ(H W_ℓᵀ + b_ℓ), affine output.
@@ -105,8 +106,10 @@ class ReluNet:
 
     def __post_init__(self):
         if len(self.weights) != len(self.biases) or len(self.weights) < 2:
-            raise DlgeomInputError("weights/biases: need the same number (>= 2) of matrices and vectors, "
-                                   f"got {len(self.weights)} and {len(self.biases)}")
+            raise DlgeomInputError(
+                "weights/biases: need the same number (>= 2) of matrices and vectors, "
+                f"got {len(self.weights)} and {len(self.biases)}"
+            )
         ws, bs = [], []
         prev = None
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
@@ -138,12 +141,12 @@ class ReluNet:
         X = self._check_X(X)
         out = np.empty((X.shape[0], self.weights[-1].shape[0]))
         for s in range(0, X.shape[0], CHUNK):
-            H = X[s:s + CHUNK]
+            H = X[s : s + CHUNK]
             for W, b in zip(self.weights[:-1], self.biases[:-1]):
                 H = H @ W.T
                 H += b
                 np.maximum(H, 0.0, out=H)
-            out[s:s + H.shape[0]] = H @ self.weights[-1].T + self.biases[-1]
+            out[s : s + H.shape[0]] = H @ self.weights[-1].T + self.biases[-1]
         return out
 
     def activation_margin(self, X) -> float:
@@ -151,7 +154,7 @@ class ReluNet:
         X = self._check_X(X)
         m = np.inf
         for s in range(0, X.shape[0], CHUNK):
-            H = X[s:s + CHUNK]
+            H = X[s : s + CHUNK]
             for W, b in zip(self.weights[:-1], self.biases[:-1]):
                 Z = H @ W.T + b
                 m = min(m, float(np.min(np.abs(Z))))
@@ -175,9 +178,17 @@ def network_cost(net: ReluNet, data: Dataset) -> float:
 
 # ---- clustered data in R^M --------------------------------------------------------------------
 
-def make_clustered_highdim(q: int, m: int, n_per_class: int = 50, delta_ratio: float = 0.1,
-                           theta: float | None = None, perp_scale: float = 1.0, elongation: float = 5.0,
-                           seed=0) -> Dataset:
+
+def make_clustered_highdim(
+    q: int,
+    m: int,
+    n_per_class: int = 50,
+    delta_ratio: float = 0.1,
+    theta: float | None = None,
+    perp_scale: float = 1.0,
+    elongation: float = 5.0,
+    seed=0,
+) -> Dataset:
     """Clustered data in R^M: :func:`dlgeom.make_clustered`'s data in R^Q (same arguments) mapped
     by a random isometry U ∈ R^{M×Q} (orthonormal columns), plus noise in the M − Q orthogonal
     directions: Gaussian with axis scales from 1 down to 1/``elongation`` along random axes,
@@ -208,16 +219,25 @@ def make_clustered_highdim(q: int, m: int, n_per_class: int = 50, delta_ratio: f
             noise[rows] -= noise[rows].mean(axis=0)
         noise *= perp_scale * delta / float(np.max(np.linalg.norm(noise, axis=1)))
         X = X + noise @ comp.T
-    meta = {"generator": "dlgeom.highdim.make_clustered_highdim", "Q": q, "M": m,
-            "n_per_class": base.meta["n_per_class"], "delta_ratio": float(delta_ratio),
-            "theta": None if theta is None else float(theta), "perp_scale": perp_scale,
-            "elongation": elongation, "seed": entropy, "r_Q": base.meta["realised"]["r"]}
+    meta = {
+        "generator": "dlgeom.highdim.make_clustered_highdim",
+        "Q": q,
+        "M": m,
+        "n_per_class": base.meta["n_per_class"],
+        "delta_ratio": float(delta_ratio),
+        "theta": None if theta is None else float(theta),
+        "perp_scale": perp_scale,
+        "elongation": elongation,
+        "seed": entropy,
+        "r_Q": base.meta["realised"]["r"],
+    }
     out = Dataset(X, base.y, base.Y, meta)
     out.meta["r_M"] = out.ratio
     return out
 
 
 # ---- subspaces and the embedding layer ----------------------------------------------------------
+
 
 def _within_scatter(data: Dataset) -> np.ndarray:
     """S = Σ_j (1/N_j) Σ_i Δx Δxᵀ, (M, M)."""
@@ -231,15 +251,18 @@ def subspace_means(data: Dataset) -> np.ndarray:
     < Q − 1 (the means are affinely dependent: no construction can separate them)."""
     q, m = data.n_classes, data.dim
     if m < q:
-        raise DlgeomInputError(f"X: the construction needs M >= Q input dimensions, got M = {m} < Q = {q} "
-                               "(construct_highdim pads M = Q - 1)")
-    D = (data.means - data.barycenter).T                       # (M, Q)
+        raise DlgeomInputError(
+            f"X: the construction needs M >= Q input dimensions, got M = {m} < Q = {q} "
+            "(construct_highdim pads M = Q - 1)"
+        )
+    D = (data.means - data.barycenter).T  # (M, Q)
     U, s, _ = np.linalg.svd(D, full_matrices=True)
     if s[q - 2] <= RANK_TOL * s[0]:
-        raise DlgeomInputError("X: the class means are affinely dependent (rank of x̄_j − x̄ below Q − 1); "
-                               "A1 fails in R^M")
-    basis = U[:, :q - 1]
-    comp = U[:, q - 1:]                                        # (M, M − Q + 1)
+        raise DlgeomInputError(
+            "X: the class means are affinely dependent (rank of x̄_j − x̄ below Q − 1); A1 fails in R^M"
+        )
+    basis = U[:, : q - 1]
+    comp = U[:, q - 1 :]  # (M, M − Q + 1)
     S = _within_scatter(data)
     _, vecs = np.linalg.eigh(comp.T @ S @ comp)
     u = comp @ vecs[:, 0]
@@ -259,7 +282,7 @@ def subspace_pca(data: Dataset) -> np.ndarray:
 def captured_mean_energy(data: Dataset, P: np.ndarray) -> float:
     """Σ_j |P(x̄_j − x̄)|² / Σ_j |x̄_j − x̄|²: the share of the mean spread a projection keeps."""
     D = data.means - data.barycenter
-    return float(np.sum((D @ P.T) ** 2) / np.sum(D ** 2))
+    return float(np.sum((D @ P.T) ** 2) / np.sum(D**2))
 
 
 def embedding(data: Dataset, P: np.ndarray):
@@ -269,7 +292,7 @@ def embedding(data: Dataset, P: np.ndarray):
     < Q − 1, in which case the projected class means are affinely dependent.
     """
     q = data.n_classes
-    D = (data.means - data.barycenter) @ P.T                  # rows: P(x̄_j − x̄)
+    D = (data.means - data.barycenter) @ P.T  # rows: P(x̄_j − x̄)
     U, s, _ = np.linalg.svd(D.T)
     rank_ok = bool(s[0] > 0 and s[q - 2] > RANK_TOL * s[0])
     n = U[:, q - 1]
@@ -282,6 +305,7 @@ def embedding(data: Dataset, P: np.ndarray):
 
 
 # ---- the construction ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class HighDimConstruction:
@@ -300,18 +324,26 @@ class HighDimConstruction:
 
     def summary(self, data: Dataset) -> dict:
         """Cost, projected geometry and assumptions, as plain numbers."""
-        out = {"status": self.status, "projection": self.projection, "layers": self.layers,
-               "message": self.message}
+        out = {"status": self.status, "projection": self.projection, "layers": self.layers, "message": self.message}
         if self.status != "ok":
             return out
         geom = self.inner.geometry
         ass = assumptions(geom)
-        out.update(cost=network_cost(self.network, data), n_hidden=self.network.n_hidden,
-                   n_params=self.network.n_params, r_V=float(geom.r), delta_V=float(geom.delta),
-                   theta_max_V=float(geom.theta_max), cond_zred=float(geom.cond_xred),
-                   all_hold=bool(ass.all_hold), A1=bool(ass.A1.holds), A2=bool(ass.A2.holds),
-                   A3=bool(ass.A3.holds), mu_in_box=bool(self.inner.mu_in_box),
-                   activation_margin=self.network.activation_margin(data.X))
+        out.update(
+            cost=network_cost(self.network, data),
+            n_hidden=self.network.n_hidden,
+            n_params=self.network.n_params,
+            r_V=float(geom.r),
+            delta_V=float(geom.delta),
+            theta_max_V=float(geom.theta_max),
+            cond_zred=float(geom.cond_xred),
+            all_hold=bool(ass.all_hold),
+            A1=bool(ass.A1.holds),
+            A2=bool(ass.A2.holds),
+            A3=bool(ass.A3.holds),
+            mu_in_box=bool(self.inner.mu_in_box),
+            activation_margin=self.network.activation_margin(data.X),
+        )
         return out
 
 
@@ -338,9 +370,15 @@ def _unpadded(con: HighDimConstruction, m: int) -> HighDimConstruction:
     return replace(con, A=A, network=ReluNet(weights, con.network.biases))
 
 
-def construct_highdim(data: Dataset, projection: str = "means", layers: str = "embed",
-                      mu="box", n_layers: int | None = None, use_D: str = "eff",
-                      theta0: float | None = None) -> HighDimConstruction:
+def construct_highdim(
+    data: Dataset,
+    projection: str = "means",
+    layers: str = "embed",
+    mu="box",
+    n_layers: int | None = None,
+    use_D: str = "eff",
+    theta0: float | None = None,
+) -> HighDimConstruction:
     """Zero-cost construction for clustered data in R^M, M ≥ Q − 1 (module docstring).
 
     ``projection``: 'means' (the construction proper: V ⊇ span of the mean differences) or
@@ -361,23 +399,26 @@ def construct_highdim(data: Dataset, projection: str = "means", layers: str = "e
     check_choice(layers, "layers", ("embed", "fused"))
     q = data.n_classes
     if data.dim < q - 1:
-        raise DlgeomInputError(f"X: the construction needs M >= Q - 1 input dimensions (Q affinely independent "
-                               f"class means), got M = {data.dim} with Q = {q} classes")
+        raise DlgeomInputError(
+            f"X: the construction needs M >= Q - 1 input dimensions (Q affinely independent "
+            f"class means), got M = {data.dim} with Q = {q} classes"
+        )
     if projection == "means" and data.dim == q - 1:
-        return _unpadded(construct_highdim(_padded(data), projection, layers, mu, n_layers, use_D, theta0),
-                         data.dim)
+        return _unpadded(construct_highdim(_padded(data), projection, layers, mu, n_layers, use_D, theta0), data.dim)
     P = subspace_means(data) if projection == "means" else subspace_pca(data)
     A, c, rank_ok = embedding(data, P)
     if not rank_ok:
-        return HighDimConstruction("singular", None, projection, layers, A, c, None, None,
-                                   "projected class means are affinely dependent")
+        return HighDimConstruction(
+            "singular", None, projection, layers, A, c, None, None, "projected class means are affinely dependent"
+        )
     Z = data.X @ A.T + c
     zdata = Dataset(Z, data.y, data.Y, {"projection": projection})
     try:
         geom = geometry(zdata, theta0)
         mu_arr = _mu_for(mu, geom.delta, q)
-        inner = construct_global(zdata, q if n_layers is None else n_layers, mu_arr, use_D=use_D, geom=geom,
-                                 strict_mu=False)
+        inner = construct_global(
+            zdata, q if n_layers is None else n_layers, mu_arr, use_D=use_D, geom=geom, strict_mu=False
+        )
     except DlgeomInputError as exc:  # singular projected X^red: a status, not a crash
         if "must be invertible" not in str(exc):
             raise
@@ -390,5 +431,4 @@ def construct_highdim(data: Dataset, projection: str = "means", layers: str = "e
     else:
         weights = [Ws[0] @ A] + Ws[1:]
         biases = [Ws[0] @ c + bs[0]] + bs[1:]
-    return HighDimConstruction("ok", ReluNet(tuple(weights), tuple(biases)), projection, layers, A, c,
-                               zdata, inner)
+    return HighDimConstruction("ok", ReluNet(tuple(weights), tuple(biases)), projection, layers, A, c, zdata, inner)

@@ -65,7 +65,7 @@ def read_json(path, what: str, made_by: str) -> dict:
     argument) and the file when it is missing, not JSON, or not an object."""
     from .validation import DlgeomInputError, not_a_file_reason
 
-    why = not_a_file_reason(path)          # a FIFO or device would block or never end: named, not read
+    why = not_a_file_reason(path)  # a FIFO or device would block or never end: named, not read
     if why == "no such file":
         raise DlgeomInputError(f"{what}: no such file: {path}")
     if why:

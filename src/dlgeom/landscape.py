@@ -14,18 +14,32 @@ import time
 import numpy as np
 
 from .batched import cost_and_grad_batch, cost_sq_batch
-from .optresult import OPTIMISERS, OptResult
 from .construct import hidden_network, output_lstsq
 from .data import Dataset
 from .degeneracy import row_directions
 from .geometry import Geometry
 from .network import Network, activation_margin, cost_and_grad, cost_sq
+from .optresult import OPTIMISERS, OptResult
 from .validation import DlgeomInputError, check_choice, check_int
 
 __all__ = [
-    "OptResult", "optimise", "init_random", "perturb_relative", "classify_endpoint",
-    "collapse_structure", "wilson_interval", "hessian", "residual_jacobian", "null_dimension",
-    "mu_path", "slice_2d", "OPTIMISERS", "HESS_OUTLIER_RTOL", "HESS_ZERO_RTOL", "hessian_outliers", "dead_units",
+    "OptResult",
+    "optimise",
+    "init_random",
+    "perturb_relative",
+    "classify_endpoint",
+    "collapse_structure",
+    "wilson_interval",
+    "hessian",
+    "residual_jacobian",
+    "null_dimension",
+    "mu_path",
+    "slice_2d",
+    "OPTIMISERS",
+    "HESS_OUTLIER_RTOL",
+    "HESS_ZERO_RTOL",
+    "hessian_outliers",
+    "dead_units",
 ]
 
 #: an eigenvalue of the Hessian is an *outlier* (above the bulk) when it exceeds this times the largest
@@ -77,9 +91,18 @@ def _power_lambda_max(x, data, q, L, rng, iters=30) -> float:
     return lam
 
 
-def optimise(data: Dataset, x0, n_hidden: int, method: str = "lbfgs", max_iter: int = 2000,
-             gtol: float = 1e-10, zero_tol: float = 1e-12, lr: float | None = None,
-             record_every: int = 50, seed=0) -> OptResult:
+def optimise(
+    data: Dataset,
+    x0,
+    n_hidden: int,
+    method: str = "lbfgs",
+    max_iter: int = 2000,
+    gtol: float = 1e-10,
+    zero_tol: float = 1e-12,
+    lr: float | None = None,
+    record_every: int = 50,
+    seed=0,
+) -> OptResult:
     """Minimise C² from ``x0`` with 'gd' (step 0.2/λ_max, λ_max estimated at the start by power
     iteration, halved whenever a step raises the cost), 'adam' (lr default 1e-3) or 'lbfgs'
     (scipy).  Stops when |∇C²| ≤ gtol ('converged'), C² ≤ zero_tol² ('zero'), after max_iter,
@@ -93,12 +116,19 @@ def optimise(data: Dataset, x0, n_hidden: int, method: str = "lbfgs", max_iter: 
         raise DlgeomInputError(f"x0: expected {(L + 1) * (q * q + q)} parameters for Q = {q}, L = {L}, got {x.shape}")
     t0 = time.perf_counter()
     hist = []
-    zero2 = zero_tol ** 2
+    zero2 = zero_tol**2
 
     def done(status, msg, x, f, g, it):
-        return OptResult(x, float(np.sqrt(max(f, 0.0))) if np.isfinite(f) else float("inf"),
-                         float(np.linalg.norm(g)) if g is not None and np.all(np.isfinite(g)) else float("inf"),
-                         it, status, msg, time.perf_counter() - t0, hist)
+        return OptResult(
+            x,
+            float(np.sqrt(max(f, 0.0))) if np.isfinite(f) else float("inf"),
+            float(np.linalg.norm(g)) if g is not None and np.all(np.isfinite(g)) else float("inf"),
+            it,
+            status,
+            msg,
+            time.perf_counter() - t0,
+            hist,
+        )
 
     if method == "lbfgs":
         from scipy.optimize import minimize
@@ -112,8 +142,13 @@ def optimise(data: Dataset, x0, n_hidden: int, method: str = "lbfgs", max_iter: 
                 hist.append(float(np.sqrt(max(f, 0.0))))
             return f, g
 
-        res = minimize(fun, x, jac=True, method="L-BFGS-B",
-                       options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-30, "maxcor": 20})
+        res = minimize(
+            fun,
+            x,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-30, "maxcor": 20},
+        )
         f, g = _fg(res.x, data, q, L)
         if not np.isfinite(f):
             return done("diverged", "non-finite cost", res.x, f, g, res.nit)
@@ -150,7 +185,7 @@ def optimise(data: Dataset, x0, n_hidden: int, method: str = "lbfgs", max_iter: 
         else:
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
-            x_new = x - step * (m / (1 - b1 ** it)) / (np.sqrt(v / (1 - b2 ** it)) + eps)
+            x_new = x - step * (m / (1 - b1**it)) / (np.sqrt(v / (1 - b2**it)) + eps)
             f_new, g_new = _fg(x_new, data, q, L)
         x, f, g = x_new, f_new, g_new
     status = "zero" if f <= zero2 else "max_iter"
@@ -158,6 +193,7 @@ def optimise(data: Dataset, x0, n_hidden: int, method: str = "lbfgs", max_iter: 
 
 
 # ---- starts ------------------------------------------------------------------------------------
+
 
 def init_random(q: int, n_hidden: int, rng: np.random.Generator, scheme: str = "he") -> np.ndarray:
     """'he': W ~ N(0, 2/Q); 'xavier': W ~ N(0, 1/Q) (fan-in = fan-out = Q); biases 0."""
@@ -181,6 +217,7 @@ def _direction(net: Network, rng: np.random.Generator) -> np.ndarray:
 
 # ---- end points -----------------------------------------------------------------------------
 
+
 def collapse_structure(net: Network, data: Dataset, rel_tol: float = 1e-8) -> list[int]:
     """For every class: the first hidden layer (1..L) at which all its points share one hidden
     representation (spread ≤ rel_tol × data scale), or 0 if it never collapses."""
@@ -199,8 +236,9 @@ def collapse_structure(net: Network, data: Dataset, rel_tol: float = 1e-8) -> li
     return first
 
 
-def classify_endpoint(c: float, levels: dict[str, float], zero_tol: float = 1e-6,
-                      rel_tol: float = 1e-3) -> tuple[str, str]:
+def classify_endpoint(
+    c: float, levels: dict[str, float], zero_tol: float = 1e-6, rel_tol: float = 1e-3
+) -> tuple[str, str]:
     """(category, nearest level name).  'zero' if C ≤ zero_tol; otherwise the nearest of
     ``levels`` (name → value): 'pattern' if it is a pattern level ('V_P[s]', 'V_bf[s]',
     'V_aff[s]') within rel_tol (relative), 'merge' if it is a class-merging level
@@ -218,8 +256,9 @@ def classify_endpoint(c: float, levels: dict[str, float], zero_tol: float = 1e-6
     return ("merge" if name.startswith("merge") else "pattern"), name
 
 
-def descent_probe(net: Network, data: Dataset, rng: np.random.Generator,
-                  radii=(1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3), n_dirs: int = 16) -> float:
+def descent_probe(
+    net: Network, data: Dataset, rng: np.random.Generator, radii=(1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3), n_dirs: int = 16
+) -> float:
     """The smallest relative change (C²(x + r d) − C²(x)) / C²(x) over ``n_dirs`` random
     row-normalised directions d (and −d) at every radius r: negative means a descent direction
     was found.  Works on kinks, where the Hessian is not defined."""
@@ -228,7 +267,7 @@ def descent_probe(net: Network, data: Dataset, rng: np.random.Generator,
     c0 = cost_sq(net, data)
     dirs = [_direction(net, rng) for _ in range(n_dirs)]
     points = [x + sgn * r * d for d in dirs for r in radii for sgn in (1.0, -1.0)]
-    c = cost_sq_batch(np.array(points), data, q, L)     # all probes in one batched pass
+    c = cost_sq_batch(np.array(points), data, q, L)  # all probes in one batched pass
     return float(np.min((c - c0) / max(c0, 1e-300)))
 
 
@@ -244,6 +283,7 @@ def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float
 
 
 # ---- local shape ----------------------------------------------------------------------------
+
 
 def _safe_step(net: Network, data: Dataset, frac: float = 0.01) -> float:
     """A parameter step that moves no pre-activation by more than frac × the activation margin."""
@@ -270,8 +310,9 @@ def hessian(net: Network, data: Dataset, h: float | None = None) -> tuple[np.nda
         e = np.zeros(P)
         e[i] = h
         up, dn = Network.from_flat(x + e, q, L), Network.from_flat(x - e, q, L)
-        same &= bool(np.array_equal(up.activation_pattern(data.X), base)
-                     and np.array_equal(dn.activation_pattern(data.X), base))
+        same &= bool(
+            np.array_equal(up.activation_pattern(data.X), base) and np.array_equal(dn.activation_pattern(data.X), base)
+        )
     # the gradients at x ± h e_i for every i, in one batched pass (bit-for-bit cost_and_grad)
     E = np.diag(np.full(P, h))
     _, G = cost_and_grad_batch(np.concatenate([x + E, x - E]), data, q, L)
@@ -307,6 +348,7 @@ def null_dimension(M: np.ndarray, rel_tol: float = 1e-8) -> int:
 
 # ---- paths and slices ---------------------------------------------------------------------------
 
+
 def mu_path(data: Dataset, geom: Geometry, mu_start, mu_end, n_layers: int, n_points: int = 41) -> np.ndarray:
     """F(t) = min over the affine output layer of C, along μ(t) = (1−t)μ_start + t μ_end."""
     a, b = np.asarray(mu_start, float), np.asarray(mu_end, float)
@@ -336,6 +378,7 @@ def slice_2d(net: Network, data: Dataset, radii, rng: np.random.Generator) -> tu
 
 # ---- predicted cost levels ------------------------------------------------------------------------
 
+
 def _set_partitions(items):
     if not items:
         yield []
@@ -343,7 +386,7 @@ def _set_partitions(items):
     first, rest = items[0], items[1:]
     for part in _set_partitions(rest):
         for i in range(len(part)):
-            yield part[:i] + [[first] + part[i]] + part[i + 1:]
+            yield part[:i] + [[first] + part[i]] + part[i + 1 :]
         yield [[first]] + part
 
 
@@ -384,6 +427,7 @@ def predicted_levels(Y: np.ndarray, pattern_reports) -> dict[str, float]:
 
 # ---- symmetries: permutations and per-unit rescaling ---------------------------------------------
 
+
 def canonical_rescale(net: Network) -> Network:
     """The same function with every hidden unit's incoming row [w_k, b_k] scaled to unit norm
     (the positive rescaling is pushed into the next layer's column k).  Dead rows stay as they are."""
@@ -394,7 +438,7 @@ def canonical_rescale(net: Network) -> Network:
         ws[ell] = ws[ell] * c[:, None]
         bs[ell] = bs[ell] * c
         ws[ell + 1] = ws[ell + 1] / c[None, :]
-    return Network._trusted(ws, bs)     # float64 arrays of the right shapes, computed from a Network
+    return Network._trusted(ws, bs)  # float64 arrays of the right shapes, computed from a Network
 
 
 def align_to(net: Network, reference: Network) -> Network:

@@ -13,15 +13,21 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .construct import (
-    _build_pattern, _with_output, all_patterns, construct_pattern, curated_means, fit_affine, hidden_layer_stacks,
+    _build_pattern,
+    _with_output,
+    all_patterns,
+    construct_pattern,
+    curated_means,
+    fit_affine,
+    hidden_layer_stacks,
     hidden_network,
     output_lstsq,
 )
 from .data import Dataset
 from .geometry import Geometry, geometry
 from .jsonutil import jsonable
-from .validation import DlgeomInputError, check_choice
 from .network import cost_and_grad
+from .validation import DlgeomInputError, check_choice
 
 try:
     from . import _fused_patterns
@@ -29,9 +35,18 @@ except ImportError:  # built only where a C compiler was present at install
     _fused_patterns = None
 
 __all__ = [
-    "class_scatter", "value_paper", "value_biasfree_closed", "value_affine_closed",
-    "PatternReport", "analyse_pattern", "analyse_patterns", "mu_samples", "affine_values_sq",
-    "affine_values_sq_sequential", "fused_patterns_unavailable", "ENGINES",
+    "class_scatter",
+    "value_paper",
+    "value_biasfree_closed",
+    "value_affine_closed",
+    "PatternReport",
+    "analyse_pattern",
+    "analyse_patterns",
+    "mu_samples",
+    "affine_values_sq",
+    "affine_values_sq_sequential",
+    "fused_patterns_unavailable",
+    "ENGINES",
 ]
 
 
@@ -139,9 +154,9 @@ class PatternReport:
 
 MU_TOL = 1e-8
 STAT_TOL = 1e-7
-BLOCK = 64          # μ values per stacked forward pass (a few MB at N = 1000, Q = 5)
-RANK_TOL = 1e-8     # eigenvalues of the centred Gram matrix G at most this × λ_max(G) are not inverted
-NULL_EPS = float(np.finfo(float).eps)   # their directions must be null to lstsq's rcond, NULL_EPS max(N, Q+1)
+BLOCK = 64  # μ values per stacked forward pass (a few MB at N = 1000, Q = 5)
+RANK_TOL = 1e-8  # eigenvalues of the centred Gram matrix G at most this × λ_max(G) are not inverted
+NULL_EPS = float(np.finfo(float).eps)  # their directions must be null to lstsq's rcond, NULL_EPS max(N, Q+1)
 
 
 def _affine_value_sq(data, geom, pattern, mu, n_layers):
@@ -159,8 +174,10 @@ def affine_values_sq_sequential(data: Dataset, geom: Geometry, mus, n_layers: in
 def fused_patterns_unavailable() -> str | None:
     """Why the compiled pattern kernel cannot run here, or None if it can."""
     if _fused_patterns is None:
-        return ("the compiled kernel dlgeom._fused_patterns is not built on this machine (it needs a C compiler when "
-                "dlgeom is installed: reinstall with `make test` or `pip install -e .` where gcc or clang exists)")
+        return (
+            "the compiled kernel dlgeom._fused_patterns is not built on this machine (it needs a C compiler when "
+            "dlgeom is installed: reinstall with `make test` or `pip install -e .` where gcc or clang exists)"
+        )
     return None
 
 
@@ -180,33 +197,37 @@ def affine_values_sq(data: Dataset, geom: Geometry, mus, n_layers: int, kernel: 
     value comes from :func:`affine_values_sq_sequential` (lstsq)."""
     check_choice(kernel, "kernel", ("numpy", "fused"))
     if kernel == "fused" and fused_patterns_unavailable():
-        raise DlgeomInputError(f"kernel: 'fused' cannot run here: {fused_patterns_unavailable()}; "
-                               "'numpy' needs nothing compiled")
+        raise DlgeomInputError(
+            f"kernel: 'fused' cannot run here: {fused_patterns_unavailable()}; 'numpy' needs nothing compiled"
+        )
     mus = np.atleast_2d(np.asarray(mus, float))
     out = np.empty(mus.shape[0])
     if not mus.shape[0]:
         return out
     n, q = data.X.shape
     weights, biases = hidden_layer_stacks(geom, mus, n_layers)
-    if not all(np.isfinite(W).all() for W in weights):     # the reference path raises the errors that name them
+    if not all(np.isfinite(W).all() for W in weights):  # the reference path raises the errors that name them
         return affine_values_sq_sequential(data, geom, mus, n_layers)
     w = np.ascontiguousarray(data.weights, dtype=float)
     sw = np.sqrt(w)
-    T = data.targets.T                                      # (Q, N)
-    Tc = np.ascontiguousarray((T - (T @ w / w.sum())[:, None]) * sw)    # centred, weighted targets
+    T = data.targets.T  # (Q, N)
+    Tc = np.ascontiguousarray((T - (T @ w / w.sum())[:, None]) * sw)  # centred, weighted targets
     compiled = kernel == "fused" and q <= _fused_patterns.MAX_WIDTH and n_layers <= 64
     if compiled:
         XT = np.ascontiguousarray(data.X.T, dtype=float)
         W = np.ascontiguousarray(np.stack(weights))
     else:
-        first = weights[0] @ data.X.T                       # (Q, N), shared by every μ
+        first = weights[0] @ data.X.T  # (Q, N), shared by every μ
     null_tol = NULL_EPS * max(n, q + 1)
-    if compiled:     # one set of buffers for every block (fresh megabytes per block cost page faults)
-        bufs = np.empty((min(BLOCK, len(mus)), q, n)), np.empty((min(BLOCK, len(mus)), q, q)), np.empty(
-            (min(BLOCK, len(mus)), q, q))
+    if compiled:  # one set of buffers for every block (fresh megabytes per block cost page faults)
+        bufs = (
+            np.empty((min(BLOCK, len(mus)), q, n)),
+            np.empty((min(BLOCK, len(mus)), q, q)),
+            np.empty((min(BLOCK, len(mus)), q, q)),
+        )
     exact = []
     for start in range(0, len(mus), BLOCK):
-        b = np.ascontiguousarray(biases[start:start + BLOCK])
+        b = np.ascontiguousarray(biases[start : start + BLOCK])
         m = len(b)
         if compiled:
             H, G, C = (buf[:m] for buf in bufs)
@@ -218,7 +239,7 @@ def affine_values_sq(data: Dataset, geom: Geometry, mus, n_layers: int, kernel: 
                 H = np.matmul(weights[layer], H)
                 H += b[:, layer, :, None]
                 np.maximum(H, 0.0, out=H)
-            H -= (H @ w / w.sum())[:, :, None]              # centred at the weighted mean
+            H -= (H @ w / w.sum())[:, :, None]  # centred at the weighted mean
             H *= sw
             G = np.matmul(H, H.transpose(0, 2, 1))
             C = np.matmul(H, Tc.T)
@@ -231,16 +252,17 @@ def affine_values_sq(data: Dataset, geom: Geometry, mus, n_layers: int, kernel: 
             sigma = np.linalg.norm(V[i][:, ~big[i]].T @ H[i], axis=1)
             ok[i] = bool(np.all(sigma <= null_tol * np.sqrt(lam[i, -1])))
         inv = np.matmul(V / np.where(big, lam, np.inf)[:, None, :], V.transpose(0, 2, 1))  # pseudo-inverse of G
-        A = np.ascontiguousarray(np.matmul(inv, C))        # (M, Q, Q): z ↦ Aᵀz
+        A = np.ascontiguousarray(np.matmul(inv, C))  # (M, Q, Q): z ↦ Aᵀz
         if compiled:
-            _fused_patterns.residuals(q, m, n, H, A, Tc, out[start:start + m])
+            _fused_patterns.residuals(q, m, n, H, A, Tc, out[start : start + m])
         else:
             R = Tc - np.matmul(A.transpose(0, 2, 1), H)
-            out[start:start + m] = np.einsum("mij,mij->m", R, R)
+            out[start : start + m] = np.einsum("mij,mij->m", R, R)
         exact += (start + np.flatnonzero(~ok)).tolist()
     if exact:
         out[exact] = affine_values_sq_sequential(data, geom, mus[exact], n_layers)
     return out
+
 
 ENGINES = ("batched", "fused", "sequential")
 
@@ -254,14 +276,24 @@ def _values_fn(engine: str):
         return affine_values_sq_sequential
     kernel = "fused" if engine == "fused" else "numpy"
     if kernel == "fused" and fused_patterns_unavailable():
-        raise DlgeomInputError(f"engine: 'fused' cannot run here: {fused_patterns_unavailable()}; 'batched' and "
-                               "'sequential' need nothing compiled")
+        raise DlgeomInputError(
+            f"engine: 'fused' cannot run here: {fused_patterns_unavailable()}; 'batched' and "
+            "'sequential' need nothing compiled"
+        )
     return lambda data, geom, mus, L: affine_values_sq(data, geom, mus, L, kernel)
 
 
-def analyse_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=None,
-                    geom: Geometry | None = None, n_mu_samples: int = 8,
-                    rng: np.random.Generator | None = None, scatter=None, engine: str = "batched") -> PatternReport:
+def analyse_pattern(
+    data: Dataset,
+    pattern,
+    n_layers: int | None = None,
+    mu=None,
+    geom: Geometry | None = None,
+    n_mu_samples: int = 8,
+    rng: np.random.Generator | None = None,
+    scatter=None,
+    engine: str = "batched",
+) -> PatternReport:
     """Measure one pattern (see :class:`PatternReport`).  ``rng`` drives the μ samples.  ``engine``: how
     the least-squares values at the μ samples and steps are computed, 'batched' (stacked numpy),
     'fused' (the compiled kernel) by :func:`affine_values_sq`, or 'sequential' (one construction and
@@ -273,18 +305,23 @@ def analyse_pattern(data: Dataset, pattern, n_layers: int | None = None, mu=None
     return _analyse(data, [pattern], [mu], L, geom, n_mu_samples, [rng], scatter, _values_fn(engine))[0]
 
 
-def analyse_patterns(data: Dataset, n_layers: int | None = None, geom: Geometry | None = None,
-                     n_mu_samples: int = 8, seed=0, engine: str = "batched") -> list[PatternReport]:
+def analyse_patterns(
+    data: Dataset,
+    n_layers: int | None = None,
+    geom: Geometry | None = None,
+    n_mu_samples: int = 8,
+    seed=0,
+    engine: str = "batched",
+) -> list[PatternReport]:
     """:func:`analyse_pattern` for all 2^Q patterns, μ samples from ``SeedSequence(seed)``; with the
     'batched' and 'fused' engines the least-squares values of every pattern's μ samples and steps
     come in two stacked batches."""
     geom = geometry(data) if geom is None else geom
     scatter = class_scatter(data, geom.means)
     q = data.n_classes
-    rngs = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(2 ** q)]
+    rngs = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(2**q)]
     L = q if n_layers is None else n_layers
-    return _analyse(data, all_patterns(q), [None] * 2 ** q, L, geom, n_mu_samples, rngs, scatter,
-                    _values_fn(engine))
+    return _analyse(data, all_patterns(q), [None] * 2**q, L, geom, n_mu_samples, rngs, scatter, _values_fn(engine))
 
 
 def _analyse(data, patterns, mus, L, geom, n_mu_samples, rngs, scatter, values) -> list[PatternReport]:
@@ -299,18 +336,18 @@ def _analyse(data, patterns, mus, L, geom, n_mu_samples, rngs, scatter, values) 
     y2 = float(np.linalg.norm(data.Y)) ** 2
     base, queue = [], []
     for i, (pattern, mu, rng) in enumerate(zip(patterns, mus, rngs)):
-        if i == 0:      # checks data, L, X^red and Y once
+        if i == 0:  # checks data, L, X^red and Y once
             con = construct_pattern(data, pattern, L, mu, geom=geom, output="paper")
         else:
             pattern = np.asarray(pattern)
             if pattern.shape != (q,) or not ((pattern == 0) | (pattern == 1)).all():
-                con = construct_pattern(data, pattern, L, mu, geom=geom, output="paper")    # its error
+                con = construct_pattern(data, pattern, L, mu, geom=geom, output="paper")  # its error
             con = _build_pattern(data, pattern.astype(np.int64), L, mu, "eff", "paper", geom, True)
         pattern = con.pattern
         mu = con.mu
         hidden = con.network
         _, _, v_bf2 = output_lstsq(hidden, data, bias=False)
-        W_aff, b_aff, v_aff2 = fit_affine(hidden.last_hidden(data.X), data, bias=True)    # = output_lstsq(bias=True)
+        W_aff, b_aff, v_aff2 = fit_affine(hidden.last_hidden(data.X), data, bias=True)  # = output_lstsq(bias=True)
         samples = mu_samples(geom, pattern, n_mu_samples, rng) if n_mu_samples else np.empty((0, q))
         # stationarity: gradient over all parameters at the re-solved output
         _, grad = cost_and_grad(_with_output(hidden, W_aff, b_aff), data)
@@ -323,7 +360,7 @@ def _analyse(data, patterns, mus, L, geom, n_mu_samples, rngs, scatter, values) 
     steps, partial, at = [], [], 0
     for pattern, con, _, v_aff2, _, width, h, n_s in base:
         mu = con.mu
-        sampled, fp, fm = np.split(vals_all[at:at + n_s + 2 * q], [n_s, n_s + q])
+        sampled, fp, fm = np.split(vals_all[at : at + n_s + 2 * q], [n_s, n_s + q])
         at += n_s + 2 * q
         v_aff = np.sqrt(v_aff2)
         vals = [v_aff] + [np.sqrt(v) for v in sampled]
@@ -347,19 +384,31 @@ def _analyse(data, patterns, mus, L, geom, n_mu_samples, rngs, scatter, values) 
     for i, ((pattern, con, v_bf2, v_aff2, grad_norm, *_), (vals, dF)) in enumerate(zip(base, partial)):
         mu = con.mu
         drop = 0.0
-        for v in stepped[i * q:(i + 1) * q]:
+        for v in stepped[i * q : (i + 1) * q]:
             drop = max(drop, v_aff2 - v)
         v_bf, v_aff = np.sqrt(v_bf2), np.sqrt(v_aff2)
         vb_closed = value_biasfree_closed(data, geom, pattern, mu, scatter)
         va_closed = value_affine_closed(data, geom, pattern, mu, scatter)
         stationary = bool(grad_norm <= STAT_TOL * y2 and np.max(np.abs(dF)) <= STAT_TOL * y2)
-        out.append(PatternReport(
-            s=pattern.tolist(), mu=mu.tolist(), mu_in_box=con.mu_in_box,
-            value_paper=value_paper(data, geom, pattern, scatter), value_biasfree=float(v_bf),
-            value_affine=float(v_aff), value_biasfree_closed=vb_closed, value_affine_closed=va_closed,
-            closed_form_error=float(max(abs(vb_closed - v_bf), abs(va_closed - v_aff))),
-            value_affine_min_over_mu=float(min(vals)), value_affine_max_over_mu=float(max(vals)),
-            mu_dependent=bool(max(vals) - min(vals) > MU_TOL * scale), grad_norm=grad_norm, dF_dmu=dF.tolist(),
-            mu_descent=bool(drop > MU_TOL * y2), descent_drop=float(drop), stationary=stationary,
-        ))
+        out.append(
+            PatternReport(
+                s=pattern.tolist(),
+                mu=mu.tolist(),
+                mu_in_box=con.mu_in_box,
+                value_paper=value_paper(data, geom, pattern, scatter),
+                value_biasfree=float(v_bf),
+                value_affine=float(v_aff),
+                value_biasfree_closed=vb_closed,
+                value_affine_closed=va_closed,
+                closed_form_error=float(max(abs(vb_closed - v_bf), abs(va_closed - v_aff))),
+                value_affine_min_over_mu=float(min(vals)),
+                value_affine_max_over_mu=float(max(vals)),
+                mu_dependent=bool(max(vals) - min(vals) > MU_TOL * scale),
+                grad_norm=grad_norm,
+                dF_dmu=dF.tolist(),
+                mu_descent=bool(drop > MU_TOL * y2),
+                descent_drop=float(drop),
+                stationary=stationary,
+            )
+        )
     return out

@@ -23,8 +23,16 @@ from .geometry import Geometry
 from .network import cost, curate
 from .thresholds import ZERO_COST
 
-__all__ = ["box_points", "check_box", "apex_leaves_cone", "curation_is_exact", "INSET", "MAX_CORNER_Q", "APEX_TOL",
-           "CURATION_TOL"]
+__all__ = [
+    "box_points",
+    "check_box",
+    "apex_leaves_cone",
+    "curation_is_exact",
+    "INSET",
+    "MAX_CORNER_Q",
+    "APEX_TOL",
+    "CURATION_TOL",
+]
 
 #: Corners and edge midpoints are pulled into the open box by this fraction of its width.
 INSET = 1e-3
@@ -62,8 +70,9 @@ def apex_leaves_cone(geom: Geometry, mu) -> bool:
     return False
 
 
-def box_points(lo: float, hi: float, q: int, n_random: int, rng: np.random.Generator,
-               inset: float = INSET) -> tuple[np.ndarray, np.ndarray]:
+def box_points(
+    lo: float, hi: float, q: int, n_random: int, rng: np.random.Generator, inset: float = INSET
+) -> tuple[np.ndarray, np.ndarray]:
     """(points as rows, kind of each: 'corner' | 'edge' | 'random') of the cube (lo, hi)^q.
 
     Corners: every coordinate at lo' = lo + inset·w or hi' = hi − inset·w (w = hi − lo).  Edge
@@ -88,8 +97,15 @@ def box_points(lo: float, hi: float, q: int, n_random: int, rng: np.random.Gener
     return np.array(pts, dtype=np.float64).reshape(-1, q), np.array(kinds)
 
 
-def check_box(data: Dataset, geom: Geometry, n_layers: int, use_D: str, n_random: int,
-              rng: np.random.Generator, zero_cost: float = ZERO_COST) -> dict:
+def check_box(
+    data: Dataset,
+    geom: Geometry,
+    n_layers: int,
+    use_D: str,
+    n_random: int,
+    rng: np.random.Generator,
+    zero_cost: float = ZERO_COST,
+) -> dict:
     """Costs of the construction over the μ-box of ``use_D`` ('eff' or 'paper'); an empty box
     gives n_points = 0.  Keys (prefixed by nothing; the caller adds ``box_<use_D>_``):
     n_corner/n_edge/n_random (points tested), fail_corner/fail_edge/fail_random (cost >
@@ -99,8 +115,19 @@ def check_box(data: Dataset, geom: Geometry, n_layers: int, use_D: str, n_random
     a counterexample), and fail_past_min/fail_past_own/fail_apex_out (the other failing points
     among the points of each predicate)."""
     out = {f"{a}_{k}": 0 for a in ("n", "fail") for k in ("corner", "edge", "random")}
-    out.update({"cost_max": float("nan"), "frac_zero": float("nan"), "past_min": 0, "past_own": 0,
-                "fail_past_min": 0, "fail_past_own": 0, "apex_out": 0, "fail_apex_out": 0, "fail_rounding": 0})
+    out.update(
+        {
+            "cost_max": float("nan"),
+            "frac_zero": float("nan"),
+            "past_min": 0,
+            "past_own": 0,
+            "fail_past_min": 0,
+            "fail_past_own": 0,
+            "apex_out": 0,
+            "fail_apex_out": 0,
+            "fail_rounding": 0,
+        }
+    )
     if not geom.box_nonempty(use_D):
         return out
     lo, hi = geom.mu_box(use_D)
@@ -121,9 +148,17 @@ def check_box(data: Dataset, geom: Geometry, n_layers: int, use_D: str, n_random
         sel = kinds == k
         out[f"n_{k}"] = int(sel.sum())
         out[f"fail_{k}"] = int((fail & sel).sum())
-    out.update({"cost_max": float(np.nanmax(costs)), "frac_zero": float(np.mean(~fail)),
-                "past_min": int(past_min.sum()), "past_own": int(past_own.sum()),
-                "fail_past_min": int((real & past_min).sum()), "fail_past_own": int((real & past_own).sum()),
-                "apex_out": int(apex_out.sum()), "fail_apex_out": int((real & apex_out).sum()),
-                "fail_rounding": int((fail & rounding).sum())})
+    out.update(
+        {
+            "cost_max": float(np.nanmax(costs)),
+            "frac_zero": float(np.mean(~fail)),
+            "past_min": int(past_min.sum()),
+            "past_own": int(past_own.sum()),
+            "fail_past_min": int((real & past_min).sum()),
+            "fail_past_own": int((real & past_own).sum()),
+            "apex_out": int(apex_out.sum()),
+            "fail_apex_out": int((real & apex_out).sum()),
+            "fail_rounding": int((fail & rounding).sum()),
+        }
+    )
     return out

@@ -17,8 +17,15 @@ from .data import Dataset
 from .validation import DlgeomInputError, as_float_array, check_int
 
 __all__ = [
-    "Network", "relu", "truncate", "curate", "cost", "cost_sq", "cost_and_grad",
-    "activation_margin", "CHUNK",
+    "Network",
+    "relu",
+    "truncate",
+    "curate",
+    "cost",
+    "cost_sq",
+    "cost_and_grad",
+    "activation_margin",
+    "CHUNK",
 ]
 
 CHUNK = 1 << 16
@@ -82,9 +89,9 @@ class Network:
         block = q * q + q
         ws, bs = [], []
         for i in range(L + 1):
-            chunk = vec[i * block:(i + 1) * block]
-            ws.append(chunk[:q * q].reshape(q, q))
-            bs.append(chunk[q * q:])
+            chunk = vec[i * block : (i + 1) * block]
+            ws.append(chunk[: q * q].reshape(q, q))
+            bs.append(chunk[q * q :])
         return cls(tuple(ws), tuple(bs))
 
     @classmethod
@@ -92,9 +99,10 @@ class Network:
         """Views into a trusted float64 vector, no validation: the optimisers' hot path."""
         q, block = width, width * width + width
         net = object.__new__(cls)
-        object.__setattr__(net, "weights",
-                           tuple(vec[i * block:i * block + q * q].reshape(q, q) for i in range(n_hidden + 1)))
-        object.__setattr__(net, "biases", tuple(vec[i * block + q * q:(i + 1) * block] for i in range(n_hidden + 1)))
+        object.__setattr__(
+            net, "weights", tuple(vec[i * block : i * block + q * q].reshape(q, q) for i in range(n_hidden + 1))
+        )
+        object.__setattr__(net, "biases", tuple(vec[i * block + q * q : (i + 1) * block] for i in range(n_hidden + 1)))
         return net
 
     @classmethod
@@ -144,7 +152,7 @@ class Network:
         Inside, points are columns (the paper's layout): adding a bias and applying σ then run
         along the long axis, which is about twice as fast as the row layout for small Q."""
         for s in range(0, X.shape[0], CHUNK):
-            H = X[s:s + CHUNK].T
+            H = X[s : s + CHUNK].T
             for W, b in zip(self.weights[:-1], self.biases[:-1]):
                 H = W @ H
                 H += b[:, None]
@@ -156,7 +164,7 @@ class Network:
         X = self._check_X(X)
         out = np.empty_like(X)
         for s, H in self._hidden_chunks(X):
-            out[s:s + H.shape[1]] = H.T
+            out[s : s + H.shape[1]] = H.T
         return out
 
     def forward(self, X) -> np.ndarray:
@@ -167,7 +175,7 @@ class Network:
         for s, H in self._hidden_chunks(X):
             O = W_out @ H
             O += b_out[:, None]
-            out[s:s + H.shape[1]] = O.T
+            out[s : s + H.shape[1]] = O.T
         return out
 
     def preactivations(self, X) -> list[np.ndarray]:
@@ -190,7 +198,7 @@ def activation_margin(net: Network, X) -> float:
     X = net._check_X(X)
     m = np.inf
     for s in range(0, X.shape[0], CHUNK):
-        H = X[s:s + CHUNK]
+        H = X[s : s + CHUNK]
         for W, b in zip(net.weights[:-1], net.biases[:-1]):
             Z = H @ W.T + b
             m = min(m, float(np.min(np.abs(Z))))
@@ -199,6 +207,7 @@ def activation_margin(net: Network, X) -> float:
 
 
 # ---- truncation maps [P Def 2.1] --------------------------------------------------------------
+
 
 def truncate(X, W, b) -> np.ndarray:
     """τ_{W,b}(x) = W^{-1}(σ(Wx + b) − b) on every row of X.
@@ -225,11 +234,12 @@ def curate(net: Network, X, layers: int | None = None) -> np.ndarray:
     L = net.n_hidden if layers is None else check_int(layers, "layers", 0, net.n_hidden)
     T = net._check_X(X)
     for W, b in zip(Wc[:L], bc[:L]):
-        T = _truncate(T, W, b)      # the network's own float64 layers: checked when it was built
+        T = _truncate(T, W, b)  # the network's own float64 layers: checked when it was built
     return T
 
 
 # ---- cost [P 2.35–2.36] and its gradient --------------------------------------------------
+
 
 def _check_data(net: Network, data: Dataset) -> None:
     if not isinstance(data, Dataset):
@@ -237,8 +247,9 @@ def _check_data(net: Network, data: Dataset) -> None:
     if data.n_classes != net.width:
         raise DlgeomInputError(f"data: has Q = {data.n_classes} but the network has width {net.width}")
     if data.dim != net.width:
-        raise DlgeomInputError(f"data: has M = {data.dim} feature columns but the network's input dimension is "
-                               f"{net.width}")
+        raise DlgeomInputError(
+            f"data: has M = {data.dim} feature columns but the network's input dimension is {net.width}"
+        )
 
 
 def cost_sq(net: Network, data: Dataset) -> float:
@@ -248,7 +259,7 @@ def cost_sq(net: Network, data: Dataset) -> float:
     Y, inv_counts = data.Y, 1.0 / data.counts
     total = 0.0
     for s, H in net._hidden_chunks(data.X):
-        labels = data.y[s:s + H.shape[1]]
+        labels = data.y[s : s + H.shape[1]]
         R = W_out @ H
         R += b_out[:, None]
         R -= Y[:, labels]
@@ -292,23 +303,23 @@ def cost_and_grad(net: Network, data: Dataset) -> tuple[float, np.ndarray]:
     for s in range(0, X.shape[0], CHUNK):
         n = min(CHUNK, X.shape[0] - s)
         buf = _workspace(L, q, n)
-        acts = [X[s:s + n].T]            # column layout (Q, n), see Network._hidden_chunks
+        acts = [X[s : s + n].T]  # column layout (Q, n), see Network._hidden_chunks
         for ell, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
             Z = np.matmul(W, acts[-1], out=buf[ell])
             Z += b[:, None]
-            np.maximum(Z, 0.0, out=Z)        # H = σ(Z); H > 0 exactly where Z > 0
+            np.maximum(Z, 0.0, out=Z)  # H = σ(Z); H > 0 exactly where Z > 0
             acts.append(Z)
         R = np.matmul(net.weights[-1], acts[-1], out=buf[L])
         R += net.biases[-1][:, None]
-        R -= T[:, s:s + n]
-        G = np.multiply(R, 2.0 * w[s:s + n], out=buf[L + 1])
+        R -= T[:, s : s + n]
+        G = np.multiply(R, 2.0 * w[s : s + n], out=buf[L + 1])
         total += 0.5 * float(np.vdot(G, R))
         mask = buf[L + 2]
         for layer in range(L, -1, -1):
             gW[layer] += G @ acts[layer].T
             gb[layer] += G.sum(axis=1)
             if layer:
-                G = np.matmul(net.weights[layer].T, G, out=buf[L + 3 + layer % 2])   # alternate buffers
+                G = np.matmul(net.weights[layer].T, G, out=buf[L + 3 + layer % 2])  # alternate buffers
                 np.greater(acts[layer], 0.0, out=mask)
                 G *= mask
     grad = np.concatenate([np.concatenate([a.ravel(), c]) for a, c in zip(gW, gb)])

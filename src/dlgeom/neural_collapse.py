@@ -52,9 +52,17 @@ from .network import Network
 from .validation import DlgeomInputError, as_float_array, as_labels, check_float
 
 __all__ = [
-    "PINV_RTOL", "ClassStatistics", "class_statistics", "cdnv", "separation_fuzziness", "separation_rate", "nc_metrics",
+    "PINV_RTOL",
+    "ClassStatistics",
+    "class_statistics",
+    "cdnv",
+    "separation_fuzziness",
+    "separation_rate",
+    "nc_metrics",
     "layer_features",
-    "network_decision", "neural_collapse", "collapse_layers",
+    "network_decision",
+    "neural_collapse",
+    "collapse_layers",
 ]
 
 PINV_RTOL = 1e-10
@@ -162,7 +170,7 @@ def network_decision(outputs, Y) -> np.ndarray:
     """argmin_j |f(x) − y_j| for every row of ``outputs`` (N, Q); ``Y`` (Q, Q) columns y_j."""
     outputs = as_float_array(outputs, "outputs", 2)
     Y = as_float_array(Y, "Y", 2, (outputs.shape[1], None))
-    d2 = (np.sum(outputs ** 2, axis=1)[:, None] - 2 * outputs @ Y + np.sum(Y ** 2, axis=0)[None, :])
+    d2 = np.sum(outputs**2, axis=1)[:, None] - 2 * outputs @ Y + np.sum(Y**2, axis=0)[None, :]
     return np.argmin(d2, axis=1)
 
 
@@ -177,8 +185,8 @@ def nc_metrics(H, y, Y, decision, W_read=None) -> dict:
     H = np.asarray(H, float)
     y = np.asarray(y)
     nc1, nc1_trace = _nc1(st.sigma_w, st.sigma_b, q)
-    M = (st.means - st.global_mean).T                  # (d, Q)
-    Yc = Y - Y.mean(axis=1, keepdims=True)             # Ỹ, columns y_j − ȳ
+    M = (st.means - st.global_mean).T  # (d, Q)
+    Yc = Y - Y.mean(axis=1, keepdims=True)  # Ỹ, columns y_j − ȳ
     G_M = M.T @ M
     nc2_y = _normalised_distance(G_M, Yc.T @ Yc)
     nc2_etf = _normalised_distance(G_M, np.eye(q) - np.full((q, q), 1.0 / q))
@@ -188,14 +196,24 @@ def nc_metrics(H, y, Y, decision, W_read=None) -> dict:
         nc3 = _normalised_distance(W_read, Yc @ M.T)
         nc3_papyan = _normalised_distance(W_read, M.T)
     decision = as_labels(decision, "decision", n=H.shape[0], n_classes=q)
-    d2 = np.sum(H ** 2, axis=1)[:, None] - 2 * H @ st.means.T + np.sum(st.means ** 2, axis=1)[None, :]
+    d2 = np.sum(H**2, axis=1)[:, None] - 2 * H @ st.means.T + np.sum(st.means**2, axis=1)[None, :]
     ncc = np.argmin(d2, axis=1)
     counts = np.bincount(y, minlength=q).astype(float)
     nc4 = float(np.sum((ncc != decision) / counts[y]) / q)
-    return {"nc1_papyan": nc1, "nc1_trace_ratio": nc1_trace, "cdnv": _cdnv(H, y, st.means),
-            "separation_fuzziness": _fuzziness(H, y, st.means), "nc2_vs_targets": nc2_y, "nc2_vs_etf": nc2_etf,
-            "nc3_vs_targets": nc3, "nc3_papyan": nc3_papyan, "nc4_ncc_mismatch": nc4,
-            "spread": st.spread.tolist(), "spread_max": float(st.spread.max()), "layer_scale": st.scale}
+    return {
+        "nc1_papyan": nc1,
+        "nc1_trace_ratio": nc1_trace,
+        "cdnv": _cdnv(H, y, st.means),
+        "separation_fuzziness": _fuzziness(H, y, st.means),
+        "nc2_vs_targets": nc2_y,
+        "nc2_vs_etf": nc2_etf,
+        "nc3_vs_targets": nc3,
+        "nc3_papyan": nc3_papyan,
+        "nc4_ncc_mismatch": nc4,
+        "spread": st.spread.tolist(),
+        "spread_max": float(st.spread.max()),
+        "layer_scale": st.scale,
+    }
 
 
 def layer_features(net: Network, X) -> list[np.ndarray]:
@@ -270,5 +288,9 @@ def separation_rate(fuzziness, zero=None) -> dict:
     slope = float(le @ ld / (le @ le))
     denom = float(np.sqrt((le @ le) * (ld @ ld)))
     r = float(le @ ld / denom) if denom > 0 else float("nan")
-    return {"rho": float(np.exp(slope)), "pearson_r": r, "n_layers_fitted": n,
-            "status": "ok" if n >= 3 else "two_layers"}
+    return {
+        "rho": float(np.exp(slope)),
+        "pearson_r": r,
+        "n_layers_fitted": n,
+        "status": "ok" if n >= 3 else "two_layers",
+    }

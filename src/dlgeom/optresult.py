@@ -18,10 +18,10 @@ class OptResult:
     cost: float
     grad_norm: float
     n_iter: int
-    status: str          # 'converged' | 'zero' | 'max_iter' | 'diverged'
+    status: str  # 'converged' | 'zero' | 'max_iter' | 'diverged'
     message: str
     seconds: float
-    history: list = field(default_factory=list)   # C every ``record_every`` iterations
+    history: list = field(default_factory=list)  # C every ``record_every`` iterations
 
     @property
     def success(self) -> bool:

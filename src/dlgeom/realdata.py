@@ -84,6 +84,7 @@ def _seed_list(seed) -> list[int]:
 
 # ---- loading ------------------------------------------------------------------------------------
 
+
 def load_real(name: str) -> tuple[np.ndarray, np.ndarray, dict]:
     """(X, y, meta) of a dataset bundled with scikit-learn (no download): iris, wine,
     breast_cancer or digits.  Labels are 0..Q−1 as scikit-learn gives them."""
@@ -93,8 +94,17 @@ def load_real(name: str) -> tuple[np.ndarray, np.ndarray, dict]:
     bunch = getattr(datasets, f"load_{name}")()
     X = np.ascontiguousarray(bunch.data, dtype=np.float64)
     y = np.asarray(bunch.target, dtype=np.int64)
-    return X, y, {"source": f"sklearn.datasets.load_{name}", "name": name, "n_points": int(X.shape[0]),
-                  "n_features": int(X.shape[1]), "Q": int(np.unique(y).size)}
+    return (
+        X,
+        y,
+        {
+            "source": f"sklearn.datasets.load_{name}",
+            "name": name,
+            "n_points": int(X.shape[0]),
+            "n_features": int(X.shape[1]),
+            "Q": int(np.unique(y).size),
+        },
+    )
 
 
 def load_table(path) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -125,11 +135,22 @@ def load_table(path) -> tuple[np.ndarray, np.ndarray, dict]:
     classes, y = np.unique(labels, return_inverse=True)
     counts = np.bincount(y)
     if classes.size < 2 or counts.min() < 4:
-        raise DlgeomInputError(f"{path}: needs >= 2 classes with >= 4 points each (got {classes.size} "
-                               f"classes, smallest {int(counts.min())})")
-    return X, y.astype(np.int64), {"source": path.name, "name": path.stem, "n_points": int(X.shape[0]),
-                                   "n_features": int(X.shape[1]), "Q": int(classes.size),
-                                   "classes": [str(c) for c in classes]}
+        raise DlgeomInputError(
+            f"{path}: needs >= 2 classes with >= 4 points each (got {classes.size} "
+            f"classes, smallest {int(counts.min())})"
+        )
+    return (
+        X,
+        y.astype(np.int64),
+        {
+            "source": path.name,
+            "name": path.stem,
+            "n_points": int(X.shape[0]),
+            "n_features": int(X.shape[1]),
+            "Q": int(classes.size),
+            "classes": [str(c) for c in classes],
+        },
+    )
 
 
 def stratified_split(y: np.ndarray, test_fraction: float, seed) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +183,7 @@ def _subsample(idx: np.ndarray, y: np.ndarray, max_n: int, seed) -> np.ndarray:
 
 # ---- projection -------------------------------------------------------------------------------
 
+
 def _standardise(Xtr: np.ndarray, Xte: np.ndarray):
     mu = Xtr.mean(axis=0)
     sd = Xtr.std(axis=0)
@@ -188,8 +210,9 @@ def project(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, q: int, method: s
     info = {"projection": method, "n_features": int(d)}
     if method == "none":
         if d != q:
-            raise DlgeomInputError(f"projection: 'none' needs Q = {q} feature columns, the data have {d}; "
-                                   "use 'lda', 'simplex' or 'pca'")
+            raise DlgeomInputError(
+                f"projection: 'none' needs Q = {q} feature columns, the data have {d}; use 'lda', 'simplex' or 'pca'"
+            )
         return Xtr.copy(), Xte.copy(), info
     if d < q - 1:
         raise DlgeomInputError(f"projection: '{method}' needs at least Q - 1 = {q - 1} features, the data have {d}")
@@ -206,12 +229,14 @@ def project(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, q: int, method: s
         lda = LinearDiscriminantAnalysis(n_components=q - 1, solver="svd").fit(Str, ytr)
         Ztr, Zte = lda.transform(Str), lda.transform(Ste)
     if method == "simplex":
-        m = class_means(Ztr, ytr, q)                      # Q points in R^{Q-1}
-        A = np.vstack([m.T, np.ones(q)])                  # [z̄_1 … z̄_Q; 1 … 1], Q×Q
+        m = class_means(Ztr, ytr, q)  # Q points in R^{Q-1}
+        A = np.vstack([m.T, np.ones(q)])  # [z̄_1 … z̄_Q; 1 … 1], Q×Q
         info["cond_barycentric_map"] = float(np.linalg.cond(A))
         if not info["cond_barycentric_map"] < SINGULAR_COND:
-            raise DlgeomInputError("projection: the training class means are affinely dependent after LDA; "
-                                   "'simplex' needs them affinely independent")
+            raise DlgeomInputError(
+                "projection: the training class means are affinely dependent after LDA; "
+                "'simplex' needs them affinely independent"
+            )
         bary = lambda Z: np.linalg.solve(A, np.vstack([Z.T, np.ones(Z.shape[0])])).T
         return bary(Ztr), bary(Zte), info
     Ztr, Zte, c = _add_constant(Ztr, Zte, ytr, q)
@@ -219,8 +244,15 @@ def project(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, q: int, method: s
     return Ztr, Zte, info
 
 
-def prepare(X: np.ndarray, y: np.ndarray, meta: dict, projection: str = "lda", test_fraction: float = 0.3,
-            seed=(0,), max_train: int = 0) -> tuple[Dataset, Dataset, dict]:
+def prepare(
+    X: np.ndarray,
+    y: np.ndarray,
+    meta: dict,
+    projection: str = "lda",
+    test_fraction: float = 0.3,
+    seed=(0,),
+    max_train: int = 0,
+) -> tuple[Dataset, Dataset, dict]:
     """Split (stratified, seed [*seed, 0]), optionally subsample the training part to
     ``max_train`` points (stratified, seed [*seed, 1]; 0 = keep all), project to R^Q (fitted on
     the training part), and return (train, test, info).  ``info`` records the seeds, sizes, the
@@ -236,11 +268,20 @@ def prepare(X: np.ndarray, y: np.ndarray, meta: dict, projection: str = "lda", t
     test = Dataset(Zte, y[te], None, {**meta, "part": "test", "projection": projection, "seed": seed})
     Str, Ste = _standardise(X[tr], X[te])
     raw = clusteredness(Str, y[tr])
-    info = {**meta, **pinfo, "seed_split": seed + [0], "seed_subsample": seed + [1] if max_train else None,
-            "test_fraction": test_fraction, "max_train": max_train, "n_train": int(tr.size), "n_test": int(te.size),
-            "cond_xred": float(np.linalg.cond(class_means(Ztr, y[tr], q).T)),
-            "silhouette_features": raw["silhouette"], "davies_bouldin_features": raw["davies_bouldin"],
-            "acc_logreg_all_features": _logreg_full(Str, y[tr], Ste, y[te])}
+    info = {
+        **meta,
+        **pinfo,
+        "seed_split": seed + [0],
+        "seed_subsample": seed + [1] if max_train else None,
+        "test_fraction": test_fraction,
+        "max_train": max_train,
+        "n_train": int(tr.size),
+        "n_test": int(te.size),
+        "cond_xred": float(np.linalg.cond(class_means(Ztr, y[tr], q).T)),
+        "silhouette_features": raw["silhouette"],
+        "davies_bouldin_features": raw["davies_bouldin"],
+        "acc_logreg_all_features": _logreg_full(Str, y[tr], Ste, y[te]),
+    }
     return train, test, info
 
 
@@ -256,22 +297,29 @@ def _logreg_full(Xtr, ytr, Xte, yte) -> float:
     return float(np.mean(lr.predict(Xte) == yte))
 
 
-def prepare_real(name: str, projection: str = "lda", test_fraction: float = 0.3, seed=(0,),
-                 max_train: int = 0) -> tuple[Dataset, Dataset, dict]:
+def prepare_real(
+    name: str, projection: str = "lda", test_fraction: float = 0.3, seed=(0,), max_train: int = 0
+) -> tuple[Dataset, Dataset, dict]:
     """:func:`prepare` on a bundled scikit-learn dataset."""
     X, y, meta = load_real(name)
     return prepare(X, y, meta, projection, test_fraction, seed, max_train)
 
 
-def prepare_user(source, projection: str = "auto", test_fraction: float = 0.3, seed=(0,),
-                 max_train: int = 0) -> tuple[Dataset, Dataset, dict]:
+def prepare_user(
+    source, projection: str = "auto", test_fraction: float = 0.3, seed=(0,), max_train: int = 0
+) -> tuple[Dataset, Dataset, dict]:
     """:func:`prepare` on a user's file (:func:`load_table`) or a :class:`Dataset`.
     ``projection='auto'`` uses the features as they are when there are exactly Q of them
     ('none'), and 'lda' otherwise."""
     if isinstance(source, Dataset):
         X, y = np.array(source.X), np.array(source.y)
-        meta = {"source": str(source.meta.get("source", "Dataset")), "name": str(source.meta.get("name", "dataset")),
-                "n_points": int(X.shape[0]), "n_features": int(X.shape[1]), "Q": source.n_classes}
+        meta = {
+            "source": str(source.meta.get("source", "Dataset")),
+            "name": str(source.meta.get("name", "dataset")),
+            "n_points": int(X.shape[0]),
+            "n_features": int(X.shape[1]),
+            "Q": source.n_classes,
+        }
     else:
         X, y, meta = load_table(source)
     check_choice(projection, "projection", ("auto",) + PROJECTIONS)
@@ -281,6 +329,7 @@ def prepare_user(source, projection: str = "auto", test_fraction: float = 0.3, s
 
 
 # ---- the shrink sweep --------------------------------------------------------------------------
+
 
 def shrink_pair(train: Dataset, test: Dataset, lam: float) -> tuple[Dataset, Dataset]:
     """x ← x̄_j + λ(x − x̄_j) on both parts, with the training class means."""
@@ -327,13 +376,26 @@ def assumption_lambdas(train: Dataset) -> dict:
                     break
             lam_a3 = lo
     both = min(lam_a2, lam_a3)
-    return {"A1": a1, "r_at_lambda1": r1, "theta_max_at_lambda0": theta0, "theta_max_at_lambda1": theta(1.0),
-            "lambda_A2": lam_a2, "lambda_A3": lam_a3,
-            "lambda_assumptions": both if a1 and both > 0 else float("nan")}
+    return {
+        "A1": a1,
+        "r_at_lambda1": r1,
+        "theta_max_at_lambda0": theta0,
+        "theta_max_at_lambda1": theta(1.0),
+        "lambda_A2": lam_a2,
+        "lambda_A3": lam_a3,
+        "lambda_assumptions": both if a1 and both > 0 else float("nan"),
+    }
 
 
-def zero_at(train: Dataset, lam: float, L: int | None = None, zero_cost: float = ZERO_COST,
-            n_line: int = 9, n_random: int = 16, seed=(0,)) -> bool:
+def zero_at(
+    train: Dataset,
+    lam: float,
+    L: int | None = None,
+    zero_cost: float = ZERO_COST,
+    n_line: int = 9,
+    n_random: int = 16,
+    seed=(0,),
+) -> bool:
     """Does any searched μ give zero cost at shrink λ (training data only; no baselines)?"""
     from .construct import construct_global
     from .network import cost
@@ -363,9 +425,18 @@ def largest_prefix(lambdas, ok) -> float:
     return best
 
 
-def shrink_sweep(train: Dataset, test: Dataset, lambdas, L: int | None = None, zero_cost: float = ZERO_COST,
-                 n_line: int = 9, n_random: int = 16, seed=(0,), refine_steps: int = 6,
-                 log=lambda msg: None) -> tuple[list[dict], dict]:
+def shrink_sweep(
+    train: Dataset,
+    test: Dataset,
+    lambdas,
+    L: int | None = None,
+    zero_cost: float = ZERO_COST,
+    n_line: int = 9,
+    n_random: int = 16,
+    seed=(0,),
+    refine_steps: int = 6,
+    log=lambda msg: None,
+) -> tuple[list[dict], dict]:
     """:func:`dlgeom.robustness.measure_point` at every λ, and the thresholds.
 
     Summary: the exact λ_A2, λ_A3 and λ_assumptions (:func:`assumption_lambdas`); on the grid,
@@ -392,15 +463,19 @@ def shrink_sweep(train: Dataset, test: Dataset, lambdas, L: int | None = None, z
         tr, te = shrink_pair(train, test, float(lam))
         row = {"lambda": float(lam), **measure_point(tr, te, L, zero_cost, n_line, n_random, seed)}
         rows.append(row)
-        log(f"lambda={lam:g}: all_hold={row.get('all_hold')} C_default={row['cost_default']:.3g} "
-            f"C_best={row['cost_best']:.3g} acc={row['acc_metric']:.3f} status={row['status']}")
+        log(
+            f"lambda={lam:g}: all_hold={row.get('all_hold')} C_default={row['cost_default']:.3g} "
+            f"C_best={row['cost_best']:.3g} acc={row['acc_metric']:.3f} status={row['status']}"
+        )
     lam_sorted = np.array([r["lambda"] for r in rows])
     ok = lambda key: [bool(r.get(key, False)) and r["status"] == "ok" for r in rows]
-    summary = {**assumption_lambdas(train),
-               "lambda_assumptions_grid": largest_prefix(lam_sorted, [bool(r.get("all_hold", False)) for r in rows]),
-               "lambda_zero_default_grid": largest_prefix(lam_sorted, ok("reaches_zero_default")),
-               "lambda_zero_any_grid": largest_prefix(lam_sorted, ok("reaches_zero_any")),
-               "lambda_exact_default_grid": largest_prefix(lam_sorted, ok("exact_default"))}
+    summary = {
+        **assumption_lambdas(train),
+        "lambda_assumptions_grid": largest_prefix(lam_sorted, [bool(r.get("all_hold", False)) for r in rows]),
+        "lambda_zero_default_grid": largest_prefix(lam_sorted, ok("reaches_zero_default")),
+        "lambda_zero_any_grid": largest_prefix(lam_sorted, ok("reaches_zero_any")),
+        "lambda_exact_default_grid": largest_prefix(lam_sorted, ok("exact_default")),
+    }
     lo = summary["lambda_zero_any_grid"]
     refined, lost = lo, float("nan")
     above = lam_sorted[lam_sorted > lo] if np.isfinite(lo) else lam_sorted[:0]
@@ -415,6 +490,7 @@ def shrink_sweep(train: Dataset, test: Dataset, lambdas, L: int | None = None, z
         refined, lost = a, b
     summary["lambda_zero_any_refined"] = refined
     summary["lambda_zero_any_lost"] = lost
-    summary["zero_any_extent"] = ("never" if not np.isfinite(lo) else
-                                  "lost_in_sweep" if np.isfinite(lost) else "whole_sweep")
+    summary["zero_any_extent"] = (
+        "never" if not np.isfinite(lo) else "lost_in_sweep" if np.isfinite(lost) else "whole_sweep"
+    )
     return rows, jsonable(summary)

@@ -86,6 +86,7 @@ def _rng(seed) -> np.random.Generator:
 
 # ---- perturbations ----------------------------------------------------------------------------
 
+
 def flip_labels(data: Dataset, fraction: float, seed=0) -> Dataset:
     """Label noise: exactly ``round(fraction · N)`` points, chosen at random, get a label drawn
     uniformly from the *other* classes.  X is unchanged.  ``meta['label_noise']`` records the
@@ -105,9 +106,17 @@ def flip_labels(data: Dataset, fraction: float, seed=0) -> Dataset:
     if counts.min() < 2:
         raise DlgeomInputError(
             f"label_noise: flipping {n_flip} of {data.n_points} labels leaves class {int(counts.argmin())} "
-            f"with {int(counts.min())} point(s); every class needs at least 2 (use a smaller fraction)")
-    meta = {**data.meta, "label_noise": {"requested": fraction, "realised": n_flip / data.n_points,
-                                         "n_flipped": n_flip, "seed": [int(s) for s in np.atleast_1d(seed)]}}
+            f"with {int(counts.min())} point(s); every class needs at least 2 (use a smaller fraction)"
+        )
+    meta = {
+        **data.meta,
+        "label_noise": {
+            "requested": fraction,
+            "realised": n_flip / data.n_points,
+            "n_flipped": n_flip,
+            "seed": [int(s) for s in np.atleast_1d(seed)],
+        },
+    }
     return Dataset(data.X, y, data.Y, meta)
 
 
@@ -161,6 +170,7 @@ def with_means(data: Dataset, means: np.ndarray, keep_ratio: bool = True) -> Dat
 
 # ---- the μ search -------------------------------------------------------------------------------
 
+
 def mu_candidates(data: Dataset, geom, n_line: int = 9, n_random: int = 16, seed=0) -> tuple[np.ndarray, np.ndarray]:
     """Candidate μ vectors (rows) for the global construction and the family of each
     ('class-line', 'common-line', 'random'); see the module docstring.  Also returns the exact
@@ -189,8 +199,15 @@ def _affine_cost(data: Dataset, geom, mu: np.ndarray, L: int) -> float:
     return float(np.sqrt(max(v, 0.0)))
 
 
-def search_mu(data: Dataset, geom=None, L: int | None = None, zero_cost: float = ZERO_COST,
-              n_line: int = 9, n_random: int = 16, seed=0) -> dict:
+def search_mu(
+    data: Dataset,
+    geom=None,
+    L: int | None = None,
+    zero_cost: float = ZERO_COST,
+    n_line: int = 9,
+    n_random: int = 16,
+    seed=0,
+) -> dict:
     """Search the μ-box for a zero-cost global construction (output by least squares with bias).
 
     Returns ``best_mu`` (array), ``best_cost`` (C re-checked by a forward pass of the full
@@ -204,16 +221,24 @@ def search_mu(data: Dataset, geom=None, L: int | None = None, zero_cost: float =
     costs = np.array([_affine_cost(data, geom, m, L) for m in mus])
     costs = np.where(np.isfinite(costs), costs, np.inf)
     k = int(np.argmin(costs))
-    con = construct_pattern(data, np.zeros(q, dtype=np.int64), L, mus[k], output="lstsq_affine",
-                            strict_mu=False, geom=geom)
+    con = construct_pattern(
+        data, np.zeros(q, dtype=np.int64), L, mus[k], output="lstsq_affine", strict_mu=False, geom=geom
+    )
     best = cost(con.network, data)
-    return {"best_mu": mus[k], "best_cost": best, "reaches_zero": bool(best <= zero_cost),
-            "frac_zero": float(np.mean(costs <= zero_cost)), "n_evaluated": len(mus),
-            "best_family": str(fam[k]), "thresholds": collapse_thresholds(data, geom)[:, 0],
-            "construction": con}
+    return {
+        "best_mu": mus[k],
+        "best_cost": best,
+        "reaches_zero": bool(best <= zero_cost),
+        "frac_zero": float(np.mean(costs <= zero_cost)),
+        "n_evaluated": len(mus),
+        "best_family": str(fam[k]),
+        "thresholds": collapse_thresholds(data, geom)[:, 0],
+        "construction": con,
+    }
 
 
 # ---- baselines and clusteredness ---------------------------------------------------------------
+
 
 def baseline_accuracies(train: Dataset, test: Dataset) -> dict:
     """Held-out accuracy of the nearest class mean (train means) and of scikit-learn's
@@ -266,12 +291,29 @@ def curation_check(con, data: Dataset, rel_tol: float = 1e-9) -> tuple[float, bo
 
 # ---- one point --------------------------------------------------------------------------------
 
-_NAN_KEYS = ("cost_default", "cost_default_affine", "cost_best", "frac_zero_search", "acc_metric",
-             "acc_best", "acc_train_metric", "mu_default_mean", "threshold_max")
+_NAN_KEYS = (
+    "cost_default",
+    "cost_default_affine",
+    "cost_best",
+    "frac_zero_search",
+    "acc_metric",
+    "acc_best",
+    "acc_train_metric",
+    "mu_default_mean",
+    "threshold_max",
+)
 
 
-def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost: float = ZERO_COST,
-                  n_line: int = 9, n_random: int = 16, seed=0, theta0="open_box") -> dict:
+def measure_point(
+    train: Dataset,
+    test: Dataset,
+    L: int | None = None,
+    zero_cost: float = ZERO_COST,
+    n_line: int = 9,
+    n_random: int = 16,
+    seed=0,
+    theta0="open_box",
+) -> dict:
     """Every measurement of one robustness point, as plain values.
 
     ``theta0``: θ_0 or its rule (:func:`dlgeom.geometry.geometry`); the study uses the paper's
@@ -301,29 +343,66 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
         raise DlgeomInputError(f"test: has Q = {test.n_classes}, the training data Q = {q}")
     L = q if L is None else check_int(L, "L", minimum=q)
     zero_cost = check_float(zero_cost, "zero_cost", low=0.0, low_open=True)
-    row = {"Q": q, "L": L, "N": train.n_points, "N_test": test.n_points,
-           "n_min_class": int(train.counts.min()), "n_max_class": int(train.counts.max()),
-           **{k: float("nan") for k in _NAN_KEYS},
-           "reaches_zero_default": False, "reaches_zero_any": False, "mu_best_min": float("nan"),
-           "mu_best_max": float("nan"), "best_family": "",
-           "n_search": 0, "spread_default": float("nan"),
-           "spread_best": float("nan"), "exact_default": False, "exact_best": False,
-           **{k: float("nan") for k in ("r", "A2_margin", "theta_max", "theta0", "theta_star",
-                                        "A3_margin", "cond_xred", "delta", "D_eff",
-                                        "collapse_bound")},
-           **{k: False for k in ("A1", "A2", "A3", "all_hold", "box_nonempty")}}
+    row = {
+        "Q": q,
+        "L": L,
+        "N": train.n_points,
+        "N_test": test.n_points,
+        "n_min_class": int(train.counts.min()),
+        "n_max_class": int(train.counts.max()),
+        **{k: float("nan") for k in _NAN_KEYS},
+        "reaches_zero_default": False,
+        "reaches_zero_any": False,
+        "mu_best_min": float("nan"),
+        "mu_best_max": float("nan"),
+        "best_family": "",
+        "n_search": 0,
+        "spread_default": float("nan"),
+        "spread_best": float("nan"),
+        "exact_default": False,
+        "exact_best": False,
+        **{
+            k: float("nan")
+            for k in (
+                "r",
+                "A2_margin",
+                "theta_max",
+                "theta0",
+                "theta_star",
+                "A3_margin",
+                "cond_xred",
+                "delta",
+                "D_eff",
+                "collapse_bound",
+            )
+        },
+        **{k: False for k in ("A1", "A2", "A3", "all_hold", "box_nonempty")},
+    }
     row.update(clusteredness(train.X, train.y))
     row.update(baseline_accuracies(train, test))
     try:
         with np.errstate(all="ignore"):
             geom = geometry(train, theta0)
         rep = assumptions(geom)
-        row.update({"r": geom.r, "A2_margin": 0.25 - geom.r, "theta_max": geom.theta_max, "theta0": geom.theta0,
-                    "theta_star": geom.theta_star,
-                    "A3_margin": float(np.pi - geom.theta_max), "cond_xred": geom.cond_xred,
-                    "A1": rep.A1.holds, "A2": rep.A2.holds, "A3": rep.A3.holds, "all_hold": rep.all_hold,
-                    "box_nonempty": rep.box_nonempty, "delta": geom.delta, "D_eff": geom.D_eff,
-                    "collapse_bound": geom.collapse_bound})
+        row.update(
+            {
+                "r": geom.r,
+                "A2_margin": 0.25 - geom.r,
+                "theta_max": geom.theta_max,
+                "theta0": geom.theta0,
+                "theta_star": geom.theta_star,
+                "A3_margin": float(np.pi - geom.theta_max),
+                "cond_xred": geom.cond_xred,
+                "A1": rep.A1.holds,
+                "A2": rep.A2.holds,
+                "A3": rep.A3.holds,
+                "all_hold": rep.all_hold,
+                "box_nonempty": rep.box_nonempty,
+                "delta": geom.delta,
+                "D_eff": geom.D_eff,
+                "collapse_bound": geom.collapse_bound,
+            }
+        )
         if not (np.isfinite(geom.cond_xred) and geom.cond_xred < SINGULAR_COND):
             row["status"] = "singular_xred"
             return row
@@ -337,13 +416,22 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
         # the best of the search and the default μ (paper's output, least-squares output)
         best_cost, best_con, family = min(
             (found["best_cost"], found["construction"], found["best_family"]),
-            (row["cost_default_affine"], con_aff, "default"), (row["cost_default"], con, "default-paper"),
-            key=lambda t: t[0])
-        row.update({"cost_best": best_cost, "reaches_zero_any": bool(best_cost <= zero_cost),
-                    "frac_zero_search": found["frac_zero"], "n_search": found["n_evaluated"],
-                    "mu_best_min": float(np.min(best_con.mu)), "mu_best_max": float(np.max(best_con.mu)),
-                    "best_family": family,
-                    "threshold_max": float(np.max(found["thresholds"]))})
+            (row["cost_default_affine"], con_aff, "default"),
+            (row["cost_default"], con, "default-paper"),
+            key=lambda t: t[0],
+        )
+        row.update(
+            {
+                "cost_best": best_cost,
+                "reaches_zero_any": bool(best_cost <= zero_cost),
+                "frac_zero_search": found["frac_zero"],
+                "n_search": found["n_evaluated"],
+                "mu_best_min": float(np.min(best_con.mu)),
+                "mu_best_max": float(np.max(best_con.mu)),
+                "best_family": family,
+                "threshold_max": float(np.max(found["thresholds"])),
+            }
+        )
         row["spread_default"], row["exact_default"] = curation_check(con, train)
         row["spread_best"], row["exact_best"] = curation_check(best_con, train)
         row["acc_metric"] = float(np.mean(predict_metric(con, train.Y, test.X) == test.y))
@@ -359,8 +447,10 @@ def measure_point(train: Dataset, test: Dataset, L: int | None = None, zero_cost
 
 # ---- gradient training at a point --------------------------------------------------------------
 
-def optimiser_comparison(train: Dataset, L: int | None = None, optimisers=("lbfgs", "gd", "adam"),
-                         runs: int = 5, max_iter: int = 300, seed=0) -> list[dict]:
+
+def optimiser_comparison(
+    train: Dataset, L: int | None = None, optimisers=("lbfgs", "gd", "adam"), runs: int = 5, max_iter: int = 300, seed=0
+) -> list[dict]:
     """What gradient training finds at this point (the landscape checks, small):
     ``runs`` He-initialised runs per optimiser on C², each from its own SeedSequence child.
     Rows: optimiser, run, final C, status, and whether C ≤ :data:`OPTIMISER_ZERO`."""
@@ -378,8 +468,16 @@ def optimiser_comparison(train: Dataset, L: int | None = None, optimisers=("lbfg
             rng = np.random.default_rng(r_seq)
             x0 = init_random(q, L, rng, "he")
             res = optimise(train, x0, L, opt, max_iter, seed=int(r_seq.generate_state(1)[0]))
-            rows.append({"optimiser": opt, "run": k, "cost": res.cost, "status": res.status,
-                         "n_iter": res.n_iter, "zero": bool(res.cost <= OPTIMISER_ZERO)})
+            rows.append(
+                {
+                    "optimiser": opt,
+                    "run": k,
+                    "cost": res.cost,
+                    "status": res.status,
+                    "n_iter": res.n_iter,
+                    "zero": bool(res.cost <= OPTIMISER_ZERO),
+                }
+            )
     return rows
 
 
@@ -392,8 +490,13 @@ def make_point(params: dict, seed) -> tuple[Dataset, Dataset]:
     theta = None if params["theta"] in (None, "regular") else float(params["theta"])
     n = check_int(params["n_per_class"], "n_per_class", minimum=2)
     counts = imbalance_counts(q, n, params["imbalance"]) if params["imbalance"] != 1 else n
-    kw = {"delta_ratio": params["delta_ratio"], "theta": theta, "noise": params["noise"],
-              "outlier_fraction": params["outlier_fraction"], "elongation": params["elongation"]}
+    kw = {
+        "delta_ratio": params["delta_ratio"],
+        "theta": theta,
+        "noise": params["noise"],
+        "outlier_fraction": params["outlier_fraction"],
+        "elongation": params["elongation"],
+    }
     train = make_clustered(q, counts, seed=seed + [0], **kw)
     test = make_clustered(q, params["n_test_per_class"], seed=seed + [1], **kw)
     if params["cond_xred"] is not None and params["cond_shift"] is not None:

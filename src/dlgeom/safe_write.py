@@ -34,8 +34,19 @@ from pathlib import Path
 
 from .validation import DlgeomInputError
 
-__all__ = ["check_output_file", "check_output_dir", "Outputs", "open_output", "output_group", "readable",
-           "staged_directory", "SIDECAR_SUFFIX", "remove_orphan_sidecars", "is_stream", "output_stream_kind"]
+__all__ = [
+    "check_output_file",
+    "check_output_dir",
+    "Outputs",
+    "open_output",
+    "output_group",
+    "readable",
+    "staged_directory",
+    "SIDECAR_SUFFIX",
+    "remove_orphan_sidecars",
+    "is_stream",
+    "output_stream_kind",
+]
 
 SIDECAR_SUFFIX = ".prov.json"
 #: The group that :func:`open_output` stages into (set by :meth:`Outputs.activate`; the CLI
@@ -60,8 +71,13 @@ def _probe_writable(directory: Path, what: str) -> None:
         os.unlink(name)
 
 
-_KINDS = ((stat.S_ISCHR, "character device"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISBLK, "block device"),
-          (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"))
+_KINDS = (
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISDIR, "directory"),
+)
 
 
 def output_stream_kind(path) -> str | None:
@@ -96,8 +112,10 @@ def check_output_file(path, what: str = "--out") -> Path:
         return path
     kind = output_stream_kind(path)
     if kind not in (None, "directory"):
-        raise DlgeomInputError(f"{what}: {path} is a {kind}, not a regular file; outputs are written to regular "
-                               "files, character devices and FIFOs only")
+        raise DlgeomInputError(
+            f"{what}: {path} is a {kind}, not a regular file; outputs are written to regular "
+            "files, character devices and FIFOs only"
+        )
     parent = path.parent
     if path.name in ("", ".", ".."):
         raise DlgeomInputError(f"{what}: {path} is not a file name")
@@ -172,7 +190,7 @@ class Outputs:
     """
 
     def __init__(self):
-        self._staged: list[tuple[Path, str]] = []   # (final path, temporary name)
+        self._staged: list[tuple[Path, str]] = []  # (final path, temporary name)
         self._done = False
 
     def __enter__(self):
@@ -199,7 +217,7 @@ class Outputs:
         if mode not in ("w", "wb"):
             raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
         path = Path(path)
-        if is_stream(path):        # /dev/null, /dev/stdout, a FIFO: written through, never replaced
+        if is_stream(path):  # /dev/null, /dev/stdout, a FIFO: written through, never replaced
             return _StreamFile(open(path, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w" else {})))
         kind = output_stream_kind(path)
         if kind not in (None, "directory"):
@@ -237,7 +255,7 @@ class Outputs:
         the old sidecar of a replaced file is removed first."""
         done, dirs = [], set()
         for path, tmp in self._staged:
-            if not path.name.endswith(SIDECAR_SUFFIX):   # a new sidecar, if any, follows this file
+            if not path.name.endswith(SIDECAR_SUFFIX):  # a new sidecar, if any, follows this file
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path.with_name(path.name + SIDECAR_SUFFIX))
             os.replace(tmp, path)
@@ -340,7 +358,7 @@ def staged_directory(path):
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name[:40]}.", suffix=".tmp"))
-    token = _ACTIVE.set(None)            # files inside go straight into the private directory
+    token = _ACTIVE.set(None)  # files inside go straight into the private directory
     try:
         os.chmod(tmp, _umask_mode(0o777))
         yield tmp

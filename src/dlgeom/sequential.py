@@ -55,8 +55,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .construct import rotation_to_diagonal
-from .geometry import cone_matrix
 from .data import Dataset
+from .geometry import cone_matrix
 from .highdim import ReluNet
 from .jsonutil import jsonable
 from .validation import DlgeomInputError, check_float, check_int, check_seed
@@ -125,13 +125,21 @@ class OrderingResult:
         return self.status == "feasible"
 
     def to_dict(self) -> dict:
-        return jsonable({"ordering": list(self.ordering), "status": self.status,
-                         "failed_step": self.failed_step, "reason": self.reason, "push": self.push,
-                         "gammas": list(self.gammas),
-                         "steps": [s.__dict__ for s in self.steps]})
+        return jsonable(
+            {
+                "ordering": list(self.ordering),
+                "status": self.status,
+                "failed_step": self.failed_step,
+                "reason": self.reason,
+                "push": self.push,
+                "gammas": list(self.gammas),
+                "steps": [s.__dict__ for s in self.steps],
+            }
+        )
 
 
 # ---- the LPs -----------------------------------------------------------------------------------
+
 
 def _linprog(c, A_ub, b_ub, bounds, A_eq=None, b_eq=None):
     from scipy.optimize import linprog
@@ -144,8 +152,12 @@ def step_lp(neg: np.ndarray, pos: np.ndarray):
     positive) by w·x = c with |w|_∞ ≤ 1.  Returns (gamma, w, c, status); status is 'ok' or
     'lp_error' (then gamma is nan).  Coordinates should be O(1)."""
     m = neg.shape[1]
-    A = np.vstack([np.hstack([neg, -np.ones((len(neg), 1)), np.ones((len(neg), 1))]),
-                   np.hstack([-pos, np.ones((len(pos), 1)), np.ones((len(pos), 1))])])
+    A = np.vstack(
+        [
+            np.hstack([neg, -np.ones((len(neg), 1)), np.ones((len(neg), 1))]),
+            np.hstack([-pos, np.ones((len(pos), 1)), np.ones((len(pos), 1))]),
+        ]
+    )
     obj = np.zeros(m + 2)
     obj[-1] = -1.0
     bounds = [(-1.0, 1.0)] * m + [(None, None), (0.0, 1.0)]
@@ -163,7 +175,7 @@ def _max_t(neg, pos, mean_k, direction, floor, t0, iters=30):
     bounds = [(-1.0, 1.0)] * m + [(None, None)]
     t, best = t0, None
     for _ in range(iters):
-        obj = np.concatenate([mean_k + t * direction, [-1.0]])   # minimise −(c − w·x̄_k) + t w·d
+        obj = np.concatenate([mean_k + t * direction, [-1.0]])  # minimise −(c − w·x̄_k) + t w·d
         res = _linprog(obj, A, b, bounds)
         if res.status != 0:
             break
@@ -230,7 +242,7 @@ class _Problem:
                 reason = "points" if g0 > GAMMA_TOL else "data"
             return "infeasible", None, gamma, reason
         mean_k = self.means[k_cls]
-        d = -mean_k                                            # x̄ − x̄_k with x̄ = 0
+        d = -mean_k  # x̄ − x̄_k with x̄ = 0
         t0 = (c - w @ mean_k) / (w @ d)
         t = t0
         if push > 0:
@@ -249,16 +261,26 @@ class _Problem:
         p = self.xbar + self.scale * p_unit
         c_orig = float(w_orig @ p)
         neg_o = self.data.X[self.data.y == k_cls]
-        pos_net = [self.data.X[self.data.y == j] for j in later] + \
-                  [self.xbar + self.scale * e[None, :] for e in earlier_p]
+        pos_net = [self.data.X[self.data.y == j] for j in later] + [
+            self.xbar + self.scale * e[None, :] for e in earlier_p
+        ]
         pos_o = np.vstack(pos_net) if pos_net else np.zeros((0, self.m))
         wn = np.linalg.norm(w_orig)
-        margin = float(min(np.min(c_orig - neg_o @ w_orig),
-                           np.min(pos_o @ w_orig - c_orig) if len(pos_o) else np.inf) / wn)
+        margin = float(
+            min(np.min(c_orig - neg_o @ w_orig), np.min(pos_o @ w_orig - c_orig) if len(pos_o) else np.inf) / wn
+        )
         alpha = _angle_bound(w_orig, p, neg_o, pos_o)
-        theta = (np.pi / 2 + alpha)
-        step = Step(cls=int(k_cls), w=tuple((w_orig / wn).tolist()), c=c_orig / wn, t=float(t),
-                    p=tuple(p.tolist()), gamma=float(gamma), margin=margin, theta=float(theta))
+        theta = np.pi / 2 + alpha
+        step = Step(
+            cls=int(k_cls),
+            w=tuple((w_orig / wn).tolist()),
+            c=c_orig / wn,
+            t=float(t),
+            p=tuple(p.tolist()),
+            gamma=float(gamma),
+            margin=margin,
+            theta=float(theta),
+        )
         return "ok", step, gamma, None
 
 
@@ -267,9 +289,9 @@ def _run(prob: _Problem, ordering, push: float, memo: dict):
     steps, gammas = [], []
     earlier_p = []
     for k, cls in enumerate(ordering):
-        key = (tuple(ordering[:k + 1]), push)
+        key = (tuple(ordering[: k + 1]), push)
         if key not in memo:
-            later = list(ordering[k + 1:])
+            later = list(ordering[k + 1 :])
             memo[key] = prob.step(cls, sorted(later), earlier_p, push)
         status, step, gamma, reason = memo[key]
         gammas.append(gamma)
@@ -333,6 +355,7 @@ def all_orderings(data: Dataset, max_q: int = 6, max_orderings: int | None = Non
 
 
 # ---- the Q(M+2) numbers and the network --------------------------------------------------------
+
 
 def sls_parameters(result: OrderingResult) -> np.ndarray:
     """The Q(M+2) numbers of a feasible ordering: row k = (w_k (unit, M), t_k, θ_k)."""
@@ -441,6 +464,7 @@ def truncate_path(data: Dataset, ordering, params) -> np.ndarray:
 
 # ---- data ----------------------------------------------------------------------------------------
 
+
 def _symmetric_noise(rng, k: int, m: int, radius: float) -> np.ndarray:
     """k offsets in the ball of ``radius`` summing exactly to zero: pairs ±d (and one 0 if k is odd)."""
     h = k // 2
@@ -460,12 +484,20 @@ def _bar(rng, centre, direction, half_length, n, m, radius) -> np.ndarray:
     if h > 1:
         d = _symmetric_noise(rng, 2 * (h - 1), m, radius)[: h - 1]
         noise[1:h] = d
-        noise[n - h:n - 1] = -d[::-1]
+        noise[n - h : n - 1] = -d[::-1]
     return centre + s[:, None] * direction + noise
 
 
-def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4, radius: float = 0.025,
-                n_satellites: int = 1, satellite_fraction: float = 0.2, seed=0) -> Dataset:
+def make_shadow(
+    q: int,
+    m: int,
+    n_per_class: int = 25,
+    half_length: float = 0.4,
+    radius: float = 0.025,
+    n_satellites: int = 1,
+    satellite_fraction: float = 0.2,
+    seed=0,
+) -> Dataset:
     """Data whose SLS-feasibility depends on the ordering, generalising :func:`shadow_example`.
 
     Class means: the vertices V_j = U e_j of a regular simplex (U ∈ R^{M×Q} random orthonormal
@@ -490,7 +522,7 @@ def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4,
     entropy = check_seed(seed)
     rng = np.random.default_rng(np.random.SeedSequence(entropy))
     full, _ = np.linalg.qr(rng.standard_normal((m, m)))
-    V = np.sqrt(2.0) * full[:, :q].T                          # a regular simplex, edges of length 2
+    V = np.sqrt(2.0) * full[:, :q].T  # a regular simplex, edges of length 2
     xbar = V.mean(axis=0)
     dirs = []
     for j in range(q):
@@ -499,7 +531,7 @@ def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4,
         v -= (v @ f) * f
         dirs.append(v / np.linalg.norm(v))
     order = rng.permutation(q)
-    owners, anchors = order[:n_sat], order[n_sat:2 * n_sat]
+    owners, anchors = order[:n_sat], order[n_sat : 2 * n_sat]
     sat = {}
     for j, a in zip(owners.tolist(), anchors.tolist()):
         end = V[a] + (1.0 if rng.random() < 0.5 else -1.0) * half_length * dirs[a]
@@ -512,15 +544,23 @@ def make_shadow(q: int, m: int, n_per_class: int = 25, half_length: float = 0.4,
             a, s_pt = sat[j]
             main = main + (n * V[j] - k * s_pt) / (n - k) - V[j]
             noise = _symmetric_noise(rng, k, m, radius)
-            noise[0] = noise[k // 2] = 0.0                     # s itself is a data point (twice if k is even)
+            noise[0] = noise[k // 2] = 0.0  # s itself is a data point (twice if k is even)
             sat_pts = s_pt + noise
             main = np.vstack([main, sat_pts])
         X.append(main)
         y += [j] * n
-    meta = {"generator": "dlgeom.sequential.make_shadow", "Q": q, "M": m, "n_per_class": n,
-            "half_length": half_length, "radius": radius, "n_satellites": n_sat,
-            "satellite_fraction": frac, "seed": entropy,
-            "blocks": [[int(j), int(a)] for j, (a, _) in sorted(sat.items())]}
+    meta = {
+        "generator": "dlgeom.sequential.make_shadow",
+        "Q": q,
+        "M": m,
+        "n_per_class": n,
+        "half_length": half_length,
+        "radius": radius,
+        "n_satellites": n_sat,
+        "satellite_fraction": frac,
+        "seed": entropy,
+        "blocks": [[int(j), int(a)] for j, (a, _) in sorted(sat.items())],
+    }
     return Dataset(np.vstack(X), np.array(y), np.eye(q), meta)
 
 
@@ -541,8 +581,8 @@ def shadow_example(n: int = 11, dim: int = 2) -> Dataset:
     dim = check_int(dim, "dim", minimum=2, maximum=3)
     a = np.column_stack([np.linspace(-10.0, 10.0, n), np.zeros(n)])
     cross = np.array([[0.0, 0.0], [0.2, 0.0], [-0.2, 0.0], [0.0, 0.2], [0.0, -0.2]])
-    b_small = np.array([-5.0, 1.0]) + cross                       # 5 points
-    b_big = np.array([1.25, 4.75]) + np.vstack([cross] * 4)       # 20 points, centre weight 4/5
+    b_small = np.array([-5.0, 1.0]) + cross  # 5 points
+    b_big = np.array([1.25, 4.75]) + np.vstack([cross] * 4)  # 20 points, centre weight 4/5
     X = np.vstack([a, b_small, b_big])
     y = np.concatenate([np.zeros(n, int), np.ones(len(b_small) + len(b_big), int)])
     if dim == 3:

@@ -61,7 +61,7 @@ def shallow_values(data: Dataset) -> dict:
     check_invertible(data.Y, "Y (the target matrix)")
     inv = np.linalg.inv(xred)
     dev = data.X - means[data.y]
-    d1 = dev @ inv.T                                            # rows: (X^red)^{-1} Δx
+    d1 = dev @ inv.T  # rows: (X^red)^{-1} Δx
     delta_P = float(np.sqrt(np.max(np.einsum("ij,ij->i", d1, d1))))
     scatter = class_scatter(data, means)
     S = scatter.sum(axis=0)
@@ -85,11 +85,20 @@ def shallow_values(data: Dataset) -> dict:
     V_net = cost(identity_network(data, A_lin), data)
     V_aff_net = cost(identity_network(data, A_aff, c_aff), data)
     return {
-        "delta_P": delta_P, "norm_Delta2": float(np.linalg.norm(d2, 2)),
-        "B": float(B), "B_network": B_net,
-        "V": float(V), "V_paper_formula": v_paper, "V_lstsq": float(np.sqrt(v_lin2)), "V_network": V_net,
-        "gap_rel": float(gap), "gap_bound": float(np.linalg.norm(d2, 2)), "gap_bound_Q": q * delta_P ** 2,
-        "V_aff": v_aff_closed, "V_aff_lstsq": float(np.sqrt(v_aff2)), "V_aff_network": V_aff_net,
+        "delta_P": delta_P,
+        "norm_Delta2": float(np.linalg.norm(d2, 2)),
+        "B": float(B),
+        "B_network": B_net,
+        "V": float(V),
+        "V_paper_formula": v_paper,
+        "V_lstsq": float(np.sqrt(v_lin2)),
+        "V_network": V_net,
+        "gap_rel": float(gap),
+        "gap_bound": float(np.linalg.norm(d2, 2)),
+        "gap_bound_Q": q * delta_P**2,
+        "V_aff": v_aff_closed,
+        "V_aff_lstsq": float(np.sqrt(v_aff2)),
+        "V_aff_network": V_aff_net,
         "ratio_aff": v_aff_closed / V if V > 0 else float("nan"),
     }
 

@@ -19,6 +19,7 @@ the realised δ-ratio above the requested one; the realised value is stored.
 from __future__ import annotations
 
 import numpy as np
+
 from .data import Dataset
 from .geometry import class_means, cone_angles, noise_radius
 from .validation import DlgeomInputError, check_choice, check_float, check_int
@@ -98,9 +99,17 @@ def _raw_noise(rng, n, q, shape, elongation):
     return (z * scales) @ axes.T
 
 
-def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: float | None = None,
-                   noise: str = "uniform", outlier_fraction: float = 0.0, elongation: float = 5.0,
-                   scale: float = 1.0, seed=0) -> Dataset:
+def make_clustered(
+    q: int,
+    n_per_class=100,
+    delta_ratio: float = 0.1,
+    theta: float | None = None,
+    noise: str = "uniform",
+    outlier_fraction: float = 0.0,
+    elongation: float = 5.0,
+    scale: float = 1.0,
+    seed=0,
+) -> Dataset:
     """Clustered data in R^Q, Q classes.
 
     Parameters
@@ -123,8 +132,12 @@ def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: flo
     counts = np.broadcast_to(np.asarray(n_per_class), (q,)) if np.ndim(n_per_class) == 0 else np.asarray(n_per_class)
     if counts.shape != (q,):
         raise DlgeomInputError(f"n_per_class: expected one integer or {q} integers, got {np.shape(n_per_class)}")
-    counts = np.array([check_int(_integral(c, f"n_per_class[{j}]"), f"n_per_class[{j}]", minimum=2)
-                       for j, c in enumerate(counts.tolist())])
+    counts = np.array(
+        [
+            check_int(_integral(c, f"n_per_class[{j}]"), f"n_per_class[{j}]", minimum=2)
+            for j, c in enumerate(counts.tolist())
+        ]
+    )
     delta_ratio = check_float(delta_ratio, "delta_ratio", low=0.0, low_open=True)
     noise = check_choice(noise, "noise", NOISE_SHAPES)
     outlier_fraction = check_float(outlier_fraction, "outlier_fraction", low=0.0, high=0.5, high_open=True)
@@ -162,8 +175,9 @@ def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: flo
     n_outliers = int(np.count_nonzero(~inlier))
     if n_outliers:
         out_rows = np.flatnonzero(~inlier)
-        dev[out_rows] = (_unit_directions(rng, out_rows.size, q)
-                         * (delta * rng.uniform(2.0, 4.0, out_rows.size))[:, None])
+        dev[out_rows] = (
+            _unit_directions(rng, out_rows.size, q) * (delta * rng.uniform(2.0, 4.0, out_rows.size))[:, None]
+        )
         for j in range(q):  # re-centre the whole class so the mean is exact again
             rows = np.flatnonzero(y == j)
             dev[rows] -= dev[rows].mean(axis=0)
@@ -174,10 +188,16 @@ def make_clustered(q: int, n_per_class=100, delta_ratio: float = 0.1, theta: flo
     dist = np.linalg.norm(realised_means - realised_means.mean(axis=0), axis=1)
     meta = {
         "generator": "dlgeom.make_clustered",
-        "Q": q, "n_per_class": counts.tolist(), "delta_ratio": delta_ratio,
-        "theta": None if theta is None else float(theta), "noise": noise,
-        "outlier_fraction": outlier_fraction, "elongation": elongation, "scale": scale,
-        "seed": seed_entropy, "n_outliers": n_outliers,
+        "Q": q,
+        "n_per_class": counts.tolist(),
+        "delta_ratio": delta_ratio,
+        "theta": None if theta is None else float(theta),
+        "noise": noise,
+        "outlier_fraction": outlier_fraction,
+        "elongation": elongation,
+        "scale": scale,
+        "seed": seed_entropy,
+        "n_outliers": n_outliers,
         "realised": {
             "r": realised_delta / float(np.min(dist)),
             "theta_max": float(np.max(cone_angles(realised_means, realised_delta))),

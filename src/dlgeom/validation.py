@@ -74,9 +74,7 @@ def as_float_array(value, name: str, ndim: int, shape: tuple | None = None) -> n
     if shape is not None:
         for axis, (got, want) in enumerate(zip(arr.shape, shape)):
             if want is not None and got != want:
-                raise DlgeomInputError(
-                    f"{name}: expected shape {_fmt_shape(shape)}, got {arr.shape} (axis {axis})"
-                )
+                raise DlgeomInputError(f"{name}: expected shape {_fmt_shape(shape)}, got {arr.shape} (axis {axis})")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
@@ -139,7 +137,8 @@ def check_coordinate_range(X, name: str) -> None:
         raise DlgeomInputError(
             f"{name}: coordinates up to |x| = {top:.3g}; the constructions need max|x| in [{MIN_SCALE:.0e}, "
             f"{MAX_SCALE:.0e}] (the geometry is scale invariant: divide the data by a common factor; "
-            "dlgeom check works at any scale)")
+            "dlgeom check works at any scale)"
+        )
 
 
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -154,8 +153,14 @@ def check_int(value, name: str, minimum: int | None = None, maximum: int | None 
     return value
 
 
-def check_float(value, name: str, low: float | None = None, high: float | None = None,
-                low_open: bool = False, high_open: bool = False) -> float:
+def check_float(
+    value,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A finite float within the given (open or closed) bounds."""
     if isinstance(value, bool):
         raise DlgeomInputError(f"{name}: expected a number, got {value!r}")
@@ -176,9 +181,11 @@ def check_seed(seed, name: str = "seed") -> list[int]:
     """A seed for ``numpy.random.SeedSequence``: 1 to :data:`MAX_SEED_WORDS` integers in
     0..:data:`MAX_SEED` (2^63 − 1), as a list."""
     vals = list(np.atleast_1d(np.asarray(seed, dtype=object)).tolist())
-    if (not vals or len(vals) > MAX_SEED_WORDS
-            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= MAX_SEED
-                   for v in vals)):
+    if (
+        not vals
+        or len(vals) > MAX_SEED_WORDS
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= MAX_SEED for v in vals)
+    ):
         raise DlgeomInputError(f"{name}: expected 1 to {MAX_SEED_WORDS} integers in 0..2^63-1, got {seed!r}")
     return [int(v) for v in vals]
 
@@ -204,8 +211,13 @@ def not_a_file_reason(path) -> str | None:
         return f"cannot be read ({exc.strerror or exc})"
     if stat.S_ISREG(mode):
         return None
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
     kind = next((name for test, name in kinds if test(mode)), "a special file")
     return f"is {kind}, not a regular file"
 

@@ -34,8 +34,18 @@ from .network import Network
 from .validation import DlgeomInputError, as_float_array, check_choice, check_float, check_int
 
 __all__ = [
-    "WideNet", "EMBEDDINGS", "EscapeResult", "embed", "embed_zero", "embed_zero_out", "embed_split",
-    "wide_cost_sq", "wide_cost_and_grad", "escape_test", "ESCAPE_REL", "DESCENT_REL",
+    "WideNet",
+    "EMBEDDINGS",
+    "EscapeResult",
+    "embed",
+    "embed_zero",
+    "embed_zero_out",
+    "embed_split",
+    "wide_cost_sq",
+    "wide_cost_and_grad",
+    "escape_test",
+    "ESCAPE_REL",
+    "DESCENT_REL",
 ]
 
 EMBEDDINGS = ("zero", "zero_out", "split")
@@ -88,10 +98,10 @@ class WideNet:
     def from_flat(cls, vec, shapes) -> "WideNet":
         ws, bs, pos = [], [], 0
         vec = np.asarray(vec, float)
-        for (m, n) in shapes:
-            ws.append(vec[pos:pos + m * n].reshape(m, n))
+        for m, n in shapes:
+            ws.append(vec[pos : pos + m * n].reshape(m, n))
             pos += m * n
-            bs.append(vec[pos:pos + m])
+            bs.append(vec[pos : pos + m])
             pos += m
         if pos != vec.size:
             raise DlgeomInputError(f"vec: expected {pos} parameters for shapes {shapes}, got {vec.size}")
@@ -122,6 +132,7 @@ class WideNet:
 
 # ---- cost --------------------------------------------------------------------------------------
 
+
 def wide_cost_sq(net: WideNet, data: Dataset) -> float:
     """C² = Σ_j (1/N_j) Σ_i |f(x_{j,i}) − y_j|²."""
     R = net.forward(data.X) - data.targets
@@ -147,6 +158,7 @@ def wide_cost_and_grad(net: WideNet, data: Dataset) -> tuple[float, np.ndarray]:
 
 # ---- embeddings -----------------------------------------------------------------------------------
 
+
 def _check_net(net) -> WideNet:
     if isinstance(net, Network):
         return WideNet.from_network(net)
@@ -163,7 +175,7 @@ def embed_zero_out(net, incoming=None) -> WideNet:
     ws, bs = [], []
     for k in range(L + 1):
         W, b = net.weights[k], net.biases[k]
-        if k:   # a zero column for the previous layer's new unit
+        if k:  # a zero column for the previous layer's new unit
             W = np.hstack([W, np.zeros((W.shape[0], 1))])
         if k < L:
             if incoming is None:
@@ -220,7 +232,7 @@ def _central_gap(z: np.ndarray) -> float:
 
 def _zero_out_draw(net: WideNet, rng: np.random.Generator, data: Dataset | None) -> list:
     """One draw of the new units' incoming rows (see :func:`embed`)."""
-    incoming, H = [], None if data is None else data.X     # H: rows of the embedded network's layer k
+    incoming, H = [], None if data is None else data.X  # H: rows of the embedded network's layer k
     for k in range(net.n_hidden):
         n_in = net.weights[k].shape[1] + (1 if k else 0)
         rows = np.hstack([net.weights[k], net.biases[k][:, None]])
@@ -232,14 +244,16 @@ def _zero_out_draw(net: WideNet, rng: np.random.Generator, data: Dataset | None)
             z_new = H @ w
             b = -_central_gap(z_new)
             H_old = H[:, :-1] if k else H
-            H = np.hstack([np.maximum(H_old @ net.weights[k].T + net.biases[k], 0.0),
-                           np.maximum(z_new + b, 0.0)[:, None]])
+            H = np.hstack(
+                [np.maximum(H_old @ net.weights[k].T + net.biases[k], 0.0), np.maximum(z_new + b, 0.0)[:, None]]
+            )
         incoming.append((w, b))
     return incoming
 
 
-def embed(net, kind: str, rng: np.random.Generator, data: Dataset | None = None,
-          n_draws: int = 8) -> tuple[WideNet, dict]:
+def embed(
+    net, kind: str, rng: np.random.Generator, data: Dataset | None = None, n_draws: int = 8
+) -> tuple[WideNet, dict]:
     """The embedding ``kind`` (one of :data:`EMBEDDINGS`) with its free choices drawn from ``rng``.
 
     ``zero_out``: every new incoming row is random with the mean row norm of its layer; given
@@ -262,8 +276,10 @@ def embed(net, kind: str, rng: np.random.Generator, data: Dataset | None = None,
             g = float(np.linalg.norm(wide_cost_and_grad(cand, data)[1])) if data is not None else 0.0
             if g > best_g:
                 best, best_g = cand, g
-        return best, {"incoming_scale": [float(np.linalg.norm(w[-1, :])) for w in best.weights[:-1]],
-                      "draws": n_draws if data is not None else 1}
+        return best, {
+            "incoming_scale": [float(np.linalg.norm(w[-1, :])) for w in best.weights[:-1]],
+            "draws": n_draws if data is not None else 1,
+        }
     # split
     units, alphas = [], []
     H = None if data is None else data.X
@@ -282,6 +298,7 @@ def embed(net, kind: str, rng: np.random.Generator, data: Dataset | None = None,
 
 
 # ---- escape test ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EscapeResult:
@@ -332,9 +349,16 @@ def _hessian(x, shapes, data, h) -> np.ndarray:
     return (H + H.T) / 2
 
 
-def escape_test(net, data: Dataset, rng: np.random.Generator, cost_before: float | None = None,
-                radii=(1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3), n_dirs: int = 16, opt_iter: int = 100,
-                hessian: bool = True) -> EscapeResult:
+def escape_test(
+    net,
+    data: Dataset,
+    rng: np.random.Generator,
+    cost_before: float | None = None,
+    radii=(1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3),
+    n_dirs: int = 16,
+    opt_iter: int = 100,
+    hessian: bool = True,
+) -> EscapeResult:
     """Look for a lower cost than at ``net`` (typically an embedded minimum) in four ways, in order:
 
     1. the gradient: if |∇C²| > 1e-10 max(1, C²), a backtracking step along −∇C²;
@@ -364,8 +388,19 @@ def escape_test(net, data: Dataset, rng: np.random.Generator, cost_before: float
     c_emb = float(np.sqrt(max(f0, 0.0)))
     before = c_emb if cost_before is None else float(cost_before)
     if not np.isfinite(f0):
-        return EscapeResult(False, before, c_emb, float("inf"), "none", "diverged", float("inf"), float("nan"),
-                            float("nan"), 0, time.perf_counter() - t0)
+        return EscapeResult(
+            False,
+            before,
+            c_emb,
+            float("inf"),
+            "none",
+            "diverged",
+            float("inf"),
+            float("nan"),
+            float("nan"),
+            0,
+            time.perf_counter() - t0,
+        )
     best_x, best_f, method = x0, f0, "none"
     thresh = DESCENT_REL * max(f0, 1e-300)
 
@@ -388,7 +423,7 @@ def escape_test(net, data: Dataset, rng: np.random.Generator, cost_before: float
     status, min_eig = "ok", float("nan")
     margin = net.activation_margin(data.X)
     biggest = max([float(np.abs(data.X).max())] + [float(np.abs(z).max()) for z in net.preactivations(data.X)]) + 1.0
-    if hessian and margin > 1e-9 * biggest:      # below: within rounding of a kink
+    if hessian and margin > 1e-9 * biggest:  # below: within rounding of a kink
         h = 0.01 * margin / biggest
         ev, V = np.linalg.eigh(_hessian(x0, shapes, data, h))
         min_eig = float(ev[0])
@@ -408,14 +443,31 @@ def escape_test(net, data: Dataset, rng: np.random.Generator, cost_before: float
                 worst = min(worst, (f - f0) / max(f0, 1e-300))
     n_iter = 0
     if opt_iter:
+
         def fun(z):
             return wide_cost_and_grad(WideNet.from_flat(z, shapes), data)
 
-        res = minimize(fun, best_x, jac=True, method="L-BFGS-B",
-                       options={"maxiter": opt_iter, "gtol": 1e-10, "ftol": 1e-30, "maxcor": 20})
+        res = minimize(
+            fun,
+            best_x,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": opt_iter, "gtol": 1e-10, "ftol": 1e-30, "maxcor": 20},
+        )
         n_iter = int(res.nit)
         consider(res.x, "optimiser")
     after = float(np.sqrt(max(best_f, 0.0))) if np.isfinite(best_f) else float("inf")
     escapable = bool(after < before * (1.0 - ESCAPE_REL))
-    return EscapeResult(escapable, before, c_emb, after, method if escapable else "none", status, gnorm, min_eig,
-                        float(worst) if np.isfinite(worst) else float("nan"), n_iter, time.perf_counter() - t0)
+    return EscapeResult(
+        escapable,
+        before,
+        c_emb,
+        after,
+        method if escapable else "none",
+        status,
+        gnorm,
+        min_eig,
+        float(worst) if np.isfinite(worst) else float("nan"),
+        n_iter,
+        time.perf_counter() - t0,
+    )

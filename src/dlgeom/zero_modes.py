@@ -31,8 +31,13 @@ from .construct import Construction, hidden_cumulative, output_lstsq, output_pap
 from .data import Dataset
 from .network import Network
 
-__all__ = ["rescaling_directions", "layer_rescaling_directions",
-           "construction_directions", "predicted_directions", "null_space_report"]
+__all__ = [
+    "rescaling_directions",
+    "layer_rescaling_directions",
+    "construction_directions",
+    "predicted_directions",
+    "null_space_report",
+]
 
 
 def rescaling_directions(net: Network) -> np.ndarray:
@@ -56,13 +61,13 @@ def layer_rescaling_directions(net: Network) -> np.ndarray:
     directions of :func:`rescaling_directions`), as columns, shape (P, L)."""
     per_unit = rescaling_directions(net)
     q, L = net.width, net.n_hidden
-    return np.stack([per_unit[:, ell * q:(ell + 1) * q].sum(axis=1) for ell in range(L)], axis=1)
+    return np.stack([per_unit[:, ell * q : (ell + 1) * q].sum(axis=1) for ell in range(L)], axis=1)
 
 
 def _rotation_generators(q: int) -> list[np.ndarray]:
     """A basis of so(Q) restricted to û^⊥: antisymmetric A with A û = 0, (Q−1)(Q−2)/2 of them."""
     u = np.full(q, 1.0 / np.sqrt(q))
-    basis = np.linalg.svd(np.eye(q) - np.outer(u, u))[0][:, : q - 1]   # orthonormal basis of û^⊥
+    basis = np.linalg.svd(np.eye(q) - np.outer(u, u))[0][:, : q - 1]  # orthonormal basis of û^⊥
     gens = []
     for a in range(q - 1):
         for b in range(a + 1, q - 1):
@@ -112,8 +117,11 @@ def construction_directions(con: Construction, data: Dataset, h: float = 1e-6) -
     theta_dir = (build(mu, dtheta=h) - build(mu, dtheta=-h)) / (2 * h)
     P = con.network.n_params
     as_cols = lambda vs: np.array(vs).T if vs else np.zeros((P, 0))  # noqa: E731
-    return {"mu": as_cols(mu_dirs), "rotation": as_cols(rot_dirs),
-            "theta0": as_cols([theta_dir] if np.linalg.norm(theta_dir) > 0 else [])}
+    return {
+        "mu": as_cols(mu_dirs),
+        "rotation": as_cols(rot_dirs),
+        "theta0": as_cols([theta_dir] if np.linalg.norm(theta_dir) > 0 else []),
+    }
 
 
 def output_directions(net: Network, points_hidden: np.ndarray) -> np.ndarray:
@@ -122,7 +130,7 @@ def output_directions(net: Network, points_hidden: np.ndarray) -> np.ndarray:
     dependent on a lower-dimensional hull (then there are more)."""
     q = net.width
     diffs = points_hidden[1:] - points_hidden[0]
-    n = np.linalg.svd(diffs)[2][-1]                       # normal of the affine hull
+    n = np.linalg.svd(diffs)[2][-1]  # normal of the affine hull
     cols = []
     for i in range(q):
         dw = [np.zeros_like(w) for w in net.weights]
@@ -135,8 +143,11 @@ def output_directions(net: Network, points_hidden: np.ndarray) -> np.ndarray:
 
 def predicted_directions(con: Construction, data: Dataset, zero_cost: bool) -> dict[str, np.ndarray]:
     """Every predicted family's tangents at ``con`` (columns), keyed by family name."""
-    out = {"layer_rescaling": layer_rescaling_directions(con.network), "rescaling": rescaling_directions(con.network),
-           **construction_directions(con, data)}
+    out = {
+        "layer_rescaling": layer_rescaling_directions(con.network),
+        "rescaling": rescaling_directions(con.network),
+        **construction_directions(con, data),
+    }
     if zero_cost:
         net = con.network
         z = np.array([net.last_hidden(data.X[data.y == j][:1])[0] for j in range(net.width)])
@@ -155,8 +166,9 @@ def _orthonormal(M: np.ndarray, rel_tol: float = 1e-8) -> np.ndarray:
     return U[:, s > rel_tol * s[0]] if s.size and s[0] > 0 else M[:, :0]
 
 
-def null_space_report(H: np.ndarray, directions: dict[str, np.ndarray], rel_tol: float = 1e-8,
-                      cos_tol: float = 1e-6) -> dict:
+def null_space_report(
+    H: np.ndarray, directions: dict[str, np.ndarray], rel_tol: float = 1e-8, cos_tol: float = 1e-6
+) -> dict:
     """How the predicted directions sit in the numerical null space of the symmetric matrix H
     (eigenvalues within rel_tol × the largest |eigenvalue|).
 

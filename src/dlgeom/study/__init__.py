@@ -15,6 +15,7 @@ of one cell are in :mod:`.cell` (run by ``grid_run``'s ``cell`` command).
 Importing this package is cheap: the figure names live here so that the CLI and the Snakefile
 need not import matplotlib to list them."""
 
+
 def stage_logger(quiet: bool):
     """The progress logger of a stage's command: ``[dlgeom] message`` lines on stderr, or nothing."""
     import sys
@@ -30,5 +31,13 @@ STUDY_THETA0 = "open_box"
 
 #: The figures of the grid and landscape stages (``dlgeom figure``; drawn by :mod:`dlgeom.study.grid_report`
 #: and :mod:`dlgeom.study.landscape_report`).
-FIGURES = ("truncation", "curation", "phase", "local_minima", "accuracy", "landscape_runs", "landscape_shape",
-           "landscape_minima")
+FIGURES = (
+    "truncation",
+    "curation",
+    "phase",
+    "local_minima",
+    "accuracy",
+    "landscape_runs",
+    "landscape_shape",
+    "landscape_minima",
+)

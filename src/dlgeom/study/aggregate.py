@@ -37,13 +37,15 @@ def read_claims(path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise DlgeomInputError(f"{path}: not a claims CSV ({type(exc).__name__}: {exc})") from None
     if list(df.columns) != CLAIMS_COLUMNS:
-        raise DlgeomInputError(f"{path}: expected the claims columns {', '.join(CLAIMS_COLUMNS)}, "
-                               f"got {', '.join(df.columns)}")
+        raise DlgeomInputError(
+            f"{path}: expected the claims columns {', '.join(CLAIMS_COLUMNS)}, got {', '.join(df.columns)}"
+        )
     return df
 
 
-def write_tables(frames: dict[str, pd.DataFrame], out_dir, zero: float = ZERO_COST,
-                 extra_claims: list[pd.DataFrame] = ()) -> list[Path]:
+def write_tables(
+    frames: dict[str, pd.DataFrame], out_dir, zero: float = ZERO_COST, extra_claims: list[pd.DataFrame] = ()
+) -> list[Path]:
     """Write every table (CSV, fixed float format) plus claims.md; returns the paths written.
     Landscape tables are written (possibly empty) whenever ``frames`` holds them; the rows of
     ``extra_claims`` (other stages) are appended to the claims."""

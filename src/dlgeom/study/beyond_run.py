@@ -18,20 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..thresholds import ZERO_COST
-from . import STUDY_THETA0, stage_logger
-from ..validation import DlgeomInputError, check_float, check_int, check_seed
 from ..argtypes import check_inputs_exist, check_out_dir
 from ..argtypes import check_json_out as _check_out
+from ..thresholds import ZERO_COST
+from ..validation import DlgeomInputError, check_float, check_int, check_seed
+from . import STUDY_THETA0, stage_logger
 
 __all__ = ["HIGHDIM_METHODS", "register", "run_highdim", "run_shallow", "run_sls"]
 
 #: (method, projection, layers, mu) of the highdim comparison.
 HIGHDIM_METHODS = (
-    ("means_embed", "means", "embed", "box"),     # the construction in R^M: Q+1 layers
-    ("means_fused", "means", "fused", "box"),     # the same with the embedding fused: Q layers
-    ("means_near", "means", "embed", "near"),     # apex at 2.5 δ_V (the follow-up's box)
-    ("pca_embed", "pca", "embed", "box"),         # project (PCA) then construct
+    ("means_embed", "means", "embed", "box"),  # the construction in R^M: Q+1 layers
+    ("means_fused", "means", "fused", "box"),  # the same with the embedding fused: Q layers
+    ("means_near", "means", "embed", "near"),  # apex at 2.5 δ_V (the follow-up's box)
+    ("pca_embed", "pca", "embed", "box"),  # project (PCA) then construct
 )
 
 
@@ -41,8 +41,19 @@ def _seed_str(entropy) -> str:
 
 # ---- highdim ----------------------------------------------------------------------------------------
 
-def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_per_class: int = 40,
-                theta=None, seed=(0,), zero: float = ZERO_COST, log=None) -> dict:
+
+def run_highdim(
+    q: int,
+    ms,
+    delta_ratios,
+    perp_scales,
+    replicates: int = 3,
+    n_per_class: int = 40,
+    theta=None,
+    seed=(0,),
+    zero: float = ZERO_COST,
+    log=None,
+) -> dict:
     """Clustered data in R^M for every (M, δ-ratio, perp_scale, replicate), each constructed by
     the four :data:`HIGHDIM_METHODS` (and, for M = Q, by the R^Q construction directly).
     Values of M below Q are skipped; M = Q is always included."""
@@ -78,35 +89,82 @@ def run_highdim(q: int, ms, delta_ratios, perp_scales, replicates: int = 3, n_pe
                     entropy = seed + [m, di, pi, rep]
                     data = make_clustered_highdim(q, m, n_per_class, dr, theta, ps, seed=entropy)
                     ynorm = float(np.linalg.norm(data.Y))
-                    base = {"Q": q, "M": m, "delta_ratio": dr, "perp_scale": ps, "replicate": rep,
-                            "seed": _seed_str(entropy), "N": data.n_points, "Y_norm": ynorm, "r_M": data.ratio,
-                            "r_Q": data.meta["r_Q"],
-                            "pca_captured": captured_mean_energy(data, subspace_pca(data))}
+                    base = {
+                        "Q": q,
+                        "M": m,
+                        "delta_ratio": dr,
+                        "perp_scale": ps,
+                        "replicate": rep,
+                        "seed": _seed_str(entropy),
+                        "N": data.n_points,
+                        "Y_norm": ynorm,
+                        "r_M": data.ratio,
+                        "r_Q": data.meta["r_Q"],
+                        "pca_captured": captured_mean_energy(data, subspace_pca(data)),
+                    }
                     for name, proj, layers, mu in HIGHDIM_METHODS:
                         con = construct_highdim(data, proj, layers, mu)
                         s = con.summary(data)
-                        row = dict(base, method=name, projection=proj, layers=layers, mu=mu,
-                                   status=s["status"])
-                        for key in ("cost", "n_hidden", "n_params", "r_V", "theta_max_V", "cond_zred",
-                                    "all_hold", "A2", "A3", "mu_in_box", "activation_margin"):
+                        row = dict(base, method=name, projection=proj, layers=layers, mu=mu, status=s["status"])
+                        for key in (
+                            "cost",
+                            "n_hidden",
+                            "n_params",
+                            "r_V",
+                            "theta_max_V",
+                            "cond_zred",
+                            "all_hold",
+                            "A2",
+                            "A3",
+                            "mu_in_box",
+                            "activation_margin",
+                        ):
                             row[key] = s.get(key)
                         row["zero"] = bool(s["status"] == "ok" and s["cost"] <= zero * ynorm)
                         rows.append(row)
                     if m == q:  # the paper's own construction on the raw data, for reference
                         c = cost(construct_global(data, q, geom=geometry(data, STUDY_THETA0)).network, data)
-                        rows.append(dict(base, method="rq_direct", projection="none", layers="paper", mu="box",
-                                         status="ok", cost=c, n_hidden=q, n_params=(q + 1) * (q * q + q),
-                                         zero=bool(c <= zero * ynorm)))
-                    log(f"highdim Q={q} M={m} r={dr:g} perp={ps:g} rep={rep}: "
-                        + ", ".join(f"{r['method']} C={r['cost']:.2e}" if r.get("cost") is not None
-                                    else f"{r['method']} {r['status']}"
-                                    for r in rows[-len(HIGHDIM_METHODS) - (m == q):]))
-    return {"kind": "highdim", "dlgeom_version": __version__, "Q": q, "M": ms, "delta_ratio": drs,
-            "perp_scale": pss, "replicates": replicates, "n_per_class": n_per_class, "theta": theta,
-            "seed": seed, "zero_cost": zero, "rows": rows}
+                        rows.append(
+                            dict(
+                                base,
+                                method="rq_direct",
+                                projection="none",
+                                layers="paper",
+                                mu="box",
+                                status="ok",
+                                cost=c,
+                                n_hidden=q,
+                                n_params=(q + 1) * (q * q + q),
+                                zero=bool(c <= zero * ynorm),
+                            )
+                        )
+                    log(
+                        f"highdim Q={q} M={m} r={dr:g} perp={ps:g} rep={rep}: "
+                        + ", ".join(
+                            f"{r['method']} C={r['cost']:.2e}"
+                            if r.get("cost") is not None
+                            else f"{r['method']} {r['status']}"
+                            for r in rows[-len(HIGHDIM_METHODS) - (m == q) :]
+                        )
+                    )
+    return {
+        "kind": "highdim",
+        "dlgeom_version": __version__,
+        "Q": q,
+        "M": ms,
+        "delta_ratio": drs,
+        "perp_scale": pss,
+        "replicates": replicates,
+        "n_per_class": n_per_class,
+        "theta": theta,
+        "seed": seed,
+        "zero_cost": zero,
+        "rows": rows,
+    }
 
 
 # ---- sls --------------------------------------------------------------------------------------------
+
 
 def _sls_rows(data, kind: str, base: dict, max_orderings: int | None, seed, zero: float) -> list[dict]:
     from ..highdim import class_cost, network_cost
@@ -126,11 +184,21 @@ def _sls_rows(data, kind: str, base: dict, max_orderings: int | None, seed, zero
     rows = []
     for res in results:
         pos = {c: i for i, c in enumerate(res.ordering)}
-        row = dict(base, kind=kind, ordering="".join(map(str, res.ordering)), status=res.status,
-                   feasible=res.feasible, failed_step=res.failed_step, reason=res.reason,
-                   push=res.push, min_gamma=float(np.nanmin(res.gammas)) if res.gammas else None,
-                   violates_block=any(pos[j] < pos[a] for j, a in blocks), n_numbers=q * (m + 2), Y_norm=ynorm,
-                   n_orderings_total=int(np.prod(np.arange(1, q + 1))))
+        row = dict(
+            base,
+            kind=kind,
+            ordering="".join(map(str, res.ordering)),
+            status=res.status,
+            feasible=res.feasible,
+            failed_step=res.failed_step,
+            reason=res.reason,
+            push=res.push,
+            min_gamma=float(np.nanmin(res.gammas)) if res.gammas else None,
+            violates_block=any(pos[j] < pos[a] for j, a in blocks),
+            n_numbers=q * (m + 2),
+            Y_norm=ynorm,
+            n_orderings_total=int(np.prod(np.arange(1, q + 1))),
+        )
         if res.feasible:
             params = sls_parameters(res)
             net = sls_network(data, res.ordering, params)
@@ -144,21 +212,37 @@ def _sls_rows(data, kind: str, base: dict, max_orderings: int | None, seed, zero
             c_in = class_cost(T @ A.T + c0, data.y, data.Y)
             c = network_cost(net, data)
             c_formula = network_cost(sls_network(data, res.ordering, params, output="formula"), data)
-            row.update(cost=c, zero=bool(c <= zero * ynorm), cost_formula_output=c_formula,
-                       cost_input_space=c_in, zero_input_space=bool(c_in <= zero * ynorm),
-                       truncation_error=t_err,
-                       min_margin=float(min(s.margin for s in res.steps)),
-                       max_theta=float(np.max(params[:, -1])),
-                       max_cond=float(max(np.linalg.cond(W) for W in Wc)),
-                       n_params=net.n_params)
+            row.update(
+                cost=c,
+                zero=bool(c <= zero * ynorm),
+                cost_formula_output=c_formula,
+                cost_input_space=c_in,
+                zero_input_space=bool(c_in <= zero * ynorm),
+                truncation_error=t_err,
+                min_margin=float(min(s.margin for s in res.steps)),
+                max_theta=float(np.max(params[:, -1])),
+                max_cond=float(max(np.linalg.cond(W) for W in Wc)),
+                n_params=net.n_params,
+            )
         rows.append(row)
     return rows
 
 
-def run_sls(q: int, ms, replicates: int = 6, n_per_class: int = 25, half_length: float = 0.4,
-            radius: float = 0.025, satellites: int | None = None, clustered_delta_ratio: float = 0.1,
-            max_orderings: int | None = 120, hand: bool = False, seed=(0,), zero: float = ZERO_COST,
-            log=None) -> dict:
+def run_sls(
+    q: int,
+    ms,
+    replicates: int = 6,
+    n_per_class: int = 25,
+    half_length: float = 0.4,
+    radius: float = 0.025,
+    satellites: int | None = None,
+    clustered_delta_ratio: float = 0.1,
+    max_orderings: int | None = 120,
+    hand: bool = False,
+    seed=(0,),
+    zero: float = ZERO_COST,
+    log=None,
+) -> dict:
     """Every ordering of: ``make_shadow`` data (satellites block some orderings) and clustered
     data in R^M, for each M (values below Q skipped, M = Q always added) and replicate; with ``hand`` also the
     hand-made 2-D and 3-D :func:`shadow_example` (Q = 2).  Rows per (dataset, ordering)."""
@@ -185,8 +269,7 @@ def run_sls(q: int, ms, replicates: int = 6, n_per_class: int = 25, half_length:
             data = shadow_example(dim=dim)
             base = {"Q": 2, "M": dim, "replicate": 0, "seed": "hand"}
             rows += _sls_rows(data, "hand", base, None, seed, zero)
-            log(f"sls hand-made example in R^{dim}: "
-                + ", ".join(f"{r['ordering']} {r['status']}" for r in rows[-2:]))
+            log(f"sls hand-made example in R^{dim}: " + ", ".join(f"{r['ordering']} {r['status']}" for r in rows[-2:]))
     for m in ms:
         for rep in range(replicates):
             for kind in ("shadow", "clustered"):
@@ -199,19 +282,45 @@ def run_sls(q: int, ms, replicates: int = 6, n_per_class: int = 25, half_length:
                 new = _sls_rows(data, kind, base, max_orderings, entropy, zero)
                 rows += new
                 feas = [r for r in new if r["feasible"]]
-                log(f"sls Q={q} M={m} {kind} rep={rep}: {len(feas)}/{len(new)} orderings feasible"
-                    + (f", max C {max(r['cost'] for r in feas):.2e}" if feas else ""))
-    return {"kind": "sls", "dlgeom_version": __version__, "Q": q, "M": ms, "replicates": replicates,
-            "n_per_class": n_per_class, "half_length": half_length, "radius": radius,
-            "satellites": sats, "clustered_delta_ratio": clustered_delta_ratio,
-            "max_orderings": max_orderings, "hand": hand, "seed": seed, "zero_cost": zero, "rows": rows}
+                log(
+                    f"sls Q={q} M={m} {kind} rep={rep}: {len(feas)}/{len(new)} orderings feasible"
+                    + (f", max C {max(r['cost'] for r in feas):.2e}" if feas else "")
+                )
+    return {
+        "kind": "sls",
+        "dlgeom_version": __version__,
+        "Q": q,
+        "M": ms,
+        "replicates": replicates,
+        "n_per_class": n_per_class,
+        "half_length": half_length,
+        "radius": radius,
+        "satellites": sats,
+        "clustered_delta_ratio": clustered_delta_ratio,
+        "max_orderings": max_orderings,
+        "hand": hand,
+        "seed": seed,
+        "zero_cost": zero,
+        "rows": rows,
+    }
 
 
 # ---- shallow ------------------------------------------------------------------------------------------
 
-def run_shallow(q: int, replicates: int = 3, n_per_class: int = 60, r_min: float = 1e-3, r_max: float = 0.5,
-                points: int = 13, train_runs: int = 0, train_iter: int = 300, train_ratio: float = 0.1,
-                seed=(0,), log=None) -> dict:
+
+def run_shallow(
+    q: int,
+    replicates: int = 3,
+    n_per_class: int = 60,
+    r_min: float = 1e-3,
+    r_max: float = 0.5,
+    points: int = 13,
+    train_runs: int = 0,
+    train_iter: int = 300,
+    train_ratio: float = 0.1,
+    seed=(0,),
+    log=None,
+) -> dict:
     """The shallow-network quantities over a sweep of the cluster radius, two ways: 'shrink'
     (one draw at r_max, deviations scaled down) and 'fresh' (a new draw at every δ-ratio,
     log-spaced in [r_min, r_max]).  With ``train_runs`` > 0, L-BFGS on the shallow network
@@ -247,10 +356,23 @@ def run_shallow(q: int, replicates: int = 3, n_per_class: int = 60, r_min: float
                     entropy = seed + [rep, 1, i]
                     data = make_clustered(q, n_per_class, float(r), seed=entropy)
                 v = shallow_values(data)
-                rows.append(dict({"Q": q, "mode": mode, "replicate": rep, "level": i, "delta_ratio": float(r),
-                                  "seed": _seed_str(entropy)}, **v))
-        log(f"shallow Q={q} rep={rep}: {2 * points} sweep points, gap at the largest radius "
-            f"{rows[-1]['gap_rel']:.3g}, V_aff/V {rows[-1]['ratio_aff']:.3g}")
+                rows.append(
+                    dict(
+                        {
+                            "Q": q,
+                            "mode": mode,
+                            "replicate": rep,
+                            "level": i,
+                            "delta_ratio": float(r),
+                            "seed": _seed_str(entropy),
+                        },
+                        **v,
+                    )
+                )
+        log(
+            f"shallow Q={q} rep={rep}: {2 * points} sweep points, gap at the largest radius "
+            f"{rows[-1]['gap_rel']:.3g}, V_aff/V {rows[-1]['ratio_aff']:.3g}"
+        )
         if train_runs:
             entropy = seed + [rep, 2]
             data = make_clustered(q, n_per_class, train_ratio, seed=entropy)
@@ -258,21 +380,47 @@ def run_shallow(q: int, replicates: int = 3, n_per_class: int = 60, r_min: float
             A, c, _ = fit_affine(data.X, data, bias=True)
             start = optimise(data, identity_network(data, A, c).to_flat(), 1, "lbfgs", train_iter)
             rng = np.random.default_rng(np.random.SeedSequence(entropy + [1]))
-            runs = [optimise(data, init_random(q, 1, rng, "he"), 1, "lbfgs", train_iter).cost
-                    for _ in range(train_runs)]
+            runs = [
+                optimise(data, init_random(q, 1, rng, "he"), 1, "lbfgs", train_iter).cost for _ in range(train_runs)
+            ]
             best = min([start.cost] + runs)
-            rows.append(dict({"Q": q, "mode": "train", "replicate": rep, "level": -1,
-                              "delta_ratio": train_ratio, "seed": _seed_str(entropy)}, **v,
-                             V_train=best, V_train_from_aff=start.cost, train_runs=train_runs,
-                             train_iter=train_iter))
+            rows.append(
+                dict(
+                    {
+                        "Q": q,
+                        "mode": "train",
+                        "replicate": rep,
+                        "level": -1,
+                        "delta_ratio": train_ratio,
+                        "seed": _seed_str(entropy),
+                    },
+                    **v,
+                    V_train=best,
+                    V_train_from_aff=start.cost,
+                    train_runs=train_runs,
+                    train_iter=train_iter,
+                )
+            )
             log(f"shallow Q={q} rep={rep} training: V {v['V']:.4g}, V_aff {v['V_aff']:.4g}, best trained {best:.4g}")
-    return {"kind": "shallow", "dlgeom_version": __version__, "Q": q, "replicates": replicates,
-            "n_per_class": n_per_class, "r_min": r_min, "r_max": r_max, "points": points,
-            "train_runs": train_runs, "train_iter": train_iter, "train_ratio": train_ratio,
-            "seed": seed, "rows": rows}
+    return {
+        "kind": "shallow",
+        "dlgeom_version": __version__,
+        "Q": q,
+        "replicates": replicates,
+        "n_per_class": n_per_class,
+        "r_min": r_min,
+        "r_max": r_max,
+        "points": points,
+        "train_runs": train_runs,
+        "train_iter": train_iter,
+        "train_ratio": train_ratio,
+        "seed": seed,
+        "rows": rows,
+    }
 
 
 # ---- CLI -------------------------------------------------------------------------------------------------
+
 
 def _cmd_highdim(args) -> dict:
     from ..jsonutil import write_json
@@ -281,8 +429,18 @@ def _cmd_highdim(args) -> dict:
     t0 = time.perf_counter()
     log = stage_logger(args.quiet)
     theta = None if args.theta in (None, "regular") else _parse_theta(args.theta)
-    out = run_highdim(args.Q, args.M, args.delta_ratio, args.perp_scale, args.replicates, args.n, theta,
-                      args.seed, args.zero_cost, log)
+    out = run_highdim(
+        args.Q,
+        args.M,
+        args.delta_ratio,
+        args.perp_scale,
+        args.replicates,
+        args.n,
+        theta,
+        args.seed,
+        args.zero_cost,
+        log,
+    )
     write_json(out, args.out)
     log(f"wrote {args.out} ({len(out['rows'])} rows) in {time.perf_counter() - t0:.2f} s")
     return {}
@@ -301,8 +459,21 @@ def _cmd_sls(args) -> dict:
     _check_out(args.out)
     t0 = time.perf_counter()
     log = stage_logger(args.quiet)
-    out = run_sls(args.Q, args.M, args.replicates, args.n, args.half_length, args.radius, args.satellites,
-                  args.clustered_delta_ratio, args.max_orderings, args.hand, args.seed, args.zero_cost, log)
+    out = run_sls(
+        args.Q,
+        args.M,
+        args.replicates,
+        args.n,
+        args.half_length,
+        args.radius,
+        args.satellites,
+        args.clustered_delta_ratio,
+        args.max_orderings,
+        args.hand,
+        args.seed,
+        args.zero_cost,
+        log,
+    )
     write_json(out, args.out)
     log(f"wrote {args.out} ({len(out['rows'])} rows) in {time.perf_counter() - t0:.2f} s")
     return {}
@@ -314,8 +485,19 @@ def _cmd_shallow(args) -> dict:
     _check_out(args.out)
     t0 = time.perf_counter()
     log = stage_logger(args.quiet)
-    out = run_shallow(args.Q, args.replicates, args.n, args.r_min, args.r_max, args.points, args.train_runs,
-                      args.train_iter, args.train_ratio, args.seed, log)
+    out = run_shallow(
+        args.Q,
+        args.replicates,
+        args.n,
+        args.r_min,
+        args.r_max,
+        args.points,
+        args.train_runs,
+        args.train_iter,
+        args.train_ratio,
+        args.seed,
+        log,
+    )
     write_json(out, args.out)
     log(f"wrote {args.out} ({len(out['rows'])} rows) in {time.perf_counter() - t0:.2f} s")
     return {}
@@ -332,8 +514,9 @@ def _cmd_tables(args) -> dict:
     frames = load_runs(groups)
     from .beyond_report import FIT_MAX_DELTA_P
 
-    fit_max = (FIT_MAX_DELTA_P if args.fit_max is None
-               else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True))
+    fit_max = (
+        FIT_MAX_DELTA_P if args.fit_max is None else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True)
+    )
     check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     written = write_beyond_tables(frames, out_dir, args.zero_cost, fit_max)
     inputs = [p for paths in groups.values() for p in paths]
@@ -364,15 +547,17 @@ def _cmd_figure(args) -> dict:
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
         raise DlgeomInputError(f"--out-dir: directory {str(out_dir)!r} does not exist")
-    fit_max = (R.FIT_MAX_DELTA_P if args.fit_max is None
-               else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True))
+    fit_max = (
+        R.FIT_MAX_DELTA_P if args.fit_max is None else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True)
+    )
     for n, path in paths.items():
         try:
             df = pd.read_csv(path, dtype={"ordering": str, "seed": str})
         except pd.errors.EmptyDataError:
             df = pd.DataFrame()
-        fig = R.fig_shallow(df, fit_max) if n == "shallow" else \
-            {"highdim": R.fig_highdim, "sls": R.fig_sls}[n](df, zero)
+        fig = (
+            R.fig_shallow(df, fit_max) if n == "shallow" else {"highdim": R.fig_highdim, "sls": R.fig_sls}[n](df, zero)
+        )
         for p in save_figure(fig, out_dir / n):
             write_provenance(p, [path], f"dlgeom beyond-figure --name {n}", args.config_hash, args.seed)
         print(f"wrote {out_dir / n}.png and {out_dir / n}.pdf")
@@ -381,20 +566,30 @@ def _cmd_figure(args) -> dict:
 
 def register(sub) -> dict:
     """Add the subcommands to the ``dlgeom`` parser; returns {name: handler}."""
-    from ..argtypes import float_list as _float_list, int_list as _int_list
+    from ..argtypes import float_list as _float_list
+    from ..argtypes import int_list as _int_list
 
-    h = sub.add_parser("highdim", help="M >= Q: construction in R^M vs project-then-construct (JSON)",
-                       description="Clustered data in R^M (random isometric embedding of the R^Q data plus noise in "
-                                   "the extra directions), constructed by the Q+1-layer construction "
-                                   "(docs/mathematics.md §8) "
-                                   "and, for comparison, by PCA to Q dimensions then the R^Q construction.")
+    h = sub.add_parser(
+        "highdim",
+        help="M >= Q: construction in R^M vs project-then-construct (JSON)",
+        description="Clustered data in R^M (random isometric embedding of the R^Q data plus noise in "
+        "the extra directions), constructed by the Q+1-layer construction "
+        "(docs/mathematics.md §8) "
+        "and, for comparison, by PCA to Q dimensions then the R^Q construction.",
+    )
     h.add_argument("--Q", type=int, required=True, help="number of classes (>= 2)")
-    h.add_argument("--M", type=_int_list, required=True,
-                   help="input dimensions, comma-separated (M < Q skipped; M = Q added)")
-    h.add_argument("--delta-ratio", type=_float_list, default=[0.05, 0.2],
-                   help="δ-ratios r of the R^Q data (default 0.05,0.2)")
-    h.add_argument("--perp-scale", type=_float_list, default=[1.0, 10.0],
-                   help="noise in the M − Q extra directions, in units of δ (default 1,10)")
+    h.add_argument(
+        "--M", type=_int_list, required=True, help="input dimensions, comma-separated (M < Q skipped; M = Q added)"
+    )
+    h.add_argument(
+        "--delta-ratio", type=_float_list, default=[0.05, 0.2], help="δ-ratios r of the R^Q data (default 0.05,0.2)"
+    )
+    h.add_argument(
+        "--perp-scale",
+        type=_float_list,
+        default=[1.0, 10.0],
+        help="noise in the M − Q extra directions, in units of δ (default 1,10)",
+    )
     h.add_argument("--theta", default="regular", help="cone angle of the mean simplex ('regular' or radians)")
     h.add_argument("--replicates", type=int, default=3)
     h.add_argument("--n", type=int, default=40, help="points per class")
@@ -403,10 +598,12 @@ def register(sub) -> dict:
     h.add_argument("--out", required=True, help="output JSON")
     h.add_argument("--quiet", action="store_true")
 
-    s = sub.add_parser("sls",
-                       help="sequentially linearly separable data: LP per ordering, Q(M+2)-number networks (JSON)",
-                       description="For every ordering of the classes: one LP per step (scipy/HiGHS), and when the "
-                                   "ordering is feasible the zero-cost network from Q(M+2) numbers.")
+    s = sub.add_parser(
+        "sls",
+        help="sequentially linearly separable data: LP per ordering, Q(M+2)-number networks (JSON)",
+        description="For every ordering of the classes: one LP per step (scipy/HiGHS), and when the "
+        "ordering is feasible the zero-cost network from Q(M+2) numbers.",
+    )
     s.add_argument("--Q", type=int, required=True)
     s.add_argument("--M", type=_int_list, required=True, help="input dimensions (values < Q skipped; M = Q added)")
     s.add_argument("--replicates", type=int, default=4)
@@ -422,9 +619,12 @@ def register(sub) -> dict:
     s.add_argument("--out", required=True)
     s.add_argument("--quiet", action="store_true")
 
-    w = sub.add_parser("shallow", help="shallow network: B, V, V_aff over a radius sweep (JSON)",
-                       description="B = |YΔ_1|_N, δ_P, V (closed form and least squares), V_aff over a sweep of the "
-                                   "cluster radius; optional training probe of the true minimum.")
+    w = sub.add_parser(
+        "shallow",
+        help="shallow network: B, V, V_aff over a radius sweep (JSON)",
+        description="B = |YΔ_1|_N, δ_P, V (closed form and least squares), V_aff over a sweep of the "
+        "cluster radius; optional training probe of the true minimum.",
+    )
     w.add_argument("--Q", type=int, required=True)
     w.add_argument("--replicates", type=int, default=3)
     w.add_argument("--n", type=int, default=60, help="points per class")
@@ -438,8 +638,11 @@ def register(sub) -> dict:
     w.add_argument("--out", required=True)
     w.add_argument("--quiet", action="store_true")
 
-    t = sub.add_parser("beyond-tables", help="highdim/sls/shallow run files -> tables (CSV)",
-                       description="Writes highdim.csv, sls.csv, shallow.csv and beyond_claims.csv.")
+    t = sub.add_parser(
+        "beyond-tables",
+        help="highdim/sls/shallow run files -> tables (CSV)",
+        description="Writes highdim.csv, sls.csv, shallow.csv and beyond_claims.csv.",
+    )
     t.add_argument("--highdim", nargs="*", default=None)
     t.add_argument("--sls", nargs="*", default=None)
     t.add_argument("--shallow", nargs="*", default=None)
@@ -457,5 +660,10 @@ def register(sub) -> dict:
     f.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     f.add_argument("--config-hash", default=None)
     f.add_argument("--seed", type=_int_list, default=None)
-    return {"highdim": _cmd_highdim, "sls": _cmd_sls, "shallow": _cmd_shallow,
-            "beyond-tables": _cmd_tables, "beyond-figure": _cmd_figure}
+    return {
+        "highdim": _cmd_highdim,
+        "sls": _cmd_sls,
+        "shallow": _cmd_shallow,
+        "beyond-tables": _cmd_tables,
+        "beyond-figure": _cmd_figure,
+    }

@@ -29,10 +29,10 @@ from ..geometry import (
     theta_cap_for_cond,
 )
 from ..jsonutil import write_json
-from ..safe_write import staged_directory
 from ..local_minima import analyse_patterns
 from ..mu_box import check_box
 from ..network import activation_margin, cost, relu, truncate
+from ..safe_write import staged_directory
 from ..synthetic import make_clustered
 from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError
@@ -42,8 +42,17 @@ from .seeds import seed_list as _seed
 __all__ = ["write_synthetic_cell", "write_user_cell", "run_cell", "read_manifest"]
 
 
-def write_synthetic_cell(out_dir, q: int, theta, delta_ratio: float, n_per_class: int,
-                         n_test_per_class: int, noise: str, replicates: int, seed_prefix) -> Path:
+def write_synthetic_cell(
+    out_dir,
+    q: int,
+    theta,
+    delta_ratio: float,
+    n_per_class: int,
+    n_test_per_class: int,
+    noise: str,
+    replicates: int,
+    seed_prefix,
+) -> Path:
     """Replicate k: training data with seed [*prefix, k, 0], held-out data [*prefix, k, 1]
     (same distribution: same means, same δ, same noise shape).  The directory is built in a
     temporary sibling and renamed into place at the end: a failure leaves nothing."""
@@ -56,11 +65,26 @@ def write_synthetic_cell(out_dir, q: int, theta, delta_ratio: float, n_per_class
             test = make_clustered(q, n_test_per_class, delta_ratio, theta, noise, seed=_seed(seed_prefix, k, 1))
             save_dataset(train, out / f"train_{k}.npz")
             save_dataset(test, out / f"test_{k}.npz")
-            files.append({"replicate": k, "train": f"train_{k}.npz", "test": f"test_{k}.npz",
-                          "seed": _seed(seed_prefix, k, 0), "seed_test": _seed(seed_prefix, k, 1)})
-        manifest = {"kind": "synthetic", "Q": q, "theta": "regular" if theta is None else theta,
-                    "delta_ratio": delta_ratio, "noise": noise, "n_per_class": n_per_class,
-                    "n_test_per_class": n_test_per_class, "seed_prefix": list(seed_prefix), "replicates": files}
+            files.append(
+                {
+                    "replicate": k,
+                    "train": f"train_{k}.npz",
+                    "test": f"test_{k}.npz",
+                    "seed": _seed(seed_prefix, k, 0),
+                    "seed_test": _seed(seed_prefix, k, 1),
+                }
+            )
+        manifest = {
+            "kind": "synthetic",
+            "Q": q,
+            "theta": "regular" if theta is None else theta,
+            "delta_ratio": delta_ratio,
+            "noise": noise,
+            "n_per_class": n_per_class,
+            "n_test_per_class": n_test_per_class,
+            "seed_prefix": list(seed_prefix),
+            "replicates": files,
+        }
         write_json(manifest, out / "manifest.json")
     return final / "manifest.json"
 
@@ -70,8 +94,9 @@ def shrink_toward_means(data: Dataset, lam: float, means: np.ndarray) -> np.ndar
     return means[data.y] + lam * (data.X - means[data.y])
 
 
-def write_user_cell(out_dir, path, shrink: float, test_fraction: float, replicates: int, seed_prefix,
-                    name: str | None = None) -> Path:
+def write_user_cell(
+    out_dir, path, shrink: float, test_fraction: float, replicates: int, seed_prefix, name: str | None = None
+) -> Path:
     """A user's dataset, shrunk toward its class means (of the whole file) by λ = ``shrink`` and
     split per replicate into stratified train/test parts (seed [*prefix, k]).  ``name``: the
     dataset's name in the tables (the config's ``datasets[].name``; default the file name without
@@ -83,8 +108,9 @@ def write_user_cell(out_dir, path, shrink: float, test_fraction: float, replicat
     return final / "manifest.json"
 
 
-def _write_user_cell(out: Path, path, shrink: float, test_fraction: float, replicates: int, seed_prefix,
-                     name: str) -> None:
+def _write_user_cell(
+    out: Path, path, shrink: float, test_fraction: float, replicates: int, seed_prefix, name: str
+) -> None:
     data = load_dataset(path)
     means = class_means(data.X, data.y, data.n_classes)
     X = shrink_toward_means(data, shrink, means)
@@ -97,15 +123,29 @@ def _write_user_cell(out: Path, path, shrink: float, test_fraction: float, repli
             n_test = min(max(1, int(round(test_fraction * rows.size))), rows.size - 2)
             test_mask[rng.choice(rows, size=n_test, replace=False)] = True
         meta = {"source": Path(path).name, "shrink": shrink, "seed": _seed(seed_prefix, k)}
-        save_dataset(Dataset(X[~test_mask], data.y[~test_mask], data.Y, {**meta, "part": "train"}),
-                     out / f"train_{k}.npz")
-        save_dataset(Dataset(X[test_mask], data.y[test_mask], data.Y, {**meta, "part": "test"}),
-                     out / f"test_{k}.npz")
-        files.append({"replicate": k, "train": f"train_{k}.npz", "test": f"test_{k}.npz",
-                      "seed": _seed(seed_prefix, k), "seed_test": _seed(seed_prefix, k)})
-    manifest = {"kind": "user", "name": name, "source": Path(path).name, "shrink": shrink,
-                "test_fraction": test_fraction,
-                "Q": data.n_classes, "seed_prefix": list(seed_prefix), "replicates": files}
+        save_dataset(
+            Dataset(X[~test_mask], data.y[~test_mask], data.Y, {**meta, "part": "train"}), out / f"train_{k}.npz"
+        )
+        save_dataset(Dataset(X[test_mask], data.y[test_mask], data.Y, {**meta, "part": "test"}), out / f"test_{k}.npz")
+        files.append(
+            {
+                "replicate": k,
+                "train": f"train_{k}.npz",
+                "test": f"test_{k}.npz",
+                "seed": _seed(seed_prefix, k),
+                "seed_test": _seed(seed_prefix, k),
+            }
+        )
+    manifest = {
+        "kind": "user",
+        "name": name,
+        "source": Path(path).name,
+        "shrink": shrink,
+        "test_fraction": test_fraction,
+        "Q": data.n_classes,
+        "seed_prefix": list(seed_prefix),
+        "replicates": files,
+    }
     write_json(manifest, out / "manifest.json")
 
 
@@ -113,8 +153,9 @@ def read_manifest(data_dir) -> dict:
     from ..jsonutil import malformed, read_json
 
     if not Path(data_dir).is_dir():
-        raise DlgeomInputError(f"--data-dir: {data_dir} is not a directory; create the cell's data first "
-                               "(dlgeom make-data --out-dir)")
+        raise DlgeomInputError(
+            f"--data-dir: {data_dir} is not a directory; create the cell's data first (dlgeom make-data --out-dir)"
+        )
     path = Path(data_dir) / "manifest.json"
     if not path.exists():
         raise DlgeomInputError(f"{path}: no manifest; create the cell's data first (dlgeom make-data --out-dir)")
@@ -190,9 +231,15 @@ def theta0_analysis(train: Dataset, geom) -> dict:
     exceeds it; ``box_nonempty_exact_sup``: D(θ_*) exceeds the exact threshold at θ_* for some θ_*
     of a grid of SUP_GRID values accumulating at π, or in the limit θ_* → π."""
     cb = geom.collapse_bound
-    out = {"D_sup": float("nan"), "D_cap": float("nan"), "collapse_bound_exact": float("nan"),
-           "box_nonempty_sup": False, "box_nonempty_cap": False, "box_nonempty_exact": False,
-           "box_nonempty_exact_sup": False}
+    out = {
+        "D_sup": float("nan"),
+        "D_cap": float("nan"),
+        "collapse_bound_exact": float("nan"),
+        "box_nonempty_sup": False,
+        "box_nonempty_cap": False,
+        "box_nonempty_exact": False,
+        "box_nonempty_exact_sup": False,
+    }
     if not (geom.theta_max < A3_LIMIT and np.isfinite(geom.f).all()):
         return out
     d_sup = depth_sup(geom.means, geom.f, geom.delta)
@@ -200,17 +247,38 @@ def theta0_analysis(train: Dataset, geom) -> dict:
     d_cap = depth_at(geom.means, geom.f, geom.delta, cap) if cap > geom.theta_max else float("nan")
     exact = exact_collapse_bound(train.X, train.y, geom.means, geom.f, geom.theta_star)
     grid = geom.theta_max + (np.pi - geom.theta_max) * (1 - 0.5 ** np.arange(1, SUP_GRID + 1))
-    exact_any = any(depth_at(geom.means, geom.f, geom.delta, t)
-                    > exact_collapse_bound(train.X, train.y, geom.means, geom.f, t) for t in grid if t < np.pi)
-    out.update({"D_sup": d_sup, "D_cap": d_cap, "collapse_bound_exact": exact, "box_nonempty_sup": bool(d_sup > cb),
-                "box_nonempty_cap": bool(d_cap > cb), "box_nonempty_exact": bool(geom.D > exact),
-                "box_nonempty_exact_sup": bool(exact_any or d_sup > exact)})
+    exact_any = any(
+        depth_at(geom.means, geom.f, geom.delta, t) > exact_collapse_bound(train.X, train.y, geom.means, geom.f, t)
+        for t in grid
+        if t < np.pi
+    )
+    out.update(
+        {
+            "D_sup": d_sup,
+            "D_cap": d_cap,
+            "collapse_bound_exact": exact,
+            "box_nonempty_sup": bool(d_sup > cb),
+            "box_nonempty_cap": bool(d_cap > cb),
+            "box_nonempty_exact": bool(geom.D > exact),
+            "box_nonempty_exact_sup": bool(exact_any or d_sup > exact),
+        }
+    )
     return out
 
 
-def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1e-4, 1e-2, 1e-1),
-             probe_draws: int = 3, zero_cost: float = ZERO_COST, seed=(0,), cell_key: str = "",
-             log=lambda msg: None, theta0=STUDY_THETA0, patterns_engine: str = "batched") -> dict:
+def run_cell(
+    data_dir,
+    layers_offsets,
+    mu_samples_n: int = 8,
+    probe_eps=(1e-8, 1e-4, 1e-2, 1e-1),
+    probe_draws: int = 3,
+    zero_cost: float = ZERO_COST,
+    seed=(0,),
+    cell_key: str = "",
+    log=lambda msg: None,
+    theta0=STUDY_THETA0,
+    patterns_engine: str = "batched",
+) -> dict:
     """Every measurement of one cell.  Returns {'cell', 'rows', 'patterns', 'degeneracy',
     'prop22', 'curation'} (no wall-clock time: reruns give the same bytes); seeds for μ draws and probes
     derive from ``seed``.
@@ -223,12 +291,23 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     manifest = read_manifest(data_dir)
-    base = {"cell": cell_key, "kind": manifest["kind"], "Q": manifest["Q"],
-            "theta": str(manifest.get("theta", "")), "delta_ratio": manifest.get("delta_ratio", float("nan")),
-            "dataset": manifest.get("name", Path(manifest.get("source", "")).stem),
-            "shrink": manifest.get("shrink")}   # None (an empty cell) for synthetic cells
-    out = {"cell": {**base, "seed": list(seed), "manifest": manifest}, "rows": [], "patterns": [],
-           "degeneracy": [], "prop22": [], "curation": []}
+    base = {
+        "cell": cell_key,
+        "kind": manifest["kind"],
+        "Q": manifest["Q"],
+        "theta": str(manifest.get("theta", "")),
+        "delta_ratio": manifest.get("delta_ratio", float("nan")),
+        "dataset": manifest.get("name", Path(manifest.get("source", "")).stem),
+        "shrink": manifest.get("shrink"),
+    }  # None (an empty cell) for synthetic cells
+    out = {
+        "cell": {**base, "seed": list(seed), "manifest": manifest},
+        "rows": [],
+        "patterns": [],
+        "degeneracy": [],
+        "prop22": [],
+        "curation": [],
+    }
     for entry in manifest["replicates"]:
         k = entry["replicate"]
         rep_seq = np.random.SeedSequence(list(seed) + [k])
@@ -239,15 +318,30 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
         geom = geometry(train, theta0)
         rep = assumptions(geom)
         realised = train.meta.get("realised", {})
-        common = {**base, "replicate": k, "seed": "-".join(map(str, entry["seed"])), "N": train.n_points,
-                  "r": geom.r, "theta_max": geom.theta_max, "theta0": geom.theta0, "theta_star": geom.theta_star,
-                  "cond_W": 1.0 / geom.lam,
-                  "theta_mean": realised.get("theta_mean_simplex", float("nan")),
-                  "cond_xred": geom.cond_xred, "A1": rep.A1.holds, "A2": rep.A2.holds, "A3": rep.A3.holds,
-                  "all_hold": rep.all_hold, "box_nonempty": rep.box_nonempty,
-                  "box_nonempty_paper": rep.box_nonempty_paper_D, "D": geom.D, "D_eff": geom.D_eff,
-                  "collapse_bound": geom.collapse_bound, "dist_min": float(geom.dist_to_barycenter.min()),
-                  **theta0_analysis(train, geom)}
+        common = {
+            **base,
+            "replicate": k,
+            "seed": "-".join(map(str, entry["seed"])),
+            "N": train.n_points,
+            "r": geom.r,
+            "theta_max": geom.theta_max,
+            "theta0": geom.theta0,
+            "theta_star": geom.theta_star,
+            "cond_W": 1.0 / geom.lam,
+            "theta_mean": realised.get("theta_mean_simplex", float("nan")),
+            "cond_xred": geom.cond_xred,
+            "A1": rep.A1.holds,
+            "A2": rep.A2.holds,
+            "A3": rep.A3.holds,
+            "all_hold": rep.all_hold,
+            "box_nonempty": rep.box_nonempty,
+            "box_nonempty_paper": rep.box_nonempty_paper_D,
+            "D": geom.D,
+            "D_eff": geom.D_eff,
+            "collapse_bound": geom.collapse_bound,
+            "dist_min": float(geom.dist_to_barycenter.min()),
+            **theta0_analysis(train, geom),
+        }
         for L in [q + off for off in layers_offsets]:
             row = {**common, "L": L, **_nan_row(), "accuracy_ncm": _nearest_mean_accuracy(train, test)}
             try:
@@ -266,30 +360,63 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
                 row["accuracy_train"] = float(np.mean(predict_metric(con, train.Y, train.X) == train.y))
                 row["activation_margin"] = activation_margin(net, train.X)
                 row["eps_safe"] = relative_margin(net, train.X)
-                for p in analyse_patterns(train, L, geom, mu_samples_n, pat_seq.spawn(1)[0].generate_state(1)[0],
-                                          engine=patterns_engine):
+                for p in analyse_patterns(
+                    train, L, geom, mu_samples_n, pat_seq.spawn(1)[0].generate_state(1)[0], engine=patterns_engine
+                ):
                     d = p.to_dict()
                     s = "".join(map(str, d.pop("s")))
                     n_intact = s.count("1")
-                    out["patterns"].append({
-                        **{k2: common[k2] for k2 in ("cell", "kind", "Q", "theta", "delta_ratio", "replicate", "r",
-                                                     "theta_max", "theta0", "theta_star", "all_hold",
-                                                     "box_nonempty")},
-                        "L": L, "s": s, "n_intact": n_intact,
-                        "type": "global" if n_intact == 0 else ("none" if n_intact == q else "mixed"),
-                        "value_paper": d["value_paper"], "value_biasfree": d["value_biasfree"],
-                        "value_affine": d["value_affine"], "closed_form_error": d["closed_form_error"],
-                        "mu_in_box": d["mu_in_box"], "mu_dependent": d["mu_dependent"],
-                        "mu_range": d["value_affine_max_over_mu"] - d["value_affine_min_over_mu"],
-                        "stationary": d["stationary"], "grad_norm": d["grad_norm"],
-                        "max_abs_dF_dmu": float(np.max(np.abs(d["dF_dmu"]))),
-                        "mu_descent": d["mu_descent"], "descent_drop": d["descent_drop"],
-                    })
-                for pr in degeneracy_probe(net, train, probe_eps, probe_draws,
-                                           probe_seq.spawn(1)[0].generate_state(1)[0]):
-                    out["degeneracy"].append({"cell": cell_key, "Q": q, "L": L, "replicate": k,
-                                              "all_hold": rep.all_hold,
-                                              "zero_at_start": row["cost_global"] <= zero_cost, **pr})
+                    out["patterns"].append(
+                        {
+                            **{
+                                k2: common[k2]
+                                for k2 in (
+                                    "cell",
+                                    "kind",
+                                    "Q",
+                                    "theta",
+                                    "delta_ratio",
+                                    "replicate",
+                                    "r",
+                                    "theta_max",
+                                    "theta0",
+                                    "theta_star",
+                                    "all_hold",
+                                    "box_nonempty",
+                                )
+                            },
+                            "L": L,
+                            "s": s,
+                            "n_intact": n_intact,
+                            "type": "global" if n_intact == 0 else ("none" if n_intact == q else "mixed"),
+                            "value_paper": d["value_paper"],
+                            "value_biasfree": d["value_biasfree"],
+                            "value_affine": d["value_affine"],
+                            "closed_form_error": d["closed_form_error"],
+                            "mu_in_box": d["mu_in_box"],
+                            "mu_dependent": d["mu_dependent"],
+                            "mu_range": d["value_affine_max_over_mu"] - d["value_affine_min_over_mu"],
+                            "stationary": d["stationary"],
+                            "grad_norm": d["grad_norm"],
+                            "max_abs_dF_dmu": float(np.max(np.abs(d["dF_dmu"]))),
+                            "mu_descent": d["mu_descent"],
+                            "descent_drop": d["descent_drop"],
+                        }
+                    )
+                for pr in degeneracy_probe(
+                    net, train, probe_eps, probe_draws, probe_seq.spawn(1)[0].generate_state(1)[0]
+                ):
+                    out["degeneracy"].append(
+                        {
+                            "cell": cell_key,
+                            "Q": q,
+                            "L": L,
+                            "replicate": k,
+                            "all_hold": rep.all_hold,
+                            "zero_at_start": row["cost_global"] <= zero_cost,
+                            **pr,
+                        }
+                    )
                 if L == q:
                     out["prop22"].append({"cell": cell_key, "replicate": k, **prop22_errors(net, train.X)})
                     if k == 0:
@@ -300,6 +427,8 @@ def run_cell(data_dir, layers_offsets, mu_samples_n: int = 8, probe_eps=(1e-8, 1
             except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
                 row["status"] = f"numerical: {type(exc).__name__}: {exc}"
             out["rows"].append(row)
-            log(f"{cell_key} replicate {k} L={L}: C={row['cost_global']:.3e} status={row['status']}"
-                f" ({time.perf_counter() - t0:.1f} s)")
+            log(
+                f"{cell_key} replicate {k} L={L}: C={row['cost_global']:.3e} status={row['status']}"
+                f" ({time.perf_counter() - t0:.1f} s)"
+            )
     return out

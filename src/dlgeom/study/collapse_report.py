@@ -26,37 +26,118 @@ import numpy as np
 import pandas as pd
 
 from ..thresholds import OPTIMISER_ZERO
-from .tables import fmt
+from .tables import fmt, write_csv
 from .tables import frac as _frac
-from .tables import write_csv
 from .verdicts import COLUMNS, empty_row, make_row
 
 __all__ = [
-    "NC_COLUMNS", "WIDTH_COLUMNS", "SEPARATION_COLUMNS", "SOURCES", "load_collapse", "neural_collapse_table",
-    "separation_per_network", "separation_table", "collapse_claims", "write_collapse_tables", "read_collapse_tables",
-    "fig_neural_collapse", "fig_width_plus_one", "fig_separation",
+    "NC_COLUMNS",
+    "WIDTH_COLUMNS",
+    "SEPARATION_COLUMNS",
+    "SOURCES",
+    "load_collapse",
+    "neural_collapse_table",
+    "separation_per_network",
+    "separation_table",
+    "collapse_claims",
+    "write_collapse_tables",
+    "read_collapse_tables",
+    "fig_neural_collapse",
+    "fig_width_plus_one",
+    "fig_separation",
 ]
 
 SOURCES = ("global", "s1", "trained_zero", "trained_minimum")
 #: the per-network NC quantities (dlgeom.neural_collapse) whose medians the table holds, same names
-NC_METRICS = ("nc1_papyan", "nc2_vs_targets", "nc3_vs_targets", "nc4_ncc_mismatch", "nc1_trace_ratio", "nc2_vs_etf",
-              "nc3_papyan", "cdnv", "separation_fuzziness")
+NC_METRICS = (
+    "nc1_papyan",
+    "nc2_vs_targets",
+    "nc3_vs_targets",
+    "nc4_ncc_mismatch",
+    "nc1_trace_ratio",
+    "nc2_vs_etf",
+    "nc3_papyan",
+    "cdnv",
+    "separation_fuzziness",
+)
 NC_COLUMNS = [
-    "cell", "source", "optimiser", "start", "layer", "nc1_papyan", "nc2_vs_targets", "nc3_vs_targets",
-    "nc4_ncc_mismatch", "layer_kind", "category", "Q", "L", "n_networks", "nc1_trace_ratio", "nc2_vs_etf",
-    "nc3_papyan", "cdnv", "separation_fuzziness", "spread_max", "frac_classes_collapsed", "frac_staircase",
-    "frac_all_last_hidden", "frac_not_collapsed_hidden", "collapse_layers_mode", "cost_median",
+    "cell",
+    "source",
+    "optimiser",
+    "start",
+    "layer",
+    "nc1_papyan",
+    "nc2_vs_targets",
+    "nc3_vs_targets",
+    "nc4_ncc_mismatch",
+    "layer_kind",
+    "category",
+    "Q",
+    "L",
+    "n_networks",
+    "nc1_trace_ratio",
+    "nc2_vs_etf",
+    "nc3_papyan",
+    "cdnv",
+    "separation_fuzziness",
+    "spread_max",
+    "frac_classes_collapsed",
+    "frac_staircase",
+    "frac_all_last_hidden",
+    "frac_not_collapsed_hidden",
+    "collapse_layers_mode",
+    "cost_median",
 ]
 WIDTH_COLUMNS = [
-    "cell", "Q", "L", "minimum", "representative", "level_type", "nearest_level", "structure", "kind",
-    "multiplicity", "embedding", "escapable", "cost_before", "cost_embedded", "cost_after", "rel_drop", "method",
-    "status", "grad_norm", "min_hess_eig", "probe_min_rel_change", "n_iter", "start", "optimiser", "run", "choice",
+    "cell",
+    "Q",
+    "L",
+    "minimum",
+    "representative",
+    "level_type",
+    "nearest_level",
+    "structure",
+    "kind",
+    "multiplicity",
+    "embedding",
+    "escapable",
+    "cost_before",
+    "cost_embedded",
+    "cost_after",
+    "rel_drop",
+    "method",
+    "status",
+    "grad_norm",
+    "min_hess_eig",
+    "probe_min_rel_change",
+    "n_iter",
+    "start",
+    "optimiser",
+    "run",
+    "choice",
     "seed",
 ]
 SEPARATION_COLUMNS = [
-    "cell", "source", "optimiser", "start", "category", "Q", "L", "n_networks", "n_fitted", "rho_median", "rho_q25",
-    "rho_q75", "pearson_r_median", "n_geometric_fit", "n_two_layer_fits", "n_layers_fitted_median",
-    "n_layers_all_collapsed_median", "fuzziness_input_median", "fuzziness_last_hidden_median", "status",
+    "cell",
+    "source",
+    "optimiser",
+    "start",
+    "category",
+    "Q",
+    "L",
+    "n_networks",
+    "n_fitted",
+    "rho_median",
+    "rho_q25",
+    "rho_q75",
+    "pearson_r_median",
+    "n_geometric_fit",
+    "n_two_layer_fits",
+    "n_layers_fitted_median",
+    "n_layers_all_collapsed_median",
+    "fuzziness_input_median",
+    "fuzziness_last_hidden_median",
+    "status",
 ]
 #: a network's fit counts as geometric decay when it uses ≥ 3 layers and its Pearson r is at most this
 GEOMETRIC_R = -0.9
@@ -76,8 +157,10 @@ def load_collapse(constructed, landscape) -> dict[str, pd.DataFrame]:
     from ..validation import DlgeomInputError
 
     nc, width = [], []
-    for flag, paths, kind in (("constructed", constructed, "collapse_constructed"),
-                              ("landscape", landscape, "collapse_landscape")):
+    for flag, paths, kind in (
+        ("constructed", constructed, "collapse_constructed"),
+        ("landscape", landscape, "collapse_landscape"),
+    ):
         for p in sorted(map(str, paths)):
             try:
                 doc = json.loads(Path(p).read_text())
@@ -126,13 +209,20 @@ def neural_collapse_table(nc: pd.DataFrame) -> pd.DataFrame:
     df["frac_c"] = df["n_collapsed"] / df["Q"]
     keys = ["cell", "source", "optimiser", "start", "category", "layer"]
     g = df.groupby(keys, sort=True)
-    out = g.agg(layer_kind=("layer_kind", "first"), Q=("Q", "first"), L=("L", "first"),
-                n_networks=("nc1_papyan", "size"), **{c: (c, "median") for c in NC_METRICS},
-                spread_max=("spread_max", "median"), frac_classes_collapsed=("frac_c", "mean"),
-                frac_staircase=("stair", "mean"), frac_all_last_hidden=("last", "mean"),
-                frac_not_collapsed_hidden=("never", "mean"),
-                collapse_layers_mode=("collapse_layers", lambda s: s.value_counts().sort_index().idxmax()),
-                cost_median=("cost", "median")).reset_index()
+    out = g.agg(
+        layer_kind=("layer_kind", "first"),
+        Q=("Q", "first"),
+        L=("L", "first"),
+        n_networks=("nc1_papyan", "size"),
+        **{c: (c, "median") for c in NC_METRICS},
+        spread_max=("spread_max", "median"),
+        frac_classes_collapsed=("frac_c", "mean"),
+        frac_staircase=("stair", "mean"),
+        frac_all_last_hidden=("last", "mean"),
+        frac_not_collapsed_hidden=("never", "mean"),
+        collapse_layers_mode=("collapse_layers", lambda s: s.value_counts().sort_index().idxmax()),
+        cost_median=("cost", "median"),
+    ).reset_index()
     order = {s: i for i, s in enumerate(SOURCES)}
     out["_o"] = out["source"].map(order)
     out = out.sort_values(["cell", "_o", "optimiser", "start", "category", "layer"], kind="stable")
@@ -146,8 +236,23 @@ def separation_per_network(nc: pd.DataFrame) -> pd.DataFrame:
     rounding and is left out of the fit and counted in ``n_layers_all_collapsed``."""
     from ..neural_collapse import separation_rate
 
-    cols = ["cell", "source", "optimiser", "start", "category", "run", "Q", "L", "rho", "pearson_r",
-            "n_layers_fitted", "n_layers_all_collapsed", "fuzziness_input", "fuzziness_last_hidden", "status"]
+    cols = [
+        "cell",
+        "source",
+        "optimiser",
+        "start",
+        "category",
+        "run",
+        "Q",
+        "L",
+        "rho",
+        "pearson_r",
+        "n_layers_fitted",
+        "n_layers_all_collapsed",
+        "fuzziness_input",
+        "fuzziness_last_hidden",
+        "status",
+    ]
     if nc is None or not len(nc) or "separation_fuzziness" not in nc.columns:
         return pd.DataFrame(columns=cols)
     df = nc[nc["layer"] <= nc["L"]].copy()
@@ -157,13 +262,21 @@ def separation_per_network(nc: pd.DataFrame) -> pd.DataFrame:
     for key, g in df.groupby(["cell", "source", "optimiser", "start", "category", "run"], sort=True):
         g = g.sort_values("layer")
         if list(g["layer"]) != list(range(int(g["L"].iloc[0]) + 1)):
-            continue                                     # rows without the input layer: nothing to fit
+            continue  # rows without the input layer: nothing to fit
         D = g["separation_fuzziness"].to_numpy(float)
         zero = (g["n_collapsed"] == g["Q"]).to_numpy()
         fit = separation_rate(D, zero)
-        rows.append(dict(zip(cols[:6], key), Q=int(g["Q"].iloc[0]), L=int(g["L"].iloc[0]), **fit,
-                         n_layers_all_collapsed=int(zero.sum()), fuzziness_input=float(D[0]),
-                         fuzziness_last_hidden=float(D[-1])))
+        rows.append(
+            dict(
+                zip(cols[:6], key),
+                Q=int(g["Q"].iloc[0]),
+                L=int(g["L"].iloc[0]),
+                **fit,
+                n_layers_all_collapsed=int(zero.sum()),
+                fuzziness_input=float(D[0]),
+                fuzziness_last_hidden=float(D[-1]),
+            )
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -182,24 +295,34 @@ def separation_table(nc: pd.DataFrame) -> pd.DataFrame:
     for key, g in per.groupby(["cell", "source", "optimiser", "start", "category"], sort=True):
         f = g[g["fitted"]]
         rho, r = f["rho"].to_numpy(float), f["pearson_r"].dropna().to_numpy(float)
-        rows.append(dict(zip(SEPARATION_COLUMNS[:5], key), Q=int(g["Q"].iloc[0]), L=int(g["L"].iloc[0]),
-                         n_networks=len(g), n_fitted=len(f),
-                         rho_median=float(np.median(rho)) if rho.size else np.nan,
-                         rho_q25=float(np.quantile(rho, 0.25)) if rho.size else np.nan,
-                         rho_q75=float(np.quantile(rho, 0.75)) if rho.size else np.nan,
-                         pearson_r_median=float(np.median(r)) if r.size else np.nan,
-                         n_geometric_fit=int(g["geometric"].sum()),
-                         n_two_layer_fits=int((g["status"] == "two_layers").sum()),
-                         n_layers_fitted_median=float(g["n_layers_fitted"].median()),
-                         n_layers_all_collapsed_median=float(g["n_layers_all_collapsed"].median()),
-                         fuzziness_input_median=float(g["fuzziness_input"].median()),
-                         fuzziness_last_hidden_median=float(g["fuzziness_last_hidden"].median()),
-                         status="ok" if len(f) else "too_few_layers"))
+        rows.append(
+            dict(
+                zip(SEPARATION_COLUMNS[:5], key),
+                Q=int(g["Q"].iloc[0]),
+                L=int(g["L"].iloc[0]),
+                n_networks=len(g),
+                n_fitted=len(f),
+                rho_median=float(np.median(rho)) if rho.size else np.nan,
+                rho_q25=float(np.quantile(rho, 0.25)) if rho.size else np.nan,
+                rho_q75=float(np.quantile(rho, 0.75)) if rho.size else np.nan,
+                pearson_r_median=float(np.median(r)) if r.size else np.nan,
+                n_geometric_fit=int(g["geometric"].sum()),
+                n_two_layer_fits=int((g["status"] == "two_layers").sum()),
+                n_layers_fitted_median=float(g["n_layers_fitted"].median()),
+                n_layers_all_collapsed_median=float(g["n_layers_all_collapsed"].median()),
+                fuzziness_input_median=float(g["fuzziness_input"].median()),
+                fuzziness_last_hidden_median=float(g["fuzziness_last_hidden"].median()),
+                status="ok" if len(f) else "too_few_layers",
+            )
+        )
     out = pd.DataFrame(rows, columns=SEPARATION_COLUMNS)
     order = {s: i for i, s in enumerate(SOURCES)}
     out["_o"] = out["source"].map(order)
-    return (out.sort_values(["cell", "_o", "optimiser", "start", "category"], kind="stable")
-            .drop(columns="_o").reset_index(drop=True))
+    return (
+        out.sort_values(["cell", "_o", "optimiser", "start", "category"], kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
 
 
 # ---- findings -------------------------------------------------------------------------------------------
@@ -220,18 +343,22 @@ def _as_bool(s: pd.Series) -> pd.Series:
 
 def _origin(t: pd.DataFrame) -> pd.Series:
     """'random' (He/Xavier starts), 'perturbed' (perturbed constructed networks) or '-' (constructed)."""
-    return np.where(t["source"].isin(["global", "s1"]), "-",
-                    np.where(t["start"].isin(RANDOM_STARTS), "random", "perturbed"))
+    return np.where(
+        t["source"].isin(["global", "s1"]), "-", np.where(t["start"].isin(RANDOM_STARTS), "random", "perturbed")
+    )
 
 
 def _pattern_text(g: pd.DataFrame, label: str) -> str:
     n = int(g["n_networks"].sum())
     modes = g.groupby("collapse_layers_mode")["n_networks"].sum().sort_values(ascending=False, kind="stable")
-    return (f"{label} ({n} end points): one class per layer {fmt(_weighted(g, 'frac_staircase'))}, all at the last "
-            f"hidden layer {fmt(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden layer "
-            f"{fmt(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers per class, 0 = not "
-            "collapsed even at the output, L+1 = output: "
-            + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items()) + ")")
+    return (
+        f"{label} ({n} end points): one class per layer {fmt(_weighted(g, 'frac_staircase'))}, all at the last "
+        f"hidden layer {fmt(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden layer "
+        f"{fmt(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers per class, 0 = not "
+        "collapsed even at the output, L+1 = output: "
+        + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items())
+        + ")"
+    )
 
 
 def _cdnv_text(t: pd.DataFrame) -> tuple[str, int, int]:
@@ -247,11 +374,13 @@ def _cdnv_text(t: pd.DataFrame) -> tuple[str, int, int]:
     txt = []
     for (src, origin), s in both.groupby(["source", "origin_in"], sort=False):
         label = src if origin == "-" else f"{src} ({origin} starts)"
-        txt.append(f"{label} ({int(s['n_networks_in'].sum())} networks): median CDNV {fmt(s['cdnv_in'].median())} "
-                   f"at the input -> {fmt(s['cdnv_L'].median())} at layer L, Papyan NC1 "
-                   f"{fmt(s['nc1_papyan_in'].median())} -> {fmt(s['nc1_papyan_L'].median())}, NC2 vs ETF at L "
-                   f"{fmt(s['nc2_vs_etf_L'].median())}, Papyan NC3 at L {fmt(s['nc3_papyan_L'].median())}, NC4 "
-                   f"mismatch at L {fmt(s['nc4_ncc_mismatch_L'].median())}")
+        txt.append(
+            f"{label} ({int(s['n_networks_in'].sum())} networks): median CDNV {fmt(s['cdnv_in'].median())} "
+            f"at the input -> {fmt(s['cdnv_L'].median())} at layer L, Papyan NC1 "
+            f"{fmt(s['nc1_papyan_in'].median())} -> {fmt(s['nc1_papyan_L'].median())}, NC2 vs ETF at L "
+            f"{fmt(s['nc2_vs_etf_L'].median())}, Papyan NC3 at L {fmt(s['nc3_papyan_L'].median())}, NC4 "
+            f"mismatch at L {fmt(s['nc4_ncc_mismatch_L'].median())}"
+        )
     n = int(both["n_networks_in"].sum())
     return "; ".join(txt), n, int(both.loc[both["not_lower"], "n_networks_in"].sum())
 
@@ -266,11 +395,13 @@ def _separation_text(sep: pd.DataFrame) -> tuple[str, int, int]:
         nf = int(g["n_fitted"].sum())
         rho = float((g["rho_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
         r = float((g["pearson_r_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
-        txt.append(f"{label}: {nf}/{int(g['n_networks'].sum())} networks with >= 2 positive layers "
-                   f"({int(g['n_two_layer_fits'].sum())} through exactly 2), rho {fmt(rho)} and Pearson r {fmt(r)} "
-                   f"(group medians, mean weighted by networks), geometric decay "
-                   f"(r <= {GEOMETRIC_R:g}, >= 3 layers) {int(g['n_geometric_fit'].sum())}/{nf}, layers with every "
-                   f"class collapsed (D = 0) {fmt(float(g['n_layers_all_collapsed_median'].median()))} (median)")
+        txt.append(
+            f"{label}: {nf}/{int(g['n_networks'].sum())} networks with >= 2 positive layers "
+            f"({int(g['n_two_layer_fits'].sum())} through exactly 2), rho {fmt(rho)} and Pearson r {fmt(r)} "
+            f"(group medians, mean weighted by networks), geometric decay "
+            f"(r <= {GEOMETRIC_R:g}, >= 3 layers) {int(g['n_geometric_fit'].sum())}/{nf}, layers with every "
+            f"class collapsed (D = 0) {fmt(float(g['n_layers_all_collapsed_median'].median()))} (median)"
+        )
     n = int(s["n_fitted"].sum())
     return "; ".join(txt), n, n - int(s["n_geometric_fit"].sum())
 
@@ -288,68 +419,110 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame, separation: pd.
     t = nc_table
     if t is not None and len(t):
         t = t.assign(origin=_origin(t))
-        first = t[t["layer"] == 1]            # one row per group: the pattern fractions
+        first = t[t["layer"] == 1]  # one row per group: the pattern fractions
         glob = first[first["source"] == "global"]
         tz = first[first["source"] == "trained_zero"]
         rnd = tz[tz["origin"] == "random"]
-        parts = [f"construction (L = Q): one class per layer in "
-                 f"{int(round((glob['frac_staircase'] * glob['n_networks']).sum()))}/{int(glob['n_networks'].sum())} "
-                 "cells where A1-A3 hold"]
+        parts = [
+            f"construction (L = Q): one class per layer in "
+            f"{int(round((glob['frac_staircase'] * glob['n_networks']).sum()))}/{int(glob['n_networks'].sum())} "
+            "cells where A1-A3 hold"
+        ]
         for (origin, opt), g in tz.groupby(["origin", "optimiser"], sort=True):
             parts.append(_pattern_text(g, f"trained zero-cost, {origin} starts, {opt}"))
         n_rnd = int(rnd["n_networks"].sum())
         frac = _weighted(rnd, "frac_staircase") if n_rnd else float("nan")
         n_stair = int(round((rnd["frac_staircase"] * rnd["n_networks"]).sum())) if n_rnd else 0
-        add("collapse_layers", n_rnd - n_stair, "; ".join(parts) + f" (random starts: one class per layer {fmt(frac)})",
-            n_rnd)
+        add(
+            "collapse_layers",
+            n_rnd - n_stair,
+            "; ".join(parts) + f" (random starts: one class per layer {fmt(frac)})",
+            n_rnd,
+        )
         last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
         txt = []
         for (src, origin), s in last.groupby(["source", "origin"], sort=False):
             label = src if origin == "-" else f"{src} ({origin} starts)"
-            txt.append(f"{label} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median Papyan NC1 "
-                       f"{fmt(s['nc1_papyan'].median())}, NC1 trace ratio {fmt(s['nc1_trace_ratio'].median())}, CDNV "
-                       f"{fmt(s['cdnv'].median())}, NC2 vs Y {fmt(s['nc2_vs_targets'].median())}, NC2 vs ETF "
-                       f"{fmt(s['nc2_vs_etf'].median())}, NC3 vs Y {fmt(s['nc3_vs_targets'].median())}, Papyan NC3 "
-                       f"{fmt(s['nc3_papyan'].median())}, NC4 mismatch {fmt(s['nc4_ncc_mismatch'].median())}, classes "
-                       f"collapsed {fmt(_weighted(s, 'frac_classes_collapsed'))}")
+            txt.append(
+                f"{label} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median Papyan NC1 "
+                f"{fmt(s['nc1_papyan'].median())}, NC1 trace ratio {fmt(s['nc1_trace_ratio'].median())}, CDNV "
+                f"{fmt(s['cdnv'].median())}, NC2 vs Y {fmt(s['nc2_vs_targets'].median())}, NC2 vs ETF "
+                f"{fmt(s['nc2_vs_etf'].median())}, NC3 vs Y {fmt(s['nc3_vs_targets'].median())}, Papyan NC3 "
+                f"{fmt(s['nc3_papyan'].median())}, NC4 mismatch {fmt(s['nc4_ncc_mismatch'].median())}, classes "
+                f"collapsed {fmt(_weighted(s, 'frac_classes_collapsed'))}"
+            )
         tz_last = last[(last["source"] == "trained_zero") & (last["origin"] == "random")]
         med = float(tz_last["nc1_papyan"].median()) if len(tz_last) else float("nan")
-        add("collapse_last_hidden", 0, f"median Papyan NC1 of trained zero-cost minima from random starts {fmt(med)}; "
+        add(
+            "collapse_last_hidden",
+            0,
+            f"median Papyan NC1 of trained zero-cost minima from random starts {fmt(med)}; "
             "medians over groups (cell, optimiser, start, category) at layer L: " + "; ".join(txt),
-            int(tz_last["n_networks"].sum()))
+            int(tz_last["n_networks"].sum()),
+        )
         text, n, n_up = _cdnv_text(t)
-        add("collapse_cdnv", n_up, "medians over groups (cell, optimiser, start, category); n_counter: networks in "
-            "groups whose median CDNV at layer L is not below the input's: " + text, n)
+        add(
+            "collapse_cdnv",
+            n_up,
+            "medians over groups (cell, optimiser, start, category); n_counter: networks in "
+            "groups whose median CDNV at layer L is not below the input's: " + text,
+            n,
+        )
     if separation is not None and len(separation):
         text, n, n_not = _separation_text(separation)
-        add("separation_law", n_not, "fit of log D_l = log D_0 + l log rho over the layers 0..L with D_l > 0 (a layer "
+        add(
+            "separation_law",
+            n_not,
+            "fit of log D_l = log D_0 + l log rho over the layers 0..L with D_l > 0 (a layer "
             "with every class collapsed has D = 0); n_counter: fitted networks whose fit is not a geometric decay: "
-            + text, n)
+            + text,
+            n,
+        )
     w = width
     if w is not None and len(w):
         w = w.copy()
         w["escapable"] = _as_bool(w["escapable"])
-        per_min = w.groupby(["cell", "minimum"]).agg(level_type=("level_type", "first"), any_=("escapable", "any"),
-                                                     mult=("multiplicity", "first"),
-                                                     after=("cost_after", "min"), before=("cost_before", "first"))
+        per_min = w.groupby(["cell", "minimum"]).agg(
+            level_type=("level_type", "first"),
+            any_=("escapable", "any"),
+            mult=("multiplicity", "first"),
+            after=("cost_after", "min"),
+            before=("cost_before", "first"),
+        )
         parts = []
         for lt, g in per_min.groupby("level_type", sort=True):
             we = int(g.loc[g["any_"], "mult"].sum())
             ratio = fmt((g["after"] / g["before"]).median())
-            parts.append(f"{lt}: {_frac(g['any_'])} distinct minima ({we}/{int(g['mult'].sum())} end points) "
-                         f"escapable; median lowest cost reached / cost before {ratio}, "
-                         f"reaching C <= {ZERO_END:g} in {_frac(g['after'] <= ZERO_END)}")
+            parts.append(
+                f"{lt}: {_frac(g['any_'])} distinct minima ({we}/{int(g['mult'].sum())} end points) "
+                f"escapable; median lowest cost reached / cost before {ratio}, "
+                f"reaching C <= {ZERO_END:g} in {_frac(g['after'] <= ZERO_END)}"
+            )
         emb = []
         for e, g in w.groupby("embedding", sort=True):
             by = g.groupby("level_type")["escapable"].agg(["sum", "size"])
             meth = g[g["escapable"]]["method"].value_counts().sort_index()
             esc = g[g["escapable"]]
-            emb.append(f"{e}: " + ", ".join(f"{lt} {int(r['sum'])}/{int(r['size'])}" for lt, r in by.iterrows())
-                       + (" (found by " + ", ".join(f"{k} {int(v)}" for k, v in meth.items())
-                          + f"; median relative drop {fmt(esc['rel_drop'].median())})" if len(meth) else ""))
-        add("width_escape", int((~per_min["any_"]).sum()),
+            emb.append(
+                f"{e}: "
+                + ", ".join(f"{lt} {int(r['sum'])}/{int(r['size'])}" for lt, r in by.iterrows())
+                + (
+                    " (found by "
+                    + ", ".join(f"{k} {int(v)}" for k, v in meth.items())
+                    + f"; median relative drop {fmt(esc['rel_drop'].median())})"
+                    if len(meth)
+                    else ""
+                )
+            )
+        add(
+            "width_escape",
+            int((~per_min["any_"]).sum()),
             f"escapable under some embedding: {_frac(per_min['any_'])} distinct minima; per level type: "
-            + "; ".join(parts) + "; per embedding: " + "; ".join(emb), len(per_min))
+            + "; ".join(parts)
+            + "; per embedding: "
+            + "; ".join(emb),
+            len(per_min),
+        )
     return [found.get(k) or empty_row(k) for k in COLLAPSE_KEYS]
 
 
@@ -362,16 +535,21 @@ def write_collapse_tables(frames: dict[str, pd.DataFrame], out_dir) -> list[Path
     w = pd.DataFrame(columns=WIDTH_COLUMNS) if w is None else w
     sep = separation_table(frames.get("nc"))
     claims = pd.DataFrame(collapse_claims(nc, w, sep), columns=CLAIMS_COLUMNS)
-    return [write_csv(nc, out / "neural_collapse.csv"), write_csv(w, out / "width_plus_one.csv"),
-            write_csv(sep, out / "separation.csv"), write_csv(claims, out / "collapse_claims.csv")]
+    return [
+        write_csv(nc, out / "neural_collapse.csv"),
+        write_csv(w, out / "width_plus_one.csv"),
+        write_csv(sep, out / "separation.csv"),
+        write_csv(claims, out / "collapse_claims.csv"),
+    ]
 
 
 def read_collapse_tables(tables_dir) -> dict[str, pd.DataFrame]:
     out = {}
     for name in ("neural_collapse", "width_plus_one", "separation"):
         try:
-            out[name] = pd.read_csv(Path(tables_dir) / f"{name}.csv", dtype={"collapse_layers_mode": str,
-                                                                            "structure": str})
+            out[name] = pd.read_csv(
+                Path(tables_dir) / f"{name}.csv", dtype={"collapse_layers_mode": str, "structure": str}
+            )
         except pd.errors.EmptyDataError:
             out[name] = pd.DataFrame()
     return out
@@ -379,8 +557,12 @@ def read_collapse_tables(tables_dir) -> dict[str, pd.DataFrame]:
 
 # ---- figures ---------------------------------------------------------------------------------------------
 
-_STYLE = {"global": ("k", "o", "constructed"), "s1": ("tab:gray", "s", "s = 1"),
-          "trained_zero": ("tab:blue", "^", "trained C≈0"), "trained_minimum": ("tab:red", "v", "trained C>0 min")}
+_STYLE = {
+    "global": ("k", "o", "constructed"),
+    "s1": ("tab:gray", "s", "s = 1"),
+    "trained_zero": ("tab:blue", "^", "trained C≈0"),
+    "trained_minimum": ("tab:red", "v", "trained C>0 min"),
+}
 _Q_LINES = ("-", "--", ":", "-.")
 
 
@@ -390,6 +572,7 @@ def fig_neural_collapse(t: pd.DataFrame):
     (medians over the groups of a source; colour: source, line style: Q), (e) NC3 at the last hidden
     layer by source, (f) collapse-layer patterns by source."""
     from .figures import no_data, plt
+
     fig, axes = plt.subplots(2, 3, figsize=(12, 7))
     axes = axes.ravel()
     if t is None or not len(t):
@@ -413,10 +596,22 @@ def fig_neural_collapse(t: pd.DataFrame):
                 y = med[c].replace([np.inf], np.nan)
                 if c in ("nc1_papyan", "cdnv"):
                     y = np.maximum(y, floor)
-                ax.plot(med.index, y, color=col, marker=mk, ms=4, lw=1.2, ls=_Q_LINES[qi % len(_Q_LINES)],
-                        label=f"{lab}, Q={q} ({n})")
-    titles = ("(a) Papyan NC1 = Tr(Σ_W Σ_B⁺)/Q", "(b) CDNV (Galanti et al.)", "(c) NC4: decision ≠ nearest mean",
-              "(d) classes collapsed (spread ≤ 1e-6)")
+                ax.plot(
+                    med.index,
+                    y,
+                    color=col,
+                    marker=mk,
+                    ms=4,
+                    lw=1.2,
+                    ls=_Q_LINES[qi % len(_Q_LINES)],
+                    label=f"{lab}, Q={q} ({n})",
+                )
+    titles = (
+        "(a) Papyan NC1 = Tr(Σ_W Σ_B⁺)/Q",
+        "(b) CDNV (Galanti et al.)",
+        "(c) NC4: decision ≠ nearest mean",
+        "(d) classes collapsed (spread ≤ 1e-6)",
+    )
     for ax, title in zip(axes[:4], titles):
         ax.set(xlabel="layer ℓ − (L+1) (0 = output, −(L+1) = input)", title=title)
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -457,6 +652,7 @@ def fig_width_plus_one(w: pd.DataFrame):
     """(a) fraction of distinct certified minima escapable at width Q+1, per level type and
     embedding; (b) cost reached against cost before (log-log); (c) which test found the descent."""
     from .figures import no_data, plt
+
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     if w is None or not len(w):
         for ax in axes:
@@ -481,13 +677,25 @@ def fig_width_plus_one(w: pd.DataFrame):
     markers = dict(zip(embs, "os^Dv"))
     floor = 1e-17
     for (lt, e), g in w.groupby(["level_type", "embedding"]):
-        axes[1].scatter(g["cost_before"], np.maximum(g["cost_after"], floor), s=14, color=colors[lt], marker=markers[e],
-                        alpha=0.7, label=f"{lt}, {e}")
+        axes[1].scatter(
+            g["cost_before"],
+            np.maximum(g["cost_after"], floor),
+            s=14,
+            color=colors[lt],
+            marker=markers[e],
+            alpha=0.7,
+            label=f"{lt}, {e}",
+        )
     lo = max(float(w["cost_before"].min()), 1e-6)
     hi = float(w["cost_before"].max())
     axes[1].plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
-    axes[1].set(xscale="log", yscale="log", xlabel="C at the width-Q minimum",
-                ylabel="C reached at width Q+1 (floor 1e-17)", title="(b) cost before and after")
+    axes[1].set(
+        xscale="log",
+        yscale="log",
+        xlabel="C at the width-Q minimum",
+        ylabel="C reached at width Q+1 (floor 1e-17)",
+        title="(b) cost before and after",
+    )
     axes[1].legend(fontsize=6, frameon=False)
     meth = w[w["escapable"]].groupby(["embedding", "method"]).size().unstack(fill_value=0)
     if len(meth):
@@ -508,6 +716,7 @@ def fig_separation(nc: pd.DataFrame, sep: pd.DataFrame):
     (b) the fitted rate ρ per source and optimiser (group medians, bars: quartiles); (c) the
     median Pearson r of the fit."""
     from .figures import no_data, plt
+
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
     if nc is None or not len(nc) or sep is None or not len(sep):
         for ax in axes:
@@ -526,10 +735,22 @@ def fig_separation(nc: pd.DataFrame, sep: pd.DataFrame):
             rel = rel.assign(ratio=rel["separation_fuzziness"] / rel["d0"]).replace([np.inf], np.nan)
             med = rel.groupby("layer")["ratio"].median()
             col, mk, lab = _STYLE[src]
-            axes[0].plot(med.index, np.maximum(med.to_numpy(float), floor), color=col, marker=mk, ms=4, lw=1.2,
-                         ls=_Q_LINES[qi % len(_Q_LINES)], label=f"{lab}, Q={q}")
-    axes[0].set(yscale="log", xlabel="layer ℓ (0 = input, L = last hidden)", ylabel="median D_ℓ / D_0 (floor 1e-17)",
-                title="(a) separation fuzziness D_ℓ = Tr(SS_w SS_b⁺)")
+            axes[0].plot(
+                med.index,
+                np.maximum(med.to_numpy(float), floor),
+                color=col,
+                marker=mk,
+                ms=4,
+                lw=1.2,
+                ls=_Q_LINES[qi % len(_Q_LINES)],
+                label=f"{lab}, Q={q}",
+            )
+    axes[0].set(
+        yscale="log",
+        xlabel="layer ℓ (0 = input, L = last hidden)",
+        ylabel="median D_ℓ / D_0 (floor 1e-17)",
+        title="(a) separation fuzziness D_ℓ = Tr(SS_w SS_b⁺)",
+    )
     axes[0].xaxis.get_major_locator().set_params(integer=True)
     axes[0].legend(fontsize=6, frameon=False, ncol=2)
     s = sep.assign(origin=_origin(sep))
@@ -549,12 +770,16 @@ def fig_separation(nc: pd.DataFrame, sep: pd.DataFrame):
     rho, lo, hi = np.array(rho), np.array(lo), np.array(hi)
     axes[1].bar(x, rho, color=colors, yerr=[np.maximum(rho - lo, 0), np.maximum(hi - rho, 0)], capsize=2)
     axes[1].axhline(1.0, color="0.5", lw=0.8, ls="--")
-    axes[1].set(yscale="log", ylabel="fitted ρ (group medians, weighted; bars: quartiles)",
-                title="(b) decay rate per layer ρ")
+    axes[1].set(
+        yscale="log", ylabel="fitted ρ (group medians, weighted; bars: quartiles)", title="(b) decay rate per layer ρ"
+    )
     axes[2].bar(x, np.nan_to_num(r), color=colors)
     axes[2].axhline(GEOMETRIC_R, color="0.5", lw=0.8, ls="--")
-    axes[2].set(ylim=(-1.05, 1.05), ylabel="median Pearson r of ℓ and log D_ℓ",
-                title=f"(c) fit quality (dashed: r = {GEOMETRIC_R:g})")
+    axes[2].set(
+        ylim=(-1.05, 1.05),
+        ylabel="median Pearson r of ℓ and log D_ℓ",
+        title=f"(c) fit quality (dashed: r = {GEOMETRIC_R:g})",
+    )
     for ax in axes[1:]:
         ax.set_xticks(x, labels, fontsize=5.5, rotation=60, ha="right")
     fig.tight_layout()

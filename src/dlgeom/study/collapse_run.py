@@ -23,23 +23,39 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..validation import DlgeomInputError, check_float, check_int, check_seed
 from ..argtypes import check_inputs_exist, check_out_dir
 from ..argtypes import check_json_out as _check_out
+from ..validation import DlgeomInputError, check_float, check_int, check_seed
 from . import stage_logger
 
 __all__ = [
-    "LEVEL_TYPES", "register", "run_collapse_constructed", "run_collapse_landscape", "read_endpoints",
+    "LEVEL_TYPES",
+    "register",
+    "run_collapse_constructed",
+    "run_collapse_landscape",
+    "read_endpoints",
     "write_endpoints",
 ]
 
 #: landscape category → level type of the width-(Q+1) table
 LEVEL_TYPES = {"merge": "class-merging", "pattern": "pattern", "other": "other"}
-NC_KEYS = ("nc1_papyan", "nc1_trace_ratio", "cdnv", "separation_fuzziness", "nc2_vs_targets", "nc2_vs_etf",
-           "nc3_vs_targets", "nc3_papyan", "nc4_ncc_mismatch", "spread_max", "n_collapsed")
+NC_KEYS = (
+    "nc1_papyan",
+    "nc1_trace_ratio",
+    "cdnv",
+    "separation_fuzziness",
+    "nc2_vs_targets",
+    "nc2_vs_etf",
+    "nc3_vs_targets",
+    "nc3_papyan",
+    "nc4_ncc_mismatch",
+    "spread_max",
+    "n_collapsed",
+)
 
 
 # ---- end-point parameter files ------------------------------------------------------------------
+
 
 def write_endpoints(path, params: np.ndarray, rows: list[dict]) -> Path:
     """The end points' parameter vectors (one row per landscape row, same order) with the keys
@@ -52,9 +68,13 @@ def write_endpoints(path, params: np.ndarray, rows: list[dict]) -> Path:
     if params.shape[0] != len(rows):
         raise DlgeomInputError(f"endpoints: {params.shape[0]} parameter vectors for {len(rows)} rows")
     with open_output(path, "wb") as fh:
-        np.savez(fh, x=params, start=np.array([r["start"] for r in rows], dtype=str),
-                 optimiser=np.array([r["optimiser"] for r in rows], dtype=str),
-                 run=np.array([int(r["run"]) for r in rows], dtype=np.int64))
+        np.savez(
+            fh,
+            x=params,
+            start=np.array([r["start"] for r in rows], dtype=str),
+            optimiser=np.array([r["optimiser"] for r in rows], dtype=str),
+            run=np.array([int(r["run"]) for r in rows], dtype=np.int64),
+        )
     return path
 
 
@@ -69,6 +89,7 @@ def read_endpoints(path) -> dict:
 
 # ---- constructed networks ---------------------------------------------------------------------------
 
+
 def _nc_rows(net, data, base: dict, rel_tol: float) -> tuple[list[dict], str]:
     from ..neural_collapse import neural_collapse
 
@@ -76,8 +97,15 @@ def _nc_rows(net, data, base: dict, rel_tol: float) -> tuple[list[dict], str]:
     pattern = "-".join(map(str, first))
     rows = []
     for r in layers:
-        rows.append({**base, "layer": r["layer"], "layer_kind": r["layer_kind"], "collapse_layers": pattern,
-                     **{k: r[k] for k in NC_KEYS}})
+        rows.append(
+            {
+                **base,
+                "layer": r["layer"],
+                "layer_kind": r["layer_kind"],
+                "collapse_layers": pattern,
+                **{k: r[k] for k in NC_KEYS},
+            }
+        )
     return rows, pattern
 
 
@@ -103,23 +131,52 @@ def run_collapse_constructed(cells, layers_offset: int = 0, rel_tol: float = 1e-
         if not assumptions(geom).all_hold:
             skipped.append(key)
             continue
-        nets = {"global": construct_global(data, L, geom=geom).network,
-                "s1": construct_pattern(data, np.ones(q, dtype=int), L, geom=geom, output="lstsq_affine").network}
+        nets = {
+            "global": construct_global(data, L, geom=geom).network,
+            "s1": construct_pattern(data, np.ones(q, dtype=int), L, geom=geom, output="lstsq_affine").network,
+        }
         for src, net in nets.items():
-            base = {"cell": key, "source": src, "optimiser": "", "start": "", "run": -1, "category": "",
-                    "Q": q, "L": L, "cost": cost(net, data)}
+            base = {
+                "cell": key,
+                "source": src,
+                "optimiser": "",
+                "start": "",
+                "run": -1,
+                "category": "",
+                "Q": q,
+                "L": L,
+                "cost": cost(net, data),
+            }
             new, _ = _nc_rows(net, data, base, rel_tol)
             rows += new
     log(f"constructed: {len(cells) - len(skipped)} cells with A1-A3, {len(skipped)} without (skipped)")
-    return {"kind": "collapse_constructed", "dlgeom_version": __version__, "layers_offset": offset,
-            "rel_tol": rel_tol, "n_cells": len(cells), "skipped": skipped, "rows": rows}
+    return {
+        "kind": "collapse_constructed",
+        "dlgeom_version": __version__,
+        "layers_offset": offset,
+        "rel_tol": rel_tol,
+        "n_cells": len(cells),
+        "skipped": skipped,
+        "rows": rows,
+    }
 
 
 # ---- landscape end points -------------------------------------------------------------------------
 
-def run_collapse_landscape(data, runs: list[dict], endpoints: list[dict], cell_key: str, seed=(0,),
-                           embeddings=("zero", "zero_out", "split"), representatives: int = 1, n_dirs: int = 16,
-                           opt_iter: int = 100, rel_tol: float = 1e-6, log=None) -> dict:
+
+def run_collapse_landscape(
+    data,
+    runs: list[dict],
+    endpoints: list[dict],
+    cell_key: str,
+    seed=(0,),
+    embeddings=("zero", "zero_out", "split"),
+    representatives: int = 1,
+    n_dirs: int = 16,
+    opt_iter: int = 100,
+    rel_tol: float = 1e-6,
+    log=None,
+) -> dict:
     """``runs``: the landscape runs documents of one cell (all start types); ``endpoints``: their
     parameter files (:func:`read_endpoints`), in the same order.  NC rows of every zero-cost end
     point (any optimiser) and every certified non-zero one (L-BFGS, criteria of
@@ -150,8 +207,11 @@ def run_collapse_landscape(data, runs: list[dict], endpoints: list[dict], cell_k
         if len(r) != ep["x"].shape[0]:
             raise DlgeomInputError(f"--endpoints: {ep['x'].shape[0]} parameter vectors for {len(r)} runs rows")
         for i, row in enumerate(r):
-            if (row["start"], row["optimiser"], int(row["run"])) != (str(ep["start"][i]), str(ep["optimiser"][i]),
-                                                                      int(ep["run"][i])):
+            if (row["start"], row["optimiser"], int(row["run"])) != (
+                str(ep["start"][i]),
+                str(ep["optimiser"][i]),
+                int(ep["run"][i]),
+            ):
                 raise DlgeomInputError("--endpoints: rows are not in the order of the runs file")
         rows += r
         xs += list(ep["x"])
@@ -169,12 +229,23 @@ def run_collapse_landscape(data, runs: list[dict], endpoints: list[dict], cell_k
     cert = certified_endpoints(end) if len(end) else end
     for src, part in (("trained_zero", zero), ("trained_minimum", cert)):
         for r in part.itertuples():
-            base = {"cell": cell_key, "source": src, "optimiser": r.optimiser, "start": r.start, "run": int(r.run),
-                    "category": r.category, "Q": q, "L": L, "cost": float(r.cost)}
+            base = {
+                "cell": cell_key,
+                "source": src,
+                "optimiser": r.optimiser,
+                "start": r.start,
+                "run": int(r.run),
+                "category": r.category,
+                "Q": q,
+                "L": L,
+                "cost": float(r.cost),
+            }
             new, _ = _nc_rows(net_of(int(r.x_index)), data, base, rel_tol)
             nc_rows += new
-    log(f"{cell_key}: NC of {len(zero)} zero-cost and {len(cert)} certified end points in "
-        f"{time.perf_counter() - t0:.1f} s")
+    log(
+        f"{cell_key}: NC of {len(zero)} zero-cost and {len(cert)} certified end points in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     t1 = time.perf_counter()
     width_rows = []
     minima = list(distinct_minima(cert)) if len(cert) else []
@@ -188,29 +259,66 @@ def run_collapse_landscape(data, runs: list[dict], endpoints: list[dict], cell_k
                 rng = np.random.default_rng(np.random.SeedSequence(entropy))
                 wide, choice = embed(net, kind, rng, data)
                 res = escape_test(wide, data, rng, cost_before=c0, n_dirs=n_dirs, opt_iter=opt_iter)
-                width_rows.append({
-                    "cell": cell_key, "Q": q, "L": L, "minimum": m_id, "representative": rep,
-                    "level_type": LEVEL_TYPES.get(r["category"], r["category"]), "category": r["category"],
-                    "nearest_level": r["nearest_level"], "structure": r["structure"], "kind": r["kind"],
-                    "multiplicity": len(part), "start": r["start"], "optimiser": r["optimiser"], "run": int(r["run"]),
-                    "embedding": kind, "escapable": res.escapable, "cost_before": c0,
-                    "cost_embedded": res.cost_embedded, "cost_after": res.cost_after,
-                    "rel_drop": (c0 - res.cost_after) / c0 if c0 > 0 else 0.0,
-                    "method": res.method, "status": res.status, "grad_norm": res.grad_norm,
-                    "min_hess_eig": res.min_hess_eig, "probe_min_rel_change": res.probe_min_rel_change,
-                    "n_iter": res.n_iter, "choice": json.dumps(choice, sort_keys=True),
-                    "seed": "-".join(str(int(v)) for v in entropy)})
+                width_rows.append(
+                    {
+                        "cell": cell_key,
+                        "Q": q,
+                        "L": L,
+                        "minimum": m_id,
+                        "representative": rep,
+                        "level_type": LEVEL_TYPES.get(r["category"], r["category"]),
+                        "category": r["category"],
+                        "nearest_level": r["nearest_level"],
+                        "structure": r["structure"],
+                        "kind": r["kind"],
+                        "multiplicity": len(part),
+                        "start": r["start"],
+                        "optimiser": r["optimiser"],
+                        "run": int(r["run"]),
+                        "embedding": kind,
+                        "escapable": res.escapable,
+                        "cost_before": c0,
+                        "cost_embedded": res.cost_embedded,
+                        "cost_after": res.cost_after,
+                        "rel_drop": (c0 - res.cost_after) / c0 if c0 > 0 else 0.0,
+                        "method": res.method,
+                        "status": res.status,
+                        "grad_norm": res.grad_norm,
+                        "min_hess_eig": res.min_hess_eig,
+                        "probe_min_rel_change": res.probe_min_rel_change,
+                        "n_iter": res.n_iter,
+                        "choice": json.dumps(choice, sort_keys=True),
+                        "seed": "-".join(str(int(v)) for v in entropy),
+                    }
+                )
     n_tests = len(width_rows)
-    log(f"{cell_key}: {len(minima)} distinct certified minima, {n_tests} escape tests in "
+    log(
+        f"{cell_key}: {len(minima)} distinct certified minima, {n_tests} escape tests in "
         f"{time.perf_counter() - t1:.1f} s ({(time.perf_counter() - t1) / max(n_tests, 1) * 1e3:.0f} ms each); "
-        f"escapable {sum(r['escapable'] for r in width_rows)}/{n_tests}")
-    return {"kind": "collapse_landscape", "dlgeom_version": __version__, "cell": cell_key, "Q": q, "L": L,
-            "seed": seed, "rel_tol": rel_tol, "embeddings": list(embeddings), "representatives": representatives,
-            "n_dirs": n_dirs, "opt_iter": opt_iter, "n_zero": int(len(zero)), "n_certified": int(len(cert)),
-            "n_minima": len(minima), "nc_rows": nc_rows, "width_rows": width_rows}
+        f"escapable {sum(r['escapable'] for r in width_rows)}/{n_tests}"
+    )
+    return {
+        "kind": "collapse_landscape",
+        "dlgeom_version": __version__,
+        "cell": cell_key,
+        "Q": q,
+        "L": L,
+        "seed": seed,
+        "rel_tol": rel_tol,
+        "embeddings": list(embeddings),
+        "representatives": representatives,
+        "n_dirs": n_dirs,
+        "opt_iter": opt_iter,
+        "n_zero": int(len(zero)),
+        "n_certified": int(len(cert)),
+        "n_minima": len(minima),
+        "nc_rows": nc_rows,
+        "width_rows": width_rows,
+    }
 
 
 # ---- CLI -----------------------------------------------------------------------------------------------
+
 
 def _cmd_constructed(args) -> dict:
     from ..jsonutil import write_json
@@ -257,8 +365,19 @@ def _cmd_landscape(args) -> dict:
     eps = [read_endpoints(p) for p in ep_paths]
     log = stage_logger(args.quiet)
     t0 = time.perf_counter()
-    out = run_collapse_landscape(data, runs, eps, args.cell_key, args.seed, embeddings, args.representatives,
-                                 args.n_dirs, args.opt_iter, args.rel_tol, log)
+    out = run_collapse_landscape(
+        data,
+        runs,
+        eps,
+        args.cell_key,
+        args.seed,
+        embeddings,
+        args.representatives,
+        args.n_dirs,
+        args.opt_iter,
+        args.rel_tol,
+        log,
+    )
     write_json(out, args.out)
     log(f"wrote {args.out} in {time.perf_counter() - t0:.2f} s")
     return {}
@@ -293,14 +412,20 @@ def _cmd_figure(args) -> dict:
         if not path.is_file():
             raise DlgeomInputError(f"--tables: {path} does not exist; run dlgeom collapse-tables first")
     frames = R.read_collapse_tables(tables)
-    figures = (("neural_collapse", R.fig_neural_collapse(frames["neural_collapse"]), ["neural_collapse"]),
-               ("width_plus_one", R.fig_width_plus_one(frames["width_plus_one"]), ["width_plus_one"]),
-               ("separation", R.fig_separation(frames["neural_collapse"], frames["separation"]),
-                ["neural_collapse", "separation"]))
+    figures = (
+        ("neural_collapse", R.fig_neural_collapse(frames["neural_collapse"]), ["neural_collapse"]),
+        ("width_plus_one", R.fig_width_plus_one(frames["width_plus_one"]), ["width_plus_one"]),
+        (
+            "separation",
+            R.fig_separation(frames["neural_collapse"], frames["separation"]),
+            ["neural_collapse", "separation"],
+        ),
+    )
     for name, fig, sources in figures:
         for p in save_figure(fig, out_dir / name):
-            write_provenance(p, [tables / f"{t}.csv" for t in sources], "dlgeom collapse-figure", args.config_hash,
-                             args.seed)
+            write_provenance(
+                p, [tables / f"{t}.csv" for t in sources], "dlgeom collapse-figure", args.config_hash, args.seed
+            )
         print(f"wrote {out_dir / name}.png and {out_dir / name}.pdf")
     return {}
 
@@ -309,9 +434,12 @@ def register(sub) -> dict:
     """Add the subcommands to the ``dlgeom`` parser; returns {name: handler}."""
     from ..argtypes import int_list as _int_list
 
-    c = sub.add_parser("collapse-constructed", help="neural collapse per layer of the constructed networks (JSON)",
-                       description="NC1-NC4 per layer of the global minimiser and the s = 1 network of every cell "
-                                   "where A1-A3 hold (replicate 0).")
+    c = sub.add_parser(
+        "collapse-constructed",
+        help="neural collapse per layer of the constructed networks (JSON)",
+        description="NC1-NC4 per layer of the global minimiser and the s = 1 network of every cell "
+        "where A1-A3 hold (replicate 0).",
+    )
     c.add_argument("--data-dirs", nargs="*", default=None, help="cell data directories (manifest.json, train_0.npz)")
     c.add_argument("--cell-keys", nargs="*", default=None, help="the cells' names, one per data directory")
     c.add_argument("--layers-offset", type=int, default=0, help="L = Q + this (default 0)")
@@ -319,10 +447,13 @@ def register(sub) -> dict:
     c.add_argument("--out", required=True)
     c.add_argument("--quiet", action="store_true")
 
-    la = sub.add_parser("collapse-landscape", help="NC of landscape end points; width Q+1 escape tests (JSON)",
-                        description="NC1-NC4 per layer of every zero-cost and certified non-zero end point of one "
-                                    "landscape cell, and the escape test at width Q+1 of every distinct certified "
-                                    "non-zero minimum under each function-preserving embedding.")
+    la = sub.add_parser(
+        "collapse-landscape",
+        help="NC of landscape end points; width Q+1 escape tests (JSON)",
+        description="NC1-NC4 per layer of every zero-cost and certified non-zero end point of one "
+        "landscape cell, and the escape test at width Q+1 of every distinct certified "
+        "non-zero minimum under each function-preserving embedding.",
+    )
     la.add_argument("--data", required=True, help="the cell's training data (train_0.npz)")
     la.add_argument("--runs", nargs="*", default=None, help="runs JSON files of dlgeom landscape (one cell)")
     la.add_argument("--endpoints", nargs="*", default=None, help="their end-point .npz files, same order")
@@ -336,8 +467,10 @@ def register(sub) -> dict:
     la.add_argument("--out", required=True)
     la.add_argument("--quiet", action="store_true")
 
-    t = sub.add_parser("collapse-tables", help="collapse JSON files -> neural_collapse.csv, width_plus_one.csv, "
-                                               "separation.csv, collapse_claims.csv")
+    t = sub.add_parser(
+        "collapse-tables",
+        help="collapse JSON files -> neural_collapse.csv, width_plus_one.csv, separation.csv, collapse_claims.csv",
+    )
     t.add_argument("--constructed", nargs="*", default=None)
     t.add_argument("--landscape", nargs="*", default=None)
     t.add_argument("--out-dir", required=True)
@@ -349,5 +482,9 @@ def register(sub) -> dict:
     f.add_argument("--out-dir", required=True)
     f.add_argument("--config-hash", default=None)
     f.add_argument("--seed", type=_int_list, default=None)
-    return {"collapse-constructed": _cmd_constructed, "collapse-landscape": _cmd_landscape,
-            "collapse-tables": _cmd_tables, "collapse-figure": _cmd_figure}
+    return {
+        "collapse-constructed": _cmd_constructed,
+        "collapse-landscape": _cmd_landscape,
+        "collapse-tables": _cmd_tables,
+        "collapse-figure": _cmd_figure,
+    }

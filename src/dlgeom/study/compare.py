@@ -44,8 +44,11 @@ def _verdict_changes(a: pd.DataFrame | None, b: pd.DataFrame | None, names: tupl
     diff = both[both["verdict_a"] != both["verdict_b"]]
     if not len(diff):
         return f"Every one of the {len(both)} claim verdicts is the same in both studies."
-    items = "; ".join(f"`{r.id}` {r.verdict_a} → {r.verdict_b} ({int(r.n_counter_a)}/{int(r.n_cases_a)} → "
-                      f"{int(r.n_counter_b)}/{int(r.n_cases_b)} counter-examples)" for r in diff.itertuples())
+    items = "; ".join(
+        f"`{r.id}` {r.verdict_a} → {r.verdict_b} ({int(r.n_counter_a)}/{int(r.n_cases_a)} → "
+        f"{int(r.n_counter_b)}/{int(r.n_cases_b)} counter-examples)"
+        for r in diff.itertuples()
+    )
     return f"Verdicts that differ ({names[0]} → {names[1]}): {items}."
 
 
@@ -74,17 +77,22 @@ def comparison(base_dir, other_dir, base_name: str = "default", other_name: str 
     ``other_dir``."""
     base_dir, other_dir = Path(base_dir), Path(other_dir)
     ca, cb = (_read(d, "claims", keep_default_na=False) for d in (base_dir, other_dir))
-    lines = [f"* {_claims_line(base_name.capitalize(), ca)}; {_claims_line(other_name, cb)}.",
-             f"* {_verdict_changes(ca, cb, (base_name, other_name))}"]
+    lines = [
+        f"* {_claims_line(base_name.capitalize(), ca)}; {_claims_line(other_name, cb)}.",
+        f"* {_verdict_changes(ca, cb, (base_name, other_name))}",
+    ]
     za, zb = (_zero_fractions(_read(d, "landscape_basins")) for d in (base_dir, other_dir))
     ma, mb = (_minima(_read(d, "landscape_minima")) for d in (base_dir, other_dir))
     cells = [c for c in za["cell"] if c in set(zb["cell"])]
     if not cells:
         return "\n".join(lines + ["* Landscape: no cell in both studies."]) + "\n"
-    lines += ["", f"| cell | L-BFGS from He starts reaching zero cost: {base_name} (95 % CI) | {other_name} (95 % CI) "
-                  f"| CI width {other_name} / {base_name} | distinct certified non-zero minima: {base_name} / "
-                  f"{other_name} | of them reached by one run only: {base_name} / {other_name} |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"| cell | L-BFGS from He starts reaching zero cost: {base_name} (95 % CI) | {other_name} (95 % CI) "
+        f"| CI width {other_name} / {base_name} | distinct certified non-zero minima: {base_name} / "
+        f"{other_name} | of them reached by one run only: {base_name} / {other_name} |",
+        "|---|---|---|---|---|---|",
+    ]
     for cell in cells:
         a, b = za[za["cell"] == cell].iloc[0], zb[zb["cell"] == cell].iloc[0]
         width = (b.wilson_hi - b.wilson_lo) / (a.wilson_hi - a.wilson_lo)
@@ -92,9 +100,11 @@ def comparison(base_dir, other_dir, base_name: str = "default", other_name: str 
         for m in (ma, mb):
             row = m[m["cell"] == cell]
             mins.append((int(row["distinct"].iloc[0]), int(row["single"].iloc[0])) if len(row) else (0, 0))
-        lines.append(f"| {cell} | {_pct(a.k, a.n)} of {int(a.n)} ({100 * a.wilson_lo:.1f}–{100 * a.wilson_hi:.1f} %) "
-                     f"| {_pct(b.k, b.n)} of {int(b.n)} ({100 * b.wilson_lo:.1f}–{100 * b.wilson_hi:.1f} %) "
-                     f"| {width:.2f} | {mins[0][0]} / {mins[1][0]} | {mins[0][1]} / {mins[1][1]} |")
+        lines.append(
+            f"| {cell} | {_pct(a.k, a.n)} of {int(a.n)} ({100 * a.wilson_lo:.1f}–{100 * a.wilson_hi:.1f} %) "
+            f"| {_pct(b.k, b.n)} of {int(b.n)} ({100 * b.wilson_lo:.1f}–{100 * b.wilson_hi:.1f} %) "
+            f"| {width:.2f} | {mins[0][0]} / {mins[1][0]} | {mins[0][1]} / {mins[1][1]} |"
+        )
     return "\n".join(lines) + "\n"
 
 

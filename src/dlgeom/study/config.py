@@ -76,7 +76,7 @@ class _Errors:
         try:
             yield
         except DlgeomInputError as exc:
-            for line in (exc.lines if isinstance(exc, ConfigErrors) else [str(exc)]):
+            for line in exc.lines if isinstance(exc, ConfigErrors) else [str(exc)]:
                 self.add(line)
         except (TypeError, KeyError, ValueError, AttributeError, IndexError):
             if not self.schema_keys:
@@ -145,8 +145,10 @@ def _duplicates(value, parts=()):
             for i, v in enumerate(value):
                 key = (type(v).__name__, repr(v))
                 if key in seen:
-                    yield (f"config key '{_path((*parts, i))}': {v!r} repeats {_path((*parts, seen[key]))}; "
-                           "values must be distinct")
+                    yield (
+                        f"config key '{_path((*parts, i))}': {v!r} repeats {_path((*parts, seen[key]))}; "
+                        "values must be distinct"
+                    )
                 else:
                     seen[key] = i
         else:
@@ -197,8 +199,11 @@ def follow_grid(cfg: dict, explicit: dict) -> None:
     # each axis of the training points on its own (config files are merged key by key)
     points = rob["optimisers"]["points"]
     rob["optimisers"]["points"] = {
-        axis: values if _is_set(explicit, f"robustness.optimisers.points.{axis}")
-        else [v for v in values if on_axis(axis, v)] for axis, values in points.items()}
+        axis: values
+        if _is_set(explicit, f"robustness.optimisers.points.{axis}")
+        else [v for v in values if on_axis(axis, v)]
+        for axis, values in points.items()
+    }
 
 
 def validate_config(config: dict, schema: dict, base_dir=".", explicit: dict | None = None) -> dict:
@@ -230,7 +235,7 @@ def validate_config(config: dict, schema: dict, base_dir=".", explicit: dict | N
         errs.schema_keys.append(_path(e.path))
     # one typed value per key: 2.0 -> 2 for integers, 1 -> 1.0 for numbers; then no duplicates
     cfg = _normalise(cfg, schema)
-    for line in _duplicates(cfg):   # a repeated value breaks its key like a schema error
+    for line in _duplicates(cfg):  # a repeated value breaks its key like a schema error
         errs.add(line)
         errs.schema_keys.append(_KEY.match(line).group(1))
     # a key that depends on a broken grid (or robustness axes) is not checked against it
@@ -277,8 +282,10 @@ def _check_grid(cfg: dict, errs: _Errors) -> None:
             continue
         for q in grid["Q"]:
             if 3 <= q <= MAX_Q and not regular_cone_angle(q) <= t <= max_cone_angle(q):
-                errs.add(f"config key 'grid.theta[{i}]': {t} is not reachable for Q = {q}; allowed "
-                         f"[{regular_cone_angle(q):.4f}, {max_cone_angle(q):.4f}] (or 'regular')")
+                errs.add(
+                    f"config key 'grid.theta[{i}]': {t} is not reachable for Q = {q}; allowed "
+                    f"[{regular_cone_angle(q):.4f}, {max_cone_angle(q):.4f}] (or 'regular')"
+                )
                 break
     for i, off in enumerate(cfg["layers_offsets"]):
         if off < 0:
@@ -290,44 +297,58 @@ def _check_grid(cfg: dict, errs: _Errors) -> None:
 
 def _check_figures(cfg: dict, errs: _Errors) -> None:
     grid, fig = cfg["grid"], cfg["figures"]
-    if fig["curation_Q"] is None:          # default: the largest Q of the grid
+    if fig["curation_Q"] is None:  # default: the largest Q of the grid
         fig["curation_Q"] = max(grid["Q"])
     if fig["curation_delta_ratio"] is None:  # default: 0.1 when in the grid, else its smallest δ-ratio
         fig["curation_delta_ratio"] = 0.1 if 0.1 in grid["delta_ratio"] else min(grid["delta_ratio"])
     if fig["curation_Q"] not in grid["Q"]:
-        errs.add(f"config key 'figures.curation_Q': {fig['curation_Q']} is not in grid.Q "
-                 f"{grid['Q']}; the curation figure shows a cell of the grid (leave it out to follow the grid)")
+        errs.add(
+            f"config key 'figures.curation_Q': {fig['curation_Q']} is not in grid.Q "
+            f"{grid['Q']}; the curation figure shows a cell of the grid (leave it out to follow the grid)"
+        )
     if fig["curation_delta_ratio"] not in grid["delta_ratio"]:
-        errs.add(f"config key 'figures.curation_delta_ratio': {fig['curation_delta_ratio']} is not in "
-                 f"grid.delta_ratio {grid['delta_ratio']}; the curation figure shows a cell of the grid "
-                 "(leave it out to follow the grid)")
+        errs.add(
+            f"config key 'figures.curation_delta_ratio': {fig['curation_delta_ratio']} is not in "
+            f"grid.delta_ratio {grid['delta_ratio']}; the curation figure shows a cell of the grid "
+            "(leave it out to follow the grid)"
+        )
 
 
 def _check_landscape_cells(cfg: dict, errs: _Errors) -> None:
     grid_keys = sorted(c.key for c in expand_grid({"grid": cfg["grid"], "datasets": []}))
     for i, key in enumerate(cfg["landscape"]["cells"]):
         if key not in grid_keys:
-            errs.add(f"config key 'landscape.cells[{i}]': {key!r} is not a synthetic cell of the grid "
-                     f"(e.g. {grid_keys[0]!r}; leave landscape.cells out to keep the cells that are in the grid)")
+            errs.add(
+                f"config key 'landscape.cells[{i}]': {key!r} is not a synthetic cell of the grid "
+                f"(e.g. {grid_keys[0]!r}; leave landscape.cells out to keep the cells that are in the grid)"
+            )
 
 
 def _check_landscape(cfg: dict, errs: _Errors) -> None:
-    if cfg["patterns_engine"] == "fused":       # before any job starts: the compiled kernel is here
+    if cfg["patterns_engine"] == "fused":  # before any job starts: the compiled kernel is here
         from ..local_minima import fused_patterns_unavailable
+
         why = fused_patterns_unavailable()
         if why:
-            errs.add(f"config key 'patterns_engine': 'fused' cannot run here: {why}; "
-                     "'batched' and 'sequential' need nothing compiled")
-    if cfg["landscape"]["engine"] == "fused":   # before any job starts: the compiled kernel is here
+            errs.add(
+                f"config key 'patterns_engine': 'fused' cannot run here: {why}; "
+                "'batched' and 'sequential' need nothing compiled"
+            )
+    if cfg["landscape"]["engine"] == "fused":  # before any job starts: the compiled kernel is here
         from ..batched import fused_unavailable
+
         why = fused_unavailable()
         if why:
-            errs.add(f"config key 'landscape.engine': 'fused' cannot run here: {why}; "
-                     "'batched' and 'sequential' need nothing compiled")
+            errs.add(
+                f"config key 'landscape.engine': 'fused' cannot run here: {why}; "
+                "'batched' and 'sequential' need nothing compiled"
+            )
     for name in cfg["landscape"]["optimiser_runs"]:
         if name not in cfg["landscape"]["optimisers"]:
-            errs.add(f"config key 'landscape.optimiser_runs.{name}': {name} is not in "
-                     f"landscape.optimisers {cfg['landscape']['optimisers']}")
+            errs.add(
+                f"config key 'landscape.optimiser_runs.{name}': {name} is not in "
+                f"landscape.optimisers {cfg['landscape']['optimisers']}"
+            )
 
 
 def _check_datasets(cfg: dict, errs: _Errors, base_dir) -> None:
@@ -354,8 +375,10 @@ def _check_datasets(cfg: dict, errs: _Errors, base_dir) -> None:
             continue
         smallest = int(data.counts.min())
         if smallest * min(entry["test_fraction"], 1 - entry["test_fraction"]) < 1 or smallest < 4:
-            errs.add(f"config key 'datasets[{i}].path': class sizes down to {smallest} are too small to split "
-                     f"with test_fraction {entry['test_fraction']} (need >= 2 training and >= 1 test point per class)")
+            errs.add(
+                f"config key 'datasets[{i}].path': class sizes down to {smallest} are too small to split "
+                f"with test_fraction {entry['test_fraction']} (need >= 2 training and >= 1 test point per class)"
+            )
             continue
         entry["path"] = str(path)
 
@@ -375,8 +398,8 @@ def cell_ids(key: str) -> list[int]:
 class Cell:
     """One job of the grid: a synthetic cell (Q, θ, r) or a user dataset at shrink λ."""
 
-    key: str          # path fragment, e.g. 'Q3/theta2.2/r0.1' or 'user/iris/lambda0.5'
-    kind: str         # 'synthetic' or 'user'
+    key: str  # path fragment, e.g. 'Q3/theta2.2/r0.1' or 'user/iris/lambda0.5'
+    kind: str  # 'synthetic' or 'user'
     Q: int | None
     theta: str
     delta_ratio: str
@@ -408,8 +431,7 @@ def expand_grid(cfg: dict) -> list[Cell]:
     for d in cfg["datasets"]:
         for lam in d["shrink"]:
             key = f"user/{d['name']}/lambda{fmt_value(lam)}"
-            cells.append(Cell(key, "user", None, "", "", d["name"], fmt_value(lam), d["path"],
-                              d["test_fraction"]))
+            cells.append(Cell(key, "user", None, "", "", d["name"], fmt_value(lam), d["path"], d["test_fraction"]))
     return cells
 
 

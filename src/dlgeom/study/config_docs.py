@@ -23,9 +23,16 @@ ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 REFERENCE = ROOT / "docs" / "config.md"
 
-_LIMITS = [("minimum", "≥ {}"), ("exclusiveMinimum", "> {}"), ("maximum", "≤ {}"),
-           ("exclusiveMaximum", "< {}"), ("minItems", "at least {} item(s)"), ("minLength", "at least {} character(s)"),
-           ("maxLength", "at most {} characters"), ("pattern", "matches `{}`")]
+_LIMITS = [
+    ("minimum", "≥ {}"),
+    ("exclusiveMinimum", "> {}"),
+    ("maximum", "≤ {}"),
+    ("exclusiveMaximum", "< {}"),
+    ("minItems", "at least {} item(s)"),
+    ("minLength", "at least {} character(s)"),
+    ("maxLength", "at most {} characters"),
+    ("pattern", "matches `{}`"),
+]
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,15 @@ def schema_keys(schema: dict) -> list[SchemaKey]:
                 default = "—"
             if sub.get("type") == "object" and "properties" in sub and sub.get("default") == {}:
                 default = "{} (every key at its default)"
-            out.append(SchemaKey(path, _type(sub), default, _limits(sub, name in required),
-                                 " ".join(str(sub.get("description", "")).split())))
+            out.append(
+                SchemaKey(
+                    path,
+                    _type(sub),
+                    default,
+                    _limits(sub, name in required),
+                    " ".join(str(sub.get("description", "")).split()),
+                )
+            )
             if sub.get("type") == "object" and "properties" in sub:
                 walk(sub, path, sub.get("default"))
             items = sub.get("items", {})
@@ -157,8 +171,9 @@ def render_config_reference(schema: dict) -> str:
         lines += [f"## `{section}`" if section else "## Top-level keys", ""]
         lines += header
         for k in rows:
-            lines.append(f"| `{k.path}` | {_cell(k.type)} | `{_cell(k.default)}` | {_cell(k.limits)} | "
-                         f"{_cell(k.description)} |")
+            lines.append(
+                f"| `{k.path}` | {_cell(k.type)} | `{_cell(k.default)}` | {_cell(k.limits)} | {_cell(k.description)} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -181,7 +196,7 @@ def main(argv=None) -> int:
     from ..safe_write import open_output
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open_output(out, "w") as fh:       # a private temporary file, renamed in
+    with open_output(out, "w") as fh:  # a private temporary file, renamed in
         fh.write(text)
     return 0
 

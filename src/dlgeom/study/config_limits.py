@@ -25,8 +25,16 @@ from pathlib import Path
 
 from ..validation import DlgeomInputError
 
-__all__ = ["MAX_CONFIG_BYTES", "MAX_CONFIG_VALUES", "MAX_CELLS", "MAX_LIST_ITEMS", "check_config_files",
-           "check_config_size", "check_config_limits", "count_values"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_VALUES",
+    "MAX_CELLS",
+    "MAX_LIST_ITEMS",
+    "check_config_files",
+    "check_config_size",
+    "check_config_limits",
+    "count_values",
+]
 
 #: Bytes of one config file.
 MAX_CONFIG_BYTES = 1 << 20
@@ -60,7 +68,7 @@ def _node_values(node, memo: dict, limit: int) -> int:
     key = id(node)
     if key in memo:
         return memo[key]
-    memo[key] = limit + 1            # a node that contains itself expands without end
+    memo[key] = limit + 1  # a node that contains itself expands without end
     total = 1
     if isinstance(node, yaml.MappingNode):
         children = [n for pair in node.value for n in pair]
@@ -111,7 +119,7 @@ def check_config_files(paths) -> None:
         try:
             size = path.stat().st_size
         except OSError:
-            continue                 # Snakemake itself reports a missing config file
+            continue  # Snakemake itself reports a missing config file
         if size > MAX_CONFIG_BYTES:
             raise DlgeomInputError(f"{path}: {size:,} bytes; a config file may have at most {MAX_CONFIG_BYTES:,}")
         try:
@@ -122,17 +130,23 @@ def check_config_files(paths) -> None:
             continue
         values = _node_values(node, {}, MAX_CONFIG_VALUES)
         if values > MAX_CONFIG_VALUES:
-            raise DlgeomInputError(f"{path}: more than {MAX_CONFIG_VALUES:,} values once its YAML aliases are "
-                                   "expanded; a config lists values, it does not multiply them")
+            raise DlgeomInputError(
+                f"{path}: more than {MAX_CONFIG_VALUES:,} values once its YAML aliases are "
+                "expanded; a config lists values, it does not multiply them"
+            )
         dup = _duplicate_key(node)
         if dup:
             key, line, first = dup
-            raise DlgeomInputError(f"{path}: config key '{key}' appears twice (lines {first} and {line}); "
-                                   "give each key once")
+            raise DlgeomInputError(
+                f"{path}: config key '{key}' appears twice (lines {first} and {line}); give each key once"
+            )
         if isinstance(node, yaml.MappingNode) and any(
-                isinstance(k, yaml.ScalarNode) and k.value == "__use_yte__" for k, _ in node.value):
-            raise DlgeomInputError(f"{path}: uses YTE templating (__use_yte__), which runs the code in the file; a "
-                                   "study config holds plain values only (config files are trusted input)")
+            isinstance(k, yaml.ScalarNode) and k.value == "__use_yte__" for k, _ in node.value
+        ):
+            raise DlgeomInputError(
+                f"{path}: uses YTE templating (__use_yte__), which runs the code in the file; a "
+                "study config holds plain values only (config files are trusted input)"
+            )
 
 
 def count_values(value, memo: dict | None = None, limit: int = MAX_CONFIG_VALUES) -> int:
@@ -144,9 +158,9 @@ def count_values(value, memo: dict | None = None, limit: int = MAX_CONFIG_VALUES
     key = id(value)
     if key in memo:
         return memo[key]
-    memo[key] = limit + 1            # a container that contains itself
+    memo[key] = limit + 1  # a container that contains itself
     total = 1
-    for child in (value.values() if isinstance(value, dict) else value):
+    for child in value.values() if isinstance(value, dict) else value:
         total += count_values(child, memo, limit)
         if total > limit:
             break
@@ -157,8 +171,10 @@ def count_values(value, memo: dict | None = None, limit: int = MAX_CONFIG_VALUES
 def check_config_size(config) -> None:
     """The loaded config has at most :data:`MAX_CONFIG_VALUES` values (aliases expanded)."""
     if count_values(config) > MAX_CONFIG_VALUES:
-        raise DlgeomInputError(f"config: more than {MAX_CONFIG_VALUES:,} values once YAML aliases are expanded; "
-                               "a config lists values, it does not multiply them")
+        raise DlgeomInputError(
+            f"config: more than {MAX_CONFIG_VALUES:,} values once YAML aliases are expanded; "
+            "a config lists values, it does not multiply them"
+        )
 
 
 def _reject_control_characters(value, parts=()) -> None:
@@ -171,8 +187,10 @@ def _reject_control_characters(value, parts=()) -> None:
         for i, v in enumerate(value):
             _reject_control_characters(v, (*parts, i))
     elif isinstance(value, str) and _CONTROL.search(value):
-        raise DlgeomInputError(f"config key '{_path(parts)}': {value!r} contains a control character "
-                               "(a newline, tab, ...); names and paths are one plain line")
+        raise DlgeomInputError(
+            f"config key '{_path(parts)}': {value!r} contains a control character "
+            "(a newline, tab, ...); names and paths are one plain line"
+        )
 
 
 def _check_list_lengths(value, parts=()) -> None:
@@ -182,8 +200,9 @@ def _check_list_lengths(value, parts=()) -> None:
     elif isinstance(value, list):
         grid = parts in _GRID_LISTS or (len(parts) == 3 and parts[0] == "datasets" and parts[2] == "shrink")
         if len(value) > MAX_LIST_ITEMS and not grid:
-            raise DlgeomInputError(f"config key '{_path(parts)}': {len(value):,} values; a list may hold at most "
-                                   f"{MAX_LIST_ITEMS:,}")
+            raise DlgeomInputError(
+                f"config key '{_path(parts)}': {len(value):,} values; a list may hold at most {MAX_LIST_ITEMS:,}"
+            )
         for i, v in enumerate(value):
             _check_list_lengths(v, (*parts, i))
 
@@ -195,13 +214,18 @@ def check_config_limits(cfg: dict) -> None:
     _check_list_lengths(cfg)
     for i, entry in enumerate(cfg.get("datasets", [])):
         if str(entry.get("path", "")).startswith("-"):
-            raise DlgeomInputError(f"config key 'datasets[{i}].path': {entry['path']!r} starts with '-', which a "
-                                   "command reads as an option; give an absolute path or rename the file")
+            raise DlgeomInputError(
+                f"config key 'datasets[{i}].path': {entry['path']!r} starts with '-', which a "
+                "command reads as an option; give an absolute path or rename the file"
+            )
     limit = cfg.get("max_cells", MAX_CELLS)
     g = cfg["grid"]
     n_q3 = sum(1 for q in g["Q"] if q != 2)
-    cells = ((len(g["Q"]) - n_q3) + n_q3 * len(g["theta"])) * len(g["delta_ratio"]) \
-        + sum(len(d["shrink"]) for d in cfg.get("datasets", []))
+    cells = ((len(g["Q"]) - n_q3) + n_q3 * len(g["theta"])) * len(g["delta_ratio"]) + sum(
+        len(d["shrink"]) for d in cfg.get("datasets", [])
+    )
     if cells > limit:
-        raise DlgeomInputError(f"config: the grid has {cells:,} cells (a few jobs each); at most {limit:,} are allowed "
-                               "(set config key 'max_cells' to allow more on purpose)")
+        raise DlgeomInputError(
+            f"config: the grid has {cells:,} cells (a few jobs each); at most {limit:,} are allowed "
+            "(set config key 'max_cells' to allow more on purpose)"
+        )

@@ -20,25 +20,43 @@ import numpy as np  # noqa: E402
 from ..synthetic import regular_cone_angle  # noqa: E402
 from . import FIGURES  # noqa: E402,F401  (re-exported)
 
-__all__ = ["CLASS_COLORS", "FIGURES", "no_data", "no_data_figure", "plt", "save_figure", "sparse_tick_labels",
-           "theta_value"]
+__all__ = [
+    "CLASS_COLORS",
+    "FIGURES",
+    "no_data",
+    "no_data_figure",
+    "plt",
+    "save_figure",
+    "sparse_tick_labels",
+    "theta_value",
+]
 
 CLASS_COLORS = plt.get_cmap("tab10").colors
 
-plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10,
-                     "axes.spines.top": False, "axes.spines.right": False})
+plt.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
 
 
 def save_figure(fig, stem) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` with fixed metadata (byte-stable), atomically."""
-    from ..safe_write import output_group, open_output
+    from ..safe_write import open_output, output_group
 
     stem = Path(stem)
     out = []
     try:
-        with output_group():   # both files, or neither
-            for ext, meta in (("png", {"Software": None}),
-                              ("pdf", {"CreationDate": None, "Creator": None, "Producer": None})):
+        with output_group():  # both files, or neither
+            for ext, meta in (
+                ("png", {"Software": None}),
+                ("pdf", {"CreationDate": None, "Creator": None, "Producer": None}),
+            ):
                 path = stem.with_suffix("." + ext)
                 with open_output(path, "wb") as fh:
                     fig.savefig(fh, format=ext, metadata=meta, bbox_inches="tight")
@@ -79,4 +97,3 @@ def sparse_tick_labels(values, min_log_gap: float = 0.12) -> list[str]:
         else:
             labels.append("")
     return labels
-

@@ -29,8 +29,19 @@ from .tables import frac as _frac
 from .tables import restore_nonfinite as _restore_nonfinite
 from .verdicts import make_row
 
-__all__ = ["GRID_TABLES", "fig_accuracy", "fig_curation", "fig_local_minima", "fig_phase", "fig_truncation",
-           "grid_claims", "load_cells", "phase_table", "regular_simplex_limits", "sufficient_boundary"]
+__all__ = [
+    "GRID_TABLES",
+    "fig_accuracy",
+    "fig_curation",
+    "fig_local_minima",
+    "fig_phase",
+    "fig_truncation",
+    "grid_claims",
+    "load_cells",
+    "phase_table",
+    "regular_simplex_limits",
+    "sufficient_boundary",
+]
 
 #: The tables of the grid stage, one row list per cell JSON key.
 GRID_TABLES = ("constructions", "patterns", "degeneracy", "prop22", "curation")
@@ -57,14 +68,17 @@ def load_cells(paths) -> dict[str, pd.DataFrame]:
 
 # ---- claims ---------------------------------------------------------------------------------------
 
+
 def _box_evidence(rows: pd.DataFrame, which: str) -> str:
     """Points tested in the μ-boxes of ``rows``: deterministic corners and edge midpoints, random ones."""
     parts = []
     for k, label in (("corner", "corners"), ("edge", "edge midpoints"), ("random", "random interior points")):
         n, f = int(rows[f"box_{which}_n_{k}"].sum()), int(rows[f"box_{which}_fail_{k}"].sum())
         parts.append(f"{label} {f}/{n} failing")
-    return ", ".join(parts) + (f"; of the failing points {int(rows[f'box_{which}_fail_rounding'].sum())} are rounding "
-                               "(every class exactly on its apex, so C = 0 in exact arithmetic)")
+    return ", ".join(parts) + (
+        f"; of the failing points {int(rows[f'box_{which}_fail_rounding'].sum())} are rounding "
+        "(every class exactly on its apex, so C = 0 in exact arithmetic)"
+    )
 
 
 def _n_fail(rows: pd.DataFrame, which: str, rounding: bool = False) -> pd.Series:
@@ -94,41 +108,60 @@ def grid_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dic
     deg, p22 = t["degeneracy"], t["prop22"]
     rows = []
     add = lambda key, n, n_counter, evidence, corrected=None: rows.append(  # noqa: E731
-        make_row(key, n, n_counter, evidence, corrected))
+        make_row(key, n, n_counter, evidence, corrected)
+    )
 
     if len(p22):
         errs = p22[["tau_idempotence_err", "tau_scale_err", "cumulative_err"]]
         bad = (errs >= 1e-10).any(axis=1)
         m = errs.max()
-        add("prop22", len(p22), int(bad.sum()),
+        add(
+            "prop22",
+            len(p22),
+            int(bad.sum()),
             f"max relative errors on the data: idempotence {_fmt(m.iloc[0])}, scale invariance {_fmt(m.iloc[1])}, "
-            f"X^(l) = W^(l) T_l(X) + b^(l): {_fmt(m.iloc[2])}; counterexample: any error ≥ 1e-10")
+            f"X^(l) = W^(l) T_l(X) + b^(l): {_fmt(m.iloc[2])}; counterexample: any error ≥ 1e-10",
+        )
     if not len(ok):
         return rows
     inside = ok[ok["all_hold"]]
     outside = ok[~ok["all_hold"]]
-    hyp = inside[inside["box_nonempty_paper"]]             # D > 2δ√Q: the hypotheses of §4
+    hyp = inside[inside["box_nonempty_paper"]]  # D > 2δ√Q: the hypotheses of §4
     apart = inside[~inside["box_nonempty_paper"]]
-    theta0_txt = (f"θ_0 chosen per case (smallest θ_0 opening the μ-box, cond(W_*) capped; median θ_0 "
-                  f"{_fmt(inside['theta0'].median())})" if "theta0" in inside else "")
+    theta0_txt = (
+        f"θ_0 chosen per case (smallest θ_0 opening the μ-box, cond(W_*) capped; median θ_0 "
+        f"{_fmt(inside['theta0'].median())})"
+        if "theta0" in inside
+        else ""
+    )
     if len(inside):
         good = hyp[hyp["box_nonempty"]]
         z = good["cost_global"] <= zero
-        add("thm23_zero", len(good), int((~z).sum()),
+        add(
+            "thm23_zero",
+            len(good),
+            int((~z).sum()),
             f"zero cost (C ≤ {zero:g}) at the default μ (midpoint of (−D_eff, −2δ√Q), "
             f"D_eff = min(D, min_j|x̄_j − x̄|)) in {_frac(z)} cases (max C {_fmt(good['cost_global'].max())}; L − Q ∈ "
             f"{{{', '.join(str(v) for v in sorted(set((good['L'] - good['Q']).astype(int))))}}}); {theta0_txt}. "
             f"Outside the hypotheses, counted apart: {len(apart)} cases with A1-A3 but an empty μ-box (D ≤ 2δ√Q), "
             f"and {len(hyp) - len(good)} with D > 2δ√Q but D_eff ≤ 2δ√Q; the default μ gives zero cost in "
-            f"{_frac(apart['cost_global'] <= zero)} of the former")
+            f"{_frac(apart['cost_global'] <= zero)} of the former",
+        )
         nf_paper = _n_fail(hyp, "paper")
         eff_ok = hyp["box_nonempty"] & (_n_fail(hyp, "eff") == 0)
         counter = nf_paper > 0
         reach = hyp["D"] > hyp["dist_min"]
-        n_fail_pts, n_apex, n_fail_apex = int(nf_paper.sum()), int(hyp["box_paper_apex_out"].sum()), \
-            int(hyp["box_paper_fail_apex_out"].sum())
+        n_fail_pts, n_apex, n_fail_apex = (
+            int(nf_paper.sum()),
+            int(hyp["box_paper_apex_out"].sum()),
+            int(hyp["box_paper_fail_apex_out"].sum()),
+        )
         n_round = int(hyp["box_paper_fail_rounding"].sum())
-        add("thm23_box", len(hyp), int(counter.sum()),
+        add(
+            "thm23_box",
+            len(hyp),
+            int(counter.sum()),
             f"paper's box (−D, −2δ√Q)^Q tested at every corner and edge midpoint (deterministic, inset 1e-3 of the "
             f"width) and at random interior points ({_box_evidence(hyp, 'paper')}); a case counts against the "
             f"statement if a tested μ misses zero cost other than by rounding: {_frac(counter)}. "
@@ -136,9 +169,14 @@ def grid_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dic
             f"{_frac(eff_ok)} cases ({_box_evidence(hyp, 'eff')}). "
             f"Failing cases vs cases with D > min_j|x̄_j − x̄|: {int((counter & reach).sum())} both, "
             f"{int((counter & ~reach).sum())} failing with D ≤ min_j|x̄_j − x̄|, {int((~counter & reach).sum())} "
-            f"D > min_j|x̄_j − x̄| without failure; see box_failing_set", int((~eff_ok).sum()))
+            f"D > min_j|x̄_j − x̄| without failure; see box_failing_set",
+            int((~eff_ok).sum()),
+        )
         n_past = int(hyp["box_paper_past_min"].sum())
-        add("box_failing_set", len(hyp), int(counter.sum()),
+        add(
+            "box_failing_set",
+            len(hyp),
+            int(counter.sum()),
             f"{n_fail_pts} failing μ (besides {n_round} rounding failures) among "
             f"{int(sum(hyp[f'box_paper_n_{k}'].sum() for k in ('corner', 'edge', 'random')))}"
             f" tested in {int(counter.sum())}/{len(hyp)} cases; failing points with some μ_j < −min_k|x̄_k − x̄|: "
@@ -147,10 +185,14 @@ def grid_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dic
             f"layer's cone (exact test W^(ℓ)p_j + b^(ℓ) ≱ 0): {n_fail_apex}/{n_fail_pts} failing points have it, "
             f"{n_apex} points have it in all; cases where the box reaches past min_j|x̄_j − x̄| "
             f"(D > min_j|x̄_j − x̄|): {int(reach.sum())}, of which failing {int((counter & reach).sum())}; "
-            f"failing cases with D ≤ min_j|x̄_j − x̄|: {int((counter & ~reach).sum())}")
+            f"failing cases with D ≤ min_j|x̄_j − x̄|: {int((counter & ~reach).sum())}",
+        )
         lim = regular_simplex_limits()
         ex = inside[~inside["box_nonempty_exact"]] if "box_nonempty_exact" in inside else inside.iloc[:0]
-        add("box_assumed", len(inside), len(apart),
+        add(
+            "box_assumed",
+            len(inside),
+            len(apart),
             f"A1-A3 hold in {len(inside)} cases; the μ-box (−D, −2δ√Q) is empty for the chosen θ_0 in {len(apart)}, "
             "for every θ_0 (sup_θ0 D = min_ℓ≠j (x̄_j − x̄_ℓ)·f_ℓ − δ ≤ 2δ√Q) in "
             f"{int((~inside['box_nonempty_sup']).sum())}, "
@@ -161,13 +203,21 @@ def grid_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dic
             "A1-A3 do not imply it: for the regular simplex sup_θ0 D = ρ(Q/(Q−1) − c_0) (closed form, tested against "
             "the library), so "
             f"D > 2δ√Q needs c_0 < Q/((Q−1)(1 + 2√Q)); it fails for every θ_0 from Q = "
-            + ", ".join(f"{q} at c_0 = {c:g}" for c, q in lim.items()))
+            + ", ".join(f"{q} at c_0 = {c:g}" for c, q in lim.items()),
+        )
     if len(outside):
         z = outside["cost_global"] <= zero
-        parts = [f"{a} fails: zero in {_frac(outside.loc[~outside[a], 'cost_global'] <= zero)}"
-                 for a in ("A2", "A3") if (~outside[a]).any()]
-        add("thm23_outside", len(outside), int((~z).sum()),
-            f"zero cost at the default μ in {_frac(z)} cases outside A1-A3; " + "; ".join(parts))
+        parts = [
+            f"{a} fails: zero in {_frac(outside.loc[~outside[a], 'cost_global'] <= zero)}"
+            for a in ("A2", "A3")
+            if (~outside[a]).any()
+        ]
+        add(
+            "thm23_outside",
+            len(outside),
+            int((~z).sum()),
+            f"zero cost at the default μ in {_frac(z)} cases outside A1-A3; " + "; ".join(parts),
+        )
 
     if len(pats):
         box = pats["box_nonempty"] if "box_nonempty" in pats else pd.Series(True, index=pats.index)
@@ -179,69 +229,107 @@ def grid_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dic
         if len(none):
             rel = (none["value_paper"] - none["value_biasfree"]).abs() / none["value_paper"].clip(lower=1e-300)
             lower = none["value_affine"] < none["value_paper"] * (1 - 1e-9)
-            add("thm24_value", len(none), int(lower.sum()),
+            add(
+                "thm24_value",
+                len(none),
+                int(lower.sum()),
                 f"min over W_(L+1) and b_(L+1) (affine least squares, V_aff) is below (2.71) in {_frac(lower)} cases "
                 f"(median V_aff/(2.71) {_fmt((none['value_affine'] / none['value_paper']).median())}); (2.71) is the "
                 f"minimum over W_(L+1) with b_(L+1) = −W_(L+1) b^(L) fixed (bias-free least squares; max rel. diff "
-                f"{_fmt(rel.max())})" + apart_txt)
+                f"{_fmt(rel.max())})" + apart_txt,
+            )
             flat = none["stationary"] & ~none["mu_dependent"] & ~none["mu_descent"]
-            add("thm24_degenerate", len(none), int((~flat).sum()),
+            add(
+                "thm24_degenerate",
+                len(none),
+                int((~flat).sum()),
                 f"stationary with the output re-solved, μ-independent and no μ-descent in {_frac(flat)} cases "
-                f"(max |grad C²| {_fmt(none['grad_norm'].max())})" + apart_txt)
+                f"(max |grad C²| {_fmt(none['grad_norm'].max())})" + apart_txt,
+            )
         mixed = pin[pin["type"] == "mixed"]
         if len(mixed):
             rel = (mixed["value_paper"] - mixed["value_biasfree"]).abs() / mixed["value_biasfree"].clip(lower=1e-300)
             bad = ~mixed["stationary"] | (rel >= 1e-8)
-            add("thm25_mixed", len(mixed), int(bad.sum()),
+            add(
+                "thm25_mixed",
+                len(mixed),
+                int(bad.sum()),
                 f"stationary in {_frac(mixed['stationary'])} pattern rows; value depends on μ in "
                 f"{_frac(mixed['mu_dependent'])}; a μ-step lowers it in {_frac(mixed['mu_descent'])}; "
                 f"(2.85) as printed differs from the bias-free least-squares value by a median "
-                f"{_fmt(rel.median())} (relative)" + apart_txt)
+                f"{_fmt(rel.median())} (relative)" + apart_txt,
+            )
         if len(pin):
             counted = (pin["type"] != "global") & pin["stationary"] & ~pin["mu_descent"]
             per_cell = counted.groupby([pin["cell"], pin["replicate"]]).sum().astype(int)
-            expected = pin.groupby(["cell", "replicate"])["Q"].first().map(lambda q: 2 ** q - 1)
-            add("thm25_count", len(per_cell), int((per_cell != expected).sum()),
+            expected = pin.groupby(["cell", "replicate"])["Q"].first().map(lambda q: 2**q - 1)
+            add(
+                "thm25_count",
+                len(per_cell),
+                int((per_cell != expected).sum()),
                 f"stationary non-global patterns per case: {sorted(set(per_cell.tolist()))} "
-                f"against 2^Q − 1 = {sorted(set(expected.tolist()))}")
+                f"against 2^Q − 1 = {sorted(set(expected.tolist()))}",
+            )
         extra = pats[pats["all_hold"] & box & (pats["L"] > pats["Q"])]
         if len(extra):
             en, em = extra[extra["type"] == "none"], extra[extra["type"] == "mixed"]
-            add("patterns_extra_layers", len(extra), 0,
+            add(
+                "patterns_extra_layers",
+                len(extra),
+                0,
                 "L = Q + 2: s = (1, …, 1): V_aff below (2.71) in "
                 f"{_frac(en['value_affine'] < en['value_paper'] * (1 - 1e-9))}, "
                 f"stationary and μ-flat in {_frac(en['stationary'] & ~en['mu_dependent'] & ~en['mu_descent'])}; mixed "
-                f"patterns stationary in {_frac(em['stationary'])}, lowered by a μ-step in {_frac(em['mu_descent'])}")
+                f"patterns stationary in {_frac(em['stationary'])}, lowered by a μ-step in {_frac(em['mu_descent'])}",
+            )
         exact = pats[pats["mu_in_box"] & pats["all_hold"]]
         if len(exact):
             err = exact["closed_form_error"]
             outside_box = pats.loc[~pats["mu_in_box"], "closed_form_error"]
-            add("closed_forms", len(exact), int((err >= 1e-10).sum()),
+            add(
+                "closed_forms",
+                len(exact),
+                int((err >= 1e-10).sum()),
                 f"max |closed form − least squares| {_fmt(err.max())} over patterns with every μ_j in its box (exact "
                 f"curation); with μ outside an empty box the curation is inexact and the error reaches "
-                f"{_fmt(outside_box.max() if len(outside_box) else float('nan'))}")
+                f"{_fmt(outside_box.max() if len(outside_box) else float('nan'))}",
+            )
     d0 = deg[(deg["zero_at_start"]) & (deg["eps"] <= 0.1 * deg["eps_safe"])] if len(deg) else deg
     if len(d0):
         z = d0["cost"] <= zero
         big = deg[deg["zero_at_start"] & (deg["cost"] > zero)]
-        ratio = (big.groupby(["cell", "replicate", "L"])["eps"].min()
-                 / big.groupby(["cell", "replicate", "L"])["eps_safe"].first()) if len(big) else pd.Series(dtype=float)
-        add("degeneracy_perturb", len(d0), int((~z).sum()),
+        ratio = (
+            (
+                big.groupby(["cell", "replicate", "L"])["eps"].min()
+                / big.groupby(["cell", "replicate", "L"])["eps_safe"].first()
+            )
+            if len(big)
+            else pd.Series(dtype=float)
+        )
+        add(
+            "degeneracy_perturb",
+            len(d0),
+            int((~z).sum()),
             f"zero after re-solving the output in {_frac(z)} perturbations with ε ≤ ε_safe/10 (ε_safe: the relative "
             f"activation margin; ε from a fixed grid {sorted(set(deg['eps'].tolist()))}, deterministic; directions "
             f"random, {int(deg.groupby(['cell', 'replicate', 'L', 'eps']).size().max())} per ε); the first ε with "
-            f"non-zero cost is a median {_fmt(ratio.median()) if len(ratio) else 'n/a'} × ε_safe")
+            f"non-zero cost is a median {_fmt(ratio.median()) if len(ratio) else 'n/a'} × ε_safe",
+        )
     zc = hyp[(hyp["cost_global"] <= zero) & hyp["box_nonempty"]] if len(inside) else ok.iloc[:0]
     if len(zc):
         other = ok[ok["cost_global"] <= zero]
         good = (zc["accuracy"] == 1.0) & (zc["agreement"] == 1.0)
-        add("metric_classifier", len(zc), int((~good).sum()),
+        add(
+            "metric_classifier",
+            len(zc),
+            int((~good).sum()),
             f"cases: A1-A3 hold, non-empty μ-box, zero cost; test accuracy 1 in {_frac(zc['accuracy'] == 1.0)} "
             f"(min {_fmt(zc['accuracy'].min())}; test points within δ of their mean); metric rule = network rule in "
             f"{_frac(zc['agreement'] == 1.0)}; nearest-class-mean baseline mean accuracy "
             f"{_fmt(zc['accuracy_ncm'].mean())}."
             f" Over all zero-cost cases (also outside A1-A3 or with an empty μ-box) accuracy 1 in "
-            f"{_frac(other['accuracy'] == 1.0)} (min {_fmt(other['accuracy'].min())})")
+            f"{_frac(other['accuracy'] == 1.0)} (min {_fmt(other['accuracy'].min())})",
+        )
     return rows
 
 
@@ -253,17 +341,23 @@ def phase_table(cons: pd.DataFrame, zero: float = ZERO_COST) -> pd.DataFrame:
         n=("cost_global", "size"),
         frac_zero=("cost_global", lambda c: float(np.mean(c <= zero))),
         frac_assumptions=("all_hold", "mean"),
-        frac_box_nonempty=("box_nonempty", "mean"), frac_box_nonempty_paper=("box_nonempty_paper", "mean"),
+        frac_box_nonempty=("box_nonempty", "mean"),
+        frac_box_nonempty_paper=("box_nonempty_paper", "mean"),
         frac_box_nonempty_sup=("box_nonempty_sup", "mean"),
-        r=("r", "mean"), theta_max=("theta_max", "mean"), theta0=("theta0", "mean"),
-        theta_star=("theta_star", "mean"), theta_mean=("theta_mean", "mean"),
-        accuracy=("accuracy", "mean"), accuracy_ncm=("accuracy_ncm", "mean"),
+        r=("r", "mean"),
+        theta_max=("theta_max", "mean"),
+        theta0=("theta0", "mean"),
+        theta_star=("theta_star", "mean"),
+        theta_mean=("theta_mean", "mean"),
+        accuracy=("accuracy", "mean"),
+        accuracy_ncm=("accuracy_ncm", "mean"),
     ).reset_index()
 
 
 # ---- figures --------------------------------------------------------------------------------------
 
 # ---- (1) the truncation map in R² ---------------------------------------------------------
+
 
 def fig_truncation(data: Dataset, con: Construction):
     """Q = 2: the data before and after each truncation layer, with each layer's forward cone
@@ -304,6 +398,7 @@ def fig_truncation(data: Dataset, con: Construction):
 
 # ---- (2) layer-by-layer curation --------------------------------------------------------
 
+
 def fig_curation(curation: pd.DataFrame, title: str = ""):
     """Within-class spread max_i |T_ℓ(x) − mean| of every class against the layer ℓ."""
     from .figures import CLASS_COLORS, plt
@@ -311,8 +406,13 @@ def fig_curation(curation: pd.DataFrame, title: str = ""):
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
     floor = 1e-17
     for j, g in curation.groupby("class"):
-        ax.plot(g["layer"], np.maximum(g["spread"], floor), marker="o", color=CLASS_COLORS[int(j)],
-                label=f"class {int(j) + 1}")
+        ax.plot(
+            g["layer"],
+            np.maximum(g["spread"], floor),
+            marker="o",
+            color=CLASS_COLORS[int(j)],
+            label=f"class {int(j) + 1}",
+        )
     ax.set_yscale("log")
     ax.axhline(floor, color="0.6", lw=0.8, ls=":")
     ax.text(0, floor * 3, "collapsed (spread 0)", fontsize=7, color="0.4")
@@ -325,6 +425,7 @@ def fig_curation(curation: pd.DataFrame, title: str = ""):
 
 
 # ---- (3) phase diagram --------------------------------------------------------------------
+
 
 def _edges(values, log=False):
     v = np.log(values) if log else np.asarray(values, float)
@@ -357,10 +458,11 @@ def fig_phase(phase: pd.DataFrame, zero: float = ZERO_COST):
     qs = sorted(ph["Q"].unique())
     ncol = 2 if len(qs) == 4 else min(len(qs), 3)  # a grid, not a long row: readable at page width
     nrow = -(-len(qs) // ncol)
-    fig, grid = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.4 * nrow), squeeze=False,
-                             gridspec_kw={"wspace": 0.3, "hspace": 0.55})
-    axes = list(grid.ravel()[:len(qs)])
-    for spare in grid.ravel()[len(qs):]:
+    fig, grid = plt.subplots(
+        nrow, ncol, figsize=(4.0 * ncol, 3.4 * nrow), squeeze=False, gridspec_kw={"wspace": 0.3, "hspace": 0.55}
+    )
+    axes = list(grid.ravel()[: len(qs)])
+    for spare in grid.ravel()[len(qs) :]:
         spare.axis("off")
     mesh = None
     for k, (ax, q) in enumerate(zip(axes, qs)):
@@ -386,13 +488,13 @@ def fig_phase(phase: pd.DataFrame, zero: float = ZERO_COST):
             S = sufficient_boundary(q, tt, rr)
             inside = (S < np.pi) & (rr[None, :] < 0.25)
             ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="w", linewidths=1.6)
-            ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="k", linewidths=0.6,
-                       linestyles="--")
+            ax.contour(rr, tt / np.pi, inside.astype(float), levels=[0.5], colors="k", linewidths=0.6, linestyles="--")
             row_first = axes[k - k % ncol]
             if ax is row_first or (k % ncol == 1 and qs[0] == 2 and row_first is axes[0]):
                 ax.set_ylabel("cone angle θ of the mean simplex / π")
-            ax.text(xe[0] * 1.1, ye[0] / np.pi + 0.02, "paper's\nsufficient\nregion", color="w", fontsize=7,
-                    va="bottom")
+            ax.text(
+                xe[0] * 1.1, ye[0] / np.pi + 0.02, "paper's\nsufficient\nregion", color="w", fontsize=7, va="bottom"
+            )
         ax.set_xscale("log")
         ax.set_xticks(rs, sparse_tick_labels(rs), rotation=45, fontsize=7)
         ax.minorticks_off()
@@ -405,6 +507,7 @@ def fig_phase(phase: pd.DataFrame, zero: float = ZERO_COST):
 
 
 # ---- (4) local-minimum values -----------------------------------------------------------
+
 
 def _plain_log_ticks(axis):
     """Log-axis ticks at 1, 2, 5 × 10^k labelled as plain numbers, no minor labels (they collide)."""
@@ -427,10 +530,19 @@ def fig_local_minima(patterns: pd.DataFrame):
     lo = max(1e-4, p[["value_paper", "value_affine"]].min().min() * 0.8) if len(p) else 1e-4
     hi = p[["value_paper", "value_biasfree"]].max().max() * 1.2 if len(p) else 1.0
     lim = [lo, max(hi, lo * 10)]
-    a.scatter(none["value_paper"], none["value_biasfree"], s=22, marker="o", facecolors="none",
-              edgecolors="C0", lw=0.9, label="bias-free LS")
-    a.scatter(none["value_paper"], none["value_affine"], s=10, marker="s", color="C2", alpha=0.6,
-              label="LS with output bias")
+    a.scatter(
+        none["value_paper"],
+        none["value_biasfree"],
+        s=22,
+        marker="o",
+        facecolors="none",
+        edgecolors="C0",
+        lw=0.9,
+        label="bias-free LS",
+    )
+    a.scatter(
+        none["value_paper"], none["value_affine"], s=10, marker="s", color="C2", alpha=0.6, label="LS with output bias"
+    )
     for ax in (a, b):
         ax.plot(lim, lim, color="k", lw=0.8, ls="--", label="= (2.85)")
         ax.set_xscale("log")
@@ -442,9 +554,17 @@ def fig_local_minima(patterns: pd.DataFrame):
     a.legend(frameon=False, fontsize=7, loc="upper left")
     a.set_title(f"(a) s = 1, no collapse ({len(none)} cases)", fontsize=9)
     if len(mixed):
-        hb = b.hexbin(mixed["value_paper"].clip(lower=lim[0]), mixed["value_affine"].clip(lower=lim[0]),
-                      xscale="log", yscale="log", gridsize=28, bins="log", mincnt=1, cmap="Greens",
-                      extent=np.log10([lim[0], lim[1], lim[0], lim[1]]))
+        hb = b.hexbin(
+            mixed["value_paper"].clip(lower=lim[0]),
+            mixed["value_affine"].clip(lower=lim[0]),
+            xscale="log",
+            yscale="log",
+            gridsize=28,
+            bins="log",
+            mincnt=1,
+            cmap="Greens",
+            extent=np.log10([lim[0], lim[1], lim[0], lim[1]]),
+        )
         fig.colorbar(hb, ax=b, label="cases per bin")
     for ax in (a, b):
         _plain_log_ticks(ax.xaxis)
@@ -452,12 +572,16 @@ def fig_local_minima(patterns: pd.DataFrame):
     b.set_ylabel("LS value with output bias")
     b.legend(frameon=False, fontsize=7, loc="upper left")
     b.set_title(f"(b) mixed s ({len(mixed)} cases)", fontsize=9)
-    ratios = {col: (mixed[col] / mixed["value_paper"]).replace([np.inf, -np.inf], np.nan).dropna()
-              for col in ("value_biasfree", "value_affine")}
+    ratios = {
+        col: (mixed[col] / mixed["value_paper"]).replace([np.inf, -np.inf], np.nan).dropna()
+        for col in ("value_biasfree", "value_affine")
+    }
     positive = np.concatenate([r[r > 0].to_numpy() for r in ratios.values()] + [np.array([1.0])])
     bins = np.geomspace(positive.min() / 1.2, positive.max() * 1.2, 41)
-    for col, color, label in (("value_biasfree", "C1", "bias-free LS / (2.85)"),
-                              ("value_affine", "C3", "LS with output bias / (2.85)")):
+    for col, color, label in (
+        ("value_biasfree", "C1", "bias-free LS / (2.85)"),
+        ("value_affine", "C3", "LS with output bias / (2.85)"),
+    ):
         c.hist(ratios[col].clip(bins[0], bins[-1]), bins=bins, histtype="step", lw=1.4, color=color, label=label)
     c.axvline(1.0, color="k", lw=0.8, ls="--")
     c.set_xscale("log")
@@ -469,7 +593,7 @@ def fig_local_minima(patterns: pd.DataFrame):
     floor = 1e-16
     groups = [p.loc[p["type"] == t, "mu_range"].clip(lower=floor) for t in ("none", "mixed")]
     d.boxplot(groups, showfliers=True, flierprops={"markersize": 3, "alpha": 0.4})
-    d.set_xticks([1, 2], ["s = 1 (no collapse)", "mixed s"])    # boxplot's label keyword was renamed in 3.9
+    d.set_xticks([1, 2], ["s = 1 (no collapse)", "mixed s"])  # boxplot's label keyword was renamed in 3.9
     d.set_yscale("log")
     d.axhline(1e-8, color="0.5", ls=":", lw=0.8)
     d.set_ylabel("range of the value over μ in the box")
@@ -480,6 +604,7 @@ def fig_local_minima(patterns: pd.DataFrame):
 
 
 # ---- (5) accuracy -----------------------------------------------------------------------------
+
 
 def fig_accuracy(cons: pd.DataFrame):
     """Held-out accuracy of the induced-metric classifier against r (mean over θ and seeds,

@@ -30,67 +30,103 @@ _int_list, _float_list, _theta0 = int_list, float_list, theta0
 def register(sub) -> dict:
     """Add the ``prepare-data``, ``cell``, ``aggregate`` and ``figure`` subcommands to the CLI's
     subparsers; returns {name: handler}."""
-    pr = sub.add_parser("prepare-data", help="a user's dataset as a grid cell: shrink toward the class means, split",
-                        description="Shrink a dataset toward its class means (x <- x̄_j + λ(x − x̄_j)) and split it "
-                                    "into stratified train/test parts per replicate.")
+    pr = sub.add_parser(
+        "prepare-data",
+        help="a user's dataset as a grid cell: shrink toward the class means, split",
+        description="Shrink a dataset toward its class means (x <- x̄_j + λ(x − x̄_j)) and split it "
+        "into stratified train/test parts per replicate.",
+    )
     pr.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
-    pr.add_argument("--name", default=None,
-                    help="the dataset's name in the tables (default: the file name without its extension)")
+    pr.add_argument(
+        "--name", default=None, help="the dataset's name in the tables (default: the file name without its extension)"
+    )
     pr.add_argument("--shrink", type=float, default=1.0, help="λ in [0, 1e6] (default 1: unchanged)")
-    pr.add_argument("--test-fraction", type=float, default=0.3,
-                    help="held-out fraction per class, in (0, 1) (default 0.3)")
+    pr.add_argument(
+        "--test-fraction", type=float, default=0.3, help="held-out fraction per class, in (0, 1) (default 0.3)"
+    )
     pr.add_argument("--replicates", type=int, default=1, help="random splits, 1..10000 (default 1)")
     pr.add_argument("--seed", type=_int_list, default=[0], help="seed prefix for the splits")
     pr.add_argument("--out-dir", required=True, help="cell directory (train_<k>.npz, test_<k>.npz, manifest.json)")
 
-    ce = sub.add_parser("cell", help="every measurement of one grid cell (JSON)",
-                        description="Global construction at the default μ and over μ samples "
-                                    "(D_eff and the paper's D), "
-                                    "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
-                                    "accuracy for every replicate and L of a cell directory.")
+    ce = sub.add_parser(
+        "cell",
+        help="every measurement of one grid cell (JSON)",
+        description="Global construction at the default μ and over μ samples "
+        "(D_eff and the paper's D), "
+        "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
+        "accuracy for every replicate and L of a cell directory.",
+    )
     ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
-    ce.add_argument("--layers-offsets", type=_int_list, default=[0, 2],
-                    help="L = Q + offset (0..1000), comma-separated (default 0,2)")
+    ce.add_argument(
+        "--layers-offsets",
+        type=_int_list,
+        default=[0, 2],
+        help="L = Q + offset (0..1000), comma-separated (default 0,2)",
+    )
     ce.add_argument("--mu-samples", type=int, default=8, help="μ draws per box, 1..10000 (default 8)")
-    ce.add_argument("--probe-eps", type=_float_list, default=[1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1],
-                    help="relative perturbation sizes, each in (0, 10] (default 1e-10,1e-8,1e-6,1e-4,1e-3,1e-2,0.03,"
-                         "0.1,0.3)")
+    ce.add_argument(
+        "--probe-eps",
+        type=_float_list,
+        default=[1e-10, 1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1],
+        help="relative perturbation sizes, each in (0, 10] (default 1e-10,1e-8,1e-6,1e-4,1e-3,1e-2,0.03,0.1,0.3)",
+    )
     ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε, 1..10000 (default 3)")
     ce.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
     ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
-    ce.add_argument("--patterns-engine", default="batched", choices=["batched", "fused", "sequential"],
-                    help="how the pattern analysis solves its least-squares problems: batched (stacked numpy, the "
-                         "default), fused (dlgeom's compiled kernel), sequential (one lstsq per μ); equal to rounding")
-    ce.add_argument("--theta0", type=_theta0, default=STUDY_THETA0,
-                    help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
-                         "'midpoint' or a number")
+    ce.add_argument(
+        "--patterns-engine",
+        default="batched",
+        choices=["batched", "fused", "sequential"],
+        help="how the pattern analysis solves its least-squares problems: batched (stacked numpy, the "
+        "default), fused (dlgeom's compiled kernel), sequential (one lstsq per μ); equal to rounding",
+    )
+    ce.add_argument(
+        "--theta0",
+        type=_theta0,
+        default=STUDY_THETA0,
+        help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
+        "'midpoint' or a number",
+    )
     ce.add_argument("--out", required=True, help="output JSON")
     ce.add_argument("--quiet", action="store_true")
 
-    ag = sub.add_parser("aggregate", help="cell JSONs -> tables and the claims table",
-                        description="Concatenate cell results into CSV tables and compute the claims table.")
+    ag = sub.add_parser(
+        "aggregate",
+        help="cell JSONs -> tables and the claims table",
+        description="Concatenate cell results into CSV tables and compute the claims table.",
+    )
     ag.add_argument("--cells", nargs="+", required=True, help="cell JSON files")
     ag.add_argument("--landscape", nargs="*", default=None, help="landscape JSON files (dlgeom landscape)")
-    ag.add_argument("--extra-claims", nargs="*", default=[],
-                    help="claims CSVs of other stages (robustness, beyond), appended to the claims table")
+    ag.add_argument(
+        "--extra-claims",
+        nargs="*",
+        default=[],
+        help="claims CSVs of other stages (robustness, beyond), appended to the claims table",
+    )
     ag.add_argument("--out-dir", required=True, help="directory for the tables")
     ag.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
     ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     ag.add_argument("--seed", type=_int_list, default=None, help="base seed, recorded in the provenance")
 
-    fg = sub.add_parser("figure", help="one figure of the study (PNG and PDF)",
-                        description="Draw one figure from the tables (byte-stable PNG and PDF).")
+    fg = sub.add_parser(
+        "figure",
+        help="one figure of the study (PNG and PDF)",
+        description="Draw one figure from the tables (byte-stable PNG and PDF).",
+    )
     fg.add_argument("--name", required=True, choices=list(FIGURES))
     fg.add_argument("--tables", default=None, help="directory of the aggregated tables")
     fg.add_argument("--cell", default=None, help="curation: the cell to show (default: largest Q, regular θ)")
     fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
-    fg.add_argument("--zero-cost", type=float, default=ZERO_COST,
-                    help="C at or below this counts as zero, in (0, 1] (phase labels, landscape cells shown)")
+    fg.add_argument(
+        "--zero-cost",
+        type=float,
+        default=ZERO_COST,
+        help="C at or below this counts as zero, in (0, 1] (phase labels, landscape cells shown)",
+    )
     fg.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
     fg.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
-    return {"prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate,
-            "figure": _cmd_figure}
+    return {"prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate, "figure": _cmd_figure}
 
 
 def _cmd_prepare_data(args) -> dict:
@@ -102,8 +138,9 @@ def _cmd_prepare_data(args) -> dict:
     check_float(args.test_fraction, "--test-fraction", low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(args.replicates, "--replicates", minimum=1, maximum=MAX_DRAWS)
     check_coordinate_range(load_dataset(args.data).X, args.data)  # fail before creating the directory
-    write_user_cell(args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed,
-                    name=args.name)
+    write_user_cell(
+        args.out_dir, args.data, args.shrink, args.test_fraction, args.replicates, args.seed, name=args.name
+    )
     print(f"wrote {args.replicates} split(s) of {args.data} (λ = {args.shrink}) to {args.out_dir}")
     return {}
 
@@ -128,16 +165,28 @@ def _cmd_cell(args) -> dict:
         check_float(e, "--probe-eps", low=0.0, high=10.0, low_open=True)
     if args.patterns_engine == "fused":
         from ..local_minima import fused_patterns_unavailable
+
         why = fused_patterns_unavailable()
         if why:
-            raise DlgeomInputError(f"--patterns-engine: 'fused' cannot run here: {why}; 'batched' and 'sequential' "
-                                   "need nothing compiled")
+            raise DlgeomInputError(
+                f"--patterns-engine: 'fused' cannot run here: {why}; 'batched' and 'sequential' need nothing compiled"
+            )
     read_manifest(args.data_dir)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    out = run_cell(args.data_dir, args.layers_offsets, args.mu_samples, tuple(args.probe_eps), args.probe_draws,
-                   args.zero_cost, args.seed, args.cell_key or str(args.data_dir), log, args.theta0,
-                   args.patterns_engine)
+    out = run_cell(
+        args.data_dir,
+        args.layers_offsets,
+        args.mu_samples,
+        tuple(args.probe_eps),
+        args.probe_draws,
+        args.zero_cost,
+        args.seed,
+        args.cell_key or str(args.data_dir),
+        log,
+        args.theta0,
+        args.patterns_engine,
+    )
     write_json(out, args.out)
     log(f"wrote {args.out} in {time.perf_counter() - t0:.2f} s")
     return {}
@@ -191,8 +240,9 @@ def _draw_figure(args, table):
         if cell is None:
             if not len(cur):
                 raise DlgeomInputError(f"--tables: {args.tables}/curation.csv has no rows")
-            cell = sorted(cur["cell"].unique(),
-                          key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c))[0]
+            cell = sorted(
+                cur["cell"].unique(), key=lambda c: (-int(c.split("/")[0][1:]) if c.startswith("Q") else 0, c)
+            )[0]
         return G.fig_curation(cur[cur["cell"] == cell], f"Curation layer by layer ({cell}, replicate 0)")
     elif args.name == "phase":
         return G.fig_phase(table("phase"), args.zero_cost)
@@ -201,13 +251,15 @@ def _draw_figure(args, table):
     elif args.name == "accuracy":
         return G.fig_accuracy(table("constructions"))
     elif args.name == "landscape_runs":
-        return LR.fig_landscape_runs(table("landscape_endpoints"), table("landscape_basins"),
-                                     table("landscape_levels"), args.zero_cost)
+        return LR.fig_landscape_runs(
+            table("landscape_endpoints"), table("landscape_basins"), table("landscape_levels"), args.zero_cost
+        )
     elif args.name == "landscape_minima":
         return LR.fig_landscape_minima(table("landscape_minima"), table("landscape_levels"))
     else:
-        return LR.fig_landscape_shape(table("landscape_shape"), table("landscape_paths"), table("landscape_slice"),
-                                      args.zero_cost)
+        return LR.fig_landscape_shape(
+            table("landscape_shape"), table("landscape_paths"), table("landscape_slice"), args.zero_cost
+        )
 
 
 def _cmd_figure(args) -> dict:
@@ -233,15 +285,18 @@ def _cmd_figure(args) -> dict:
             return pd.DataFrame()
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise DlgeomInputError(
-                f"--tables: {path} is not a table of dlgeom aggregate ({type(exc).__name__})") from None
+                f"--tables: {path} is not a table of dlgeom aggregate ({type(exc).__name__})"
+            ) from None
 
     try:
         fig = _draw_figure(args, table)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         if isinstance(exc, DlgeomInputError):
             raise
-        raise DlgeomInputError(f"--tables: {args.tables} does not hold the tables of dlgeom aggregate the "
-                               f"{args.name} figure needs ({type(exc).__name__}: {exc})") from None
+        raise DlgeomInputError(
+            f"--tables: {args.tables} does not hold the tables of dlgeom aggregate the "
+            f"{args.name} figure needs ({type(exc).__name__}: {exc})"
+        ) from None
     for path in save_figure(fig, args.out):
         write_provenance(path, inputs, f"dlgeom figure --name {args.name}", args.config_hash, args.seed)
     print(f"wrote {args.out}.png and {args.out}.pdf")

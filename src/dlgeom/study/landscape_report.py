@@ -23,12 +23,28 @@ from .tables import frac as _frac
 from .tables import restore_nonfinite as _restore_nonfinite
 from .verdicts import make_row
 
-__all__ = ["CERT_DESCENT", "CERT_GRAD", "LANDSCAPE_TABLES", "certified_endpoints", "certified_minima",
-           "distinct_minima", "fig_landscape_minima", "fig_landscape_runs", "fig_landscape_shape",
-           "landscape_claims", "load_landscape"]
+__all__ = [
+    "CERT_DESCENT",
+    "CERT_GRAD",
+    "LANDSCAPE_TABLES",
+    "certified_endpoints",
+    "certified_minima",
+    "distinct_minima",
+    "fig_landscape_minima",
+    "fig_landscape_runs",
+    "fig_landscape_shape",
+    "landscape_claims",
+    "load_landscape",
+]
 
-LANDSCAPE_TABLES = ("landscape_endpoints", "landscape_basins", "landscape_shape", "landscape_paths",
-                    "landscape_slice", "landscape_levels")
+LANDSCAPE_TABLES = (
+    "landscape_endpoints",
+    "landscape_basins",
+    "landscape_shape",
+    "landscape_paths",
+    "landscape_slice",
+    "landscape_levels",
+)
 
 
 def _landscape_parts(d: dict, parts: dict) -> None:
@@ -47,9 +63,16 @@ def _landscape_parts(d: dict, parts: dict) -> None:
         radii = sl["radii"]
         for i, a in enumerate(radii):
             for k, b in enumerate(radii):
-                parts["landscape_slice"].append({"cell": sl["cell"], "alpha": a, "beta": b,
-                                                 "cost": sl["cost"][i][k], "eps_safe": sl["eps_safe"],
-                                                 "cos_d1_d2": sl["cos"]})
+                parts["landscape_slice"].append(
+                    {
+                        "cell": sl["cell"],
+                        "alpha": a,
+                        "beta": b,
+                        "cost": sl["cost"][i][k],
+                        "eps_safe": sl["eps_safe"],
+                        "cos_d1_d2": sl["cos"],
+                    }
+                )
 
 
 def load_landscape(paths) -> dict[str, pd.DataFrame]:
@@ -62,14 +85,17 @@ def load_landscape(paths) -> dict[str, pd.DataFrame]:
     frames = {}
     for name, rows in parts.items():
         df = _restore_nonfinite(pd.DataFrame(rows))
-        keys = [k for k in ("cell", "start", "optimiser", "run", "category", "point", "s", "alpha", "beta", "level")
-                if k in df.columns]
+        keys = [
+            k
+            for k in ("cell", "start", "optimiser", "run", "category", "point", "s", "alpha", "beta", "level")
+            if k in df.columns
+        ]
         frames[name] = df.sort_values(keys, kind="stable").reset_index(drop=True) if len(df) else df
     return frames
 
 
-CERT_GRAD = 1e-6       # gradient norm of C² below which an end point counts as stationary
-CERT_DESCENT = -1e-9   # relative change of C² along random directions below which descent was found
+CERT_GRAD = 1e-6  # gradient norm of C² below which an end point counts as stationary
+CERT_DESCENT = -1e-9  # relative change of C² along random directions below which descent was found
 
 
 def certified_endpoints(end: pd.DataFrame) -> pd.DataFrame:
@@ -108,20 +134,44 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
     ``hess_n_nonzero``, ``hess_outlier_gap`` (:func:`dlgeom.landscape.hessian_outliers`; NaN on a
     kink) and ``dead_units`` (:func:`dlgeom.landscape.dead_units`) are those of the minimum's
     lowest-cost end point."""
-    cols = ["cell", "Q", "kind", "cost", "category", "nearest_level", "structure", "multiplicity", "starts",
-            "hess_n_outliers", "hess_n_nonzero", "hess_outlier_gap", "dead_units"]
+    cols = [
+        "cell",
+        "Q",
+        "kind",
+        "cost",
+        "category",
+        "nearest_level",
+        "structure",
+        "multiplicity",
+        "starts",
+        "hess_n_outliers",
+        "hess_n_nonzero",
+        "hess_outlier_gap",
+        "dead_units",
+    ]
     if end is None or not len(end) or "probe_min_rel_change" not in end:
         return pd.DataFrame(columns=cols)
     rows = []
     for part in distinct_minima(certified_endpoints(end)):
-        rows.append({"cell": part["cell"].iloc[0], "Q": int(part["Q"].iloc[0]),
-                     "kind": "/".join(sorted(set(part["kind"]))),
-                     "cost": float(part["cost"].median()), "category": part["category"].iloc[0],
-                     "nearest_level": part["nearest_level"].iloc[0], "structure": part["structure"].iloc[0],
-                     "multiplicity": len(part), "starts": ",".join(sorted(set(part["start_kind"]))),
-                     **{c: part[c].iloc[0] if c in part.columns else np.nan for c in cols[-4:]}})
-    return (pd.DataFrame(rows, columns=cols).sort_values(["cell", "cost", "structure"], kind="stable")
-            .reset_index(drop=True))
+        rows.append(
+            {
+                "cell": part["cell"].iloc[0],
+                "Q": int(part["Q"].iloc[0]),
+                "kind": "/".join(sorted(set(part["kind"]))),
+                "cost": float(part["cost"].median()),
+                "category": part["category"].iloc[0],
+                "nearest_level": part["nearest_level"].iloc[0],
+                "structure": part["structure"].iloc[0],
+                "multiplicity": len(part),
+                "starts": ",".join(sorted(set(part["start_kind"]))),
+                **{c: part[c].iloc[0] if c in part.columns else np.nan for c in cols[-4:]},
+            }
+        )
+    return (
+        pd.DataFrame(rows, columns=cols)
+        .sort_values(["cell", "cost", "structure"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dict]:
@@ -131,80 +181,115 @@ def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> lis
     rows = []
     end, shape, paths = t.get("landscape_endpoints"), t.get("landscape_shape"), t.get("landscape_paths")
     add = lambda key, n, n_counter, evidence, corrected=None: rows.append(  # noqa: E731
-        make_row(key, n, n_counter, evidence, corrected))
+        make_row(key, n, n_counter, evidence, corrected)
+    )
 
     if end is not None and len(end):
         rand = end[end["start_kind"].isin(["he", "xavier"])]
         if len(rand):
             per = rand.groupby("optimiser")["category"].apply(lambda c: f"{(c == 'zero').mean():.2f}")
             ended_zero = rand["category"] == "zero"
-            add("training_zero", len(rand), 0,
+            add(
+                "training_zero",
+                len(rand),
+                0,
                 f"zero cost in {_frac(ended_zero)} random-start runs; by optimiser: "
-                + ", ".join(f"{k} {v}" for k, v in per.items()))
+                + ", ".join(f"{k} {v}" for k, v in per.items()),
+            )
             nz = rand[~ended_zero & rand["status"].isin(["converged", "zero"])]
             cats = nz["category"].value_counts()
             allnz = rand[~ended_zero]["category"].value_counts()
-            add("training_levels", len(nz), 0,
+            add(
+                "training_levels",
+                len(nz),
+                0,
                 f"of {len(nz)} converged non-zero end points: pattern level {int(cats.get('pattern', 0))}, "
                 f"class-merging level {int(cats.get('merge', 0))}, other {int(cats.get('other', 0))}; "
                 f"including unconverged runs: pattern {int(allnz.get('pattern', 0))}, merging "
-                f"{int(allnz.get('merge', 0))}, other {int(allnz.get('other', 0))}")
+                f"{int(allnz.get('merge', 0))}, other {int(allnz.get('other', 0))}",
+            )
         if "hess_n_negative" in end.columns:
-            certified = end[end["start_kind"].isin(["he", "xavier"]) & (end["category"] != "zero")
-                            & end["hess_n_negative"].notna()]
+            certified = end[
+                end["start_kind"].isin(["he", "xavier"]) & (end["category"] != "zero") & end["hess_n_negative"].notna()
+            ]
             if len(certified):
                 psd = certified["hess_n_negative"] == 0
                 by_cat = certified.groupby("category")["hess_n_negative"].apply(
-                    lambda v: f"{int((v == 0).sum())}/{len(v)}")
-                add("training_hessian", len(certified), 0,
+                    lambda v: f"{int((v == 0).sum())}/{len(v)}"
+                )
+                add(
+                    "training_hessian",
+                    len(certified),
+                    0,
                     f"no negative eigenvalue in {_frac(psd)} converged non-zero end points with a defined Hessian; by "
-                    "level: " + ", ".join(f"{k} {v}" for k, v in by_cat.items())
+                    "level: "
+                    + ", ".join(f"{k} {v}" for k, v in by_cat.items())
                     + f"; another {int((end['hess_status'] == 'kink').sum())} end points sit on a ReLU kink (no "
-                      "Hessian)")
+                    "Hessian)",
+                )
         good = end[end["global_cost"] <= zero]
         if "path_barrier" in end.columns:
             found = good[good["start_kind"].isin(["he", "xavier"]) & (good["category"] == "zero")]
             near = good[(good["start_kind"] == "global") & (good["category"] == "zero")]
             if len(found):
                 flat = found["path_barrier"] <= 1e-6
-                add("training_connected", len(found), 0,
+                add(
+                    "training_connected",
+                    len(found),
+                    0,
                     f"no barrier in {_frac(flat)} zero-cost end points from random starts (median barrier "
                     f"{_fmt(found['path_barrier'].median())} in units of C, peak at median t = "
                     f"{_fmt(found['path_peak_t'].median())}); from the perturbed minimiser itself: median barrier "
-                    f"{_fmt(near['path_barrier'].median() if len(near) else float('nan'))}")
+                    f"{_fmt(near['path_barrier'].median() if len(near) else float('nan'))}",
+                )
         glob = good[good["start_kind"] == "global"]
         if len(glob):
             small = glob[glob["rho"] == glob["rho"].min()]
             by_opt = small.groupby("optimiser")["returned"].apply(lambda r: r.astype(bool).mean())
             by_rho = glob.groupby(["rho", "optimiser"])["returned"].apply(lambda r: f"{r.astype(bool).mean():.2f}")
-            add("training_attraction", len(small), 0,
+            add(
+                "training_attraction",
+                len(small),
+                0,
                 f"return fraction at ρ = {small['rho'].iloc[0]:g}: "
                 + ", ".join(f"{k} {v:.2f}" for k, v in by_opt.items())
                 + " (GD and Adam within their iteration budget); all (ρ, optimiser): "
-                + ", ".join(f"({r:g}, {o}) {v}" for (r, o), v in by_rho.items()))
+                + ", ".join(f"({r:g}, {o}) {v}" for (r, o), v in by_rho.items()),
+            )
     minima = t.get("landscape_minima")
     if minima is not None and len(minima):
         new_min = minima[minima["category"] != "pattern"]
         n_runs = int(minima["multiplicity"].sum())
         top = new_min.sort_values("multiplicity", ascending=False, kind="stable").head(4)
-        add("other_minima", len(minima), 0,
+        add(
+            "other_minima",
+            len(minima),
+            0,
             f"{n_runs} L-BFGS end points certified as non-zero local minima (no descent along 16 random directions "
             f"at radii 1e-8..1e-3; smooth ones also stationary with a positive semi-definite Hessian) form "
             f"{len(minima)} distinct (cell, cost, collapse structure) minima; {len(new_min)} of them "
             f"({int(new_min['multiplicity'].sum())} end points) are not at a pattern level: "
             f"{int((new_min['category'] == 'merge').sum())} at class-merging levels, "
             f"{int((new_min['category'] == 'other').sum())} elsewhere; most frequent: "
-            + "; ".join(f"{r.cell} C = {r.cost:.4g} ({r.nearest_level if r.category == 'merge' else 'other'}, "
-                        f"structure {r.structure}) ×{r.multiplicity}" for r in top.itertuples()))
+            + "; ".join(
+                f"{r.cell} C = {r.cost:.4g} ({r.nearest_level if r.category == 'merge' else 'other'}, "
+                f"structure {r.structure}) ×{r.multiplicity}"
+                for r in top.itertuples()
+            ),
+        )
     if minima is not None and len(minima) and "hess_n_outliers" in minima.columns:
         _outlier_rows(add, minima, end, shape, zero)
     if shape is not None and len(shape):
         g = shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
-        add("zero_modes", len(g), 0,
+        add(
+            "zero_modes",
+            len(g),
+            0,
             f"zero eigenvalues = #params − rank J in {_frac(g['n_zero_eig'] == g['null_dim_J'])} cells; "
-            + ", ".join(f"{r.cell}: {r.n_zero_eig}/{r.n_params} (null J {r.null_dim_J})" for r in g.itertuples()))
+            + ", ".join(f"{r.cell}: {r.n_zero_eig}/{r.n_params} (null J {r.null_dim_J})" for r in g.itertuples()),
+        )
         if "modes_explained" in shape and len(g):
-            fams = [c[len("modes_in_null_"):] for c in shape.columns if c.startswith("modes_in_null_")]
+            fams = [c[len("modes_in_null_") :] for c in shape.columns if c.startswith("modes_in_null_")]
             paper_fams = [f for f in ("mu", "layer_rescaling") if f"modes_rank_{f}" in g]
             bad_paper = pd.Series(False, index=g.index)
             for f in paper_fams:
@@ -215,31 +300,46 @@ def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> lis
                 bad_ours |= g[f"modes_in_null_{f}"] != g[f"modes_rank_{f}"]
 
             def fam_txt(r, names):
-                return ", ".join(f"{f} {int(r[f'modes_rank_{f}'])}" for f in names
-                                 if pd.notna(r.get(f"modes_rank_{f}")))
+                return ", ".join(
+                    f"{f} {int(r[f'modes_rank_{f}'])}" for f in names if pd.notna(r.get(f"modes_rank_{f}"))
+                )
 
-            add("flat_directions", len(g), int(bad_paper.sum()),
+            add(
+                "flat_directions",
+                len(g),
+                int(bad_paper.sum()),
                 "paper's reading (μ-box, one rescaling scalar per hidden layer): directions in the Hessian null space "
-                f"in {_frac(~bad_paper)} cells; " + "; ".join(f"{r['cell']}: {fam_txt(r, paper_fams)} of "
-                                                            f"{int(r['modes_null_dim'])} null dimensions"
-                                                            for _, r in g.iterrows()))
-            add("flat_extended", len(g), int(bad_ours.sum()),
+                f"in {_frac(~bad_paper)} cells; "
+                + "; ".join(
+                    f"{r['cell']}: {fam_txt(r, paper_fams)} of {int(r['modes_null_dim'])} null dimensions"
+                    for _, r in g.iterrows()
+                ),
+            )
+            add(
+                "flat_extended",
+                len(g),
+                int(bad_ours.sum()),
                 f"our extensions ({', '.join(ours)}) flat in {_frac(~bad_ours)} cells; all directions together explain "
                 f"{int(g['modes_explained'].sum())} of {int(g['modes_null_dim'].sum())} null dimensions (the paper's "
                 f"directions alone: rank sum {int(sum(g[f'modes_rank_{f}'].sum() for f in paper_fams))}); the null "
                 f"dimension equals "
                 f"#params − Q² in {_frac(g['modes_null_dim'] == g['null_dim_theory'])} cells (rank J = Q²: near the "
                 "construction the zero set is a manifold of dimension #params − Q²); per cell: "
-                + "; ".join(f"{r['cell']}: {fam_txt(r, fams)}" for _, r in g.iterrows()))
+                + "; ".join(f"{r['cell']}: {fam_txt(r, fams)}" for _, r in g.iterrows()),
+            )
     if paths is not None and len(paths):
         ok_paths = paths[(paths["global_cost"] <= zero) & paths["all_hold"]]
         mixed = ok_paths[ok_paths["type"] == "mixed"]
         barrier = mixed["barrier"] > 1e-10 * mixed["F_start"].clip(lower=1e-300)
         s1 = ok_paths[ok_paths["type"] == "none"]
-        add("thm25_mu_path", len(mixed), int((~barrier).sum()),
+        add(
+            "thm25_mu_path",
+            len(mixed),
+            int((~barrier).sum()),
             f"barrier on the μ-path to the global minimiser in {_frac(barrier)} mixed patterns (monotone descent in "
             f"{_frac(mixed['monotone'])}); s = (1, …, 1): barrier in {_frac(s1['barrier'] > 1e-10 * s1['F_start'])}, "
-            f"monotone in {_frac(s1['monotone'])}")
+            f"monotone in {_frac(s1['monotone'])}",
+        )
     return rows
 
 
@@ -252,45 +352,77 @@ def _outlier_rows(add, minima: pd.DataFrame, end, shape, zero: float) -> None:
     cons = ""
     if shape is not None and len(shape) and "hess_n_outliers" in shape.columns:
         g = shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
-        cons = "constructed minimiser (outliers / non-zero / Q²): " + ", ".join(
-            f"{r.cell} {int(r.hess_n_outliers)}/{int(r.n_params - r.n_zero_eig - r.n_negative_eig)}/{int(r.Q) ** 2}"
-            for r in g.itertuples()) + "; "
+        cons = (
+            "constructed minimiser (outliers / non-zero / Q²): "
+            + ", ".join(
+                f"{r.cell} {int(r.hess_n_outliers)}/{int(r.n_params - r.n_zero_eig - r.n_negative_eig)}/{int(r.Q) ** 2}"
+                for r in g.itertuples()
+            )
+            + "; "
+        )
     zl = pd.DataFrame()
     if end is not None and len(end) and "hess_n_outliers" in end.columns:
         zl = end[(end["category"] == "zero") & end["hess_n_outliers"].notna()]
-    zero_txt = (f"L-BFGS zero-cost end points with a defined Hessian: {len(zl)}, outliers = Q² in "
-                f"{_frac(zl['hess_n_outliers'] == zl['Q'] ** 2)}, non-zero eigenvalues = Q² in "
-                f"{_frac(zl['hess_n_nonzero'] == zl['Q'] ** 2)}, median outliers/Q² "
-                f"{_fmt((zl['hess_n_outliers'] / zl['Q'] ** 2).median())}, median gap "
-                f"{_fmt(zl['hess_outlier_gap'].median())}; " if len(zl) else "")
-    by = m.assign(ratio=m["hess_n_outliers"] / q2).groupby("category").agg(
-        n_min=("ratio", "size"), n_eq=("ratio", lambda v: int((v == 1).sum())), ratio_med=("ratio", "median"),
-        gap_med=("hess_outlier_gap", "median"))
-    add("hessian_outliers", len(m) + len(zl), int((m["hess_n_outliers"] != q2).sum())
+    zero_txt = (
+        f"L-BFGS zero-cost end points with a defined Hessian: {len(zl)}, outliers = Q² in "
+        f"{_frac(zl['hess_n_outliers'] == zl['Q'] ** 2)}, non-zero eigenvalues = Q² in "
+        f"{_frac(zl['hess_n_nonzero'] == zl['Q'] ** 2)}, median outliers/Q² "
+        f"{_fmt((zl['hess_n_outliers'] / zl['Q'] ** 2).median())}, median gap "
+        f"{_fmt(zl['hess_outlier_gap'].median())}; "
+        if len(zl)
+        else ""
+    )
+    by = (
+        m.assign(ratio=m["hess_n_outliers"] / q2)
+        .groupby("category")
+        .agg(
+            n_min=("ratio", "size"),
+            n_eq=("ratio", lambda v: int((v == 1).sum())),
+            ratio_med=("ratio", "median"),
+            gap_med=("hess_outlier_gap", "median"),
+        )
+    )
+    add(
+        "hessian_outliers",
+        len(m) + len(zl),
+        int((m["hess_n_outliers"] != q2).sum())
         + (int((zl["hess_n_outliers"] != zl["Q"] ** 2).sum()) if len(zl) else 0),
-        f"outliers: eigenvalues above {HESS_OUTLIER_RTOL:g} x the largest; " + cons + zero_txt
+        f"outliers: eigenvalues above {HESS_OUTLIER_RTOL:g} x the largest; "
+        + cons
+        + zero_txt
         + f"distinct certified non-zero minima with a defined Hessian: {len(m)} of {len(minima)}, outliers = Q² in "
         f"{_frac(m['hess_n_outliers'] == q2)}; per level: "
-        + "; ".join(f"{k} {int(r.n_eq)}/{int(r.n_min)} (median outliers/Q² {_fmt(r.ratio_med)}, median gap "
-                    f"{_fmt(r.gap_med)})"
-                    for k, r in by.iterrows()))
+        + "; ".join(
+            f"{k} {int(r.n_eq)}/{int(r.n_min)} (median outliers/Q² {_fmt(r.ratio_med)}, median gap {_fmt(r.gap_med)})"
+            for k, r in by.iterrows()
+        ),
+    )
     d = minima[minima["dead_units"].notna()]
     if len(d):
         alive = d["dead_units"] == 0
-        per = d.groupby("category")["dead_units"].agg(n_min="size", n_alive=lambda v: int((v == 0).sum()),
-                                                      dead_med="median")
+        per = d.groupby("category")["dead_units"].agg(
+            n_min="size", n_alive=lambda v: int((v == 0).sum()), dead_med="median"
+        )
         zd = end[end["category"] == "zero"] if end is not None and len(end) and "dead_units" in end.columns else None
-        add("dead_units", len(d), int(alive.sum()),
+        add(
+            "dead_units",
+            len(d),
+            int(alive.sum()),
             f"distinct certified non-zero minima without a dead unit: {_frac(alive)} "
             f"({int(d.loc[alive, 'multiplicity'].sum())}/{int(d['multiplicity'].sum())} end points); per level "
             "(without a dead unit / minima, median dead units): "
             + "; ".join(f"{k} {int(r.n_alive)}/{int(r.n_min)}, {_fmt(r.dead_med)}" for k, r in per.iterrows())
-            + (f"; zero-cost end points (all optimisers): {len(zd)}, without a dead unit "
-               f"{_frac(zd['dead_units'] == 0)}, median dead units {_fmt(zd['dead_units'].median())}"
-               if zd is not None and len(zd) else ""))
+            + (
+                f"; zero-cost end points (all optimisers): {len(zd)}, without a dead unit "
+                f"{_frac(zd['dead_units'] == 0)}, median dead units {_fmt(zd['dead_units'].median())}"
+                if zd is not None and len(zd)
+                else ""
+            ),
+        )
 
 
 # ---- (6, 7) the gradient landscape --------------------------------------------------------------
+
 
 def _no_landscape(title):
     from .figures import no_data_figure
@@ -330,8 +462,11 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
         a.hist(np.clip(g["cost"], floor, None), bins=bins, histtype="step", lw=1.4, color=f"C{i}", label=opt)
     lv = levels[levels["cell"] == cell]
     for r in lv.itertuples():
-        style = (("k", ":", 0.6) if r.level.startswith("merge")
-                 else (("C3", "--", 0.8) if r.level.startswith("V_aff") else ("0.6", "-", 0.4)))
+        style = (
+            ("k", ":", 0.6)
+            if r.level.startswith("merge")
+            else (("C3", "--", 0.8) if r.level.startswith("V_aff") else ("0.6", "-", 0.4))
+        )
         a.axvline(r.value, color=style[0], ls=style[1], lw=style[2])
     a.plot([], [], "C3--", lw=0.8, label="V_aff[s] (pattern, LS)")
     a.plot([], [], color="0.6", lw=0.4, label="V_P, V_bf")
@@ -352,9 +487,14 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
         b.bar(x, p, bottom=bottom, color=f"C{k}", label=cat, width=0.8)
         if cat == "zero":
             from ..landscape import wilson_interval
-            ci = np.array([wilson_interval(int(sub.loc[gk, "k"]), int(sub.loc[gk, "n"])) if gk in sub.index else (0, 0)
-                           for gk in groups])
-            yerr = np.clip([p - ci[:, 0], ci[:, 1] - p], 0.0, None)   # rounding can make a bound cross p
+
+            ci = np.array(
+                [
+                    wilson_interval(int(sub.loc[gk, "k"]), int(sub.loc[gk, "n"])) if gk in sub.index else (0, 0)
+                    for gk in groups
+                ]
+            )
+            yerr = np.clip([p - ci[:, 0], ci[:, 1] - p], 0.0, None)  # rounding can make a bound cross p
             b.errorbar(x, p, yerr=yerr, fmt="none", ecolor="k", capsize=2, lw=0.8)
         bottom += p
     b.set_xticks(x, [f"{c}\n{o}" for c, o in groups], rotation=70, fontsize=6)
@@ -365,9 +505,14 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     anchored = anchored[anchored["start_kind"].isin(["global", "none"])]
     for i, ((kind, opt), g) in enumerate(anchored.groupby(["start_kind", "optimiser"])):
         m = g.groupby("rho")["returned"].apply(lambda r: r.astype(bool).mean())
-        c.plot(m.index, m.values, marker="o" if kind == "global" else "s", ls="-" if kind == "global" else "--",
-               color=f"C{['lbfgs', 'gd', 'adam'].index(opt) if opt in ('lbfgs', 'gd', 'adam') else i}",
-               label=f"{'global minimiser' if kind == 'global' else 's = 1'}, {opt}")
+        c.plot(
+            m.index,
+            m.values,
+            marker="o" if kind == "global" else "s",
+            ls="-" if kind == "global" else "--",
+            color=f"C{['lbfgs', 'gd', 'adam'].index(opt) if opt in ('lbfgs', 'gd', 'adam') else i}",
+            label=f"{'global minimiser' if kind == 'global' else 's = 1'}, {opt}",
+        )
     c.set_xscale("log")
     c.set_ylim(-0.03, 1.03)
     c.set_xlabel("relative start radius ρ")
@@ -404,11 +549,16 @@ def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFr
     floor = 1e-16
     for i, r in enumerate(shape[shape["cell"] == cell].itertuples()):
         ev = np.sort(np.abs(np.array([float(v) for v in r.eigenvalues.split()])))
-        a.semilogy(np.arange(ev.size), np.maximum(ev, floor), marker=".", ls="none", color=f"C{i}",
-                   label=f"{'global minimiser' if r.point == 'global' else 's = 1'}: {r.n_zero_eig} zero modes "
-                         f"(#params − rank J = {r.null_dim_J}) of {r.n_params}"
-                         + (f"; the paper's directions span {r.modes_explained}"
-                            if hasattr(r, "modes_explained") else ""))
+        a.semilogy(
+            np.arange(ev.size),
+            np.maximum(ev, floor),
+            marker=".",
+            ls="none",
+            color=f"C{i}",
+            label=f"{'global minimiser' if r.point == 'global' else 's = 1'}: {r.n_zero_eig} zero modes "
+            f"(#params − rank J = {r.null_dim_J}) of {r.n_params}"
+            + (f"; the paper's directions span {r.modes_explained}" if hasattr(r, "modes_explained") else ""),
+        )
     a.set_xlabel("eigenvalue index (sorted by |λ|)")
     a.set_ylabel("|eigenvalue| of the Hessian of C²")
     a.set_title(f"(a) Hessian spectra, {cell}", fontsize=9)
@@ -416,8 +566,13 @@ def fig_landscape_shape(shape: pd.DataFrame, paths: pd.DataFrame, slc: pd.DataFr
     pc = paths[paths["cell"] == cell]
     for r in pc.itertuples():
         F = np.array([float(v) for v in r.profile.split()])
-        b.plot(np.linspace(0, 1, F.size), F, color="C0" if r.type == "none" else "C1",
-               lw=1.6 if r.type == "none" else 0.8, label=None)
+        b.plot(
+            np.linspace(0, 1, F.size),
+            F,
+            color="C0" if r.type == "none" else "C1",
+            lw=1.6 if r.type == "none" else 0.8,
+            label=None,
+        )
     b.plot([], [], "C0", lw=1.6, label="s = 1 (no collapse)")
     b.plot([], [], "C1", lw=0.8, label="mixed patterns")
     b.set_xlabel("t: μ(t) = (1 − t) μ_pattern + t μ_global")
@@ -467,10 +622,16 @@ def fig_landscape_minima(minima: pd.DataFrame, levels: pd.DataFrame):
                     ax.plot([r.value] * 2, [i - 0.32, i + 0.32], color="k", lw=0.6, ls=":")
         m = minima[minima["cell"] == cell]
         jitter = np.linspace(-0.22, 0.22, len(m)) if len(m) > 1 else np.zeros(len(m))
-        for (r, dy) in zip(m.itertuples(), jitter):
-            ax.scatter(r.cost, i + dy, s=12 + 6 * np.sqrt(r.multiplicity), color=colors.get(r.category, "0.5"),
-                       marker="o" if "smooth" == r.kind else ("X" if r.kind == "nonsmooth" else "D"),
-                       alpha=0.75, edgecolor="none")
+        for r, dy in zip(m.itertuples(), jitter):
+            ax.scatter(
+                r.cost,
+                i + dy,
+                s=12 + 6 * np.sqrt(r.multiplicity),
+                color=colors.get(r.category, "0.5"),
+                marker="o" if "smooth" == r.kind else ("X" if r.kind == "nonsmooth" else "D"),
+                alpha=0.75,
+                edgecolor="none",
+            )
     ax.set_yticks(range(len(cells)), cells)
     ax.set_ylim(-0.6, len(cells) - 0.4)
     ax.set_xscale("log")
@@ -484,7 +645,10 @@ def fig_landscape_minima(minima: pd.DataFrame, levels: pd.DataFrame):
     ax.plot([], [], color="k", lw=0.6, ls=":", label="class-merging levels")
     ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     n, k = int(minima["multiplicity"].sum()), len(minima)
-    ax.set_title(f"Certified non-zero local minima of L-BFGS end points: {k} distinct ({n} end points; "
-                 f"marker area ∝ multiplicity)", fontsize=9)
+    ax.set_title(
+        f"Certified non-zero local minima of L-BFGS end points: {k} distinct ({n} end points; "
+        f"marker area ∝ multiplicity)",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig

@@ -13,33 +13,60 @@ import time
 
 import numpy as np
 
+from ..argtypes import float_list, int_list
 from ..batched import check_kernel, fused_unavailable, optimise_batch
 from ..construct import construct_global, construct_pattern, default_mu
 from ..data import Dataset
-from ..geometry import geometry
+from ..degeneracy import relative_margin
+from ..geometry import assumptions, geometry
 from ..landscape import (
-    align_to, canonical_rescale, linear_path,
-    HESS_ZERO_RTOL, classify_endpoint, collapse_structure, dead_units, descent_probe, hessian, hessian_outliers,
-    init_random, mu_path, null_dimension, optimise,
-    perturb_relative, predicted_levels, residual_jacobian, slice_2d, wilson_interval,
+    HESS_ZERO_RTOL,
+    align_to,
+    canonical_rescale,
+    classify_endpoint,
+    collapse_structure,
+    dead_units,
+    descent_probe,
+    hessian,
+    hessian_outliers,
+    init_random,
+    linear_path,
+    mu_path,
+    null_dimension,
+    optimise,
+    perturb_relative,
+    predicted_levels,
+    residual_jacobian,
+    slice_2d,
+    wilson_interval,
 )
-from ..geometry import assumptions
 from ..local_minima import analyse_patterns
 from ..network import Network, cost
 from ..thresholds import OPTIMISER_ZERO, ZERO_COST
-from ..degeneracy import relative_margin
-from ..argtypes import float_list, int_list
 from ..validation import DlgeomInputError, check_choice, check_int
 from . import STUDY_THETA0
 
 ENGINES = ("batched", "fused", "sequential")
 
 
-def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "xavier", "global", "none"),
-                  rhos=(1e-3, 1e-1), optimisers=("lbfgs", "gd", "adam"), max_iter: int = 2000,
-                  seed=(0,), log=lambda msg: None, shape: bool = True, cell_key: str = "",
-                  theta0=STUDY_THETA0, engine: str = "batched", batch: int = 256,
-                  optimiser_runs: dict | None = None, zero_cost: float = ZERO_COST) -> dict:
+def run_landscape(
+    data: Dataset,
+    n_layers: int,
+    runs: int = 20,
+    starts=("he", "xavier", "global", "none"),
+    rhos=(1e-3, 1e-1),
+    optimisers=("lbfgs", "gd", "adam"),
+    max_iter: int = 2000,
+    seed=(0,),
+    log=lambda msg: None,
+    shape: bool = True,
+    cell_key: str = "",
+    theta0=STUDY_THETA0,
+    engine: str = "batched",
+    batch: int = 256,
+    optimiser_runs: dict | None = None,
+    zero_cost: float = ZERO_COST,
+) -> dict:
     """Optimiser runs for every start type × optimiser × run (rows, basins, and the end points'
     parameter vectors ``endpoint_params``, one row per entry of ``rows``), and with ``shape``
     the local shape at the constructed minima (Hessian spectra, μ-paths, a 2D slice).  Every
@@ -74,8 +101,13 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
     none = construct_pattern(data, np.ones(q, dtype=int), L, geom=geom, output="lstsq_affine")
     s1_level = next(r.value_affine for r in reps if all(r.s))
     anchors = {"global": glob.network, "none": none.network}
-    info = {"cell": cell_key, "Q": q, "L": L, "all_hold": assumptions(geom).all_hold,
-            "global_cost": cost(glob.network, data)}
+    info = {
+        "cell": cell_key,
+        "Q": q,
+        "L": L,
+        "all_hold": assumptions(geom).all_hold,
+        "global_cost": cost(glob.network, data),
+    }
     eps_safe = {k: relative_margin(n, data.X) for k, n in anchors.items()}
 
     # start types: random schemes, and each anchor at each radius ρ
@@ -94,24 +126,45 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         s_seq = np.random.SeedSequence(list(seed) + [_start_id(kind), int(round(1e6 * (rho or 0)))])
         for opt, o_seq in zip(optimisers, s_seq.spawn(len(optimisers))):
             r_seqs = o_seq.spawn(n_runs[opt])
-            x0s = np.stack([init_random(q, L, np.random.default_rng(r), kind) if rho is None
-                            else perturb_relative(anchors[kind], rho, np.random.default_rng(r)) for r in r_seqs])
+            x0s = np.stack(
+                [
+                    init_random(q, L, np.random.default_rng(r), kind)
+                    if rho is None
+                    else perturb_relative(anchors[kind], rho, np.random.default_rng(r))
+                    for r in r_seqs
+                ]
+            )
             seeds = [r.generate_state(1)[0] for r in r_seqs]
             for c0 in range(0, n_runs[opt], batch):
                 ks = range(c0, min(c0 + batch, n_runs[opt]))
                 if engine != "sequential":
-                    out_b = optimise_batch(data, x0s[c0:c0 + batch], L, opt, max_iter=max_iter,
-                                           seeds=seeds[c0:c0 + batch],
-                                           kernel="fused" if engine == "fused" else "numpy")
+                    out_b = optimise_batch(
+                        data,
+                        x0s[c0 : c0 + batch],
+                        L,
+                        opt,
+                        max_iter=max_iter,
+                        seeds=seeds[c0 : c0 + batch],
+                        kernel="fused" if engine == "fused" else "numpy",
+                    )
                     results = [out_b.run(i) for i in range(len(ks))]
                 else:
-                    results = [optimise(data, x0s[k], L, opt, max_iter=max_iter, record_every=0, seed=seeds[k])
-                               for k in ks]
+                    results = [
+                        optimise(data, x0s[k], L, opt, max_iter=max_iter, record_every=0, seed=seeds[k]) for k in ks
+                    ]
                 for k, res in zip(ks, results):
-                    rows.append({**info, "start": name, "start_kind": kind,
-                                 "rho": rho if rho is not None else float("nan"),
-                                 "eps_safe_start": eps_safe.get(kind, float("nan")), "optimiser": opt, "run": k,
-                                 **_endpoint(res, data, levels, opt, kind, rho, glob, glob_canon, r_seqs[k], k < 3)})
+                    rows.append(
+                        {
+                            **info,
+                            "start": name,
+                            "start_kind": kind,
+                            "rho": rho if rho is not None else float("nan"),
+                            "eps_safe_start": eps_safe.get(kind, float("nan")),
+                            "optimiser": opt,
+                            "run": k,
+                            **_endpoint(res, data, levels, opt, kind, rho, glob, glob_canon, r_seqs[k], k < 3),
+                        }
+                    )
                     params.append(res.x)
                 log(f"{name} {opt}: {len(rows)}/{total} runs done, {time.perf_counter() - t0:.1f} s")
     # basins
@@ -121,14 +174,32 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         for cat in ("zero", "pattern", "merge", "other"):
             kcat = sum(r["category"] == cat for r in sub)
             lo, hi = wilson_interval(kcat, len(sub))
-            basins.append({**info, "start": name, "start_kind": sub[0]["start_kind"],
-                           "rho": sub[0]["rho"], "optimiser": opt, "category": cat, "k": kcat, "n": len(sub),
-                           "p": kcat / len(sub), "wilson_lo": lo, "wilson_hi": hi})
+            basins.append(
+                {
+                    **info,
+                    "start": name,
+                    "start_kind": sub[0]["start_kind"],
+                    "rho": sub[0]["rho"],
+                    "optimiser": opt,
+                    "category": cat,
+                    "k": kcat,
+                    "n": len(sub),
+                    "p": kcat / len(sub),
+                    "wilson_lo": lo,
+                    "wilson_hi": hi,
+                }
+            )
     # end-point parameters, one row per entry of ``rows`` (not JSON: the CLI writes them to .npz)
     n_par = (L + 1) * (q * q + q)
-    out = {"rows": rows, "basins": basins, "levels": levels, "s1_level": s1_level,
-           "cell": cell_key, "eps_safe": eps_safe,
-           "endpoint_params": np.array(params, dtype=np.float64).reshape(len(params), n_par)}
+    out = {
+        "rows": rows,
+        "basins": basins,
+        "levels": levels,
+        "s1_level": s1_level,
+        "cell": cell_key,
+        "eps_safe": eps_safe,
+        "endpoint_params": np.array(params, dtype=np.float64).reshape(len(params), n_par),
+    }
     log(f"optimiser runs finished after {time.perf_counter() - t0:.1f} s")
     if not shape:
         return out
@@ -145,13 +216,25 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         # rank J on the data: per class one constant output after its collapse layer (Q·Q) at the
         # global minimiser; one affine map of the data (Q·(Q+1)) at s = 1
         rank_theory = q * q if at_zero else q * (q + 1)
-        shape.append({**info, "point": name, "n_params": int(H.shape[0]), "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
-                      "n_negative_eig": int(np.sum(ev < -tol)), "null_dim_J": null_dimension(J),
-                      "hess_n_outliers": hessian_outliers(ev)["n_outliers"], "dead_units": dead_units(net, data.X),
-                      "null_dim_theory": int(H.shape[0]) - rank_theory,
-                      **{f"modes_{k}": v for k, v in modes.items()},
-                      "min_eig": float(ev[0]), "max_eig": float(ev[-1]), "fd_step": h,
-                      "pattern_unchanged": same, "eigenvalues": ev.tolist()})
+        shape.append(
+            {
+                **info,
+                "point": name,
+                "n_params": int(H.shape[0]),
+                "n_zero_eig": int(np.sum(np.abs(ev) <= tol)),
+                "n_negative_eig": int(np.sum(ev < -tol)),
+                "null_dim_J": null_dimension(J),
+                "hess_n_outliers": hessian_outliers(ev)["n_outliers"],
+                "dead_units": dead_units(net, data.X),
+                "null_dim_theory": int(H.shape[0]) - rank_theory,
+                **{f"modes_{k}": v for k, v in modes.items()},
+                "min_eig": float(ev[0]),
+                "max_eig": float(ev[-1]),
+                "fd_step": h,
+                "pattern_unchanged": same,
+                "eigenvalues": ev.tolist(),
+            }
+        )
     # μ-paths from every mixed pattern (and s = 1) to the global minimiser
     paths = []
     mu_glob = default_mu(geom)
@@ -159,23 +242,39 @@ def run_landscape(data: Dataset, n_layers: int, runs: int = 20, starts=("he", "x
         if sum(r.s) == 0:
             continue
         F = mu_path(data, geom, np.array(r.mu), mu_glob, L)
-        paths.append({**info, "s": "".join(map(str, r.s)),
-                      "type": "none" if all(r.s) else "mixed", "F_start": float(F[0]), "F_end": float(F[-1]),
-                      "barrier": float(max(F.max() - F[0], 0.0)),
-                      "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
-                      "profile": F.tolist()})
-    g = np.geomspace(1e-4, 0.5, 10)    # below and above the relative activation margin
+        paths.append(
+            {
+                **info,
+                "s": "".join(map(str, r.s)),
+                "type": "none" if all(r.s) else "mixed",
+                "F_start": float(F[0]),
+                "F_end": float(F[-1]),
+                "barrier": float(max(F.max() - F[0], 0.0)),
+                "monotone": bool(np.all(np.diff(F) <= 1e-12 * max(1.0, F[0]))),
+                "profile": F.tolist(),
+            }
+        )
+    g = np.geomspace(1e-4, 0.5, 10)  # below and above the relative activation margin
     radii = np.concatenate([-g[::-1], [0.0], g])
     _, cos, grid = slice_2d(glob.network, data, radii, np.random.default_rng(np.random.SeedSequence(list(seed) + [99])))
-    out.update(shape=shape, paths=paths,
-               slice={"cell": cell_key, "radii": radii.tolist(), "cos": cos, "cost": grid.tolist(),
-                      "eps_safe": eps_safe["global"]})
+    out.update(
+        shape=shape,
+        paths=paths,
+        slice={
+            "cell": cell_key,
+            "radii": radii.tolist(),
+            "cos": cos,
+            "cost": grid.tolist(),
+            "eps_safe": eps_safe["global"],
+        },
+    )
     log(f"local shape done in {time.perf_counter() - t0:.1f} s")
     return out
 
 
-def _endpoint(res, data: Dataset, levels: dict, opt: str, kind: str, rho, glob, glob_canon, r_seq,
-              with_profile: bool) -> dict:
+def _endpoint(
+    res, data: Dataset, levels: dict, opt: str, kind: str, rho, glob, glob_canon, r_seq, with_profile: bool
+) -> dict:
     """The table fields of one optimiser end point: cost level, collapse structure, return to the
     start's level, the path from the global minimiser, and for L-BFGS the Hessian spectrum and
     the descent probe (the certification of a local minimum)."""
@@ -183,21 +282,32 @@ def _endpoint(res, data: Dataset, levels: dict, opt: str, kind: str, rho, glob, 
     cat, near = classify_endpoint(res.cost, levels, OPTIMISER_ZERO)
     net = Network.from_flat(res.x, q, L)
     start_level = None if rho is None else ("zero" if kind == "global" else f"V_aff[{'1' * q}]")
-    returned = None if rho is None else bool(
-        (cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
+    returned = (
+        None
+        if rho is None
+        else bool((cat == "zero") if kind == "global" else (cat == "pattern" and near == f"V_aff[{'1' * q}]"))
+    )
     # the straight path from the global minimiser to the end point, after removing hidden-unit
     # permutations and per-unit rescaling
     prof = linear_path(glob_canon, align_to(net, glob.network), data, 21)
     peak = int(np.argmax(prof))
     certify = opt == "lbfgs" and res.status != "max_iter" and cat != "zero"
     hess = _endpoint_hessian(net, data) if (opt == "lbfgs" and res.status != "max_iter") else {}
-    probe = (descent_probe(net, data, np.random.default_rng(np.random.SeedSequence(r_seq.generate_state(4))))
-             if certify else float("nan"))
+    probe = (
+        descent_probe(net, data, np.random.default_rng(np.random.SeedSequence(r_seq.generate_state(4))))
+        if certify
+        else float("nan")
+    )
     return {
-        "cost": res.cost, "grad_norm": res.grad_norm, "n_iter": res.n_iter, "status": res.status,
-        "category": cat, "nearest_level": near,
+        "cost": res.cost,
+        "grad_norm": res.grad_norm,
+        "n_iter": res.n_iter,
+        "status": res.status,
+        "category": cat,
+        "nearest_level": near,
         "structure": "".join(map(str, collapse_structure(net, data))),
-        "returned": returned, "start_level": start_level,
+        "returned": returned,
+        "start_level": start_level,
         "path_barrier": float(max(prof.max() - max(prof[0], prof[-1]), 0.0)),
         "path_peak_t": float(peak / (prof.size - 1)),
         "path_profile": " ".join(f"{v:.6g}" for v in prof) if with_profile else "",
@@ -222,8 +332,13 @@ def _endpoint_hessian(net: Network, data: Dataset) -> dict:
         return {"status": "kink"}  # feeding a zero-bias unit); the Hessian is not defined there
     ev = np.linalg.eigvalsh(H)
     tol = HESS_ZERO_RTOL * max(abs(ev[-1]), abs(ev[0]), 1e-300)
-    return {"status": "ok", "n_negative": int(np.sum(ev < -tol)), "n_zero": int(np.sum(np.abs(ev) <= tol)),
-            "min_eig": float(ev[0]), **hessian_outliers(ev)}
+    return {
+        "status": "ok",
+        "n_negative": int(np.sum(ev < -tol)),
+        "n_zero": int(np.sum(np.abs(ev) <= tol)),
+        "min_eig": float(ev[0]),
+        **hessian_outliers(ev),
+    }
 
 
 def _start_id(kind: str) -> int:
@@ -239,43 +354,72 @@ def _groups(rows, keys):
 
 # ---- command line ---------------------------------------------------------------------------------
 
+
 def register(sub) -> dict:
     """Add the ``landscape`` subcommand to the CLI's subparsers; returns {name: handler}."""
-    la = sub.add_parser("landscape", help="optimiser runs, end-point levels, Hessians, μ-paths, a 2D slice (JSON)",
-                        description="What GD, Adam and L-BFGS find on C² from random (He, Xavier) and perturbed "
-                                    "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
-                                    "minima; μ-paths from every pattern to the global minimiser; a 2D slice.")
+    la = sub.add_parser(
+        "landscape",
+        help="optimiser runs, end-point levels, Hessians, μ-paths, a 2D slice (JSON)",
+        description="What GD, Adam and L-BFGS find on C² from random (He, Xavier) and perturbed "
+        "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
+        "minima; μ-paths from every pattern to the global minimiser; a 2D slice.",
+    )
     la.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
     la.add_argument("--layers", type=int, required=True, help="hidden layers L (Q..10000)")
     la.add_argument("--runs", type=int, default=200, help="runs per start type and optimiser, 1..10000 (default 200)")
-    la.add_argument("--optimiser-runs", default="",
-                    help="runs for the optimisers named here in place of --runs, e.g. gd=250,adam=250 "
-                         "(each 1..10000; an optimiser's runs are the first ones of any longer list)")
-    la.add_argument("--starts", default="he,xavier,global,none",
-                    help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)")
-    la.add_argument("--rho", type=float_list, default=[1e-4, 1e-1],
-                    help="relative perturbation radii of the anchored starts, each in (0, 10] (default 1e-4,0.1)")
+    la.add_argument(
+        "--optimiser-runs",
+        default="",
+        help="runs for the optimisers named here in place of --runs, e.g. gd=250,adam=250 "
+        "(each 1..10000; an optimiser's runs are the first ones of any longer list)",
+    )
+    la.add_argument(
+        "--starts",
+        default="he,xavier,global,none",
+        help="comma-separated: he, xavier, global (perturbed global minimiser), none (perturbed s = 1)",
+    )
+    la.add_argument(
+        "--rho",
+        type=float_list,
+        default=[1e-4, 1e-1],
+        help="relative perturbation radii of the anchored starts, each in (0, 10] (default 1e-4,0.1)",
+    )
     la.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     la.add_argument("--max-iter", type=int, default=500, help="iterations per run, 1..10^6 (default 500)")
     la.add_argument("--seed", type=int_list, default=[0], help="seed prefix")
-    fused_note = ("" if fused_unavailable() is None else
-                  " [UNAVAILABLE here: the compiled kernel was not built (no C compiler at install); install gcc "
-                  "or clang, then rerun `make test` or `pip install -e .`]")
-    la.add_argument("--engine", default="batched", choices=list(ENGINES),
-                    help="batched: the runs of one (start, optimiser) at once (default); fused: the same with the "
-                         "compiled kernel (several times faster, GD/Adam end points equal to rounding)" + fused_note
-                         + "; sequential: one by one, L-BFGS through scipy")
+    fused_note = (
+        ""
+        if fused_unavailable() is None
+        else " [UNAVAILABLE here: the compiled kernel was not built (no C compiler at install); install gcc "
+        "or clang, then rerun `make test` or `pip install -e .`]"
+    )
+    la.add_argument(
+        "--engine",
+        default="batched",
+        choices=list(ENGINES),
+        help="batched: the runs of one (start, optimiser) at once (default); fused: the same with the "
+        "compiled kernel (several times faster, GD/Adam end points equal to rounding)"
+        + fused_note
+        + "; sequential: one by one, L-BFGS through scipy",
+    )
     la.add_argument("--batch", type=int, default=256, help="runs per batch, one progress line each (default 256)")
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
     la.add_argument("--cell-key", default="", help="the cell's name in the tables")
-    la.add_argument("--zero-cost", type=float, default=ZERO_COST,
-                    help="the constructed minimiser counts as zero cost at C at or below this, in (0, 1] (local shape)")
+    la.add_argument(
+        "--zero-cost",
+        type=float,
+        default=ZERO_COST,
+        help="the constructed minimiser counts as zero cost at C at or below this, in (0, 1] (local shape)",
+    )
     la.add_argument("--out", required=True, help="output JSON")
-    la.add_argument("--endpoints", default=None,
-                    help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
-                         "rows in the order of the JSON rows)")
+    la.add_argument(
+        "--endpoints",
+        default=None,
+        help="also write the end points' parameter vectors (.npz: x, start, optimiser, run; "
+        "rows in the order of the JSON rows)",
+    )
     la.add_argument("--quiet", action="store_true")
-    la.set_defaults(more_output_files=("endpoints",))    # checked before the work, as --out
+    la.set_defaults(more_output_files=("endpoints",))  # checked before the work, as --out
     return {"landscape": _cmd_landscape}
 
 
@@ -307,6 +451,7 @@ def _cmd_landscape(args) -> dict:
     opt_runs = _optimiser_runs(args.optimiser_runs, opts)
     if args.engine == "fused":
         from ..batched import fused_unavailable
+
         why = fused_unavailable(data.n_classes, L)
         if why:
             raise DlgeomInputError(f"--engine: 'fused' cannot run here: {why}; 'batched' needs nothing compiled")
@@ -314,10 +459,24 @@ def _cmd_landscape(args) -> dict:
         raise DlgeomInputError(f"--endpoints: must end in .npz, got {args.endpoints!r}")
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
-    with np.errstate(all="ignore"):     # overflow in deep networks: non-finite values are data (statuses, NaN)
-        out = run_landscape(data, L, args.runs, starts, args.rho, opts, args.max_iter, args.seed, log,
-                            shape=not args.no_shape, cell_key=args.cell_key, engine=args.engine, batch=args.batch,
-                            optimiser_runs=opt_runs, zero_cost=args.zero_cost)
+    with np.errstate(all="ignore"):  # overflow in deep networks: non-finite values are data (statuses, NaN)
+        out = run_landscape(
+            data,
+            L,
+            args.runs,
+            starts,
+            args.rho,
+            opts,
+            args.max_iter,
+            args.seed,
+            log,
+            shape=not args.no_shape,
+            cell_key=args.cell_key,
+            engine=args.engine,
+            batch=args.batch,
+            optimiser_runs=opt_runs,
+            zero_cost=args.zero_cost,
+        )
     out["data"], out["seed"], out["layers"] = args.data, args.seed, L
     params = out.pop("endpoint_params")
     if args.endpoints is not None:
@@ -337,8 +496,10 @@ def _optimiser_runs(text: str, opts: list[str]) -> dict[str, int]:
     for item in (t for t in str(text).split(",") if t):
         name, sep, count = item.partition("=")
         if not sep or name not in opts or name in out:
-            raise DlgeomInputError(f"--optimiser-runs: expected name=count pairs, each name once and one of "
-                                   f"--optimisers ({', '.join(opts)}), got {item!r}")
+            raise DlgeomInputError(
+                f"--optimiser-runs: expected name=count pairs, each name once and one of "
+                f"--optimisers ({', '.join(opts)}), got {item!r}"
+            )
         try:
             value = int(count)
         except ValueError:

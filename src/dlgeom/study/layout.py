@@ -40,15 +40,18 @@ def study_name(config: dict, overrides: dict) -> str:
     if overrides and "study" not in overrides:
         raise DlgeomInputError(
             "config key 'study': a config given on the command line must name its study "
-            "(add `study: <name>`; its outputs go to results/<name>/)")
+            "(add `study: <name>`; its outputs go to results/<name>/)"
+        )
     if overrides and name == REFERENCE_STUDY:
         raise DlgeomInputError(
             f"config key 'study': '{REFERENCE_STUDY}' is the committed reference, built from config/config.yaml "
-            "alone; give your study another name")
+            "alone; give your study another name"
+        )
     if not isinstance(name, str) or not STUDY_NAME.fullmatch(name) or name in NOT_STUDIES:
         raise DlgeomInputError(
             f"config key 'study': {name!r} is not a study name (1-64 of a-z, 0-9, '_', '-', starting with a "
-            f"letter or digit; not {', '.join(NOT_STUDIES)})")
+            f"letter or digit; not {', '.join(NOT_STUDIES)})"
+        )
     return name
 
 
@@ -64,43 +67,70 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
     value adds jobs and leaves the others alone."""
     seed, zero = cfg["base_seed"], cfg["zero_cost"]
     out = {
-        "grid": {**_pick(cfg, "base_seed", "replicates", "n_per_class", "n_test_per_class", "noise",
-                         "layers_offsets", "mu_samples", "patterns_engine", "probe_eps", "probe_draws",
-                         "zero_cost")},
-        "landscape_runs": {"base_seed": seed,
-                           **_pick(cfg["landscape"], "runs", "optimiser_runs", "rho", "optimisers", "max_iter",
-                                                   "engine")},
+        "grid": {
+            **_pick(
+                cfg,
+                "base_seed",
+                "replicates",
+                "n_per_class",
+                "n_test_per_class",
+                "noise",
+                "layers_offsets",
+                "mu_samples",
+                "patterns_engine",
+                "probe_eps",
+                "probe_draws",
+                "zero_cost",
+            )
+        },
+        "landscape_runs": {
+            "base_seed": seed,
+            **_pick(cfg["landscape"], "runs", "optimiser_runs", "rho", "optimisers", "max_iter", "engine"),
+        },
         "landscape_shape": {"base_seed": seed, "zero_cost": zero},
         "aggregate": {"base_seed": seed, "zero_cost": zero},
         "figures": {"base_seed": seed, "zero_cost": zero, **cfg["figures"]},
     }
     for d in cfg["datasets"]:
         # the file by content, not by path: the same data give the same settings in any clone
-        out[f"dataset_{d['name']}"] = {"file": Path(d["path"]).name, "sha256": sha256(d["path"]),
-                                       "test_fraction": d["test_fraction"]}
+        out[f"dataset_{d['name']}"] = {
+            "file": Path(d["path"]).name,
+            "sha256": sha256(d["path"]),
+            "test_fraction": d["test_fraction"],
+        }
     rob = cfg["robustness"]
     common = {"base_seed": seed, "zero_cost": zero, "mu_search": rob["mu_search"]}
     for axis, values in rob["axes"].items():
         if values:
             out[f"robustness_axis_{axis}"] = {
-                **common, "values": values, "base": rob["base"],
+                **common,
+                "values": values,
+                "base": rob["base"],
                 **_pick(rob, "replicates", "n_test_per_class"),
-                "optimisers": {**{k: v for k, v in rob["optimisers"].items() if k != "points"},
-                               "points": rob["optimisers"]["points"].get(axis, [])}}
+                "optimisers": {
+                    **{k: v for k, v in rob["optimisers"].items() if k != "points"},
+                    "points": rob["optimisers"]["points"].get(axis, []),
+                },
+            }
     out["robustness_realdata"] = {
-        **common, **{k: v for k, v in rob["realdata"].items() if k not in ("datasets", "user_datasets")}}
+        **common,
+        **{k: v for k, v in rob["realdata"].items() if k not in ("datasets", "user_datasets")},
+    }
     out["robustness_tables"] = {"base_seed": seed, "zero_cost": zero}
     beyond = cfg["beyond"]
     for name in ("highdim", "sls", "shallow"):
         s = {k: v for k, v in beyond[name].items() if k != "Q"}
         if name == "sls" and beyond[name]["Q"]:
             s["hand_Q"] = min(beyond[name]["Q"])  # the hand-made example runs with the smallest Q
-        uses_zero = {"zero_cost": zero} if name != "shallow" else {}   # shallow decides no zero cost
+        uses_zero = {"zero_cost": zero} if name != "shallow" else {}  # shallow decides no zero cost
         out[f"beyond_{name}"] = {"base_seed": seed, **uses_zero, **s}
     out["collapse"] = {"base_seed": seed, **cfg["collapse"]}
     out["collapse_tables"] = {"base_seed": seed}
-    out["beyond_tables"] = {"base_seed": seed, "zero_cost": zero,
-                            "fit_max_delta_P": beyond["shallow"].get("fit_max_delta_P")}
+    out["beyond_tables"] = {
+        "base_seed": seed,
+        "zero_cost": zero,
+        "fit_max_delta_P": beyond["shallow"].get("fit_max_delta_P"),
+    }
     return out
 
 
@@ -120,7 +150,7 @@ def write_settings(folder, settings: dict[str, dict]) -> dict[str, Path]:
         path = folder / f"{name}.json"
         data = _canonical(values)
         if not (path.is_file() and not path.is_symlink() and path.read_bytes() == data):
-            with open_output(path, "wb") as fh:     # a private temporary file, renamed in; mode as any output
+            with open_output(path, "wb") as fh:  # a private temporary file, renamed in; mode as any output
                 fh.write(data)
         paths[name] = path
     return paths
@@ -136,8 +166,11 @@ def recorded_stamps(path) -> list[dict]:
     """The settings stamps an output records: a JSON output's ``settings`` field, or the
     ``settings`` field of a table's or figure's provenance sidecar (``<file>.prov.json``)."""
     path = Path(path)
-    source = path if path.suffix == ".json" and not path.name.endswith(".prov.json") else \
-        path.with_name(path.name + ".prov.json")
+    source = (
+        path
+        if path.suffix == ".json" and not path.name.endswith(".prov.json")
+        else path.with_name(path.name + ".prov.json")
+    )
     try:
         record = json.loads(source.read_text())
     except (OSError, ValueError):
@@ -179,8 +212,11 @@ def check_no_truncated_outputs(folder) -> None:
 def _corrupt_record(path: Path) -> str | None:
     """Why the record holding ``path``'s settings stamp (the JSON output itself, or a table's or
     figure's sidecar) is damaged - missing, truncated, not a JSON object - or None if it reads."""
-    source = path if path.suffix == ".json" and not path.name.endswith(".prov.json") else \
-        path.with_name(path.name + ".prov.json")
+    source = (
+        path
+        if path.suffix == ".json" and not path.name.endswith(".prov.json")
+        else path.with_name(path.name + ".prov.json")
+    )
     if not source.exists():
         return None if source != path else f"{path}: missing"
     try:
@@ -199,8 +235,10 @@ def check_settings(inputs, settings_dir) -> None:
     for p in map(Path, inputs):
         corrupt = _corrupt_record(p)
         if corrupt:
-            raise DlgeomInputError(f"{corrupt}; delete it and rerun the study to recompute it (a workflow reruns a "
-                                   "job for changed settings, not for a damaged file)")
+            raise DlgeomInputError(
+                f"{corrupt}; delete it and rerun the study to recompute it (a workflow reruns a "
+                "job for changed settings, not for a damaged file)"
+            )
     current: dict[str, str | None] = {}
     stale = []
     for p in map(Path, inputs):
@@ -219,4 +257,5 @@ def check_settings(inputs, settings_dir) -> None:
         more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
         raise DlgeomInputError(
             f"refusing to combine outputs made with other settings than {settings_dir}: "
-            f"{', '.join(stale[:3])}{more}; rerun the study (snakemake reruns them when their settings change)")
+            f"{', '.join(stale[:3])}{more}; rerun the study (snakemake reruns them when their settings change)"
+        )

@@ -23,6 +23,7 @@ PERF_FIGURES = ("scaling", "time_to_cost")
 
 # ---- machine ----------------------------------------------------------------------------------
 
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -50,8 +51,12 @@ def _blas() -> dict:
 
         for pool in threadpool_info():
             if pool.get("user_api") == "blas":
-                out = {"library": pool.get("internal_api"), "version": pool.get("version"),
-                       "threads": pool.get("num_threads"), "architecture": pool.get("architecture")}
+                out = {
+                    "library": pool.get("internal_api"),
+                    "version": pool.get("version"),
+                    "threads": pool.get("num_threads"),
+                    "architecture": pool.get("architecture"),
+                }
                 break
     except Exception:  # pragma: no cover - threadpoolctl missing or failing
         pass
@@ -62,8 +67,9 @@ def _blas() -> dict:
             out = {"library": blas.get("name"), "version": blas.get("version")}
         except Exception:  # pragma: no cover
             out = {"library": "unknown"}
-    out["thread_env"] = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-                         if k in os.environ}
+    out["thread_env"] = {
+        k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ
+    }
     return out
 
 
@@ -72,15 +78,22 @@ def machine_info() -> dict:
     import scipy
 
     return {
-        "cpu": _cpu_model(), "machine": platform.machine(), "cores": os.cpu_count(), "ram_GiB": _ram_gib(),
-        "os": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
-        "scipy": scipy.__version__, "blas": _blas(),
+        "cpu": _cpu_model(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "ram_GiB": _ram_gib(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "blas": _blas(),
         "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "argv": sys.argv,
     }
 
 
 # ---- fits -------------------------------------------------------------------------------------
+
 
 def fit_loglog(x, y) -> dict:
     """Least squares on log10 values: log y = a + k log x.  Returns the exponent k ('slope'), its
@@ -119,8 +132,11 @@ def _plt():
     return plt
 
 
-_SWEEPS = (("N", "N", "N (points), Q = L = 10"), ("Q", "Q", "Q (classes), L = Q, N = 10^5"),
-           ("L", "L/Q", "L (hidden layers), as L / Q"))
+_SWEEPS = (
+    ("N", "N", "N (points), Q = L = 10"),
+    ("Q", "Q", "Q (classes), L = Q, N = 10^5"),
+    ("L", "L/Q", "L (hidden layers), as L / Q"),
+)
 _L_SERIES = (("L", "Q = 10, N = 10^5"), ("L_Q64", "Q = 64, N = 10^4"))
 
 
@@ -156,19 +172,27 @@ def fig_scaling(scaling):
             for key, name in (("construct_verify", "construction + verification"), ("forward", "one forward pass")):
                 y = np.array([r[f"{key}_s"] for r in sel])
                 fit = fit_loglog(x, y)
-                axes[0, col].loglog(x, y, ls, marker="o", ms=4, color=colours[key],
-                                    label=_label(name + suffix, fit))
+                axes[0, col].loglog(x, y, ls, marker="o", ms=4, color=colours[key], label=_label(name + suffix, fit))
             ratio = np.array([r["ratio"] for r in sel])
-            axes[1, col].semilogx(x, ratio, ls, marker="o", ms=4, color="C0",
-                                  label="construction + verification / forward" + suffix)
+            axes[1, col].semilogx(
+                x, ratio, ls, marker="o", ms=4, color="C0", label="construction + verification / forward" + suffix
+            )
             mem_c = np.array([r["construct_verify_peak_traced_MB"] for r in sel])
             mem_f = np.array([r["forward_peak_traced_MB"] for r in sel])
             data_mb = np.array([r["data_MB"] for r in sel])
             fit_m = fit_loglog(x, mem_c)
-            axes[2, col].loglog(x, np.maximum(mem_c, 1e-3), ls, marker="o", ms=4, color="C0",
-                                label=_label("construction + verification" + suffix, fit_m))
-            axes[2, col].loglog(x, np.maximum(mem_f, 1e-3), ls, marker="s", ms=4, color="C1",
-                                label="one forward pass" + suffix)
+            axes[2, col].loglog(
+                x,
+                np.maximum(mem_c, 1e-3),
+                ls,
+                marker="o",
+                ms=4,
+                color="C0",
+                label=_label("construction + verification" + suffix, fit_m),
+            )
+            axes[2, col].loglog(
+                x, np.maximum(mem_f, 1e-3), ls, marker="s", ms=4, color="C1", label="one forward pass" + suffix
+            )
             axes[2, col].loglog(x, data_mb, ls, color="0.5", lw=1, label="the data (X, y)" + suffix)
             if var != "N":
                 for r_ in range(3):
@@ -182,15 +206,18 @@ def fig_scaling(scaling):
         axes[2, col].set_xlabel(var)
         ratios = [r["ratio"] for r in rows if r["sweep"] in [sw for sw, _ in series]]
         axes[1, col].set_ylim(0, 1.5 * max([3.0] + ratios))
-        for r in (0, 2):                       # room above the curves for the legend
+        for r in (0, 2):  # room above the curves for the legend
             lo, hi = axes[r, col].get_ylim()
             axes[r, col].set_ylim(lo, hi * (hi / lo) ** 0.6)
         for r in range(3):
             axes[r, col].legend(fontsize=7, loc="upper left")
             axes[r, col].grid(True, which="major", alpha=0.3)
     m = res.get("machine", {})
-    fig.suptitle(f"Construction + verification vs one forward pass ({m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
-                 f"BLAS threads {res.get('threads', '?')}, r = {res.get('r', '?')})", fontsize=11)
+    fig.suptitle(
+        f"Construction + verification vs one forward pass ({m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
+        f"BLAS threads {res.get('threads', '?')}, r = {res.get('r', '?')})",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
@@ -208,8 +235,9 @@ def fig_time_to_cost(ttc):
     cases = res["cases"]
     qs = sorted({c["Q"] for c in cases})
     ns = sorted({c.get("N_nominal", c["N"]) for c in cases})
-    fig, axes = plt.subplots(len(qs), len(ns), figsize=(3.3 * len(ns) + 0.5, 2.7 * len(qs) + 0.8),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        len(qs), len(ns), figsize=(3.3 * len(ns) + 0.5, 2.7 * len(qs) + 0.8), squeeze=False, sharey=True
+    )
     floor = 1e-16
     for c in cases:
         ax = axes[qs.index(c["Q"]), ns.index(c.get("N_nominal", c["N"]))]

@@ -10,9 +10,12 @@ from ..validation import DlgeomInputError
 
 
 def register(sub) -> dict:
-    p = sub.add_parser("perf-figure", help="a performance figure (scaling or time_to_cost) from a benchmark JSON",
-                       description="Draw the scaling or time-to-cost figure from the JSON written by "
-                                   "benchmarks/bench_scaling.py or benchmarks/bench_time_to_cost.py.")
+    p = sub.add_parser(
+        "perf-figure",
+        help="a performance figure (scaling or time_to_cost) from a benchmark JSON",
+        description="Draw the scaling or time-to-cost figure from the JSON written by "
+        "benchmarks/bench_scaling.py or benchmarks/bench_time_to_cost.py.",
+    )
     p.add_argument("--name", required=True, help="scaling or time_to_cost")
     p.add_argument("--data", required=True, help="the benchmark JSON")
     p.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")

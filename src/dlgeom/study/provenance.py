@@ -32,8 +32,9 @@ def repository_root() -> Path | None:
     """The git checkout this code runs from, or None (an installed copy)."""
     here = Path(__file__).resolve().parent
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True, text=True,
-                             timeout=10, check=True).stdout.strip()
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(top) if (Path(top) / "src" / "dlgeom").is_dir() else None
@@ -47,10 +48,22 @@ def code_commit(paths=CODE_PATHS, root: Path | None = None) -> str | None:
         return None
     paths = [p for p in paths if (root / p).exists()]
     try:
-        commit = subprocess.run(["git", "log", "-1", "--format=%H", "--", *paths], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *paths], cwd=root,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", *paths],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *paths],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return (commit + ("-dirty" if dirty else "")) or None
@@ -80,8 +93,13 @@ def environment() -> dict:
     except Exception:  # noqa: BLE001 - an unusual numpy build: record that we could not tell
         blas = None
     kernels = sorted({k["kernel"] for k in blas_kernels() if k["kernel"]})
-    return {"python": platform.python_version(), **libs, "blas": blas,
-            "blas_kernel": ", ".join(kernels) or None, "numpy_dispatch": " ".join(numpy_dispatch()) or None}
+    return {
+        "python": platform.python_version(),
+        **libs,
+        "blas": blas,
+        "blas_kernel": ", ".join(kernels) or None,
+        "numpy_dispatch": " ".join(numpy_dispatch()) or None,
+    }
 
 
 def job_machine_report() -> dict:
@@ -94,8 +112,9 @@ def job_machine_report() -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
     code = "import json, dlgeom.cpu_pin as c; print(json.dumps(c.machine_report()))"
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True
+        ).stdout
         return json.loads(out)
     except (OSError, subprocess.SubprocessError, ValueError):
         return machine_report()
@@ -108,10 +127,16 @@ def write_machine_log(path) -> Path:
 
     report = job_machine_report()
     kernels = ", ".join(sorted({str(k["kernel"]) for k in report["blas"]})) or "unknown"
-    print(f"dlgeom: machine: {report['cpu']} ({report['machine']}); BLAS kernel {kernels}; numpy dispatch "
-          f"{' '.join(report['numpy_dispatch']) or 'baseline'}" + ("" if report["cpu_pin_possible"] else
-          "; this CPU cannot run the pinned code: bytes may differ from the reference (dlgeom verify)"),
-          file=sys.stderr)
+    print(
+        f"dlgeom: machine: {report['cpu']} ({report['machine']}); BLAS kernel {kernels}; numpy dispatch "
+        f"{' '.join(report['numpy_dispatch']) or 'baseline'}"
+        + (
+            ""
+            if report["cpu_pin_possible"]
+            else "; this CPU cannot run the pinned code: bytes may differ from the reference (dlgeom verify)"
+        ),
+        file=sys.stderr,
+    )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return write_json(report, path)
 
@@ -140,8 +165,10 @@ def write_provenance(output, inputs, command: str, config_hash: str | None = Non
         "environment": environment(),
         "settings": settings_stamp(),
         "seed": seed,
-        "inputs": [{"path": Path(p).name if Path(p).is_absolute() else str(p), "sha256": sha256(p)}
-                   for p in sorted(map(str, inputs))],
+        "inputs": [
+            {"path": Path(p).name if Path(p).is_absolute() else str(p), "sha256": sha256(p)}
+            for p in sorted(map(str, inputs))
+        ],
     }
     if config_hash is not None:
         record["config_hash"] = config_hash

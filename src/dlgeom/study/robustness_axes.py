@@ -31,9 +31,20 @@ AXES = {
 }
 
 #: The base point of every axis.
-BASE = {"Q": 3, "theta": "regular", "delta_ratio": 0.1, "noise": "uniform", "elongation": 5.0,
-        "outlier_fraction": 0.0, "label_noise": 0.0, "imbalance": 1.0, "cond_xred": None,
-        "cond_shift": None, "n_per_class": 60, "n_test_per_class": 100}
+BASE = {
+    "Q": 3,
+    "theta": "regular",
+    "delta_ratio": 0.1,
+    "noise": "uniform",
+    "elongation": 5.0,
+    "outlier_fraction": 0.0,
+    "label_noise": 0.0,
+    "imbalance": 1.0,
+    "cond_xred": None,
+    "cond_shift": None,
+    "n_per_class": 60,
+    "n_test_per_class": 100,
+}
 
 
 def parse_axis_value(axis: str, value):
@@ -52,10 +63,16 @@ def parse_axis_value(axis: str, value):
         if not v.is_integer():
             raise DlgeomInputError(f"n_per_class: expected an integer >= 2, got {value!r}")
         return check_int(int(v), "n_per_class", minimum=2)
-    bounds = {"delta_ratio": {"low": 0.0, "low_open": True}, "theta": {"low": 0.0, "high": 2 * np.pi, "low_open": True},
-              "elongation": {"low": 1.0}, "outlier_fraction": {"low": 0.0, "high": 0.5, "high_open": True},
-              "label_noise": {"low": 0.0, "high": 0.5}, "imbalance": {"low": 1.0},
-              "cond_xred": {"low": 1.0}, "cond_shift": {"low": 1.0}}[axis]
+    bounds = {
+        "delta_ratio": {"low": 0.0, "low_open": True},
+        "theta": {"low": 0.0, "high": 2 * np.pi, "low_open": True},
+        "elongation": {"low": 1.0},
+        "outlier_fraction": {"low": 0.0, "high": 0.5, "high_open": True},
+        "label_noise": {"low": 0.0, "high": 0.5},
+        "imbalance": {"low": 1.0},
+        "cond_xred": {"low": 1.0},
+        "cond_shift": {"low": 1.0},
+    }[axis]
     return check_float(value, axis, **bounds)
 
 

@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 
 from ..jsonutil import malformed, read_json
+from ..safe_write import readable
 from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from .robustness_axes import AXES
-from ..safe_write import readable
-from .tables import fmt as _fmt
+from .table_columns import column_names
 from .tables import as_bool as _bool
+from .tables import fmt as _fmt
 from .tables import frac as _frac
 from .tables import restore_nonfinite as _restore_nonfinite
 from .tables import write_csv
-from .table_columns import column_names
 from .verdicts import empty_row, make_row
 
 __all__ = [
@@ -56,6 +56,7 @@ ROBUSTNESS_TABLES = ("robustness", "robustness_summary", "robustness_optimisers"
 A3_TOL = 1e-6
 #: Axes drawn with a logarithmic x axis.
 LOG_AXES = ("delta_ratio", "elongation", "imbalance", "cond_xred", "cond_shift", "n_per_class")
+
 
 def _order_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """The columns in the order of :mod:`dlgeom.study.table_columns`; any other column after them,
@@ -83,16 +84,23 @@ def load_robustness(paths) -> tuple[pd.DataFrame, pd.DataFrame]:
         opt.extend(new_opt)
     df = _restore_nonfinite(pd.DataFrame(rows))
     if len(df):
-        df = df.assign(_rank=_axis_rank(df["axis"])).sort_values(
-            ["_rank", "x", "value", "replicate"], kind="stable").drop(columns="_rank").reset_index(drop=True)
+        df = (
+            df.assign(_rank=_axis_rank(df["axis"]))
+            .sort_values(["_rank", "x", "value", "replicate"], kind="stable")
+            .drop(columns="_rank")
+            .reset_index(drop=True)
+        )
     # gradient training runs on replicate 0 only: its replicate column would be constant
     od = _restore_nonfinite(pd.DataFrame(opt)).drop(columns="replicate", errors="ignore")
     if len(od):
         xs = df.drop_duplicates(["axis", "value"]).set_index(["axis", "value"])["x"] if len(df) else None
         od["_x"] = [xs.get((a, v), np.nan) if xs is not None else np.nan for a, v in zip(od["axis"], od["value"])]
-        od = od.assign(_rank=_axis_rank(od["axis"])).sort_values(
-            ["_rank", "_x", "value", "optimiser", "run"], kind="stable").drop(
-            columns=["_rank", "_x"]).reset_index(drop=True)
+        od = (
+            od.assign(_rank=_axis_rank(od["axis"]))
+            .sort_values(["_rank", "_x", "value", "optimiser", "run"], kind="stable")
+            .drop(columns=["_rank", "_x"])
+            .reset_index(drop=True)
+        )
     return _order_columns(df, "robustness"), _order_columns(od, "robustness_optimisers")
 
 
@@ -131,14 +139,26 @@ def robustness_summary(rob: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     ok = rob.assign(ok=rob["status"] == "ok")
     g = ok.groupby(["axis", "value"], sort=False)
-    out = g.agg(x=("x", "first"), Q=("Q", "first"), n=("replicate", "size"), n_ok=("ok", "sum"),
-                frac_all_hold=("all_hold", "mean"), frac_zero_default=("reaches_zero_default", "mean"),
-                frac_zero_any=("reaches_zero_any", "mean"), frac_exact_default=("exact_default", "mean"),
-                frac_exact_best=("exact_best", "mean"), r_mean=("r", "mean"), theta_max_mean=("theta_max", "mean"),
-                cond_xred_mean=("cond_xred", "mean"), cost_default_median=("cost_default", "median"),
-                cost_best_median=("cost_best", "median"), acc_metric=("acc_metric", "mean"),
-                acc_best=("acc_best", "mean"), acc_ncm=("acc_ncm", "mean"),
-                acc_logreg=("acc_logreg", "mean")).reset_index()
+    out = g.agg(
+        x=("x", "first"),
+        Q=("Q", "first"),
+        n=("replicate", "size"),
+        n_ok=("ok", "sum"),
+        frac_all_hold=("all_hold", "mean"),
+        frac_zero_default=("reaches_zero_default", "mean"),
+        frac_zero_any=("reaches_zero_any", "mean"),
+        frac_exact_default=("exact_default", "mean"),
+        frac_exact_best=("exact_best", "mean"),
+        r_mean=("r", "mean"),
+        theta_max_mean=("theta_max", "mean"),
+        cond_xred_mean=("cond_xred", "mean"),
+        cost_default_median=("cost_default", "median"),
+        cost_best_median=("cost_best", "median"),
+        acc_metric=("acc_metric", "mean"),
+        acc_best=("acc_best", "mean"),
+        acc_ncm=("acc_ncm", "mean"),
+        acc_logreg=("acc_logreg", "mean"),
+    ).reset_index()
     for c in ("frac_all_hold", "frac_zero_default", "frac_zero_any", "frac_exact_default", "frac_exact_best"):
         out[c] = out[c].astype(float)
     return out
@@ -148,8 +168,13 @@ def write_robustness_tables(robustness_paths, realdata_paths, out_dir) -> list[P
     """Write the five tables of this module to ``out_dir`` (atomically); returns their paths."""
     rob, opt = load_robustness(robustness_paths)
     real, real_sum = load_realdata(realdata_paths)
-    frames = {"robustness": rob, "robustness_summary": robustness_summary(rob), "robustness_optimisers": opt,
-              "realdata": real, "realdata_summary": real_sum}
+    frames = {
+        "robustness": rob,
+        "robustness_summary": robustness_summary(rob),
+        "robustness_optimisers": opt,
+        "realdata": real,
+        "realdata_summary": real_sum,
+    }
     out_dir = Path(out_dir)
     out_dir.mkdir(exist_ok=True)
     return [write_csv(frames[name], out_dir / f"{name}.csv") for name in ROBUSTNESS_TABLES]
@@ -159,7 +184,7 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
     """The tables written by :func:`write_robustness_tables` (empty frames for empty files)."""
     out = {}
     for name in ROBUSTNESS_TABLES:
-        path = readable(Path(tables_dir) / f"{name}.csv")   # staged and not yet committed: its temporary file
+        path = readable(Path(tables_dir) / f"{name}.csv")  # staged and not yet committed: its temporary file
         try:
             out[name] = pd.read_csv(path, dtype={"value": str, "seed": str})
         except (pd.errors.EmptyDataError, FileNotFoundError):
@@ -170,8 +195,14 @@ def read_robustness_tables(tables_dir) -> dict[str, pd.DataFrame]:
 # ---- claims ----------------------------------------------------------------------------------
 
 #: The claims-table rows of this stage, in order.
-ROBUSTNESS_KEYS = ("robust_sufficient", "robust_necessary", "realdata_lambda", "realdata_accuracy", "a1_output_bias",
-                   "robust_training")
+ROBUSTNESS_KEYS = (
+    "robust_sufficient",
+    "robust_necessary",
+    "realdata_lambda",
+    "realdata_accuracy",
+    "a1_output_bias",
+    "robust_training",
+)
 
 
 def _cases(rob: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
@@ -199,14 +230,19 @@ def _beyond(rob: pd.DataFrame) -> list[str]:
         return parts
     for axis in [a for a in AXES if a in set(rob["axis"])]:
         g = rob[(rob["axis"] == axis) & (rob["status"] == "ok")]
-        per = g.groupby("value", sort=False).agg(x=("x", "first"), hold=("all_hold", "all"),
-                                                 zero=("reaches_zero_any", "all")).sort_values("x")
+        per = (
+            g.groupby("value", sort=False)
+            .agg(x=("x", "first"), hold=("all_hold", "all"), zero=("reaches_zero_any", "all"))
+            .sort_values("x")
+        )
         if not len(per):
             continue
         last_hold = per.index[per["hold"]].tolist()
         last_zero = per.index[per["zero"]].tolist()
-        parts.append(f"{axis}: assumptions up to {last_hold[-1] if last_hold else 'none'}, "
-                     f"zero (any μ, all replicates) up to {last_zero[-1] if last_zero else 'none'}")
+        parts.append(
+            f"{axis}: assumptions up to {last_hold[-1] if last_hold else 'none'}, "
+            f"zero (any μ, all replicates) up to {last_zero[-1] if last_zero else 'none'}"
+        )
     return parts
 
 
@@ -217,8 +253,13 @@ def _last_zero(r) -> str:
     return (">= " if whole else "") + _fmt(r.lambda_zero_any_refined)
 
 
-def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.DataFrame | None = None,
-                      optim: pd.DataFrame | None = None, zero: float = ZERO_COST) -> list[dict]:
+def robustness_claims(
+    rob: pd.DataFrame,
+    real: pd.DataFrame,
+    real_summary: pd.DataFrame | None = None,
+    optim: pd.DataFrame | None = None,
+    zero: float = ZERO_COST,
+) -> list[dict]:
     """Claims rows (:func:`dlgeom.study.verdicts.make_row`) computed from the robustness and
     real-data tables: one per key of :data:`ROBUSTNESS_KEYS`, in that order ('untested' or an
     empty finding where the study has no case)."""
@@ -241,23 +282,32 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         exact = inside["exact_default"]
         zany = inside["reaches_zero_any"]
         rounding = inside[~z & exact]
-        ev = (f"zero cost (C <= {zero:g}) at the default μ in {_frac(z)} cases where A1-A3 hold (at some searched μ: "
-              f"{_frac(zany)}); exact curation (every class on one point, so C = 0 in exact arithmetic) in "
-              f"{_frac(exact)}; failures: {int((~z).sum())}")
+        ev = (
+            f"zero cost (C <= {zero:g}) at the default μ in {_frac(z)} cases where A1-A3 hold (at some searched μ: "
+            f"{_frac(zany)}); exact curation (every class on one point, so C = 0 in exact arithmetic) in "
+            f"{_frac(exact)}; failures: {int((~z).sum())}"
+        )
         if len(rounding):
-            ev += (f", of which {len(rounding)} are rounding (exact curation, C up to "
-                   f"{_fmt(rounding['cost_default'].max())}, cond(X^red) up to {_fmt(rounding['cond_xred'].max())}, "
-                   f"axes: {', '.join(sorted(set(rounding['source'])))})")
+            ev += (
+                f", of which {len(rounding)} are rounding (exact curation, C up to "
+                f"{_fmt(rounding['cost_default'].max())}, cond(X^red) up to {_fmt(rounding['cond_xred'].max())}, "
+                f"axes: {', '.join(sorted(set(rounding['source'])))})"
+            )
         if len(boundary):
-            ev += (f"; not counted: {len(boundary)} cases within {A3_TOL:g} rad of the A3 boundary (zero at the "
-                   f"default μ in {_frac(boundary['reaches_zero_default'])}, exact curation in "
-                   f"{_frac(boundary['exact_default'])})")
+            ev += (
+                f"; not counted: {len(boundary)} cases within {A3_TOL:g} rad of the A3 boundary (zero at the "
+                f"default μ in {_frac(boundary['reaches_zero_default'])}, exact curation in "
+                f"{_frac(boundary['exact_default'])})"
+            )
         if len(empty_box):
-            ev += (f"; outside the hypotheses, counted apart: {len(empty_box)} cases with A1-A3 but an empty μ-box "
-                   f"(zero at the default μ in {_frac(empty_box['reaches_zero_default'])}, at some searched μ in "
-                   f"{_frac(empty_box['reaches_zero_any'])})")
-        ev += ("; correction: a failure with exact curation (C = 0 in exact arithmetic) is rounding, not a "
-               "counterexample")
+            ev += (
+                f"; outside the hypotheses, counted apart: {len(empty_box)} cases with A1-A3 but an empty μ-box "
+                f"(zero at the default μ in {_frac(empty_box['reaches_zero_default'])}, at some searched μ in "
+                f"{_frac(empty_box['reaches_zero_any'])})"
+            )
+        ev += (
+            "; correction: a failure with exact curation (C = 0 in exact arithmetic) is rounding, not a counterexample"
+        )
         add("robust_sufficient", len(inside), int((~z).sum()), ev, int((~z & ~exact).sum()))
     else:
         add("robust_sufficient", 0, 0, "")
@@ -272,8 +322,10 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
                 sub = out[~_bool(out[a])]
                 if len(sub):
                     parts.append(f"{a} fails: {_frac(sub['reaches_zero_any'])}")
-        ev = (f"outside A1-A3 the construction still reaches zero cost at some searched μ in {_frac(zany)} cases "
-              f"({zany.mean():.0%}; at the default μ only {_frac(zdef)}); " + "; ".join(parts))
+        ev = (
+            f"outside A1-A3 the construction still reaches zero cost at some searched μ in {_frac(zany)} cases "
+            f"({zany.mean():.0%}; at the default μ only {_frac(zdef)}); " + "; ".join(parts)
+        )
         beyond = _beyond(rob)
         if beyond:
             ev += ". Per axis: " + "; ".join(beyond)
@@ -288,15 +340,18 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         lz = s["lambda_zero_any_grid"].astype(float)
         ok = la.isna() | (lz >= la)
         never = s[s["lambda_assumptions"].isna() | la.isna()]
-        items = [f"{r.dataset}/{r.projection}: λ_A = {_fmt(r.lambda_assumptions)} (A2 {_fmt(r.lambda_A2)}, "
-                 f"A3 {_fmt(r.lambda_A3)}), λ_zero = {_last_zero(r)} (grid {_fmt(r.lambda_zero_any_grid)}),"
-                 f" acc at λ = 1: network (best μ) {_fmt(r.acc_best_at_lambda1)} vs nearest mean "
-                 f"{_fmt(r.acc_ncm_at_lambda1)}, logistic {_fmt(r.acc_logreg_at_lambda1)}"
-                 for r in s.itertuples()]
+        items = [
+            f"{r.dataset}/{r.projection}: λ_A = {_fmt(r.lambda_assumptions)} (A2 {_fmt(r.lambda_A2)}, "
+            f"A3 {_fmt(r.lambda_A3)}), λ_zero = {_last_zero(r)} (grid {_fmt(r.lambda_zero_any_grid)}),"
+            f" acc at λ = 1: network (best μ) {_fmt(r.acc_best_at_lambda1)} vs nearest mean "
+            f"{_fmt(r.acc_ncm_at_lambda1)}, logistic {_fmt(r.acc_logreg_at_lambda1)}"
+            for r in s.itertuples()
+        ]
         held = s["r_at_lambda1"].astype(float) < 0.25
-        ev = (f"λ_zero >= λ_A (grid) in {_frac(ok)} dataset/projection pairs; the assumptions hold for no λ in "
-              f"{len(never)} (obtuse or degenerate mean simplex); A2 holds at λ = 1 in {_frac(held)}. "
-              + "; ".join(items))
+        ev = (
+            f"λ_zero >= λ_A (grid) in {_frac(ok)} dataset/projection pairs; the assumptions hold for no λ in "
+            f"{len(never)} (obtuse or degenerate mean simplex); A2 holds at λ = 1 in {_frac(held)}. " + "; ".join(items)
+        )
         add("realdata_lambda", len(s), 0, ev)
     else:
         add("realdata_lambda", 0, 0, "")
@@ -307,11 +362,13 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         nz = cases[~cases["reaches_zero_any"]]
         if len(zc):
             m, b, lr = zc["acc_best"].mean(), zc["acc_ncm"].mean(), zc["acc_logreg"].mean()
-            ev = (f"mean held-out accuracy over {len(zc)} zero-cost cases: network rule at the best μ {m:.4f} "
-                  f"(min {zc['acc_best'].min():.3g}), induced metric at the default μ {zc['acc_metric'].mean():.4f}, "
-                  f"nearest class mean {b:.4f}, logistic regression {lr:.4f}. Where no μ reaches zero ({len(nz)} "
-                  f"cases): network rule {_fmt(nz['acc_best'].mean(), 4)} "
-                  f"vs nearest mean {_fmt(nz['acc_ncm'].mean(), 4)}")
+            ev = (
+                f"mean held-out accuracy over {len(zc)} zero-cost cases: network rule at the best μ {m:.4f} "
+                f"(min {zc['acc_best'].min():.3g}), induced metric at the default μ {zc['acc_metric'].mean():.4f}, "
+                f"nearest class mean {b:.4f}, logistic regression {lr:.4f}. Where no μ reaches zero ({len(nz)} "
+                f"cases): network rule {_fmt(nz['acc_best'].mean(), 4)} "
+                f"vs nearest mean {_fmt(nz['acc_ncm'].mean(), 4)}"
+            )
             add("realdata_accuracy", len(zc), 0, ev)
         else:
             add("realdata_accuracy", 0, 0, "")
@@ -326,12 +383,14 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
         zdef = _bool(okk["reaches_zero_default"])
         lost = okk.loc[~zdef, "cond_xred"]
         sing = shift[shift["status"] == "singular_xred"]
-        ev = (f"cond_shift axis (regular simplex translated toward the origin): default μ with the least-squares "
-              f"affine output zero in {_frac(zaff)} cases up to cond(X^red) = {_fmt(okk['cond_xred'].max())}; the "
-              f"paper's output (4.74) zero in {_frac(zdef)} "
-              f"(lost from cond {_fmt(lost.min() if len(lost) else float('nan'))}, "
-              f"max C {_fmt(okk['cost_default'].max())}); cond >= 1e12: status singular_xred in {len(sing)} cases "
-              "(the library refuses X^red there)")
+        ev = (
+            f"cond_shift axis (regular simplex translated toward the origin): default μ with the least-squares "
+            f"affine output zero in {_frac(zaff)} cases up to cond(X^red) = {_fmt(okk['cond_xred'].max())}; the "
+            f"paper's output (4.74) zero in {_frac(zdef)} "
+            f"(lost from cond {_fmt(lost.min() if len(lost) else float('nan'))}, "
+            f"max C {_fmt(okk['cost_default'].max())}); cond >= 1e12: status singular_xred in {len(sing)} cases "
+            "(the library refuses X^red there)"
+        )
         add("a1_output_bias", len(okk), 0, ev)
     else:
         add("a1_output_bias", 0, 0, "")
@@ -346,9 +405,15 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
             c = bool(pts.loc[(a, v), "reaches_zero_any"]) if pts is not None and (a, v) in pts.index else None
             cons.append(f"{a}={v}: training {f:.2f}, construction {'zero' if c else 'not zero'}")
         zero_runs = _bool(optim["zero"])
-        add("robust_training", len(optim), 0,
+        add(
+            "robust_training",
+            len(optim),
+            0,
             f"C <= {OPTIMISER_ZERO:g} in {_frac(zero_runs)} He-initialised runs; by optimiser: "
-            + ", ".join(f"{k} {v}" for k, v in by.items()) + "; per point (replicate 0): " + "; ".join(cons))
+            + ", ".join(f"{k} {v}" for k, v in by.items())
+            + "; per point (replicate 0): "
+            + "; ".join(cons),
+        )
     else:
         add("robust_training", 0, 0, "")
     return rows
@@ -356,11 +421,18 @@ def robustness_claims(rob: pd.DataFrame, real: pd.DataFrame, real_summary: pd.Da
 
 # ---- figures ---------------------------------------------------------------------------------
 
-_LABELS = {"delta_ratio": "δ-ratio r", "theta": "cone angle θ of the mean simplex (rad)", "noise": "noise shape",
-           "elongation": "elongation (anisotropic)", "outlier_fraction": "outlier fraction",
-           "label_noise": "label-noise fraction (train)", "imbalance": "imbalance N$_{max}$/N$_{min}$",
-           "cond_xred": "cond(X$^{red}$), squashed simplex", "cond_shift": "cond(X$^{red}$), shifted simplex",
-           "n_per_class": "training points per class"}
+_LABELS = {
+    "delta_ratio": "δ-ratio r",
+    "theta": "cone angle θ of the mean simplex (rad)",
+    "noise": "noise shape",
+    "elongation": "elongation (anisotropic)",
+    "outlier_fraction": "outlier fraction",
+    "label_noise": "label-noise fraction (train)",
+    "imbalance": "imbalance N$_{max}$/N$_{min}$",
+    "cond_xred": "cond(X$^{red}$), squashed simplex",
+    "cond_shift": "cond(X$^{red}$), shifted simplex",
+    "n_per_class": "training points per class",
+}
 
 
 def _spans(x: np.ndarray, log: bool) -> np.ndarray:
@@ -378,8 +450,10 @@ def _spans(x: np.ndarray, log: bool) -> np.ndarray:
 _SERIES = [
     ("frac_zero_default", {"marker": "o", "ms": 4, "color": "C0", "label": "zero cost, default μ"}),
     ("frac_zero_any", {"marker": "s", "ms": 3.5, "color": "C3", "label": "zero cost, searched μ"}),
-    ("frac_exact_best", {"color": "C4", "lw": 2.2, "alpha": 0.35,
-                         "label": "zero in exact arithmetic (curation exact), searched μ"}),
+    (
+        "frac_exact_best",
+        {"color": "C4", "lw": 2.2, "alpha": 0.35, "label": "zero in exact arithmetic (curation exact), searched μ"},
+    ),
     ("acc_best", {"ls": "--", "color": "C3", "lw": 1, "alpha": 0.8, "label": "accuracy, network rule (best μ)"}),
     ("acc_metric", {"ls": "--", "color": "C0", "lw": 1, "alpha": 0.8, "label": "accuracy, induced metric (default μ)"}),
     ("acc_ncm", {"ls": ":", "color": "0.25", "lw": 1.2, "label": "accuracy, nearest class mean"}),
@@ -415,8 +489,14 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
         edges = _spans(x, log)
         for k, f in enumerate(g["frac_all_hold"].to_numpy(float)):
             if f > 0:
-                ax.axvspan(edges[k], edges[k + 1], color="#b9e3b9", alpha=0.25 + 0.55 * f, lw=0,
-                           label="A1-A3 hold" if k == int(np.argmax(g["frac_all_hold"].to_numpy() > 0)) else None)
+                ax.axvspan(
+                    edges[k],
+                    edges[k + 1],
+                    color="#b9e3b9",
+                    alpha=0.25 + 0.55 * f,
+                    lw=0,
+                    label="A1-A3 hold" if k == int(np.argmax(g["frac_all_hold"].to_numpy() > 0)) else None,
+                )
         # curves that coincide on this panel (e.g. all at 1) are drawn once, marked "×n"
         drawn: list[tuple[np.ndarray, dict, list]] = []
         for col, style in _SERIES:
@@ -429,14 +509,28 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
             drawn.append((y, style, [col]))
         for y, style, cols in drawn:
             if len(cols) > 1 and np.isfinite(y[-1]):
-                ax.annotate(f"×{len(cols)}", (x[-1], y[-1]), xytext=(3, -9), textcoords="offset points",
-                            fontsize=7, color=style["color"])
+                ax.annotate(
+                    f"×{len(cols)}",
+                    (x[-1], y[-1]),
+                    xytext=(3, -9),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=style["color"],
+                )
         if opt_frac is not None:
             pts = [(xx, opt_frac.get(axis, {}).get(v, np.nan)) for xx, v in zip(x, g["value"])]
             pts = [(a, b) for a, b in pts if np.isfinite(b)]
             if pts:
-                ax.scatter(*zip(*pts), marker="*", s=70, color="C1", zorder=4, edgecolor="k", lw=0.4,
-                           label="gradient training from He starts: fraction of runs with C ≤ 1e-6 (best optimiser)")
+                ax.scatter(
+                    *zip(*pts),
+                    marker="*",
+                    s=70,
+                    color="C1",
+                    zorder=4,
+                    edgecolor="k",
+                    lw=0.4,
+                    label="gradient training from He starts: fraction of runs with C ≤ 1e-6 (best optimiser)",
+                )
         if log:
             ax.set_xscale("log")
         if axis == "noise":
@@ -465,11 +559,23 @@ def fig_robustness(summary: pd.DataFrame, optim: pd.DataFrame | None = None, tit
     for j in range(len(axes_present), nrow * ncol):
         axs[j // ncol][j % ncol].axis("off")
     base_q = f" (Q = {int(summary['Q'].iloc[0])})" if "Q" in summary and summary["Q"].nunique() == 1 else ""
-    fig.suptitle(title or "Robustness beyond the paper's assumptions: one factor at a time from a base point"
-                 + base_q + "\ngreen bands: fraction of seeds where A1-A3 hold", y=1.0)
+    fig.suptitle(
+        title
+        or "Robustness beyond the paper's assumptions: one factor at a time from a base point"
+        + base_q
+        + "\ngreen bands: fraction of seeds where A1-A3 hold",
+        y=1.0,
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncol=4 if ncol >= 3 else 2,
-               frameon=False, fontsize=7, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        list(handles.values()),
+        list(handles.keys()),
+        loc="upper center",
+        ncol=4 if ncol >= 3 else 2,
+        frameon=False,
+        fontsize=7,
+        bbox_to_anchor=(0.5, 0.0),
+    )
     return fig
 
 
@@ -486,8 +592,10 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_C
         ax.text(0.5, 0.5, "no real datasets in this study\n(config key robustness.realdata)", ha="center", va="center")
         return fig
     names = sorted(real["dataset"].unique())
-    projs = sorted(real["projection"].unique(), key=lambda p: ("lda", "simplex", "pca", "none").index(p)
-                   if p in ("lda", "simplex", "pca", "none") else 9)
+    projs = sorted(
+        real["projection"].unique(),
+        key=lambda p: ("lda", "simplex", "pca", "none").index(p) if p in ("lda", "simplex", "pca", "none") else 9,
+    )
     colors = {p: f"C{k}" for k, p in enumerate(projs)}
     fig, axs = plt.subplots(2, len(names), figsize=(3.5 * len(names), 5.6), squeeze=False, sharex=True)
     floor = 1e-16
@@ -497,13 +605,28 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_C
             g = real[(real["dataset"] == name) & (real["projection"] == p)].sort_values("lambda")
             if not len(g):
                 continue
-            s = (summary[(summary["dataset"] == name) & (summary["projection"] == p)]
-                 if summary is not None and len(summary) else None)
+            s = (
+                summary[(summary["dataset"] == name) & (summary["projection"] == p)]
+                if summary is not None and len(summary)
+                else None
+            )
             col = colors[p]
-            top.plot(g["lambda"], np.clip(g["cost_best"].astype(float), floor, None), color=col, marker="o", ms=3,
-                     label=f"{p}: best searched μ")
-            top.plot(g["lambda"], np.clip(g["cost_default"].astype(float), floor, None), color=col, ls="--", lw=1,
-                     label=f"{p}: default μ")
+            top.plot(
+                g["lambda"],
+                np.clip(g["cost_best"].astype(float), floor, None),
+                color=col,
+                marker="o",
+                ms=3,
+                label=f"{p}: best searched μ",
+            )
+            top.plot(
+                g["lambda"],
+                np.clip(g["cost_default"].astype(float), floor, None),
+                color=col,
+                ls="--",
+                lw=1,
+                label=f"{p}: default μ",
+            )
             bot.plot(g["lambda"], g["acc_best"], color=col, marker="o", ms=3, label=f"{p}: network rule (best μ)")
             bot.plot(g["lambda"], g["acc_ncm"], color=col, ls=":", lw=1.2, label=f"{p}: nearest class mean")
             bot.plot(g["lambda"], g["acc_logreg"], color=col, ls="-.", lw=1, label=f"{p}: logistic regression")
@@ -518,8 +641,13 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_C
                     for ax in (top, bot):
                         ax.axvline(lz, color=col, lw=1, ls=(0, (4, 2)), alpha=0.9)
                 if "acc_logreg_all_features" in s and pd.notna(s["acc_logreg_all_features"]) and p == projs[0]:
-                    bot.axhline(float(s["acc_logreg_all_features"]), color="0.4", lw=0.8, ls="-",
-                                label="logistic regression, all standardised features")
+                    bot.axhline(
+                        float(s["acc_logreg_all_features"]),
+                        color="0.4",
+                        lw=0.8,
+                        ls="-",
+                        label="logistic regression, all standardised features",
+                    )
         top.axhline(zero, color="k", lw=0.6, ls=":")
         top.set_yscale("log")
         top.set_ylim(floor / 3, None)
@@ -540,10 +668,18 @@ def fig_realdata(real: pd.DataFrame, summary: pd.DataFrame, zero: float = ZERO_C
 
     handles["shaded: A1-A3 hold (exact λ)"] = Patch(color="0.6", alpha=0.3)
     handles["dashed vertical: last λ with zero cost (where it is lost in the sweep)"] = Line2D(
-        [], [], color="0.3", ls=(0, (4, 2)))
+        [], [], color="0.3", ls=(0, (4, 2))
+    )
     handles[f"dotted: C = {zero:g}"] = Line2D([], [], color="k", ls=":", lw=0.6)
     fig.suptitle("Real data projected to R$^Q$ and shrunk toward the class means", y=1.0)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncol=4 if len(names) >= 3 else 2,
-               frameon=False, fontsize=7, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        list(handles.values()),
+        list(handles.keys()),
+        loc="upper center",
+        ncol=4 if len(names) >= 3 else 2,
+        frameon=False,
+        fontsize=7,
+        bbox_to_anchor=(0.5, 0.0),
+    )
     return fig

@@ -19,17 +19,25 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..jsonutil import write_json
-from .seeds import seed_list as _seed
-from ..robustness import make_point, measure_point, optimiser_comparison
 from ..argtypes import check_inputs_exist
+from ..jsonutil import write_json
+from ..robustness import make_point, measure_point, optimiser_comparison
 from ..thresholds import ZERO_COST
-from .robustness_axes import AXES, BASE, parse_axis_value, point_params
 from ..validation import ConfigErrors, DlgeomInputError, check_choice, check_float, check_int
 from . import stage_logger
+from .robustness_axes import AXES, BASE, parse_axis_value, point_params
+from .seeds import seed_list as _seed
 
-__all__ = ["axis_x", "cli_base_args", "cli_list", "register", "run_axis", "run_optimisers", "run_realdata",
-           "validate_robustness_config"]
+__all__ = [
+    "axis_x",
+    "cli_base_args",
+    "cli_list",
+    "register",
+    "run_axis",
+    "run_optimisers",
+    "run_realdata",
+    "validate_robustness_config",
+]
 
 #: Sweep-row values a real-data summary repeats at λ = 1 (the data as given), as ``<key>_at_lambda1``.
 LAMBDA1_KEYS = ("acc_metric", "acc_best", "acc_ncm", "acc_logreg", "silhouette", "davies_bouldin")
@@ -51,15 +59,26 @@ def _realised(train) -> dict:
     """What the perturbations realised (from the training set's meta)."""
     meta = train.meta
     counts = train.counts
-    return {"realised_label_noise": meta.get("label_noise", {}).get("realised", 0.0),
-            "realised_outlier_fraction": meta.get("n_outliers", 0) / train.n_points,
-            "realised_imbalance": float(counts.max() / counts.min()),
-            "realised_cond_target": meta.get("means", {}).get("cond_xred", float("nan"))}
+    return {
+        "realised_label_noise": meta.get("label_noise", {}).get("realised", 0.0),
+        "realised_outlier_fraction": meta.get("n_outliers", 0) / train.n_points,
+        "realised_imbalance": float(counts.max() / counts.min()),
+        "realised_cond_target": meta.get("means", {}).get("cond_xred", float("nan")),
+    }
 
 
-def run_axis(axis: str, values, base: dict | None = None, seed_prefix=(0,), replicates: int = 3,
-             layers_offset: int = 0, zero_cost: float = ZERO_COST, n_line: int = 9, n_random: int = 16,
-             log=lambda msg: None) -> list[dict]:
+def run_axis(
+    axis: str,
+    values,
+    base: dict | None = None,
+    seed_prefix=(0,),
+    replicates: int = 3,
+    layers_offset: int = 0,
+    zero_cost: float = ZERO_COST,
+    n_line: int = 9,
+    n_random: int = 16,
+    log=lambda msg: None,
+) -> list[dict]:
     """Rows of :func:`dlgeom.robustness.measure_point` for every (value, replicate) of one axis,
     with the axis, the value (text and number ``x``), the seeds and the realised perturbation."""
     check_choice(axis, "axis", tuple(AXES))
@@ -71,25 +90,43 @@ def run_axis(axis: str, values, base: dict | None = None, seed_prefix=(0,), repl
         raise DlgeomInputError(f"values: must be distinct, got {', '.join(map(str, values))}")
     replicates = check_int(replicates, "replicates", minimum=1)
     layers_offset = check_int(layers_offset, "layers_offset", minimum=0)
-    params = [point_params(base, axis, v) for v in values]   # validate everything before any work
+    params = [point_params(base, axis, v) for v in values]  # validate everything before any work
     rows = []
     for i, (v, p) in enumerate(zip(values, params)):
         for k in range(replicates):
             t0 = time.perf_counter()
             train, test = make_point(p, _seed(seed_prefix, k))
             q = train.n_classes
-            row = {"axis": axis, "value": str(v), "x": axis_x(axis, v, q, i), "replicate": k,
-                   "seed": "-".join(map(str, _seed(seed_prefix, k))), **_realised(train)}
-            row.update(measure_point(train, test, q + layers_offset, zero_cost, n_line, n_random,
-                                     _seed(seed_prefix, k, 3)))
+            row = {
+                "axis": axis,
+                "value": str(v),
+                "x": axis_x(axis, v, q, i),
+                "replicate": k,
+                "seed": "-".join(map(str, _seed(seed_prefix, k))),
+                **_realised(train),
+            }
+            row.update(
+                measure_point(train, test, q + layers_offset, zero_cost, n_line, n_random, _seed(seed_prefix, k, 3))
+            )
             rows.append(row)
-            log(f"{axis}={v} replicate {k}: all_hold={row.get('all_hold')} C_default={row['cost_default']:.3g} "
-                f"C_best={row['cost_best']:.3g} status={row['status']} ({time.perf_counter() - t0:.2f} s)")
+            log(
+                f"{axis}={v} replicate {k}: all_hold={row.get('all_hold')} C_default={row['cost_default']:.3g} "
+                f"C_best={row['cost_best']:.3g} status={row['status']} ({time.perf_counter() - t0:.2f} s)"
+            )
     return rows
 
 
-def run_optimisers(axis: str, values, base: dict | None = None, seed_prefix=(0,), optimisers=("lbfgs", "gd", "adam"),
-                   runs: int = 10, max_iter: int = 500, layers_offset: int = 0, log=lambda msg: None) -> list[dict]:
+def run_optimisers(
+    axis: str,
+    values,
+    base: dict | None = None,
+    seed_prefix=(0,),
+    optimisers=("lbfgs", "gd", "adam"),
+    runs: int = 10,
+    max_iter: int = 500,
+    layers_offset: int = 0,
+    log=lambda msg: None,
+) -> list[dict]:
     """Gradient training (He starts) on replicate 0 of the given axis values, as rows."""
     base = dict(base or {})
     rows = []
@@ -97,19 +134,33 @@ def run_optimisers(axis: str, values, base: dict | None = None, seed_prefix=(0,)
         v = parse_axis_value(axis, v)
         train, _ = make_point(point_params(base, axis, v), _seed(seed_prefix, 0))
         t0 = time.perf_counter()
-        found = optimiser_comparison(train, train.n_classes + layers_offset, optimisers, runs, max_iter,
-                                     _seed(seed_prefix, 0, 4))
+        found = optimiser_comparison(
+            train, train.n_classes + layers_offset, optimisers, runs, max_iter, _seed(seed_prefix, 0, 4)
+        )
         rows.extend({"axis": axis, "value": str(v), "replicate": 0, **r} for r in found)
         zero = {o: sum(r["zero"] for r in found if r["optimiser"] == o) for o in optimisers}
-        log(f"{axis}={v}: gradient training reaches zero in " + ", ".join(f"{o} {z}/{runs}" for o, z in zero.items())
-            + f" ({time.perf_counter() - t0:.2f} s)")
+        log(
+            f"{axis}={v}: gradient training reaches zero in "
+            + ", ".join(f"{o} {z}/{runs}" for o, z in zero.items())
+            + f" ({time.perf_counter() - t0:.2f} s)"
+        )
     return rows
 
 
-def run_realdata(name: str | None = None, lambdas=(0.0, 0.5, 1.0), seed_prefix=(0,), test_fraction: float = 0.3,
-                 projections=("lda",), max_train: int = 0, path=None, refine_steps: int = 6,
-                 zero_cost: float = ZERO_COST, n_line: int = 9, n_random: int = 16,
-                 log=lambda msg: None) -> tuple[list[dict], list[dict]]:
+def run_realdata(
+    name: str | None = None,
+    lambdas=(0.0, 0.5, 1.0),
+    seed_prefix=(0,),
+    test_fraction: float = 0.3,
+    projections=("lda",),
+    max_train: int = 0,
+    path=None,
+    refine_steps: int = 6,
+    zero_cost: float = ZERO_COST,
+    n_line: int = 9,
+    n_random: int = 16,
+    log=lambda msg: None,
+) -> tuple[list[dict], list[dict]]:
     """The shrink sweep of one dataset for every projection: (rows, summaries).  ``name`` is a
     bundled dataset (``path`` None) or the label of a user's file ``path``; a user's file with
     exactly Q columns may use projection 'none' ('auto' picks 'none' for such a file and 'lda'
@@ -127,22 +178,42 @@ def run_realdata(name: str | None = None, lambdas=(0.0, 0.5, 1.0), seed_prefix=(
     test_fraction = check_float(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
     rows, summaries = [], []
     for proj in projections:
-        if proj == "auto":   # a user's file already in the paper's format is used as it is
+        if proj == "auto":  # a user's file already in the paper's format is used as it is
             proj = "none" if X.shape[1] == meta["Q"] else "lda"
         t0 = time.perf_counter()
         train, test, info = prepare(X, y, meta, proj, test_fraction, seed_prefix, max_train)
-        log(f"{name} [{proj}]: Q={train.n_classes}, {train.n_points} train / {test.n_points} test points, "
-            f"cond(X^red)={info['cond_xred']:.4g}")
-        sweep, summary = shrink_sweep(train, test, lambdas, None, zero_cost, n_line, n_random,
-                                      _seed(seed_prefix, 2), refine_steps,
-                                      log=lambda m, p=proj: log(f"{name} [{p}] {m}"))
+        log(
+            f"{name} [{proj}]: Q={train.n_classes}, {train.n_points} train / {test.n_points} test points, "
+            f"cond(X^red)={info['cond_xred']:.4g}"
+        )
+        sweep, summary = shrink_sweep(
+            train,
+            test,
+            lambdas,
+            None,
+            zero_cost,
+            n_line,
+            n_random,
+            _seed(seed_prefix, 2),
+            refine_steps,
+            log=lambda m, p=proj: log(f"{name} [{p}] {m}"),
+        )
         for r in sweep:
             rows.append({"dataset": name, "projection": proj, **r})
-        at1 = next((r for r in sweep if r["lambda"] == 1.0), {})   # the data as given (NaN if λ = 1 is not swept)
-        summaries.append({"dataset": name, "projection": proj, **{k: v for k, v in info.items() if k != "classes"},
-                          **summary, **{f"{k}_at_lambda1": at1.get(k, float("nan")) for k in LAMBDA1_KEYS}})
-        log(f"{name} [{proj}]: lambda_assumptions={summary['lambda_assumptions']} "
-            f"lambda_zero_any={summary['lambda_zero_any_refined']} ({time.perf_counter() - t0:.2f} s)")
+        at1 = next((r for r in sweep if r["lambda"] == 1.0), {})  # the data as given (NaN if λ = 1 is not swept)
+        summaries.append(
+            {
+                "dataset": name,
+                "projection": proj,
+                **{k: v for k, v in info.items() if k != "classes"},
+                **summary,
+                **{f"{k}_at_lambda1": at1.get(k, float("nan")) for k in LAMBDA1_KEYS},
+            }
+        )
+        log(
+            f"{name} [{proj}]: lambda_assumptions={summary['lambda_assumptions']} "
+            f"lambda_zero_any={summary['lambda_zero_any_refined']} ({time.perf_counter() - t0:.2f} s)"
+        )
     return rows, summaries
 
 
@@ -188,8 +259,10 @@ def validate_robustness_config(cfg: dict) -> None:
         if not values:
             continue
         if axis not in parsed or not parsed[axis]:
-            errors.append(f"config key 'robustness.optimisers.points.{axis}': not an axis of robustness.axes "
-                          f"with values (axes: {', '.join(a for a, v in parsed.items() if v) or 'none'})")
+            errors.append(
+                f"config key 'robustness.optimisers.points.{axis}': not an axis of robustness.axes "
+                f"with values (axes: {', '.join(a for a, v in parsed.items() if v) or 'none'})"
+            )
             continue
         for i, v in enumerate(values):
             key = f"robustness.optimisers.points.{axis}[{i}]"
@@ -217,12 +290,26 @@ def cli_base_args(rob: dict) -> list[str]:
     """The base-point options of ``dlgeom robustness`` from the ``robustness`` config key, as a list
     of arguments (the workflow quotes each)."""
     b = rob["base"]
-    return ["--Q", str(b["Q"]), "--theta", cli_list([b["theta"]]), "--delta-ratio", repr(b["delta_ratio"]),
-            "--noise", str(b["noise"]), "--elongation", repr(b["elongation"]), "--n", str(b["n_per_class"]),
-            "--test-n", str(rob["n_test_per_class"])]
+    return [
+        "--Q",
+        str(b["Q"]),
+        "--theta",
+        cli_list([b["theta"]]),
+        "--delta-ratio",
+        repr(b["delta_ratio"]),
+        "--noise",
+        str(b["noise"]),
+        "--elongation",
+        repr(b["elongation"]),
+        "--n",
+        str(b["n_per_class"]),
+        "--test-n",
+        str(rob["n_test_per_class"]),
+    ]
 
 
 # ---- command line ------------------------------------------------------------------------------
+
 
 def _list(text: str) -> list[str]:
     return [t.strip() for t in str(text).split(",") if t.strip()]
@@ -263,11 +350,18 @@ def _cmd_robustness(args) -> dict:
     values = _list(args.values)
     if not values:
         raise DlgeomInputError("--values: give at least one value")
-    base = {"Q": check_int(args.Q, "--Q", minimum=2, maximum=10), "theta": args.theta, "delta_ratio": args.delta_ratio,
-            "noise": args.noise, "elongation": args.elongation, "outlier_fraction": args.outliers,
-            "label_noise": args.label_noise, "imbalance": args.imbalance,
-            "n_per_class": check_int(args.n, "--n", minimum=2, maximum=100000),
-            "n_test_per_class": check_int(args.test_n, "--test-n", minimum=1, maximum=100000)}
+    base = {
+        "Q": check_int(args.Q, "--Q", minimum=2, maximum=10),
+        "theta": args.theta,
+        "delta_ratio": args.delta_ratio,
+        "noise": args.noise,
+        "elongation": args.elongation,
+        "outlier_fraction": args.outliers,
+        "label_noise": args.label_noise,
+        "imbalance": args.imbalance,
+        "n_per_class": check_int(args.n, "--n", minimum=2, maximum=100000),
+        "n_test_per_class": check_int(args.test_n, "--test-n", minimum=1, maximum=100000),
+    }
     for key in ("theta", "delta_ratio", "noise", "elongation", "outlier_fraction", "label_noise", "imbalance"):
         if key != axis:
             parse_axis_value(key, base[key])
@@ -282,17 +376,37 @@ def _cmd_robustness(args) -> dict:
     check_int(args.mu_line, "--mu-line", minimum=1)
     check_int(args.mu_random, "--mu-random", minimum=0)
     check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
-    rows = run_axis(axis, values, base, seed, args.replicates, args.layers_offset, args.zero_cost,
-                    args.mu_line, args.mu_random, log)
-    opt_rows = run_optimisers(axis, opt_at, base, seed, optimisers, args.optimiser_runs, args.optimiser_iter,
-                              args.layers_offset, log) if opt_at else []
-    result = {"kind": "robustness", "dlgeom_version": __version__, "axis": axis, "description": AXES[axis],
-              "values": values, "base": {**BASE, **base}, "seed": seed, "replicates": args.replicates,
-              "layers_offset": args.layers_offset, "zero_cost": args.zero_cost,
-              "mu_search": {"line": args.mu_line, "random": args.mu_random},
-              "optimisers": {"at": opt_at, "optimisers": optimisers, "runs": args.optimiser_runs,
-                             "max_iter": args.optimiser_iter},
-              "rows": rows, "optimiser_rows": opt_rows}
+    rows = run_axis(
+        axis, values, base, seed, args.replicates, args.layers_offset, args.zero_cost, args.mu_line, args.mu_random, log
+    )
+    opt_rows = (
+        run_optimisers(
+            axis, opt_at, base, seed, optimisers, args.optimiser_runs, args.optimiser_iter, args.layers_offset, log
+        )
+        if opt_at
+        else []
+    )
+    result = {
+        "kind": "robustness",
+        "dlgeom_version": __version__,
+        "axis": axis,
+        "description": AXES[axis],
+        "values": values,
+        "base": {**BASE, **base},
+        "seed": seed,
+        "replicates": args.replicates,
+        "layers_offset": args.layers_offset,
+        "zero_cost": args.zero_cost,
+        "mu_search": {"line": args.mu_line, "random": args.mu_random},
+        "optimisers": {
+            "at": opt_at,
+            "optimisers": optimisers,
+            "runs": args.optimiser_runs,
+            "max_iter": args.optimiser_iter,
+        },
+        "rows": rows,
+        "optimiser_rows": opt_rows,
+    }
     write_json(result, out)
     log(f"wrote {out} ({len(rows)} points, {len(opt_rows)} training runs) in {time.perf_counter() - t0:.2f} s")
     return result
@@ -322,15 +436,36 @@ def _cmd_realdata(args) -> dict:
     check_float(args.test_fraction, "--test-fraction", low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(args.max_train, "--max-train", minimum=0)
     check_int(args.refine, "--refine", minimum=0)
-    rows, summaries = run_realdata(args.label or args.name, lambdas, seed, args.test_fraction, projections,
-                                   args.max_train, args.data, args.refine, args.zero_cost, args.mu_line,
-                                   args.mu_random, log)
-    result = {"kind": "realdata", "dlgeom_version": __version__, "dataset": rows[0]["dataset"] if rows else args.name,
-              "data": Path(args.data).name if args.data else None, "seed": seed, "lambdas": lambdas,
-              "projections": projections,
-              "test_fraction": args.test_fraction, "max_train": args.max_train, "refine": args.refine,
-              "zero_cost": args.zero_cost, "mu_search": {"line": args.mu_line, "random": args.mu_random},
-              "rows": rows, "summary": summaries}
+    rows, summaries = run_realdata(
+        args.label or args.name,
+        lambdas,
+        seed,
+        args.test_fraction,
+        projections,
+        args.max_train,
+        args.data,
+        args.refine,
+        args.zero_cost,
+        args.mu_line,
+        args.mu_random,
+        log,
+    )
+    result = {
+        "kind": "realdata",
+        "dlgeom_version": __version__,
+        "dataset": rows[0]["dataset"] if rows else args.name,
+        "data": Path(args.data).name if args.data else None,
+        "seed": seed,
+        "lambdas": lambdas,
+        "projections": projections,
+        "test_fraction": args.test_fraction,
+        "max_train": args.max_train,
+        "refine": args.refine,
+        "zero_cost": args.zero_cost,
+        "mu_search": {"line": args.mu_line, "random": args.mu_random},
+        "rows": rows,
+        "summary": summaries,
+    }
     write_json(result, out)
     log(f"wrote {out} in {time.perf_counter() - t0:.2f} s")
     return result
@@ -339,34 +474,43 @@ def _cmd_realdata(args) -> dict:
 def register(sub) -> dict:
     """Add the ``robustness`` and ``realdata`` subcommands to the CLI's subparsers; returns
     {name: handler}."""
-    r = sub.add_parser("robustness", help="one robustness axis beyond the paper's assumptions (JSON)",
-                       description="Move one factor away from a base point (" + ", ".join(AXES) + ") and measure, "
-                                   "per value and replicate: the assumptions and their margins, zero cost at the "
-                                   "default μ and at any searched μ, held-out accuracy against nearest-mean and "
-                                   "logistic regression baselines; optionally gradient training at a few values.")
+    r = sub.add_parser(
+        "robustness",
+        help="one robustness axis beyond the paper's assumptions (JSON)",
+        description="Move one factor away from a base point (" + ", ".join(AXES) + ") and measure, "
+        "per value and replicate: the assumptions and their margins, zero cost at the "
+        "default μ and at any searched μ, held-out accuracy against nearest-mean and "
+        "logistic regression baselines; optionally gradient training at a few values.",
+    )
     r.add_argument("--axis", required=True, help="one of: " + ", ".join(AXES))
-    r.add_argument("--values", required=True,
-                   help="comma-separated axis values (θ: radians or 'regular'; noise: shapes)")
+    r.add_argument(
+        "--values", required=True, help="comma-separated axis values (θ: radians or 'regular'; noise: shapes)"
+    )
     r.add_argument("--Q", type=int, default=BASE["Q"], help=f"base: classes = dimension (default {BASE['Q']})")
     r.add_argument("--theta", default=BASE["theta"], help="base: cone angle of the mean simplex (default regular)")
     r.add_argument("--delta-ratio", type=float, default=BASE["delta_ratio"], help="base: δ-ratio r (default 0.1)")
     r.add_argument("--noise", default=BASE["noise"], help="base: uniform, gaussian or anisotropic (default uniform)")
-    r.add_argument("--elongation", type=float, default=BASE["elongation"],
-                   help="base: anisotropic axis ratio (default 5)")
-    r.add_argument("--outliers", type=float, default=BASE["outlier_fraction"],
-                   help="base: outlier fraction (default 0)")
-    r.add_argument("--label-noise", type=float, default=BASE["label_noise"],
-                   help="base: label-noise fraction (default 0)")
+    r.add_argument(
+        "--elongation", type=float, default=BASE["elongation"], help="base: anisotropic axis ratio (default 5)"
+    )
+    r.add_argument(
+        "--outliers", type=float, default=BASE["outlier_fraction"], help="base: outlier fraction (default 0)"
+    )
+    r.add_argument(
+        "--label-noise", type=float, default=BASE["label_noise"], help="base: label-noise fraction (default 0)"
+    )
     r.add_argument("--imbalance", type=float, default=BASE["imbalance"], help="base: N_max/N_min (default 1)")
     r.add_argument("--n", type=int, default=BASE["n_per_class"], help="base: training points per class (default 60)")
-    r.add_argument("--test-n", type=int, default=BASE["n_test_per_class"],
-                   help="held-out points per class (default 100)")
+    r.add_argument(
+        "--test-n", type=int, default=BASE["n_test_per_class"], help="held-out points per class (default 100)"
+    )
     r.add_argument("--replicates", type=int, default=5, help="datasets per value (default 5)")
     r.add_argument("--layers-offset", type=int, default=0, help="L = Q + offset (default 0)")
     r.add_argument("--mu-line", type=int, default=9, help="μ search: points per line family (default 9)")
     r.add_argument("--mu-random", type=int, default=16, help="μ search: random draws (default 16)")
-    r.add_argument("--optimiser-at", default="",
-                   help="comma-separated axis values for gradient training (default none)")
+    r.add_argument(
+        "--optimiser-at", default="", help="comma-separated axis values for gradient training (default none)"
+    )
     r.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     r.add_argument("--optimiser-runs", type=int, default=10, help="He-initialised runs per optimiser (default 10)")
     r.add_argument("--optimiser-iter", type=int, default=500, help="iterations per run (default 500)")
@@ -375,20 +519,29 @@ def register(sub) -> dict:
     r.add_argument("--out", required=True, help="output JSON")
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
-    d = sub.add_parser("realdata", help="real data projected to R^Q: assumptions and the shrink sweep over λ (JSON)",
-                       description="Load a bundled scikit-learn dataset (iris, wine, breast_cancer, digits; "
-                                   "no download) or a data file, standardise, project to Q dimensions (LDA to Q-1 "
-                                   "plus a constant coordinate, or alternatives), split, and sweep the shrink factor "
-                                   "λ toward the class means: assumptions, zero cost, accuracy against baselines, "
-                                   "and the λ thresholds.")
+    d = sub.add_parser(
+        "realdata",
+        help="real data projected to R^Q: assumptions and the shrink sweep over λ (JSON)",
+        description="Load a bundled scikit-learn dataset (iris, wine, breast_cancer, digits; "
+        "no download) or a data file, standardise, project to Q dimensions (LDA to Q-1 "
+        "plus a constant coordinate, or alternatives), split, and sweep the shrink factor "
+        "λ toward the class means: assumptions, zero cost, accuracy against baselines, "
+        "and the λ thresholds.",
+    )
     d.add_argument("--name", default=None, help="bundled dataset: iris, wine, breast_cancer or digits")
     d.add_argument("--data", default=None, help="or a data file: .csv (label column + numeric features) or .npz (X, y)")
     d.add_argument("--label", default=None, help="name of the dataset in the tables (default: --name or the file stem)")
-    d.add_argument("--projections", default="lda,simplex",
-                   help="comma-separated: lda, simplex, pca, none, auto (none if the data have Q columns, else lda); "
-                        "default lda,simplex")
-    d.add_argument("--lambdas", default=",".join(f"{k / 20:g}" for k in range(21)),
-                   help="comma-separated shrink factors λ >= 0 (default 0, 0.05, ..., 1)")
+    d.add_argument(
+        "--projections",
+        default="lda,simplex",
+        help="comma-separated: lda, simplex, pca, none, auto (none if the data have Q columns, else lda); "
+        "default lda,simplex",
+    )
+    d.add_argument(
+        "--lambdas",
+        default=",".join(f"{k / 20:g}" for k in range(21)),
+        help="comma-separated shrink factors λ >= 0 (default 0, 0.05, ..., 1)",
+    )
     d.add_argument("--test-fraction", type=float, default=0.3, help="held-out fraction per class (default 0.3)")
     d.add_argument("--max-train", type=int, default=0, help="subsample the training part to this many points (0: all)")
     d.add_argument("--refine", type=int, default=6, help="bisection steps for the last λ with zero cost (default 6)")
@@ -399,9 +552,12 @@ def register(sub) -> dict:
     d.add_argument("--out", required=True, help="output JSON")
     d.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
-    t = sub.add_parser("robustness-tables", help="robustness and real-data JSONs -> tables and claims rows",
-                       description="Write robustness.csv, robustness_summary.csv, robustness_optimisers.csv, "
-                                   "realdata.csv, realdata_summary.csv and robustness_claims.csv.")
+    t = sub.add_parser(
+        "robustness-tables",
+        help="robustness and real-data JSONs -> tables and claims rows",
+        description="Write robustness.csv, robustness_summary.csv, robustness_optimisers.csv, "
+        "realdata.csv, realdata_summary.csv and robustness_claims.csv.",
+    )
     t.add_argument("--robustness", nargs="*", default=[], help="JSON files of dlgeom robustness")
     t.add_argument("--realdata", nargs="*", default=[], help="JSON files of dlgeom realdata")
     t.add_argument("--out-dir", required=True, help="directory for the tables")
@@ -409,28 +565,35 @@ def register(sub) -> dict:
     t.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     t.add_argument("--seed", default=None, help="base seed, recorded in the provenance")
 
-    f = sub.add_parser("robustness-figure", help="the robustness or real-data figure (PNG and PDF)",
-                       description="Draw the robustness (one panel per axis) or real-data (λ curves) figure from "
-                                   "the tables of dlgeom robustness-tables (byte-stable PNG and PDF).")
+    f = sub.add_parser(
+        "robustness-figure",
+        help="the robustness or real-data figure (PNG and PDF)",
+        description="Draw the robustness (one panel per axis) or real-data (λ curves) figure from "
+        "the tables of dlgeom robustness-tables (byte-stable PNG and PDF).",
+    )
     f.add_argument("--name", required=True, help="robustness or realdata")
     f.add_argument("--tables", required=True, help="directory of the tables")
     f.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
     f.add_argument("--zero-cost", type=float, default=ZERO_COST, help="realdata: the dotted line C = this")
     f.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
-    return {"robustness": _cmd_robustness, "realdata": _cmd_realdata, "robustness-tables": _cmd_tables,
-            "robustness-figure": _cmd_figure}
+    return {
+        "robustness": _cmd_robustness,
+        "realdata": _cmd_realdata,
+        "robustness-tables": _cmd_tables,
+        "robustness-figure": _cmd_figure,
+    }
 
 
 def _cmd_tables(args) -> dict:
     import pandas as pd
 
-    from .tables import write_csv
     from .provenance import write_provenance
     from .robustness_report import (
         read_robustness_tables,
         robustness_claims,
         write_robustness_tables,
     )
+    from .tables import write_csv
     from .verdicts import COLUMNS as CLAIMS_COLUMNS
 
     inputs = list(args.robustness) + list(args.realdata)
@@ -442,9 +605,12 @@ def _cmd_tables(args) -> dict:
     seed = _ints(args.seed, "--seed") if args.seed is not None else None
     written = write_robustness_tables(args.robustness, args.realdata, args.out_dir)
     t = read_robustness_tables(args.out_dir)
-    claims = pd.DataFrame(robustness_claims(t["robustness"], t["realdata"], t["realdata_summary"],
-                                            t["robustness_optimisers"], args.zero_cost),
-                          columns=CLAIMS_COLUMNS)
+    claims = pd.DataFrame(
+        robustness_claims(
+            t["robustness"], t["realdata"], t["realdata_summary"], t["robustness_optimisers"], args.zero_cost
+        ),
+        columns=CLAIMS_COLUMNS,
+    )
     written.append(write_csv(claims, Path(args.out_dir) / "robustness_claims.csv"))
     for p in written:
         write_provenance(p, inputs, "dlgeom robustness-tables", args.config_hash, seed)
@@ -463,13 +629,18 @@ def _cmd_figure(args) -> dict:
     need = ("robustness_summary", "robustness_optimisers") if name == "robustness" else ("realdata", "realdata_summary")
     missing = [n for n in need if not (tables / f"{n}.csv").is_file()]
     if missing:
-        raise DlgeomInputError(f"--tables: {tables / (missing[0] + '.csv')} does not exist; "
-                               "run dlgeom robustness-tables first")
+        raise DlgeomInputError(
+            f"--tables: {tables / (missing[0] + '.csv')} does not exist; run dlgeom robustness-tables first"
+        )
     t = read_robustness_tables(tables)
-    fig = fig_robustness(t["robustness_summary"], t["robustness_optimisers"]) if name == "robustness" \
+    fig = (
+        fig_robustness(t["robustness_summary"], t["robustness_optimisers"])
+        if name == "robustness"
         else fig_realdata(t["realdata"], t["realdata_summary"], zero)
+    )
     for p in save_figure(fig, args.out):
-        write_provenance(p, [tables / f"{n}.csv" for n in need], f"dlgeom robustness-figure --name {name}",
-                         args.config_hash)
+        write_provenance(
+            p, [tables / f"{n}.csv" for n in need], f"dlgeom robustness-figure --name {name}", args.config_hash
+        )
     print(f"wrote {args.out}.png and {args.out}.pdf")
     return {}

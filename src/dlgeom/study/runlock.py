@@ -23,13 +23,32 @@ from pathlib import Path
 
 from ..validation import DlgeomInputError
 
-_HELD: dict[str, int] = {}   # lock path -> open descriptor, kept for the life of the process
+_HELD: dict[str, int] = {}  # lock path -> open descriptor, kept for the life of the process
 
 #: Snakemake options that only look (no job runs): they never take the run lock.
-_LOOK_ONLY = {"--dry-run", "--dryrun", "--lint", "--list", "--list-rules", "--list-target-rules", "--summary",
-              "--detailed-summary", "--dag", "--rulegraph", "--filegraph", "--d3dag", "--list-changes",
-              "--list-input-changes", "--list-code-changes", "--list-params-changes", "--list-untracked",
-              "--compile-wrappers", "--report", "--containerize", "--print-compilation"}
+_LOOK_ONLY = {
+    "--dry-run",
+    "--dryrun",
+    "--lint",
+    "--list",
+    "--list-rules",
+    "--list-target-rules",
+    "--summary",
+    "--detailed-summary",
+    "--dag",
+    "--rulegraph",
+    "--filegraph",
+    "--d3dag",
+    "--list-changes",
+    "--list-input-changes",
+    "--list-code-changes",
+    "--list-params-changes",
+    "--list-untracked",
+    "--compile-wrappers",
+    "--report",
+    "--containerize",
+    "--print-compilation",
+}
 
 
 def _looks_only(argv) -> bool:
@@ -74,7 +93,8 @@ def acquire_study_lock(study: str, workdir=".") -> list[Path]:
             os.close(fd)
             raise DlgeomInputError(
                 f"another run of this study ('{study}') is active in {Path(workdir).resolve()} ({holder}); wait for "
-                "it to finish or stop it, then run the same command again; do not use --unlock") from None
+                "it to finish or stop it, then run the same command again; do not use --unlock"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
         _HELD[key] = fd
@@ -103,7 +123,7 @@ def claim_study_run(workflow, directory=".", study: str = "default") -> None:
     except DlgeomInputError as exc:
         print(f"dlgeom: {exc}", file=sys.stderr)
         sys.exit(1)
-    except OSError as exc:      # e.g. a read-only working directory
+    except OSError as exc:  # e.g. a read-only working directory
         print(f"dlgeom: cannot take the run lock in {directory}: {exc.strerror or exc}", file=sys.stderr)
         sys.exit(1)
 

@@ -15,15 +15,15 @@ from __future__ import annotations
 __all__ = ["SEED_STREAMS", "seed_list", "stream"]
 
 SEED_STREAMS: dict[str, int] = {
-    "cell_data": 1000,          # a grid cell's synthetic data, constructions and probes
-    "landscape": 2000,          # a landscape cell's starts, runs and probes
-    "robustness": 3000,         # the robustness axes' replicates (key "robustness")
-    "collapse": 3000,           # the collapse stage's escape tests (keys: grid cells)
-    "realdata": 3001,           # the bundled real data sets' splits and sweeps (key "realdata")
-    "user_data": 3002,          # a user dataset's robustness sweep (key "user/<name>")
-    "beyond_highdim": 7001,     # data in R^M, M > Q
-    "beyond_sls": 7002,         # the sequential least-squares construction
-    "beyond_shallow": 7003,     # the shallow (one hidden layer) comparison
+    "cell_data": 1000,  # a grid cell's synthetic data, constructions and probes
+    "landscape": 2000,  # a landscape cell's starts, runs and probes
+    "robustness": 3000,  # the robustness axes' replicates (key "robustness")
+    "collapse": 3000,  # the collapse stage's escape tests (keys: grid cells)
+    "realdata": 3001,  # the bundled real data sets' splits and sweeps (key "realdata")
+    "user_data": 3002,  # a user dataset's robustness sweep (key "user/<name>")
+    "beyond_highdim": 7001,  # data in R^M, M > Q
+    "beyond_sls": 7002,  # the sequential least-squares construction
+    "beyond_shallow": 7003,  # the shallow (one hidden layer) comparison
 }
 
 

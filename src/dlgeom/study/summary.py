@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+
 from .tables import fmt
 
 __all__ = ["BEGIN", "END", "headline", "replace_block", "extract_block", "block_is_current"]
@@ -32,8 +33,10 @@ def _claims_sentence(claims: pd.DataFrame | None) -> str:
     n = c["verdict"].value_counts()
     parts = [f"{int(n.get(v, 0))} {v}" for v in ("holds", "holds with correction", "fails", "untested")]
     f = claims[claims["kind"] == "finding"]
-    return (f"The claims table checks {len(c)} statements of the paper ({', '.join(parts)}) and reports "
-            f"{len(f)} findings of ours ({int((f['n_cases'] > 0).sum())} with data in this study).")
+    return (
+        f"The claims table checks {len(c)} statements of the paper ({', '.join(parts)}) and reports "
+        f"{len(f)} findings of ours ({int((f['n_cases'] > 0).sum())} with data in this study)."
+    )
 
 
 def _box_sentences(cons: pd.DataFrame | None) -> list[str]:
@@ -42,14 +45,19 @@ def _box_sentences(cons: pd.DataFrame | None) -> list[str]:
     syn = cons[(cons["kind"] == "synthetic") & (cons["status"] == "ok")]
     inside = syn[syn["all_hold"]]
     empty = inside[~inside["box_nonempty_paper"]]
-    out = [f"A1–A3 hold in {len(inside)} of {len(syn)} synthetic cases; with θ_0 chosen to open the μ-box, the box "
-           f"(−D, −2δ√Q) is still empty in {len(empty)} of them, for every θ_0 in "
-           f"{int((~inside['box_nonempty_sup']).sum())}, and with the exact collapse threshold in "
-           f"{int((~inside['box_nonempty_exact']).sum())}."]
+    out = [
+        f"A1–A3 hold in {len(inside)} of {len(syn)} synthetic cases; with θ_0 chosen to open the μ-box, the box "
+        f"(−D, −2δ√Q) is still empty in {len(empty)} of them, for every θ_0 in "
+        f"{int((~inside['box_nonempty_sup']).sum())}, and with the exact collapse threshold in "
+        f"{int((~inside['box_nonempty_exact']).sum())}."
+    ]
     if len(empty):
         per_q = empty.groupby("Q")["delta_ratio"].apply(lambda r: ", ".join(fmt(v, 6) for v in sorted(set(r))))
-        out.append("Empty μ-box under A1–A3 at (Q: grid values of r): "
-                   + "; ".join(f"Q = {q}: r ∈ {{{v}}}" for q, v in per_q.items()) + ".")
+        out.append(
+            "Empty μ-box under A1–A3 at (Q: grid values of r): "
+            + "; ".join(f"Q = {q}: r ∈ {{{v}}}" for q, v in per_q.items())
+            + "."
+        )
     return out
 
 
@@ -66,11 +74,13 @@ def _theta_sentence(rob_summary: pd.DataFrame | None) -> str:
     miss_any = th[th["frac_zero_any"] < 1.0]["x"]
     ok_def = th[th["frac_zero_default"] == 1.0]["x"]
     hold = th[th["frac_all_hold"] == 1.0]["x"]
-    return (f"On the robustness θ axis (cone angle of the mean simplex, π ≈ 3.1416) A1–A3 hold in every replicate "
-            f"up to θ = {fmt(hold.max() if len(hold) else float('nan'), 6)}; the default μ reaches zero cost in every "
-            f"replicate at θ ∈ {{{', '.join(fmt(v, 6) for v in ok_def)}}} and a searched μ at "
-            f"θ ∈ {{{', '.join(fmt(v, 6) for v in ok_any)}}}; a searched μ misses zero cost in some replicate at "
-            f"θ ∈ {{{', '.join(fmt(v, 6) for v in miss_any)}}}.")
+    return (
+        f"On the robustness θ axis (cone angle of the mean simplex, π ≈ 3.1416) A1–A3 hold in every replicate "
+        f"up to θ = {fmt(hold.max() if len(hold) else float('nan'), 6)}; the default μ reaches zero cost in every "
+        f"replicate at θ ∈ {{{', '.join(fmt(v, 6) for v in ok_def)}}} and a searched μ at "
+        f"θ ∈ {{{', '.join(fmt(v, 6) for v in ok_any)}}}; a searched μ misses zero cost in some replicate at "
+        f"θ ∈ {{{', '.join(fmt(v, 6) for v in miss_any)}}}."
+    )
 
 
 def _two(x) -> str:
@@ -89,18 +99,31 @@ def _last_zero(r) -> str:
 def _realdata_table(s: pd.DataFrame | None) -> list[str]:
     if s is None or not len(s):
         return ["Real data: n/a."]
-    need = ["dataset", "projection", "Q", "lambda_assumptions_grid", "lambda_zero_any_refined", "zero_any_extent",
-            "acc_best_at_lambda1", "acc_ncm_at_lambda1", "acc_logreg_at_lambda1"]
+    need = [
+        "dataset",
+        "projection",
+        "Q",
+        "lambda_assumptions_grid",
+        "lambda_zero_any_refined",
+        "zero_any_extent",
+        "acc_best_at_lambda1",
+        "acc_ncm_at_lambda1",
+        "acc_logreg_at_lambda1",
+    ]
     missing = [c for c in need if c not in s.columns]
     if missing:
         return [f"Real data: n/a (realdata_summary.csv has no column {', '.join(missing)}: rerun the study)."]
     lda = s[s["projection"] == "lda"]
     if not len(lda):
         return ["Real data: no LDA rows (config key robustness.realdata.projections)."]
-    lines = ["Real data, LDA rows only (every projection: `realdata_summary.csv`). λ shrinks every point toward "
-             "its class mean (λ = 1: the data as given); ≥: zero cost at every λ of the sweep.", "",
-             "| dataset | Q | last λ with A1–A3 (grid) | last λ with zero cost (refined) | "
-             "accuracy at λ = 1: network (best μ) / nearest mean / logistic |", "|---|---|---|---|---|"]
+    lines = [
+        "Real data, LDA rows only (every projection: `realdata_summary.csv`). λ shrinks every point toward "
+        "its class mean (λ = 1: the data as given); ≥: zero cost at every λ of the sweep.",
+        "",
+        "| dataset | Q | last λ with A1–A3 (grid) | last λ with zero cost (refined) | "
+        "accuracy at λ = 1: network (best μ) / nearest mean / logistic |",
+        "|---|---|---|---|---|",
+    ]
     for r in lda.itertuples():
         la = "never hold" if pd.isna(r.lambda_assumptions_grid) else f"{r.lambda_assumptions_grid:.2f}"
         acc = " / ".join(_two(a) for a in (r.acc_best_at_lambda1, r.acc_ncm_at_lambda1, r.acc_logreg_at_lambda1))

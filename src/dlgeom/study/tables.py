@@ -20,8 +20,9 @@ def restore_nonfinite(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns:
         if df[col].dtype == object:
             vals = df[col].dropna()
-            if len(vals) and all(isinstance(v, (int, float)) and not isinstance(v, bool) or v in _NONFINITE
-                                 for v in vals):
+            if len(vals) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) or v in _NONFINITE for v in vals
+            ):
                 df[col] = df[col].map(lambda v: _NONFINITE.get(v, v) if isinstance(v, str) else v).astype(float)
     return df
 

@@ -35,7 +35,8 @@ div.items-center:has(.dlgeom-verdicts) { align-items: flex-start; justify-conten
 .dlgeom-verdicts p { margin: 0 0 6px; max-width: 68em; }
 .dlgeom-verdicts p.dlgeom-counts { font-size: 14px; }
 .dlgeom-verdicts .dlgeom-cols { display: flex; gap: 18px; align-items: flex-start; }
-.dlgeom-verdicts table { border-collapse: collapse; margin: 0 0 6px; font-size: 11.5px; line-height: 1.15; width: auto; }
+.dlgeom-verdicts table { border-collapse: collapse; margin: 0 0 6px; font-size: 11.5px; line-height: 1.15;
+  width: auto; }
 .dlgeom-verdicts caption { text-align: left; font-weight: 600; font-size: 13px; padding: 0 0 2px; }
 .dlgeom-verdicts th, .dlgeom-verdicts td { padding: 0 5px; text-align: left; white-space: nowrap;
   border-bottom: 1px solid #e2e8f0; vertical-align: baseline; }
@@ -52,15 +53,18 @@ div.items-center:has(.dlgeom-verdicts) { align-items: flex-start; justify-conten
 """
 
 
-_HEAD_TIPS = {"cases": "n_cases: the cases the statement applies to",
-              "against": "n_counter: the cases that contradict it"}
+_HEAD_TIPS = {
+    "cases": "n_cases: the cases the statement applies to",
+    "against": "n_counter: the cases that contradict it",
+}
 
 
 def _check(claims: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in claims.columns]
     if missing:
-        raise DlgeomInputError(f"claims table: missing column(s) {', '.join(map(str, missing))}; expected the "
-                               f"columns {', '.join(COLUMNS)}")
+        raise DlgeomInputError(
+            f"claims table: missing column(s) {', '.join(map(str, missing))}; expected the columns {', '.join(COLUMNS)}"
+        )
     other = sorted(set(map(str, claims["kind"])) - {"claim", "finding"})
     if other:
         raise DlgeomInputError(f"claims table: column kind holds {', '.join(other)}; allowed: claim, finding")
@@ -89,11 +93,14 @@ def _row(r, with_verdict: bool) -> str:
 
 def _table(rows: pd.DataFrame, caption: str, cls: str, with_verdict: bool) -> str:
     head = ["id", "statement"] + (["verdict"] if with_verdict else []) + ["cases", "against"]
-    ths = "".join(f'<th class="dlgeom-num" title="{_HEAD_TIPS[h]}">{h}</th>' if h in _HEAD_TIPS else f"<th>{h}</th>"
-                  for h in head)
+    ths = "".join(
+        f'<th class="dlgeom-num" title="{_HEAD_TIPS[h]}">{h}</th>' if h in _HEAD_TIPS else f"<th>{h}</th>" for h in head
+    )
     body = "\n".join(_row(r, with_verdict) for r in rows.itertuples(index=False))
-    return (f'<table class="{cls}"><caption>{html.escape(caption)}</caption>\n<thead><tr>{ths}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody></table>")
+    return (
+        f'<table class="{cls}"><caption>{html.escape(caption)}</caption>\n<thead><tr>{ths}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody></table>"
+    )
 
 
 def verdicts_html(claims: pd.DataFrame) -> str:
@@ -103,19 +110,21 @@ def verdicts_html(claims: pd.DataFrame) -> str:
     counts = verdict_counts(c)
     told = ", ".join(f'<span class="dlgeom-{v.replace(" ", "-")}">{n} {v}</span>' for v, n in counts.items())
     n_data = int((pd.to_numeric(finding_rows["n_cases"], errors="coerce") > 0).sum())
-    return "\n".join([
-        '<meta charset="utf-8">',
-        f"<style>\n{_STYLE}</style>",
-        '<div class="dlgeom-verdicts">',
-        f'<p class="dlgeom-counts"><b>Verdicts.</b> {len(claim_rows)} claims of the paper: {told}; '
-        f"{len(finding_rows)} findings of ours ({n_data} with data in this study).</p>",
-        '<div class="dlgeom-cols">',
-        _table(claim_rows, "Claims of the paper", "dlgeom-claim-verdicts", with_verdict=True),
-        _table(finding_rows, "Findings beyond the paper", "dlgeom-finding-verdicts", with_verdict=False),
-        "</div>",
-        "<p><i>cases</i>: the cases a statement applies to (n_cases); <i>against</i>: those that contradict it "
-        "(n_counter). Hover over a statement to read it whole; the evidence of every row is in the claims table "
-        "(Results → Tables → claims.csv), the definitions in docs/claims.md.</p>",
-        "</div>",
-        "",
-    ])
+    return "\n".join(
+        [
+            '<meta charset="utf-8">',
+            f"<style>\n{_STYLE}</style>",
+            '<div class="dlgeom-verdicts">',
+            f'<p class="dlgeom-counts"><b>Verdicts.</b> {len(claim_rows)} claims of the paper: {told}; '
+            f"{len(finding_rows)} findings of ours ({n_data} with data in this study).</p>",
+            '<div class="dlgeom-cols">',
+            _table(claim_rows, "Claims of the paper", "dlgeom-claim-verdicts", with_verdict=True),
+            _table(finding_rows, "Findings beyond the paper", "dlgeom-finding-verdicts", with_verdict=False),
+            "</div>",
+            "<p><i>cases</i>: the cases a statement applies to (n_cases); <i>against</i>: those that contradict it "
+            "(n_counter). Hover over a statement to read it whole; the evidence of every row is in the claims table "
+            "(Results → Tables → claims.csv), the definitions in docs/claims.md.</p>",
+            "</div>",
+            "",
+        ]
+    )

@@ -29,27 +29,55 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["TOLERANCE", "ABS_FLOOR", "CHAOTIC_TABLES", "TableCheck", "ClaimCheck", "compare_table",
-           "compare_claims", "verify_tables", "render"]
+__all__ = [
+    "TOLERANCE",
+    "ABS_FLOOR",
+    "CHAOTIC_TABLES",
+    "TableCheck",
+    "ClaimCheck",
+    "compare_table",
+    "compare_claims",
+    "verify_tables",
+    "render",
+]
 
 #: Relative tolerance on the numbers of the deterministic tables across BLAS kernels / architectures.
 TOLERANCE = 1e-6
 #: Below this magnitude numbers are compared absolutely (rounding noise: costs, gradient norms ~1e-9).
 ABS_FLOOR = 1e-6
 #: Tables computed from optimiser end points (chaotic in the last bit): reported, not held to TOLERANCE.
-CHAOTIC_TABLES = frozenset({
-    "landscape_endpoints", "landscape_basins", "landscape_minima", "landscape_levels", "landscape_paths",
-    "landscape_shape", "landscape_slice", "robustness", "robustness_summary", "robustness_claims",
-    "robustness_optimisers", "width_plus_one", "neural_collapse", "realdata", "realdata_summary", "highdim",
-    "sls", "shallow", "claims", "beyond_claims", "collapse_claims",
-})
+CHAOTIC_TABLES = frozenset(
+    {
+        "landscape_endpoints",
+        "landscape_basins",
+        "landscape_minima",
+        "landscape_levels",
+        "landscape_paths",
+        "landscape_shape",
+        "landscape_slice",
+        "robustness",
+        "robustness_summary",
+        "robustness_claims",
+        "robustness_optimisers",
+        "width_plus_one",
+        "neural_collapse",
+        "realdata",
+        "realdata_summary",
+        "highdim",
+        "sls",
+        "shallow",
+        "claims",
+        "beyond_claims",
+        "collapse_claims",
+    }
+)
 COUNTS = ("n_cases", "n_counter")
 
 
 @dataclass(frozen=True)
 class TableCheck:
     name: str
-    status: str            # identical | within tolerance | beyond tolerance | reported | other rows | missing
+    status: str  # identical | within tolerance | beyond tolerance | reported | other rows | missing
     max_rel: float | None  # largest relative difference of a numeric cell (None: not comparable)
     note: str = ""
 
@@ -63,7 +91,7 @@ class TableCheck:
 class ClaimCheck:
     id: str
     kind: str
-    reference: tuple       # (verdict, n_cases, n_counter) or None
+    reference: tuple  # (verdict, n_cases, n_counter) or None
     rerun: tuple
     ok: bool
     note: str = ""
@@ -107,8 +135,9 @@ def compare_table(reference: Path, rerun: Path, tolerance: float = TOLERANCE) ->
     note = f"{text_cells} text cells differ" if text_cells else ""
     if chaotic:
         return TableCheck(name, "reported", worst, note)
-    return TableCheck(name, "within tolerance" if worst <= tolerance and not text_cells else "beyond tolerance",
-                      worst, note)
+    return TableCheck(
+        name, "within tolerance" if worst <= tolerance and not text_cells else "beyond tolerance", worst, note
+    )
 
 
 def _claim_key(row) -> tuple:
@@ -131,8 +160,16 @@ def compare_claims(reference: Path, rerun: Path) -> list[ClaimCheck]:
             out.append(ClaimCheck(cid, kind, ra, rb, False, "verdict differs"))
         elif ra[1:] != rb[1:]:
             claim = kind == "claim"
-            out.append(ClaimCheck(cid, kind, ra, rb, not claim,
-                                  "counts differ" if claim else "counts moved (a finding: optimiser outcomes)"))
+            out.append(
+                ClaimCheck(
+                    cid,
+                    kind,
+                    ra,
+                    rb,
+                    not claim,
+                    "counts differ" if claim else "counts moved (a finding: optimiser outcomes)",
+                )
+            )
         else:
             out.append(ClaimCheck(cid, kind, ra, rb, True))
     return out
@@ -145,8 +182,12 @@ def verify_tables(reference: Path, rerun: Path, tolerance: float = TOLERANCE):
     tables = [compare_table(p, rerun / p.name, tolerance) for p in sorted(reference.glob("*.csv"))]
     claims = compare_claims(reference / "claims.csv", rerun / "claims.csv")
     figs = sorted((reference.parent / "figures").glob("*.png")) + sorted((reference.parent / "figures").glob("*.pdf"))
-    same = sum(1 for f in figs if (rerun.parent / "figures" / f.name).is_file()
-               and f.read_bytes() == (rerun.parent / "figures" / f.name).read_bytes())
+    same = sum(
+        1
+        for f in figs
+        if (rerun.parent / "figures" / f.name).is_file()
+        and f.read_bytes() == (rerun.parent / "figures" / f.name).read_bytes()
+    )
     return tables, claims, same, len(figs)
 
 
@@ -160,19 +201,22 @@ def render(tables, claims, same_figs, n_figs, tolerance: float = TOLERANCE) -> t
     for t in tables:
         detail = "" if t.status == "identical" else f"  max rel diff {_fmt(t.max_rel)}"
         flag = "FAIL" if not t.ok else ("NOTE" if t.status in ("beyond tolerance", "other rows") else "ok  ")
-        lines.append(f"  {flag} {t.name:28s} {t.status}{detail}"
-                     + (f"  ({t.note})" if t.note else ""))
+        lines.append(f"  {flag} {t.name:28s} {t.status}{detail}" + (f"  ({t.note})" if t.note else ""))
     lines.append(f"Figures: {same_figs} of {n_figs} byte-identical (figures are reported, not checked)")
     lines.append("Claims (verdict, n_cases, n_counter): reference | rerun")
     for c in claims:
         ref = "—" if c.reference is None else f"{c.reference[0]:22s} {c.reference[1]:>6d} {c.reference[2]:>6d}"
         new = "—" if c.rerun is None else f"{c.rerun[0]:22s} {c.rerun[1]:>6d} {c.rerun[2]:>6d}"
-        lines.append(f"  {'ok  ' if c.ok else 'FAIL'} {c.id:24s} {c.kind:8s} {ref:36s} | {new}"
-                     + (f"  ({c.note})" if c.note else ""))
+        lines.append(
+            f"  {'ok  ' if c.ok else 'FAIL'} {c.id:24s} {c.kind:8s} {ref:36s} | {new}"
+            + (f"  ({c.note})" if c.note else "")
+        )
     ok = all(t.ok for t in tables) and all(c.ok for c in claims)
     n_ident = sum(t.status == "identical" for t in tables)
     n_note = sum(t.status in ("beyond tolerance", "other rows") for t in tables)
-    lines.append(f"{'PASS' if ok else 'FAIL'}: {n_ident} of {len(tables)} tables identical, {n_note} deterministic "
-                 f"tables beyond tolerance (noted), {sum(not c.ok for c in claims)} claim rows off, "
-                 f"{sum(not t.ok for t in tables)} tables missing or with other columns")
+    lines.append(
+        f"{'PASS' if ok else 'FAIL'}: {n_ident} of {len(tables)} tables identical, {n_note} deterministic "
+        f"tables beyond tolerance (noted), {sum(not c.ok for c in claims)} claim rows off, "
+        f"{sum(not t.ok for t in tables)} tables missing or with other columns"
+    )
     return "\n".join(lines), ok

@@ -11,15 +11,21 @@ from ..validation import DlgeomInputError
 
 
 def register(sub) -> dict:
-    p = sub.add_parser("verify", help="a rerun of a study against its committed reference: tables, claims, verdict",
-                       description="Print, per table, 'identical' or the largest relative difference, per row of "
-                                   "claims.csv the verdict and counts of both side by side, and the machine; exit "
-                                   "status 1 when a verdict or a claim's counts differ (docs/studies.md, 'Check a "
-                                   "rerun'). `make verify` reruns a study in a clean clone and calls this.")
+    p = sub.add_parser(
+        "verify",
+        help="a rerun of a study against its committed reference: tables, claims, verdict",
+        description="Print, per table, 'identical' or the largest relative difference, per row of "
+        "claims.csv the verdict and counts of both side by side, and the machine; exit "
+        "status 1 when a verdict or a claim's counts differ (docs/studies.md, 'Check a "
+        "rerun'). `make verify` reruns a study in a clean clone and calls this.",
+    )
     p.add_argument("--reference", required=True, help="the committed tables directory (results/<study>/tables)")
     p.add_argument("--rerun", required=True, help="the rerun's tables directory")
-    p.add_argument("--identical", action="store_true",
-                   help="also fail unless every table and figure is byte-identical (expected on x86-64 with AVX2)")
+    p.add_argument(
+        "--identical",
+        action="store_true",
+        help="also fail unless every table and figure is byte-identical (expected on x86-64 with AVX2)",
+    )
     return {"verify": _cmd_verify}
 
 
@@ -36,8 +42,10 @@ def _cmd_verify(args) -> dict:
     text, ok = render(tables, claims, same_figs, n_figs)
     m = machine_report()
     kernels = ", ".join(sorted({str(k["kernel"]) for k in m["blas"]})) or "unknown"
-    print(f"Machine: {m['cpu']} ({m['machine']}); BLAS kernel {kernels}; numpy dispatch "
-          f"{' '.join(m['numpy_dispatch']) or 'baseline'}; pinned: {'yes' if m['pin'] else 'no'}")
+    print(
+        f"Machine: {m['cpu']} ({m['machine']}); BLAS kernel {kernels}; numpy dispatch "
+        f"{' '.join(m['numpy_dispatch']) or 'baseline'}; pinned: {'yes' if m['pin'] else 'no'}"
+    )
     print(text)
     identical = all(t.status == "identical" for t in tables) and same_figs == n_figs
     if args.identical and not identical:
