@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="a settings file of this step (results/<study>/settings/*.json; repeat for several): "
-        "its hash is recorded in every output",
+        "its hash is recorded in every output, and each of its keys is the default of the command's option "
+        "of the same name (a flag on the command line still wins)",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -212,6 +213,86 @@ def _parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
+
+
+def _settings_paths(argv: list[str], commands) -> tuple[list[str], str | None]:
+    """The ``--settings`` files given before the command, and the command's name."""
+    paths, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--settings" and i + 1 < len(argv):
+            paths.append(argv[i + 1])
+            i += 2
+            continue
+        if tok.startswith("--settings="):
+            paths.append(tok.split("=", 1)[1])
+        elif tok in commands:
+            return paths, tok
+        i += 1
+    return paths, None
+
+
+def _option_text(value) -> str:
+    """A settings value as the command line would spell it: lists comma-separated, mappings as
+    ``key=value`` pairs, floats by repr."""
+    if isinstance(value, dict):
+        return ",".join(f"{k}={_option_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ",".join(_option_text(v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _settings_values(paths) -> dict:
+    values = {}
+    for p in paths:
+        if not os.path.isfile(p):
+            raise DlgeomInputError(f"--settings: {p} is not a file")
+        try:
+            with open(p, encoding="utf-8") as fh:
+                record = json.load(fh)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise DlgeomInputError(f"--settings: {p} is not a JSON settings file ({exc})") from None
+        if not isinstance(record, dict):
+            raise DlgeomInputError(f"--settings: {p} holds {type(record).__name__}, expected a JSON object")
+        values.update(record)  # a later file (e.g. a dataset's own settings) wins
+    return values
+
+
+def apply_settings(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Make every key of the ``--settings`` files the default of the command's option of the same
+    name (``max_iter`` → ``--max-iter``), converted and checked as if given on the command line;
+    an option given on the command line wins.  A job of the workflow hands its command the stage's
+    settings file instead of one flag per value (docs/studies.md, "Reruns follow the config")."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    paths, command = _settings_paths(argv, sub.choices)
+    if not paths or command is None:
+        return
+    values = _settings_values(paths)
+    rest = argv[argv.index(command) + 1 :]
+    given = {tok.split("=", 1)[0] for tok in rest if tok.startswith("-")}
+    for action in sub.choices[command]._actions:
+        if not action.option_strings or action.dest not in values or action.dest == "help":
+            continue
+        if given & set(action.option_strings):  # the command line wins, and its value is checked there
+            continue
+        raw, flag = values[action.dest], action.option_strings[-1]
+        if isinstance(raw, dict) and any(isinstance(v, (dict, list)) for v in raw.values()):
+            continue  # a nested group of the config (e.g. robustness.optimisers), not this option's value
+        if action.nargs == 0:  # a switch
+            action.default = bool(raw)
+        else:
+            text = _option_text(raw)
+            try:
+                value = action.type(text) if action.type else text
+            except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+                raise DlgeomInputError(f"--settings: key {action.dest!r} ({flag}): {exc}") from None
+            if action.choices is not None and value not in action.choices:
+                raise DlgeomInputError(
+                    f"--settings: key {action.dest!r} ({flag}): {value!r} is not one of "
+                    f"{', '.join(map(str, action.choices))}"
+                )
+            action.default = value
+        action.required = False
 
 
 def _activate_settings(paths) -> None:
@@ -412,10 +493,10 @@ def _cmd_construct(args) -> dict:
     return out
 
 
-def main(argv=None) -> int:
+def full_parser() -> tuple[argparse.ArgumentParser, dict]:
+    """The parser with every command (the study's stages included) and {command: handler}."""
     import importlib
 
-    argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
     handlers = {
         "check-settings": _cmd_check_settings,
@@ -426,7 +507,19 @@ def main(argv=None) -> int:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name in EXTENSIONS:
         handlers.update(importlib.import_module(name).register(sub))
-    args = parser.parse_args(_join_negative_values(argv))
+    return parser, handlers
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, handlers = full_parser()
+    argv = _join_negative_values(argv)
+    try:
+        apply_settings(parser, argv)
+    except DlgeomInputError as exc:
+        print(f"dlgeom: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     handler = handlers[args.command]
     from .safe_write import Outputs
 

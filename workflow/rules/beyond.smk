@@ -26,18 +26,10 @@ rule beyond_highdim:
         CONDA_ENV
     params:
         stamp=settings_opts,
-        M=cli_list(BEYOND["highdim"]["M"]),
-        delta_ratio=cli_list(BEYOND["highdim"]["delta_ratio"]),
-        perp_scale=cli_list(BEYOND["highdim"]["perp_scale"]),
-        theta=BEYOND["highdim"]["theta"],
-        replicates=BEYOND["highdim"]["replicates"],
         n=BEYOND["highdim"]["n_per_class"],
-        zero_cost=config["zero_cost"],
         seed=lambda w: seed_arg(f"beyond/highdim/Q{w.q}", stream("beyond_highdim")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} highdim --Q {{wildcards.q:q}} --M {{params.M:q}}"
-        " --delta-ratio {params.delta_ratio:q} --perp-scale {params.perp_scale:q} --theta {params.theta:q}"
-        " --replicates {params.replicates:q} --n {params.n:q} --zero-cost {params.zero_cost:q} --seed {params.seed:q}"
+        f"{DLGEOM} {{params.stamp:q}} highdim --Q {{wildcards.q:q}} --n {{params.n:q}} --seed {{params.seed:q}}"
         " --out {output:q} > {log:q} 2>&1"
 
 
@@ -56,17 +48,12 @@ rule beyond_sls:
         CONDA_ENV
     params:
         stamp=settings_opts,
-        M=cli_list(BEYOND["sls"]["M"]),
-        replicates=BEYOND["sls"]["replicates"],
         n=BEYOND["sls"]["n_per_class"],
-        max_orderings=BEYOND["sls"]["max_orderings"],
         hand=lambda w: ["--hand"] if int(w.q) == min(BEYOND["sls"]["Q"]) else [],
-        zero_cost=config["zero_cost"],
         seed=lambda w: seed_arg(f"beyond/sls/Q{w.q}", stream("beyond_sls")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} sls --Q {{wildcards.q:q}} --M {{params.M:q}}"
-        " --replicates {params.replicates:q} --n {params.n:q} --max-orderings {params.max_orderings:q} {params.hand:q}"
-        " --zero-cost {params.zero_cost:q} --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} sls --Q {{wildcards.q:q}} --n {{params.n:q}} {{params.hand:q}}"
+        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule beyond_shallow:
@@ -84,20 +71,15 @@ rule beyond_shallow:
         CONDA_ENV
     params:
         stamp=settings_opts,
-        replicates=BEYOND["shallow"]["replicates"],
         n=BEYOND["shallow"]["n_per_class"],
         r_min=BEYOND["shallow"]["delta_ratio_min"],
         r_max=BEYOND["shallow"]["delta_ratio_max"],
-        points=BEYOND["shallow"]["points"],
-        train_runs=BEYOND["shallow"]["train_runs"],
-        train_iter=BEYOND["shallow"]["train_iter"],
         train_ratio=BEYOND["shallow"]["train_delta_ratio"],
         seed=lambda w: seed_arg(f"beyond/shallow/Q{w.q}", stream("beyond_shallow")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} shallow --Q {{wildcards.q:q}} --replicates {{params.replicates:q}}"
-        " --n {params.n:q} --r-min {params.r_min:q} --r-max {params.r_max:q} --points {params.points:q}"
-        " --train-runs {params.train_runs:q} --train-iter {params.train_iter:q} --train-ratio {params.train_ratio:q}"
-        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} shallow --Q {{wildcards.q:q}} --n {{params.n:q}} --r-min {{params.r_min:q}}"
+        " --r-max {params.r_max:q} --train-ratio {params.train_ratio:q} --seed {params.seed:q} --out {output:q}"
+        " > {log:q} 2>&1"
 
 
 localrules:
@@ -130,14 +112,13 @@ rule beyond_tables:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
         settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
-        zero_cost=config["zero_cost"],
         fit_max=BEYOND["shallow"]["fit_max_delta_P"],
         seed=BASE_SEED,
     shell:
         f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
         " --inputs {input.highdim:q} {input.sls:q} {input.shallow:q} > {log:q} 2>&1"
         f" && {DLGEOM} {{params.stamp:q}} beyond-tables --highdim {{input.highdim:q}}"
-        " --sls {input.sls:q} --shallow {input.shallow:q} --out-dir {params.outdir:q} --zero-cost {params.zero_cost:q}"
+        " --sls {input.sls:q} --shallow {input.shallow:q} --out-dir {params.outdir:q}"
         " --fit-max {params.fit_max:q} --seed {params.seed:q} >> {log:q} 2>&1"
 
 
@@ -165,9 +146,8 @@ rule beyond_figures:
         out_dir=lambda w, output: str(Path(output.highdim).parent),
         tables=lambda w, input: str(Path(input.tables[0]).parent),
         fit_max=BEYOND["shallow"]["fit_max_delta_P"],
-        zero_cost=config["zero_cost"],
         seed=BASE_SEED,
     shell:
         f"{DLGEOM} {{params.stamp:q}} beyond-figure --name highdim,sls,shallow"
-        " --tables {params.tables:q} --fit-max {params.fit_max:q} --zero-cost {params.zero_cost:q}"
+        " --tables {params.tables:q} --fit-max {params.fit_max:q}"
         " --out-dir {params.out_dir:q} --seed {params.seed:q} > {log:q} 2>&1"

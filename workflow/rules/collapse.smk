@@ -3,7 +3,6 @@
 # points (NC per layer, and the width Q+1 escape test of every distinct certified non-zero
 # minimum), then one job for the tables and one for the three figures.
 
-COLLAPSE = config["collapse"]
 COLLAPSE_LANDSCAPE = [f"{OUT}/collapse/landscape/{c}.json" for c in config["landscape"]["cells"]]
 
 
@@ -23,12 +22,9 @@ rule collapse_constructed:
         stamp=settings_opts,
         dirs=lambda w, input: [str(Path(p).parent) for p in input.data],
         cell_keys=[c.key for c in CELLS],
-        offset=COLLAPSE["layers_offset"],
-        rel_tol=COLLAPSE["rel_tol"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} collapse-constructed --data-dirs {{params.dirs:q}}"
-        " --cell-keys {params.cell_keys:q} --layers-offset {params.offset:q} --rel-tol {params.rel_tol:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --cell-keys {params.cell_keys:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule collapse_landscape:
@@ -48,17 +44,11 @@ rule collapse_landscape:
     params:
         stamp=settings_opts,
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
-        embeddings=cli_list(COLLAPSE["embeddings"]),
-        representatives=COLLAPSE["representatives"],
-        n_dirs=COLLAPSE["n_dirs"],
-        opt_iter=COLLAPSE["opt_iter"],
-        rel_tol=COLLAPSE["rel_tol"],
         seed=lambda w: seed_arg(w.cell, stream("collapse")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} collapse-landscape --data {{params.data:q}} --runs {{input.runs:q}}"
-        " --endpoints {input.endpoints:q} --cell-key {wildcards.cell:q} --embeddings {params.embeddings:q}"
-        " --representatives {params.representatives:q} --n-dirs {params.n_dirs:q} --opt-iter {params.opt_iter:q}"
-        " --rel-tol {params.rel_tol:q} --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+        " --endpoints {input.endpoints:q} --cell-key {wildcards.cell:q} --seed {params.seed:q} --out {output:q}"
+        " > {log:q} 2>&1"
 
 
 localrules:

@@ -24,17 +24,8 @@ rule cell:
         stamp=settings_opts,
         make_data=lambda w, output: data_args(grid_cell(w), Path(output.data).parent),
         datadir=lambda w, output: str(Path(output.data).parent),
-        offsets=cli_list(config["layers_offsets"]),
-        eps=cli_list(config["probe_eps"]),
         seed=lambda w: seed_arg(w.cell, stream("cell_data")),
-        mu_samples=config["mu_samples"],
-        probe_draws=config["probe_draws"],
-        zero_cost=config["zero_cost"],
-        patterns_engine=config["patterns_engine"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} {{params.make_data:q}} > {{log.data:q}} 2>&1"
-        f" && {DLGEOM} {{params.stamp:q}} cell --data-dir {{params.datadir:q}}"
-        " --layers-offsets {params.offsets:q} --mu-samples {params.mu_samples:q} --probe-eps {params.eps:q}"
-        " --probe-draws {params.probe_draws:q} --zero-cost {params.zero_cost:q} --seed {params.seed:q}"
-        " --cell-key {wildcards.cell:q} --patterns-engine {params.patterns_engine:q}"
-        " --out {output.cell:q} > {log.cell:q} 2>&1"
+        f" && {DLGEOM} {{params.stamp:q}} cell --data-dir {{params.datadir:q}} --seed {{params.seed:q}}"
+        " --cell-key {wildcards.cell:q} --out {output.cell:q} > {log.cell:q} 2>&1"

@@ -26,8 +26,7 @@ rule figure:
         tables=lambda w, input: str(Path(input.tables[0]).parent),
         cell=CURATION_CELL,
         seed=BASE_SEED,
-        zero_cost=config["zero_cost"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} figure --name {{wildcards.name:q}} --tables {{params.tables:q}}"
-        " --cell {params.cell:q} --seed {params.seed:q} --zero-cost {params.zero_cost:q}"
+        " --cell {params.cell:q} --seed {params.seed:q}"
         " --out {params.stem:q} > {log:q} 2>&1"

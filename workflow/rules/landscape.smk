@@ -25,17 +25,9 @@ rule landscape_runs:
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
         seed=lambda w: seed_arg(w.cell, stream("landscape")),
-        rho=cli_list(config["landscape"]["rho"]),
-        optimisers=cli_list(config["landscape"]["optimisers"]),
-        runs=config["landscape"]["runs"],
-        optimiser_runs=",".join(f"{k}={v}" for k, v in config["landscape"]["optimiser_runs"].items()),
-        max_iter=config["landscape"]["max_iter"],
-        engine=config["landscape"]["engine"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
-        " --starts {wildcards.start:q} --rho {params.rho:q} --optimisers {params.optimisers:q} --runs {params.runs:q}"
-        " --optimiser-runs={params.optimiser_runs:q}"
-        " --max-iter {params.max_iter:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --engine {params.engine:q} --no-shape"
+        " --starts {wildcards.start:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --no-shape"
         " --out {output.runs:q} --endpoints {output.endpoints:q} > {log:q} 2>&1"
 
 
@@ -56,8 +48,6 @@ rule landscape_shape:
         data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
         layers=lambda w: int(w.cell.split("/")[0][1:]),
         seed=lambda w: seed_arg(w.cell, stream("landscape")),
-        zero_cost=config["zero_cost"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
-        " --starts '' --seed {params.seed:q} --cell-key {wildcards.cell:q} --zero-cost {params.zero_cost:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --starts '' --seed {params.seed:q} --cell-key {wildcards.cell:q} --out {output:q} > {log:q} 2>&1"

@@ -34,22 +34,18 @@ rule robustness_axis:
         runtime=10,
     params:
         stamp=settings_opts,
-        values=lambda w: cli_list(ROB["axes"][w.axis]),
         base=cli_base_args(ROB),
-        replicates=ROB["replicates"],
         mu_line=ROB["mu_search"]["line"],
         mu_random=ROB["mu_search"]["random"],
         opt_at=lambda w: cli_list(ROB["optimisers"]["points"].get(w.axis, [])),
         optimisers=cli_list(ROB["optimisers"]["optimisers"]),
         opt_runs=ROB["optimisers"]["runs"],
         opt_iter=ROB["optimisers"]["max_iter"],
-        zero_cost=config["zero_cost"],
         seed=seed_arg("robustness", stream("robustness")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} robustness --axis {{wildcards.axis:q}} --values={{params.values:q}}"
-        " {params.base:q} --replicates {params.replicates:q} --mu-line {params.mu_line:q}"
-        " --mu-random {params.mu_random:q} --optimiser-at={params.opt_at:q} --optimisers {params.optimisers:q}"
-        " --optimiser-runs {params.opt_runs:q} --optimiser-iter {params.opt_iter:q} --zero-cost {params.zero_cost:q}"
+        f"{DLGEOM} {{params.stamp:q}} robustness --axis {{wildcards.axis:q}} {{params.base:q}}"
+        " --mu-line {params.mu_line:q} --mu-random {params.mu_random:q} --optimiser-at={params.opt_at:q}"
+        " --optimisers {params.optimisers:q} --optimiser-runs {params.opt_runs:q} --optimiser-iter {params.opt_iter:q}"
         " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
@@ -70,21 +66,12 @@ rule robustness_realdata:
         runtime=10,
     params:
         stamp=settings_opts,
-        lambdas=cli_list(ROB["realdata"]["lambdas"]),
-        projections=cli_list(ROB["realdata"]["projections"]),
-        test_fraction=ROB["realdata"]["test_fraction"],
-        max_train=ROB["realdata"]["max_train"],
-        refine=ROB["realdata"]["refine"],
         mu_line=ROB["mu_search"]["line"],
         mu_random=ROB["mu_search"]["random"],
-        zero_cost=config["zero_cost"],
         seed=seed_arg("realdata", stream("realdata")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} realdata --name {{wildcards.name:q}}"
-        " --projections {params.projections:q} --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
-        " --max-train {params.max_train:q} --refine {params.refine:q} --mu-line {params.mu_line:q}"
-        " --mu-random {params.mu_random:q} --zero-cost {params.zero_cost:q} --seed {params.seed:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        f"{DLGEOM} {{params.stamp:q}} realdata --name {{wildcards.name:q}} --mu-line {{params.mu_line:q}}"
+        " --mu-random {params.mu_random:q} --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule robustness_user:
@@ -105,19 +92,12 @@ rule robustness_user:
         runtime=10,
     params:
         stamp=settings_opts,
-        lambdas=cli_list(ROB["realdata"]["lambdas"]),
-        test_fraction=lambda w: user_entry(w.name)["test_fraction"],
-        max_train=ROB["realdata"]["max_train"],
-        refine=ROB["realdata"]["refine"],
         mu_line=ROB["mu_search"]["line"],
         mu_random=ROB["mu_search"]["random"],
-        zero_cost=config["zero_cost"],
         seed=lambda w: seed_arg(f"user/{w.name}", stream("user_data")),
     shell:
         f"{DLGEOM} {{params.stamp:q}} realdata --data {{input.data:q}} --label {{wildcards.name:q}}"
-        " --projections auto --lambdas {params.lambdas:q} --test-fraction {params.test_fraction:q}"
-        " --max-train {params.max_train:q} --refine {params.refine:q} --mu-line {params.mu_line:q}"
-        " --mu-random {params.mu_random:q} --zero-cost {params.zero_cost:q} --seed {params.seed:q}"
+        " --projections auto --mu-line {params.mu_line:q} --mu-random {params.mu_random:q} --seed {params.seed:q}"
         " --out {output:q} > {log:q} 2>&1"
 
 
@@ -153,13 +133,12 @@ rule robustness_tables:
         stamp=settings_opts,
         outdir=lambda w, output: str(Path(output.claims).parent),
         settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
-        zero_cost=config["zero_cost"],
         seed=BASE_SEED,
     shell:
         f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}} --inputs {{input.axes:q}} {{input.real:q}}"
         " > {log:q} 2>&1"
         f" && {DLGEOM} {{params.stamp:q}} robustness-tables --robustness {{input.axes:q}}"
-        " --realdata {input.real:q} --out-dir {params.outdir:q} --zero-cost {params.zero_cost:q}"
+        " --realdata {input.real:q} --out-dir {params.outdir:q}"
         " --seed {params.seed:q} >> {log:q} 2>&1"
 
 
@@ -182,7 +161,6 @@ rule robustness_figure:
         stamp=settings_opts,
         stem=lambda w, output: str(Path(output.png).with_suffix("")),
         tables=lambda w, input: str(Path(input.tables[0]).parent),
-        zero_cost=config["zero_cost"],
     shell:
         f"{DLGEOM} {{params.stamp:q}} robustness-figure --name {{wildcards.rname:q}}"
-        " --tables {params.tables:q} --zero-cost {params.zero_cost:q} --out {params.stem:q} > {log:q} 2>&1"
+        " --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"
