@@ -150,6 +150,7 @@ def test_the_study_settings_give_each_command_the_config_values(tmp_path, config
     )
     assert str(h.theta) == str(hd["theta"]) and h.zero_cost == cfg["zero_cost"]
     s = parse("beyond_sls", "sls", "--Q", "3", "--out", "o")
+    assert s.clustered_delta_ratio == sls["clustered_delta_ratio"]  # a key added to the schema only
     assert (s.M, s.replicates, s.max_orderings, s.zero_cost) == (
         sls["M"],
         sls["replicates"],
@@ -173,3 +174,14 @@ def test_the_study_settings_give_each_command_the_config_values(tmp_path, config
         opts = [o for a in action.choices[command]._actions if a.required for o in a.option_strings[-1:]]
         argv = [x for o in opts for x in (o, "phase" if o == "--name" else "x")]
         assert parse(stage, command, *argv).zero_cost == cfg["zero_cost"], stage
+
+
+def test_a_key_added_to_the_schema_reaches_its_command(tmp_path):
+    """beyond.sls.clustered_delta_ratio was added to the schema and nowhere else (no rule, no
+    settings code): a value set in the config is the value the sls job parses."""
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    cfg["datasets"][0]["path"] = str(ROOT / cfg["datasets"][0]["path"])
+    cfg.setdefault("beyond", {}).setdefault("sls", {})["clustered_delta_ratio"] = 0.25
+    cfg = validate_config(cfg, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"), base_dir=ROOT)
+    f = _write(tmp_path / "beyond_sls.json", stage_settings(cfg)["beyond_sls"])
+    assert _parse(["--settings", f, "sls", "--Q", "3", "--out", "o"]).clustered_delta_ratio == 0.25
