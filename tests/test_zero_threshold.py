@@ -197,9 +197,28 @@ def _rules() -> dict[str, str]:
 
 @pytest.mark.parametrize("rule", RULES_DECIDING_ZERO)
 def test_every_rule_that_decides_zero_cost_passes_the_configured_value(rule):
+    """The rule hands its command a settings file that holds the configured zero_cost (the command
+    reads it from there, tests/test_settings_defaults.py), and writes no --zero-cost of its own."""
+    import yaml
+
+    from dlgeom.study.config import load_schema, validate_config
+    from dlgeom.study.layout import stage_settings
+
     body = _rules()[rule]
-    assert 'zero_cost=config["zero_cost"]' in body
-    assert "--zero-cost {params.zero_cost:q}" in body
+    assert "{params.stamp:q}" in body and "stamp=settings_opts" in body
+    names = re.findall(r"""settings\(([^)]*)\)""", body)
+    if "unpack(cell_inputs)" in body:  # a grid cell's settings come from cell_inputs (common.smk): the grid stage
+        names.append('"grid"')
+    assert names, rule
+    stages = [re.sub(r"\{[^}]*\}", "", n.strip().lstrip("f").strip("\"'")) for arg in names for n in arg.split(",")]
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    cfg["datasets"][0]["path"] = str(ROOT / cfg["datasets"][0]["path"])
+    cfg["zero_cost"] = 3e-9
+    cfg = validate_config(cfg, load_schema(ROOT / "workflow" / "schemas" / "config.schema.yaml"), base_dir=ROOT)
+    files = stage_settings(cfg)
+    held = [k for k, v in files.items() for st in stages if (k == st or k.startswith(st)) and "zero_cost" in v]
+    assert held and all(files[k]["zero_cost"] == 3e-9 for k in held), (rule, stages)
+    assert "--zero-cost" not in body
 
 
 def test_no_other_rule_passes_a_zero_cost():
