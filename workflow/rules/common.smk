@@ -111,6 +111,7 @@ EXTRA_CLAIMS = [
     f"{OUT}/tables/robustness_claims.csv",
     f"{OUT}/tables/beyond_claims.csv",
     f"{OUT}/tables/collapse_claims.csv",
+    f"{OUT}/tables/scaling_claims.csv",
 ]
 STAGE_FIGURES = [
     "robustness",
@@ -121,6 +122,7 @@ STAGE_FIGURES = [
     "neural_collapse",
     "width_plus_one",
     "separation",
+    "landscape_scaling",
 ]
 CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
 

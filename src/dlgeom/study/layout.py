@@ -88,6 +88,13 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
             **_pick(cfg["landscape"], "runs", "optimiser_runs", "rho", "optimisers", "max_iter", "engine"),
         },
         "landscape_shape": {"base_seed": seed, "zero_cost": zero},
+        "landscape_scaling": {
+            "base_seed": seed,
+            **_pick(cfg, "n_per_class", "noise"),
+            **{k: v for k, v in cfg["landscape"]["scaling"].items() if k != "Q"},
+            "engine": cfg["landscape"]["engine"],
+        },
+        "landscape_scaling_tables": {"base_seed": seed},
         "aggregate": {"base_seed": seed, "zero_cost": zero},
         "figures": {"base_seed": seed, "zero_cost": zero, **cfg["figures"]},
     }
