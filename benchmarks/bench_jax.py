@@ -41,46 +41,17 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bench_landscape_batched import cell_data  # noqa: E402  (the benchmarks' shared workload)
+from bench_landscape_batched import starts as he_starts  # noqa: E402
 
 from dlgeom.batched import fused_unavailable, optimise_batch  # noqa: E402
-from dlgeom.landscape import init_random  # noqa: E402
-from dlgeom.study.config import cell_ids  # noqa: E402
-from dlgeom.study.seeds import seed_list  # noqa: E402
-from dlgeom.synthetic import make_clustered  # noqa: E402
+from dlgeom.study.perf_figures import _cpu_model as cpu_name  # noqa: E402
 
-BASE_SEED = 2309
 ZERO2, GTOL = 1e-24, 1e-10
 CASES = {  # name: (cell key, points per class, L, max_iter)
     "default cell": ("Q3/theta3.4/r0.1", 60, 3, 500),
     "paper batch": ("Q4/theta2.8/r0.3", 200, 4, 5000),
 }
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cell_data(key: str, n_per_class: int):
-    """Replicate 0 of a study cell, as `dlgeom make-data` writes it."""
-    q, theta, r = key.split("/")
-    theta = None if theta == "thetaregular" else float(theta[5:])
-    return make_clustered(
-        int(q[1:]), n_per_class, float(r[1:]), theta, "uniform", seed=seed_list([BASE_SEED, *cell_ids(key)], 0, 0)
-    )
-
-
-def he_starts(q, L, n, seed=7):
-    seqs = np.random.SeedSequence(seed).spawn(n)
-    return (
-        np.stack([init_random(q, L, np.random.default_rng(s), "he") for s in seqs]),
-        [int(s.generate_state(1)[0]) for s in seqs],
-    )
 
 
 def cpu_timed(fn):
