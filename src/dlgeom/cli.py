@@ -78,12 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"dlgeom {__version__}")
     p.add_argument(
         "--settings",
-        action="append",
+        action="extend",
+        nargs="+",
         default=None,
         metavar="FILE",
-        help="a settings file of this step (results/<study>/settings/*.json; repeat for several): "
-        "its hash is recorded in every output, and each of its keys is the default of the command's option "
-        "of the same name (a flag on the command line still wins)",
+        help="the settings files of this step (results/<study>/settings/*.json; one or several, a later file "
+        "wins): their hashes are recorded in every output, and each key is the default of the command's option "
+        "of the same name, a nested group's keys as GROUP_KEY (a flag on the command line still wins); "
+        "their base_seed gives a stage command its seed (docs/studies.md)",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -216,20 +218,45 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings_paths(argv: list[str], commands) -> tuple[list[str], str | None]:
-    """The ``--settings`` files given before the command, and the command's name."""
-    paths, i = [], 0
+    """The ``--settings`` files given before the command (``--settings A B`` or repeated), and the
+    command's name."""
+    paths, i, taking = [], 0, False
     while i < len(argv):
         tok = argv[i]
-        if tok == "--settings" and i + 1 < len(argv):
-            paths.append(argv[i + 1])
-            i += 2
-            continue
-        if tok.startswith("--settings="):
-            paths.append(tok.split("=", 1)[1])
-        elif tok in commands:
+        if tok in commands:
             return paths, tok
+        if tok == "--settings":
+            taking = True
+        elif tok.startswith("--settings="):
+            paths.append(tok.split("=", 1)[1])
+            taking = False
+        elif tok.startswith("-"):
+            taking = False
+        elif taking:
+            paths.append(tok)
         i += 1
     return paths, None
+
+
+def _settings_one_by_one(argv: list[str], commands) -> list[str]:
+    """``--settings A B cmd …`` → ``--settings=A --settings=B cmd …``: argparse would take the
+    command's name for one more settings file."""
+    out, taking = [], False
+    for i, tok in enumerate(argv):
+        if tok in commands:
+            return out + argv[i:]
+        if tok == "--settings":
+            nxt = argv[i + 1] if i + 1 < len(argv) else "-"
+            taking = not (nxt.startswith("-") or nxt in commands)
+            if not taking:
+                out.append(tok)  # no file follows: argparse names the error
+            continue
+        if taking and not tok.startswith("-"):
+            out.append(f"--settings={tok}")
+            continue
+        taking = False
+        out.append(tok)
+    return out
 
 
 def _option_text(value) -> str:
@@ -258,41 +285,92 @@ def _settings_values(paths) -> dict:
     return values
 
 
+def settings_values(paths) -> dict:
+    """The keys of the settings files ``paths`` (a later file wins), nested groups flattened."""
+    return flatten_settings(_settings_values(paths))
+
+
+def flatten_settings(values: dict) -> dict:
+    """The keys of a settings file as option names: a nested group ``{"mu_search": {"line": 9}}``
+    also gives ``mu_search_line`` (option ``--mu-search-line``), recursively; a group's key named
+    like the group (``optimisers.optimisers``) takes the group's own name.  A key written at the
+    top level wins over a flattened one."""
+    out = dict(values)
+    for key, value in values.items():
+        if not isinstance(value, dict):
+            continue
+        for sub, v in flatten_settings(value).items():
+            name = key if sub == key else f"{key}_{sub}"
+            if name == key or name not in values:
+                out[name] = v
+    return out
+
+
 def apply_settings(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """Make every key of the ``--settings`` files the default of the command's option of the same
-    name (``max_iter`` → ``--max-iter``), converted and checked as if given on the command line;
-    an option given on the command line wins.  A job of the workflow hands its command the stage's
-    settings file instead of one flag per value (docs/studies.md, "Reruns follow the config")."""
+        name (``max_iter`` → ``--max-iter``; nested groups flattened by :func:`flatten_settings`),
+        converted and checked as if given on the command line; an option given on the command line
+        wins.  A command with a ``study_out_dir`` default (``tables`` or ``figures``) writes into that
+    folder of the study whose settings folder holds the first file, unless ``--out-dir`` is given.
+    A command that names its seed (a ``seed_key`` default: a function of its arguments
+        giving the job's key and seed stream) gets ``--seed`` from the settings' ``base_seed`` after
+        parsing (:func:`derive_seed`).  A job of the workflow hands its command the stage's settings
+        files instead of one flag per value (docs/studies.md, "Reruns follow the config")."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     paths, command = _settings_paths(argv, sub.choices)
     if not paths or command is None:
         return
-    values = _settings_values(paths)
+    values = settings_values(paths)
     rest = argv[argv.index(command) + 1 :]
     given = {tok.split("=", 1)[0] for tok in rest if tok.startswith("-")}
-    for action in sub.choices[command]._actions:
+    cmd_parser = sub.choices[command]
+    for action in cmd_parser._actions:
         if not action.option_strings or action.dest not in values or action.dest == "help":
             continue
         if given & set(action.option_strings):  # the command line wins, and its value is checked there
             continue
-        raw, flag = values[action.dest], action.option_strings[-1]
+        raw, flag = values[action.dest], action.option_strings[0]
         if isinstance(raw, dict) and any(isinstance(v, (dict, list)) for v in raw.values()):
             continue  # a nested group of the config (e.g. robustness.optimisers), not this option's value
         if action.nargs == 0:  # a switch
             action.default = bool(raw)
         else:
-            text = _option_text(raw)
-            try:
-                value = action.type(text) if action.type else text
-            except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
-                raise DlgeomInputError(f"--settings: key {action.dest!r} ({flag}): {exc}") from None
-            if action.choices is not None and value not in action.choices:
-                raise DlgeomInputError(
-                    f"--settings: key {action.dest!r} ({flag}): {value!r} is not one of "
-                    f"{', '.join(map(str, action.choices))}"
-                )
-            action.default = value
+            action.default = _typed(action, _option_text(raw), f"--settings: key {action.dest!r} ({flag})")
         action.required = False
+    folder = cmd_parser.get_default("study_out_dir")  # a study command's tables/ or figures/
+    out_dir = next((a for a in cmd_parser._actions if a.dest == "out_dir"), None)
+    if folder and out_dir is not None and not (given & set(out_dir.option_strings)):
+        out_dir.default = os.path.normpath(os.path.join(os.path.dirname(paths[0]) or ".", os.pardir, folder))
+        out_dir.required = False
+    seed = next((a for a in cmd_parser._actions if a.dest == "seed"), None)
+    if seed is not None and "base_seed" in values and not (given & set(seed.option_strings)):
+        if cmd_parser.get_default("seed_key") is not None:
+            seed.required = False
+            cmd_parser.set_defaults(derived_seed_base=values["base_seed"])
+
+
+def _typed(action, text: str, where: str):
+    try:
+        value = action.type(text) if action.type else text
+    except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+        raise DlgeomInputError(f"{where}: {exc}") from None
+    if action.choices is not None and value not in action.choices:
+        raise DlgeomInputError(f"{where}: {value!r} is not one of {', '.join(map(str, action.choices))}")
+    return value
+
+
+def derive_seed(parser: argparse.ArgumentParser, args) -> None:
+    """A stage command run with settings and without ``--seed``: its seed is the settings'
+    ``base_seed``, then two ids from the job's key and the number of its seed stream, as the
+    command's ``seed_key(args)`` names them (``(None, None)``: the base seed alone).  The same
+    comma-separated text the workflow once wrote out, converted by the option's type."""
+    base = getattr(args, "derived_seed_base", None)
+    seed_key = getattr(args, "seed_key", None)
+    if base is None or seed_key is None:
+        return
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    action = next(a for a in sub.choices[args.command]._actions if a.dest == "seed")
+    args.seed = _typed(action, seed_key(args, base), "--seed (from the settings' base_seed)")
 
 
 def _activate_settings(paths) -> None:
@@ -304,6 +382,19 @@ def _activate_settings(paths) -> None:
             raise DlgeomInputError(f"--settings: {p} is not a file")
     stamps = [settings_stamp(p) for p in paths]
     set_settings_stamp(stamps[0] if len(stamps) == 1 else stamps)
+
+
+def _check_input_settings(args) -> None:
+    """A command that combines outputs of other jobs (a ``check_inputs`` default: the dests of its
+    input files) refuses inputs made with other settings than the files beside its own settings
+    file (the study's settings folder), as ``dlgeom check-settings`` does."""
+    dests = getattr(args, "check_inputs", ())
+    if not dests:
+        return
+    from .study.layout import check_settings
+
+    inputs = [f for dest in dests for f in (getattr(args, dest, None) or [])]
+    check_settings(inputs, os.path.dirname(args.settings[0]) or ".")
 
 
 def _cmd_check_settings(args) -> dict:
@@ -514,6 +605,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser, handlers = full_parser()
     argv = _join_negative_values(argv)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    argv = _settings_one_by_one(argv, sub.choices)
     try:
         apply_settings(parser, argv)
     except DlgeomInputError as exc:
@@ -521,6 +614,11 @@ def main(argv=None) -> int:
         return 2
     args = parser.parse_args(argv)
     handler = handlers[args.command]
+    try:
+        derive_seed(parser, args)
+    except DlgeomInputError as exc:
+        print(f"dlgeom: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     from .safe_write import Outputs
 
     started = time.time()
@@ -532,6 +630,7 @@ def main(argv=None) -> int:
         _check_destinations(args, started)
         if args.settings:
             _activate_settings(args.settings)
+            _check_input_settings(args)
         with Outputs() as outputs, outputs.activate():  # every file of the command, or none
             handler(args)
     except DlgeomInputError as exc:

@@ -41,17 +41,9 @@ rule aggregate:
         f"{OUT}/benchmarks/jobs/aggregate.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
-        seed=BASE_SEED,
     shell:
-        f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
-        " --inputs {input.cells:q} {input.landscape:q} {input.extra_claims:q} > {log:q} 2>&1"
-        f" && {DLGEOM} {{params.stamp:q}} aggregate --cells {{input.cells:q}}"
-        " --landscape {input.landscape:q} --extra-claims {input.extra_claims:q} --out-dir {params.outdir:q}"
-        " --seed {params.seed:q} >> {log:q} 2>&1"
+        f"{JOB} aggregate --cells {{input.cells:q}} --landscape {{input.landscape:q}}"
+        " --extra-claims {input.extra_claims:q} > {log:q} 2>&1"
 
 
 # The verdicts at a glance: claims and findings with their verdicts and counts, shown at the top of the

@@ -24,13 +24,8 @@ rule beyond_highdim:
         q=r"\d+",
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        n=BEYOND["highdim"]["n_per_class"],
-        seed=lambda w: seed_arg(f"beyond/highdim/Q{w.q}", stream("beyond_highdim")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} highdim --Q {{wildcards.q:q}} --n {{params.n:q}} --seed {{params.seed:q}}"
-        " --out {output:q} > {log:q} 2>&1"
+        f"{JOB} highdim --Q {{wildcards.q:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 rule beyond_sls:
@@ -46,14 +41,8 @@ rule beyond_sls:
         q=r"\d+",
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        n=BEYOND["sls"]["n_per_class"],
-        hand=lambda w: ["--hand"] if int(w.q) == min(BEYOND["sls"]["Q"]) else [],
-        seed=lambda w: seed_arg(f"beyond/sls/Q{w.q}", stream("beyond_sls")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} sls --Q {{wildcards.q:q}} --n {{params.n:q}} {{params.hand:q}}"
-        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+        f"{JOB} sls --Q {{wildcards.q:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 rule beyond_shallow:
@@ -69,17 +58,8 @@ rule beyond_shallow:
         q=r"\d+",
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        n=BEYOND["shallow"]["n_per_class"],
-        r_min=BEYOND["shallow"]["delta_ratio_min"],
-        r_max=BEYOND["shallow"]["delta_ratio_max"],
-        train_ratio=BEYOND["shallow"]["train_delta_ratio"],
-        seed=lambda w: seed_arg(f"beyond/shallow/Q{w.q}", stream("beyond_shallow")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} shallow --Q {{wildcards.q:q}} --n {{params.n:q}} --r-min {{params.r_min:q}}"
-        " --r-max {params.r_max:q} --train-ratio {params.train_ratio:q} --seed {params.seed:q} --out {output:q}"
-        " > {log:q} 2>&1"
+        f"{JOB} shallow --Q {{wildcards.q:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 localrules:
@@ -108,18 +88,9 @@ rule beyond_tables:
         f"{OUT}/benchmarks/jobs/beyond/tables.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
-        fit_max=BEYOND["shallow"]["fit_max_delta_P"],
-        seed=BASE_SEED,
     shell:
-        f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
-        " --inputs {input.highdim:q} {input.sls:q} {input.shallow:q} > {log:q} 2>&1"
-        f" && {DLGEOM} {{params.stamp:q}} beyond-tables --highdim {{input.highdim:q}}"
-        " --sls {input.sls:q} --shallow {input.shallow:q} --out-dir {params.outdir:q}"
-        " --fit-max {params.fit_max:q} --seed {params.seed:q} >> {log:q} 2>&1"
+        f"{JOB} beyond-tables --highdim {{input.highdim:q}} --sls {{input.sls:q}} --shallow {{input.shallow:q}}"
+        " > {log:q} 2>&1"
 
 
 rule beyond_figures:
@@ -141,13 +112,5 @@ rule beyond_figures:
         f"{OUT}/benchmarks/jobs/figures/beyond.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        out_dir=lambda w, output: str(Path(output.highdim).parent),
-        tables=lambda w, input: str(Path(input.tables[0]).parent),
-        fit_max=BEYOND["shallow"]["fit_max_delta_P"],
-        seed=BASE_SEED,
     shell:
-        f"{DLGEOM} {{params.stamp:q}} beyond-figure --name highdim,sls,shallow"
-        " --tables {params.tables:q} --fit-max {params.fit_max:q}"
-        " --out-dir {params.out_dir:q} --seed {params.seed:q} > {log:q} 2>&1"
+        f"{JOB} beyond-figure > {{log:q}} 2>&1"

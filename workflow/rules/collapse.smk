@@ -18,13 +18,8 @@ rule collapse_constructed:
         f"{OUT}/benchmarks/jobs/collapse/constructed.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        dirs=lambda w, input: [str(Path(p).parent) for p in input.data],
-        cell_keys=[c.key for c in CELLS],
     shell:
-        f"{DLGEOM} {{params.stamp:q}} collapse-constructed --data-dirs {{params.dirs:q}}"
-        " --cell-keys {params.cell_keys:q} --out {output:q} > {log:q} 2>&1"
+        f"{JOB} collapse-constructed --data-dirs {{input.data:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 rule collapse_landscape:
@@ -41,14 +36,8 @@ rule collapse_landscape:
         f"{OUT}/benchmarks/jobs/collapse/landscape/{{cell}}.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
-        seed=lambda w: seed_arg(w.cell, stream("collapse")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} collapse-landscape --data {{params.data:q}} --runs {{input.runs:q}}"
-        " --endpoints {input.endpoints:q} --cell-key {wildcards.cell:q} --seed {params.seed:q} --out {output:q}"
-        " > {log:q} 2>&1"
+        f"{JOB} collapse-landscape --data {{input.data:q}} --runs {{input.runs:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 localrules:
@@ -84,16 +73,8 @@ rule collapse_tables:
         f"{OUT}/benchmarks/jobs/collapse/tables.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
-        seed=BASE_SEED,
     shell:
-        f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}}"
-        " --inputs {input.constructed:q} {input.landscape:q} > {log:q} 2>&1"
-        f" && {DLGEOM} {{params.stamp:q}} collapse-tables --constructed {{input.constructed:q}}"
-        " --landscape {input.landscape:q} --out-dir {params.outdir:q} --seed {params.seed:q} >> {log:q} 2>&1"
+        f"{JOB} collapse-tables --constructed {{input.constructed:q}} --landscape {{input.landscape:q}} > {{log:q}} 2>&1"
 
 
 rule collapse_figures:
@@ -121,11 +102,5 @@ rule collapse_figures:
         f"{OUT}/benchmarks/jobs/figures/collapse.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        out_dir=lambda w, output: str(Path(output.nc).parent),
-        tables=lambda w, input: str(Path(input.tables[0]).parent),
-        seed=BASE_SEED,
     shell:
-        f"{DLGEOM} {{params.stamp:q}} collapse-figure --tables {{params.tables:q}} --out-dir {{params.out_dir:q}}"
-        " --seed {params.seed:q} > {log:q} 2>&1"
+        f"{JOB} collapse-figure > {{log:q}} 2>&1"

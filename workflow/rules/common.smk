@@ -1,6 +1,7 @@
 # Load and validate the config before any job runs; name the study and its folder; write each
-# stage's settings file; expand the grid into cells.  Every value that reaches a shell command goes
-# through `params` and Snakemake's `:q` quoting (or is a number the config schema has typed).
+# stage's settings file; expand the grid into cells.  A job's command gets its values from the
+# stage's settings files (`JOB` hands them over), its key and its input and output files: the
+# rules name files and wildcards only, every one quoted by Snakemake's `:q` (or `shlex.quote`).
 import shlex
 import sys
 from pathlib import Path
@@ -13,13 +14,11 @@ from snakemake.settings.types import DeploymentMethod
 ROOT = Path(workflow.current_basedir).parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from dlgeom.study.config import cell_ids, expand_grid, load_schema, validate_config
+from dlgeom.study.config import expand_grid, load_schema, validate_config
 from dlgeom.study.config_limits import check_config_files, check_config_limits, check_config_size
-from dlgeom.study.seeds import stream
 from dlgeom.study import FIGURES
 from dlgeom.study.layout import check_no_truncated_outputs, stage_settings, study_name, write_settings
 from dlgeom.study.provenance import CODE_ENV, CODE_PATHS, code_commit, write_machine_log
-from dlgeom.study.robustness_run import cli_list
 from dlgeom.study.runlock import claim_study_run
 from dlgeom.validation import DlgeomInputError
 from dlgeom.versions import check_versions
@@ -64,6 +63,8 @@ claim_study_run(workflow, ".", STUDY)
 
 #: Every output of this run goes under OUT (one folder per study; nothing else writes there).
 OUT = f"results/{STUDY}"
+#: The study's figures folder, quoted for a shell command.
+FIGURES_DIR = shlex.quote(f"{OUT}/figures")
 SETTINGS = f"{OUT}/settings"
 try:  # a truncated intermediate output is named before any job runs (and before Snakemake deletes anything)
     check_no_truncated_outputs(OUT)
@@ -78,14 +79,8 @@ def settings(*stages):
     return [f"{SETTINGS}/{s}.json" for s in stages]
 
 
-def settings_opts(wildcards, input):
-    """`--settings FILE` for each settings file of a job: their hashes go into every output."""
-    return [arg for f in input.settings for arg in ("--settings", f)]
-
-
 CELLS = expand_grid(config)
 CELL_BY_KEY = {c.key: c for c in CELLS}
-BASE_SEED = config["base_seed"]
 TABLES = [
     "claims",
     "constructions",
@@ -122,13 +117,15 @@ STAGE_FIGURES = [
     "width_plus_one",
     "separation",
 ]
-CURATION_CELL = f"Q{config['figures']['curation_Q']}/thetaregular/r{config['figures']['curation_delta_ratio']!r}"
 
 # The interpreter that runs Snakemake runs every job (never an unrelated `python` from PATH),
 # except under --software-deployment-method conda, where the rule's environment provides it.
 _CONDA = DeploymentMethod.CONDA in (workflow.deployment_settings.deployment_method or ())
 PY = "python" if _CONDA else shlex.quote(sys.executable)
 DLGEOM = f"{PY} -m dlgeom"
+# A job's command, handed the settings files of its stage (the input `settings`): every key is the
+# default of the command's option of that name, and base_seed with the job's key gives its seed.
+JOB = f"{DLGEOM} --settings {{input.settings:q}}"
 # Every job runs single-threaded BLAS (parallelism is across jobs, and results do not depend on
 # the thread count), the dlgeom code of this repository, and records the commit of the code and
 # of the study's config files in its provenance.
@@ -147,12 +144,6 @@ shell.prefix(
 CONDA_ENV = "../envs/dlgeom.yaml"
 
 
-def seed_arg(key, *more):
-    """The comma-separated seed prefix of a job: base_seed, two ids from its key, then ``more``
-    (its seed stream, ``stream(name)`` from the table in ``dlgeom.study.seeds``)."""
-    return ",".join(str(x) for x in [BASE_SEED, *cell_ids(key), *more])
-
-
 def user_entry(name):
     return next(d for d in config["datasets"] if d["name"] == name)
 
@@ -169,55 +160,11 @@ def grid_cell(w):
 
 
 def cell_inputs(w):
-    """A cell's settings files, and the user's data file for a user cell."""
+    """A cell's settings files, and the user's data file for a user cell (none for a synthetic one)."""
     cell = grid_cell(w)
     if cell.kind == "user":
         return {"settings": settings("grid", f"dataset_{cell.name}"), "data": cell.path}
-    return {"settings": settings("grid")}
-
-
-def data_args(cell, outdir):
-    """The `dlgeom` arguments (a list, quoted by the rule) that write the datasets of ``cell``."""
-    seed = seed_arg(cell.key)
-    if cell.kind == "user":
-        return [
-            "prepare-data",
-            "--data",
-            cell.path,
-            "--name",
-            cell.name,
-            "--shrink",
-            cell.shrink,
-            "--test-fraction",
-            repr(cell.test_fraction),
-            "--replicates",
-            str(config["replicates"]),
-            "--seed",
-            seed,
-            "--out-dir",
-            str(outdir),
-        ]
-    theta = [] if cell.theta == "regular" else ["--theta", cell.theta]
-    return [
-        "make-data",
-        "--Q",
-        str(cell.Q),
-        *theta,
-        "--delta-ratio",
-        cell.delta_ratio,
-        "--n",
-        str(config["n_per_class"]),
-        "--test-n",
-        str(config["n_test_per_class"]),
-        "--noise",
-        config["noise"],
-        "--replicates",
-        str(config["replicates"]),
-        "--seed",
-        seed,
-        "--out-dir",
-        str(outdir),
-    ]
+    return {"settings": settings("grid"), "data": []}
 
 
 onerror:

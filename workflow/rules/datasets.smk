@@ -20,12 +20,6 @@ rule cell:
     resources:
         runtime=20,
         mem_mb=1000,
-    params:
-        stamp=settings_opts,
-        make_data=lambda w, output: data_args(grid_cell(w), Path(output.data).parent),
-        datadir=lambda w, output: str(Path(output.data).parent),
-        seed=lambda w: seed_arg(w.cell, stream("cell_data")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} {{params.make_data:q}} > {{log.data:q}} 2>&1"
-        f" && {DLGEOM} {{params.stamp:q}} cell --data-dir {{params.datadir:q}} --seed {{params.seed:q}}"
-        " --cell-key {wildcards.cell:q} --out {output.cell:q} > {log.cell:q} 2>&1"
+        f"{JOB} cell-data --out {{output.data:q}} {{input.data:q}} > {{log.data:q}} 2>&1"
+        f" && {JOB} cell --data {{output.data:q}} --out {{output.cell:q}} > {{log.cell:q}} 2>&1"

@@ -20,13 +20,5 @@ rule figure:
         name="|".join(FIGURES),
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        stem=lambda w, output: str(Path(output.png).with_suffix("")),
-        tables=lambda w, input: str(Path(input.tables[0]).parent),
-        cell=CURATION_CELL,
-        seed=BASE_SEED,
     shell:
-        f"{DLGEOM} {{params.stamp:q}} figure --name {{wildcards.name:q}} --tables {{params.tables:q}}"
-        " --cell {params.cell:q} --seed {params.seed:q}"
-        " --out {params.stem:q} > {log:q} 2>&1"
+        f"{JOB} figure --out {FIGURES_DIR}/{{wildcards.name:q}} > {{log:q}} 2>&1"

@@ -20,15 +20,9 @@ rule landscape_runs:
         CONDA_ENV
     resources:
         runtime=30,
-    params:
-        stamp=settings_opts,
-        data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
-        layers=lambda w: int(w.cell.split("/")[0][1:]),
-        seed=lambda w: seed_arg(w.cell, stream("landscape")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
-        " --starts {wildcards.start:q} --seed {params.seed:q} --cell-key {wildcards.cell:q} --no-shape"
-        " --out {output.runs:q} --endpoints {output.endpoints:q} > {log:q} 2>&1"
+        f"{JOB} landscape --data {{input.data:q}} --starts {{wildcards.start:q}} --out {{output.runs:q}}"
+        " --endpoints {output.endpoints:q} > {log:q} 2>&1"
 
 
 rule landscape_shape:
@@ -43,11 +37,5 @@ rule landscape_shape:
         f"{OUT}/benchmarks/jobs/landscape/{{cell}}/shape.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        data=lambda w, input: str(Path(input.data).parent / "train_0.npz"),
-        layers=lambda w: int(w.cell.split("/")[0][1:]),
-        seed=lambda w: seed_arg(w.cell, stream("landscape")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} landscape --data {{params.data:q}} --layers {{params.layers:q}}"
-        " --starts '' --seed {params.seed:q} --cell-key {wildcards.cell:q} --out {output:q} > {log:q} 2>&1"
+        f"{JOB} landscape --data {{input.data:q}} --out {{output:q}} > {{log:q}} 2>&1"

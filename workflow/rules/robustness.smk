@@ -4,8 +4,6 @@
 # Config key `robustness` (workflow/schemas/config.schema.yaml).  Every axis uses the same seed
 # prefix, so the base point is the same dataset on every axis.
 
-from dlgeom.study.robustness_run import cli_base_args
-
 ROB = config["robustness"]
 ROBUSTNESS_AXES = [a for a, vals in ROB["axes"].items() if vals]
 ROBUSTNESS_REAL = list(ROB["realdata"]["datasets"])
@@ -32,21 +30,8 @@ rule robustness_axis:
         CONDA_ENV
     resources:
         runtime=10,
-    params:
-        stamp=settings_opts,
-        base=cli_base_args(ROB),
-        mu_line=ROB["mu_search"]["line"],
-        mu_random=ROB["mu_search"]["random"],
-        opt_at=lambda w: cli_list(ROB["optimisers"]["points"].get(w.axis, [])),
-        optimisers=cli_list(ROB["optimisers"]["optimisers"]),
-        opt_runs=ROB["optimisers"]["runs"],
-        opt_iter=ROB["optimisers"]["max_iter"],
-        seed=seed_arg("robustness", stream("robustness")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} robustness --axis {{wildcards.axis:q}} {{params.base:q}}"
-        " --mu-line {params.mu_line:q} --mu-random {params.mu_random:q} --optimiser-at={params.opt_at:q}"
-        " --optimisers {params.optimisers:q} --optimiser-runs {params.opt_runs:q} --optimiser-iter {params.opt_iter:q}"
-        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+        f"{JOB} robustness --axis {{wildcards.axis:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 rule robustness_realdata:
@@ -64,14 +49,8 @@ rule robustness_realdata:
         CONDA_ENV
     resources:
         runtime=10,
-    params:
-        stamp=settings_opts,
-        mu_line=ROB["mu_search"]["line"],
-        mu_random=ROB["mu_search"]["random"],
-        seed=seed_arg("realdata", stream("realdata")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} realdata --name {{wildcards.name:q}} --mu-line {{params.mu_line:q}}"
-        " --mu-random {params.mu_random:q} --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+        f"{JOB} realdata --name {{wildcards.name:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 rule robustness_user:
@@ -90,15 +69,8 @@ rule robustness_user:
         CONDA_ENV
     resources:
         runtime=10,
-    params:
-        stamp=settings_opts,
-        mu_line=ROB["mu_search"]["line"],
-        mu_random=ROB["mu_search"]["random"],
-        seed=lambda w: seed_arg(f"user/{w.name}", stream("user_data")),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} realdata --data {{input.data:q}} --label {{wildcards.name:q}}"
-        " --projections auto --mu-line {params.mu_line:q} --mu-random {params.mu_random:q} --seed {params.seed:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        f"{JOB} realdata --data {{input.data:q}} --out {{output:q}} > {{log:q}} 2>&1"
 
 
 localrules:
@@ -129,17 +101,8 @@ rule robustness_tables:
         f"{OUT}/benchmarks/jobs/robustness/tables.tsv"
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        outdir=lambda w, output: str(Path(output.claims).parent),
-        settings_dir=lambda w, input: str(Path(input.settings[0]).parent),
-        seed=BASE_SEED,
     shell:
-        f"{DLGEOM} check-settings --settings-dir {{params.settings_dir:q}} --inputs {{input.axes:q}} {{input.real:q}}"
-        " > {log:q} 2>&1"
-        f" && {DLGEOM} {{params.stamp:q}} robustness-tables --robustness {{input.axes:q}}"
-        " --realdata {input.real:q} --out-dir {params.outdir:q}"
-        " --seed {params.seed:q} >> {log:q} 2>&1"
+        f"{JOB} robustness-tables --robustness {{input.axes:q}} --realdata {{input.real:q}} > {{log:q}} 2>&1"
 
 
 rule robustness_figure:
@@ -157,10 +120,5 @@ rule robustness_figure:
         rname="robustness|realdata",
     conda:
         CONDA_ENV
-    params:
-        stamp=settings_opts,
-        stem=lambda w, output: str(Path(output.png).with_suffix("")),
-        tables=lambda w, input: str(Path(input.tables[0]).parent),
     shell:
-        f"{DLGEOM} {{params.stamp:q}} robustness-figure --name {{wildcards.rname:q}}"
-        " --tables {params.tables:q} --out {params.stem:q} > {log:q} 2>&1"
+        f"{JOB} robustness-figure --out {FIGURES_DIR}/{{wildcards.rname:q}} > {{log:q}} 2>&1"

@@ -23,6 +23,7 @@ from ..argtypes import check_json_out as _check_out
 from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
 from . import STUDY_THETA0, stage_logger
+from .jobs import OUT_DIR_HELP, job_seed
 
 __all__ = ["HIGHDIM_METHODS", "register", "run_highdim", "run_shallow", "run_sls"]
 
@@ -435,7 +436,7 @@ def _cmd_highdim(args) -> dict:
         args.delta_ratio,
         args.perp_scale,
         args.replicates,
-        args.n,
+        args.n_per_class,
         theta,
         args.seed,
         args.zero_cost,
@@ -463,13 +464,13 @@ def _cmd_sls(args) -> dict:
         args.Q,
         args.M,
         args.replicates,
-        args.n,
+        args.n_per_class,
         args.half_length,
         args.radius,
         args.satellites,
         args.clustered_delta_ratio,
         args.max_orderings,
-        args.hand,
+        args.hand or (args.hand_Q is not None and args.hand_Q == args.Q),
         args.seed,
         args.zero_cost,
         log,
@@ -488,13 +489,13 @@ def _cmd_shallow(args) -> dict:
     out = run_shallow(
         args.Q,
         args.replicates,
-        args.n,
-        args.r_min,
-        args.r_max,
+        args.n_per_class,
+        args.delta_ratio_min,
+        args.delta_ratio_max,
         args.points,
         args.train_runs,
         args.train_iter,
-        args.train_ratio,
+        args.train_delta_ratio,
         args.seed,
         log,
     )
@@ -515,7 +516,9 @@ def _cmd_tables(args) -> dict:
     from .beyond_report import FIT_MAX_DELTA_P
 
     fit_max = (
-        FIT_MAX_DELTA_P if args.fit_max is None else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True)
+        FIT_MAX_DELTA_P
+        if args.fit_max_delta_P is None
+        else check_float(args.fit_max_delta_P, "--fit-max", low=0.0, low_open=True)
     )
     check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     written = write_beyond_tables(frames, out_dir, args.zero_cost, fit_max)
@@ -540,7 +543,8 @@ def _cmd_figure(args) -> dict:
             raise DlgeomInputError(f"--name: unknown figure {n!r}; allowed: highdim, sls, shallow")
     if not names:
         raise DlgeomInputError("--name: give at least one of highdim, sls, shallow")
-    paths = {n: Path(args.tables) / f"{n}.csv" for n in names}
+    tables = Path(args.out_dir).parent / "tables" if args.tables is None else Path(args.tables)
+    paths = {n: tables / f"{n}.csv" for n in names}
     for path in paths.values():
         if not path.is_file():
             raise DlgeomInputError(f"--tables: {path} does not exist; run dlgeom beyond-tables first")
@@ -548,7 +552,9 @@ def _cmd_figure(args) -> dict:
     if not out_dir.is_dir():
         raise DlgeomInputError(f"--out-dir: directory {str(out_dir)!r} does not exist")
     fit_max = (
-        R.FIT_MAX_DELTA_P if args.fit_max is None else check_float(args.fit_max, "--fit-max", low=0.0, low_open=True)
+        R.FIT_MAX_DELTA_P
+        if args.fit_max_delta_P is None
+        else check_float(args.fit_max_delta_P, "--fit-max", low=0.0, low_open=True)
     )
     for n, path in paths.items():
         try:
@@ -592,11 +598,12 @@ def register(sub) -> dict:
     )
     h.add_argument("--theta", default="regular", help="cone angle of the mean simplex ('regular' or radians)")
     h.add_argument("--replicates", type=int, default=3)
-    h.add_argument("--n", type=int, default=40, help="points per class")
+    h.add_argument("--n-per-class", "--n", type=int, default=40, help="points per class")
     h.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     h.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (SeedSequence entropy)")
     h.add_argument("--out", required=True, help="output JSON")
     h.add_argument("--quiet", action="store_true")
+    h.set_defaults(seed_key=job_seed(lambda a: f"beyond/highdim/Q{a.Q}", "beyond_highdim"))
 
     s = sub.add_parser(
         "sls",
@@ -607,17 +614,19 @@ def register(sub) -> dict:
     s.add_argument("--Q", type=int, required=True)
     s.add_argument("--M", type=_int_list, required=True, help="input dimensions (values < Q skipped; M = Q added)")
     s.add_argument("--replicates", type=int, default=4)
-    s.add_argument("--n", type=int, default=25, help="points per class")
+    s.add_argument("--n-per-class", "--n", type=int, default=25, help="points per class")
     s.add_argument("--half-length", type=float, default=0.4, help="half-length of the class bars")
     s.add_argument("--radius", type=float, default=0.025, help="thickness of the bars and satellites")
     s.add_argument("--satellites", type=int, default=None, help="classes with a satellite (default max(1, Q // 2))")
     s.add_argument("--clustered-delta-ratio", type=float, default=0.1, help="δ-ratio of the clustered comparison data")
     s.add_argument("--max-orderings", type=int, default=120, help="sample this many orderings when Q! is larger")
     s.add_argument("--hand", action="store_true", help="also the hand-made example (Q = 2, R^2 and R^3)")
+    s.add_argument("--hand-Q", type=int, default=None, help="also the hand-made example when --Q is this")
     s.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     s.add_argument("--seed", type=_int_list, default=[0])
     s.add_argument("--out", required=True)
     s.add_argument("--quiet", action="store_true")
+    s.set_defaults(seed_key=job_seed(lambda a: f"beyond/sls/Q{a.Q}", "beyond_sls"))
 
     w = sub.add_parser(
         "shallow",
@@ -627,16 +636,19 @@ def register(sub) -> dict:
     )
     w.add_argument("--Q", type=int, required=True)
     w.add_argument("--replicates", type=int, default=3)
-    w.add_argument("--n", type=int, default=60, help="points per class")
-    w.add_argument("--r-min", type=float, default=1e-3, help="smallest δ-ratio of the sweep")
-    w.add_argument("--r-max", type=float, default=0.5, help="largest δ-ratio of the sweep")
+    w.add_argument("--n-per-class", "--n", type=int, default=60, help="points per class")
+    w.add_argument("--delta-ratio-min", "--r-min", type=float, default=1e-3, help="smallest δ-ratio of the sweep")
+    w.add_argument("--delta-ratio-max", "--r-max", type=float, default=0.5, help="largest δ-ratio of the sweep")
     w.add_argument("--points", type=int, default=13, help="sweep points (log-spaced)")
     w.add_argument("--train-runs", type=int, default=6, help="He starts of the training probe (0: none; default 6)")
     w.add_argument("--train-iter", type=int, default=300)
-    w.add_argument("--train-ratio", type=float, default=0.1, help="δ-ratio of the training probe")
+    w.add_argument(
+        "--train-delta-ratio", "--train-ratio", type=float, default=0.1, help="δ-ratio of the training probe"
+    )
     w.add_argument("--seed", type=_int_list, default=[0])
     w.add_argument("--out", required=True)
     w.add_argument("--quiet", action="store_true")
+    w.set_defaults(seed_key=job_seed(lambda a: f"beyond/shallow/Q{a.Q}", "beyond_shallow"))
 
     t = sub.add_parser(
         "beyond-tables",
@@ -646,20 +658,40 @@ def register(sub) -> dict:
     t.add_argument("--highdim", nargs="*", default=None)
     t.add_argument("--sls", nargs="*", default=None)
     t.add_argument("--shallow", nargs="*", default=None)
-    t.add_argument("--out-dir", required=True)
+    t.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("tables"))
     t.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
-    t.add_argument("--fit-max", type=float, default=None, help="fit the shallow slope over δ_P <= this (default 0.05)")
+    t.add_argument(
+        "--fit-max-delta-P",
+        "--fit-max",
+        type=float,
+        default=None,
+        help="fit the shallow slope over δ_P <= this (default 0.05)",
+    )
     t.add_argument("--config-hash", default=None)
     t.add_argument("--seed", type=_int_list, default=None)
+    t.set_defaults(seed_key=job_seed(), check_inputs=("highdim", "sls", "shallow"), study_out_dir="tables")
 
     f = sub.add_parser("beyond-figure", help="figures of the beyond-the-paper tables (PNG + PDF)")
-    f.add_argument("--name", required=True, help="comma-separated: highdim, sls, shallow")
-    f.add_argument("--tables", required=True, help="directory with the tables")
-    f.add_argument("--out-dir", required=True, help="writes NAME.png and NAME.pdf there")
-    f.add_argument("--fit-max", type=float, default=None, help="shallow: fit range δ_P <= this (default 0.05)")
+    f.add_argument(
+        "--name", default="highdim,sls,shallow", help="comma-separated: highdim, sls, shallow (default: all three)"
+    )
+    f.add_argument(
+        "--tables", default=None, help="directory with the tables (default: the study's tables/ beside --out-dir)"
+    )
+    f.add_argument(
+        "--out-dir", required=True, help="writes NAME.png and NAME.pdf there; " + OUT_DIR_HELP.format("figures")
+    )
+    f.add_argument(
+        "--fit-max-delta-P",
+        "--fit-max",
+        type=float,
+        default=None,
+        help="shallow: fit range δ_P <= this (default 0.05)",
+    )
     f.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C/|Y|_F below this counts as zero")
     f.add_argument("--config-hash", default=None)
     f.add_argument("--seed", type=_int_list, default=None)
+    f.set_defaults(seed_key=job_seed(), study_out_dir="figures")
     return {
         "highdim": _cmd_highdim,
         "sls": _cmd_sls,

@@ -27,6 +27,7 @@ from ..argtypes import check_inputs_exist, check_out_dir
 from ..argtypes import check_json_out as _check_out
 from ..validation import DlgeomInputError, check_float, check_int, check_seed
 from . import stage_logger
+from .jobs import OUT_DIR_HELP, cell_key_from, cell_key_of_data, job_seed, train_file
 
 __all__ = [
     "LEVEL_TYPES",
@@ -324,8 +325,8 @@ def _cmd_constructed(args) -> dict:
     from ..jsonutil import write_json
 
     _check_out(args.out)
-    dirs = args.data_dirs or []
-    keys = args.cell_keys or []
+    dirs = [str(Path(d).parent) if Path(d).name == "manifest.json" else d for d in args.data_dirs or []]
+    keys = [cell_key_of_data(d) for d in dirs] if args.cell_keys is None else args.cell_keys
     if len(dirs) != len(keys):
         raise DlgeomInputError(f"--cell-keys: {len(keys)} keys for {len(dirs)} --data-dirs")
     missing = [d for d in dirs if not (Path(d) / "train_0.npz").is_file()]
@@ -344,7 +345,9 @@ def _cmd_landscape(args) -> dict:
     from ..jsonutil import write_json
 
     _check_out(args.out)
-    runs_paths, ep_paths = args.runs or [], args.endpoints or []
+    args.cell_key = cell_key_from(args, "data")
+    runs_paths = args.runs or []
+    ep_paths = [str(Path(p).with_suffix(".npz")) for p in runs_paths] if args.endpoints is None else args.endpoints
     for flag, paths in (("--runs", runs_paths), ("--endpoints", ep_paths)):
         check_inputs_exist(paths, flag)
     if len(runs_paths) != len(ep_paths):
@@ -355,7 +358,7 @@ def _cmd_landscape(args) -> dict:
     bad = [e for e in embeddings if e not in EMBEDDINGS] or ([] if embeddings else ["(none)"])
     if bad:
         raise DlgeomInputError(f"--embeddings: unknown embedding {bad[0]!r}; allowed: {', '.join(EMBEDDINGS)}")
-    data = load_dataset(args.data)
+    data = load_dataset(train_file(args.data))
     runs = []
     for p in runs_paths:
         try:
@@ -403,7 +406,7 @@ def _cmd_figure(args) -> dict:
     from .figures import save_figure
     from .provenance import write_provenance
 
-    tables = Path(args.tables)
+    tables = Path(args.out_dir).parent / "tables" if args.tables is None else Path(args.tables)
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
         raise DlgeomInputError(f"--out-dir: directory {str(out_dir)!r} does not exist")
@@ -440,8 +443,18 @@ def register(sub) -> dict:
         description="NC1-NC4 per layer of the global minimiser and the s = 1 network of every cell "
         "where A1-A3 hold (replicate 0).",
     )
-    c.add_argument("--data-dirs", nargs="*", default=None, help="cell data directories (manifest.json, train_0.npz)")
-    c.add_argument("--cell-keys", nargs="*", default=None, help="the cells' names, one per data directory")
+    c.add_argument(
+        "--data-dirs",
+        nargs="*",
+        default=None,
+        help="cell data directories (manifest.json, train_0.npz), or their manifest.json files",
+    )
+    c.add_argument(
+        "--cell-keys",
+        nargs="*",
+        default=None,
+        help="the cells' names, one per data directory (default: each directory's path after the study's data/)",
+    )
     c.add_argument("--layers-offset", type=int, default=0, help="L = Q + this (default 0)")
     c.add_argument("--rel-tol", type=float, default=1e-6, help="relative within-class spread counted as collapsed")
     c.add_argument("--out", required=True)
@@ -454,10 +467,17 @@ def register(sub) -> dict:
         "landscape cell, and the escape test at width Q+1 of every distinct certified "
         "non-zero minimum under each function-preserving embedding.",
     )
-    la.add_argument("--data", required=True, help="the cell's training data (train_0.npz)")
+    la.add_argument("--data", required=True, help="the cell's training data (train_0.npz), or its manifest.json")
     la.add_argument("--runs", nargs="*", default=None, help="runs JSON files of dlgeom landscape (one cell)")
-    la.add_argument("--endpoints", nargs="*", default=None, help="their end-point .npz files, same order")
-    la.add_argument("--cell-key", default="")
+    la.add_argument(
+        "--endpoints",
+        nargs="*",
+        default=None,
+        help="their end-point .npz files, same order (default: the .npz beside each runs file)",
+    )
+    la.add_argument(
+        "--cell-key", default="", help="the cell's name (default: for a --data manifest.json, its path after data/)"
+    )
     la.add_argument("--embeddings", default="zero,zero_out,split", help="comma-separated: zero, zero_out, split")
     la.add_argument("--representatives", type=int, default=1, help="end points tested per distinct minimum")
     la.add_argument("--n-dirs", type=int, default=16, help="random directions of the probe")
@@ -466,6 +486,7 @@ def register(sub) -> dict:
     la.add_argument("--seed", type=_int_list, default=[0])
     la.add_argument("--out", required=True)
     la.add_argument("--quiet", action="store_true")
+    la.set_defaults(seed_key=job_seed(lambda a: cell_key_from(a, "data"), "collapse"))
 
     t = sub.add_parser(
         "collapse-tables",
@@ -473,15 +494,19 @@ def register(sub) -> dict:
     )
     t.add_argument("--constructed", nargs="*", default=None)
     t.add_argument("--landscape", nargs="*", default=None)
-    t.add_argument("--out-dir", required=True)
+    t.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("tables"))
     t.add_argument("--config-hash", default=None)
     t.add_argument("--seed", type=_int_list, default=None)
+    t.set_defaults(seed_key=job_seed(), check_inputs=("constructed", "landscape"), study_out_dir="tables")
 
     f = sub.add_parser("collapse-figure", help="figures neural_collapse, width_plus_one, separation (PNG + PDF)")
-    f.add_argument("--tables", required=True, help="directory with the tables")
-    f.add_argument("--out-dir", required=True)
+    f.add_argument(
+        "--tables", default=None, help="directory with the tables (default: the study's tables/ beside --out-dir)"
+    )
+    f.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("figures"))
     f.add_argument("--config-hash", default=None)
     f.add_argument("--seed", type=_int_list, default=None)
+    f.set_defaults(seed_key=job_seed(), study_out_dir="figures")
     return {
         "collapse-constructed": _cmd_constructed,
         "collapse-landscape": _cmd_landscape,

@@ -21,6 +21,7 @@ from ..argtypes import check_inputs_exist, float_list, int_list, theta0
 from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError
 from . import FIGURES, STUDY_THETA0
+from .jobs import OUT_DIR_HELP, cell_key_from, figure_defaults, job_seed
 
 __all__ = ["register"]
 
@@ -48,6 +49,21 @@ def register(sub) -> dict:
     pr.add_argument("--seed", type=_int_list, default=[0], help="seed prefix for the splits")
     pr.add_argument("--out-dir", required=True, help="cell directory (train_<k>.npz, test_<k>.npz, manifest.json)")
 
+    cd = sub.add_parser(
+        "cell-data",
+        help="a grid cell's datasets from its key and the grid's settings (make-data or prepare-data)",
+        description="Write the datasets of the cell --cell-key: make-data for a synthetic cell "
+        "(Q, θ, r from the key), prepare-data of DATA for a user cell (name and λ from the key), with "
+        "replicates, points per class, noise and the seed from the --settings files.",
+    )
+    cd.add_argument(
+        "--cell-key",
+        default="",
+        help="e.g. Q3/theta2.2/r0.1 or user/iris/lambda0.5 (default: the path of --out after the study's data/)",
+    )
+    cd.add_argument("--out", required=True, help="the cell's manifest (…/manifest.json): the datasets go beside it")
+    cd.add_argument("data", nargs="?", default=None, help="a user cell's data file")
+
     ce = sub.add_parser(
         "cell",
         help="every measurement of one grid cell (JSON)",
@@ -56,7 +72,12 @@ def register(sub) -> dict:
         "assumptions, 2^Q patterns, degeneracy probe, Prop 2.2 checks and held-out "
         "accuracy for every replicate and L of a cell directory.",
     )
-    ce.add_argument("--data-dir", required=True, help="cell directory written by make-data/prepare-data --out-dir")
+    ce.add_argument(
+        "--data-dir",
+        "--data",
+        required=True,
+        help="cell directory written by make-data/prepare-data --out-dir, or its manifest.json",
+    )
     ce.add_argument(
         "--layers-offsets",
         type=_int_list,
@@ -73,7 +94,11 @@ def register(sub) -> dict:
     ce.add_argument("--probe-draws", type=int, default=3, help="random directions per ε, 1..10000 (default 3)")
     ce.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
     ce.add_argument("--seed", type=_int_list, default=[0], help="seed prefix (μ draws, patterns, probe)")
-    ce.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    ce.add_argument(
+        "--cell-key",
+        default="",
+        help="the cell's name in the tables (default: for a --data manifest.json, its path after the study's data/)",
+    )
     ce.add_argument(
         "--patterns-engine",
         default="batched",
@@ -90,6 +115,7 @@ def register(sub) -> dict:
     )
     ce.add_argument("--out", required=True, help="output JSON")
     ce.add_argument("--quiet", action="store_true")
+    ce.set_defaults(seed_key=job_seed(lambda a: cell_key_from(a, "data_dir"), "cell_data"))
 
     ag = sub.add_parser(
         "aggregate",
@@ -104,19 +130,26 @@ def register(sub) -> dict:
         default=[],
         help="claims CSVs of other stages (robustness, beyond), appended to the claims table",
     )
-    ag.add_argument("--out-dir", required=True, help="directory for the tables")
+    ag.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("tables"))
     ag.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero, in (0, 1]")
     ag.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     ag.add_argument("--seed", type=_int_list, default=None, help="base seed, recorded in the provenance")
+    ag.set_defaults(seed_key=job_seed(), check_inputs=("cells", "landscape", "extra_claims"), study_out_dir="tables")
 
     fg = sub.add_parser(
         "figure",
         help="one figure of the study (PNG and PDF)",
         description="Draw one figure from the tables (byte-stable PNG and PDF).",
     )
-    fg.add_argument("--name", required=True, choices=list(FIGURES))
-    fg.add_argument("--tables", default=None, help="directory of the aggregated tables")
+    fg.add_argument("--name", default=None, choices=list(FIGURES), help="the figure (default: the name of --out)")
+    fg.add_argument(
+        "--tables",
+        default=None,
+        help="directory of the aggregated tables (default: the study's tables/ beside the folder of --out)",
+    )
     fg.add_argument("--cell", default=None, help="curation: the cell to show (default: largest Q, regular θ)")
+    fg.add_argument("--curation-Q", type=int, default=None, help="curation: with --curation-delta-ratio, the cell")
+    fg.add_argument("--curation-delta-ratio", default=None, help="curation: the cell (Q, regular θ, this r)")
     fg.add_argument("--seed", type=_int_list, default=[0], help="truncation: seed of the illustration dataset")
     fg.add_argument(
         "--zero-cost",
@@ -126,7 +159,32 @@ def register(sub) -> dict:
     )
     fg.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
     fg.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
-    return {"prepare-data": _cmd_prepare_data, "cell": _cmd_cell, "aggregate": _cmd_aggregate, "figure": _cmd_figure}
+    fg.set_defaults(seed_key=job_seed())
+    return {
+        "prepare-data": _cmd_prepare_data,
+        "cell-data": _cmd_cell_data,
+        "cell": _cmd_cell,
+        "aggregate": _cmd_aggregate,
+        "figure": _cmd_figure,
+    }
+
+
+def _cmd_cell_data(args) -> dict:
+    from ..cli import full_parser, settings_values
+    from .jobs import cell_data_argv
+
+    if Path(args.out).name != "manifest.json":
+        raise DlgeomInputError(f"--out: the cell's manifest, a file named manifest.json; got {args.out!r}")
+    values = settings_values(args.settings or [])
+    for key in ("base_seed", "replicates", "n_per_class", "n_test_per_class", "noise"):
+        if key not in values:
+            raise DlgeomInputError(f"--settings: cell-data needs the grid's settings file (no key {key!r})")
+    key = cell_key_from(args, "out")
+    if not key:
+        raise DlgeomInputError("--cell-key: give the cell's key (or an --out inside the study's data/ folder)")
+    argv = cell_data_argv(key, values, Path(args.out).parent, args.data)
+    parser, handlers = full_parser()
+    return handlers[argv[0]](parser.parse_args(argv))
 
 
 def _cmd_prepare_data(args) -> dict:
@@ -171,6 +229,9 @@ def _cmd_cell(args) -> dict:
             raise DlgeomInputError(
                 f"--patterns-engine: 'fused' cannot run here: {why}; 'batched' and 'sequential' need nothing compiled"
             )
+    args.cell_key = cell_key_from(args, "data_dir")
+    if Path(args.data_dir).name == "manifest.json":
+        args.data_dir = str(Path(args.data_dir).parent)
     read_manifest(args.data_dir)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
     t0 = time.perf_counter()
@@ -267,7 +328,12 @@ def _cmd_figure(args) -> dict:
 
     from ..validation import check_float
     from .figures import save_figure
+    from .jobs import synthetic_key
     from .provenance import write_provenance
+
+    figure_defaults(args, FIGURES)
+    if args.cell is None and args.curation_Q is not None and args.curation_delta_ratio is not None:
+        args.cell = synthetic_key(args.curation_Q, "regular", args.curation_delta_ratio)
 
     check_float(args.zero_cost, "--zero-cost", low=0.0, high=1.0, low_open=True)
     inputs = []

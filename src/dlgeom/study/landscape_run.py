@@ -8,7 +8,6 @@ parameter vectors as .npz); the tables, claims and figures are in :mod:`.landsca
 
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
@@ -44,7 +43,8 @@ from ..local_minima import analyse_patterns
 from ..network import Network, cost
 from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from ..validation import DlgeomInputError, check_choice, check_int
-from . import STUDY_THETA0
+from . import STUDY_THETA0, stage_logger
+from .jobs import cell_key_from, job_seed, parse_cell_key, train_file
 
 ENGINES = ("batched", "fused", "sequential")
 
@@ -364,8 +364,13 @@ def register(sub) -> dict:
         "(global minimiser, s = 1 pattern) starts; Hessian spectra at the constructed "
         "minima; μ-paths from every pattern to the global minimiser; a 2D slice.",
     )
-    la.add_argument("--data", required=True, help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]")
-    la.add_argument("--layers", type=int, required=True, help="hidden layers L (Q..10000)")
+    la.add_argument(
+        "--data",
+        required=True,
+        help="dataset file (.npz or .csv), coordinates max|x| in [1e-150, 1e150]; or a grid cell's manifest.json "
+        "(its train_0.npz)",
+    )
+    la.add_argument("--layers", type=int, default=None, help="hidden layers L (Q..10000; default: the Q of --cell-key)")
     la.add_argument("--runs", type=int, default=200, help="runs per start type and optimiser, 1..10000 (default 200)")
     la.add_argument(
         "--optimiser-runs",
@@ -404,7 +409,11 @@ def register(sub) -> dict:
     )
     la.add_argument("--batch", type=int, default=256, help="runs per batch, one progress line each (default 256)")
     la.add_argument("--no-shape", action="store_true", help="skip Hessians, μ-paths and the slice")
-    la.add_argument("--cell-key", default="", help="the cell's name in the tables")
+    la.add_argument(
+        "--cell-key",
+        default="",
+        help="the cell's name in the tables (default: for a --data manifest.json, its path after the study's data/)",
+    )
     la.add_argument(
         "--zero-cost",
         type=float,
@@ -419,7 +428,10 @@ def register(sub) -> dict:
         "rows in the order of the JSON rows)",
     )
     la.add_argument("--quiet", action="store_true")
-    la.set_defaults(more_output_files=("endpoints",))  # checked before the work, as --out
+    # --endpoints is checked before the work, as --out; the seed follows the cell key
+    la.set_defaults(
+        more_output_files=("endpoints",), seed_key=job_seed(lambda a: cell_key_from(a, "data"), "landscape")
+    )
     return {"landscape": _cmd_landscape}
 
 
@@ -429,6 +441,14 @@ def _cmd_landscape(args) -> dict:
     from ..landscape import OPTIMISERS
     from ..validation import MAX_DRAWS, MAX_LAYERS, check_coordinate_range, check_float
 
+    args.cell_key = cell_key_from(args, "data")
+    args.data = train_file(args.data)
+    if args.layers is None:
+        if not args.cell_key:
+            raise DlgeomInputError("--layers: give L, or a --cell-key (L = its Q)")
+        args.layers = parse_cell_key(args.cell_key).Q
+        if args.layers is None:
+            raise DlgeomInputError(f"--layers: the cell {args.cell_key!r} has no Q in its key; give L")
     data = load_dataset(args.data)
     check_coordinate_range(data.X, args.data)
     L = check_int(args.layers, "--layers", minimum=data.n_classes, maximum=MAX_LAYERS)
@@ -457,7 +477,7 @@ def _cmd_landscape(args) -> dict:
             raise DlgeomInputError(f"--engine: 'fused' cannot run here: {why}; 'batched' needs nothing compiled")
     if args.endpoints is not None and not str(args.endpoints).endswith(".npz"):
         raise DlgeomInputError(f"--endpoints: must end in .npz, got {args.endpoints!r}")
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    log = stage_logger(args.quiet)
     t0 = time.perf_counter()
     with np.errstate(all="ignore"):  # overflow in deep networks: non-finite values are data (statuses, NaN)
         out = run_landscape(

@@ -83,11 +83,13 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
                 "zero_cost",
             )
         },
+        # the runs and the local shape of a landscape cell are two jobs of the same command
         "landscape_runs": {
             "base_seed": seed,
             **_pick(cfg["landscape"], "runs", "optimiser_runs", "rho", "optimisers", "max_iter", "engine"),
+            "no_shape": True,
         },
-        "landscape_shape": {"base_seed": seed, "zero_cost": zero},
+        "landscape_shape": {"base_seed": seed, "zero_cost": zero, "starts": []},
         "aggregate": {"base_seed": seed, "zero_cost": zero},
         "figures": {"base_seed": seed, "zero_cost": zero, **cfg["figures"]},
     }
@@ -97,6 +99,9 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
             "file": Path(d["path"]).name,
             "sha256": sha256(d["path"]),
             "test_fraction": d["test_fraction"],
+            # its robustness sweep: named as in the config, projected to R^Q as the data allow
+            "label": d["name"],
+            "projections": "auto",
         }
     rob = cfg["robustness"]
     common = {"base_seed": seed, "zero_cost": zero, "mu_search": rob["mu_search"]}

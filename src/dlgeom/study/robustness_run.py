@@ -25,12 +25,12 @@ from ..robustness import make_point, measure_point, optimiser_comparison
 from ..thresholds import ZERO_COST
 from ..validation import ConfigErrors, DlgeomInputError, check_choice, check_float, check_int
 from . import stage_logger
+from .jobs import OUT_DIR_HELP, figure_defaults, job_seed, seed_text
 from .robustness_axes import AXES, BASE, parse_axis_value, point_params
 from .seeds import seed_list as _seed
 
 __all__ = [
     "axis_x",
-    "cli_base_args",
     "cli_list",
     "register",
     "run_axis",
@@ -286,28 +286,6 @@ def cli_list(values) -> str:
     return ",".join(v if isinstance(v, str) else repr(v) for v in values)
 
 
-def cli_base_args(rob: dict) -> list[str]:
-    """The base-point options of ``dlgeom robustness`` from the ``robustness`` config key, as a list
-    of arguments (the workflow quotes each)."""
-    b = rob["base"]
-    return [
-        "--Q",
-        str(b["Q"]),
-        "--theta",
-        cli_list([b["theta"]]),
-        "--delta-ratio",
-        repr(b["delta_ratio"]),
-        "--noise",
-        str(b["noise"]),
-        "--elongation",
-        repr(b["elongation"]),
-        "--n",
-        str(b["n_per_class"]),
-        "--test-n",
-        str(rob["n_test_per_class"]),
-    ]
-
-
 # ---- command line ------------------------------------------------------------------------------
 
 
@@ -351,37 +329,54 @@ def _cmd_robustness(args) -> dict:
     if not values:
         raise DlgeomInputError("--values: give at least one value")
     base = {
-        "Q": check_int(args.Q, "--Q", minimum=2, maximum=10),
-        "theta": args.theta,
-        "delta_ratio": args.delta_ratio,
-        "noise": args.noise,
-        "elongation": args.elongation,
+        "Q": check_int(args.base_Q, "--base-Q", minimum=2, maximum=10),
+        "theta": args.base_theta,
+        "delta_ratio": args.base_delta_ratio,
+        "noise": args.base_noise,
+        "elongation": args.base_elongation,
         "outlier_fraction": args.outliers,
         "label_noise": args.label_noise,
         "imbalance": args.imbalance,
-        "n_per_class": check_int(args.n, "--n", minimum=2, maximum=100000),
-        "n_test_per_class": check_int(args.test_n, "--test-n", minimum=1, maximum=100000),
+        "n_per_class": check_int(args.base_n_per_class, "--base-n-per-class", minimum=2, maximum=100000),
+        "n_test_per_class": check_int(args.n_test_per_class, "--n-test-per-class", minimum=1, maximum=100000),
     }
     for key in ("theta", "delta_ratio", "noise", "elongation", "outlier_fraction", "label_noise", "imbalance"):
         if key != axis:
             parse_axis_value(key, base[key])
-    opt_at = _list(args.optimiser_at)
+    opt_at = _list(args.optimisers_points)
     for v in opt_at:
         parse_axis_value(axis, v)
     optimisers = _list(args.optimisers)
     for o in optimisers:
         check_choice(o, "--optimisers", OPTIMISERS)
-    check_int(args.optimiser_runs, "--optimiser-runs", minimum=1)
-    check_int(args.optimiser_iter, "--optimiser-iter", minimum=1)
-    check_int(args.mu_line, "--mu-line", minimum=1)
-    check_int(args.mu_random, "--mu-random", minimum=0)
+    check_int(args.optimisers_runs, "--optimisers-runs", minimum=1)
+    check_int(args.optimisers_max_iter, "--optimisers-max-iter", minimum=1)
+    check_int(args.mu_search_line, "--mu-search-line", minimum=1)
+    check_int(args.mu_search_random, "--mu-search-random", minimum=0)
     check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     rows = run_axis(
-        axis, values, base, seed, args.replicates, args.layers_offset, args.zero_cost, args.mu_line, args.mu_random, log
+        axis,
+        values,
+        base,
+        seed,
+        args.replicates,
+        args.layers_offset,
+        args.zero_cost,
+        args.mu_search_line,
+        args.mu_search_random,
+        log,
     )
     opt_rows = (
         run_optimisers(
-            axis, opt_at, base, seed, optimisers, args.optimiser_runs, args.optimiser_iter, args.layers_offset, log
+            axis,
+            opt_at,
+            base,
+            seed,
+            optimisers,
+            args.optimisers_runs,
+            args.optimisers_max_iter,
+            args.layers_offset,
+            log,
         )
         if opt_at
         else []
@@ -397,12 +392,12 @@ def _cmd_robustness(args) -> dict:
         "replicates": args.replicates,
         "layers_offset": args.layers_offset,
         "zero_cost": args.zero_cost,
-        "mu_search": {"line": args.mu_line, "random": args.mu_random},
+        "mu_search": {"line": args.mu_search_line, "random": args.mu_search_random},
         "optimisers": {
             "at": opt_at,
             "optimisers": optimisers,
-            "runs": args.optimiser_runs,
-            "max_iter": args.optimiser_iter,
+            "runs": args.optimisers_runs,
+            "max_iter": args.optimisers_max_iter,
         },
         "rows": rows,
         "optimiser_rows": opt_rows,
@@ -446,8 +441,8 @@ def _cmd_realdata(args) -> dict:
         args.data,
         args.refine,
         args.zero_cost,
-        args.mu_line,
-        args.mu_random,
+        args.mu_search_line,
+        args.mu_search_random,
         log,
     )
     result = {
@@ -462,7 +457,7 @@ def _cmd_realdata(args) -> dict:
         "max_train": args.max_train,
         "refine": args.refine,
         "zero_cost": args.zero_cost,
-        "mu_search": {"line": args.mu_line, "random": args.mu_random},
+        "mu_search": {"line": args.mu_search_line, "random": args.mu_search_random},
         "rows": rows,
         "summary": summaries,
     }
@@ -486,12 +481,31 @@ def register(sub) -> dict:
     r.add_argument(
         "--values", required=True, help="comma-separated axis values (θ: radians or 'regular'; noise: shapes)"
     )
-    r.add_argument("--Q", type=int, default=BASE["Q"], help=f"base: classes = dimension (default {BASE['Q']})")
-    r.add_argument("--theta", default=BASE["theta"], help="base: cone angle of the mean simplex (default regular)")
-    r.add_argument("--delta-ratio", type=float, default=BASE["delta_ratio"], help="base: δ-ratio r (default 0.1)")
-    r.add_argument("--noise", default=BASE["noise"], help="base: uniform, gaussian or anisotropic (default uniform)")
     r.add_argument(
-        "--elongation", type=float, default=BASE["elongation"], help="base: anisotropic axis ratio (default 5)"
+        "--base-Q", "--Q", type=int, default=BASE["Q"], help=f"base: classes = dimension (default {BASE['Q']})"
+    )
+    r.add_argument(
+        "--base-theta", "--theta", default=BASE["theta"], help="base: cone angle of the mean simplex (default regular)"
+    )
+    r.add_argument(
+        "--base-delta-ratio",
+        "--delta-ratio",
+        type=float,
+        default=BASE["delta_ratio"],
+        help="base: δ-ratio r (default 0.1)",
+    )
+    r.add_argument(
+        "--base-noise",
+        "--noise",
+        default=BASE["noise"],
+        help="base: uniform, gaussian or anisotropic (default uniform)",
+    )
+    r.add_argument(
+        "--base-elongation",
+        "--elongation",
+        type=float,
+        default=BASE["elongation"],
+        help="base: anisotropic axis ratio (default 5)",
     )
     r.add_argument(
         "--outliers", type=float, default=BASE["outlier_fraction"], help="base: outlier fraction (default 0)"
@@ -500,24 +514,50 @@ def register(sub) -> dict:
         "--label-noise", type=float, default=BASE["label_noise"], help="base: label-noise fraction (default 0)"
     )
     r.add_argument("--imbalance", type=float, default=BASE["imbalance"], help="base: N_max/N_min (default 1)")
-    r.add_argument("--n", type=int, default=BASE["n_per_class"], help="base: training points per class (default 60)")
     r.add_argument(
-        "--test-n", type=int, default=BASE["n_test_per_class"], help="held-out points per class (default 100)"
+        "--base-n-per-class",
+        "--n",
+        type=int,
+        default=BASE["n_per_class"],
+        help="base: training points per class (default 60)",
+    )
+    r.add_argument(
+        "--n-test-per-class",
+        "--test-n",
+        type=int,
+        default=BASE["n_test_per_class"],
+        help="held-out points per class (default 100)",
     )
     r.add_argument("--replicates", type=int, default=5, help="datasets per value (default 5)")
     r.add_argument("--layers-offset", type=int, default=0, help="L = Q + offset (default 0)")
-    r.add_argument("--mu-line", type=int, default=9, help="μ search: points per line family (default 9)")
-    r.add_argument("--mu-random", type=int, default=16, help="μ search: random draws (default 16)")
     r.add_argument(
-        "--optimiser-at", default="", help="comma-separated axis values for gradient training (default none)"
+        "--mu-search-line", "--mu-line", type=int, default=9, help="μ search: points per line family (default 9)"
+    )
+    r.add_argument(
+        "--mu-search-random", "--mu-random", type=int, default=16, help="μ search: random draws (default 16)"
+    )
+    r.add_argument(
+        "--optimisers-points",
+        "--optimiser-at",
+        default="",
+        help="comma-separated axis values for gradient training (default none)",
     )
     r.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
-    r.add_argument("--optimiser-runs", type=int, default=10, help="He-initialised runs per optimiser (default 10)")
-    r.add_argument("--optimiser-iter", type=int, default=500, help="iterations per run (default 500)")
+    r.add_argument(
+        "--optimisers-runs",
+        "--optimiser-runs",
+        type=int,
+        default=10,
+        help="He-initialised runs per optimiser (default 10)",
+    )
+    r.add_argument(
+        "--optimisers-max-iter", "--optimiser-iter", type=int, default=500, help="iterations per run (default 500)"
+    )
     r.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero")
     r.add_argument("--seed", default="0", help="seed prefix: comma-separated non-negative integers")
     r.add_argument("--out", required=True, help="output JSON")
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    r.set_defaults(seed_key=job_seed("robustness", "robustness"))
 
     d = sub.add_parser(
         "realdata",
@@ -545,12 +585,17 @@ def register(sub) -> dict:
     d.add_argument("--test-fraction", type=float, default=0.3, help="held-out fraction per class (default 0.3)")
     d.add_argument("--max-train", type=int, default=0, help="subsample the training part to this many points (0: all)")
     d.add_argument("--refine", type=int, default=6, help="bisection steps for the last λ with zero cost (default 6)")
-    d.add_argument("--mu-line", type=int, default=9, help="μ search: points per line family (default 9)")
-    d.add_argument("--mu-random", type=int, default=16, help="μ search: random draws (default 16)")
+    d.add_argument(
+        "--mu-search-line", "--mu-line", type=int, default=9, help="μ search: points per line family (default 9)"
+    )
+    d.add_argument(
+        "--mu-search-random", "--mu-random", type=int, default=16, help="μ search: random draws (default 16)"
+    )
     d.add_argument("--zero-cost", type=float, default=ZERO_COST, help="C at or below this counts as zero")
     d.add_argument("--seed", default="0", help="seed prefix: comma-separated non-negative integers")
     d.add_argument("--out", required=True, help="output JSON")
     d.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    d.set_defaults(seed_key=_realdata_seed)
 
     t = sub.add_parser(
         "robustness-tables",
@@ -560,10 +605,11 @@ def register(sub) -> dict:
     )
     t.add_argument("--robustness", nargs="*", default=[], help="JSON files of dlgeom robustness")
     t.add_argument("--realdata", nargs="*", default=[], help="JSON files of dlgeom realdata")
-    t.add_argument("--out-dir", required=True, help="directory for the tables")
+    t.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("tables"))
     t.add_argument("--zero-cost", type=float, default=ZERO_COST)
     t.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
     t.add_argument("--seed", default=None, help="base seed, recorded in the provenance")
+    t.set_defaults(seed_key=job_seed(), check_inputs=("robustness", "realdata"), study_out_dir="tables")
 
     f = sub.add_parser(
         "robustness-figure",
@@ -571,8 +617,12 @@ def register(sub) -> dict:
         description="Draw the robustness (one panel per axis) or real-data (λ curves) figure from "
         "the tables of dlgeom robustness-tables (byte-stable PNG and PDF).",
     )
-    f.add_argument("--name", required=True, help="robustness or realdata")
-    f.add_argument("--tables", required=True, help="directory of the tables")
+    f.add_argument("--name", default=None, help="robustness or realdata (default: the name of --out)")
+    f.add_argument(
+        "--tables",
+        default=None,
+        help="directory of the tables (default: the study's tables/ beside the folder of --out)",
+    )
     f.add_argument("--out", required=True, help="output stem (writes STEM.png and STEM.pdf)")
     f.add_argument("--zero-cost", type=float, default=ZERO_COST, help="realdata: the dotted line C = this")
     f.add_argument("--config-hash", default=None, help="recorded in the provenance sidecars")
@@ -582,6 +632,14 @@ def register(sub) -> dict:
         "robustness-tables": _cmd_tables,
         "robustness-figure": _cmd_figure,
     }
+
+
+def _realdata_seed(args, base_seed) -> str:
+    """``realdata``'s seed: a user's data file on the stream ``user_data`` (key ``user/<label>``),
+    a bundled dataset on the stream ``realdata`` (key ``realdata``: one split per dataset name)."""
+    if args.data is not None:
+        return seed_text(base_seed, f"user/{args.label}", "user_data")
+    return seed_text(base_seed, "realdata", "realdata")
 
 
 def _cmd_tables(args) -> dict:
@@ -623,6 +681,7 @@ def _cmd_figure(args) -> dict:
     from .provenance import write_provenance
     from .robustness_report import fig_realdata, fig_robustness, read_robustness_tables
 
+    figure_defaults(args, ("robustness", "realdata"))
     name = check_choice(args.name, "--name", ("robustness", "realdata"))
     zero = check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     tables = Path(args.tables)
