@@ -1,7 +1,9 @@
-"""The study's seed streams live in one table (dlgeom.study.seeds.SEED_STREAMS): every rule names
-its stream, no rule writes a stream number, and streams are shared only where documented."""
+"""The study's seed streams live in one table (dlgeom.study.seeds.SEED_STREAMS): every stage
+command names its stream (``job_seed(key, "name")`` / ``seed_text(base, key, "name")`` where it
+registers), no command or rule writes a stream number, no rule writes a seed, and streams are
+shared only where documented."""
 
-import re
+import ast
 from collections import Counter
 from pathlib import Path
 
@@ -11,28 +13,39 @@ from dlgeom.study.seeds import SEED_STREAMS, stream
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE_FILES = sorted((ROOT / "workflow" / "rules").glob("*.smk")) + [ROOT / "Snakefile"]
+STAGE_FILES = sorted((ROOT / "src" / "dlgeom" / "study").glob("*_run.py"))
 # stages that share a stream number on purpose (their keys never coincide; see the module docstring)
 SHARED_ON_PURPOSE = {3000: {"robustness", "collapse"}}
 
 
-def _seed_calls():
-    for path in RULE_FILES:
-        for call in re.findall(r"seed_arg\(([^\n]*)\)", path.read_text(encoding="utf-8")):
-            yield path.name, call
+def _streams():
+    """(file, stream argument) of every job_seed(key, stream) / seed_text(base, key, stream) call."""
+    for path in STAGE_FILES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("job_seed", "seed_text"):
+                at = 1 if node.func.id == "job_seed" else 2
+                if len(node.args) > at:
+                    yield path.name, node.args[at]
 
 
-def test_every_rule_seed_names_its_stream():
-    calls = [(name, call) for name, call in _seed_calls() if not call.startswith("key,")]
-    assert calls, "no seed_arg calls found: the parser is broken"
+def test_every_stage_seed_names_its_stream():
+    found = list(_streams())
+    assert found, "no job_seed/seed_text calls with a stream found: the parser is broken"
     used = set()
-    for name, call in calls:
-        assert not re.search(r",\s*\d+\s*\)?$", call), f"{name}: numeric seed stream in seed_arg({call})"
-        found = re.findall(r'stream\("([a-z_]+)"\)', call)
-        if found:
-            used.update(found)
-    assert used <= set(SEED_STREAMS)
+    for name, arg in found:
+        assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), f"{name}: {ast.dump(arg)} is not a name"
+        used.add(arg.value)
+    assert used <= set(SEED_STREAMS), used - set(SEED_STREAMS)
     # every stream of the table seeds something
     assert used == set(SEED_STREAMS)
+
+
+def test_no_rule_writes_a_seed():
+    for path in RULE_FILES:
+        code = "\n".join(
+            line for line in path.read_text(encoding="utf-8").splitlines() if not line.strip().startswith("#")
+        )
+        assert "--seed" not in code and "seed_arg" not in code and "stream(" not in code, path.name
 
 
 def test_streams_are_distinct_unless_shared_on_purpose():

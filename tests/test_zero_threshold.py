@@ -205,7 +205,10 @@ def test_every_rule_that_decides_zero_cost_passes_the_configured_value(rule):
     from dlgeom.study.layout import stage_settings
 
     body = _rules()[rule]
-    assert "{params.stamp:q}" in body and "stamp=settings_opts" in body
+    # every command of the rule runs as JOB, which hands it the rule's settings files (common.smk)
+    assert "{JOB} " in body and "{DLGEOM}" not in body
+    common = (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    assert re.search(r'^JOB = f"\{DLGEOM\} --settings \{\{input\.settings:q\}\}"$', common, re.M)
     names = re.findall(r"""settings\(([^)]*)\)""", body)
     if "unpack(cell_inputs)" in body:  # a grid cell's settings come from cell_inputs (common.smk): the grid stage
         names.append('"grid"')

@@ -78,11 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"dlgeom {__version__}")
     p.add_argument(
         "--settings",
-        action="extend",
-        nargs="+",
+        action="append",
         default=None,
         metavar="FILE",
-        help="the settings files of this step (results/<study>/settings/*.json; one or several, a later file "
+        help="the settings files of this step (results/<study>/settings/*.json; one or several after one "
+        "--settings, or --settings repeated; a later file "
         "wins): their hashes are recorded in every output, and each key is the default of the command's option "
         "of the same name, a nested group's keys as GROUP_KEY (a flag on the command line still wins); "
         "their base_seed gives a stage command its seed (docs/studies.md)",
@@ -236,6 +236,13 @@ def _settings_paths(argv: list[str], commands) -> tuple[list[str], str | None]:
             paths.append(tok)
         i += 1
     return paths, None
+
+
+def normalise_argv(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """The command line as argparse reads it: negative values joined to their option
+    (``--mu=-0.3``), several files after one ``--settings`` one option each."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return _settings_one_by_one(_join_negative_values(argv), sub.choices)
 
 
 def _settings_one_by_one(argv: list[str], commands) -> list[str]:
@@ -604,9 +611,7 @@ def full_parser() -> tuple[argparse.ArgumentParser, dict]:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser, handlers = full_parser()
-    argv = _join_negative_values(argv)
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    argv = _settings_one_by_one(argv, sub.choices)
+    argv = normalise_argv(parser, argv)
     try:
         apply_settings(parser, argv)
     except DlgeomInputError as exc:
