@@ -503,7 +503,9 @@ def _cmd_construct(args) -> dict:
     from .validation import check_float, check_int
 
     t0 = time.perf_counter()
-    log = (lambda *a: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    from .study import stage_logger
+
+    log = stage_logger(args.quiet)
     from .validation import check_coordinate_range
 
     data = load_dataset(args.data)

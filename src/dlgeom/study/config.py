@@ -13,12 +13,12 @@ import json
 import math
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..validation import ConfigErrors, DlgeomInputError, check_coordinate_range
+from .jobs import Cell, cell_ids, fmt_value  # noqa: F401  (the grid's cells and keys, named here too)
 
 MAX_Q = 10  # 2^Q patterns per cell
 
@@ -381,40 +381,6 @@ def _check_datasets(cfg: dict, errs: _Errors, base_dir) -> None:
             )
             continue
         entry["path"] = str(path)
-
-
-def fmt_value(v) -> str:
-    """A grid value as it appears in paths: 'regular', integers as written, floats by repr."""
-    return v if isinstance(v, str) else repr(v)
-
-
-def cell_ids(key: str) -> list[int]:
-    """Two stable 32-bit integers from a cell key (sha256, never Python's hash())."""
-    digest = hashlib.sha256(key.encode()).digest()
-    return [int.from_bytes(digest[0:4], "little"), int.from_bytes(digest[4:8], "little")]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One job of the grid: a synthetic cell (Q, θ, r) or a user dataset at shrink λ."""
-
-    key: str  # path fragment, e.g. 'Q3/theta2.2/r0.1' or 'user/iris/lambda0.5'
-    kind: str  # 'synthetic' or 'user'
-    Q: int | None
-    theta: str
-    delta_ratio: str
-    name: str = ""
-    shrink: str = ""
-    path: str = ""
-    test_fraction: float = 0.3
-
-    @property
-    def seed(self) -> list[int]:
-        return cell_ids(self.key)
-
-    def layers(self, offsets, q: int | None = None) -> list[int]:
-        q = self.Q if q is None else q
-        return [q + o for o in offsets]
 
 
 def expand_grid(cfg: dict) -> list[Cell]:

@@ -13,14 +13,13 @@ imported by the handlers only, so building the parser stays cheap.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 from ..argtypes import check_inputs_exist, float_list, int_list, theta0
 from ..thresholds import ZERO_COST
 from ..validation import DlgeomInputError
-from . import FIGURES, STUDY_THETA0
+from . import FIGURES, STUDY_THETA0, stage_logger
 from .jobs import OUT_DIR_HELP, cell_key_from, figure_defaults, job_seed
 
 __all__ = ["register"]
@@ -233,7 +232,7 @@ def _cmd_cell(args) -> dict:
     if Path(args.data_dir).name == "manifest.json":
         args.data_dir = str(Path(args.data_dir).parent)
     read_manifest(args.data_dir)
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"[dlgeom] {msg}", file=sys.stderr, flush=True))
+    log = stage_logger(args.quiet)
     t0 = time.perf_counter()
     out = run_cell(
         args.data_dir,

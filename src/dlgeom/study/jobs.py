@@ -14,14 +14,18 @@ the command finds the rest here.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..validation import DlgeomInputError, check_choice
-from .config import Cell, cell_ids, fmt_value
 from .seeds import stream
 
 __all__ = [
+    "Cell",
+    "cell_ids",
+    "fmt_value",
     "OUT_DIR_HELP",
     "cell_data_argv",
     "cell_key_from",
@@ -36,6 +40,41 @@ __all__ = [
 
 #: ``--out-dir`` of a stage command that writes into a study folder (see :func:`dlgeom.cli.apply_settings`).
 OUT_DIR_HELP = "output directory (with --settings: default the study's {}/ beside the settings folder)"
+
+
+def fmt_value(v) -> str:
+    """A grid value as it appears in paths: 'regular', integers as written, floats by repr."""
+    return v if isinstance(v, str) else repr(v)
+
+
+def cell_ids(key: str) -> list[int]:
+    """Two stable 32-bit integers from a cell key (sha256, never Python's hash())."""
+    digest = hashlib.sha256(key.encode()).digest()
+    return [int.from_bytes(digest[0:4], "little"), int.from_bytes(digest[4:8], "little")]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One job of the grid: a synthetic cell (Q, θ, r) or a user dataset at shrink λ."""
+
+    key: str  # path fragment, e.g. 'Q3/theta2.2/r0.1' or 'user/iris/lambda0.5'
+    kind: str  # 'synthetic' or 'user'
+    Q: int | None
+    theta: str
+    delta_ratio: str
+    name: str = ""
+    shrink: str = ""
+    path: str = ""
+    test_fraction: float = 0.3
+
+    @property
+    def seed(self) -> list[int]:
+        return cell_ids(self.key)
+
+    def layers(self, offsets, q: int | None = None) -> list[int]:
+        q = self.Q if q is None else q
+        return [q + o for o in offsets]
+
 
 _SYNTHETIC = re.compile(r"Q(\d+)/theta([^/]+)/r([^/]+)")
 _USER = re.compile(r"user/([^/]+)/lambda([^/]+)")
