@@ -455,13 +455,25 @@ def test_validate_robustness_config_names_the_key(over, key):
         validate_robustness_config(_rob_config(**over))
 
 
-def test_cli_options_from_the_config():
-    from dlgeom.study.robustness_run import cli_base_args, cli_list
+def test_cli_options_from_the_config(tmp_path):
+    """The base point of the robustness config reaches `dlgeom robustness` through its settings
+    file: the group `base` flattens to the --base-* options."""
+    import json
+
+    from dlgeom.cli import apply_settings, full_parser
+    from dlgeom.study.robustness_run import cli_list
 
     assert cli_list([0.1, 1e-06, "regular", 3]) == "0.1,1e-06,regular,3"
     assert [parse_axis_value("cond_xred", v) for v in cli_list([1.0, 1e13]).split(",")] == [1.0, 1e13]
-    args = " ".join(cli_base_args(_rob_config()["robustness"]))
-    assert "--Q 3" in args and "--theta regular" in args and "--n 20" in args and "--test-n 10" in args
+    rob = _rob_config()["robustness"]
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"base": rob["base"], "n_test_per_class": rob["n_test_per_class"]}))
+    argv = ["--settings", str(f), "robustness", "--axis", "noise", "--values", "uniform", "--out", "o.json"]
+    parser, _ = full_parser()
+    apply_settings(parser, argv)
+    args = parser.parse_args(argv)
+    assert (args.base_Q, args.base_theta, args.base_n_per_class, args.n_test_per_class) == (3, "regular", 20, 10)
+    assert parser.parse_args(argv[2:3] + ["--Q", "4", "--n", "7"] + argv[3:]).base_Q == 4  # the old spellings
 
 
 def test_tiny_config_runs_the_robustness_rules():
