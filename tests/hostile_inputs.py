@@ -365,6 +365,9 @@ def tries() -> list[tuple[str, str, list[str]]]:
         (["--seed", -1], "seed -1"),
     ):
         add("sizes and values", f"prepare-data:{cid}", "prepare-data", "--data", g, *args, "--out-dir", "{ws}/newcell")
+    # a grid cell's data from its key: no grid settings, a key that is no cell, an output that is no manifest
+    add("sizes and values", "cell-data:no settings", "cell-data", "--cell-key", "Q3/thetaregular/r0.1", "--out", o)
+    add("sizes and values", "cell-data:bad key", "cell-data", "--cell-key", "Q3/r0.1", "--out", "{ws}/manifest.json")
     c = "{ws}/cell"
     for args, cid in (
         (["--layers-offsets", -1], "offset -1"),
