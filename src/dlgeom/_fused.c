@@ -22,10 +22,16 @@
  *   T  (q, Np) their targets;  w (Np,) their weights
  *   f  (R,) out: C²;  G (R, P) out: the gradients
  *   simd  the vector width to use (2, 4 or 8 doubles; default 0: the widest this CPU runs)
+ *
+ * lbfgs(X, XT, T, w, q, L, max_iter, gtol, m, c1, c2, max_ls, maxfun, f, G, n_iter, n_evals, code[, simd])
+ *   L-BFGS from every row of X on this kernel, run by run, in C (_fused_lbfgs.h): X (R, P) is
+ *   overwritten by the end points, f and G take their C² and gradients, the int64 arrays n_iter,
+ *   n_evals and code (R,) the iterations, evaluations and ending of every run
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #ifdef __clang__
@@ -99,23 +105,25 @@ static int SIMD_WIDTH = 2;
 /* A buffer of the entry point: C-contiguous float64 of ``ndim`` dimensions and the given shape
  * (-1: any extent), writable for outputs; else a ValueError naming it (float32, int64, a transposed
  * or strided view of the right byte size are refused, never reinterpreted). */
-static int get_array(PyObject *obj, Py_buffer *b, int writable, int ndim, const Py_ssize_t *shape, const char *name)
+static int get_typed_array(PyObject *obj, Py_buffer *b, int writable, int ndim, const Py_ssize_t *shape,
+                           const char *name, const char *type, const char *code)
 {
     if (PyObject_GetBuffer(obj, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
         PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous%s float64 array", name,
-                     writable ? ", writable" : "");
+        PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous%s %s array", name,
+                     writable ? ", writable" : "", type);
         return -1;
     }
     const char *fmt = b->format ? b->format : "B";
     if (fmt[0] == '@' || fmt[0] == '=' || fmt[0] == '<')
         fmt++;
-    int ok = b->itemsize == (Py_ssize_t)sizeof(double) && strcmp(fmt, "d") == 0 && b->ndim == ndim;
+    int ok = b->itemsize == 8 && (strcmp(fmt, code) == 0 || (code[0] == 'q' && strcmp(fmt, "l") == 0)) &&
+             b->ndim == ndim;
     for (int i = 0; ok && i < ndim; i++)
         ok = shape[i] < 0 || b->shape[i] == shape[i];
     if (!ok) {
-        PyErr_Format(PyExc_ValueError, "%s: expected a %d-D float64 array of shape (%zd, %zd)[:%d], got format "
-                     "%s, %d dimension(s)", name, ndim, shape[0], ndim > 1 ? shape[1] : 0, ndim,
+        PyErr_Format(PyExc_ValueError, "%s: expected a %d-D %s array of shape (%zd, %zd)[:%d], got format "
+                     "%s, %d dimension(s)", name, ndim, type, shape[0], ndim > 1 ? shape[1] : 0, ndim,
                      b->format ? b->format : "B", b->ndim);
         PyBuffer_Release(b);
         return -1;
@@ -123,15 +131,15 @@ static int get_array(PyObject *obj, Py_buffer *b, int writable, int ndim, const 
     return 0;
 }
 
-static PyObject *cost_and_grad(PyObject *self, PyObject *args)
+static int get_array(PyObject *obj, Py_buffer *b, int writable, int ndim, const Py_ssize_t *shape, const char *name)
 {
-    (void)self;
-    PyObject *oX, *oXT, *oT, *ow, *of, *oG;
-    Py_buffer bufs[6];
-    int got = 0, q, L, simd = 0;
-    if (!PyArg_ParseTuple(args, "OOOOiiOO|i", &oX, &oXT, &oT, &ow, &q, &L, &of, &oG, &simd))
-        return NULL;
-    PyObject *out = NULL;
+    return get_typed_array(obj, b, writable, ndim, shape, name, "float64", "d");
+}
+
+/* The kernels of vector width ``simd`` (0: the widest this CPU runs) after checking q and L; else
+ * NULL with a ValueError. */
+static const kernel_fn *pick_table(int simd, int q, int L)
+{
     const kernel_fn *table = KERNELS;
     if (simd == 2)
         table = KERNELS_2;
@@ -150,6 +158,21 @@ static PyObject *cost_and_grad(PyObject *self, PyObject *args)
                      MAX_WIDTH, MAX_LAYERS, q, L);
         return NULL;
     }
+    return table;
+}
+
+static PyObject *cost_and_grad(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *oX, *oXT, *oT, *ow, *of, *oG;
+    Py_buffer bufs[6];
+    int got = 0, q, L, simd = 0;
+    if (!PyArg_ParseTuple(args, "OOOOiiOO|i", &oX, &oXT, &oT, &ow, &q, &L, &of, &oG, &simd))
+        return NULL;
+    PyObject *out = NULL;
+    const kernel_fn *table = pick_table(simd, q, L);
+    if (!table)
+        return NULL;
     const Py_ssize_t P = (Py_ssize_t)(L + 1) * (q * q + q);
     const Py_ssize_t sX[2] = {-1, P};
     if (get_array(oX, &bufs[got], 0, 2, sX, "X") < 0)
@@ -190,9 +213,98 @@ release:
     return out;
 }
 
+#include "_fused_lbfgs.h"
+
+static PyObject *lbfgs(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *oX, *oXT, *oT, *ow, *of, *oG, *onit, *oev, *ocode;
+    Py_buffer bufs[9];
+    int got = 0, q, L, max_iter, m, max_ls, simd = 0;
+    long long maxfun;
+    double gtol, c1, c2;
+    if (!PyArg_ParseTuple(args, "OOOOiiididdiLOOOOO|i", &oX, &oXT, &oT, &ow, &q, &L, &max_iter, &gtol, &m, &c1,
+                          &c2, &max_ls, &maxfun, &of, &oG, &onit, &oev, &ocode, &simd))
+        return NULL;
+    const kernel_fn *table = pick_table(simd, q, L);
+    if (!table)
+        return NULL;
+    if (m < 1 || max_ls < 1 || max_iter < 1) {
+        PyErr_Format(PyExc_ValueError, "m, max_ls and max_iter must be at least 1, got %d, %d, %d", m, max_ls,
+                     max_iter);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    const Py_ssize_t P = (Py_ssize_t)(L + 1) * (q * q + q);
+    const Py_ssize_t sX[2] = {-1, P};
+    if (get_array(oX, &bufs[got], 1, 2, sX, "X") < 0)
+        goto release;
+    const Py_ssize_t R = bufs[got++].shape[0];
+    const Py_ssize_t sXT[2] = {q, -1};
+    if (get_array(oXT, &bufs[got], 0, 2, sXT, "XT") < 0)
+        goto release;
+    const Py_ssize_t Np = bufs[got++].shape[1];
+    const Py_ssize_t sT[2] = {q, Np}, sw[1] = {Np}, sf[1] = {R}, sG[2] = {R, P};
+    if (get_array(oT, &bufs[got], 0, 2, sT, "T") < 0)
+        goto release;
+    got++;
+    if (get_array(ow, &bufs[got], 0, 1, sw, "w") < 0)
+        goto release;
+    got++;
+    if (get_array(of, &bufs[got], 1, 1, sf, "f") < 0)
+        goto release;
+    got++;
+    if (get_array(oG, &bufs[got], 1, 2, sG, "G") < 0)
+        goto release;
+    got++;
+    if (get_typed_array(onit, &bufs[got], 1, 1, sf, "n_iter", "int64", "q") < 0)
+        goto release;
+    got++;
+    if (get_typed_array(oev, &bufs[got], 1, 1, sf, "n_evals", "int64", "q") < 0)
+        goto release;
+    got++;
+    if (get_typed_array(ocode, &bufs[got], 1, 1, sf, "code", "int64", "q") < 0)
+        goto release;
+    got++;
+    if (Np % 8) {
+        PyErr_SetString(PyExc_ValueError, "w: the number of points must be a multiple of 8 (pad with weight 0)");
+        goto release;
+    }
+    double *work = malloc(((size_t)(2 * m + 5) * P + 3 * (size_t)m) * sizeof(double));
+    if (!work) {
+        PyErr_NoMemory();
+        goto release;
+    }
+    struct lb_problem pb = {table[q], Np, P, L, bufs[1].buf, bufs[2].buf, bufs[3].buf};
+    double *X = bufs[0].buf, *f = bufs[4].buf, *G = bufs[5].buf;
+    long long *nit = bufs[6].buf, *nev = bufs[7].buf, *code = bufs[8].buf;
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    double *sy = work + (size_t)(2 * m + 5) * P, *alpha = sy + m, *yy = alpha + m;
+    for (Py_ssize_t r = 0; r < R && rc >= 0; r++) {
+        nev[r] = 0;
+        rc = code[r] = lb_run(&pb, X + r * P, f + r, G + r * P, nit + r, nev + r, max_iter, gtol, m, c1, c2,
+                              max_ls, maxfun, work, sy, alpha, yy);
+    }
+    Py_END_ALLOW_THREADS
+    free(work);
+    if (rc < 0)
+        PyErr_NoMemory();
+    else
+        out = Py_NewRef(Py_None);
+release:
+    while (got > 0)
+        PyBuffer_Release(&bufs[--got]);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"cost_and_grad", cost_and_grad, METH_VARARGS,
      "cost_and_grad(X, XT, T, w, q, L, f, G[, simd]): C² and its gradient of R networks into f and G."},
+    {"lbfgs", lbfgs, METH_VARARGS,
+     "lbfgs(X, XT, T, w, q, L, max_iter, gtol, m, c1, c2, max_ls, maxfun, f, G, n_iter, n_evals, code[, simd]): "
+     "L-BFGS from every row of X (overwritten by the end points), run by run; f, G the end values, n_iter, "
+     "n_evals and code (int64) the iterations, evaluations and ending of every run."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -408,6 +408,8 @@ def optimise_batch(
 
     if R == 0:
         pass
+    elif method == "lbfgs" and kernel == "fused":
+        _lbfgs_compiled(data, X0, runs, max_iter, gtol, zero_tol**2, history_size, fg)
     elif method == "lbfgs":
         _lbfgs(fg, X0.copy(), runs, max_iter, gtol, zero_tol**2, history_size)
     else:
@@ -683,3 +685,57 @@ def _lbfgs(fg, x, runs, max_iter, gtol, zero2, m, c1=1e-3, c2=0.9, max_ls=20, ma
             "converged",
             "no relative reduction of the cost",
         )
+
+
+# the endings of the compiled L-BFGS (the LB_ codes of _fused_lbfgs.h): status and message
+_LB_ENDINGS = {
+    1: ("converged", "projected gradient below gtol"),
+    2: ("max_iter", "line search failed"),
+    3: ("max_iter", "max_iter reached"),
+    4: ("max_iter", "evaluation limit reached"),
+    5: ("converged", "projected gradient below gtol"),
+    6: ("converged", "no relative reduction of the cost"),
+}
+
+
+def _lbfgs_compiled(data, X0, runs, max_iter, gtol, zero2, m, fg, c1=1e-3, c2=0.9, max_ls=20, maxfun=15000, simd=0):
+    """:func:`_lbfgs` compiled beside the fused kernel (``dlgeom._fused.lbfgs``, _fused_lbfgs.h): the
+    same algorithm with the same constants, statuses, messages and iteration counts, run by run from
+    start to end (no batch: a run's trajectory does not depend on the other runs).  Its direction
+    is always the two-loop recursion (the numpy loop takes the compact form for fewer than 32 live
+    runs: equal in exact arithmetic) and its sums run in another order, so end points agree with the
+    numpy loop's to rounding along short runs and in distribution over long ones.  A run that meets
+    a non-finite cost or gradient is rerun by the numpy loop on the fused kernel (whose evaluation
+    then falls back to the numpy kernel's values, as everywhere on this engine)."""
+    XT, T, w = _padded_columns(data)
+    q, P = data.n_classes, X0.shape[1]
+    L = P // (q * q + q) - 1
+    R = X0.shape[0]
+    x, f, g = X0.copy(), np.empty(R), np.empty((R, P))
+    nit, nev, code = np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64)
+    _fused.lbfgs(x, XT, T, w, q, L, max_iter, gtol, m, c1, c2, max_ls, maxfun, f, g, nit, nev, code, simd)
+    runs.n_evals[:] = nev
+    for c, (status, msg) in _LB_ENDINGS.items():
+        ids = np.flatnonzero(code == c)
+        if ids.size == 0:
+            continue
+        stat = np.full(ids.size, status, dtype=object)
+        if status == "max_iter":  # as _lbfgs's stop(): below gtol counts as converged, zero level as zero
+            stat[_norms(g[ids]) <= gtol] = "converged"
+        stat[f[ids] <= zero2] = "zero"
+        for s_ in np.unique(stat):
+            sel = ids[stat == s_]
+            runs.finish(sel, s_, msg, x[sel], f[sel], g[sel], nit[sel])
+    redo = np.flatnonzero(code == 0)
+    if redo.size:  # a non-finite value on the way: the numpy loop, for these runs alone
+        sub = _Runs(redo.size, P)
+
+        def fg_sub(Z, idx):
+            sub.n_evals[idx] += 1
+            return fg(Z, redo[idx])
+
+        runs.n_evals[redo] = 0
+        _lbfgs(fg_sub, X0[redo].copy(), sub, max_iter, gtol, zero2, m, c1, c2, max_ls, maxfun)
+        runs.n_evals[redo] = sub.n_evals
+        for i, r in enumerate(redo):
+            runs.finish([r], sub.status[i], sub.message[i], sub.x[i], sub.f[i], sub.g[i], sub.n_iter[i])
