@@ -1,6 +1,7 @@
 """The fused kernel (dlgeom._fused, the landscape's 'fused' engine) against the sequential C², its
 gradient and optimisers: equal to rounding, the same bytes at every vector width, and a clear
-error where it is not built.  Its L-BFGS outcomes against scipy's are in test_batched.py."""
+error where it is not built; its compiled L-BFGS against the numpy L-BFGS loop.  Its L-BFGS outcomes
+against scipy's are in test_batched.py."""
 
 import shutil
 import sysconfig
@@ -138,3 +139,146 @@ def test_without_the_kernel_the_fused_engine_is_a_one_line_error(monkeypatch, tm
         r"compiled kernel dlgeom._fused is not built[^\n]*$",
     ):
         validate_config(cfg, load_schema(root / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+def _numpy_lbfgs(data, X, L, max_iter, maxfun=15000):
+    """The numpy L-BFGS loop (batched._lbfgs) on the fused kernel: the fused path before the
+    compiled loop."""
+    q = data.n_classes
+    runs = batched._Runs(len(X), X.shape[1])
+
+    def fg(Z, idx):
+        runs.n_evals[idx] += 1
+        return batched._evaluate(Z, data, q, L, "fused")
+
+    batched._lbfgs(fg, X.copy(), runs, max_iter, 1e-10, 1e-24, 20, maxfun=maxfun)
+    return runs.result(0.0)
+
+
+@pytest.fixture(scope="module")
+def lbfgs_case():
+    q, L = 3, 3
+    data = dlgeom.make_clustered(q, 15, 0.1, seed=4, theta=3.4)
+    X, _ = _starts(q, L, 600, seed=8)
+    return data, X, L
+
+
+@needs_fused
+@pytest.mark.parametrize("max_iter, maxfun", [(3, 15000), (6, 5)])
+def test_compiled_lbfgs_follows_the_numpy_loop_step_by_step(lbfgs_case, max_iter, maxfun):
+    """Over the first iterations (600 He starts; with an evaluation limit of 5 too) the compiled
+    L-BFGS takes the numpy loop's steps: the same statuses, messages, iteration and evaluation
+    counts in every run, end points equal to rounding."""
+    data, X, L = lbfgs_case
+    if maxfun == 15000:
+        new = optimise_batch(data, X, L, "lbfgs", max_iter=max_iter, kernel="fused")
+    else:
+        new = batched._Runs(len(X), X.shape[1])
+        batched._lbfgs_compiled(data, X, new, max_iter, 1e-10, 1e-24, 20, None, maxfun=maxfun)
+        new = new.result(0.0)
+    old = _numpy_lbfgs(data, X, L, max_iter, maxfun)
+    for k in ("status", "message", "n_iter", "n_evals"):
+        np.testing.assert_array_equal(getattr(new, k), getattr(old, k), err_msg=k)
+    if maxfun < 15000:
+        assert (new.message == "evaluation limit reached").sum() > 100
+    np.testing.assert_allclose(new.x, old.x, rtol=1e-12, atol=1e-12 * np.abs(old.x).max())
+    np.testing.assert_allclose(new.cost, old.cost, rtol=1e-12, atol=1e-300)
+
+
+@needs_fused
+def test_compiled_lbfgs_outcomes_are_those_of_the_numpy_loop(lbfgs_case):
+    """Whole runs (600 He starts, 300 iterations): rounding sends some runs elsewhere, the outcome
+    distribution stays: the endings (χ² test of homogeneity over the messages), the fraction at
+    zero cost (Fisher's exact test) and the end-point levels (χ² test, rare levels pooled) agree at
+    the 1 % level, and more than 90 % of the runs reach the same level."""
+    from scipy import stats
+
+    from dlgeom.landscape import classify_endpoint, predicted_levels
+    from dlgeom.local_minima import analyse_patterns
+
+    data, X, L = lbfgs_case
+    new = optimise_batch(data, X, L, "lbfgs", max_iter=300, kernel="fused")
+    old = _numpy_lbfgs(data, X, L, 300)
+    names = sorted(set(new.message) | set(old.message))
+    table = np.array([[np.sum(r.message == k) for k in names] for r in (new, old)])
+    assert table.shape[1] >= 3
+    assert stats.chi2_contingency(table)[1] > 0.01
+    levels = predicted_levels(data.Y, analyse_patterns(data, L, n_mu_samples=0))
+    lev_n, lev_o = ([classify_endpoint(c, levels, 1e-6) for c in r.cost] for r in (new, old))
+    zn, zo = (sum(c == "zero" for c, _ in lev) for lev in (lev_n, lev_o))
+    assert 0 < zo < len(X)
+    assert stats.fisher_exact([[zn, len(X) - zn], [zo, len(X) - zo]])[1] > 0.01
+    names = sorted({n or "zero" for _, n in lev_n + lev_o})
+    table = np.array([[sum((n or "zero") == k for _, n in lev) for k in names] for lev in (lev_n, lev_o)])
+    common = table.sum(axis=0) >= 10
+    table = np.column_stack([table[:, common], table[:, ~common].sum(axis=1)])
+    table = table[:, table.sum(axis=0) > 0]
+    assert table.shape[1] >= 3
+    assert stats.chi2_contingency(table)[1] > 0.01
+    assert np.mean([a == b for a, b in zip(lev_n, lev_o)]) > 0.9
+
+
+@needs_fused
+def test_compiled_lbfgs_runs_do_not_depend_on_their_batch(lbfgs_case):
+    """A run's end point is the same bytes whether it runs with 79 others, alone, or in another
+    order."""
+    data, X, L = lbfgs_case
+    X = X[:80]
+    full = optimise_batch(data, X, L, "lbfgs", max_iter=200, kernel="fused")
+    order = np.random.default_rng(1).permutation(len(X))
+    shuffled = optimise_batch(data, X[order], L, "lbfgs", max_iter=200, kernel="fused")
+    for k in ("x", "cost", "n_iter", "n_evals", "status", "message"):
+        np.testing.assert_array_equal(getattr(shuffled, k), getattr(full, k)[order], err_msg=k)
+    for i in (0, 17, 79):
+        one = optimise_batch(data, X[i : i + 1], L, "lbfgs", max_iter=200, kernel="fused")
+        np.testing.assert_array_equal(one.x[0], full.x[i])
+        assert (one.status[0], one.n_iter[0], one.n_evals[0]) == (full.status[i], full.n_iter[i], full.n_evals[i])
+
+
+@needs_fused
+def test_compiled_lbfgs_gives_the_same_bytes_at_every_vector_width(lbfgs_case):
+    """The compiled L-BFGS on the AVX-512, AVX2 and baseline kernels: the same end points, values
+    and counts, byte for byte; bad arguments are a ValueError naming them."""
+    from dlgeom import _fused
+
+    data, X, L = lbfgs_case
+    X = X[:40]
+    q = data.n_classes
+    XT, T, w = batched._padded_columns(data)
+    outs = []
+    for simd in (w_ for w_ in (2, 4, 8) if w_ <= _fused.SIMD_WIDTH):
+        x, f, G = X.copy(), np.empty(len(X)), np.empty_like(X)
+        ints = [np.zeros(len(X), dtype=np.int64) for _ in range(3)]
+        _fused.lbfgs(x, XT, T, w, q, L, 200, 1e-10, 20, 1e-3, 0.9, 20, 15000, f, G, *ints, simd)
+        outs.append((x, f, G, *ints))
+    assert len(set(outs[0][-1])) >= 3  # several endings
+    for out in outs[1:]:
+        for a, b in zip(out, outs[0]):
+            np.testing.assert_array_equal(a, b)
+    x, f, G = X.copy(), np.empty(len(X)), np.empty_like(X)
+    ints = [np.zeros(len(X), dtype=np.int64) for _ in range(3)]
+    with pytest.raises(ValueError, match="n_evals: expected"):
+        _fused.lbfgs(x, XT, T, w, q, L, 200, 1e-10, 20, 1e-3, 0.9, 20, 15000, f, G, ints[0], ints[1][:-1], ints[2])
+    with pytest.raises(ValueError, match="code: expected a 1-D int64 array"):
+        _fused.lbfgs(x, XT, T, w, q, L, 200, 1e-10, 20, 1e-3, 0.9, 20, 15000, f, G, *ints[:2], ints[2] * 1.0)
+    with pytest.raises(ValueError, match="m, max_ls and max_iter must be at least 1"):
+        _fused.lbfgs(x, XT, T, w, q, L, 200, 1e-10, 0, 1e-3, 0.9, 20, 15000, f, G, *ints)
+
+
+@needs_fused
+def test_compiled_lbfgs_hands_non_finite_runs_to_the_numpy_loop():
+    """A start whose cost overflows, and one that does not: the first ends as on the numpy loop
+    ('diverged', with the numpy kernel's values), the second is not disturbed by it."""
+    q, L = 2, 2
+    data = dlgeom.make_clustered(q, 12, 0.1, seed=3)
+    X, _ = _starts(q, L, 2, seed=9)
+    X[0, :4] = 1e200
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point
+        new = optimise_batch(data, X, L, "lbfgs", max_iter=50, kernel="fused")
+        ref = optimise_batch(data, X, L, "lbfgs", max_iter=50, kernel="numpy")
+    assert new.status[0] == ref.status[0] == "diverged"
+    assert (new.message[0], new.n_iter[0], new.n_evals[0]) == (ref.message[0], ref.n_iter[0], ref.n_evals[0])
+    np.testing.assert_array_equal(new.x[0], X[0])
+    alone = optimise_batch(data, X[1:], L, "lbfgs", max_iter=50, kernel="fused")
+    np.testing.assert_array_equal(new.x[1], alone.x[0])
+    assert new.n_evals[1] == alone.n_evals[0]
