@@ -213,7 +213,27 @@ release:
     return out;
 }
 
+/* the L-BFGS driver, in the same three builds */
+#define VW 2
+#define TARGET
 #include "_fused_lbfgs.h"
+#undef VW
+#undef TARGET
+#ifdef HAVE_X86_BUILDS
+#define VW 4
+#define TARGET __attribute__((target("avx2")))
+#include "_fused_lbfgs.h"
+#undef VW
+#undef TARGET
+#define VW 8
+#define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi2")))
+#include "_fused_lbfgs.h"
+#undef VW
+#undef TARGET
+#endif
+
+typedef int (*lb_run_fn)(const struct lb_problem *, double *, double *, double *, long long *, long long *, int,
+                         double, int, double, double, int, long long, double *, double *, double *, double *);
 
 static PyObject *lbfgs(PyObject *self, PyObject *args)
 {
@@ -229,6 +249,13 @@ static PyObject *lbfgs(PyObject *self, PyObject *args)
     const kernel_fn *table = pick_table(simd, q, L);
     if (!table)
         return NULL;
+    lb_run_fn run = lb_run_2;
+#ifdef HAVE_X86_BUILDS
+    if (table == KERNELS_4)
+        run = lb_run_4;
+    else if (table == KERNELS_8)
+        run = lb_run_8;
+#endif
     if (m < 1 || max_ls < 1 || max_iter < 1) {
         PyErr_Format(PyExc_ValueError, "m, max_ls and max_iter must be at least 1, got %d, %d, %d", m, max_ls,
                      max_iter);
@@ -283,7 +310,7 @@ static PyObject *lbfgs(PyObject *self, PyObject *args)
     double *sy = work + (size_t)(2 * m + 5) * P, *alpha = sy + m, *yy = alpha + m;
     for (Py_ssize_t r = 0; r < R && rc >= 0; r++) {
         nev[r] = 0;
-        rc = code[r] = lb_run(&pb, X + r * P, f + r, G + r * P, nit + r, nev + r, max_iter, gtol, m, c1, c2,
+        rc = code[r] = run(&pb, X + r * P, f + r, G + r * P, nit + r, nev + r, max_iter, gtol, m, c1, c2,
                               max_ls, maxfun, work, sy, alpha, yy);
     }
     Py_END_ALLOW_THREADS

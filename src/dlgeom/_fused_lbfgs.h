@@ -1,4 +1,5 @@
-/* L-BFGS in C beside the fused kernel: included by _fused.c after the kernel tables.
+/* L-BFGS in C beside the fused kernel: included by _fused.c after the kernel tables, once per
+ * vector type (VW, TARGET, as the kernels), so that its vector operations use the same instructions.
  *
  * One run at a time from its start to its end, calling the kernel on that one network, so a run's
  * trajectory does not depend on the other runs of the call (there is no batch to keep full: the
@@ -8,12 +9,14 @@
  * strong-Wolfe line search (c₁, c₂) by doubling and bisection, at most max_ls evaluations, a bracket
  * narrower than 10 % takes its best point; a failed line search clears the memory and retries
  * along −∇, failing again with an empty memory ends the run; a pair is stored where
- * s·y > ε·(−s·∇); the same stopping tests in the same order.  Plain scalar C with contraction off:
- * the same bytes on every machine and with every kernel build.
+ * s·y > ε·(−s·∇); the same stopping tests in the same order.  Elementwise operations and dot
+ * products in 8 partial sums of a fixed order, contraction off: the same bytes in every build.
  *
  * Each run ends with a code (LB_*, below); statuses and messages are given to them in Python.  A run
  * meeting a non-finite cost or gradient ends with LB_NONFINITE at once, and Python reruns it with
  * the numpy loop, whose evaluation of such points follows the numpy kernel. */
+#ifndef LB_CODES
+#define LB_CODES
 enum {
     LB_NONFINITE = 0,     /* a non-finite value: rerun in Python */
     LB_START_GTOL = 1,    /* max|∇| ≤ gtol at the start */
@@ -24,34 +27,6 @@ enum {
     LB_NO_REDUCTION = 6,  /* a step left C² unchanged */
     LB_NO_MEMORY = -1,    /* out of memory (the whole call fails) */
 };
-
-/* a·b in 8 partial sums (element i goes to sum i mod 8, then the sums in order 0..7): independent
- * additions in flight, and one fixed order whatever the compiler makes of the loop. */
-static double lb_dot(const double *restrict a, const double *restrict b, Py_ssize_t n)
-{
-    double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    Py_ssize_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) p[j] += a[i + j] * b[i + j];
-    for (int j = 0; i + j < n; j++) p[j] += a[i + j] * b[i + j];
-    double s = 0.0;
-    for (int j = 0; j < 8; j++) s += p[j];
-    return s;
-}
-
-static int lb_finite(double f, const double *g, Py_ssize_t n)
-{
-    double s = f;
-    for (Py_ssize_t i = 0; i < n; i++) s += 0.0 * g[i];  /* NaN or inf anywhere makes s NaN */
-    return isfinite(s);
-}
-
-static double lb_maxabs(const double *g, Py_ssize_t n)
-{
-    double m = 0.0;
-    for (Py_ssize_t i = 0; i < n; i++) m = fabs(g[i]) > m ? fabs(g[i]) : m;
-    return m;
-}
 
 struct lb_problem {
     kernel_fn kernel;
@@ -66,10 +41,44 @@ static int lb_eval(const struct lb_problem *pb, const double *x, double *f, doub
     ++*n_evals;
     return pb->kernel(1, pb->Np, pb->L, x, pb->XT, pb->T, pb->w, f, g);
 }
+#endif
+
+#define lb_dot PASTE(lb_dot_, VW, )
+#define lb_finite PASTE(lb_finite_, VW, )
+#define lb_maxabs PASTE(lb_maxabs_, VW, )
+#define lb_run PASTE(lb_run_, VW, )
+
+/* a·b in 8 partial sums (element i goes to sum i mod 8, then the sums in order 0..7): independent
+ * additions in flight, and one fixed order whatever the compiler makes of the loop. */
+static TARGET double lb_dot(const double *restrict a, const double *restrict b, Py_ssize_t n)
+{
+    double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) p[j] += a[i + j] * b[i + j];
+    for (int j = 0; i + j < n; j++) p[j] += a[i + j] * b[i + j];
+    double s = 0.0;
+    for (int j = 0; j < 8; j++) s += p[j];
+    return s;
+}
+
+static TARGET int lb_finite(double f, const double *g, Py_ssize_t n)
+{
+    double s = f;
+    for (Py_ssize_t i = 0; i < n; i++) s += 0.0 * g[i];  /* NaN or inf anywhere makes s NaN */
+    return isfinite(s);
+}
+
+static TARGET double lb_maxabs(const double *g, Py_ssize_t n)
+{
+    double m = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) m = fabs(g[i]) > m ? fabs(g[i]) : m;
+    return m;
+}
 
 /* One run from x (in place, the end point on return), f and g its end values; work: 2mP + 5P
  * doubles, sy and alpha m doubles each.  Returns an LB_ code. */
-static int lb_run(const struct lb_problem *pb, double *restrict x, double *restrict f_out, double *restrict g,
+static TARGET int lb_run(const struct lb_problem *pb, double *restrict x, double *restrict f_out, double *restrict g,
                   long long *nit_out, long long *n_evals, int max_iter, double gtol, int m, double c1, double c2,
                   int max_ls, long long maxfun, double *restrict work, double *restrict sy, double *restrict alpha,
                   double *restrict yy)
@@ -210,3 +219,7 @@ end:
     *nit_out = nit;
     return code;
 }
+#undef lb_dot
+#undef lb_finite
+#undef lb_maxabs
+#undef lb_run
