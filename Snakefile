@@ -20,6 +20,7 @@ configfile: str(Path(workflow.current_basedir) / "config" / "config.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/datasets.smk"
 include: "workflow/rules/landscape.smk"
+include: "workflow/rules/scaling.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/beyond.smk"
 include: "workflow/rules/collapse.smk"

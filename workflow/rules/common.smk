@@ -106,6 +106,7 @@ EXTRA_CLAIMS = [
     f"{OUT}/tables/robustness_claims.csv",
     f"{OUT}/tables/beyond_claims.csv",
     f"{OUT}/tables/collapse_claims.csv",
+    f"{OUT}/tables/scaling_claims.csv",
 ]
 STAGE_FIGURES = [
     "robustness",
@@ -116,6 +117,7 @@ STAGE_FIGURES = [
     "neural_collapse",
     "width_plus_one",
     "separation",
+    "landscape_scaling",
 ]
 
 # The interpreter that runs Snakemake runs every job (never an unrelated `python` from PATH),

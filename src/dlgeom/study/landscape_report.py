@@ -6,6 +6,9 @@ end points, Hessians, μ-paths and a 2D slice per landscape cell).
 * :func:`landscape_claims` — claims rows (:func:`verdicts.make_row`); none when the stage did not run.
 * :func:`fig_landscape_runs`, :func:`fig_landscape_shape`, :func:`fig_landscape_minima` —
   matplotlib Figures (save with :func:`dlgeom.study.figures.save_figure`).
+* The landscape as Q grows (``dlgeom landscape-scaling``, one JSON per Q): :func:`load_scaling_rows`,
+  :func:`scaling_table` (landscape_scaling.csv), :func:`scaling_claims` (its findings row),
+  :func:`write_scaling_tables`, :func:`fig_landscape_scaling`.
 
 :mod:`dlgeom.study.aggregate` writes these tables with the grid's; matplotlib is imported only
 when a figure is drawn.
@@ -35,6 +38,13 @@ __all__ = [
     "fig_landscape_shape",
     "landscape_claims",
     "load_landscape",
+    "SCALING_COLUMNS",
+    "fig_landscape_scaling",
+    "load_scaling_rows",
+    "read_scaling_table",
+    "scaling_claims",
+    "scaling_table",
+    "write_scaling_tables",
 ]
 
 LANDSCAPE_TABLES = (
@@ -650,5 +660,214 @@ def fig_landscape_minima(minima: pd.DataFrame, levels: pd.DataFrame):
         f"marker area ∝ multiplicity)",
         fontsize=9,
     )
+    fig.tight_layout()
+    return fig
+
+
+# ---- the landscape as Q grows ---------------------------------------------------------------------
+
+SCALING_COLUMNS = [
+    "Q",
+    "optimiser",
+    "start",
+    "n",
+    "k_zero",
+    "p_zero",
+    "wilson_lo",
+    "wilson_hi",
+    "n_distinct_minima",
+    "n_max_iter",
+]
+
+
+def load_scaling_rows(paths) -> pd.DataFrame:
+    """The per-run rows of the ``dlgeom landscape-scaling`` JSON files (one per Q), in one frame."""
+    rows = []
+    for p in sorted(map(str, paths)):
+        d = read_json(p, "--runs", "dlgeom landscape-scaling")
+        with malformed(p, "--runs", "dlgeom landscape-scaling"):
+            rows.extend(d["rows"])
+    return _restore_nonfinite(pd.DataFrame(rows))
+
+
+def scaling_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """landscape_scaling.csv: one row per (Q, optimiser, start).  ``k_zero`` counts the runs whose
+    end point is in category 'zero' (C ≤ :data:`dlgeom.thresholds.OPTIMISER_ZERO`), ``p_zero`` =
+    k_zero / n with its 95 % Wilson interval; ``n_distinct_minima`` counts the distinct certified
+    non-zero minima among the group's end points by the rule of landscape_minima.csv
+    (:func:`certified_endpoints`, :func:`distinct_minima`): only L-BFGS end points are certified,
+    so it is empty (NaN) for the other optimisers.  ``n_max_iter`` counts the runs stopped by the
+    iteration budget (an L-BFGS end point stopped there is not certified)."""
+    from ..landscape import wilson_interval
+
+    if rows is None or not len(rows):
+        return pd.DataFrame(columns=SCALING_COLUMNS)
+    out = []
+    for (q, opt, start), g in rows.groupby(["Q", "optimiser", "start"], sort=True):
+        n, k = len(g), int((g["category"] == "zero").sum())
+        lo, hi = wilson_interval(k, n)
+        n_min = sum(1 for _ in distinct_minima(certified_endpoints(g))) if opt == "lbfgs" else np.nan
+        out.append(
+            {
+                "Q": int(q),
+                "optimiser": opt,
+                "start": start,
+                "n": n,
+                "k_zero": k,
+                "p_zero": k / n,
+                "wilson_lo": lo,
+                "wilson_hi": hi,
+                "n_distinct_minima": n_min,
+                "n_max_iter": int((g["status"] == "max_iter").sum()),
+            }
+        )
+    return pd.DataFrame(out, columns=SCALING_COLUMNS)
+
+
+def _pooled(t: pd.DataFrame) -> pd.DataFrame:
+    """Per (optimiser, Q): runs and zero-cost runs summed over the start types, with p and Wilson."""
+    from ..landscape import wilson_interval
+
+    g = t.groupby(["optimiser", "Q"], sort=True)[["n", "k_zero"]].sum().reset_index()
+    ci = [wilson_interval(int(k), int(n)) for k, n in zip(g["k_zero"], g["n"])]
+    return g.assign(p=g["k_zero"] / g["n"], lo=[c[0] for c in ci], hi=[c[1] for c in ci])
+
+
+def scaling_claims(t: pd.DataFrame) -> list[dict]:
+    """The findings row ``landscape_scaling`` from landscape_scaling.csv (none when the stage did
+    not run).  n_cases: (Q, optimiser, start) groups; n_counter: groups where no run reached zero cost."""
+    if t is None or not len(t):
+        return []
+    pooled = _pooled(t)
+    per_opt = []
+    for opt, g in pooled.groupby("optimiser", sort=True):
+        per_opt.append(f"{opt} " + ", ".join(f"Q{int(r.Q)} {r.p:.2f} [{r.lo:.2f}, {r.hi:.2f}]" for r in g.itertuples()))
+    lb = t[t["optimiser"] == "lbfgs"]
+    starts = sorted(set(lb["start"]))
+    minima = (
+        f"; distinct certified non-zero minima of L-BFGS per Q ({'/'.join(starts)} starts): "
+        + ", ".join(
+            f"Q{int(q)} " + "/".join(str(int(v)) for v in g.sort_values("start")["n_distinct_minima"])
+            for q, g in lb.groupby("Q", sort=True)
+        )
+        if len(lb)
+        else ""
+    )
+    budget = (
+        "; L-BFGS runs stopped by the iteration budget (not certified) per Q: "
+        + ", ".join(
+            f"Q{int(q)} {int(g['n_max_iter'].sum())}/{int(g['n'].sum())}" for q, g in lb.groupby("Q", sort=True)
+        )
+        if len(lb) and "n_max_iter" in lb.columns
+        else ""
+    )
+    reach = pooled[pooled["k_zero"] > 0].groupby("optimiser")["Q"].max()
+    largest = ", ".join(
+        f"{opt} {('Q = ' + str(int(reach[opt]))) if opt in reach.index else 'none'}"
+        for opt in sorted(set(pooled["optimiser"]))
+    )
+    none = t["k_zero"] == 0
+    return [
+        make_row(
+            "landscape_scaling",
+            len(t),
+            int(none.sum()),
+            f"{int(t['n'].sum())} runs in {len(t)} (Q, optimiser, start) groups, {int(none.sum())} groups without a "
+            f"zero-cost run; fraction reaching zero cost (C ≤ 1e-6), pooled over the starts, with Wilson 95 %: "
+            + "; ".join(per_opt)
+            + f"; largest Q with a zero-cost run: {largest}"
+            + minima
+            + budget,
+        )
+    ]
+
+
+def write_scaling_tables(paths, out_dir) -> list:
+    """landscape_scaling.csv and scaling_claims.csv (its findings row) from the JSON files; returns the paths."""
+    from pathlib import Path
+
+    from .tables import write_csv
+    from .verdicts import COLUMNS
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t = scaling_table(load_scaling_rows(paths))
+    claims = pd.DataFrame(scaling_claims(t), columns=COLUMNS)
+    return [write_csv(t, out / "landscape_scaling.csv"), write_csv(claims, out / "scaling_claims.csv")]
+
+
+def read_scaling_table(path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=SCALING_COLUMNS)
+
+
+def fig_landscape_scaling(t: pd.DataFrame):
+    """(a) fraction of random-start runs reaching zero cost against Q, per optimiser (colour) and
+    start (marker), with Wilson 95 % bars; (b) distinct certified non-zero minima of L-BFGS
+    against Q per start."""
+    from .figures import no_data_figure, plt
+
+    if t is None or not len(t):
+        return no_data_figure(
+            "The landscape as Q grows", "no data: the stage did not run\n(config key landscape.scaling.Q)"
+        )
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    opts = [o for o in ("lbfgs", "gd", "adam") if o in set(t["optimiser"])] + sorted(
+        set(t["optimiser"]) - {"lbfgs", "gd", "adam"}
+    )
+    starts = sorted(set(t["start"]))
+    markers = {"he": "o", "xavier": "s"}
+    n_lines = len(opts) * len(starts)
+    for i, opt in enumerate(opts):
+        for j, st in enumerate(starts):
+            g = t[(t["optimiser"] == opt) & (t["start"] == st)].sort_values("Q")
+            if not len(g):
+                continue
+            dx = 0.06 * ((i * len(starts) + j) - (n_lines - 1) / 2)  # side by side at each Q
+            p = g["p_zero"].to_numpy(float)
+            yerr = np.clip([p - g["wilson_lo"].to_numpy(float), g["wilson_hi"].to_numpy(float) - p], 0.0, None)
+            a.errorbar(
+                g["Q"].to_numpy(float) + dx,
+                p,
+                yerr=yerr,
+                color=f"C{i}",
+                marker=markers.get(st, "^"),
+                ls="-" if j == 0 else "--",
+                capsize=2,
+                lw=1.0,
+                ms=4,
+                label=f"{opt}, {st}",
+            )
+    qs = sorted(set(int(q) for q in t["Q"]))
+    a.set_xticks(qs)
+    a.set_ylim(-0.03, 1.03)
+    a.set_xlabel("Q (classes = width; L = Q hidden layers)")
+    a.set_ylabel("fraction of runs reaching zero cost")
+    n_runs = int(t["n"].max())
+    a.set_title(f"(a) random starts reaching C ≤ 1e-6 (≤ {n_runs} runs each; bars: Wilson 95 %)", fontsize=9)
+    a.legend(frameon=False, fontsize=7)
+    lb = t[t["optimiser"] == "lbfgs"]
+    for j, st in enumerate(starts):
+        g = lb[lb["start"] == st].sort_values("Q")
+        if len(g):
+            b.plot(
+                g["Q"], g["n_distinct_minima"], marker=markers.get(st, "^"), color=f"C{j + 3}", label=f"L-BFGS, {st}"
+            )
+    if len(lb) and "n_max_iter" in lb.columns:  # the uncertified share: end points stopped by the budget
+        share = lb.groupby("Q")[["n_max_iter", "n"]].sum()
+        b2 = b.twinx()
+        b2.plot(share.index, share["n_max_iter"] / share["n"], color="0.5", ls=":", marker=".", label="budget")
+        b2.set_ylim(-0.03, 1.03)
+        b2.set_ylabel("L-BFGS runs stopped by the iteration budget (dotted)", color="0.4", fontsize=8)
+    b.set_xticks(qs)
+    b.set_xlabel("Q")
+    b.set_ylabel("distinct certified non-zero minima")
+    b.set_title("(b) distinct certified non-zero local minima among L-BFGS end points", fontsize=9)
+    if len(lb):
+        b.legend(frameon=False, fontsize=7)
+    else:
+        b.text(0.5, 0.5, "L-BFGS not run", ha="center", va="center", transform=b.transAxes)
     fig.tight_layout()
     return fig

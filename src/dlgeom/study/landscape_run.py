@@ -1,9 +1,11 @@
-"""The landscape stage's runner and its command-line subcommand: on one dataset, optimiser runs from
+"""The landscape stage's runner and its command-line subcommands: on one dataset, optimiser runs from
 random and perturbed starts, end-point classification, Hessian spectra at the constructed minima,
 μ-paths and a 2D slice.  Returns plain rows for tables; a diverged run is a row with its status.
 
 :func:`register` adds ``landscape`` (one JSON per cell and start type, optionally the end points'
-parameter vectors as .npz); the tables, claims and figures are in :mod:`.landscape_report`.
+parameter vectors as .npz) and the scaling stage's ``landscape-scaling`` (one JSON per Q:
+:func:`run_landscape_scaling`), ``landscape-scaling-tables`` and ``landscape-scaling-figure``; the
+tables, claims and figures are in :mod:`.landscape_report`.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ..network import Network, cost
 from ..thresholds import OPTIMISER_ZERO, ZERO_COST
 from ..validation import DlgeomInputError, check_choice, check_int
 from . import STUDY_THETA0, stage_logger
-from .jobs import cell_key_from, job_seed, parse_cell_key, train_file
+from .jobs import OUT_DIR_HELP, cell_key_from, job_seed, parse_cell_key, train_file
 
 ENGINES = ("batched", "fused", "sequential")
 
@@ -352,6 +354,73 @@ def _groups(rows, keys):
     return out
 
 
+# ---- the landscape as Q grows --------------------------------------------------------------------
+
+SCALING_Q = (2, 8)  # the Q of the scaling stage: 2..8, the widths the compiled kernel runs
+SCALING_STARTS = ("he", "xavier")
+
+
+def scaling_cell_key(q: int, delta_ratio: float) -> str:
+    """The name of the scaling stage's dataset at ``q`` in its rows (a grid-cell style key)."""
+    return f"Q{int(q)}/thetaregular/r{float(delta_ratio)!r}"
+
+
+def run_landscape_scaling(
+    q: int,
+    delta_ratio: float = 0.1,
+    n_per_class: int = 60,
+    noise: str = "uniform",
+    runs: int = 128,
+    starts=SCALING_STARTS,
+    optimisers=("lbfgs", "gd", "adam"),
+    max_iter: int = 500,
+    seed=(0,),
+    engine: str = "batched",
+    batch: int = 256,
+    log=lambda msg: None,
+) -> dict:
+    """Random-start training at one Q of the scaling stage: data on a regular simplex (Q classes
+    in R^Q, ``n_per_class`` points each, drawn from ``SeedSequence(seed + [0])``), a network with
+    L = Q hidden layers, and the optimiser runs of :func:`run_landscape` (no local shape) from
+    ``SeedSequence(seed + [1, ...])``.  Returns the per-run rows (end-point category, certification
+    fields of L-BFGS end points) and the dataset's summary; the table is
+    :func:`dlgeom.study.landscape_report.scaling_table`."""
+    from ..synthetic import make_clustered
+
+    q = check_int(q, "Q", minimum=SCALING_Q[0], maximum=SCALING_Q[1])
+    seed = [int(x) for x in seed]
+    data = make_clustered(q, n_per_class=n_per_class, delta_ratio=delta_ratio, noise=noise, seed=seed + [0])
+    key = scaling_cell_key(q, delta_ratio)
+    out = run_landscape(
+        data,
+        q,
+        runs,
+        tuple(starts),
+        (),
+        tuple(optimisers),
+        max_iter,
+        seed + [1],
+        log,
+        shape=False,
+        cell_key=key,
+        engine=engine,
+        batch=batch,
+    )
+    return {
+        "cell": key,
+        "Q": q,
+        "L": q,
+        "delta_ratio": float(delta_ratio),
+        "n_per_class": int(n_per_class),
+        "noise": noise,
+        "runs": int(runs),
+        "max_iter": int(max_iter),
+        "engine": engine,
+        "data": {"N": data.n_points, "realised": data.meta["realised"], "seed": data.meta["seed"]},
+        "rows": out["rows"],
+    }
+
+
 # ---- command line ---------------------------------------------------------------------------------
 
 
@@ -432,7 +501,143 @@ def register(sub) -> dict:
     la.set_defaults(
         more_output_files=("endpoints",), seed_key=job_seed(lambda a: cell_key_from(a, "data"), "landscape")
     )
-    return {"landscape": _cmd_landscape}
+    _register_scaling(sub, fused_note)
+    return {
+        "landscape": _cmd_landscape,
+        "landscape-scaling": _cmd_scaling,
+        "landscape-scaling-tables": _cmd_scaling_tables,
+        "landscape-scaling-figure": _cmd_scaling_figure,
+    }
+
+
+def _register_scaling(sub, fused_note: str) -> None:
+    sc = sub.add_parser(
+        "landscape-scaling",
+        help="the landscape as Q grows: random-start training at one Q, regular simplex, L = Q (JSON)",
+        description="Draw data on a regular simplex with Q classes, train networks with L = Q hidden layers "
+        "from random starts with each optimiser, and record every run's end point (category, certification "
+        "of L-BFGS end points as local minima).",
+    )
+    sc.add_argument("--Q", type=int, required=True, help=f"number of classes, {SCALING_Q[0]}..{SCALING_Q[1]}")
+    sc.add_argument("--delta-ratio", type=float, default=0.1, help="δ-ratio r of the data, in (0, 10] (default 0.1)")
+    sc.add_argument("--n-per-class", type=int, default=60, help="training points per class, 2..10^6 (default 60)")
+    sc.add_argument("--noise", default="uniform", choices=["uniform", "gaussian", "anisotropic"], help="noise shape")
+    sc.add_argument("--runs", type=int, default=128, help="runs per start type and optimiser, 1..10000 (default 128)")
+    sc.add_argument("--starts", default="he,xavier", help="comma-separated: he, xavier")
+    sc.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
+    sc.add_argument("--max-iter", type=int, default=500, help="iterations per run, 1..10^6 (default 500)")
+    sc.add_argument("--engine", default="batched", choices=list(ENGINES), help="as for `dlgeom landscape`" + fused_note)
+    sc.add_argument("--batch", type=int, default=256, help="runs per batch (default 256)")
+    sc.add_argument("--seed", type=int_list, default=[0], help="seed prefix")
+    sc.add_argument("--out", required=True, help="output JSON")
+    sc.add_argument("--quiet", action="store_true")
+    sc.set_defaults(seed_key=job_seed(lambda a: f"landscape_scaling/Q{a.Q}", "landscape_scaling"))
+    t = sub.add_parser(
+        "landscape-scaling-tables",
+        help="landscape-scaling JSON files -> landscape_scaling.csv and scaling_claims.csv",
+    )
+    t.add_argument("--runs", nargs="*", default=None, help="the JSON files of `dlgeom landscape-scaling`")
+    t.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("tables"))
+    t.add_argument("--config-hash", default=None)
+    t.add_argument("--seed", type=int_list, default=None)
+    t.set_defaults(seed_key=job_seed(), check_inputs=("runs",), study_out_dir="tables")
+    f = sub.add_parser("landscape-scaling-figure", help="figure landscape_scaling (PNG + PDF)")
+    f.add_argument(
+        "--tables", default=None, help="directory with landscape_scaling.csv (default: the study's tables/ beside --out-dir)"
+    )
+    f.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("figures"))
+    f.add_argument("--config-hash", default=None)
+    f.add_argument("--seed", type=int_list, default=None)
+    f.set_defaults(seed_key=job_seed(), study_out_dir="figures")
+
+
+def _comma_choices(text: str, flag: str, allowed) -> list[str]:
+    items = [x for x in str(text).split(",") if x]
+    if not items:
+        raise DlgeomInputError(f"{flag}: give at least one of {', '.join(allowed)}")
+    for x in items:
+        if x not in allowed:
+            raise DlgeomInputError(f"{flag}: unknown value {x!r}; allowed: {', '.join(allowed)}")
+    if len(set(items)) != len(items):
+        raise DlgeomInputError(f"{flag}: a value is given twice in {text!r}")
+    return items
+
+
+def _cmd_scaling(args) -> dict:
+    from ..argtypes import check_json_out
+    from ..jsonutil import write_json
+    from ..landscape import OPTIMISERS
+    from ..validation import MAX_DRAWS, MAX_POINTS_PER_CLASS, check_float
+
+    check_json_out(args.out)
+    q = check_int(args.Q, "--Q", minimum=SCALING_Q[0], maximum=SCALING_Q[1])
+    check_float(args.delta_ratio, "--delta-ratio", low=0.0, high=10.0, low_open=True)
+    check_int(args.n_per_class, "--n-per-class", minimum=2, maximum=MAX_POINTS_PER_CLASS)
+    check_int(args.runs, "--runs", minimum=1, maximum=MAX_DRAWS)
+    check_int(args.max_iter, "--max-iter", minimum=1, maximum=10**6)
+    check_int(args.batch, "--batch", minimum=1, maximum=100000)
+    starts = _comma_choices(args.starts, "--starts", SCALING_STARTS)
+    opts = _comma_choices(args.optimisers, "--optimisers", OPTIMISERS)
+    if args.engine == "fused":
+        why = fused_unavailable(q, q)
+        if why:
+            raise DlgeomInputError(f"--engine: 'fused' cannot run here: {why}; 'batched' needs nothing compiled")
+    log = stage_logger(args.quiet)
+    t0 = time.perf_counter()
+    with np.errstate(all="ignore"):  # overflow in deep networks: non-finite values are data (statuses, NaN)
+        out = run_landscape_scaling(
+            q,
+            args.delta_ratio,
+            args.n_per_class,
+            args.noise,
+            args.runs,
+            starts,
+            opts,
+            args.max_iter,
+            args.seed,
+            args.engine,
+            args.batch,
+            log,
+        )
+    out["seed"] = list(args.seed)
+    write_json(out, args.out)
+    log(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s")
+    return {}
+
+
+def _cmd_scaling_tables(args) -> dict:
+    from ..argtypes import check_inputs_exist, check_out_dir
+    from .landscape_report import write_scaling_tables
+    from .provenance import write_provenance
+
+    paths = list(args.runs or [])
+    check_inputs_exist(paths, "--runs")
+    out_dir = check_out_dir(args.out_dir)
+    written = write_scaling_tables(paths, out_dir)
+    for path in written:
+        write_provenance(path, paths, "dlgeom landscape-scaling-tables", args.config_hash, args.seed)
+    print(f"wrote {len(written)} tables to {out_dir}")
+    return {}
+
+
+def _cmd_scaling_figure(args) -> dict:
+    from pathlib import Path
+
+    from .figures import save_figure
+    from .landscape_report import fig_landscape_scaling, read_scaling_table
+    from .provenance import write_provenance
+
+    tables = args.tables if args.tables is not None else Path(args.out_dir).parent / "tables"
+    table = Path(tables) / "landscape_scaling.csv"
+    if not table.is_file():
+        raise DlgeomInputError(f"--tables: {table} does not exist; run dlgeom landscape-scaling-tables first")
+    out_dir = Path(args.out_dir)
+    if not out_dir.is_dir():
+        raise DlgeomInputError(f"--out-dir: directory {str(out_dir)!r} does not exist")
+    for p in save_figure(fig_landscape_scaling(read_scaling_table(table)), out_dir / "landscape_scaling"):
+        write_provenance(p, [table], "dlgeom landscape-scaling-figure", args.config_hash, args.seed)
+    print(f"wrote {out_dir / 'landscape_scaling'}.png and .pdf")
+    return {}
 
 
 def _cmd_landscape(args) -> dict:

@@ -90,6 +90,13 @@ def stage_settings(cfg: dict) -> dict[str, dict]:
             "no_shape": True,
         },
         "landscape_shape": {"base_seed": seed, "zero_cost": zero, "starts": []},
+        "landscape_scaling": {
+            "base_seed": seed,
+            **_pick(cfg, "n_per_class", "noise"),
+            **{k: v for k, v in cfg["landscape"]["scaling"].items() if k != "Q"},
+            "engine": cfg["landscape"]["engine"],
+        },
+        "landscape_scaling_tables": {"base_seed": seed},
         "aggregate": {"base_seed": seed, "zero_cost": zero},
         "figures": {"base_seed": seed, "zero_cost": zero, **cfg["figures"]},
     }

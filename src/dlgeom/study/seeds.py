@@ -17,6 +17,7 @@ __all__ = ["SEED_STREAMS", "seed_list", "stream"]
 SEED_STREAMS: dict[str, int] = {
     "cell_data": 1000,  # a grid cell's synthetic data, constructions and probes
     "landscape": 2000,  # a landscape cell's starts, runs and probes
+    "landscape_scaling": 2001,  # the landscape as Q grows: data and runs per Q (keys "landscape_scaling/Q<Q>")
     "robustness": 3000,  # the robustness axes' replicates (key "robustness")
     "collapse": 3000,  # the collapse stage's escape tests (keys: grid cells)
     "realdata": 3001,  # the bundled real data sets' splits and sweeps (key "realdata")

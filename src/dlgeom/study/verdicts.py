@@ -155,6 +155,12 @@ CATALOGUE: dict[str, Entry] = {
         "Thm 2.3 vs training",
         stage="landscape",
     ),
+    "landscape_scaling": _f(
+        "Random-start training on a regular simplex with L = Q as Q grows: the fraction of runs reaching "
+        "zero cost per optimiser and start (Wilson 95 %), and the number of distinct certified non-zero minima",
+        "Thm 2.3 vs training, Q = 2..8; docs/claims.md",
+        stage="landscape",
+    ),
     "training_levels": _f(
         "Where the non-zero end points of training sit (pattern levels (2.85), class-merging levels, elsewhere)",
         "Thm 2.4-2.5 vs training",
