@@ -83,6 +83,47 @@ def _theta_sentence(rob_summary: pd.DataFrame | None) -> str:
     )
 
 
+_OPT_NAMES = {"lbfgs": "L-BFGS", "gd": "GD", "adam": "Adam"}
+
+
+def _pct(x: float) -> str:
+    if x == 0:
+        return "0 %"
+    return f"{100 * x:.1f} %" if x < 0.1 else f"{100 * x:.0f} %"
+
+
+def _scaling_sentence(t: pd.DataFrame | None) -> str:
+    """One line from landscape_scaling.csv: the optimiser with the highest zero-cost fraction at the
+    smallest Q (pooled over the start types), that fraction and the one at the largest Q with its
+    Wilson upper bound, and the highest fraction of the other optimisers at any Q."""
+    need = {"Q", "optimiser", "n", "k_zero"}
+    if t is None or not len(t) or not need <= set(t.columns):
+        return "The landscape as Q grows: n/a."
+    from ..landscape import wilson_interval
+
+    g = t.groupby(["optimiser", "Q"], sort=True)[["n", "k_zero"]].sum().reset_index()
+    g["p"] = g["k_zero"] / g["n"]
+    q0, q1 = int(g["Q"].min()), int(g["Q"].max())
+    order = {k: i for i, k in enumerate(_OPT_NAMES)}
+    first = g[g["Q"] == q0].sort_values("optimiser", key=lambda s: s.map(lambda o: order.get(o, len(order))))
+    best = first.loc[first["p"].idxmax(), "optimiser"]
+    mine = g[g["optimiser"] == best].set_index("Q")
+    k1, n1 = int(mine.loc[q1, "k_zero"]), int(mine.loc[q1, "n"])
+    name = _OPT_NAMES.get(best, best)
+    line = (
+        f"The landscape as Q grows (regular simplex, L = Q hidden layers, random starts): {name} reaches zero "
+        f"cost in {_pct(mine.loc[q0, 'p'])} of runs at Q = {q0} and in {_pct(k1 / n1)} at Q = {q1} (Wilson 95 % "
+        f"upper bound {_pct(wilson_interval(k1, n1)[1])})"
+    )
+    others = g[g["optimiser"] != best]
+    if len(others):
+        names = " and ".join(
+            _OPT_NAMES.get(o, o) for o in sorted(set(others["optimiser"]), key=lambda o: order.get(o, 9))
+        )
+        line += f"; {names}: at most {_pct(others['p'].max())} at any Q"
+    return line + "."
+
+
 def _two(x) -> str:
     return "n/a" if pd.isna(x) else f"{float(x):.2f}"
 
@@ -139,6 +180,7 @@ def headline(tables_dir) -> str:
     lines = [f"* {_claims_sentence(claims)}"]
     lines += [f"* {s}" for s in _box_sentences(cons)]
     lines.append(f"* {_theta_sentence(_read(t, 'robustness_summary'))}")
+    lines.append(f"* {_scaling_sentence(_read(t, 'landscape_scaling'))}")
     lines += ["", *_realdata_table(_read(t, "realdata_summary"))]
     return "\n".join(lines) + "\n"
 

@@ -205,6 +205,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
     "robustness_claims": ("The claims and findings of the robustness stage (rows of claims.csv).", _CLAIMS),
     "beyond_claims": ("The claims and findings of the beyond-the-paper stage (rows of claims.csv).", _CLAIMS),
     "collapse_claims": ("The findings of the neural-collapse stage (rows of claims.csv).", _CLAIMS),
+    "scaling_claims": ("The finding of the landscape-as-Q-grows stage (a row of claims.csv).", _CLAIMS),
     "constructions": (
         "One row per (cell, replicate, L): the global construction at the default μ, its μ-boxes, "
         "assumptions and accuracy. kind: `synthetic` or `user`.",
@@ -438,6 +439,35 @@ TABLES: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
             ("hess_n_nonzero", "non-zero Hessian eigenvalues there (rank of the positive part)"),
             ("hess_outlier_gap", None),
             ("dead_units", "dead hidden units of the representative end point"),
+        ],
+    ),
+    "landscape_scaling": (
+        "The landscape as Q grows (config key `landscape.scaling`): per (Q, optimiser, start type), random-start "
+        "training of a network with L = Q hidden layers on data around a regular simplex with Q classes "
+        "(replicate 0, the study's n_per_class and noise, δ-ratio `landscape.scaling.delta_ratio`).",
+        [
+            ("Q", "number of classes (= input width = hidden width = hidden layers L of the network)"),
+            ("optimiser", None),
+            ("start", "random start type: `he` or `xavier`"),
+            ("n", "runs of the group"),
+            ("k_zero", "runs whose end point has zero cost (C ≤ 1e-6, category `zero`)"),
+            ("p_zero", "k_zero / n"),
+            ("wilson_lo", "lower end of the 95 % Wilson interval of p_zero"),
+            ("wilson_hi", "upper end of the 95 % Wilson interval of p_zero"),
+            (
+                "n_distinct_minima",
+                "distinct certified non-zero local minima among the group's end points, by the rule of "
+                "landscape_minima: an L-BFGS end point with C > 1e-6 that stopped before its iteration budget is "
+                "certified when no descent is found along random directions (radii 1e-8..1e-3) and it is either "
+                "stationary (gradient norm ≤ 1e-6) with no negative Hessian eigenvalue or on a ReLU kink; certified "
+                "end points with the same collapse structure and cost equal to 1e-6 (relative) are one minimum. "
+                "Empty for GD and Adam, whose end points are not certified",
+            ),
+            (
+                "n_max_iter",
+                "runs stopped by the iteration budget `landscape.scaling.max_iter` (not converged); an L-BFGS end "
+                "point stopped there is not certified, so n_distinct_minima counts only among the others",
+            ),
         ],
     ),
     "landscape_paths": (
