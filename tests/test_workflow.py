@@ -269,7 +269,10 @@ def test_tiny_study_is_reproducible(tiny_study, tmp_path):
         assert again[key] == first[key]
     cells = sorted(str(p) for p in (res / "cells").rglob("*.json"))
     land = sorted(str(p) for p in (res / "landscape").rglob("*.json"))
-    extra = [str(res / "tables" / f) for f in ("robustness_claims.csv", "beyond_claims.csv", "collapse_claims.csv")]
+    extra = [
+        str(res / "tables" / f)
+        for f in ("robustness_claims.csv", "beyond_claims.csv", "collapse_claims.csv", "scaling_claims.csv")
+    ]
     assert (
         main(
             [
@@ -325,6 +328,22 @@ def test_tiny_study_landscape(tiny_study):
     assert c.loc["zero_modes", "verdict"] == "finding" and c.loc["zero_modes", "n_cases"] == 2
     assert c.loc["flat_directions", "verdict"] == "holds"
     assert "landscape_runs.png" in {p.name for p in (tiny_study / "results" / "tiny" / "figures").iterdir()}
+
+
+def test_tiny_study_landscape_scaling(tiny_study):
+    """The landscape as Q grows: one row per configured (Q, optimiser, start), counts that add up
+    to the configured runs, its finding in the claims table, and the figure."""
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())["landscape"]["scaling"]
+    res = tiny_study / "results" / "tiny"
+    t = pd.read_csv(res / "tables" / "landscape_scaling.csv")
+    assert len(t) == len(cfg["Q"]) * len(cfg["optimisers"]) * len(cfg["starts"])
+    assert set(t["Q"]) == set(cfg["Q"]) and (t["n"] == cfg["runs"]).all()
+    assert ((t["wilson_lo"] <= t["p_zero"]) & (t["p_zero"] <= t["wilson_hi"])).all()
+    finding = _claims(tiny_study).loc["landscape_scaling"]
+    assert finding["kind"] == "finding" and finding["n_cases"] == len(t)
+    assert finding["n_counter"] == int((t["k_zero"] == 0).sum())
+    for ext in ("png", "pdf"):
+        assert (res / "figures" / f"landscape_scaling.{ext}").stat().st_size > 0
 
 
 def test_tiny_study_collapse(tiny_study, tmp_path):
