@@ -543,7 +543,9 @@ def _register_scaling(sub, fused_note: str) -> None:
     t.set_defaults(seed_key=job_seed(), check_inputs=("runs",), study_out_dir="tables")
     f = sub.add_parser("landscape-scaling-figure", help="figure landscape_scaling (PNG + PDF)")
     f.add_argument(
-        "--tables", default=None, help="directory with landscape_scaling.csv (default: the study's tables/ beside --out-dir)"
+        "--tables",
+        default=None,
+        help="directory with landscape_scaling.csv (default: the study's tables/ beside --out-dir)",
     )
     f.add_argument("--out-dir", required=True, help=OUT_DIR_HELP.format("figures"))
     f.add_argument("--config-hash", default=None)
