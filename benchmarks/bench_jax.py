@@ -22,7 +22,7 @@ largest difference between end points.
 JAX and optax are installed by hand for this benchmark only (``pip install jax optax``), never a
 dependency of the study or the tests.
 
-    python benchmarks/bench_jax.py [--runs 64 256] [--quick] [--out results/benchmarks/jax.json]
+    python benchmarks/bench_jax.py [--runs 64 256] [--paper-runs 64] [--quick] [--out results/benchmarks/jax.json]
 """
 
 from __future__ import annotations
@@ -220,6 +220,13 @@ def run_case(name, key, n_per_class, L, max_iter, n_runs, engine):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, nargs="+", default=[64, 256], help="batch sizes (default 64 256)")
+    ap.add_argument(
+        "--paper-runs",
+        type=int,
+        nargs="*",
+        default=None,
+        help="batch sizes of the paper batch (default: as --runs; none: skip it, JAX L-BFGS takes minutes there)",
+    )
     ap.add_argument("--quick", action="store_true", help="16 runs and a tenth of the iterations (a smoke run)")
     ap.add_argument("--out", default=None, help="also write the rows to this JSON file")
     args = ap.parse_args()
@@ -231,8 +238,10 @@ def main():
     rows = []
     for name, (key, n, L, max_iter) in CASES.items():
         engine = "numpy" if fused_unavailable(int(key[1]), L) else "fused"
-        runs, mi = ([16], max(10, max_iter // 10)) if args.quick else (args.runs, max_iter)
-        rows += run_case(name, key, n, L, mi, runs, engine)
+        sizes = args.paper_runs if name == "paper batch" and args.paper_runs is not None else args.runs
+        runs, mi = ([16], max(10, max_iter // 10)) if args.quick else (sizes, max_iter)
+        if runs:
+            rows += run_case(name, key, n, L, mi, runs, engine)
     ratios = {o: [r["engine_over_jax"] for r in rows if r["optimiser"] == o] for o in ("gd", "adam", "lbfgs")}
     for o, v in ratios.items():
         print(f"{o:<6} engine / JAX: {min(v):.1f}-{max(v):.1f}x (median {float(np.median(v)):.1f}x)")
