@@ -77,6 +77,28 @@ def test_headline_numbers(tmp_path):
     assert "last λ with zero cost (refined)" in md and "λ where zero cost stops" not in md
 
 
+def test_headline_minima_line_counts_dead_units_and_q2_outliers(tmp_path):
+    t = _tables(tmp_path)
+    # five minima: Q = 2 and 3; dead units 0/2/0/1/3; Hessian outliers 4 (= Q²), 3, none, 9 (= Q²), 8
+    pd.DataFrame(
+        {
+            "Q": [2, 2, 3, 3, 3],
+            "dead_units": [0, 2, 0, 1, 3],
+            "hess_n_outliers": [4, 3, None, 9, 8],
+        }
+    ).to_csv(t / "landscape_minima.csv", index=False)
+    m = pd.read_csv(t / "landscape_minima.csv")
+    alive = sum(int(d) == 0 for d in m["dead_units"])
+    defined = [(q, h) for q, h in zip(m["Q"], m["hess_n_outliers"]) if h == h]  # NaN != NaN
+    q2 = sum(int(h) == q * q for q, h in defined)
+    assert (alive, len(defined), q2) == (2, 4, 2)
+    md = headline(t)
+    assert f"Of 5 distinct certified non-zero minima of L-BFGS, {5 - alive} have a dead unit" in md
+    assert f"and {alive} have none; {q2} of the {len(defined)} with a defined Hessian have exactly Q²" in md
+    pd.DataFrame({"Q": [2], "cost": [0.5]}).to_csv(t / "landscape_minima.csv", index=False)  # an older study
+    assert "the Q² Hessian outliers: n/a." in headline(t)
+
+
 def test_headline_realdata_with_columns_of_an_older_study(tmp_path):
     t = _tables(tmp_path)
     s = pd.read_csv(t / "realdata_summary.csv").rename(columns={"acc_best_at_lambda1": "acc_best_at_max"})

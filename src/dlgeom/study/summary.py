@@ -124,6 +124,24 @@ def _scaling_sentence(t: pd.DataFrame | None) -> str:
     return line + "."
 
 
+def _minima_sentence(m: pd.DataFrame | None) -> str:
+    """One line from landscape_minima.csv: how many distinct certified non-zero minima have no
+    dead unit (hidden units inactive on all data explain the others, as in shallow networks), and
+    how many of those with a defined Hessian have exactly Q² outliers, as the constructed minimiser."""
+    need = {"Q", "dead_units", "hess_n_outliers"}
+    if m is None or not len(m) or not need <= set(m.columns):
+        return "Certified non-zero minima against the dead-unit picture and the Q² Hessian outliers: n/a."
+    alive = int((m["dead_units"] == 0).sum())
+    hess = m[m["hess_n_outliers"].notna()]
+    q2 = int((hess["hess_n_outliers"] == hess["Q"] ** 2).sum())
+    return (
+        f"Of {len(m)} distinct certified non-zero minima of L-BFGS, {len(m) - alive} have a dead unit (a hidden "
+        f"unit inactive on all data, the only source of bad minima in shallow networks) and {alive} have none; "
+        f"{q2} of the {len(hess)} with a defined Hessian have exactly Q² outlier eigenvalues, as the constructed "
+        "minimiser has."
+    )
+
+
 def _two(x) -> str:
     return "n/a" if pd.isna(x) else f"{float(x):.2f}"
 
@@ -181,6 +199,7 @@ def headline(tables_dir) -> str:
     lines += [f"* {s}" for s in _box_sentences(cons)]
     lines.append(f"* {_theta_sentence(_read(t, 'robustness_summary'))}")
     lines.append(f"* {_scaling_sentence(_read(t, 'landscape_scaling'))}")
+    lines.append(f"* {_minima_sentence(_read(t, 'landscape_minima'))}")
     lines += ["", *_realdata_table(_read(t, "realdata_summary"))]
     return "\n".join(lines) + "\n"
 
