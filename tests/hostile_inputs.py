@@ -368,6 +368,20 @@ def tries() -> list[tuple[str, str, list[str]]]:
     # a grid cell's data from its key: no grid settings, a key that is no cell, an output that is no manifest
     add("sizes and values", "cell-data:no settings", "cell-data", "--cell-key", "Q3/thetaregular/r0.1", "--out", o)
     add("sizes and values", "cell-data:bad key", "cell-data", "--cell-key", "Q3/r0.1", "--out", "{ws}/manifest.json")
+    # the same inside the cell job (--make-data): the data path must be the manifest to write, the key a cell
+    add("sizes and values", "cell:make-data no manifest", "cell", "--data", "{ws}/cell", "--out", o, "--make-data")
+    add(
+        "sizes and values",
+        "cell:make-data bad key",
+        "cell",
+        "--cell-key",
+        "Q3/r0.1",
+        "--data",
+        "{ws}/manifest.json",
+        "--out",
+        o,
+        "--make-data",
+    )
     c = "{ws}/cell"
     for args, cid in (
         (["--layers-offsets", -1], "offset -1"),

@@ -89,6 +89,23 @@ def test_the_pinned_kernel_and_dispatch_run_in_this_process():
         assert cpu_pin.numpy_dispatch() == ["X86_V3"]
 
 
+def test_the_numpy_version_read_without_importing_it_is_the_installed_one(tmp_path, monkeypatch):
+    import importlib.machinery
+    import importlib.util
+    from importlib import metadata
+
+    assert cpu_pin._numpy_version() == metadata.version("numpy")
+    # a numpy whose version.py cannot be read: the package metadata answers
+    fake = tmp_path / "numpy"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    spec = importlib.machinery.ModuleSpec("numpy", None, origin=str(fake / "__init__.py"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec if name == "numpy" else None)
+    assert cpu_pin._numpy_version() == metadata.version("numpy")
+    (fake / "version.py").write_text('version: str = "2.3.1"\n')
+    assert cpu_pin._numpy_version() == "2.3.1" and not cpu_pin._numpy_knows_x86_v3()
+
+
 @needs_pin
 def test_provenance_records_the_kernel_not_the_machine():
     from dlgeom.study.provenance import environment

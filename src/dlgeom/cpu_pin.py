@@ -57,13 +57,35 @@ def can_pin(machine: str | None = None, flags: frozenset[str] | None = None) -> 
     return all(f in flags for f in REQUIRED_FLAGS)
 
 
-def _numpy_knows_x86_v3() -> bool:
-    """numpy ≥ 2.4 names its dispatch levels X86_V3/X86_V4; older numpy would warn on the name."""
+def _numpy_version() -> str | None:
+    """The installed numpy's version without importing numpy: its ``numpy/version.py`` (read as
+    text; importing ``importlib.metadata`` costs every job a tenth of its start-up), else the
+    package metadata."""
+    import importlib.util
+    import re
+
+    try:
+        spec = importlib.util.find_spec("numpy")
+        if spec is not None and spec.origin:
+            with open(os.path.join(os.path.dirname(spec.origin), "version.py"), encoding="utf-8") as fh:
+                m = re.search(r"""^version(?:\s*:\s*str)?\s*=\s*["']([^"']+)["']""", fh.read(), re.M)
+            if m:
+                return m.group(1)
+    except (OSError, ImportError, ValueError):
+        pass
     from importlib import metadata
 
     try:
-        major, minor = (int(p) for p in metadata.version("numpy").split(".")[:2])
-    except (metadata.PackageNotFoundError, ValueError):
+        return metadata.version("numpy")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _numpy_knows_x86_v3() -> bool:
+    """numpy ≥ 2.4 names its dispatch levels X86_V3/X86_V4; older numpy would warn on the name."""
+    try:
+        major, minor = (int(p) for p in (_numpy_version() or "").split(".")[:2])
+    except ValueError:
         return False
     return (major, minor) >= (2, 4)
 

@@ -13,6 +13,7 @@ imported by the handlers only, so building the parser stays cheap.
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
@@ -111,6 +112,15 @@ def register(sub) -> dict:
         default=STUDY_THETA0,
         help="angle margin θ_0: 'open_box' (default: the smallest θ_0 that opens the μ-box [P 4.24]), "
         "'midpoint' or a number",
+    )
+    ce.add_argument(
+        "--make-data",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DATA",
+        help="first write the cell's datasets beside the --data manifest, as `dlgeom cell-data` does (DATA: a user "
+        "cell's data file): one process for both steps",
     )
     ce.add_argument("--out", required=True, help="output JSON")
     ce.add_argument("--quiet", action="store_true")
@@ -229,6 +239,15 @@ def _cmd_cell(args) -> dict:
                 f"--patterns-engine: 'fused' cannot run here: {why}; 'batched' and 'sequential' need nothing compiled"
             )
     args.cell_key = cell_key_from(args, "data_dir")
+    if args.make_data is not None:
+        if Path(args.data_dir).name != "manifest.json":
+            raise DlgeomInputError(
+                f"--data: with --make-data, the cell's manifest.json to write; got {args.data_dir!r}"
+            )
+        made = argparse.Namespace(
+            out=args.data_dir, data=args.make_data or None, settings=args.settings, cell_key=args.cell_key
+        )
+        _cmd_cell_data(made)
     if Path(args.data_dir).name == "manifest.json":
         args.data_dir = str(Path(args.data_dir).parent)
     read_manifest(args.data_dir)
