@@ -25,10 +25,9 @@ from dlgeom.realdata import (
     prepare_user,
     project,
     shrink_pair,
-    shrink_sweep,
     stratified_split,
-    zero_at,
 )
+from dlgeom.study.measurements import shrink_sweep, zero_at
 from dlgeom.study.table_columns import column_names
 from dlgeom.validation import DlgeomInputError
 

@@ -18,13 +18,12 @@ from dlgeom.construct import collapse_thresholds
 from dlgeom.robustness import (
     flip_labels,
     imbalance_counts,
-    make_point,
-    measure_point,
     mu_candidates,
     near_singular_means,
     search_mu,
     with_means,
 )
+from dlgeom.study.measurements import make_point, measure_point
 from dlgeom.study.robustness_axes import AXES, parse_axis_value, point_params
 from dlgeom.validation import DlgeomInputError
 

@@ -26,10 +26,11 @@ on the training part only and applied to both parts.
   (unsupervised: the class means may come out nearly affinely dependent; cond is reported).
 * ``'none'``: use the features as they are (they must be Q columns).
 
-Shrink sweep (:func:`shrink_sweep`): x ← x̄_j + λ(x − x̄_j) with the *training* class means, on
-the training and the test part (test points move towards the training mean of their class), for
-λ on a grid in [0, 1].  The class means are unchanged, δ scales by λ, so r(λ) = λ r(1) exactly and
-θ_*(λ) increases with λ: :func:`assumption_lambdas` gives the exact λ where A2 and A3 stop holding.
+Shrink (:func:`shrink_pair`): x ← x̄_j + λ(x − x̄_j) with the *training* class means, on the
+training and the test part (test points move towards the training mean of their class).  The class
+means are unchanged, δ scales by λ, so r(λ) = λ r(1) exactly and θ_*(λ) increases with λ:
+:func:`assumption_lambdas` gives the exact λ where A2 and A3 stop holding.  The study's sweep over
+λ on a grid in [0, 1] is :func:`dlgeom.study.measurements.shrink_sweep`.
 """
 
 from __future__ import annotations
@@ -39,14 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from .data import Dataset, read_feature_csv, read_npz
-from .geometry import A3_LIMIT, class_means, cone_angles, geometry, noise_radius
-from .jsonutil import jsonable
-from .robustness import (
-    clusteredness,
-    measure_point,
-    search_mu,
-)
-from .thresholds import ZERO_COST
+from .geometry import A3_LIMIT, class_means, cone_angles, noise_radius
+from .robustness import clusteredness
 from .validation import (
     SINGULAR_COND,
     DlgeomInputError,
@@ -69,9 +64,7 @@ __all__ = [
     "prepare_user",
     "project",
     "shrink_pair",
-    "shrink_sweep",
     "stratified_split",
-    "zero_at",
 ]
 
 REAL_DATASETS = ("iris", "wine", "breast_cancer", "digits")
@@ -328,7 +321,7 @@ def prepare_user(
     return prepare(X, y, meta, projection, test_fraction, seed, max_train)
 
 
-# ---- the shrink sweep --------------------------------------------------------------------------
+# ---- the shrink ------------------------------------------------------------------------------
 
 
 def shrink_pair(train: Dataset, test: Dataset, lam: float) -> tuple[Dataset, Dataset]:
@@ -387,32 +380,6 @@ def assumption_lambdas(train: Dataset) -> dict:
     }
 
 
-def zero_at(
-    train: Dataset,
-    lam: float,
-    L: int | None = None,
-    zero_cost: float = ZERO_COST,
-    n_line: int = 9,
-    n_random: int = 16,
-    seed=(0,),
-) -> bool:
-    """Does any searched μ give zero cost at shrink λ (training data only; no baselines)?"""
-    from .construct import construct_global
-    from .network import cost
-
-    tr, _ = shrink_pair(train, train, lam)
-    try:
-        with np.errstate(all="ignore"):
-            geom = geometry(tr, "open_box")
-        if not geom.cond_xred < SINGULAR_COND:
-            return False
-        if cost(construct_global(tr, L, geom=geom).network, tr) <= zero_cost:
-            return True
-        return bool(search_mu(tr, geom, L, zero_cost, n_line, n_random, seed)["reaches_zero"])
-    except (DlgeomInputError, np.linalg.LinAlgError, FloatingPointError, ValueError):
-        return False
-
-
 def largest_prefix(lambdas, ok) -> float:
     """The largest grid λ such that ``ok`` holds at every grid λ' ≤ λ (NaN if it fails at the
     smallest)."""
@@ -423,74 +390,3 @@ def largest_prefix(lambdas, ok) -> float:
             break
         best = float(lambdas[k])
     return best
-
-
-def shrink_sweep(
-    train: Dataset,
-    test: Dataset,
-    lambdas,
-    L: int | None = None,
-    zero_cost: float = ZERO_COST,
-    n_line: int = 9,
-    n_random: int = 16,
-    seed=(0,),
-    refine_steps: int = 6,
-    log=lambda msg: None,
-) -> tuple[list[dict], dict]:
-    """:func:`dlgeom.robustness.measure_point` at every λ, and the thresholds.
-
-    Summary: the exact λ_A2, λ_A3 and λ_assumptions (:func:`assumption_lambdas`); on the grid,
-    the largest λ such that every grid λ' ≤ λ has the assumptions holding / zero cost at the
-    default μ / zero cost at some μ (``lambda_*_grid``); ``lambda_zero_any_refined``: bisection
-    (``refine_steps`` halvings, :func:`zero_at`) between that grid λ and the next grid λ, the
-    last λ found with zero cost, and ``lambda_zero_any_lost`` the first λ found without it (the
-    bracket's upper end; reaching zero need not be monotone in λ: this is *a* crossing inside that
-    bracket).  ``zero_any_extent``: 'never' (no zero cost at the smallest grid λ; the λ_zero values
-    are NaN), 'lost_in_sweep' (zero cost is lost between ``lambda_zero_any_refined`` and
-    ``lambda_zero_any_lost``) or 'whole_sweep' (zero cost at every grid λ: the refined value is
-    the largest grid λ, a lower bound, and ``lambda_zero_any_lost`` is NaN).  The μ search uses the
-    same seed at every λ.
-    """
-    lambdas = np.array([check_float(v, "lambdas", low=0.0) for v in lambdas], dtype=np.float64)
-    if lambdas.size == 0:
-        raise DlgeomInputError("lambdas: give at least one λ >= 0")
-    if np.unique(lambdas).size != lambdas.size:
-        raise DlgeomInputError("lambdas: values must be distinct")
-    refine_steps = check_int(refine_steps, "refine_steps", minimum=0)
-    seed = _seed_list(seed)
-    rows = []
-    for lam in np.sort(lambdas):
-        tr, te = shrink_pair(train, test, float(lam))
-        row = {"lambda": float(lam), **measure_point(tr, te, L, zero_cost, n_line, n_random, seed)}
-        rows.append(row)
-        log(
-            f"lambda={lam:g}: all_hold={row.get('all_hold')} C_default={row['cost_default']:.3g} "
-            f"C_best={row['cost_best']:.3g} acc={row['acc_metric']:.3f} status={row['status']}"
-        )
-    lam_sorted = np.array([r["lambda"] for r in rows])
-    ok = lambda key: [bool(r.get(key, False)) and r["status"] == "ok" for r in rows]
-    summary = {
-        **assumption_lambdas(train),
-        "lambda_assumptions_grid": largest_prefix(lam_sorted, [bool(r.get("all_hold", False)) for r in rows]),
-        "lambda_zero_default_grid": largest_prefix(lam_sorted, ok("reaches_zero_default")),
-        "lambda_zero_any_grid": largest_prefix(lam_sorted, ok("reaches_zero_any")),
-        "lambda_exact_default_grid": largest_prefix(lam_sorted, ok("exact_default")),
-    }
-    lo = summary["lambda_zero_any_grid"]
-    refined, lost = lo, float("nan")
-    above = lam_sorted[lam_sorted > lo] if np.isfinite(lo) else lam_sorted[:0]
-    if above.size:
-        a, b = lo, float(above.min())
-        for _ in range(refine_steps):
-            mid = 0.5 * (a + b)
-            if zero_at(train, mid, L, zero_cost, n_line, n_random, seed):
-                a = mid
-            else:
-                b = mid
-        refined, lost = a, b
-    summary["lambda_zero_any_refined"] = refined
-    summary["lambda_zero_any_lost"] = lost
-    summary["zero_any_extent"] = (
-        "never" if not np.isfinite(lo) else "lost_in_sweep" if np.isfinite(lost) else "whole_sweep"
-    )
-    return rows, jsonable(summary)

@@ -1,11 +1,12 @@
-"""Robustness beyond the paper's assumptions: perturbations of clustered data and the
-measurements made at every point of a robustness axis.
+"""Robustness beyond the paper's assumptions: perturbations of clustered data, the μ search and
+the baselines.
 
 The paper's assumptions (A1 X^red invertible, A2 r < 1/4, A3 θ_* < π) are sufficient
 conditions.  This module moves data away from them one factor at a time and measures, at every
 point, which assumptions hold and by what margin, whether the construction reaches zero cost at
 the default μ, whether *any* μ does (:func:`search_mu`), and the held-out accuracy of the
-induced-metric classifier against simple baselines.
+induced-metric classifier against simple baselines (:func:`baseline_accuracies`).  The study's
+measurement of one point, with its defaults, is :func:`dlgeom.study.measurements.measure_point`.
 
 Perturbations (each records what it realised in ``meta``):
 
@@ -42,22 +43,18 @@ import numpy as np
 
 from .construct import (
     collapse_thresholds,
-    construct_global,
     construct_pattern,
     hidden_network,
     output_lstsq,
 )
 from .data import Dataset
 from .geometry import (
-    assumptions,
     class_means,
     geometry,
 )
 from .network import cost
-from .synthetic import make_clustered
 from .thresholds import OPTIMISER_ZERO, ZERO_COST
 from .validation import (
-    SINGULAR_COND,
     DlgeomInputError,
     check_choice,
     check_float,
@@ -70,8 +67,6 @@ __all__ = [
     "curation_check",
     "flip_labels",
     "imbalance_counts",
-    "make_point",
-    "measure_point",
     "mu_candidates",
     "near_singular_means",
     "optimiser_comparison",
@@ -289,162 +284,6 @@ def curation_check(con, data: Dataset, rel_tol: float = 1e-9) -> tuple[float, bo
     return spread, bool(spread <= rel_tol and independent)
 
 
-# ---- one point --------------------------------------------------------------------------------
-
-_NAN_KEYS = (
-    "cost_default",
-    "cost_default_affine",
-    "cost_best",
-    "frac_zero_search",
-    "acc_metric",
-    "acc_best",
-    "acc_train_metric",
-    "mu_default_mean",
-    "threshold_max",
-)
-
-
-def measure_point(
-    train: Dataset,
-    test: Dataset,
-    L: int | None = None,
-    zero_cost: float = ZERO_COST,
-    n_line: int = 9,
-    n_random: int = 16,
-    seed=0,
-    theta0="open_box",
-) -> dict:
-    """Every measurement of one robustness point, as plain values.
-
-    ``theta0``: θ_0 or its rule (:func:`dlgeom.geometry.geometry`); the study uses the paper's
-    'open_box' (the smallest θ_0 that opens the μ-box).
-
-    Assumptions and margins (r, 1/4 − r, θ_*, π − θ_*, cond(X^red)); clusteredness; the global
-    construction at the default μ (paper's output layer, and least squares with bias); the μ
-    search (:func:`search_mu`); whether the curation is exact (:func:`curation_check`: every class
-    on one point, so that C = 0 in exact arithmetic and a computed C > ``zero_cost`` is rounding);
-    held-out accuracy against the nearest class mean and logistic regression of: the induced-metric
-    classifier at the default μ (``acc_metric``: truncate, then the nearest apex p_j in the metric
-    |Y X^red[μ]^{-1}(x − x')|, [P 2.61-2.68]) and the best-μ network's own rule argmin_j |f(x) − y_j|
-    (``acc_best``; the same rule as the metric one when every class is curated to its apex, and the
-    right one beyond the assumptions, where a class may be curated to another point).  ``status`` is 'ok',
-    'singular_xred' (cond(X^red) ≥ 1e12: no construction, costs NaN) or 'numerical: …'; a
-    numerical failure never raises.
-    """
-    from .classifier import (  # imports scikit-learn: only when measuring
-        predict_metric,
-        predict_network,
-    )
-
-    if not isinstance(train, Dataset) or not isinstance(test, Dataset):
-        raise DlgeomInputError("train/test: expected dlgeom.Dataset objects")
-    q = train.n_classes
-    if test.n_classes != q:
-        raise DlgeomInputError(f"test: has Q = {test.n_classes}, the training data Q = {q}")
-    L = q if L is None else check_int(L, "L", minimum=q)
-    zero_cost = check_float(zero_cost, "zero_cost", low=0.0, low_open=True)
-    row = {
-        "Q": q,
-        "L": L,
-        "N": train.n_points,
-        "N_test": test.n_points,
-        "n_min_class": int(train.counts.min()),
-        "n_max_class": int(train.counts.max()),
-        **{k: float("nan") for k in _NAN_KEYS},
-        "reaches_zero_default": False,
-        "reaches_zero_any": False,
-        "mu_best_min": float("nan"),
-        "mu_best_max": float("nan"),
-        "best_family": "",
-        "n_search": 0,
-        "spread_default": float("nan"),
-        "spread_best": float("nan"),
-        "exact_default": False,
-        "exact_best": False,
-        **{
-            k: float("nan")
-            for k in (
-                "r",
-                "A2_margin",
-                "theta_max",
-                "theta0",
-                "theta_star",
-                "A3_margin",
-                "cond_xred",
-                "delta",
-                "D_eff",
-                "collapse_bound",
-            )
-        },
-        **{k: False for k in ("A1", "A2", "A3", "all_hold", "box_nonempty")},
-    }
-    row.update(clusteredness(train.X, train.y))
-    row.update(baseline_accuracies(train, test))
-    try:
-        with np.errstate(all="ignore"):
-            geom = geometry(train, theta0)
-        rep = assumptions(geom)
-        row.update(
-            {
-                "r": geom.r,
-                "A2_margin": 0.25 - geom.r,
-                "theta_max": geom.theta_max,
-                "theta0": geom.theta0,
-                "theta_star": geom.theta_star,
-                "A3_margin": float(np.pi - geom.theta_max),
-                "cond_xred": geom.cond_xred,
-                "A1": rep.A1.holds,
-                "A2": rep.A2.holds,
-                "A3": rep.A3.holds,
-                "all_hold": rep.all_hold,
-                "box_nonempty": rep.box_nonempty,
-                "delta": geom.delta,
-                "D_eff": geom.D_eff,
-                "collapse_bound": geom.collapse_bound,
-            }
-        )
-        if not (np.isfinite(geom.cond_xred) and geom.cond_xred < SINGULAR_COND):
-            row["status"] = "singular_xred"
-            return row
-        con = construct_global(train, L, geom=geom)
-        con_aff = construct_global(train, L, geom=geom, output="lstsq_affine")
-        row["mu_default_mean"] = float(np.mean(con.mu))
-        row["cost_default"] = cost(con.network, train)
-        row["reaches_zero_default"] = bool(row["cost_default"] <= zero_cost)
-        row["cost_default_affine"] = cost(con_aff.network, train)
-        found = search_mu(train, geom, L, zero_cost, n_line, n_random, seed)
-        # the best of the search and the default μ (paper's output, least-squares output)
-        best_cost, best_con, family = min(
-            (found["best_cost"], found["construction"], found["best_family"]),
-            (row["cost_default_affine"], con_aff, "default"),
-            (row["cost_default"], con, "default-paper"),
-            key=lambda t: t[0],
-        )
-        row.update(
-            {
-                "cost_best": best_cost,
-                "reaches_zero_any": bool(best_cost <= zero_cost),
-                "frac_zero_search": found["frac_zero"],
-                "n_search": found["n_evaluated"],
-                "mu_best_min": float(np.min(best_con.mu)),
-                "mu_best_max": float(np.max(best_con.mu)),
-                "best_family": family,
-                "threshold_max": float(np.max(found["thresholds"])),
-            }
-        )
-        row["spread_default"], row["exact_default"] = curation_check(con, train)
-        row["spread_best"], row["exact_best"] = curation_check(best_con, train)
-        row["acc_metric"] = float(np.mean(predict_metric(con, train.Y, test.X) == test.y))
-        row["acc_train_metric"] = float(np.mean(predict_metric(con, train.Y, train.X) == train.y))
-        row["acc_best"] = float(np.mean(predict_network(best_con, train.Y, test.X) == test.y))
-        row["status"] = "ok"
-    except DlgeomInputError as exc:
-        row["status"] = "singular_xred" if "X^red" in str(exc) else f"invalid: {exc}"
-    except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
-        row["status"] = f"numerical: {type(exc).__name__}: {exc}"
-    return row
-
-
 # ---- gradient training at a point --------------------------------------------------------------
 
 
@@ -479,32 +318,3 @@ def optimiser_comparison(
                 }
             )
     return rows
-
-
-def make_point(params: dict, seed) -> tuple[Dataset, Dataset]:
-    """Training and held-out data of one point: seeds [*seed, 0] (train), [*seed, 1] (test),
-    [*seed, 2] (label flips).  The test set is balanced (``n_test_per_class`` per class), has the
-    same means, δ, noise shape and outliers, and clean labels."""
-    seed = [int(s) for s in np.atleast_1d(seed).tolist()]
-    q = check_int(params["Q"], "Q", minimum=2)
-    theta = None if params["theta"] in (None, "regular") else float(params["theta"])
-    n = check_int(params["n_per_class"], "n_per_class", minimum=2)
-    counts = imbalance_counts(q, n, params["imbalance"]) if params["imbalance"] != 1 else n
-    kw = {
-        "delta_ratio": params["delta_ratio"],
-        "theta": theta,
-        "noise": params["noise"],
-        "outlier_fraction": params["outlier_fraction"],
-        "elongation": params["elongation"],
-    }
-    train = make_clustered(q, counts, seed=seed + [0], **kw)
-    test = make_clustered(q, params["n_test_per_class"], seed=seed + [1], **kw)
-    if params["cond_xred"] is not None and params["cond_shift"] is not None:
-        raise DlgeomInputError("cond_xred/cond_shift: set at most one of them")
-    for key, mode in (("cond_xred", "flatten"), ("cond_shift", "shift")):
-        if params[key] is not None:
-            means = near_singular_means(q, params[key], mode)
-            train, test = with_means(train, means), with_means(test, means)
-    if params["label_noise"]:
-        train = flip_labels(train, params["label_noise"], seed + [2])
-    return train, test

@@ -10,7 +10,8 @@ One layout for every study stage (grid, landscape, robustness, beyond, collapse)
 :mod:`.aggregate` puts the stages' tables and claims rows together into the study's tables and the
 claims table; :mod:`.tables` and :mod:`.figures` hold what the reports share (the CSV format,
 evidence numbers; matplotlib's set-up and :func:`~.figures.save_figure`).  The grid's measurements
-of one cell are in :mod:`.cell` (run by ``grid_run``'s ``cell`` command).
+of one cell are in :mod:`.cell` (run by ``grid_run``'s ``cell`` command), the robustness stage's
+measurements of one point and of a real dataset's shrink sweep in :mod:`.measurements`.
 
 Importing this package is cheap: the figure names live here so that the CLI and the Snakefile
 need not import matplotlib to list them."""

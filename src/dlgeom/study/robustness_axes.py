@@ -2,9 +2,10 @@
 
 :data:`AXES` names every axis and what it changes; :data:`BASE` is the base point every axis
 starts from (one factor at a time).  :func:`parse_axis_value` checks a value of an axis and
-:func:`point_params` makes the parameters of one point, for :func:`dlgeom.robustness.make_point`.
-These are conventions of the study (``dlgeom robustness``, config key ``robustness``); the library
-module :mod:`dlgeom.robustness` has the perturbations and measurements they use.
+:func:`point_params` makes the parameters of one point, for
+:func:`dlgeom.study.measurements.make_point`.  These are conventions of the study (``dlgeom
+robustness``, config key ``robustness``); the library module :mod:`dlgeom.robustness` has the
+perturbations and the μ search they use, :mod:`dlgeom.study.measurements` the measurements.
 """
 
 from __future__ import annotations

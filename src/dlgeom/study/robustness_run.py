@@ -21,11 +21,12 @@ from pathlib import Path
 from .. import __version__
 from ..argtypes import check_inputs_exist
 from ..jsonutil import write_json
-from ..robustness import make_point, measure_point, optimiser_comparison
+from ..robustness import optimiser_comparison
 from ..thresholds import ZERO_COST
 from ..validation import ConfigErrors, DlgeomInputError, check_choice, check_float, check_int
 from . import stage_logger
 from .jobs import OUT_DIR_HELP, figure_defaults, job_seed, seed_text
+from .measurements import make_point, measure_point
 from .robustness_axes import AXES, BASE, parse_axis_value, point_params
 from .seeds import seed_list as _seed
 
@@ -79,8 +80,8 @@ def run_axis(
     n_random: int = 16,
     log=lambda msg: None,
 ) -> list[dict]:
-    """Rows of :func:`dlgeom.robustness.measure_point` for every (value, replicate) of one axis,
-    with the axis, the value (text and number ``x``), the seeds and the realised perturbation."""
+    """Rows of :func:`.measurements.measure_point` for every (value, replicate) of one axis, with
+    the axis, the value (text and number ``x``), the seeds and the realised perturbation."""
     check_choice(axis, "axis", tuple(AXES))
     base = dict(base or {})
     values = [parse_axis_value(axis, v) for v in values]
@@ -165,7 +166,8 @@ def run_realdata(
     bundled dataset (``path`` None) or the label of a user's file ``path``; a user's file with
     exactly Q columns may use projection 'none' ('auto' picks 'none' for such a file and 'lda'
     otherwise)."""
-    from ..realdata import REAL_DATASETS, load_real, load_table, prepare, shrink_sweep
+    from ..realdata import REAL_DATASETS, load_real, load_table, prepare
+    from .measurements import shrink_sweep
 
     if name is None and path is None:
         raise DlgeomInputError("name/data: give a bundled dataset name or a data file")

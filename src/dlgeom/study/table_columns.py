@@ -112,7 +112,7 @@ _CLAIMS = [
     ("evidence", "the numbers behind the verdict, computed from the tables"),
 ]
 
-_MEASURE = [  # dlgeom.robustness.measure_point: shared by robustness.csv and realdata.csv
+_MEASURE = [  # dlgeom.study.measurements.measure_point: shared by robustness.csv and realdata.csv
     ("status", "`ok`, `singular_xred` (cond(X^red) ≥ 1e12: no construction, costs empty) or `numerical: …`"),
     ("Q", None),
     ("N", None),
