@@ -24,7 +24,7 @@ from ..jsonutil import malformed, read_json
 from ..network import truncate
 from ..synthetic import mean_simplex, regular_cone_angle
 from ..thresholds import ZERO_COST
-from .tables import fmt as _fmt
+from .evidence import items
 from .tables import frac as _frac
 from .tables import restore_nonfinite as _restore_nonfinite
 from .verdicts import make_row
@@ -69,15 +69,18 @@ def load_cells(paths) -> dict[str, pd.DataFrame]:
 # ---- claims ---------------------------------------------------------------------------------------
 
 
-def _box_evidence(rows: pd.DataFrame, which: str) -> str:
-    """Points tested in the μ-boxes of ``rows``: deterministic corners and edge midpoints, random ones."""
-    parts = []
-    for k, label in (("corner", "corners"), ("edge", "edge midpoints"), ("random", "random interior points")):
-        n, f = int(rows[f"box_{which}_n_{k}"].sum()), int(rows[f"box_{which}_fail_{k}"].sum())
-        parts.append(f"{label} {f}/{n} failing")
-    return ", ".join(parts) + (
-        f"; of the failing points {int(rows[f'box_{which}_fail_rounding'].sum())} are rounding "
-        "(every class exactly on its apex, so C = 0 in exact arithmetic)"
+def _box_points(rows: pd.DataFrame, which: str) -> str:
+    """Points tested in the μ-boxes of ``rows`` and failing: deterministic corners and edge midpoints, random ones."""
+    return items(
+        "box_points",
+        (
+            {
+                "label": label,
+                "n_fail": int(rows[f"box_{which}_fail_{k}"].sum()),
+                "n": int(rows[f"box_{which}_n_{k}"].sum()),
+            }
+            for k, label in (("corner", "corners"), ("edge", "edge midpoints"), ("random", "random interior points"))
+        ),
     )
 
 
@@ -98,6 +101,232 @@ def regular_simplex_limits(c0s=(0.1, 0.2, 0.24), q_max: int = 64) -> dict:
     return out
 
 
+def _prop22_row(p22: pd.DataFrame) -> dict:
+    errs = p22[["tau_idempotence_err", "tau_scale_err", "cumulative_err"]]
+    m = errs.max()
+    numbers = {"idempotence": m.iloc[0], "scale_invariance": m.iloc[1], "cumulative": m.iloc[2]}
+    return make_row("prop22", len(p22), int((errs >= 1e-10).any(axis=1).sum()), numbers)
+
+
+def _thm23_zero_row(inside: pd.DataFrame, hyp: pd.DataFrame, apart: pd.DataFrame, zero: float) -> dict:
+    good = hyp[hyp["box_nonempty"]]
+    z = good["cost_global"] <= zero
+    numbers = {
+        "zero": zero,
+        "zero_default": _frac(z),
+        "max_cost": good["cost_global"].max(),
+        "extra_layers": ", ".join(str(v) for v in sorted(set((good["L"] - good["Q"]).astype(int)))),
+        "n_empty_box": len(apart),
+        "n_eff_empty": len(hyp) - len(good),
+        "zero_empty_box": _frac(apart["cost_global"] <= zero),
+    }
+    if "theta0" in inside:
+        numbers["median_theta0"] = inside["theta0"].median()
+    return make_row("thm23_zero", len(good), int((~z).sum()), numbers)
+
+
+def _box_counter(hyp: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per case of the hypotheses: a tested μ of the paper's box misses zero other than by rounding;
+    the box reaches past min_j|x̄_j − x̄| (D > min_j|x̄_j − x̄|)."""
+    return _n_fail(hyp, "paper") > 0, hyp["D"] > hyp["dist_min"]
+
+
+def _thm23_box_row(hyp: pd.DataFrame) -> dict:
+    counter, reach = _box_counter(hyp)
+    eff_ok = hyp["box_nonempty"] & (_n_fail(hyp, "eff") == 0)
+    numbers = {
+        "paper_points": _box_points(hyp, "paper"),
+        "paper_rounding": int(hyp["box_paper_fail_rounding"].sum()),
+        "failing": _frac(counter),
+        "eff_ok": _frac(eff_ok),
+        "eff_points": _box_points(hyp, "eff"),
+        "eff_rounding": int(hyp["box_eff_fail_rounding"].sum()),
+        "n_fail_reach": int((counter & reach).sum()),
+        "n_fail_not_reach": int((counter & ~reach).sum()),
+        "n_reach_no_fail": int((~counter & reach).sum()),
+    }
+    return make_row("thm23_box", len(hyp), int(counter.sum()), numbers, int((~eff_ok).sum()))
+
+
+def _box_failing_set_row(hyp: pd.DataFrame) -> dict:
+    counter, reach = _box_counter(hyp)
+    numbers = {
+        "n_fail_points": int(_n_fail(hyp, "paper").sum()),
+        "n_rounding": int(hyp["box_paper_fail_rounding"].sum()),
+        "n_tested": int(sum(hyp[f"box_paper_n_{k}"].sum() for k in ("corner", "edge", "random"))),
+        "n_failing_cases": int(counter.sum()),
+        "n_cases": len(hyp),
+        "n_fail_past_min": int(hyp["box_paper_fail_past_min"].sum()),
+        "n_past": int(hyp["box_paper_past_min"].sum()),
+        "n_fail_apex": int(hyp["box_paper_fail_apex_out"].sum()),
+        "n_apex": int(hyp["box_paper_apex_out"].sum()),
+        "n_reach": int(reach.sum()),
+        "n_fail_reach": int((counter & reach).sum()),
+        "n_fail_not_reach": int((counter & ~reach).sum()),
+    }
+    return make_row("box_failing_set", len(hyp), int(counter.sum()), numbers)
+
+
+def _box_assumed_row(inside: pd.DataFrame, apart: pd.DataFrame) -> dict:
+    ex = inside[~inside["box_nonempty_exact"]] if "box_nonempty_exact" in inside else inside.iloc[:0]
+    numbers = {
+        "n_inside": len(inside),
+        "n_empty": len(apart),
+        "n_empty_sup": int((~inside["box_nonempty_sup"]).sum()),
+        "cond_w_limit": COND_W_LIMIT,
+        "n_empty_cap": int((~inside["box_nonempty_cap"]).sum()),
+        "n_empty_exact": len(ex),
+        "n_empty_exact_sup": int((~inside["box_nonempty_exact_sup"]).sum()),
+        "regular_limits": items("regular_limit", ({"q": q, "c0": c} for c, q in regular_simplex_limits().items())),
+    }
+    return make_row("box_assumed", len(inside), len(apart), numbers)
+
+
+def _thm23_outside_row(outside: pd.DataFrame, zero: float) -> dict:
+    z = outside["cost_global"] <= zero
+    per = (
+        {"assumption": a, "zero": _frac(outside.loc[~outside[a], "cost_global"] <= zero)}
+        for a in ("A2", "A3")
+        if (~outside[a]).any()
+    )
+    numbers = {"zero_default": _frac(z), "per_assumption": items("assumption_fails", per, "; ")}
+    return make_row("thm23_outside", len(outside), int((~z).sum()), numbers)
+
+
+def _construction_rows(ok: pd.DataFrame, zero: float) -> list[dict]:
+    """The rows of the construction at the default μ and of its μ-box (synthetic cells with status ok)."""
+    inside = ok[ok["all_hold"]]
+    outside = ok[~ok["all_hold"]]
+    hyp = inside[inside["box_nonempty_paper"]]  # D > 2δ√Q: the hypotheses of §4
+    apart = inside[~inside["box_nonempty_paper"]]
+    rows = []
+    if len(inside):
+        rows += [
+            _thm23_zero_row(inside, hyp, apart, zero),
+            _thm23_box_row(hyp),
+            _box_failing_set_row(hyp),
+            _box_assumed_row(inside, apart),
+        ]
+    if len(outside):
+        rows.append(_thm23_outside_row(outside, zero))
+    return rows
+
+
+def _thm24_rows(none: pd.DataFrame, n_apart: int) -> list[dict]:
+    rel = (none["value_paper"] - none["value_biasfree"]).abs() / none["value_paper"].clip(lower=1e-300)
+    lower = none["value_affine"] < none["value_paper"] * (1 - 1e-9)
+    flat = none["stationary"] & ~none["mu_dependent"] & ~none["mu_descent"]
+    value = {
+        "below": _frac(lower),
+        "median_ratio": (none["value_affine"] / none["value_paper"]).median(),
+        "max_rel_diff": rel.max(),
+        "n_apart": n_apart,
+    }
+    degenerate = {"flat": _frac(flat), "max_grad": none["grad_norm"].max(), "n_apart": n_apart}
+    return [
+        make_row("thm24_value", len(none), int(lower.sum()), value),
+        make_row("thm24_degenerate", len(none), int((~flat).sum()), degenerate),
+    ]
+
+
+def _thm25_mixed_row(mixed: pd.DataFrame, n_apart: int) -> dict:
+    rel = (mixed["value_paper"] - mixed["value_biasfree"]).abs() / mixed["value_biasfree"].clip(lower=1e-300)
+    bad = ~mixed["stationary"] | (rel >= 1e-8)
+    numbers = {
+        "stationary": _frac(mixed["stationary"]),
+        "mu_dependent": _frac(mixed["mu_dependent"]),
+        "mu_descent": _frac(mixed["mu_descent"]),
+        "median_rel_diff": rel.median(),
+        "n_apart": n_apart,
+    }
+    return make_row("thm25_mixed", len(mixed), int(bad.sum()), numbers)
+
+
+def _thm25_count_row(pin: pd.DataFrame) -> dict:
+    counted = (pin["type"] != "global") & pin["stationary"] & ~pin["mu_descent"]
+    per_cell = counted.groupby([pin["cell"], pin["replicate"]]).sum().astype(int)
+    expected = pin.groupby(["cell", "replicate"])["Q"].first().map(lambda q: 2**q - 1)
+    numbers = {"per_case": sorted(set(per_cell.tolist())), "expected": sorted(set(expected.tolist()))}
+    return make_row("thm25_count", len(per_cell), int((per_cell != expected).sum()), numbers)
+
+
+def _extra_layers_row(extra: pd.DataFrame) -> dict:
+    en, em = extra[extra["type"] == "none"], extra[extra["type"] == "mixed"]
+    numbers = {
+        "none_below": _frac(en["value_affine"] < en["value_paper"] * (1 - 1e-9)),
+        "none_flat": _frac(en["stationary"] & ~en["mu_dependent"] & ~en["mu_descent"]),
+        "mixed_stationary": _frac(em["stationary"]),
+        "mixed_descent": _frac(em["mu_descent"]),
+    }
+    return make_row("patterns_extra_layers", len(extra), 0, numbers)
+
+
+def _closed_forms_row(pats: pd.DataFrame, exact: pd.DataFrame) -> dict:
+    err = exact["closed_form_error"]
+    outside_box = pats.loc[~pats["mu_in_box"], "closed_form_error"]
+    numbers = {
+        "max_error": err.max(),
+        "max_error_outside": outside_box.max() if len(outside_box) else float("nan"),
+    }
+    return make_row("closed_forms", len(exact), int((err >= 1e-10).sum()), numbers)
+
+
+def _pattern_rows(pats: pd.DataFrame) -> list[dict]:
+    """The rows of the pattern networks (Thm 2.4-2.5, L = Q and beyond, the closed forms)."""
+    box = pats["box_nonempty"] if "box_nonempty" in pats else pd.Series(True, index=pats.index)
+    pin_all = pats[pats["all_hold"]]
+    pin = pats[pats["all_hold"] & box & (pats["L"] == pats["Q"])]
+    n_apart = int((pin_all["L"] == pin_all["Q"]).sum() - len(pin))
+    rows = []
+    none = pin[pin["type"] == "none"]
+    if len(none):
+        rows += _thm24_rows(none, n_apart)
+    mixed = pin[pin["type"] == "mixed"]
+    if len(mixed):
+        rows.append(_thm25_mixed_row(mixed, n_apart))
+    if len(pin):
+        rows.append(_thm25_count_row(pin))
+    extra = pats[pats["all_hold"] & box & (pats["L"] > pats["Q"])]
+    if len(extra):
+        rows.append(_extra_layers_row(extra))
+    exact = pats[pats["mu_in_box"] & pats["all_hold"]]
+    if len(exact):
+        rows.append(_closed_forms_row(pats, exact))
+    return rows
+
+
+def _degeneracy_row(deg: pd.DataFrame, d0: pd.DataFrame, zero: float) -> dict:
+    z = d0["cost"] <= zero
+    big = deg[deg["zero_at_start"] & (deg["cost"] > zero)]
+    by_case = ["cell", "replicate", "L"]
+    ratio = (
+        big.groupby(by_case)["eps"].min() / big.groupby(by_case)["eps_safe"].first()
+        if len(big)
+        else pd.Series(dtype=float)
+    )
+    numbers = {
+        "zero_after": _frac(z),
+        "eps_grid": sorted(set(deg["eps"].tolist())),
+        "n_directions": int(deg.groupby(["cell", "replicate", "L", "eps"]).size().max()),
+        "first_eps_ratio": ratio.median() if len(ratio) else float("nan"),
+    }
+    return make_row("degeneracy_perturb", len(d0), int((~z).sum()), numbers)
+
+
+def _metric_classifier_row(zc: pd.DataFrame, ok: pd.DataFrame, zero: float) -> dict:
+    other = ok[ok["cost_global"] <= zero]
+    good = (zc["accuracy"] == 1.0) & (zc["agreement"] == 1.0)
+    numbers = {
+        "accurate": _frac(zc["accuracy"] == 1.0),
+        "min_accuracy": zc["accuracy"].min(),
+        "agree": _frac(zc["agreement"] == 1.0),
+        "ncm_accuracy": zc["accuracy_ncm"].mean(),
+        "all_accurate": _frac(other["accuracy"] == 1.0),
+        "all_min_accuracy": other["accuracy"].min(),
+    }
+    return make_row("metric_classifier", len(zc), int((~good).sum()), numbers)
+
+
 def grid_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dict]:
     """Rows (:func:`verdicts.make_row`) of the construction stage; keys without data are left
     out (:func:`verdicts.assemble` fills them)."""
@@ -106,230 +335,20 @@ def grid_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dic
     pats = t["patterns"]
     pats = pats[pats["kind"] == "synthetic"] if len(pats) else pats
     deg, p22 = t["degeneracy"], t["prop22"]
-    rows = []
-    add = lambda key, n, n_counter, evidence, corrected=None: rows.append(  # noqa: E731
-        make_row(key, n, n_counter, evidence, corrected)
-    )
-
-    if len(p22):
-        errs = p22[["tau_idempotence_err", "tau_scale_err", "cumulative_err"]]
-        bad = (errs >= 1e-10).any(axis=1)
-        m = errs.max()
-        add(
-            "prop22",
-            len(p22),
-            int(bad.sum()),
-            f"max relative errors on the data: idempotence {_fmt(m.iloc[0])}, scale invariance {_fmt(m.iloc[1])}, "
-            f"X^(l) = W^(l) T_l(X) + b^(l): {_fmt(m.iloc[2])}; counterexample: any error ≥ 1e-10",
-        )
+    rows = [_prop22_row(p22)] if len(p22) else []
     if not len(ok):
         return rows
-    inside = ok[ok["all_hold"]]
-    outside = ok[~ok["all_hold"]]
-    hyp = inside[inside["box_nonempty_paper"]]  # D > 2δ√Q: the hypotheses of §4
-    apart = inside[~inside["box_nonempty_paper"]]
-    theta0_txt = (
-        f"θ_0 chosen per case (smallest θ_0 opening the μ-box, cond(W_*) capped; median θ_0 "
-        f"{_fmt(inside['theta0'].median())})"
-        if "theta0" in inside
-        else ""
-    )
-    if len(inside):
-        good = hyp[hyp["box_nonempty"]]
-        z = good["cost_global"] <= zero
-        add(
-            "thm23_zero",
-            len(good),
-            int((~z).sum()),
-            f"zero cost (C ≤ {zero:g}) at the default μ (midpoint of (−D_eff, −2δ√Q), "
-            f"D_eff = min(D, min_j|x̄_j − x̄|)) in {_frac(z)} cases (max C {_fmt(good['cost_global'].max())}; L − Q ∈ "
-            f"{{{', '.join(str(v) for v in sorted(set((good['L'] - good['Q']).astype(int))))}}}); {theta0_txt}. "
-            f"Outside the hypotheses, counted apart: {len(apart)} cases with A1-A3 but an empty μ-box (D ≤ 2δ√Q), "
-            f"and {len(hyp) - len(good)} with D > 2δ√Q but D_eff ≤ 2δ√Q; the default μ gives zero cost in "
-            f"{_frac(apart['cost_global'] <= zero)} of the former",
-        )
-        nf_paper = _n_fail(hyp, "paper")
-        eff_ok = hyp["box_nonempty"] & (_n_fail(hyp, "eff") == 0)
-        counter = nf_paper > 0
-        reach = hyp["D"] > hyp["dist_min"]
-        n_fail_pts, n_apex, n_fail_apex = (
-            int(nf_paper.sum()),
-            int(hyp["box_paper_apex_out"].sum()),
-            int(hyp["box_paper_fail_apex_out"].sum()),
-        )
-        n_round = int(hyp["box_paper_fail_rounding"].sum())
-        add(
-            "thm23_box",
-            len(hyp),
-            int(counter.sum()),
-            f"paper's box (−D, −2δ√Q)^Q tested at every corner and edge midpoint (deterministic, inset 1e-3 of the "
-            f"width) and at random interior points ({_box_evidence(hyp, 'paper')}); a case counts against the "
-            f"statement if a tested μ misses zero cost other than by rounding: {_frac(counter)}. "
-            "Correction D_eff = min(D, min_j|x̄_j − x̄|): every tested μ of (−D_eff, −2δ√Q)^Q reaches zero in "
-            f"{_frac(eff_ok)} cases ({_box_evidence(hyp, 'eff')}). "
-            f"Failing cases vs cases with D > min_j|x̄_j − x̄|: {int((counter & reach).sum())} both, "
-            f"{int((counter & ~reach).sum())} failing with D ≤ min_j|x̄_j − x̄|, {int((~counter & reach).sum())} "
-            f"D > min_j|x̄_j − x̄| without failure; see box_failing_set",
-            int((~eff_ok).sum()),
-        )
-        n_past = int(hyp["box_paper_past_min"].sum())
-        add(
-            "box_failing_set",
-            len(hyp),
-            int(counter.sum()),
-            f"{n_fail_pts} failing μ (besides {n_round} rounding failures) among "
-            f"{int(sum(hyp[f'box_paper_n_{k}'].sum() for k in ('corner', 'edge', 'random')))}"
-            f" tested in {int(counter.sum())}/{len(hyp)} cases; failing points with some μ_j < −min_k|x̄_k − x̄|: "
-            f"{int(hyp['box_paper_fail_past_min'].sum())}/{n_fail_pts} (points past it: {n_past}, so the predicate is "
-            f"necessary, not sufficient); failing points = points where an earlier apex x̄_j − μ_j f_j leaves a later "
-            f"layer's cone (exact test W^(ℓ)p_j + b^(ℓ) ≱ 0): {n_fail_apex}/{n_fail_pts} failing points have it, "
-            f"{n_apex} points have it in all; cases where the box reaches past min_j|x̄_j − x̄| "
-            f"(D > min_j|x̄_j − x̄|): {int(reach.sum())}, of which failing {int((counter & reach).sum())}; "
-            f"failing cases with D ≤ min_j|x̄_j − x̄|: {int((counter & ~reach).sum())}",
-        )
-        lim = regular_simplex_limits()
-        ex = inside[~inside["box_nonempty_exact"]] if "box_nonempty_exact" in inside else inside.iloc[:0]
-        add(
-            "box_assumed",
-            len(inside),
-            len(apart),
-            f"A1-A3 hold in {len(inside)} cases; the μ-box (−D, −2δ√Q) is empty for the chosen θ_0 in {len(apart)}, "
-            "for every θ_0 (sup_θ0 D = min_ℓ≠j (x̄_j − x̄_ℓ)·f_ℓ − δ ≤ 2δ√Q) in "
-            f"{int((~inside['box_nonempty_sup']).sum())}, "
-            f"within cond(W_*) ≤ {COND_W_LIMIT:g} in {int((~inside['box_nonempty_cap']).sum())}; "
-            f"with the exact collapse threshold in place of 2δ√Q: empty for the chosen θ_0 in {len(ex)}, for every "
-            "θ_0 (grid of 40 θ_* → π) in "
-            f"{int((~inside['box_nonempty_exact_sup']).sum())}. §4 assumes the box is non-empty; "
-            "A1-A3 do not imply it: for the regular simplex sup_θ0 D = ρ(Q/(Q−1) − c_0) (closed form, tested against "
-            "the library), so "
-            f"D > 2δ√Q needs c_0 < Q/((Q−1)(1 + 2√Q)); it fails for every θ_0 from Q = "
-            + ", ".join(f"{q} at c_0 = {c:g}" for c, q in lim.items()),
-        )
-    if len(outside):
-        z = outside["cost_global"] <= zero
-        parts = [
-            f"{a} fails: zero in {_frac(outside.loc[~outside[a], 'cost_global'] <= zero)}"
-            for a in ("A2", "A3")
-            if (~outside[a]).any()
-        ]
-        add(
-            "thm23_outside",
-            len(outside),
-            int((~z).sum()),
-            f"zero cost at the default μ in {_frac(z)} cases outside A1-A3; " + "; ".join(parts),
-        )
-
+    rows += _construction_rows(ok, zero)
     if len(pats):
-        box = pats["box_nonempty"] if "box_nonempty" in pats else pd.Series(True, index=pats.index)
-        pin_all = pats[pats["all_hold"]]
-        pin = pats[pats["all_hold"] & box & (pats["L"] == pats["Q"])]
-        n_apart = int((pin_all["L"] == pin_all["Q"]).sum() - len(pin))
-        apart_txt = f"; outside the hypotheses (empty μ-box), counted apart: {n_apart} pattern rows"
-        none = pin[pin["type"] == "none"]
-        if len(none):
-            rel = (none["value_paper"] - none["value_biasfree"]).abs() / none["value_paper"].clip(lower=1e-300)
-            lower = none["value_affine"] < none["value_paper"] * (1 - 1e-9)
-            add(
-                "thm24_value",
-                len(none),
-                int(lower.sum()),
-                f"min over W_(L+1) and b_(L+1) (affine least squares, V_aff) is below (2.71) in {_frac(lower)} cases "
-                f"(median V_aff/(2.71) {_fmt((none['value_affine'] / none['value_paper']).median())}); (2.71) is the "
-                f"minimum over W_(L+1) with b_(L+1) = −W_(L+1) b^(L) fixed (bias-free least squares; max rel. diff "
-                f"{_fmt(rel.max())})" + apart_txt,
-            )
-            flat = none["stationary"] & ~none["mu_dependent"] & ~none["mu_descent"]
-            add(
-                "thm24_degenerate",
-                len(none),
-                int((~flat).sum()),
-                f"stationary with the output re-solved, μ-independent and no μ-descent in {_frac(flat)} cases "
-                f"(max |grad C²| {_fmt(none['grad_norm'].max())})" + apart_txt,
-            )
-        mixed = pin[pin["type"] == "mixed"]
-        if len(mixed):
-            rel = (mixed["value_paper"] - mixed["value_biasfree"]).abs() / mixed["value_biasfree"].clip(lower=1e-300)
-            bad = ~mixed["stationary"] | (rel >= 1e-8)
-            add(
-                "thm25_mixed",
-                len(mixed),
-                int(bad.sum()),
-                f"stationary in {_frac(mixed['stationary'])} pattern rows; value depends on μ in "
-                f"{_frac(mixed['mu_dependent'])}; a μ-step lowers it in {_frac(mixed['mu_descent'])}; "
-                f"(2.85) as printed differs from the bias-free least-squares value by a median "
-                f"{_fmt(rel.median())} (relative)" + apart_txt,
-            )
-        if len(pin):
-            counted = (pin["type"] != "global") & pin["stationary"] & ~pin["mu_descent"]
-            per_cell = counted.groupby([pin["cell"], pin["replicate"]]).sum().astype(int)
-            expected = pin.groupby(["cell", "replicate"])["Q"].first().map(lambda q: 2**q - 1)
-            add(
-                "thm25_count",
-                len(per_cell),
-                int((per_cell != expected).sum()),
-                f"stationary non-global patterns per case: {sorted(set(per_cell.tolist()))} "
-                f"against 2^Q − 1 = {sorted(set(expected.tolist()))}",
-            )
-        extra = pats[pats["all_hold"] & box & (pats["L"] > pats["Q"])]
-        if len(extra):
-            en, em = extra[extra["type"] == "none"], extra[extra["type"] == "mixed"]
-            add(
-                "patterns_extra_layers",
-                len(extra),
-                0,
-                "L = Q + 2: s = (1, …, 1): V_aff below (2.71) in "
-                f"{_frac(en['value_affine'] < en['value_paper'] * (1 - 1e-9))}, "
-                f"stationary and μ-flat in {_frac(en['stationary'] & ~en['mu_dependent'] & ~en['mu_descent'])}; mixed "
-                f"patterns stationary in {_frac(em['stationary'])}, lowered by a μ-step in {_frac(em['mu_descent'])}",
-            )
-        exact = pats[pats["mu_in_box"] & pats["all_hold"]]
-        if len(exact):
-            err = exact["closed_form_error"]
-            outside_box = pats.loc[~pats["mu_in_box"], "closed_form_error"]
-            add(
-                "closed_forms",
-                len(exact),
-                int((err >= 1e-10).sum()),
-                f"max |closed form − least squares| {_fmt(err.max())} over patterns with every μ_j in its box (exact "
-                f"curation); with μ outside an empty box the curation is inexact and the error reaches "
-                f"{_fmt(outside_box.max() if len(outside_box) else float('nan'))}",
-            )
+        rows += _pattern_rows(pats)
     d0 = deg[(deg["zero_at_start"]) & (deg["eps"] <= 0.1 * deg["eps_safe"])] if len(deg) else deg
     if len(d0):
-        z = d0["cost"] <= zero
-        big = deg[deg["zero_at_start"] & (deg["cost"] > zero)]
-        ratio = (
-            (
-                big.groupby(["cell", "replicate", "L"])["eps"].min()
-                / big.groupby(["cell", "replicate", "L"])["eps_safe"].first()
-            )
-            if len(big)
-            else pd.Series(dtype=float)
-        )
-        add(
-            "degeneracy_perturb",
-            len(d0),
-            int((~z).sum()),
-            f"zero after re-solving the output in {_frac(z)} perturbations with ε ≤ ε_safe/10 (ε_safe: the relative "
-            f"activation margin; ε from a fixed grid {sorted(set(deg['eps'].tolist()))}, deterministic; directions "
-            f"random, {int(deg.groupby(['cell', 'replicate', 'L', 'eps']).size().max())} per ε); the first ε with "
-            f"non-zero cost is a median {_fmt(ratio.median()) if len(ratio) else 'n/a'} × ε_safe",
-        )
+        rows.append(_degeneracy_row(deg, d0, zero))
+    inside = ok[ok["all_hold"]]
+    hyp = inside[inside["box_nonempty_paper"]]
     zc = hyp[(hyp["cost_global"] <= zero) & hyp["box_nonempty"]] if len(inside) else ok.iloc[:0]
     if len(zc):
-        other = ok[ok["cost_global"] <= zero]
-        good = (zc["accuracy"] == 1.0) & (zc["agreement"] == 1.0)
-        add(
-            "metric_classifier",
-            len(zc),
-            int((~good).sum()),
-            f"cases: A1-A3 hold, non-empty μ-box, zero cost; test accuracy 1 in {_frac(zc['accuracy'] == 1.0)} "
-            f"(min {_fmt(zc['accuracy'].min())}; test points within δ of their mean); metric rule = network rule in "
-            f"{_frac(zc['agreement'] == 1.0)}; nearest-class-mean baseline mean accuracy "
-            f"{_fmt(zc['accuracy_ncm'].mean())}."
-            f" Over all zero-cost cases (also outside A1-A3 or with an empty μ-box) accuracy 1 in "
-            f"{_frac(other['accuracy'] == 1.0)} (min {_fmt(other['accuracy'].min())})",
-        )
+        rows.append(_metric_classifier_row(zc, ok, zero))
     return rows
 
 

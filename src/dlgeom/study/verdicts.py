@@ -21,8 +21,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .evidence import render
+
 __all__ = [
     "COLUMNS",
+    "NO_CASE",
     "VERDICTS",
     "Entry",
     "CATALOGUE",
@@ -310,14 +313,27 @@ def verdict(kind: str, n_cases: int, n_counter: int, n_counter_corrected: int | 
     return "fails"
 
 
-def make_row(key: str, n_cases: int, n_counter: int, evidence: str, n_counter_corrected: int | None = None) -> dict:
+def make_row(
+    key: str, n_cases: int, n_counter: int, evidence: str | dict, n_counter_corrected: int | None = None
+) -> dict:
     """One table row for catalogue entry ``key`` (KeyError for an unknown key).  For a finding
     ``n_counter`` counts the cases answering the question in the negative as worded in the
-    evidence (0 when not meaningful)."""
+    evidence (0 when not meaningful).
+
+    ``evidence``: the row's numbers (a dict, rendered with the template of ``key`` by
+    :func:`dlgeom.study.evidence.render` and kept on the row under ``numbers``, which is not a
+    column of the table), or a ready text.  With no case the evidence is :data:`NO_CASE`."""
     e = CATALOGUE[key]
     n_cases, n_counter = int(n_cases), int(n_counter)
     if not 0 <= n_counter <= max(n_cases, 0):
         raise ValueError(f"{key}: n_counter must lie in [0, n_cases = {n_cases}], got {n_counter}")
+    numbers = dict(evidence) if isinstance(evidence, dict) else None
+    if not n_cases:
+        text = NO_CASE
+    elif numbers is not None:
+        text = render(key, numbers)
+    else:
+        text = evidence
     return {
         "id": key,
         "kind": e.kind,
@@ -326,7 +342,8 @@ def make_row(key: str, n_cases: int, n_counter: int, evidence: str, n_counter_co
         "verdict": verdict(e.kind, n_cases, n_counter, n_counter_corrected),
         "n_cases": n_cases,
         "n_counter": n_counter if n_cases else 0,
-        "evidence": evidence if n_cases else NO_CASE,
+        "evidence": text,
+        "numbers": numbers,
     }
 
 

@@ -1,0 +1,147 @@
+"""The evidence texts of the claims table, in one place: one template per claim id.
+
+A stage's claims function computes a row's numbers (a dict of named values); :func:`render` puts
+them into the row's template.  ``{name}`` shows a number with 3 significant digits
+(:func:`dlgeom.study.tables.fmt`: 'n/a' for NaN, integers as they are) and a text as it is (counts
+'k/n' of :func:`~dlgeom.study.tables.frac`, lists of per-group items); ``{name:fmt4}`` uses 4
+significant digits, any other format spec (``{name:g}``, ``{name:.2f}``) is Python's.
+
+A template is one text, or a tuple of parts rendered one after the other.  A part marked
+:class:`Optional` is left out when none of its numbers is given; a number missing from a part that
+is rendered, or a number that no rendered part uses, is an error (:class:`KeyError`).  Per-group
+items with wording of their own have their templates in :data:`ITEMS` (:func:`items`).
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from .tables import fmt
+
+__all__ = ["ITEMS", "TEMPLATES", "Optional", "items", "placeholders", "render"]
+
+
+class Optional(str):
+    """A part of a template that is left out when none of its numbers is given."""
+
+
+class _Formatter(string.Formatter):
+    def format_field(self, value, format_spec):
+        if format_spec.startswith("fmt"):
+            return fmt(value, int(format_spec[3:]))
+        if format_spec:
+            return format(value, format_spec)
+        if isinstance(value, str):
+            return value
+        if value is None or isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+            return fmt(value)
+        return str(value)
+
+
+_FORMATTER = _Formatter()
+
+_APART = "; outside the hypotheses (empty μ-box), counted apart: {n_apart} pattern rows"
+
+#: The evidence template of every claim id that has one (:data:`dlgeom.study.verdicts.CATALOGUE`).
+TEMPLATES: dict[str, str | tuple[str, ...]] = {
+    # ---- grid stage (grid_report.grid_claims) ----
+    "prop22": "max relative errors on the data: idempotence {idempotence}, scale invariance {scale_invariance}, "
+    "X^(l) = W^(l) T_l(X) + b^(l): {cumulative}; counterexample: any error ≥ 1e-10",
+    "thm23_zero": (
+        "zero cost (C ≤ {zero:g}) at the default μ (midpoint of (−D_eff, −2δ√Q), D_eff = min(D, min_j|x̄_j − x̄|)) "
+        "in {zero_default} cases (max C {max_cost}; L − Q ∈ {{{extra_layers}}}); ",
+        Optional("θ_0 chosen per case (smallest θ_0 opening the μ-box, cond(W_*) capped; median θ_0 {median_theta0})"),
+        ". Outside the hypotheses, counted apart: {n_empty_box} cases with A1-A3 but an empty μ-box (D ≤ 2δ√Q), "
+        "and {n_eff_empty} with D > 2δ√Q but D_eff ≤ 2δ√Q; the default μ gives zero cost in {zero_empty_box} of "
+        "the former",
+    ),
+    "thm23_box": "paper's box (−D, −2δ√Q)^Q tested at every corner and edge midpoint (deterministic, inset 1e-3 of "
+    "the width) and at random interior points ({paper_points}; of the failing points {paper_rounding} are rounding "
+    "(every class exactly on its apex, so C = 0 in exact arithmetic)); a case counts against the statement if a "
+    "tested μ misses zero cost other than by rounding: {failing}. Correction D_eff = min(D, min_j|x̄_j − x̄|): "
+    "every tested μ of (−D_eff, −2δ√Q)^Q reaches zero in {eff_ok} cases ({eff_points}; of the failing points "
+    "{eff_rounding} are rounding (every class exactly on its apex, so C = 0 in exact arithmetic)). Failing cases "
+    "vs cases with D > min_j|x̄_j − x̄|: {n_fail_reach} both, {n_fail_not_reach} failing with D ≤ min_j|x̄_j − x̄|, "
+    "{n_reach_no_fail} D > min_j|x̄_j − x̄| without failure; see box_failing_set",
+    "box_failing_set": "{n_fail_points} failing μ (besides {n_rounding} rounding failures) among {n_tested} tested "
+    "in {n_failing_cases}/{n_cases} cases; failing points with some μ_j < −min_k|x̄_k − x̄|: "
+    "{n_fail_past_min}/{n_fail_points} (points past it: {n_past}, so the predicate is necessary, not sufficient); "
+    "failing points = points where an earlier apex x̄_j − μ_j f_j leaves a later layer's cone (exact test "
+    "W^(ℓ)p_j + b^(ℓ) ≱ 0): {n_fail_apex}/{n_fail_points} failing points have it, {n_apex} points have it in all; "
+    "cases where the box reaches past min_j|x̄_j − x̄| (D > min_j|x̄_j − x̄|): {n_reach}, of which failing "
+    "{n_fail_reach}; failing cases with D ≤ min_j|x̄_j − x̄|: {n_fail_not_reach}",
+    "box_assumed": "A1-A3 hold in {n_inside} cases; the μ-box (−D, −2δ√Q) is empty for the chosen θ_0 in "
+    "{n_empty}, for every θ_0 (sup_θ0 D = min_ℓ≠j (x̄_j − x̄_ℓ)·f_ℓ − δ ≤ 2δ√Q) in {n_empty_sup}, within "
+    "cond(W_*) ≤ {cond_w_limit:g} in {n_empty_cap}; with the exact collapse threshold in place of 2δ√Q: empty "
+    "for the chosen θ_0 in {n_empty_exact}, for every θ_0 (grid of 40 θ_* → π) in {n_empty_exact_sup}. §4 "
+    "assumes the box is non-empty; A1-A3 do not imply it: for the regular simplex sup_θ0 D = ρ(Q/(Q−1) − c_0) "
+    "(closed form, tested against the library), so D > 2δ√Q needs c_0 < Q/((Q−1)(1 + 2√Q)); it fails for every "
+    "θ_0 from Q = {regular_limits}",
+    "thm23_outside": "zero cost at the default μ in {zero_default} cases outside A1-A3; {per_assumption}",
+    "thm24_value": "min over W_(L+1) and b_(L+1) (affine least squares, V_aff) is below (2.71) in {below} cases "
+    "(median V_aff/(2.71) {median_ratio}); (2.71) is the minimum over W_(L+1) with b_(L+1) = −W_(L+1) b^(L) "
+    "fixed (bias-free least squares; max rel. diff {max_rel_diff})" + _APART,
+    "thm24_degenerate": "stationary with the output re-solved, μ-independent and no μ-descent in {flat} cases "
+    "(max |grad C²| {max_grad})" + _APART,
+    "thm25_mixed": "stationary in {stationary} pattern rows; value depends on μ in {mu_dependent}; a μ-step lowers "
+    "it in {mu_descent}; (2.85) as printed differs from the bias-free least-squares value by a median "
+    "{median_rel_diff} (relative)" + _APART,
+    "thm25_count": "stationary non-global patterns per case: {per_case} against 2^Q − 1 = {expected}",
+    "patterns_extra_layers": "L = Q + 2: s = (1, …, 1): V_aff below (2.71) in {none_below}, stationary and "
+    "μ-flat in {none_flat}; mixed patterns stationary in {mixed_stationary}, lowered by a μ-step in "
+    "{mixed_descent}",
+    "closed_forms": "max |closed form − least squares| {max_error} over patterns with every μ_j in its box (exact "
+    "curation); with μ outside an empty box the curation is inexact and the error reaches {max_error_outside}",
+    "degeneracy_perturb": "zero after re-solving the output in {zero_after} perturbations with ε ≤ ε_safe/10 "
+    "(ε_safe: the relative activation margin; ε from a fixed grid {eps_grid}, deterministic; directions random, "
+    "{n_directions} per ε); the first ε with non-zero cost is a median {first_eps_ratio} × ε_safe",
+    "metric_classifier": "cases: A1-A3 hold, non-empty μ-box, zero cost; test accuracy 1 in {accurate} (min "
+    "{min_accuracy}; test points within δ of their mean); metric rule = network rule in {agree}; "
+    "nearest-class-mean baseline mean accuracy {ncm_accuracy}. Over all zero-cost cases (also outside A1-A3 or "
+    "with an empty μ-box) accuracy 1 in {all_accurate} (min {all_min_accuracy})",
+}
+
+#: Templates of per-group items that carry wording of their own, by name (:func:`items`).
+ITEMS: dict[str, str] = {
+    "box_points": "{label} {n_fail}/{n} failing",
+    "assumption_fails": "{assumption} fails: zero in {zero}",
+    "regular_limit": "{q} at c_0 = {c0:g}",
+}
+
+
+def _parts(template) -> tuple[str, ...]:
+    return (template,) if isinstance(template, str) else tuple(template)
+
+
+def _names(part: str) -> set[str]:
+    return {name for _, name, _, _ in _FORMATTER.parse(part) if name}
+
+
+def placeholders(key: str) -> set[str]:
+    """Every number the template of ``key`` can show (optional parts included)."""
+    return set().union(*(_names(p) for p in _parts(TEMPLATES[key])))
+
+
+def render(key: str, numbers: dict) -> str:
+    """The evidence text of claim ``key`` from its numbers (module docstring)."""
+    out, used = [], set()
+    for part in _parts(TEMPLATES[key]):
+        names = _names(part)
+        if isinstance(part, Optional) and not names & numbers.keys():
+            continue
+        missing = names - numbers.keys()
+        if missing:
+            raise KeyError(f"evidence {key!r}: numbers missing: {', '.join(sorted(missing))}")
+        out.append(_FORMATTER.vformat(part, (), numbers))
+        used |= names
+    extra = numbers.keys() - used
+    if extra:
+        raise KeyError(f"evidence {key!r}: numbers not in its template: {', '.join(sorted(extra))}")
+    return "".join(out)
+
+
+def items(name: str, values, sep: str = ", ") -> str:
+    """Per-group items, each a dict of numbers put into :data:`ITEMS` ``[name]``, joined by ``sep``."""
+    return sep.join(_FORMATTER.vformat(ITEMS[name], (), v) for v in values)
