@@ -20,7 +20,7 @@ import numpy as np
 
 from .tables import fmt
 
-__all__ = ["ITEMS", "TEMPLATES", "Optional", "items", "placeholders", "render"]
+__all__ = ["ITEMS", "TEMPLATES", "Optional", "item", "items", "placeholders", "render"]
 
 
 class Optional(str):
@@ -101,6 +101,57 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "{min_accuracy}; test points within δ of their mean); metric rule = network rule in {agree}; "
     "nearest-class-mean baseline mean accuracy {ncm_accuracy}. Over all zero-cost cases (also outside A1-A3 or "
     "with an empty μ-box) accuracy 1 in {all_accurate} (min {all_min_accuracy})",
+    # ---- landscape stage (landscape_report.landscape_claims, scaling_claims) ----
+    "training_zero": "zero cost in {zero_runs} random-start runs; by optimiser: {by_optimiser}",
+    "training_levels": "of {n_converged} converged non-zero end points: pattern level {pattern}, class-merging "
+    "level {merge}, other {other}; including unconverged runs: pattern {all_pattern}, merging {all_merge}, other "
+    "{all_other}",
+    "training_hessian": "no negative eigenvalue in {psd} converged non-zero end points with a defined Hessian; by "
+    "level: {by_level}; another {n_kink} end points sit on a ReLU kink (no Hessian)",
+    "training_connected": "no barrier in {flat} zero-cost end points from random starts (median barrier "
+    "{median_barrier} in units of C, peak at median t = {median_peak_t}); from the perturbed minimiser itself: "
+    "median barrier {median_barrier_minimiser}",
+    "training_attraction": "return fraction at ρ = {rho:g}: {by_optimiser} (GD and Adam within their iteration "
+    "budget); all (ρ, optimiser): {by_rho_optimiser}",
+    "other_minima": "{n_points} L-BFGS end points certified as non-zero local minima (no descent along 16 random "
+    "directions at radii 1e-8..1e-3; smooth ones also stationary with a positive semi-definite Hessian) form "
+    "{n_minima} distinct (cell, cost, collapse structure) minima; {n_new} of them ({n_new_points} end points) are "
+    "not at a pattern level: {n_merge} at class-merging levels, {n_other} elsewhere; most frequent: {most_frequent}",
+    "hessian_outliers": (
+        "outliers: eigenvalues above {rtol:g} x the largest; ",
+        Optional("constructed minimiser (outliers / non-zero / Q²): {constructed}; "),
+        Optional(
+            "L-BFGS zero-cost end points with a defined Hessian: {n_zero_points}, outliers = Q² in "
+            "{zero_outliers_q2}, non-zero eigenvalues = Q² in {zero_nonzero_q2}, median outliers/Q² {zero_ratio}, "
+            "median gap {zero_gap}; "
+        ),
+        "distinct certified non-zero minima with a defined Hessian: {n_hessian} of {n_minima}, outliers = Q² in "
+        "{outliers_q2}; per level: {per_level}",
+    ),
+    "dead_units": (
+        "distinct certified non-zero minima without a dead unit: {alive} ({alive_points}/{points} end points); "
+        "per level (without a dead unit / minima, median dead units): {per_level}",
+        Optional(
+            "; zero-cost end points (all optimisers): {n_zero_points}, without a dead unit {zero_alive}, median "
+            "dead units {zero_dead}"
+        ),
+    ),
+    "zero_modes": "zero eigenvalues = #params − rank J in {equal} cells; {per_cell}",
+    "flat_directions": "paper's reading (μ-box, one rescaling scalar per hidden layer): directions in the Hessian "
+    "null space in {flat} cells; {per_cell}",
+    "flat_extended": "our extensions ({families}) flat in {flat} cells; all directions together explain "
+    "{n_explained} of {n_null} null dimensions (the paper's directions alone: rank sum {n_paper}); the null "
+    "dimension equals #params − Q² in {null_is_theory} cells (rank J = Q²: near the construction the zero set is a "
+    "manifold of dimension #params − Q²); per cell: {per_cell}",
+    "thm25_mu_path": "barrier on the μ-path to the global minimiser in {barrier} mixed patterns (monotone descent "
+    "in {monotone}); s = (1, …, 1): barrier in {s1_barrier}, monotone in {s1_monotone}",
+    "landscape_scaling": (
+        "{n_runs} runs in {n_groups} (Q, optimiser, start) groups, {n_none} groups without a zero-cost run; "
+        "fraction reaching zero cost (C ≤ 1e-6), pooled over the starts, with Wilson 95 %: {per_optimiser}; "
+        "largest Q with a zero-cost run: {largest_q}",
+        Optional("; distinct certified non-zero minima of L-BFGS per Q ({starts} starts): {minima}"),
+        Optional("; L-BFGS runs stopped by the iteration budget (not certified) per Q: {budget}"),
+    ),
 }
 
 #: Templates of per-group items that carry wording of their own, by name (:func:`items`).
@@ -108,6 +159,23 @@ ITEMS: dict[str, str] = {
     "box_points": "{label} {n_fail}/{n} failing",
     "assumption_fails": "{assumption} fails: zero in {zero}",
     "regular_limit": "{q} at c_0 = {c0:g}",
+    "group_value": "{group!s} {value!s}",
+    "group_fraction": "{group!s} {value:.2f}",
+    "rho_optimiser": "({rho:g}, {optimiser!s}) {value:.2f}",
+    "minimum": "{cell} C = {cost:.4g} ({level}, structure {structure!s}) ×{multiplicity!s}",
+    "zero_modes_cell": "{cell}: {n_zero_eig!s}/{n_params!s} (null J {null_dim_J!s})",
+    "family_rank": "{family} {rank}",
+    "flat_cell": "{cell}: {families} of {null_dim} null dimensions",
+    "cell_families": "{cell}: {families}",
+    "outliers_cell": "{cell} {n_outliers}/{n_nonzero}/{q2}",
+    "outliers_level": "{level} {n_eq}/{n_min} (median outliers/Q² {ratio}, median gap {gap})",
+    "dead_level": "{level} {n_alive}/{n_min}, {dead}",
+    "scaling_point": "Q{q} {p:.2f} [{lo:.2f}, {hi:.2f}]",
+    "optimiser_points": "{optimiser} {points}",
+    "largest_q": "{optimiser} Q = {q}",
+    "largest_none": "{optimiser} none",
+    "q_values": "Q{q} {values}",
+    "q_count": "Q{q} {k}/{n}",
 }
 
 
@@ -142,6 +210,11 @@ def render(key: str, numbers: dict) -> str:
     return "".join(out)
 
 
+def item(name: str, numbers: dict) -> str:
+    """One per-group item: its numbers put into :data:`ITEMS` ``[name]``."""
+    return _FORMATTER.vformat(ITEMS[name], (), numbers)
+
+
 def items(name: str, values, sep: str = ", ") -> str:
     """Per-group items, each a dict of numbers put into :data:`ITEMS` ``[name]``, joined by ``sep``."""
-    return sep.join(_FORMATTER.vformat(ITEMS[name], (), v) for v in values)
+    return sep.join(item(name, v) for v in values)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..jsonutil import malformed, read_json
 from ..thresholds import ZERO_COST
-from .tables import fmt as _fmt
+from .evidence import item, items
 from .tables import frac as _frac
 from .tables import restore_nonfinite as _restore_nonfinite
 from .verdicts import make_row
@@ -184,204 +184,147 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dict]:
-    """Rows (:func:`verdicts.make_row`) from the landscape tables; none when they were not run.
-    Cells count for the claims about the global minimiser where its constructed cost is at most
-    ``zero`` (the study's ``zero_cost``)."""
+_RANDOM_STARTS = ["he", "xavier"]
+
+
+def _training_zero_row(rand: pd.DataFrame) -> dict:
+    per = rand.groupby("optimiser")["category"].apply(lambda c: (c == "zero").mean())
+    numbers = {
+        "zero_runs": _frac(rand["category"] == "zero"),
+        "by_optimiser": items("group_fraction", ({"group": k, "value": v} for k, v in per.items())),
+    }
+    return make_row("training_zero", len(rand), 0, numbers)
+
+
+def _training_levels_row(rand: pd.DataFrame) -> dict:
+    ended_zero = rand["category"] == "zero"
+    nz = rand[~ended_zero & rand["status"].isin(["converged", "zero"])]
+    cats = nz["category"].value_counts()
+    allnz = rand[~ended_zero]["category"].value_counts()
+    numbers = {"n_converged": len(nz)}
+    for level in ("pattern", "merge", "other"):
+        numbers[level] = int(cats.get(level, 0))
+        numbers[f"all_{level}"] = int(allnz.get(level, 0))
+    return make_row("training_levels", len(nz), 0, numbers)
+
+
+def _training_hessian_row(end: pd.DataFrame, certified: pd.DataFrame) -> dict:
+    by_cat = certified.groupby("category")["hess_n_negative"].apply(lambda v: f"{int((v == 0).sum())}/{len(v)}")
+    numbers = {
+        "psd": _frac(certified["hess_n_negative"] == 0),
+        "by_level": items("group_value", ({"group": k, "value": v} for k, v in by_cat.items())),
+        "n_kink": int((end["hess_status"] == "kink").sum()),
+    }
+    return make_row("training_hessian", len(certified), 0, numbers)
+
+
+def _training_connected_row(found: pd.DataFrame, near: pd.DataFrame) -> dict:
+    numbers = {
+        "flat": _frac(found["path_barrier"] <= 1e-6),
+        "median_barrier": found["path_barrier"].median(),
+        "median_peak_t": found["path_peak_t"].median(),
+        "median_barrier_minimiser": near["path_barrier"].median() if len(near) else float("nan"),
+    }
+    return make_row("training_connected", len(found), 0, numbers)
+
+
+def _training_attraction_row(glob: pd.DataFrame) -> dict:
+    small = glob[glob["rho"] == glob["rho"].min()]
+    by_opt = small.groupby("optimiser")["returned"].apply(lambda r: r.astype(bool).mean())
+    by_rho = glob.groupby(["rho", "optimiser"])["returned"].apply(lambda r: r.astype(bool).mean())
+    numbers = {
+        "rho": small["rho"].iloc[0],
+        "by_optimiser": items("group_fraction", ({"group": k, "value": v} for k, v in by_opt.items())),
+        "by_rho_optimiser": items(
+            "rho_optimiser", ({"rho": r, "optimiser": o, "value": v} for (r, o), v in by_rho.items())
+        ),
+    }
+    return make_row("training_attraction", len(small), 0, numbers)
+
+
+def _training_rows(end: pd.DataFrame, zero: float) -> list[dict]:
+    """The findings on gradient training (end points of the landscape runs)."""
     rows = []
-    end, shape, paths = t.get("landscape_endpoints"), t.get("landscape_shape"), t.get("landscape_paths")
-    add = lambda key, n, n_counter, evidence, corrected=None: rows.append(  # noqa: E731
-        make_row(key, n, n_counter, evidence, corrected)
-    )
-
-    if end is not None and len(end):
-        rand = end[end["start_kind"].isin(["he", "xavier"])]
-        if len(rand):
-            per = rand.groupby("optimiser")["category"].apply(lambda c: f"{(c == 'zero').mean():.2f}")
-            ended_zero = rand["category"] == "zero"
-            add(
-                "training_zero",
-                len(rand),
-                0,
-                f"zero cost in {_frac(ended_zero)} random-start runs; by optimiser: "
-                + ", ".join(f"{k} {v}" for k, v in per.items()),
-            )
-            nz = rand[~ended_zero & rand["status"].isin(["converged", "zero"])]
-            cats = nz["category"].value_counts()
-            allnz = rand[~ended_zero]["category"].value_counts()
-            add(
-                "training_levels",
-                len(nz),
-                0,
-                f"of {len(nz)} converged non-zero end points: pattern level {int(cats.get('pattern', 0))}, "
-                f"class-merging level {int(cats.get('merge', 0))}, other {int(cats.get('other', 0))}; "
-                f"including unconverged runs: pattern {int(allnz.get('pattern', 0))}, merging "
-                f"{int(allnz.get('merge', 0))}, other {int(allnz.get('other', 0))}",
-            )
-        if "hess_n_negative" in end.columns:
-            certified = end[
-                end["start_kind"].isin(["he", "xavier"]) & (end["category"] != "zero") & end["hess_n_negative"].notna()
-            ]
-            if len(certified):
-                psd = certified["hess_n_negative"] == 0
-                by_cat = certified.groupby("category")["hess_n_negative"].apply(
-                    lambda v: f"{int((v == 0).sum())}/{len(v)}"
-                )
-                add(
-                    "training_hessian",
-                    len(certified),
-                    0,
-                    f"no negative eigenvalue in {_frac(psd)} converged non-zero end points with a defined Hessian; by "
-                    "level: "
-                    + ", ".join(f"{k} {v}" for k, v in by_cat.items())
-                    + f"; another {int((end['hess_status'] == 'kink').sum())} end points sit on a ReLU kink (no "
-                    "Hessian)",
-                )
-        good = end[end["global_cost"] <= zero]
-        if "path_barrier" in end.columns:
-            found = good[good["start_kind"].isin(["he", "xavier"]) & (good["category"] == "zero")]
-            near = good[(good["start_kind"] == "global") & (good["category"] == "zero")]
-            if len(found):
-                flat = found["path_barrier"] <= 1e-6
-                add(
-                    "training_connected",
-                    len(found),
-                    0,
-                    f"no barrier in {_frac(flat)} zero-cost end points from random starts (median barrier "
-                    f"{_fmt(found['path_barrier'].median())} in units of C, peak at median t = "
-                    f"{_fmt(found['path_peak_t'].median())}); from the perturbed minimiser itself: median barrier "
-                    f"{_fmt(near['path_barrier'].median() if len(near) else float('nan'))}",
-                )
-        glob = good[good["start_kind"] == "global"]
-        if len(glob):
-            small = glob[glob["rho"] == glob["rho"].min()]
-            by_opt = small.groupby("optimiser")["returned"].apply(lambda r: r.astype(bool).mean())
-            by_rho = glob.groupby(["rho", "optimiser"])["returned"].apply(lambda r: f"{r.astype(bool).mean():.2f}")
-            add(
-                "training_attraction",
-                len(small),
-                0,
-                f"return fraction at ρ = {small['rho'].iloc[0]:g}: "
-                + ", ".join(f"{k} {v:.2f}" for k, v in by_opt.items())
-                + " (GD and Adam within their iteration budget); all (ρ, optimiser): "
-                + ", ".join(f"({r:g}, {o}) {v}" for (r, o), v in by_rho.items()),
-            )
-    minima = t.get("landscape_minima")
-    if minima is not None and len(minima):
-        new_min = minima[minima["category"] != "pattern"]
-        n_runs = int(minima["multiplicity"].sum())
-        top = new_min.sort_values("multiplicity", ascending=False, kind="stable").head(4)
-        add(
-            "other_minima",
-            len(minima),
-            0,
-            f"{n_runs} L-BFGS end points certified as non-zero local minima (no descent along 16 random directions "
-            f"at radii 1e-8..1e-3; smooth ones also stationary with a positive semi-definite Hessian) form "
-            f"{len(minima)} distinct (cell, cost, collapse structure) minima; {len(new_min)} of them "
-            f"({int(new_min['multiplicity'].sum())} end points) are not at a pattern level: "
-            f"{int((new_min['category'] == 'merge').sum())} at class-merging levels, "
-            f"{int((new_min['category'] == 'other').sum())} elsewhere; most frequent: "
-            + "; ".join(
-                f"{r.cell} C = {r.cost:.4g} ({r.nearest_level if r.category == 'merge' else 'other'}, "
-                f"structure {r.structure}) ×{r.multiplicity}"
-                for r in top.itertuples()
-            ),
-        )
-    if minima is not None and len(minima) and "hess_n_outliers" in minima.columns:
-        _outlier_rows(add, minima, end, shape, zero)
-    if shape is not None and len(shape):
-        g = shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
-        add(
-            "zero_modes",
-            len(g),
-            0,
-            f"zero eigenvalues = #params − rank J in {_frac(g['n_zero_eig'] == g['null_dim_J'])} cells; "
-            + ", ".join(f"{r.cell}: {r.n_zero_eig}/{r.n_params} (null J {r.null_dim_J})" for r in g.itertuples()),
-        )
-        if "modes_explained" in shape and len(g):
-            fams = [c[len("modes_in_null_") :] for c in shape.columns if c.startswith("modes_in_null_")]
-            paper_fams = [f for f in ("mu", "layer_rescaling") if f"modes_rank_{f}" in g]
-            bad_paper = pd.Series(False, index=g.index)
-            for f in paper_fams:
-                bad_paper |= g[f"modes_in_null_{f}"] != g[f"modes_rank_{f}"]
-            ours = [f for f in fams if f not in paper_fams and f"modes_rank_{f}" in g]
-            bad_ours = pd.Series(False, index=g.index)
-            for f in ours:
-                bad_ours |= g[f"modes_in_null_{f}"] != g[f"modes_rank_{f}"]
-
-            def fam_txt(r, names):
-                return ", ".join(
-                    f"{f} {int(r[f'modes_rank_{f}'])}" for f in names if pd.notna(r.get(f"modes_rank_{f}"))
-                )
-
-            add(
-                "flat_directions",
-                len(g),
-                int(bad_paper.sum()),
-                "paper's reading (μ-box, one rescaling scalar per hidden layer): directions in the Hessian null space "
-                f"in {_frac(~bad_paper)} cells; "
-                + "; ".join(
-                    f"{r['cell']}: {fam_txt(r, paper_fams)} of {int(r['modes_null_dim'])} null dimensions"
-                    for _, r in g.iterrows()
-                ),
-            )
-            add(
-                "flat_extended",
-                len(g),
-                int(bad_ours.sum()),
-                f"our extensions ({', '.join(ours)}) flat in {_frac(~bad_ours)} cells; all directions together explain "
-                f"{int(g['modes_explained'].sum())} of {int(g['modes_null_dim'].sum())} null dimensions (the paper's "
-                f"directions alone: rank sum {int(sum(g[f'modes_rank_{f}'].sum() for f in paper_fams))}); the null "
-                f"dimension equals "
-                f"#params − Q² in {_frac(g['modes_null_dim'] == g['null_dim_theory'])} cells (rank J = Q²: near the "
-                "construction the zero set is a manifold of dimension #params − Q²); per cell: "
-                + "; ".join(f"{r['cell']}: {fam_txt(r, fams)}" for _, r in g.iterrows()),
-            )
-    if paths is not None and len(paths):
-        ok_paths = paths[(paths["global_cost"] <= zero) & paths["all_hold"]]
-        mixed = ok_paths[ok_paths["type"] == "mixed"]
-        barrier = mixed["barrier"] > 1e-10 * mixed["F_start"].clip(lower=1e-300)
-        s1 = ok_paths[ok_paths["type"] == "none"]
-        add(
-            "thm25_mu_path",
-            len(mixed),
-            int((~barrier).sum()),
-            f"barrier on the μ-path to the global minimiser in {_frac(barrier)} mixed patterns (monotone descent in "
-            f"{_frac(mixed['monotone'])}); s = (1, …, 1): barrier in {_frac(s1['barrier'] > 1e-10 * s1['F_start'])}, "
-            f"monotone in {_frac(s1['monotone'])}",
-        )
+    rand = end[end["start_kind"].isin(_RANDOM_STARTS)]
+    if len(rand):
+        rows += [_training_zero_row(rand), _training_levels_row(rand)]
+    if "hess_n_negative" in end.columns:
+        certified = end[
+            end["start_kind"].isin(_RANDOM_STARTS) & (end["category"] != "zero") & end["hess_n_negative"].notna()
+        ]
+        if len(certified):
+            rows.append(_training_hessian_row(end, certified))
+    good = end[end["global_cost"] <= zero]
+    if "path_barrier" in end.columns:
+        found = good[good["start_kind"].isin(_RANDOM_STARTS) & (good["category"] == "zero")]
+        near = good[(good["start_kind"] == "global") & (good["category"] == "zero")]
+        if len(found):
+            rows.append(_training_connected_row(found, near))
+    glob = good[good["start_kind"] == "global"]
+    if len(glob):
+        rows.append(_training_attraction_row(glob))
     return rows
 
 
-def _outlier_rows(add, minima: pd.DataFrame, end, shape, zero: float) -> None:
-    """The findings ``hessian_outliers`` and ``dead_units`` (docs/claims.md)."""
+def _other_minima_row(minima: pd.DataFrame) -> dict:
+    new_min = minima[minima["category"] != "pattern"]
+    top = new_min.sort_values("multiplicity", ascending=False, kind="stable").head(4)
+    frequent = (
+        {
+            "cell": r.cell,
+            "cost": r.cost,
+            "level": r.nearest_level if r.category == "merge" else "other",
+            "structure": r.structure,
+            "multiplicity": r.multiplicity,
+        }
+        for r in top.itertuples()
+    )
+    numbers = {
+        "n_points": int(minima["multiplicity"].sum()),
+        "n_minima": len(minima),
+        "n_new": len(new_min),
+        "n_new_points": int(new_min["multiplicity"].sum()),
+        "n_merge": int((new_min["category"] == "merge").sum()),
+        "n_other": int((new_min["category"] == "other").sum()),
+        "most_frequent": items("minimum", frequent, "; "),
+    }
+    return make_row("other_minima", len(minima), 0, numbers)
+
+
+def _global_shape(shape, zero: float) -> pd.DataFrame:
+    """The local-shape rows of the global minimisers with zero constructed cost."""
+    return shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
+
+
+def _hessian_outliers_row(minima: pd.DataFrame, end, shape, zero: float) -> dict:
     from ..landscape import HESS_OUTLIER_RTOL
 
     m = minima[minima["hess_n_outliers"].notna()]
     q2 = m["Q"] ** 2
-    cons = ""
+    numbers = {"rtol": HESS_OUTLIER_RTOL}
     if shape is not None and len(shape) and "hess_n_outliers" in shape.columns:
-        g = shape[(shape["point"] == "global") & (shape["global_cost"] <= zero)]
-        cons = (
-            "constructed minimiser (outliers / non-zero / Q²): "
-            + ", ".join(
-                f"{r.cell} {int(r.hess_n_outliers)}/{int(r.n_params - r.n_zero_eig - r.n_negative_eig)}/{int(r.Q) ** 2}"
-                for r in g.itertuples()
-            )
-            + "; "
+        g = _global_shape(shape, zero)
+        cells = (
+            {
+                "cell": r.cell,
+                "n_outliers": int(r.hess_n_outliers),
+                "n_nonzero": int(r.n_params - r.n_zero_eig - r.n_negative_eig),
+                "q2": int(r.Q) ** 2,
+            }
+            for r in g.itertuples()
         )
+        numbers["constructed"] = items("outliers_cell", cells)
     zl = pd.DataFrame()
     if end is not None and len(end) and "hess_n_outliers" in end.columns:
         zl = end[(end["category"] == "zero") & end["hess_n_outliers"].notna()]
-    zero_txt = (
-        f"L-BFGS zero-cost end points with a defined Hessian: {len(zl)}, outliers = Q² in "
-        f"{_frac(zl['hess_n_outliers'] == zl['Q'] ** 2)}, non-zero eigenvalues = Q² in "
-        f"{_frac(zl['hess_n_nonzero'] == zl['Q'] ** 2)}, median outliers/Q² "
-        f"{_fmt((zl['hess_n_outliers'] / zl['Q'] ** 2).median())}, median gap "
-        f"{_fmt(zl['hess_outlier_gap'].median())}; "
-        if len(zl)
-        else ""
-    )
+    if len(zl):
+        numbers.update(
+            n_zero_points=len(zl),
+            zero_outliers_q2=_frac(zl["hess_n_outliers"] == zl["Q"] ** 2),
+            zero_nonzero_q2=_frac(zl["hess_n_nonzero"] == zl["Q"] ** 2),
+            zero_ratio=(zl["hess_n_outliers"] / zl["Q"] ** 2).median(),
+            zero_gap=zl["hess_outlier_gap"].median(),
+        )
     by = (
         m.assign(ratio=m["hess_n_outliers"] / q2)
         .groupby("category")
@@ -392,43 +335,148 @@ def _outlier_rows(add, minima: pd.DataFrame, end, shape, zero: float) -> None:
             gap_med=("hess_outlier_gap", "median"),
         )
     )
-    add(
-        "hessian_outliers",
-        len(m) + len(zl),
-        int((m["hess_n_outliers"] != q2).sum())
-        + (int((zl["hess_n_outliers"] != zl["Q"] ** 2).sum()) if len(zl) else 0),
-        f"outliers: eigenvalues above {HESS_OUTLIER_RTOL:g} x the largest; "
-        + cons
-        + zero_txt
-        + f"distinct certified non-zero minima with a defined Hessian: {len(m)} of {len(minima)}, outliers = Q² in "
-        f"{_frac(m['hess_n_outliers'] == q2)}; per level: "
-        + "; ".join(
-            f"{k} {int(r.n_eq)}/{int(r.n_min)} (median outliers/Q² {_fmt(r.ratio_med)}, median gap {_fmt(r.gap_med)})"
-            for k, r in by.iterrows()
-        ),
+    levels = (
+        {"level": k, "n_eq": int(r.n_eq), "n_min": int(r.n_min), "ratio": r.ratio_med, "gap": r.gap_med}
+        for k, r in by.iterrows()
     )
+    numbers.update(
+        n_hessian=len(m),
+        n_minima=len(minima),
+        outliers_q2=_frac(m["hess_n_outliers"] == q2),
+        per_level=items("outliers_level", levels, "; "),
+    )
+    n_counter = int((m["hess_n_outliers"] != q2).sum()) + (
+        int((zl["hess_n_outliers"] != zl["Q"] ** 2).sum()) if len(zl) else 0
+    )
+    return make_row("hessian_outliers", len(m) + len(zl), n_counter, numbers)
+
+
+def _dead_units_row(d: pd.DataFrame, end) -> dict:
+    alive = d["dead_units"] == 0
+    per = d.groupby("category")["dead_units"].agg(
+        n_min="size", n_alive=lambda v: int((v == 0).sum()), dead_med="median"
+    )
+    levels = (
+        {"level": k, "n_alive": int(r.n_alive), "n_min": int(r.n_min), "dead": r.dead_med} for k, r in per.iterrows()
+    )
+    numbers = {
+        "alive": _frac(alive),
+        "alive_points": int(d.loc[alive, "multiplicity"].sum()),
+        "points": int(d["multiplicity"].sum()),
+        "per_level": items("dead_level", levels, "; "),
+    }
+    zd = end[end["category"] == "zero"] if end is not None and len(end) and "dead_units" in end.columns else None
+    if zd is not None and len(zd):
+        numbers.update(
+            n_zero_points=len(zd), zero_alive=_frac(zd["dead_units"] == 0), zero_dead=zd["dead_units"].median()
+        )
+    return make_row("dead_units", len(d), int(alive.sum()), numbers)
+
+
+def _outlier_rows(minima: pd.DataFrame, end, shape, zero: float) -> list[dict]:
+    """The findings ``hessian_outliers`` and ``dead_units`` (docs/claims.md)."""
+    rows = [_hessian_outliers_row(minima, end, shape, zero)]
     d = minima[minima["dead_units"].notna()]
     if len(d):
-        alive = d["dead_units"] == 0
-        per = d.groupby("category")["dead_units"].agg(
-            n_min="size", n_alive=lambda v: int((v == 0).sum()), dead_med="median"
-        )
-        zd = end[end["category"] == "zero"] if end is not None and len(end) and "dead_units" in end.columns else None
-        add(
-            "dead_units",
-            len(d),
-            int(alive.sum()),
-            f"distinct certified non-zero minima without a dead unit: {_frac(alive)} "
-            f"({int(d.loc[alive, 'multiplicity'].sum())}/{int(d['multiplicity'].sum())} end points); per level "
-            "(without a dead unit / minima, median dead units): "
-            + "; ".join(f"{k} {int(r.n_alive)}/{int(r.n_min)}, {_fmt(r.dead_med)}" for k, r in per.iterrows())
-            + (
-                f"; zero-cost end points (all optimisers): {len(zd)}, without a dead unit "
-                f"{_frac(zd['dead_units'] == 0)}, median dead units {_fmt(zd['dead_units'].median())}"
-                if zd is not None and len(zd)
-                else ""
+        rows.append(_dead_units_row(d, end))
+    return rows
+
+
+def _family_ranks(r, names) -> str:
+    """'family rank, …' of one cell's flat directions (families with a rank)."""
+    return items(
+        "family_rank",
+        ({"family": f, "rank": int(r[f"modes_rank_{f}"])} for f in names if pd.notna(r.get(f"modes_rank_{f}"))),
+    )
+
+
+def _flat_rows(shape: pd.DataFrame, g: pd.DataFrame) -> list[dict]:
+    """The rows ``flat_directions`` (the paper's directions) and ``flat_extended`` (ours)."""
+    fams = [c[len("modes_in_null_") :] for c in shape.columns if c.startswith("modes_in_null_")]
+    paper_fams = [f for f in ("mu", "layer_rescaling") if f"modes_rank_{f}" in g]
+    ours = [f for f in fams if f not in paper_fams and f"modes_rank_{f}" in g]
+
+    def not_flat(names):
+        bad = pd.Series(False, index=g.index)
+        for f in names:
+            bad |= g[f"modes_in_null_{f}"] != g[f"modes_rank_{f}"]
+        return bad
+
+    bad_paper, bad_ours = not_flat(paper_fams), not_flat(ours)
+    paper = {
+        "flat": _frac(~bad_paper),
+        "per_cell": items(
+            "flat_cell",
+            (
+                {"cell": r["cell"], "families": _family_ranks(r, paper_fams), "null_dim": int(r["modes_null_dim"])}
+                for _, r in g.iterrows()
             ),
-        )
+            "; ",
+        ),
+    }
+    extended = {
+        "families": ", ".join(ours),
+        "flat": _frac(~bad_ours),
+        "n_explained": int(g["modes_explained"].sum()),
+        "n_null": int(g["modes_null_dim"].sum()),
+        "n_paper": int(sum(g[f"modes_rank_{f}"].sum() for f in paper_fams)),
+        "null_is_theory": _frac(g["modes_null_dim"] == g["null_dim_theory"]),
+        "per_cell": items(
+            "cell_families", ({"cell": r["cell"], "families": _family_ranks(r, fams)} for _, r in g.iterrows()), "; "
+        ),
+    }
+    return [
+        make_row("flat_directions", len(g), int(bad_paper.sum()), paper),
+        make_row("flat_extended", len(g), int(bad_ours.sum()), extended),
+    ]
+
+
+def _zero_modes_rows(shape: pd.DataFrame, zero: float) -> list[dict]:
+    """The Hessian's zero modes at the global minimiser, and its flat directions."""
+    g = _global_shape(shape, zero)
+    cells = (
+        {"cell": r.cell, "n_zero_eig": r.n_zero_eig, "n_params": r.n_params, "null_dim_J": r.null_dim_J}
+        for r in g.itertuples()
+    )
+    numbers = {"equal": _frac(g["n_zero_eig"] == g["null_dim_J"]), "per_cell": items("zero_modes_cell", cells)}
+    rows = [make_row("zero_modes", len(g), 0, numbers)]
+    if "modes_explained" in shape and len(g):
+        rows += _flat_rows(shape, g)
+    return rows
+
+
+def _mu_path_row(paths: pd.DataFrame, zero: float) -> dict:
+    ok_paths = paths[(paths["global_cost"] <= zero) & paths["all_hold"]]
+    mixed = ok_paths[ok_paths["type"] == "mixed"]
+    barrier = mixed["barrier"] > 1e-10 * mixed["F_start"].clip(lower=1e-300)
+    s1 = ok_paths[ok_paths["type"] == "none"]
+    numbers = {
+        "barrier": _frac(barrier),
+        "monotone": _frac(mixed["monotone"]),
+        "s1_barrier": _frac(s1["barrier"] > 1e-10 * s1["F_start"]),
+        "s1_monotone": _frac(s1["monotone"]),
+    }
+    return make_row("thm25_mu_path", len(mixed), int((~barrier).sum()), numbers)
+
+
+def landscape_claims(t: dict[str, pd.DataFrame], zero: float = ZERO_COST) -> list[dict]:
+    """Rows (:func:`verdicts.make_row`) from the landscape tables; none when they were not run.
+    Cells count for the claims about the global minimiser where its constructed cost is at most
+    ``zero`` (the study's ``zero_cost``)."""
+    rows = []
+    end, shape, paths = t.get("landscape_endpoints"), t.get("landscape_shape"), t.get("landscape_paths")
+    if end is not None and len(end):
+        rows += _training_rows(end, zero)
+    minima = t.get("landscape_minima")
+    if minima is not None and len(minima):
+        rows.append(_other_minima_row(minima))
+        if "hess_n_outliers" in minima.columns:
+            rows += _outlier_rows(minima, end, shape, zero)
+    if shape is not None and len(shape):
+        rows += _zero_modes_rows(shape, zero)
+    if paths is not None and len(paths):
+        rows.append(_mu_path_row(paths, zero))
+    return rows
 
 
 # ---- (6, 7) the gradient landscape --------------------------------------------------------------
@@ -733,53 +781,56 @@ def _pooled(t: pd.DataFrame) -> pd.DataFrame:
     return g.assign(p=g["k_zero"] / g["n"], lo=[c[0] for c in ci], hi=[c[1] for c in ci])
 
 
+def _largest_q(pooled: pd.DataFrame) -> str:
+    """Per optimiser, the largest Q with a zero-cost run ('none' without one)."""
+    reach = pooled[pooled["k_zero"] > 0].groupby("optimiser")["Q"].max()
+    return ", ".join(
+        item("largest_q", {"optimiser": opt, "q": int(reach[opt])})
+        if opt in reach.index
+        else item("largest_none", {"optimiser": opt})
+        for opt in sorted(set(pooled["optimiser"]))
+    )
+
+
 def scaling_claims(t: pd.DataFrame) -> list[dict]:
     """The findings row ``landscape_scaling`` from landscape_scaling.csv (none when the stage did
     not run).  n_cases: (Q, optimiser, start) groups; n_counter: groups where no run reached zero cost."""
     if t is None or not len(t):
         return []
     pooled = _pooled(t)
-    per_opt = []
-    for opt, g in pooled.groupby("optimiser", sort=True):
-        per_opt.append(f"{opt} " + ", ".join(f"Q{int(r.Q)} {r.p:.2f} [{r.lo:.2f}, {r.hi:.2f}]" for r in g.itertuples()))
-    lb = t[t["optimiser"] == "lbfgs"]
-    starts = sorted(set(lb["start"]))
-    minima = (
-        f"; distinct certified non-zero minima of L-BFGS per Q ({'/'.join(starts)} starts): "
-        + ", ".join(
-            f"Q{int(q)} " + "/".join(str(int(v)) for v in g.sort_values("start")["n_distinct_minima"])
-            for q, g in lb.groupby("Q", sort=True)
-        )
-        if len(lb)
-        else ""
-    )
-    budget = (
-        "; L-BFGS runs stopped by the iteration budget (not certified) per Q: "
-        + ", ".join(
-            f"Q{int(q)} {int(g['n_max_iter'].sum())}/{int(g['n'].sum())}" for q, g in lb.groupby("Q", sort=True)
-        )
-        if len(lb) and "n_max_iter" in lb.columns
-        else ""
-    )
-    reach = pooled[pooled["k_zero"] > 0].groupby("optimiser")["Q"].max()
-    largest = ", ".join(
-        f"{opt} {('Q = ' + str(int(reach[opt]))) if opt in reach.index else 'none'}"
-        for opt in sorted(set(pooled["optimiser"]))
+    per_opt = (
+        {
+            "optimiser": opt,
+            "points": items(
+                "scaling_point", ({"q": int(r.Q), "p": r.p, "lo": r.lo, "hi": r.hi} for r in g.itertuples())
+            ),
+        }
+        for opt, g in pooled.groupby("optimiser", sort=True)
     )
     none = t["k_zero"] == 0
-    return [
-        make_row(
-            "landscape_scaling",
-            len(t),
-            int(none.sum()),
-            f"{int(t['n'].sum())} runs in {len(t)} (Q, optimiser, start) groups, {int(none.sum())} groups without a "
-            f"zero-cost run; fraction reaching zero cost (C ≤ 1e-6), pooled over the starts, with Wilson 95 %: "
-            + "; ".join(per_opt)
-            + f"; largest Q with a zero-cost run: {largest}"
-            + minima
-            + budget,
+    numbers = {
+        "n_runs": int(t["n"].sum()),
+        "n_groups": len(t),
+        "n_none": int(none.sum()),
+        "per_optimiser": items("optimiser_points", per_opt, "; "),
+        "largest_q": _largest_q(pooled),
+    }
+    lb = t[t["optimiser"] == "lbfgs"]
+    if len(lb):
+        by_q = list(lb.groupby("Q", sort=True))
+        numbers["starts"] = "/".join(sorted(set(lb["start"])))
+        numbers["minima"] = items(
+            "q_values",
+            (
+                {"q": int(q), "values": "/".join(str(int(v)) for v in g.sort_values("start")["n_distinct_minima"])}
+                for q, g in by_q
+            ),
         )
-    ]
+        if "n_max_iter" in lb.columns:
+            numbers["budget"] = items(
+                "q_count", ({"q": int(q), "k": int(g["n_max_iter"].sum()), "n": int(g["n"].sum())} for q, g in by_q)
+            )
+    return [make_row("landscape_scaling", len(t), int(none.sum()), numbers)]
 
 
 def write_scaling_tables(paths, out_dir) -> list:
