@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..thresholds import ZERO_COST
+from .evidence import items
 from .tables import as_bool as _bool
-from .tables import fmt, write_csv
 from .tables import frac as _frac
+from .tables import write_csv
 from .verdicts import COLUMNS as CLAIMS_COLUMNS
 from .verdicts import empty_row, make_row
 
@@ -225,193 +226,205 @@ BEYOND_KEYS = (
 )
 
 
+def _highdim_rows(hd: pd.DataFrame, zero: float) -> list[dict]:
+    """highdim_zero, highdim_near and highdim_pca from the highdim table."""
+    hd = hd.copy()
+    ok = hd["status"] == "ok"
+    hd["zero_"] = ok & (pd.to_numeric(hd["cost"], errors="coerce") <= zero * hd["Y_norm"])
+    hold = _bool(hd["all_hold"].fillna(False))
+    emb = hd[(hd["method"] == "means_embed")]
+    good = emb[hold[emb.index]]
+    fused = hd[(hd["method"] == "means_fused") & hold]
+    near = hd[(hd["method"] == "means_near") & hold]
+    pca = hd[hd["method"] == "pca_embed"]
+    zero_numbers = {
+        "zero": zero,
+        "zero_cases": _frac(good["zero_"]),
+        "max_cost": pd.to_numeric(good["cost"]).max(),
+        "q_m": sorted({(int(a), int(b)) for a, b in zip(good["Q"], good["M"])}),
+        "fused_zero": _frac(fused["zero_"]),
+        "a2_fails_zero": _frac(good[good["r_M"] >= 0.25]["zero_"]),
+        "all_zero": _frac(emb["zero_"]),
+    }
+    near_numbers = {
+        "zero_cases": _frac(near["zero_"]),
+        "max_cost": pd.to_numeric(near["cost"]).max(),
+        "outside_box": _frac(~_bool(near["mu_in_box"].fillna(False))),
+    }
+    per_noise = []
+    for ps in sorted(pca["perp_scale"].unique()):
+        a, b = emb[emb["perp_scale"] == ps], pca[pca["perp_scale"] == ps]
+        per_noise.append(
+            {
+                "scale": ps,
+                "means_zero": _frac(a["zero_"]),
+                "pca_zero": _frac(b["zero_"]),
+                "means_r": a["r_V"].median(),
+                "pca_r": b["r_V"].median(),
+                "pca_captured": b["pca_captured"].median(),
+            }
+        )
+    pca_numbers = {"per_noise": items("pca_noise", per_noise, "; "), "n_singular": int((pca["status"] != "ok").sum())}
+    return [
+        make_row("highdim_zero", len(good), int((~good["zero_"]).sum()), zero_numbers),
+        make_row("highdim_near", len(near), int((~near["zero_"]).sum()), near_numbers),
+        make_row("highdim_pca", len(pca), 0, pca_numbers),
+    ]
+
+
+def _sls_zero_row(f: pd.DataFrame, zero: float) -> dict:
+    num = lambda col: pd.to_numeric(f[col])  # noqa: E731
+    zero_net = num("cost") <= zero * f["Y_norm"]
+    zero_in = num("cost_input_space") <= zero * f["Y_norm"]
+    numbers = {
+        "zero": zero,
+        "zero_network": _frac(zero_net),
+        "max_cost": num("cost").max(),
+        "max_cost_formula": num("cost_formula_output").max(),
+        "zero_input": _frac(zero_in),
+        "max_cost_input": num("cost_input_space").max(),
+        "max_truncation_error": num("truncation_error").max(),
+        "max_cond": num("max_cond").max(),
+        "min_margin": num("min_margin").min(),
+    }
+    bad = f[~zero_net]
+    if len(bad):
+        numbers["miss_max_cond"] = pd.to_numeric(bad["max_cond"]).max()
+        numbers["miss_min_margin"] = pd.to_numeric(bad["min_margin"]).min()
+    return make_row("sls_zero", len(f), int((~zero_net).sum()), numbers, int((~zero_in).sum()))
+
+
+def _sls_ordering_row(sls: pd.DataFrame, feas: pd.Series, hand: pd.DataFrame) -> dict:
+    per_ds = sls.assign(feas=feas).groupby(["kind", "Q", "M", "replicate"])["feas"].agg(["sum", "size"])
+    mixed = (per_ds["sum"] > 0) & (per_ds["sum"] < per_ds["size"])
+    sh = per_ds.loc["shadow"] if "shadow" in per_ds.index.get_level_values(0) else per_ds.iloc[:0]
+    cl = per_ds.loc["clustered"] if "clustered" in per_ds.index.get_level_values(0) else per_ds.iloc[:0]
+    by_qm = sh.groupby(level=["Q", "M"]).apply(lambda g: f"{g['sum'].sum()}/{g['size'].sum()}")
+    numbers = {
+        "mixed": _frac(mixed),
+        "satellite": items("q_m_value", ({"q": q, "m": m, "value": v} for (q, m), v in by_qm.items())),
+        "clustered_all": _frac(cl["sum"] == cl["size"]),
+    }
+    if len(hand):
+        numbers["hand"] = items(
+            "hand_ordering", ({"m": int(r.M), "ordering": r.ordering, "status": r.status} for r in hand.itertuples())
+        )
+    return make_row("sls_ordering", len(per_ds), 0, numbers)
+
+
+def _sls_certificates_row(sls: pd.DataFrame, hand: pd.DataFrame) -> dict:
+    blocked = sls[_bool(sls["violates_block"].fillna(False))]
+    hand_bad = hand[hand["ordering"].astype(str) == "10"]
+    checks = pd.concat([~_bool(blocked["feasible"]), ~_bool(hand_bad["feasible"])])
+    reasons = blocked["reason"].fillna("none").value_counts().sort_index()
+    numbers = {
+        "blocked_infeasible": _frac(~_bool(blocked["feasible"])),
+        "hand_infeasible": _frac(~_bool(hand_bad["feasible"])),
+        "reasons": items("group_value", ({"group": k, "value": v} for k, v in reasons.items())),
+    }
+    return make_row("sls_certificates", len(checks), int((~checks).sum()), numbers)
+
+
+def _sls_rows(sls: pd.DataFrame, zero: float) -> list[dict]:
+    """sls_zero, sls_ordering and sls_certificates from the sls table."""
+    sls = sls.copy()
+    feas = _bool(sls["feasible"])
+    hand = sls[sls["kind"] == "hand"]
+    return [_sls_zero_row(sls[feas], zero), _sls_ordering_row(sls, feas, hand), _sls_certificates_row(sls, hand)]
+
+
+def _shallow_slope_row(sh: pd.DataFrame, fit_max: float) -> dict:
+    fits = shallow_fits(sh, fit_max)
+    good = fits[np.isfinite(fits["slope"])]
+    summ = good.groupby(["Q", "mode"]).agg(
+        mean=("slope", "mean"), std=("slope", "std"), size=("slope", "size"), fit_se=("se", "median")
+    )
+    # SE of the mean slope: across replicates, or the fit's own SE with one replicate
+    summ["se_mean"] = np.where(summ["size"] > 1, summ["std"] / np.sqrt(summ["size"]), summ["fit_se"])
+    summ["tol"] = np.maximum(SLOPE_TOL, 3 * summ["se_mean"])
+    off = int(((summ["mean"] - 2).abs() > summ["tol"]).sum())
+    groups = (
+        {"q": q, "mode": mode, "mean": r["mean"], "se": r["se_mean"], "fit_se": r["fit_se"]}
+        for (q, mode), r in summ.iterrows()
+    )
+    numbers = {
+        "fit_max": fit_max,
+        "per_group": items("slope_group", groups, "; "),
+        "max_delta_p": sh["delta_P"].max(),
+        "slope_all": fits["slope_all"].mean(),
+        "n_fits": len(good),
+        "slope_tol": SLOPE_TOL,
+    }
+    return make_row("shallow_slope", len(summ), off, numbers)
+
+
+def _shallow_closed_row(sweep: pd.DataFrame) -> dict:
+    rel = lambda a, b: (sweep[a] - sweep[b]).abs() / sweep[b].abs().clip(lower=1e-300)  # noqa: E731
+    pairs = (
+        ("V", "V_lstsq"),
+        ("V", "V_network"),
+        ("B", "B_network"),
+        ("V_aff", "V_aff_lstsq"),
+        ("V", "V_paper_formula"),
+    )
+    viol = (sweep["gap_rel"] > sweep["gap_bound"] * (1 + 1e-9)) | (
+        sweep["gap_bound"] > sweep["gap_bound_Q"] * (1 + 1e-9)
+    )
+    numbers = {
+        "max_rel_diff": max(rel(a, b).max() for a, b in pairs),
+        "n_violated": int(viol.sum()),
+        "n_points": len(sweep),
+        "median_gap_ratio": (sweep["gap_rel"] / sweep["gap_bound_Q"]).median(),
+    }
+    return make_row("shallow_closed", len(sweep), 0, numbers)
+
+
+def _shallow_bias_row(sh: pd.DataFrame, sweep: pd.DataFrame) -> dict:
+    med = sweep.groupby("Q")["ratio_aff"].median()
+    numbers = {
+        "lower": _frac(sweep["V_aff"] < sweep["V"] * (1 - 1e-12)),
+        "median_ratio": sweep["ratio_aff"].median(),
+        "by_q": items("q_ratio", ({"q": int(q), "ratio": v} for q, v in med.items())),
+    }
+    tr = sh[sh["mode"] == "train"]
+    if len(tr):
+        reach0 = tr["V_train"] <= 1e-8 * np.sqrt(tr["Q"])
+        by_q = (
+            tr.assign(r=tr["V_train"] / tr["V"], z=reach0)
+            .groupby("Q")
+            .agg(r=("r", "median"), z=("z", "sum"), n=("z", "size"))
+        )
+        numbers.update(
+            train_runs=int(tr["train_runs"].iloc[0]),
+            train_below=_frac(tr["V_train"] < tr["V_aff"] * (1 - 1e-6)),
+            train_by_q=items(
+                "q_train", ({"q": int(q), "ratio": r.r, "n_zero": int(r.z), "n": int(r.n)} for q, r in by_q.iterrows())
+            ),
+        )
+    return make_row("shallow_bias", len(sweep), 0, numbers)
+
+
+def _shallow_rows(sh: pd.DataFrame, fit_max: float) -> list[dict]:
+    """shallow_slope, shallow_closed and shallow_bias from the shallow table."""
+    sweep = sh[sh["mode"].isin(["shrink", "fresh"])]
+    return [_shallow_slope_row(sh, fit_max), _shallow_closed_row(sweep), _shallow_bias_row(sh, sweep)]
+
+
 def beyond_claims(
     frames: dict[str, pd.DataFrame], zero: float = ZERO_COST, fit_max: float = FIT_MAX_DELTA_P
 ) -> list[dict]:
     """Claims rows from the highdim, sls and shallow tables (each optional): one row per entry
     of :data:`BEYOND_KEYS`, in that order, 'untested' where the study has no case."""
-    found = {}
-
-    def add(key, n, n_counter, evidence, corrected=None):
-        found[key] = make_row(key, n, n_counter, evidence, corrected)
-
-    hd = frames.get("highdim")
-    if hd is not None and len(hd):
-        hd = hd.copy()
-        ok = hd["status"] == "ok"
-        hd["zero_"] = ok & (pd.to_numeric(hd["cost"], errors="coerce") <= zero * hd["Y_norm"])
-        hold = _bool(hd["all_hold"].fillna(False))
-        emb = hd[(hd["method"] == "means_embed")]
-        good = emb[hold[emb.index]]
-        fused = hd[(hd["method"] == "means_fused") & hold]
-        a2fail = good[good["r_M"] >= 0.25]
-        qm = sorted({(int(a), int(b)) for a, b in zip(good["Q"], good["M"])})
-        add(
-            "highdim_zero",
-            len(good),
-            int((~good["zero_"]).sum()),
-            f"zero cost (C <= {zero:g} |Y|_F) in {_frac(good['zero_'])} cases where A1-A3 hold for the projected data "
-            f"(max C {fmt(pd.to_numeric(good['cost']).max())}; (Q, M) in {qm}); the fused Q-layer variant: "
-            f"{_frac(fused['zero_'])}; of these, cases with A2 failing in R^M (r_M >= 1/4) but holding after "
-            f"projection: {_frac(a2fail['zero_'])}; all cases, assumptions or not: {_frac(emb['zero_'])}",
-        )
-        near = hd[(hd["method"] == "means_near") & hold]
-        add(
-            "highdim_near",
-            len(near),
-            int((~near["zero_"]).sum()),
-            f"zero cost in {_frac(near['zero_'])} cases where A1-A3 hold for the projected data (max C "
-            f"{fmt(pd.to_numeric(near['cost']).max())}); this μ lies outside §4's box (-D_eff, -2δ√Q) in "
-            f"{_frac(~_bool(near['mu_in_box'].fillna(False)))} of them",
-        )
-        means_m = hd[hd["method"] == "means_embed"]
-        pca = hd[hd["method"] == "pca_embed"]
-        per = []
-        for ps in sorted(pca["perp_scale"].unique()):
-            a, b = means_m[means_m["perp_scale"] == ps], pca[pca["perp_scale"] == ps]
-            per.append(
-                f"noise {ps:g}δ in the extra directions: R^M {_frac(a['zero_'])}, PCA {_frac(b['zero_'])} "
-                f"(median projected δ-ratio r_V: R^M {fmt(a['r_V'].median())}, PCA {fmt(b['r_V'].median())}; "
-                f"PCA keeps a median {fmt(b['pca_captured'].median())} of the mean spread)"
-            )
-        add(
-            "highdim_pca",
-            len(pca),
-            0,
-            "zero cost: " + "; ".join(per) + f"; singular projections (PCA): {int((pca['status'] != 'ok').sum())}",
-        )
-
-    sls = frames.get("sls")
-    if sls is not None and len(sls):
-        sls = sls.copy()
-        feas = _bool(sls["feasible"])
-        f = sls[feas]
-        zero_net = pd.to_numeric(f["cost"]) <= zero * f["Y_norm"]
-        zero_in = pd.to_numeric(f["cost_input_space"]) <= zero * f["Y_norm"]
-        bad = f[~zero_net]
-        add(
-            "sls_zero",
-            len(f),
-            int((~zero_net).sum()),
-            f"network cost C <= {zero:g} |Y|_F in {_frac(zero_net)} feasible orderings (max C "
-            f"{fmt(pd.to_numeric(f['cost']).max())}; with the output by the closed formula instead of fitted to the "
-            f"computed hidden points: max C {fmt(pd.to_numeric(f['cost_formula_output']).max())}); the same numbers "
-            f"applied in input space (Q truncation maps, then the affine output): C <= {zero:g} |Y|_F in "
-            f"{_frac(zero_in)} (max {fmt(pd.to_numeric(f['cost_input_space']).max())}, "
-            f"max distance of a point to its p_k {fmt(pd.to_numeric(f['truncation_error']).max())}); "
-            f"layer conditioning: "
-            f"max cond W^(k) {fmt(pd.to_numeric(f['max_cond']).max())} (θ_k -> π as the margin shrinks; smallest "
-            f"margin {fmt(pd.to_numeric(f['min_margin']).min())})"
-            + (
-                f"; where the network misses zero: max cond {fmt(pd.to_numeric(bad['max_cond']).max())}, min margin "
-                f"{fmt(pd.to_numeric(bad['min_margin']).min())}; correction: the same numbers applied in input space"
-                if len(bad)
-                else ""
-            ),
-            int((~zero_in).sum()),
-        )
-        per_ds = sls.assign(feas=feas).groupby(["kind", "Q", "M", "replicate"])["feas"].agg(["sum", "size"])
-        mixed = (per_ds["sum"] > 0) & (per_ds["sum"] < per_ds["size"])
-        sh = per_ds.loc["shadow"] if "shadow" in per_ds.index.get_level_values(0) else per_ds.iloc[:0]
-        cl = per_ds.loc["clustered"] if "clustered" in per_ds.index.get_level_values(0) else per_ds.iloc[:0]
-        hand = sls[sls["kind"] == "hand"]
-        hand_txt = ", ".join(f"R^{int(r.M)} ordering {r.ordering}: {r.status}" for r in hand.itertuples())
-        by_qm = sh.groupby(level=["Q", "M"]).apply(lambda g: f"{g['sum'].sum()}/{g['size'].sum()}")
-        add(
-            "sls_ordering",
-            len(per_ds),
-            0,
-            f"datasets with some but not all orderings feasible: {_frac(mixed)}; satellite data, feasible orderings "
-            "per (Q, M): "
-            + ", ".join(f"({q}, {m}) {v}" for (q, m), v in by_qm.items())
-            + f"; clustered data: all orderings feasible in {_frac(cl['sum'] == cl['size'])} datasets"
-            + (f"; hand-made example: {hand_txt}" if len(hand) else ""),
-        )
-        blocked = sls[_bool(sls["violates_block"].fillna(False))]
-        hand_bad = hand[hand["ordering"].astype(str) == "10"]
-        checks = pd.concat([~_bool(blocked["feasible"]), ~_bool(hand_bad["feasible"])])
-        add(
-            "sls_certificates",
-            len(checks),
-            int((~checks).sum()),
-            f"infeasible in {_frac(~_bool(blocked['feasible']))} orderings that violate a designed block and "
-            f"{_frac(~_bool(hand_bad['feasible']))} hand-made ones; reasons: "
-            + ", ".join(f"{k} {v}" for k, v in blocked["reason"].fillna("none").value_counts().sort_index().items()),
-        )
-
-    sh = frames.get("shallow")
-    if sh is not None and len(sh):
-        fits = shallow_fits(sh, fit_max)
-        good = fits[np.isfinite(fits["slope"])]
-        summ = good.groupby(["Q", "mode"]).agg(
-            mean=("slope", "mean"), std=("slope", "std"), size=("slope", "size"), fit_se=("se", "median")
-        )
-        # SE of the mean slope: across replicates, or the fit's own SE with one replicate
-        summ["se_mean"] = np.where(summ["size"] > 1, summ["std"] / np.sqrt(summ["size"]), summ["fit_se"])
-        summ["tol"] = np.maximum(SLOPE_TOL, 3 * summ["se_mean"])
-        off = int(((summ["mean"] - 2).abs() > summ["tol"]).sum())
-        txt = "; ".join(
-            f"Q={q} {mode}: {r['mean']:.4f} ± {r['se_mean']:.2g} (per-fit SE median {r['fit_se']:.2g})"
-            for (q, mode), r in summ.iterrows()
-        )
-        add(
-            "shallow_slope",
-            len(summ),
-            off,
-            f"least squares over δ_P <= {fit_max:g}, slope mean ± SE over replicates: "
-            + txt
-            + f"; over the whole sweep (δ_P up to {fmt(sh['delta_P'].max())}): mean slope "
-            f"{fmt(fits['slope_all'].mean(), 4)}; n_cases = (Q, mode) groups ({len(good)} fits); "
-            f"a group counts against "
-            f"the statement if |slope - 2| > max({SLOPE_TOL:g}, 3 SE)",
-        )
-        sweep = sh[sh["mode"].isin(["shrink", "fresh"])]
-        rel = lambda a, b: (sweep[a] - sweep[b]).abs() / sweep[b].abs().clip(lower=1e-300)
-        err = max(
-            rel("V", "V_lstsq").max(),
-            rel("V", "V_network").max(),
-            rel("B", "B_network").max(),
-            rel("V_aff", "V_aff_lstsq").max(),
-            rel("V", "V_paper_formula").max(),
-        )
-        viol = (sweep["gap_rel"] > sweep["gap_bound"] * (1 + 1e-9)) | (
-            sweep["gap_bound"] > sweep["gap_bound_Q"] * (1 + 1e-9)
-        )
-        add(
-            "shallow_closed",
-            len(sweep),
-            0,
-            f"max relative difference closed form vs least squares / explicit network {fmt(err)}; bound violated in "
-            f"{int(viol.sum())}/{len(sweep)} sweep points (median (B - V)/B / (Q δ_P²) "
-            f"{fmt((sweep['gap_rel'] / sweep['gap_bound_Q']).median())})",
-        )
-        lower = sweep["V_aff"] < sweep["V"] * (1 - 1e-12)
-        med = sweep.groupby("Q")["ratio_aff"].median()
-        tr = sh[sh["mode"] == "train"]
-        tr_txt = ""
-        if len(tr):
-            below = tr["V_train"] < tr["V_aff"] * (1 - 1e-6)
-            reach0 = tr["V_train"] <= 1e-8 * np.sqrt(tr["Q"])
-            by_q = (
-                tr.assign(r=tr["V_train"] / tr["V"], z=reach0)
-                .groupby("Q")
-                .agg(r=("r", "median"), z=("z", "sum"), n=("z", "size"))
-            )
-            tr_txt = (
-                f"; training the shallow network (L-BFGS, {int(tr['train_runs'].iloc[0])} He starts + 1 from the "
-                f"affine fit) finds a lower cost than V_aff in {_frac(below)} probes; median V_train/V by Q: "
-                + ", ".join(f"{int(q)}: {r.r:.3f} (C ≈ 0 in {int(r.z)}/{int(r.n)})" for q, r in by_q.iterrows())
-                + ": the affine value is not the shallow minimum either"
-            )
-        add(
-            "shallow_bias",
-            len(sweep),
-            0,
-            f"V_aff < V in {_frac(lower)} sweep points; median V_aff/V {fmt(sweep['ratio_aff'].median())} (by Q: "
-            + ", ".join(f"{int(q)}: {v:.3f}" for q, v in med.items())
-            + ")"
-            + tr_txt,
-        )
+    rows = []
+    for name, make in (
+        ("highdim", lambda df: _highdim_rows(df, zero)),
+        ("sls", lambda df: _sls_rows(df, zero)),
+        ("shallow", lambda df: _shallow_rows(df, fit_max)),
+    ):
+        df = frames.get(name)
+        if df is not None and len(df):
+            rows += make(df)
+    found = {r["id"]: r for r in rows}
     return [found.get(k) or empty_row(k) for k in BEYOND_KEYS]
 
 

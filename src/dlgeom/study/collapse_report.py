@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from ..thresholds import OPTIMISER_ZERO
-from .tables import fmt, write_csv
+from .evidence import item, items
 from .tables import frac as _frac
+from .tables import write_csv
 from .verdicts import COLUMNS, empty_row, make_row
 
 __all__ = [
@@ -348,62 +349,167 @@ def _origin(t: pd.DataFrame) -> pd.Series:
     )
 
 
-def _pattern_text(g: pd.DataFrame, label: str) -> str:
-    n = int(g["n_networks"].sum())
+def _label(src, origin, optimiser=None) -> str:
+    """A group's name: its source, with the kind of start (and the optimiser) of trained networks."""
+    if origin == "-":
+        return item("source", {"source": src})
+    if optimiser is None:
+        return item("source_starts", {"source": src, "origin": origin})
+    return item("source_starts_optimiser", {"source": src, "origin": origin, "optimiser": optimiser})
+
+
+def _pattern_item(g: pd.DataFrame, origin, optimiser) -> dict:
     modes = g.groupby("collapse_layers_mode")["n_networks"].sum().sort_values(ascending=False, kind="stable")
-    return (
-        f"{label} ({n} end points): one class per layer {fmt(_weighted(g, 'frac_staircase'))}, all at the last "
-        f"hidden layer {fmt(_weighted(g, 'frac_all_last_hidden'))}, some class not collapsed in any hidden layer "
-        f"{fmt(_weighted(g, 'frac_not_collapsed_hidden'))} (most frequent collapse layers per class, 0 = not "
-        "collapsed even at the output, L+1 = output: "
-        + ", ".join(f"{k} ×{int(v)}" for k, v in modes.head(3).items())
-        + ")"
+    return {
+        "origin": origin,
+        "optimiser": optimiser,
+        "n": int(g["n_networks"].sum()),
+        "staircase": _weighted(g, "frac_staircase"),
+        "all_last": _weighted(g, "frac_all_last_hidden"),
+        "not_collapsed": _weighted(g, "frac_not_collapsed_hidden"),
+        "modes": items("mode_count", ({"mode": k, "count": int(v)} for k, v in modes.head(3).items())),
+    }
+
+
+def _collapse_layers_row(t: pd.DataFrame) -> dict:
+    first = t[t["layer"] == 1]  # one row per group: the pattern fractions
+    glob = first[first["source"] == "global"]
+    tz = first[first["source"] == "trained_zero"]
+    rnd = tz[tz["origin"] == "random"]
+    n_rnd = int(rnd["n_networks"].sum())
+    n_stair = int(round((rnd["frac_staircase"] * rnd["n_networks"]).sum())) if n_rnd else 0
+    numbers = {
+        "staircase_constructed": int(round((glob["frac_staircase"] * glob["n_networks"]).sum())),
+        "n_constructed": int(glob["n_networks"].sum()),
+        "random_staircase": _weighted(rnd, "frac_staircase") if n_rnd else float("nan"),
+    }
+    groups = list(tz.groupby(["origin", "optimiser"], sort=True))
+    if groups:
+        numbers["trained"] = items("trained_pattern", (_pattern_item(g, o, opt) for (o, opt), g in groups), "; ")
+    return make_row("collapse_layers", n_rnd, n_rnd - n_stair if n_rnd else 0, numbers)
+
+
+def _collapse_last_hidden_row(t: pd.DataFrame) -> dict:
+    last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
+    medians = ("nc1_papyan", "nc1_trace_ratio", "cdnv", "nc2_vs_targets", "nc2_vs_etf", "nc3_vs_targets")
+    groups = (
+        {
+            "label": _label(src, origin),
+            "n_networks": int(s["n_networks"].sum()),
+            "n_groups": len(s),
+            **{c: s[c].median() for c in medians + ("nc3_papyan", "nc4_ncc_mismatch")},
+            "classes_collapsed": _weighted(s, "frac_classes_collapsed"),
+        }
+        for (src, origin), s in last.groupby(["source", "origin"], sort=False)
     )
+    tz_last = last[(last["source"] == "trained_zero") & (last["origin"] == "random")]
+    numbers = {
+        "median_nc1": float(tz_last["nc1_papyan"].median()) if len(tz_last) else float("nan"),
+        "per_group": items("last_hidden_group", groups, "; "),
+    }
+    n = int(tz_last["n_networks"].sum())
+    return make_row("collapse_last_hidden", n, 0, numbers) if n else empty_row("collapse_last_hidden")
 
 
-def _cdnv_text(t: pd.DataFrame) -> tuple[str, int, int]:
-    """CDNV and Papyan's NC1 from the input to the last hidden layer per (source, origin): the
-    evidence, the networks, and those in groups whose median CDNV at layer L is not below the
-    input's."""
+def _collapse_cdnv_row(t: pd.DataFrame) -> dict:
+    """CDNV and Papyan's NC1 from the input to the last hidden layer per (source, origin); n_counter:
+    the networks in groups whose median CDNV at layer L is not below the input's."""
     keys = ["cell", "source", "optimiser", "start", "category"]
     last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
     both = t[t["layer"] == 0].merge(last, on=keys, how="inner", suffixes=("_in", "_L"))
     if not len(both):
-        return "", 0, 0
+        return empty_row("collapse_cdnv")
     both["not_lower"] = ~(both["cdnv_L"] < both["cdnv_in"])
-    txt = []
-    for (src, origin), s in both.groupby(["source", "origin_in"], sort=False):
-        label = src if origin == "-" else f"{src} ({origin} starts)"
-        txt.append(
-            f"{label} ({int(s['n_networks_in'].sum())} networks): median CDNV {fmt(s['cdnv_in'].median())} "
-            f"at the input -> {fmt(s['cdnv_L'].median())} at layer L, Papyan NC1 "
-            f"{fmt(s['nc1_papyan_in'].median())} -> {fmt(s['nc1_papyan_L'].median())}, NC2 vs ETF at L "
-            f"{fmt(s['nc2_vs_etf_L'].median())}, Papyan NC3 at L {fmt(s['nc3_papyan_L'].median())}, NC4 "
-            f"mismatch at L {fmt(s['nc4_ncc_mismatch_L'].median())}"
-        )
+    groups = (
+        {
+            "label": _label(src, origin),
+            "n_networks": int(s["n_networks_in"].sum()),
+            "cdnv_in": s["cdnv_in"].median(),
+            "cdnv_L": s["cdnv_L"].median(),
+            "nc1_in": s["nc1_papyan_in"].median(),
+            "nc1_L": s["nc1_papyan_L"].median(),
+            "nc2_etf_L": s["nc2_vs_etf_L"].median(),
+            "nc3_L": s["nc3_papyan_L"].median(),
+            "nc4_L": s["nc4_ncc_mismatch_L"].median(),
+        }
+        for (src, origin), s in both.groupby(["source", "origin_in"], sort=False)
+    )
+    numbers = {"per_group": items("cdnv_group", groups, "; ")}
     n = int(both["n_networks_in"].sum())
-    return "; ".join(txt), n, int(both.loc[both["not_lower"], "n_networks_in"].sum())
+    return make_row("collapse_cdnv", n, int(both.loc[both["not_lower"], "n_networks_in"].sum()), numbers)
 
 
-def _separation_text(sep: pd.DataFrame) -> tuple[str, int, int]:
-    """He & Su's fit per (source, origin, optimiser): the evidence, the networks with a fit, and
-    those whose fit is not a geometric decay."""
+def _separation_row(sep: pd.DataFrame) -> dict:
+    """He & Su's fit per (source, origin, optimiser); n_counter: the networks with a fit that is
+    not a geometric decay."""
     s = sep.assign(origin=_origin(sep))
-    txt = []
+    groups = []
     for (src, origin, opt), g in s.groupby(["source", "origin", "optimiser"], sort=False):
-        label = src if origin == "-" else f"{src}, {origin} starts, {opt}"
         nf = int(g["n_fitted"].sum())
-        rho = float((g["rho_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
-        r = float((g["pearson_r_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan")
-        txt.append(
-            f"{label}: {nf}/{int(g['n_networks'].sum())} networks with >= 2 positive layers "
-            f"({int(g['n_two_layer_fits'].sum())} through exactly 2), rho {fmt(rho)} and Pearson r {fmt(r)} "
-            f"(group medians, mean weighted by networks), geometric decay "
-            f"(r <= {GEOMETRIC_R:g}, >= 3 layers) {int(g['n_geometric_fit'].sum())}/{nf}, layers with every "
-            f"class collapsed (D = 0) {fmt(float(g['n_layers_all_collapsed_median'].median()))} (median)"
+        groups.append(
+            {
+                "label": _label(src, origin, opt),
+                "n_fitted": nf,
+                "n_networks": int(g["n_networks"].sum()),
+                "n_two": int(g["n_two_layer_fits"].sum()),
+                "rho": float((g["rho_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan"),
+                "r": float((g["pearson_r_median"] * g["n_fitted"]).sum() / nf) if nf else float("nan"),
+                "geometric_r": GEOMETRIC_R,
+                "n_geometric": int(g["n_geometric_fit"].sum()),
+                "collapsed_layers": float(g["n_layers_all_collapsed_median"].median()),
+            }
         )
+    numbers = {"per_group": items("separation_group", groups, "; ")}
     n = int(s["n_fitted"].sum())
-    return "; ".join(txt), n, n - int(s["n_geometric_fit"].sum())
+    n_not = n - int(s["n_geometric_fit"].sum())
+    return make_row("separation_law", n, n_not, numbers) if n else empty_row("separation_law")
+
+
+def _embedding_item(e, g: pd.DataFrame) -> str:
+    by = g.groupby("level_type")["escapable"].agg(["sum", "size"])
+    esc = g[g["escapable"]]
+    meth = esc["method"].value_counts().sort_index()
+    numbers = {
+        "embedding": e,
+        "by_level": items(
+            "group_value", ({"group": lt, "value": f"{int(r['sum'])}/{int(r['size'])}"} for lt, r in by.iterrows())
+        ),
+    }
+    if not len(meth):
+        return item("embedding", numbers)
+    methods = items("group_value", ({"group": k, "value": int(v)} for k, v in meth.items()))
+    return item("embedding_found", {**numbers, "methods": methods, "drop": esc["rel_drop"].median()})
+
+
+def _width_escape_row(w: pd.DataFrame) -> dict:
+    w = w.copy()
+    w["escapable"] = _as_bool(w["escapable"])
+    per_min = w.groupby(["cell", "minimum"]).agg(
+        level_type=("level_type", "first"),
+        any_=("escapable", "any"),
+        mult=("multiplicity", "first"),
+        after=("cost_after", "min"),
+        before=("cost_before", "first"),
+    )
+    levels = (
+        {
+            "level": lt,
+            "escapable": _frac(g["any_"]),
+            "escapable_points": int(g.loc[g["any_"], "mult"].sum()),
+            "points": int(g["mult"].sum()),
+            "ratio": (g["after"] / g["before"]).median(),
+            "zero_end": ZERO_END,
+            "reach_zero": _frac(g["after"] <= ZERO_END),
+        }
+        for lt, g in per_min.groupby("level_type", sort=True)
+    )
+    numbers = {
+        "escapable": _frac(per_min["any_"]),
+        "per_level": items("escape_level", levels, "; "),
+        "per_embedding": "; ".join(_embedding_item(e, g) for e, g in w.groupby("embedding", sort=True)),
+    }
+    n = len(per_min)
+    return make_row("width_escape", n, int((~per_min["any_"]).sum()), numbers) if n else empty_row("width_escape")
 
 
 def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame, separation: pd.DataFrame | None = None) -> list[dict]:
@@ -411,118 +517,15 @@ def collapse_claims(nc_table: pd.DataFrame, width: pd.DataFrame, separation: pd.
     counts the cases answering the question in the negative (not one class per layer; CDNV not
     lower at layer L than at the input; not a geometric decay of the fuzziness; not escapable).
     With no case a row says so."""
-    found = {}
-
-    def add(key, n_counter, evidence, n):
-        found[key] = make_row(key, n, n_counter if n else 0, evidence) if n else empty_row(key)
-
-    t = nc_table
-    if t is not None and len(t):
-        t = t.assign(origin=_origin(t))
-        first = t[t["layer"] == 1]  # one row per group: the pattern fractions
-        glob = first[first["source"] == "global"]
-        tz = first[first["source"] == "trained_zero"]
-        rnd = tz[tz["origin"] == "random"]
-        parts = [
-            f"construction (L = Q): one class per layer in "
-            f"{int(round((glob['frac_staircase'] * glob['n_networks']).sum()))}/{int(glob['n_networks'].sum())} "
-            "cells where A1-A3 hold"
-        ]
-        for (origin, opt), g in tz.groupby(["origin", "optimiser"], sort=True):
-            parts.append(_pattern_text(g, f"trained zero-cost, {origin} starts, {opt}"))
-        n_rnd = int(rnd["n_networks"].sum())
-        frac = _weighted(rnd, "frac_staircase") if n_rnd else float("nan")
-        n_stair = int(round((rnd["frac_staircase"] * rnd["n_networks"]).sum())) if n_rnd else 0
-        add(
-            "collapse_layers",
-            n_rnd - n_stair,
-            "; ".join(parts) + f" (random starts: one class per layer {fmt(frac)})",
-            n_rnd,
-        )
-        last = t[(t["layer_kind"] == "hidden") & (t["layer"] == t["L"])]
-        txt = []
-        for (src, origin), s in last.groupby(["source", "origin"], sort=False):
-            label = src if origin == "-" else f"{src} ({origin} starts)"
-            txt.append(
-                f"{label} ({int(s['n_networks'].sum())} networks in {len(s)} groups): median Papyan NC1 "
-                f"{fmt(s['nc1_papyan'].median())}, NC1 trace ratio {fmt(s['nc1_trace_ratio'].median())}, CDNV "
-                f"{fmt(s['cdnv'].median())}, NC2 vs Y {fmt(s['nc2_vs_targets'].median())}, NC2 vs ETF "
-                f"{fmt(s['nc2_vs_etf'].median())}, NC3 vs Y {fmt(s['nc3_vs_targets'].median())}, Papyan NC3 "
-                f"{fmt(s['nc3_papyan'].median())}, NC4 mismatch {fmt(s['nc4_ncc_mismatch'].median())}, classes "
-                f"collapsed {fmt(_weighted(s, 'frac_classes_collapsed'))}"
-            )
-        tz_last = last[(last["source"] == "trained_zero") & (last["origin"] == "random")]
-        med = float(tz_last["nc1_papyan"].median()) if len(tz_last) else float("nan")
-        add(
-            "collapse_last_hidden",
-            0,
-            f"median Papyan NC1 of trained zero-cost minima from random starts {fmt(med)}; "
-            "medians over groups (cell, optimiser, start, category) at layer L: " + "; ".join(txt),
-            int(tz_last["n_networks"].sum()),
-        )
-        text, n, n_up = _cdnv_text(t)
-        add(
-            "collapse_cdnv",
-            n_up,
-            "medians over groups (cell, optimiser, start, category); n_counter: networks in "
-            "groups whose median CDNV at layer L is not below the input's: " + text,
-            n,
-        )
+    rows = []
+    if nc_table is not None and len(nc_table):
+        t = nc_table.assign(origin=_origin(nc_table))
+        rows += [_collapse_layers_row(t), _collapse_last_hidden_row(t), _collapse_cdnv_row(t)]
     if separation is not None and len(separation):
-        text, n, n_not = _separation_text(separation)
-        add(
-            "separation_law",
-            n_not,
-            "fit of log D_l = log D_0 + l log rho over the layers 0..L with D_l > 0 (a layer "
-            "with every class collapsed has D = 0); n_counter: fitted networks whose fit is not a geometric decay: "
-            + text,
-            n,
-        )
-    w = width
-    if w is not None and len(w):
-        w = w.copy()
-        w["escapable"] = _as_bool(w["escapable"])
-        per_min = w.groupby(["cell", "minimum"]).agg(
-            level_type=("level_type", "first"),
-            any_=("escapable", "any"),
-            mult=("multiplicity", "first"),
-            after=("cost_after", "min"),
-            before=("cost_before", "first"),
-        )
-        parts = []
-        for lt, g in per_min.groupby("level_type", sort=True):
-            we = int(g.loc[g["any_"], "mult"].sum())
-            ratio = fmt((g["after"] / g["before"]).median())
-            parts.append(
-                f"{lt}: {_frac(g['any_'])} distinct minima ({we}/{int(g['mult'].sum())} end points) "
-                f"escapable; median lowest cost reached / cost before {ratio}, "
-                f"reaching C <= {ZERO_END:g} in {_frac(g['after'] <= ZERO_END)}"
-            )
-        emb = []
-        for e, g in w.groupby("embedding", sort=True):
-            by = g.groupby("level_type")["escapable"].agg(["sum", "size"])
-            meth = g[g["escapable"]]["method"].value_counts().sort_index()
-            esc = g[g["escapable"]]
-            emb.append(
-                f"{e}: "
-                + ", ".join(f"{lt} {int(r['sum'])}/{int(r['size'])}" for lt, r in by.iterrows())
-                + (
-                    " (found by "
-                    + ", ".join(f"{k} {int(v)}" for k, v in meth.items())
-                    + f"; median relative drop {fmt(esc['rel_drop'].median())})"
-                    if len(meth)
-                    else ""
-                )
-            )
-        add(
-            "width_escape",
-            int((~per_min["any_"]).sum()),
-            f"escapable under some embedding: {_frac(per_min['any_'])} distinct minima; per level type: "
-            + "; ".join(parts)
-            + "; per embedding: "
-            + "; ".join(emb),
-            len(per_min),
-        )
+        rows.append(_separation_row(separation))
+    if width is not None and len(width):
+        rows.append(_width_escape_row(width))
+    found = {r["id"]: r for r in rows}
     return [found.get(k) or empty_row(k) for k in COLLAPSE_KEYS]
 
 

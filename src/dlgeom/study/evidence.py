@@ -152,6 +152,94 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
         Optional("; distinct certified non-zero minima of L-BFGS per Q ({starts} starts): {minima}"),
         Optional("; L-BFGS runs stopped by the iteration budget (not certified) per Q: {budget}"),
     ),
+    # ---- robustness stage (robustness_report.robustness_claims) ----
+    "robust_sufficient": (
+        "zero cost (C <= {zero:g}) at the default μ in {zero_default} cases where A1-A3 hold (at some searched μ: "
+        "{zero_any}); exact curation (every class on one point, so C = 0 in exact arithmetic) in {exact}; failures: "
+        "{n_failures}",
+        Optional(
+            ", of which {n_rounding} are rounding (exact curation, C up to {rounding_max_cost}, cond(X^red) up to "
+            "{rounding_max_cond}, axes: {rounding_axes})"
+        ),
+        Optional(
+            "; not counted: {n_boundary} cases within {a3_tol:g} rad of the A3 boundary (zero at the default μ in "
+            "{boundary_zero}, exact curation in {boundary_exact})"
+        ),
+        Optional(
+            "; outside the hypotheses, counted apart: {n_empty_box} cases with A1-A3 but an empty μ-box (zero at the "
+            "default μ in {empty_box_zero}, at some searched μ in {empty_box_any})"
+        ),
+        "; correction: a failure with exact curation (C = 0 in exact arithmetic) is rounding, not a counterexample",
+    ),
+    "robust_necessary": (
+        "outside A1-A3 the construction still reaches zero cost at some searched μ in {zero_any} cases "
+        "({share_any:.0%}; at the default μ only {zero_default}); {per_assumption}",
+        Optional(". Per axis: {per_axis}"),
+    ),
+    "realdata_lambda": "λ_zero >= λ_A (grid) in {zero_beyond} dataset/projection pairs; the assumptions hold for no "
+    "λ in {n_never} (obtuse or degenerate mean simplex); A2 holds at λ = 1 in {a2_holds}. {per_pair}",
+    "realdata_accuracy": "mean held-out accuracy over {n_zero} zero-cost cases: network rule at the best μ "
+    "{acc_best:.4f} (min {acc_best_min:.3g}), induced metric at the default μ {acc_metric:.4f}, nearest class mean "
+    "{acc_ncm:.4f}, logistic regression {acc_logreg:.4f}. Where no μ reaches zero ({n_not_zero} cases): network "
+    "rule {acc_best_not_zero:fmt4} vs nearest mean {acc_ncm_not_zero:fmt4}",
+    "a1_output_bias": "cond_shift axis (regular simplex translated toward the origin): default μ with the "
+    "least-squares affine output zero in {affine_zero} cases up to cond(X^red) = {max_cond}; the paper's output "
+    "(4.74) zero in {paper_zero} (lost from cond {lost_from_cond}, max C {max_cost}); cond >= 1e12: status "
+    "singular_xred in {n_singular} cases (the library refuses X^red there)",
+    "robust_training": "C <= {optimiser_zero:g} in {zero_runs} He-initialised runs; by optimiser: {by_optimiser}; "
+    "per point (replicate 0): {per_point}",
+    # ---- beyond the paper (beyond_report.beyond_claims) ----
+    "highdim_zero": "zero cost (C <= {zero:g} |Y|_F) in {zero_cases} cases where A1-A3 hold for the projected data "
+    "(max C {max_cost}; (Q, M) in {q_m}); the fused Q-layer variant: {fused_zero}; of these, cases with A2 failing "
+    "in R^M (r_M >= 1/4) but holding after projection: {a2_fails_zero}; all cases, assumptions or not: {all_zero}",
+    "highdim_near": "zero cost in {zero_cases} cases where A1-A3 hold for the projected data (max C {max_cost}); "
+    "this μ lies outside §4's box (-D_eff, -2δ√Q) in {outside_box} of them",
+    "highdim_pca": "zero cost: {per_noise}; singular projections (PCA): {n_singular}",
+    "sls_zero": (
+        "network cost C <= {zero:g} |Y|_F in {zero_network} feasible orderings (max C {max_cost}; with the output "
+        "by the closed formula instead of fitted to the computed hidden points: max C {max_cost_formula}); the same "
+        "numbers applied in input space (Q truncation maps, then the affine output): C <= {zero:g} |Y|_F in "
+        "{zero_input} (max {max_cost_input}, max distance of a point to its p_k {max_truncation_error}); layer "
+        "conditioning: max cond W^(k) {max_cond} (θ_k -> π as the margin shrinks; smallest margin {min_margin})",
+        Optional(
+            "; where the network misses zero: max cond {miss_max_cond}, min margin {miss_min_margin}; correction: "
+            "the same numbers applied in input space"
+        ),
+    ),
+    "sls_ordering": (
+        "datasets with some but not all orderings feasible: {mixed}; satellite data, feasible orderings per (Q, M): "
+        "{satellite}; clustered data: all orderings feasible in {clustered_all} datasets",
+        Optional("; hand-made example: {hand}"),
+    ),
+    "sls_certificates": "infeasible in {blocked_infeasible} orderings that violate a designed block and "
+    "{hand_infeasible} hand-made ones; reasons: {reasons}",
+    "shallow_slope": "least squares over δ_P <= {fit_max:g}, slope mean ± SE over replicates: {per_group}; over "
+    "the whole sweep (δ_P up to {max_delta_p}): mean slope {slope_all:fmt4}; n_cases = (Q, mode) groups ({n_fits} "
+    "fits); a group counts against the statement if |slope - 2| > max({slope_tol:g}, 3 SE)",
+    "shallow_closed": "max relative difference closed form vs least squares / explicit network {max_rel_diff}; "
+    "bound violated in {n_violated}/{n_points} sweep points (median (B - V)/B / (Q δ_P²) {median_gap_ratio})",
+    "shallow_bias": (
+        "V_aff < V in {lower} sweep points; median V_aff/V {median_ratio} (by Q: {by_q})",
+        Optional(
+            "; training the shallow network (L-BFGS, {train_runs} He starts + 1 from the affine fit) finds a lower "
+            "cost than V_aff in {train_below} probes; median V_train/V by Q: {train_by_q}: the affine value is not "
+            "the shallow minimum either"
+        ),
+    ),
+    # ---- collapse stage (collapse_report.collapse_claims) ----
+    "collapse_layers": (
+        "construction (L = Q): one class per layer in {staircase_constructed}/{n_constructed} cells where A1-A3 hold",
+        Optional("; {trained}"),
+        " (random starts: one class per layer {random_staircase})",
+    ),
+    "collapse_last_hidden": "median Papyan NC1 of trained zero-cost minima from random starts {median_nc1}; "
+    "medians over groups (cell, optimiser, start, category) at layer L: {per_group}",
+    "collapse_cdnv": "medians over groups (cell, optimiser, start, category); n_counter: networks in groups whose "
+    "median CDNV at layer L is not below the input's: {per_group}",
+    "separation_law": "fit of log D_l = log D_0 + l log rho over the layers 0..L with D_l > 0 (a layer with every "
+    "class collapsed has D = 0); n_counter: fitted networks whose fit is not a geometric decay: {per_group}",
+    "width_escape": "escapable under some embedding: {escapable} distinct minima; per level type: {per_level}; per "
+    "embedding: {per_embedding}",
 }
 
 #: Templates of per-group items that carry wording of their own, by name (:func:`items`).
@@ -176,6 +264,42 @@ ITEMS: dict[str, str] = {
     "largest_none": "{optimiser} none",
     "q_values": "Q{q} {values}",
     "q_count": "Q{q} {k}/{n}",
+    "assumption_any": "{assumption} fails: {zero}",
+    "axis_extent": "{axis}: assumptions up to {hold!s}, zero (any μ, all replicates) up to {zero!s}",
+    "realdata_pair": "{dataset!s}/{projection!s}: λ_A = {lambda_A} (A2 {lambda_A2}, A3 {lambda_A3}), λ_zero = "
+    "{lambda_zero} (grid {lambda_zero_grid}), acc at λ = 1: network (best μ) {acc_best} vs nearest mean {acc_ncm}, "
+    "logistic {acc_logreg}",
+    "training_point_zero": "{axis!s}={value!s}: training {fraction:.2f}, construction zero",
+    "training_point_not_zero": "{axis!s}={value!s}: training {fraction:.2f}, construction not zero",
+    "pca_noise": "noise {scale:g}δ in the extra directions: R^M {means_zero}, PCA {pca_zero} (median projected "
+    "δ-ratio r_V: R^M {means_r}, PCA {pca_r}; PCA keeps a median {pca_captured} of the mean spread)",
+    "q_m_value": "({q!s}, {m!s}) {value!s}",
+    "hand_ordering": "R^{m} ordering {ordering!s}: {status!s}",
+    "slope_group": "Q={q!s} {mode!s}: {mean:.4f} ± {se:.2g} (per-fit SE median {fit_se:.2g})",
+    "q_ratio": "{q}: {ratio:.3f}",
+    "q_train": "{q}: {ratio:.3f} (C ≈ 0 in {n_zero}/{n})",
+    "trained_pattern": "trained zero-cost, {origin!s} starts, {optimiser!s} ({n} end points): one class per layer "
+    "{staircase}, all at the last hidden layer {all_last}, some class not collapsed in any hidden layer "
+    "{not_collapsed} (most frequent collapse layers per class, 0 = not collapsed even at the output, L+1 = output: "
+    "{modes})",
+    "mode_count": "{mode!s} ×{count}",
+    "source": "{source!s}",
+    "source_starts": "{source!s} ({origin!s} starts)",
+    "source_starts_optimiser": "{source!s}, {origin!s} starts, {optimiser!s}",
+    "last_hidden_group": "{label} ({n_networks} networks in {n_groups} groups): median Papyan NC1 {nc1_papyan}, "
+    "NC1 trace ratio {nc1_trace_ratio}, CDNV {cdnv}, NC2 vs Y {nc2_vs_targets}, NC2 vs ETF {nc2_vs_etf}, NC3 vs Y "
+    "{nc3_vs_targets}, Papyan NC3 {nc3_papyan}, NC4 mismatch {nc4_ncc_mismatch}, classes collapsed "
+    "{classes_collapsed}",
+    "cdnv_group": "{label} ({n_networks} networks): median CDNV {cdnv_in} at the input -> {cdnv_L} at layer L, "
+    "Papyan NC1 {nc1_in} -> {nc1_L}, NC2 vs ETF at L {nc2_etf_L}, Papyan NC3 at L {nc3_L}, NC4 mismatch at L {nc4_L}",
+    "separation_group": "{label}: {n_fitted}/{n_networks} networks with >= 2 positive layers ({n_two} through "
+    "exactly 2), rho {rho} and Pearson r {r} (group medians, mean weighted by networks), geometric decay (r <= "
+    "{geometric_r:g}, >= 3 layers) {n_geometric}/{n_fitted}, layers with every class collapsed (D = 0) "
+    "{collapsed_layers} (median)",
+    "escape_level": "{level!s}: {escapable} distinct minima ({escapable_points}/{points} end points) escapable; "
+    "median lowest cost reached / cost before {ratio}, reaching C <= {zero_end:g} in {reach_zero}",
+    "embedding": "{embedding!s}: {by_level}",
+    "embedding_found": "{embedding!s}: {by_level} (found by {methods}; median relative drop {drop})",
 }
 
 

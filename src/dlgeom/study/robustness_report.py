@@ -26,6 +26,7 @@ import pandas as pd
 from ..jsonutil import malformed, read_json
 from ..safe_write import readable
 from ..thresholds import OPTIMISER_ZERO, ZERO_COST
+from .evidence import item, items
 from .robustness_axes import AXES
 from .table_columns import column_names
 from .tables import as_bool as _bool
@@ -222,12 +223,12 @@ def _cases(rob: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _beyond(rob: pd.DataFrame) -> list[str]:
+def _axis_extents(rob: pd.DataFrame) -> list[dict]:
     """Per axis: the furthest value (in x) at which every replicate still reaches zero at some
     μ, against the last value where the assumptions hold in every replicate."""
-    parts = []
+    out = []
     if rob is None or not len(rob):
-        return parts
+        return out
     for axis in [a for a in AXES if a in set(rob["axis"])]:
         g = rob[(rob["axis"] == axis) & (rob["status"] == "ok")]
         per = (
@@ -239,11 +240,14 @@ def _beyond(rob: pd.DataFrame) -> list[str]:
             continue
         last_hold = per.index[per["hold"]].tolist()
         last_zero = per.index[per["zero"]].tolist()
-        parts.append(
-            f"{axis}: assumptions up to {last_hold[-1] if last_hold else 'none'}, "
-            f"zero (any μ, all replicates) up to {last_zero[-1] if last_zero else 'none'}"
+        out.append(
+            {
+                "axis": axis,
+                "hold": last_hold[-1] if last_hold else "none",
+                "zero": last_zero[-1] if last_zero else "none",
+            }
         )
-    return parts
+    return out
 
 
 def _last_zero(r) -> str:
@@ -251,6 +255,145 @@ def _last_zero(r) -> str:
     whole sweep (the value is then a lower bound)."""
     whole = getattr(r, "zero_any_extent", "") == "whole_sweep"
     return (">= " if whole else "") + _fmt(r.lambda_zero_any_refined)
+
+
+def _robust_sufficient_row(cases: pd.DataFrame, zero: float) -> dict:
+    inside_all = cases[cases["all_hold"]]
+    # an empty μ-box (D <= 2δ√Q for the chosen θ_0) is outside Thm 2.3's hypotheses: counted apart
+    box = _bool(inside_all["box_nonempty"]) if "box_nonempty" in inside_all else pd.Series(True, inside_all.index)
+    empty_box = inside_all[~box]
+    inside_all = inside_all[box]
+    boundary = inside_all[inside_all["A3_margin"] < A3_TOL]
+    inside = inside_all[inside_all["A3_margin"] >= A3_TOL]
+    z, exact = inside["reaches_zero_default"], inside["exact_default"]
+    rounding = inside[~z & exact]
+    numbers = {
+        "zero": zero,
+        "zero_default": _frac(z),
+        "zero_any": _frac(inside["reaches_zero_any"]),
+        "exact": _frac(exact),
+        "n_failures": int((~z).sum()),
+    }
+    if len(rounding):
+        numbers.update(
+            n_rounding=len(rounding),
+            rounding_max_cost=rounding["cost_default"].max(),
+            rounding_max_cond=rounding["cond_xred"].max(),
+            rounding_axes=", ".join(sorted(set(rounding["source"]))),
+        )
+    if len(boundary):
+        numbers.update(
+            n_boundary=len(boundary),
+            a3_tol=A3_TOL,
+            boundary_zero=_frac(boundary["reaches_zero_default"]),
+            boundary_exact=_frac(boundary["exact_default"]),
+        )
+    if len(empty_box):
+        numbers.update(
+            n_empty_box=len(empty_box),
+            empty_box_zero=_frac(empty_box["reaches_zero_default"]),
+            empty_box_any=_frac(empty_box["reaches_zero_any"]),
+        )
+    return make_row("robust_sufficient", len(inside), int((~z).sum()), numbers, int((~z & ~exact).sum()))
+
+
+def _robust_necessary_row(cases: pd.DataFrame, rob: pd.DataFrame) -> dict:
+    out = cases[~cases["all_hold"]]
+    zany = out["reaches_zero_any"]
+    per = (
+        {"assumption": a, "zero": _frac(out.loc[~_bool(out[a]), "reaches_zero_any"])}
+        for a in ("A1", "A2", "A3")
+        if a in out.columns and (~_bool(out[a])).any()
+    )
+    numbers = {
+        "zero_any": _frac(zany),
+        "share_any": zany.mean(),
+        "zero_default": _frac(out["reaches_zero_default"]),
+        "per_assumption": items("assumption_any", per, "; "),
+    }
+    extents = _axis_extents(rob)
+    if extents:
+        numbers["per_axis"] = items("axis_extent", extents, "; ")
+    return make_row("robust_necessary", len(out), 0, numbers) if len(out) else empty_row("robust_necessary")
+
+
+def _realdata_lambda_row(s: pd.DataFrame) -> dict:
+    la = s["lambda_assumptions_grid"].astype(float)
+    lz = s["lambda_zero_any_grid"].astype(float)
+    pairs = (
+        {
+            "dataset": r.dataset,
+            "projection": r.projection,
+            "lambda_A": r.lambda_assumptions,
+            "lambda_A2": r.lambda_A2,
+            "lambda_A3": r.lambda_A3,
+            "lambda_zero": _last_zero(r),
+            "lambda_zero_grid": r.lambda_zero_any_grid,
+            "acc_best": r.acc_best_at_lambda1,
+            "acc_ncm": r.acc_ncm_at_lambda1,
+            "acc_logreg": r.acc_logreg_at_lambda1,
+        }
+        for r in s.itertuples()
+    )
+    numbers = {
+        "zero_beyond": _frac(la.isna() | (lz >= la)),
+        "n_never": len(s[s["lambda_assumptions"].isna() | la.isna()]),
+        "a2_holds": _frac(s["r_at_lambda1"].astype(float) < 0.25),
+        "per_pair": items("realdata_pair", pairs, "; "),
+    }
+    return make_row("realdata_lambda", len(s), 0, numbers)
+
+
+def _realdata_accuracy_row(cases: pd.DataFrame) -> dict:
+    zc = cases[cases["reaches_zero_any"]]
+    nz = cases[~cases["reaches_zero_any"]]
+    if not len(zc):
+        return empty_row("realdata_accuracy")
+    numbers = {
+        "n_zero": len(zc),
+        "acc_best": zc["acc_best"].mean(),
+        "acc_best_min": zc["acc_best"].min(),
+        "acc_metric": zc["acc_metric"].mean(),
+        "acc_ncm": zc["acc_ncm"].mean(),
+        "acc_logreg": zc["acc_logreg"].mean(),
+        "n_not_zero": len(nz),
+        "acc_best_not_zero": nz["acc_best"].mean(),
+        "acc_ncm_not_zero": nz["acc_ncm"].mean(),
+    }
+    return make_row("realdata_accuracy", len(zc), 0, numbers)
+
+
+def _a1_output_bias_row(shift: pd.DataFrame, zero: float) -> dict:
+    okk = shift[shift["status"] == "ok"]
+    zdef = _bool(okk["reaches_zero_default"])
+    lost = okk.loc[~zdef, "cond_xred"]
+    numbers = {
+        "affine_zero": _frac(okk["cost_default_affine"] <= zero),
+        "max_cond": okk["cond_xred"].max(),
+        "paper_zero": _frac(zdef),
+        "lost_from_cond": lost.min() if len(lost) else float("nan"),
+        "max_cost": okk["cost_default"].max(),
+        "n_singular": len(shift[shift["status"] == "singular_xred"]),
+    }
+    return make_row("a1_output_bias", len(okk), 0, numbers) if len(okk) else empty_row("a1_output_bias")
+
+
+def _robust_training_row(optim: pd.DataFrame, rob: pd.DataFrame) -> dict:
+    by = optim.groupby("optimiser")["zero"].apply(lambda z: _frac(_bool(z)))
+    per_point = optim.groupby(["axis", "value"], sort=False)["zero"].apply(lambda z: _bool(z).mean())
+    pts = rob[(rob["replicate"] == 0)].set_index(["axis", "value"]) if rob is not None and len(rob) else None
+
+    def point(a, v, f):
+        c = bool(pts.loc[(a, v), "reaches_zero_any"]) if pts is not None and (a, v) in pts.index else None
+        return item("training_point_zero" if c else "training_point_not_zero", {"axis": a, "value": v, "fraction": f})
+
+    numbers = {
+        "optimiser_zero": OPTIMISER_ZERO,
+        "zero_runs": _frac(_bool(optim["zero"])),
+        "by_optimiser": items("group_value", ({"group": k, "value": v} for k, v in by.items())),
+        "per_point": "; ".join(point(a, v, f) for (a, v), f in per_point.items()),
+    }
+    return make_row("robust_training", len(optim), 0, numbers)
 
 
 def robustness_claims(
@@ -263,160 +406,17 @@ def robustness_claims(
     """Claims rows (:func:`dlgeom.study.verdicts.make_row`) computed from the robustness and
     real-data tables: one per key of :data:`ROBUSTNESS_KEYS`, in that order ('untested' or an
     empty finding where the study has no case)."""
-    rows = []
-
-    def add(key, n, n_counter, evidence, corrected=None):
-        rows.append(make_row(key, n, n_counter, evidence, corrected) if n else empty_row(key))
-
     cases = _cases(rob, real)
-    # 1. sufficiency
-    if len(cases):
-        inside_all = cases[cases["all_hold"]]
-        # an empty μ-box (D <= 2δ√Q for the chosen θ_0) is outside Thm 2.3's hypotheses: counted apart
-        box = _bool(inside_all["box_nonempty"]) if "box_nonempty" in inside_all else pd.Series(True, inside_all.index)
-        empty_box = inside_all[~box]
-        inside_all = inside_all[box]
-        boundary = inside_all[inside_all["A3_margin"] < A3_TOL]
-        inside = inside_all[inside_all["A3_margin"] >= A3_TOL]
-        z = inside["reaches_zero_default"]
-        exact = inside["exact_default"]
-        zany = inside["reaches_zero_any"]
-        rounding = inside[~z & exact]
-        ev = (
-            f"zero cost (C <= {zero:g}) at the default μ in {_frac(z)} cases where A1-A3 hold (at some searched μ: "
-            f"{_frac(zany)}); exact curation (every class on one point, so C = 0 in exact arithmetic) in "
-            f"{_frac(exact)}; failures: {int((~z).sum())}"
-        )
-        if len(rounding):
-            ev += (
-                f", of which {len(rounding)} are rounding (exact curation, C up to "
-                f"{_fmt(rounding['cost_default'].max())}, cond(X^red) up to {_fmt(rounding['cond_xred'].max())}, "
-                f"axes: {', '.join(sorted(set(rounding['source'])))})"
-            )
-        if len(boundary):
-            ev += (
-                f"; not counted: {len(boundary)} cases within {A3_TOL:g} rad of the A3 boundary (zero at the "
-                f"default μ in {_frac(boundary['reaches_zero_default'])}, exact curation in "
-                f"{_frac(boundary['exact_default'])})"
-            )
-        if len(empty_box):
-            ev += (
-                f"; outside the hypotheses, counted apart: {len(empty_box)} cases with A1-A3 but an empty μ-box "
-                f"(zero at the default μ in {_frac(empty_box['reaches_zero_default'])}, at some searched μ in "
-                f"{_frac(empty_box['reaches_zero_any'])})"
-            )
-        ev += (
-            "; correction: a failure with exact curation (C = 0 in exact arithmetic) is rounding, not a counterexample"
-        )
-        add("robust_sufficient", len(inside), int((~z).sum()), ev, int((~z & ~exact).sum()))
-    else:
-        add("robust_sufficient", 0, 0, "")
-
-    # 2. how conservative: are the assumptions necessary?
-    if len(cases):
-        out = cases[~cases["all_hold"]]
-        zany, zdef = out["reaches_zero_any"], out["reaches_zero_default"]
-        parts = []
-        for a in ("A1", "A2", "A3"):
-            if a in out.columns:
-                sub = out[~_bool(out[a])]
-                if len(sub):
-                    parts.append(f"{a} fails: {_frac(sub['reaches_zero_any'])}")
-        ev = (
-            f"outside A1-A3 the construction still reaches zero cost at some searched μ in {_frac(zany)} cases "
-            f"({zany.mean():.0%}; at the default μ only {_frac(zdef)}); " + "; ".join(parts)
-        )
-        beyond = _beyond(rob)
-        if beyond:
-            ev += ". Per axis: " + "; ".join(beyond)
-        add("robust_necessary", len(out), 0, ev)
-    else:
-        add("robust_necessary", 0, 0, "")
-
-    # 3. real data
-    if real_summary is not None and len(real_summary):
-        s = real_summary.copy()
-        la = s["lambda_assumptions_grid"].astype(float)
-        lz = s["lambda_zero_any_grid"].astype(float)
-        ok = la.isna() | (lz >= la)
-        never = s[s["lambda_assumptions"].isna() | la.isna()]
-        items = [
-            f"{r.dataset}/{r.projection}: λ_A = {_fmt(r.lambda_assumptions)} (A2 {_fmt(r.lambda_A2)}, "
-            f"A3 {_fmt(r.lambda_A3)}), λ_zero = {_last_zero(r)} (grid {_fmt(r.lambda_zero_any_grid)}),"
-            f" acc at λ = 1: network (best μ) {_fmt(r.acc_best_at_lambda1)} vs nearest mean "
-            f"{_fmt(r.acc_ncm_at_lambda1)}, logistic {_fmt(r.acc_logreg_at_lambda1)}"
-            for r in s.itertuples()
-        ]
-        held = s["r_at_lambda1"].astype(float) < 0.25
-        ev = (
-            f"λ_zero >= λ_A (grid) in {_frac(ok)} dataset/projection pairs; the assumptions hold for no λ in "
-            f"{len(never)} (obtuse or degenerate mean simplex); A2 holds at λ = 1 in {_frac(held)}. " + "; ".join(items)
-        )
-        add("realdata_lambda", len(s), 0, ev)
-    else:
-        add("realdata_lambda", 0, 0, "")
-
-    # 4. classification where the construction reaches zero
-    if len(cases):
-        zc = cases[cases["reaches_zero_any"]]
-        nz = cases[~cases["reaches_zero_any"]]
-        if len(zc):
-            m, b, lr = zc["acc_best"].mean(), zc["acc_ncm"].mean(), zc["acc_logreg"].mean()
-            ev = (
-                f"mean held-out accuracy over {len(zc)} zero-cost cases: network rule at the best μ {m:.4f} "
-                f"(min {zc['acc_best'].min():.3g}), induced metric at the default μ {zc['acc_metric'].mean():.4f}, "
-                f"nearest class mean {b:.4f}, logistic regression {lr:.4f}. Where no μ reaches zero ({len(nz)} "
-                f"cases): network rule {_fmt(nz['acc_best'].mean(), 4)} "
-                f"vs nearest mean {_fmt(nz['acc_ncm'].mean(), 4)}"
-            )
-            add("realdata_accuracy", len(zc), 0, ev)
-        else:
-            add("realdata_accuracy", 0, 0, "")
-    else:
-        add("realdata_accuracy", 0, 0, "")
-
-    # 5. A1: near-singular X^red
     shift = rob[(rob["axis"] == "cond_shift")] if rob is not None and len(rob) else pd.DataFrame()
-    if len(shift):
-        okk = shift[shift["status"] == "ok"]
-        zaff = okk["cost_default_affine"] <= zero
-        zdef = _bool(okk["reaches_zero_default"])
-        lost = okk.loc[~zdef, "cond_xred"]
-        sing = shift[shift["status"] == "singular_xred"]
-        ev = (
-            f"cond_shift axis (regular simplex translated toward the origin): default μ with the least-squares "
-            f"affine output zero in {_frac(zaff)} cases up to cond(X^red) = {_fmt(okk['cond_xred'].max())}; the "
-            f"paper's output (4.74) zero in {_frac(zdef)} "
-            f"(lost from cond {_fmt(lost.min() if len(lost) else float('nan'))}, "
-            f"max C {_fmt(okk['cost_default'].max())}); cond >= 1e12: status singular_xred in {len(sing)} cases "
-            "(the library refuses X^red there)"
-        )
-        add("a1_output_bias", len(okk), 0, ev)
-    else:
-        add("a1_output_bias", 0, 0, "")
-
-    # 6. gradient training at the robustness points
-    if optim is not None and len(optim):
-        by = optim.groupby("optimiser")["zero"].apply(lambda z: _frac(_bool(z)))
-        per_point = optim.groupby(["axis", "value"], sort=False)["zero"].apply(lambda z: _bool(z).mean())
-        pts = rob[(rob["replicate"] == 0)].set_index(["axis", "value"]) if rob is not None and len(rob) else None
-        cons = []
-        for (a, v), f in per_point.items():
-            c = bool(pts.loc[(a, v), "reaches_zero_any"]) if pts is not None and (a, v) in pts.index else None
-            cons.append(f"{a}={v}: training {f:.2f}, construction {'zero' if c else 'not zero'}")
-        zero_runs = _bool(optim["zero"])
-        add(
-            "robust_training",
-            len(optim),
-            0,
-            f"C <= {OPTIMISER_ZERO:g} in {_frac(zero_runs)} He-initialised runs; by optimiser: "
-            + ", ".join(f"{k} {v}" for k, v in by.items())
-            + "; per point (replicate 0): "
-            + "; ".join(cons),
-        )
-    else:
-        add("robust_training", 0, 0, "")
-    return rows
+    has_summary = real_summary is not None and len(real_summary)
+    return [
+        _robust_sufficient_row(cases, zero) if len(cases) else empty_row("robust_sufficient"),
+        _robust_necessary_row(cases, rob) if len(cases) else empty_row("robust_necessary"),
+        _realdata_lambda_row(real_summary.copy()) if has_summary else empty_row("realdata_lambda"),
+        _realdata_accuracy_row(cases) if len(cases) else empty_row("realdata_accuracy"),
+        _a1_output_bias_row(shift, zero) if len(shift) else empty_row("a1_output_bias"),
+        _robust_training_row(optim, rob) if optim is not None and len(optim) else empty_row("robust_training"),
+    ]
 
 
 # ---- figures ---------------------------------------------------------------------------------
