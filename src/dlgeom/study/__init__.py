@@ -8,8 +8,9 @@ One layout for every study stage (grid, landscape, robustness, beyond, collapse)
 * ``<stage>_report.py`` — the stage's tables, its claims rows (computed verdicts) and its figures.
 
 :mod:`.aggregate` puts the stages' tables and claims rows together into the study's tables and the
-claims table; :mod:`.tables` and :mod:`.figures` hold what the reports share (the CSV format,
-evidence numbers; matplotlib's set-up and :func:`~.figures.save_figure`).  The grid's measurements
+claims table; :mod:`.tables`, :mod:`.evidence` and :mod:`.figures` hold what the reports share (the
+CSV format, evidence numbers; the evidence templates of every claim; matplotlib's set-up and
+:func:`~.figures.save_figure`).  The grid's measurements
 of one cell are in :mod:`.cell` (run by ``grid_run``'s ``cell`` command), the robustness stage's
 measurements of one point and of a real dataset's shrink sweep in :mod:`.measurements`.
 

@@ -1,5 +1,6 @@
 """Helpers shared by the stages' reports (``*_report.py``): the CSV format of every table, JSON's
-non-finite floats restored, and the numbers of the claims' evidence texts."""
+non-finite floats restored, and how the numbers of the claims' evidence texts are shown (the
+templates themselves are in :mod:`.evidence`)."""
 
 from __future__ import annotations
 
