@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..thresholds import OPTIMISER_ZERO
 from .evidence import item, items
+from .tables import as_bool as _as_bool
 from .tables import frac as _frac
 from .tables import write_csv
 from .verdicts import COLUMNS, empty_row, make_row
@@ -336,10 +337,6 @@ RANDOM_STARTS = ("he", "xavier")
 def _weighted(t: pd.DataFrame, col: str) -> float:
     n = t["n_networks"].sum()
     return float((t[col] * t["n_networks"]).sum() / n) if n else float("nan")
-
-
-def _as_bool(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: str(v) == "True" if not isinstance(v, (bool, np.bool_)) else bool(v))
 
 
 def _origin(t: pd.DataFrame) -> pd.Series:
