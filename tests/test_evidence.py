@@ -9,7 +9,7 @@ import pytest
 
 from dlgeom.study.beyond_report import beyond_claims
 from dlgeom.study.collapse_report import collapse_claims
-from dlgeom.study.evidence import ITEMS, TEMPLATES, Optional, item, placeholders, render
+from dlgeom.study.evidence import ITEMS, TEMPLATES, OptionalPart, item, placeholders, render
 from dlgeom.study.grid_report import grid_claims
 from dlgeom.study.landscape_report import landscape_claims, scaling_claims
 from dlgeom.study.robustness_report import robustness_claims
@@ -34,7 +34,7 @@ def check_placeholders(row):
     expected = set()
     for part in _parts(row["id"]):
         names = _names(part)
-        if isinstance(part, Optional) and not names & numbers:
+        if isinstance(part, OptionalPart) and not names & numbers:
             continue
         expected |= names
     assert numbers == expected, row["id"]
@@ -63,7 +63,7 @@ def test_every_template_renders_with_its_numbers(key):
 
 @pytest.mark.parametrize("key", sorted(TEMPLATES))
 def test_a_missing_or_an_extra_number_fails(key):
-    required = set().union(*(_names(p) for p in _parts(key) if not isinstance(p, Optional)))
+    required = set().union(*(_names(p) for p in _parts(key) if not isinstance(p, OptionalPart)))
     numbers = {name: 1 for name in placeholders(key)}
     with pytest.raises(KeyError, match="not in its template"):
         render(key, {**numbers, "no_such_number": 1})
@@ -75,7 +75,7 @@ def test_a_missing_or_an_extra_number_fails(key):
 
 def test_optional_parts_are_left_out_without_their_numbers():
     key = "robust_sufficient"
-    required = set().union(*(_names(p) for p in _parts(key) if not isinstance(p, Optional)))
+    required = set().union(*(_names(p) for p in _parts(key) if not isinstance(p, OptionalPart)))
     text = render(key, {name: 1 for name in required})
     assert "rounding (exact curation" not in text and text.endswith("not a counterexample")
     some = {name: 1 for name in required} | {"n_rounding": 1}  # one number of an optional part only

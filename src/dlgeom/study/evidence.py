@@ -7,7 +7,7 @@ them into the row's template.  ``{name}`` shows a number with 3 significant digi
 significant digits, any other format spec (``{name:g}``, ``{name:.2f}``) is Python's.
 
 A template is one text, or a tuple of parts rendered one after the other.  A part marked
-:class:`Optional` is left out when none of its numbers is given; a number missing from a part that
+:class:`OptionalPart` is left out when none of its numbers is given; a number missing from a part that
 is rendered, or a number that no rendered part uses, is an error (:class:`KeyError`).  Per-group
 items with wording of their own have their templates in :data:`ITEMS` (:func:`items`).
 """
@@ -20,10 +20,10 @@ import numpy as np
 
 from .tables import fmt
 
-__all__ = ["ITEMS", "TEMPLATES", "Optional", "item", "items", "placeholders", "render"]
+__all__ = ["ITEMS", "TEMPLATES", "OptionalPart", "item", "items", "placeholders", "render"]
 
 
-class Optional(str):
+class OptionalPart(str):
     """A part of a template that is left out when none of its numbers is given."""
 
 
@@ -52,7 +52,9 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "thm23_zero": (
         "zero cost (C ≤ {zero:g}) at the default μ (midpoint of (−D_eff, −2δ√Q), D_eff = min(D, min_j|x̄_j − x̄|)) "
         "in {zero_default} cases (max C {max_cost}; L − Q ∈ {{{extra_layers}}}); ",
-        Optional("θ_0 chosen per case (smallest θ_0 opening the μ-box, cond(W_*) capped; median θ_0 {median_theta0})"),
+        OptionalPart(
+            "θ_0 chosen per case (smallest θ_0 opening the μ-box, cond(W_*) capped; median θ_0 {median_theta0})"
+        ),
         ". Outside the hypotheses, counted apart: {n_empty_box} cases with A1-A3 but an empty μ-box (D ≤ 2δ√Q), "
         "and {n_eff_empty} with D > 2δ√Q but D_eff ≤ 2δ√Q; the default μ gives zero cost in {zero_empty_box} of "
         "the former",
@@ -119,8 +121,8 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "not at a pattern level: {n_merge} at class-merging levels, {n_other} elsewhere; most frequent: {most_frequent}",
     "hessian_outliers": (
         "outliers: eigenvalues above {rtol:g} x the largest; ",
-        Optional("constructed minimiser (outliers / non-zero / Q²): {constructed}; "),
-        Optional(
+        OptionalPart("constructed minimiser (outliers / non-zero / Q²): {constructed}; "),
+        OptionalPart(
             "L-BFGS zero-cost end points with a defined Hessian: {n_zero_points}, outliers = Q² in "
             "{zero_outliers_q2}, non-zero eigenvalues = Q² in {zero_nonzero_q2}, median outliers/Q² {zero_ratio}, "
             "median gap {zero_gap}; "
@@ -131,7 +133,7 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "dead_units": (
         "distinct certified non-zero minima without a dead unit: {alive} ({alive_points}/{points} end points); "
         "per level (without a dead unit / minima, median dead units): {per_level}",
-        Optional(
+        OptionalPart(
             "; zero-cost end points (all optimisers): {n_zero_points}, without a dead unit {zero_alive}, median "
             "dead units {zero_dead}"
         ),
@@ -149,23 +151,23 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
         "{n_runs} runs in {n_groups} (Q, optimiser, start) groups, {n_none} groups without a zero-cost run; "
         "fraction reaching zero cost (C ≤ 1e-6), pooled over the starts, with Wilson 95 %: {per_optimiser}; "
         "largest Q with a zero-cost run: {largest_q}",
-        Optional("; distinct certified non-zero minima of L-BFGS per Q ({starts} starts): {minima}"),
-        Optional("; L-BFGS runs stopped by the iteration budget (not certified) per Q: {budget}"),
+        OptionalPart("; distinct certified non-zero minima of L-BFGS per Q ({starts} starts): {minima}"),
+        OptionalPart("; L-BFGS runs stopped by the iteration budget (not certified) per Q: {budget}"),
     ),
     # ---- robustness stage (robustness_report.robustness_claims) ----
     "robust_sufficient": (
         "zero cost (C <= {zero:g}) at the default μ in {zero_default} cases where A1-A3 hold (at some searched μ: "
         "{zero_any}); exact curation (every class on one point, so C = 0 in exact arithmetic) in {exact}; failures: "
         "{n_failures}",
-        Optional(
+        OptionalPart(
             ", of which {n_rounding} are rounding (exact curation, C up to {rounding_max_cost}, cond(X^red) up to "
             "{rounding_max_cond}, axes: {rounding_axes})"
         ),
-        Optional(
+        OptionalPart(
             "; not counted: {n_boundary} cases within {a3_tol:g} rad of the A3 boundary (zero at the default μ in "
             "{boundary_zero}, exact curation in {boundary_exact})"
         ),
-        Optional(
+        OptionalPart(
             "; outside the hypotheses, counted apart: {n_empty_box} cases with A1-A3 but an empty μ-box (zero at the "
             "default μ in {empty_box_zero}, at some searched μ in {empty_box_any})"
         ),
@@ -174,7 +176,7 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "robust_necessary": (
         "outside A1-A3 the construction still reaches zero cost at some searched μ in {zero_any} cases "
         "({share_any:.0%}; at the default μ only {zero_default}); {per_assumption}",
-        Optional(". Per axis: {per_axis}"),
+        OptionalPart(". Per axis: {per_axis}"),
     ),
     "realdata_lambda": "λ_zero >= λ_A (grid) in {zero_beyond} dataset/projection pairs; the assumptions hold for no "
     "λ in {n_never} (obtuse or degenerate mean simplex); A2 holds at λ = 1 in {a2_holds}. {per_pair}",
@@ -201,7 +203,7 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
         "numbers applied in input space (Q truncation maps, then the affine output): C <= {zero:g} |Y|_F in "
         "{zero_input} (max {max_cost_input}, max distance of a point to its p_k {max_truncation_error}); layer "
         "conditioning: max cond W^(k) {max_cond} (θ_k -> π as the margin shrinks; smallest margin {min_margin})",
-        Optional(
+        OptionalPart(
             "; where the network misses zero: max cond {miss_max_cond}, min margin {miss_min_margin}; correction: "
             "the same numbers applied in input space"
         ),
@@ -209,7 +211,7 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "sls_ordering": (
         "datasets with some but not all orderings feasible: {mixed}; satellite data, feasible orderings per (Q, M): "
         "{satellite}; clustered data: all orderings feasible in {clustered_all} datasets",
-        Optional("; hand-made example: {hand}"),
+        OptionalPart("; hand-made example: {hand}"),
     ),
     "sls_certificates": "infeasible in {blocked_infeasible} orderings that violate a designed block and "
     "{hand_infeasible} hand-made ones; reasons: {reasons}",
@@ -220,7 +222,7 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     "bound violated in {n_violated}/{n_points} sweep points (median (B - V)/B / (Q δ_P²) {median_gap_ratio})",
     "shallow_bias": (
         "V_aff < V in {lower} sweep points; median V_aff/V {median_ratio} (by Q: {by_q})",
-        Optional(
+        OptionalPart(
             "; training the shallow network (L-BFGS, {train_runs} He starts + 1 from the affine fit) finds a lower "
             "cost than V_aff in {train_below} probes; median V_train/V by Q: {train_by_q}: the affine value is not "
             "the shallow minimum either"
@@ -229,7 +231,7 @@ TEMPLATES: dict[str, str | tuple[str, ...]] = {
     # ---- collapse stage (collapse_report.collapse_claims) ----
     "collapse_layers": (
         "construction (L = Q): one class per layer in {staircase_constructed}/{n_constructed} cells where A1-A3 hold",
-        Optional("; {trained}"),
+        OptionalPart("; {trained}"),
         " (random starts: one class per layer {random_staircase})",
     ),
     "collapse_last_hidden": "median Papyan NC1 of trained zero-cost minima from random starts {median_nc1}; "
@@ -321,7 +323,7 @@ def render(key: str, numbers: dict) -> str:
     out, used = [], set()
     for part in _parts(TEMPLATES[key]):
         names = _names(part)
-        if isinstance(part, Optional) and not names & numbers.keys():
+        if isinstance(part, OptionalPart) and not names & numbers.keys():
             continue
         missing = names - numbers.keys()
         if missing:
