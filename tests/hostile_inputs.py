@@ -443,6 +443,41 @@ def tries() -> list[tuple[str, str, list[str]]]:
             o,
             "--quiet",
         )
+    # the landscape as Q grows: one job per Q, its table and its figure
+    for args, cid in (
+        (["--Q", 1], "Q 1"),
+        (["--Q", 9], "Q 9"),
+        (["--Q", 3, "--runs", 0], "runs 0"),
+        (["--Q", 3, "--max-iter", 0], "max iter 0"),
+        (["--Q", 3, "--delta-ratio", "nan"], "delta ratio nan"),
+        (["--Q", 3, "--delta-ratio", 0], "delta ratio 0"),
+        (["--Q", 3, "--n-per-class", 1], "n per class 1"),
+        (["--Q", 3, "--starts", "global"], "starts global"),
+        (["--Q", 3, "--starts", "he,he"], "starts twice"),
+        (["--Q", 3, "--optimisers", "sgd"], "optimisers sgd"),
+        (["--Q", 3, "--optimisers", "lbfgs;$(touch INJECTED)"], "optimisers shell"),
+    ):
+        add("sizes and values", f"landscape-scaling:{cid}", "landscape-scaling", *args, "--out", o, "--quiet")
+    for f in ("missing.json", "garbage.json", "list.json", "empty.json"):
+        add(
+            "bad file",
+            f"landscape-scaling-tables:{f}",
+            "landscape-scaling-tables",
+            "--runs",
+            f"{{ws}}/{f}",
+            "--out-dir",
+            "{ws}/scaling_tables",
+        )
+    for d, cid in (("{ws}/nothere", "tables missing"), ("{ws}/badtables", "tables garbage")):
+        add(
+            "bad file",
+            f"landscape-scaling-figure:{cid}",
+            "landscape-scaling-figure",
+            "--tables",
+            d,
+            "--out-dir",
+            "{ws}",
+        )
     t = "{ws}/tables"
     for args, cid in (
         (["--cells", "{ws}/missing.json"], "cells missing"),

@@ -840,10 +840,10 @@ def write_scaling_tables(paths, out_dir) -> list:
     from .tables import write_csv
     from .verdicts import COLUMNS
 
+    t = scaling_table(load_scaling_rows(paths))  # a bad input fails here, before the folder is made
+    claims = pd.DataFrame(scaling_claims(t), columns=COLUMNS)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    t = scaling_table(load_scaling_rows(paths))
-    claims = pd.DataFrame(scaling_claims(t), columns=COLUMNS)
     return [write_csv(t, out / "landscape_scaling.csv"), write_csv(claims, out / "scaling_claims.csv")]
 
 
