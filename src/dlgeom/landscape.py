@@ -26,6 +26,7 @@ __all__ = [
     "OptResult",
     "optimise",
     "init_random",
+    "INIT_SCHEMES",
     "perturb_relative",
     "classify_endpoint",
     "collapse_structure",
@@ -194,10 +195,13 @@ def optimise(
 
 # ---- starts ------------------------------------------------------------------------------------
 
+#: The random initialisations of :func:`init_random` (the study's random start types).
+INIT_SCHEMES = ("he", "xavier")
+
 
 def init_random(q: int, n_hidden: int, rng: np.random.Generator, scheme: str = "he") -> np.ndarray:
     """'he': W ~ N(0, 2/Q); 'xavier': W ~ N(0, 1/Q) (fan-in = fan-out = Q); biases 0."""
-    check_choice(scheme, "scheme", ("he", "xavier"))
+    check_choice(scheme, "scheme", INIT_SCHEMES)
     std = np.sqrt((2.0 if scheme == "he" else 1.0) / q)
     ws = tuple(rng.normal(0.0, std, (q, q)) for _ in range(n_hidden + 1))
     bs = tuple(np.zeros(q) for _ in range(n_hidden + 1))

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..landscape import INIT_SCHEMES
 from ..thresholds import OPTIMISER_ZERO
 from .evidence import item, items
 from .tables import as_bool as _as_bool
@@ -331,7 +332,6 @@ def separation_table(nc: pd.DataFrame) -> pd.DataFrame:
 
 #: The claims-table rows of this stage (findings; statements in :data:`verdicts.CATALOGUE`).
 COLLAPSE_KEYS = ("collapse_layers", "collapse_last_hidden", "collapse_cdnv", "separation_law", "width_escape")
-RANDOM_STARTS = ("he", "xavier")
 
 
 def _weighted(t: pd.DataFrame, col: str) -> float:
@@ -342,7 +342,7 @@ def _weighted(t: pd.DataFrame, col: str) -> float:
 def _origin(t: pd.DataFrame) -> pd.Series:
     """'random' (He/Xavier starts), 'perturbed' (perturbed constructed networks) or '-' (constructed)."""
     return np.where(
-        t["source"].isin(["global", "s1"]), "-", np.where(t["start"].isin(RANDOM_STARTS), "random", "perturbed")
+        t["source"].isin(["global", "s1"]), "-", np.where(t["start"].isin(INIT_SCHEMES), "random", "perturbed")
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..jsonutil import malformed, read_json
+from ..landscape import INIT_SCHEMES
 from ..thresholds import ZERO_COST
 from .evidence import item, items
 from .tables import frac as _frac
@@ -184,9 +185,6 @@ def certified_minima(end: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_RANDOM_STARTS = ["he", "xavier"]
-
-
 def _training_zero_row(rand: pd.DataFrame) -> dict:
     per = rand.groupby("optimiser")["category"].apply(lambda c: (c == "zero").mean())
     numbers = {
@@ -245,18 +243,18 @@ def _training_attraction_row(glob: pd.DataFrame) -> dict:
 def _training_rows(end: pd.DataFrame, zero: float) -> list[dict]:
     """The findings on gradient training (end points of the landscape runs)."""
     rows = []
-    rand = end[end["start_kind"].isin(_RANDOM_STARTS)]
+    rand = end[end["start_kind"].isin(INIT_SCHEMES)]
     if len(rand):
         rows += [_training_zero_row(rand), _training_levels_row(rand)]
     if "hess_n_negative" in end.columns:
         certified = end[
-            end["start_kind"].isin(_RANDOM_STARTS) & (end["category"] != "zero") & end["hess_n_negative"].notna()
+            end["start_kind"].isin(INIT_SCHEMES) & (end["category"] != "zero") & end["hess_n_negative"].notna()
         ]
         if len(certified):
             rows.append(_training_hessian_row(end, certified))
     good = end[end["global_cost"] <= zero]
     if "path_barrier" in end.columns:
-        found = good[good["start_kind"].isin(_RANDOM_STARTS) & (good["category"] == "zero")]
+        found = good[good["start_kind"].isin(INIT_SCHEMES) & (good["category"] == "zero")]
         near = good[(good["start_kind"] == "global") & (good["category"] == "zero")]
         if len(found):
             rows.append(_training_connected_row(found, near))
@@ -513,7 +511,7 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
         return _no_landscape("Optimiser runs")
     cell = _main_cell(end, zero)
     fig, ((a, b), (c, d)) = plt.subplots(2, 2, figsize=(11, 8.4))
-    rand = end[(end["cell"] == cell) & end["start_kind"].isin(["he", "xavier"])]
+    rand = end[(end["cell"] == cell) & end["start_kind"].isin(INIT_SCHEMES)]
     floor = 1e-16
     bins = np.logspace(-16, 1, 52)
     for i, (opt, g) in enumerate(rand.groupby("optimiser")):
@@ -534,7 +532,7 @@ def fig_landscape_runs(end: pd.DataFrame, basins: pd.DataFrame, levels: pd.DataF
     a.set_ylabel("runs")
     a.set_title(f"(a) random starts, {cell}", fontsize=9)
     a.legend(frameon=False, fontsize=6.5)
-    rb = basins[basins["start_kind"].isin(["he", "xavier"])]
+    rb = basins[basins["start_kind"].isin(INIT_SCHEMES)]
     cats = ["zero", "pattern", "merge", "other"]
     groups = sorted({(r.cell, r.optimiser) for r in rb.itertuples()})
     x = np.arange(len(groups))

@@ -22,6 +22,7 @@ from ..degeneracy import relative_margin
 from ..geometry import assumptions, geometry
 from ..landscape import (
     HESS_ZERO_RTOL,
+    INIT_SCHEMES,
     align_to,
     canonical_rescale,
     classify_endpoint,
@@ -115,7 +116,7 @@ def run_landscape(
     # start types: random schemes, and each anchor at each radius ρ
     start_specs = []
     for st in starts:
-        if st in ("he", "xavier"):
+        if st in INIT_SCHEMES:
             start_specs.append((st, st, None))
         else:
             for rho in rhos:
@@ -357,7 +358,7 @@ def _groups(rows, keys):
 # ---- the landscape as Q grows --------------------------------------------------------------------
 
 SCALING_Q = (2, 8)  # the Q of the scaling stage: 2..8, the widths the compiled kernel runs
-SCALING_STARTS = ("he", "xavier")
+SCALING_STARTS = INIT_SCHEMES  # the scaling stage starts from random initialisations only
 
 
 def scaling_cell_key(q: int, delta_ratio: float) -> str:
