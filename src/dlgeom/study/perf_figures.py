@@ -124,10 +124,9 @@ def _as_dict(obj) -> dict:
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The study's pyplot (:mod:`dlgeom.study.figures`: the Agg backend and the study's style), imported
+    when a figure is drawn, not when this module is (the benchmarks import it for the CPU's name)."""
+    from .figures import plt
 
     return plt
 
