@@ -27,7 +27,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import importlib  # noqa: E402
 import importlib.util  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -41,20 +40,11 @@ from dlgeom.jsonutil import write_json  # noqa: E402
 from dlgeom.landscape import classify_endpoint, init_random, predicted_levels  # noqa: E402
 from dlgeom.local_minima import analyse_patterns  # noqa: E402
 from dlgeom.study.config import cell_ids  # noqa: E402
+from dlgeom.study.perf_figures import _cpu_model as cpu_model  # noqa: E402
 from dlgeom.study.seeds import seed_list  # noqa: E402
 
 BASE_SEED = 2309
 CELL, N_PER_CLASS, L, MAX_ITER, BATCH = "Q4/theta2.8/r0.3", 200, 4, 5000, 256
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def make_data(pkg):
