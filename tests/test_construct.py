@@ -219,3 +219,26 @@ def test_default_mu_box_flag_matches_the_general_check():
                 assert fast == general, (q, r, use_D, s)
                 seen.add(fast)
     assert seen == {True, False}
+
+
+def test_hidden_layers_follow_their_geometry_through_the_cache():
+    """The μ-free layer parts are computed once per geometry: geometries made and dropped one after
+    another (their ids may be reused) each get their own W^(ℓ) = W_* R_ℓ and b^(ℓ) = −W^(ℓ) x̄_ℓ + μ_ℓ û."""
+    import gc
+
+    from dlgeom.construct import hidden_cumulative
+    from dlgeom.geometry import cone_matrix, geometry, rotation_to_diagonal
+    from dlgeom.synthetic import make_clustered
+
+    for seed in range(6):
+        q = 2 + seed % 3
+        theta = None if seed % 2 or q == 2 else 2.2
+        geom = geometry(make_clustered(q, 8, 0.1, theta, "uniform", seed=[seed]), None)
+        mu = -0.1 * (1 + np.arange(q))
+        Wc, bc = hidden_cumulative(geom, mu, q + 1)
+        for ell in range(q):
+            W = cone_matrix(geom.theta_star, q) @ rotation_to_diagonal(geom.f[ell])
+            np.testing.assert_allclose(Wc[ell], W, atol=1e-13)
+            np.testing.assert_allclose(bc[ell], -W @ geom.means[ell] + mu[ell] / np.sqrt(q), atol=1e-12)
+        del geom
+        gc.collect()

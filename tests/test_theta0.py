@@ -127,3 +127,39 @@ def test_check_box_failing_set_is_where_an_apex_leaves_a_cone():
     # the closed form of the crossing for Q = 2
     assert apex_leaves_cone(g, np.array([-1.2 * rho, -1.2 * rho]))
     assert not apex_leaves_cone(g, np.array([-0.9 * rho, -0.9 * rho]))
+
+
+def _apex_leaves_cone_by_hand(geom, mu) -> bool:
+    """The definition, one μ and one layer at a time: W^(ℓ) = W_* R_ℓ, b^(ℓ) = −W^(ℓ) x̄_ℓ + μ_ℓ û."""
+    from dlgeom.geometry import cone_matrix, rotation_to_diagonal
+    from dlgeom.mu_box import APEX_TOL
+
+    q = geom.n_classes
+    apex = geom.means - mu[:, None] * geom.f
+    W_star = cone_matrix(geom.theta_star, q)
+    for ell in range(1, q):
+        W = W_star @ rotation_to_diagonal(geom.f[ell])
+        b = -W @ geom.means[ell] + mu[ell] / math.sqrt(q)
+        for j in range(ell):
+            if (W @ apex[j] + b).min() < -APEX_TOL * max(1.0, float(np.linalg.norm(apex[j]))):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("q", [2, 3, 5])
+def test_apex_leaves_cone_batch_is_the_definition_for_every_mu(q):
+    """The batched test of check_box against the definition, point by point, over a box and far
+    beyond it (both answers occur), for fresh geometries (the layer parts are cached per geometry)."""
+    from dlgeom.mu_box import apex_leaves_cone_batch
+
+    answers = set()
+    for seed in range(3):
+        geom = geometry(make_clustered(q, 10, 0.1, None, "uniform", seed=[seed]), None)
+        rng = np.random.default_rng(seed)
+        mus = rng.uniform(-1.5, 0.0, (40, q)) * geom.dist_to_barycenter.min()
+        got = apex_leaves_cone_batch(geom, mus)
+        want = [_apex_leaves_cone_by_hand(geom, m) for m in mus]
+        assert got.tolist() == want
+        assert [apex_leaves_cone(geom, m) for m in mus[:5]] == want[:5]
+        answers |= set(want)
+    assert answers == {True, False}

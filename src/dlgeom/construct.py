@@ -9,6 +9,7 @@ I_0 = (−D_eff, −2δ√Q) collapses the class to p_ℓ; μ_ℓ > 2δ√Q (I_1
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,18 +91,43 @@ def hidden_cumulative(geom: Geometry, mu, n_layers: int):
 def _hidden_stacks(geom: Geometry, mu, n_layers: int):
     """:func:`hidden_cumulative` as arrays (L, Q, Q) and (L, Q), each step batched over layers."""
     q = geom.n_classes
-    W_star = cone_matrix(geom.theta_star, q)
-    R = _rotations_to_diagonal(geom.f)
+    Wq, bq, _ = _mu_free_parts(geom)
     Wc = np.empty((n_layers, q, q))
     bc = np.empty((n_layers, q))
-    np.matmul(W_star, R, out=Wc[:q])  # W^(ℓ) = W_* R_ℓ
-    np.matmul(Wc[:q], geom.means[:, :, None], out=bc[:q, :, None])  # W^(ℓ) x̄_ℓ
-    np.negative(bc[:q], out=bc[:q])
+    Wc[:q] = Wq  # W^(ℓ) = W_* R_ℓ
+    bc[:q] = bq  # −W^(ℓ) x̄_ℓ
     bc[:q] += (np.asarray(mu)[:, None] / math.sqrt(q)) * np.ones(q)  # + μ_ℓ û
     if n_layers > q:
         Wc[q:] = Wc[q - 1]
         bc[q:] = bc[q - 1] + _extra_bias(geom)
     return Wc, bc
+
+
+_MU_FREE: dict[int, tuple] = {}  # id(geometry) -> (weak reference to it, its μ-free parts)
+
+
+def _mu_free_parts(geom: Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of the hidden layers that do not involve μ, computed once per Geometry (a box
+    check or a pattern analysis builds hundreds of networks of one geometry): W^(ℓ) = W_* R_ℓ
+    (Q, Q, Q), −W^(ℓ) x̄_ℓ (Q, Q) and the layer weights W_ℓ = W^(ℓ)(W^(ℓ−1))^{-1} (Q, Q, Q), by
+    one batched solve (backward stable, see :func:`hidden_network`).  Read-only arrays."""
+    hit = _MU_FREE.get(id(geom))
+    if hit is not None and hit[0]() is geom:
+        return hit[1]
+    q = geom.n_classes
+    Wq, bq = np.empty((q, q, q)), np.empty((q, q))  # the operations and layouts of the first version
+    np.matmul(cone_matrix(geom.theta_star, q), _rotations_to_diagonal(geom.f), out=Wq)
+    np.matmul(Wq, geom.means[:, :, None], out=bq[:, :, None])
+    np.negative(bq, out=bq)
+    prev = np.concatenate([np.eye(q)[None], Wq[: q - 1]])
+    sol = np.linalg.solve(prev.transpose(0, 2, 1), Wq.transpose(0, 2, 1)).transpose(0, 2, 1)
+    parts = (Wq, bq, sol)  # sol keeps the solve's layout (a transposed view): products with it round as before
+    for a in parts:
+        a.setflags(write=False)
+    if len(_MU_FREE) >= 64:  # geometries of finished jobs: drop them all
+        _MU_FREE.clear()
+    _MU_FREE[id(geom)] = (weakref.ref(geom), parts)
+    return parts
 
 
 def _extra_bias(geom: Geometry) -> np.ndarray:
@@ -127,8 +153,7 @@ def _hidden_layers(geom: Geometry, mu, n_layers: int) -> tuple[Network, np.ndarr
     the computed layers, lower cost in 80–90 % of ill-conditioned cases)."""
     Wc, bc = _hidden_stacks(geom, mu, n_layers)
     q = geom.n_classes
-    prev = np.concatenate([np.eye(q)[None], Wc[: q - 1]])
-    sol = np.linalg.solve(prev.transpose(0, 2, 1), Wc[:q].transpose(0, 2, 1)).transpose(0, 2, 1)
+    sol = _mu_free_parts(geom)[2]
     bl = np.zeros_like(bc)
     bl[:q] = bc[:q]
     bl[1:q] -= np.matmul(sol[1:], bc[: q - 1, :, None])[:, :, 0]
@@ -150,9 +175,8 @@ def hidden_layer_stacks(geom: Geometry, mus, n_layers: int) -> tuple[list, np.nd
     shape (M, L, Q), row m the b_ℓ of μ = ``mus[m]``, computed as :func:`hidden_network` does."""
     mus = np.atleast_2d(np.asarray(mus, float))
     q = geom.n_classes
-    Wc, bc = _hidden_stacks(geom, np.zeros(q), n_layers)  # bc[:q] at μ = 0: −W^(ℓ) x̄_ℓ
-    prev = np.concatenate([np.eye(q)[None], Wc[: q - 1]])
-    sol = np.linalg.solve(prev.transpose(0, 2, 1), Wc[:q].transpose(0, 2, 1)).transpose(0, 2, 1)
+    _, bc = _hidden_stacks(geom, np.zeros(q), n_layers)  # bc[:q] at μ = 0: −W^(ℓ) x̄_ℓ
+    sol = _mu_free_parts(geom)[2].transpose(0, 2, 1).copy().transpose(0, 2, 1)  # writable, same layout
     bcum = bc[None, :q] + (mus[:, :, None] / math.sqrt(q)) * np.ones(q)  # (M, Q, Q): b^(ℓ), ℓ ≤ Q
     biases = np.zeros((mus.shape[0], n_layers, q))
     biases[:, :q] = bcum
@@ -312,9 +336,22 @@ def construct_pattern(
         if not (math.isfinite(geom.cond_Y) and geom.cond_Y <= SINGULAR_COND):
             check_invertible(data.Y, "Y (the target matrix)")
     else:
-        check_invertible(geom.xred, "X^red (the matrix of class means)")
-        check_invertible(data.Y, "Y (the target matrix)")
+        _check_invertible_once(geom, data.Y)
     return _build_pattern(data, pattern, L, mu, use_D, output, geom, strict_mu)
+
+
+_INVERTIBLE: list = [None, None]  # weak references to the last geometry and Y found invertible
+
+
+def _check_invertible_once(geom: Geometry, Y: np.ndarray) -> None:
+    """X^red of ``geom`` and ``Y`` invertible (:func:`check_invertible`), checked once for a run
+    of constructions with one geometry and one (read-only) target matrix."""
+    last_geom, last_Y = _INVERTIBLE
+    if last_geom is not None and last_geom() is geom and last_Y() is Y:
+        return
+    check_invertible(geom.xred, "X^red (the matrix of class means)")
+    check_invertible(Y, "Y (the target matrix)")
+    _INVERTIBLE[:] = [weakref.ref(geom), weakref.ref(Y)]
 
 
 def _build_pattern(

@@ -14,10 +14,11 @@ W^(ℓ) p_j + b^(ℓ) ≱ 0, so layer ℓ moves it and the output layer (4.74) n
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
-from .construct import construct_global, curated_means, hidden_cumulative
+from .construct import construct_global, hidden_cumulative
 from .data import Dataset
 from .geometry import Geometry
 from .network import cost, curate
@@ -27,6 +28,7 @@ __all__ = [
     "box_points",
     "check_box",
     "apex_leaves_cone",
+    "apex_leaves_cone_batch",
     "curation_is_exact",
     "INSET",
     "MAX_CORNER_Q",
@@ -58,16 +60,22 @@ def apex_leaves_cone(geom: Geometry, mu) -> bool:
     """Whether some apex p_j = x̄_j − μ_j f_j of a class collapsed at layer j has a negative
     pre-activation (W^(ℓ) p_j + b^(ℓ))_k at a later layer ℓ > j: the point is then moved by layer
     ℓ and the curated matrix X^red[μ] of (4.74) is no longer where the points are."""
-    mu = np.asarray(mu, dtype=np.float64)
+    return bool(apex_leaves_cone_batch(geom, np.asarray(mu, dtype=np.float64)[None])[0])
+
+
+def apex_leaves_cone_batch(geom: Geometry, mus) -> np.ndarray:
+    """:func:`apex_leaves_cone` for every row of ``mus`` (M, Q) at once: a boolean per row."""
+    mus = np.asarray(mus, dtype=np.float64)
     q = geom.n_classes
-    Wc, bc = hidden_cumulative(geom, mu, q)
-    apex = curated_means(geom, mu)
+    Wc, bc0 = hidden_cumulative(geom, np.zeros(q), q)  # W^(ℓ) and −W^(ℓ) x̄_ℓ: μ enters b^(ℓ) as μ_ℓ û
+    apex = geom.means[None] - mus[:, :, None] * geom.f[None]  # (M, Q, Q): p_j of every μ as rows
+    scale = np.maximum(1.0, np.linalg.norm(apex, axis=2))
+    out = np.zeros(mus.shape[0], dtype=bool)
     for ell in range(1, q):
-        pre = apex[:ell] @ Wc[ell].T + bc[ell]
-        scale = np.maximum(1.0, np.linalg.norm(apex[:ell], axis=1))
-        if (pre.min(axis=1) < -APEX_TOL * scale).any():
-            return True
-    return False
+        b = bc0[ell][None] + (mus[:, ell, None] / math.sqrt(q)) * np.ones(q)  # b^(ℓ) of every μ
+        pre = apex[:, :ell] @ Wc[ell].T + b[:, None, :]
+        out |= (pre.min(axis=2) < -APEX_TOL * scale[:, :ell]).any(axis=1)
+    return out
 
 
 def box_points(
@@ -143,7 +151,7 @@ def check_box(
     dist = geom.dist_to_barycenter
     past_min = (pts < -float(dist.min())).any(axis=1)
     past_own = (pts < -dist[None, :]).any(axis=1)
-    apex_out = np.array([apex_leaves_cone(geom, m) for m in pts], dtype=bool)
+    apex_out = apex_leaves_cone_batch(geom, pts)
     for k in ("corner", "edge", "random"):
         sel = kinds == k
         out[f"n_{k}"] = int(sel.sum())

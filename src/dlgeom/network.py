@@ -115,8 +115,12 @@ class Network:
         return net
 
     def with_output(self, W, b) -> "Network":
-        """The same hidden layers with a new output layer."""
-        return Network(self.weights[:-1] + (W,), self.biases[:-1] + (b,))
+        """The same hidden layers with a new output layer (validated: a finite (Q, Q) matrix and
+        (Q,) vector; the hidden layers are this network's, kept as they are)."""
+        q, n = self.width, len(self.weights) - 1
+        W = as_float_array(W, f"weights[{n}]", 2, (q, q))
+        b = as_float_array(b, f"biases[{n}]", 1, (q,))
+        return Network._trusted(self.weights[:-1] + (W,), self.biases[:-1] + (b,))
 
     # ---- cumulative parameters [P 2.43, 2.45] -------------------------------------------
     def cumulative(self) -> tuple[list, list]:
