@@ -52,3 +52,28 @@ def test_slurm_profile_resources_are_the_measured_ones(tmp_path):
     lines = mod.block(tmp_path).splitlines()
     assert "  landscape_runs: {runtime: 61, mem_mb: 1400}" in [ln.split("  #")[0] for ln in lines]
     assert "  cell: {runtime: 5, mem_mb: 1000}" in [ln.split("  #")[0] for ln in lines]
+
+
+def test_study_floor_splits_a_landscape_log_by_optimiser(tmp_path):
+    """benchmarks/study_floor.py reads the seconds of each optimiser from a landscape job's
+    cumulative progress lines (two start groups here), and the rest of the command from its
+    'wrote ... in' line."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("study_floor", ROOT / "benchmarks" / "study_floor.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    log = tmp_path / "runs_global.log"
+    log.write_text(
+        "[dlgeom] global@0.0001 lbfgs: 256/1200 runs done, 1.5 s\n"
+        "[dlgeom] global@0.0001 lbfgs: 300/1200 runs done, 2.0 s\n"
+        "[dlgeom] global@0.0001 gd: 600/1200 runs done, 5.0 s\n"
+        "[dlgeom] global@0.0001 adam: 900/1200 runs done, 6.5 s\n"
+        "[dlgeom] global@0.1 lbfgs: 1000/1200 runs done, 7.0 s\n"
+        "[dlgeom] global@0.1 gd: 1100/1200 runs done, 9.0 s\n"
+        "[dlgeom] global@0.1 adam: 1200/1200 runs done, 9.5 s\n"
+        "[dlgeom] optimiser runs finished after 9.5 s\n"
+        "[dlgeom] wrote results/x/landscape/c/runs_global.json in 10.25 s\n"
+    )
+    got = mod.optimiser_seconds(log)
+    assert got == pytest.approx({"lbfgs": 2.5, "gd": 5.0, "adam": 2.0, "analysis": 0.75})
