@@ -36,6 +36,7 @@ import pandas as pd  # noqa: E402
 from dlgeom.batched import cost_and_grad_batch  # noqa: E402
 from dlgeom.landscape import init_random  # noqa: E402
 from dlgeom.study.jobs import parse_cell_key  # noqa: E402
+from dlgeom.study.perf_figures import _cpu_model as cpu_model  # noqa: E402
 from dlgeom.synthetic import make_clustered  # noqa: E402
 
 PROGRESS = re.compile(r"\[dlgeom\] (\S+) (lbfgs|gd|adam): \d+/\d+ runs done, ([\d.]+) s")
@@ -121,6 +122,8 @@ def main(argv=None) -> dict:
     floor = iters.groupby("optimiser")["floor_s"].sum()
 
     cores = args.cores
+    cpu, load = cpu_model(), os.getloadavg()[0]
+    print(f"kernel timed on one thread of {cpu} (load average {load:.1f}); the jobs ran on the machine of the run")
     print(
         f"{args.study} study: {len(jobs)} jobs, {total:.0f} job-seconds ({total / cores / 60:.1f} min on {cores} cores)"
     )
@@ -144,6 +147,8 @@ def main(argv=None) -> dict:
         print(f"  GD and Adam at {frac:g} runs: {s:.0f} job-seconds, >= {s / cores / 60:.1f} min on {cores} cores")
     out = {
         "study": args.study,
+        "cpu": cpu,
+        "load_average": load,
         "cores": cores,
         "jobs": len(jobs),
         "job_seconds": total,
@@ -151,6 +156,7 @@ def main(argv=None) -> dict:
         "landscape_seconds_by_optimiser": opt_s,
         "landscape_floor_seconds_by_optimiser": {k: float(v) for k, v in floor.items()},
         "run_iterations_by_optimiser": {k: int(v) for k, v in iters.groupby("optimiser")["n_iter"].sum().items()},
+        "seconds_per_evaluation": {f"{c} L{L}": v for (c, q, L), v in per_eval.items()},
         "landscape_kernel_floor_wall_s": kernel_floor / cores,
         "study_floor_wall_s": floor_wall,
         "projections": projections,
