@@ -14,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py"))
 
 
+def _script(name: str):
+    """A benchmark script loaded as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_benchmark_script_imports_and_prints_usage(script):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -27,12 +37,9 @@ def test_benchmark_script_imports_and_prints_usage(script):
 def test_slurm_profile_resources_are_the_measured_ones(tmp_path):
     """profiles/slurm's per-rule runtimes and memory are generated from the recorded study runs
     (results/benchmarks/study_*.json), and the generator follows a new measurement."""
-    import importlib.util
     import json
 
-    spec = importlib.util.spec_from_file_location("slurm_resources", ROOT / "benchmarks" / "slurm_resources.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _script("slurm_resources")
     profile = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
     assert mod.replace(profile, mod.block(ROOT / "results" / "benchmarks")) == profile, (
         "run python benchmarks/slurm_resources.py"
@@ -58,11 +65,7 @@ def test_study_floor_splits_a_landscape_log_by_optimiser(tmp_path):
     """benchmarks/study_floor.py reads the seconds of each optimiser from a landscape job's
     cumulative progress lines (two start groups here), and the rest of the command from its
     'wrote ... in' line."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("study_floor", ROOT / "benchmarks" / "study_floor.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _script("study_floor")
     log = tmp_path / "runs_global.log"
     log.write_text(
         "[dlgeom] global@0.0001 lbfgs: 256/1200 runs done, 1.5 s\n"
