@@ -142,6 +142,39 @@ def test_requested_theta_is_realised(q, frac):
     assert d.meta["theta"] == theta
 
 
+@pytest.mark.parametrize("q", [3, 4, 5, 6, 8])
+def test_root_finder_gives_scipy_brentq_bits(q):
+    """mean_simplex's own Brent root finder (written out so data jobs skip importing
+    scipy.optimize) returns exactly scipy.optimize.brentq's root, bit for bit, on the study's cone
+    angle equation and on functions of other shapes; so the study's data do not move."""
+    from scipy.optimize import brentq
+
+    from dlgeom.synthetic import _PHI_MAX, _brentq, _tilted_simplex
+
+    rng = np.random.default_rng(q)
+    lo, hi = regular_cone_angle(q), max_cone_angle(q)
+    thetas = [t for t in [1.6, 2.2, 2.8, 3.4, 3.77, *rng.uniform(lo, hi, 12)] if lo < t < hi]
+    tol = {"xtol": 1e-15, "rtol": 4 * np.finfo(float).eps, "maxiter": 500}
+    for theta in thetas:
+        g = lambda phi, t=theta: float(np.max(cone_angles(_tilted_simplex(q, phi), 0.0))) - t
+        assert _brentq(g, 0.0, _PHI_MAX, **tol) == brentq(g, 0.0, _PHI_MAX, **tol)
+    shapes = [lambda x, c=c: math.sin(x) - c for c in rng.uniform(0.01, 0.9, 20)]
+    shapes += [lambda x, c=c, p=p: x**p - c for c, p in zip(rng.uniform(0.01, 0.9, 20), rng.integers(1, 9, 20))]
+    shapes += [lambda x, c=c: math.tanh(20 * (x - c)) for c in rng.uniform(0.01, 1.4, 20)]
+    for f in shapes:
+        for xtol, rtol in [(2e-12, 4 * np.finfo(float).eps), (1e-6, 1e-6)]:
+            assert _brentq(f, 0.0, 1.5, xtol, rtol, 500) == brentq(f, 0.0, 1.5, xtol=xtol, rtol=rtol, maxiter=500)
+
+
+def test_root_finder_errors():
+    from dlgeom.synthetic import _brentq
+
+    with pytest.raises(ValueError, match="opposite signs"):
+        _brentq(lambda x: x + 1.0, 0.0, 1.0, 1e-12, 1e-12, 100)
+    with pytest.raises(RuntimeError, match="no convergence"):
+        _brentq(lambda x: math.tanh(20 * (x - 0.3)), 0.0, 1.0, 1e-15, 4 * np.finfo(float).eps, 2)
+
+
 @pytest.mark.parametrize("q", [3, 4])
 def test_theta_range(q):
     hi = max_cone_angle(q)
