@@ -371,7 +371,7 @@ def run_landscape_scaling(
     delta_ratio: float = 0.1,
     n_per_class: int = 60,
     noise: str = "uniform",
-    runs: int = 128,
+    runs: int = 64,
     starts=SCALING_STARTS,
     optimisers=("lbfgs", "gd", "adam"),
     max_iter: int = 500,
@@ -523,7 +523,7 @@ def _register_scaling(sub, fused_note: str) -> None:
     sc.add_argument("--delta-ratio", type=float, default=0.1, help="δ-ratio r of the data, in (0, 10] (default 0.1)")
     sc.add_argument("--n-per-class", type=int, default=60, help="training points per class, 2..10^6 (default 60)")
     sc.add_argument("--noise", default="uniform", choices=["uniform", "gaussian", "anisotropic"], help="noise shape")
-    sc.add_argument("--runs", type=int, default=128, help="runs per start type and optimiser, 1..10000 (default 128)")
+    sc.add_argument("--runs", type=int, default=64, help="runs per start type and optimiser, 1..10000 (default 64)")
     sc.add_argument("--starts", default="he,xavier", help="comma-separated: he, xavier")
     sc.add_argument("--optimisers", default="lbfgs,gd,adam", help="comma-separated: lbfgs, gd, adam")
     sc.add_argument("--max-iter", type=int, default=500, help="iterations per run, 1..10^6 (default 500)")
