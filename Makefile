@@ -67,6 +67,8 @@ reference: $(STAMP)
 	rm -rf results/default/tables results/default/figures results/default/report
 	cp -r $(REFTMP)/results/default/tables $(REFTMP)/results/default/figures $(REFTMP)/results/default/report \
 	  results/default/
+	$(RUN) dlgeom headline --tables results/default/tables --update README.md
+	$(RUN) dlgeom compare-studies --base results/default/tables --other results/paper/tables --update README.md
 	@git status --short results/default | head -5
 
 # Rerun a study in a clean clone of HEAD and check it against its committed reference
