@@ -10,7 +10,6 @@ FLAGS = ["-O3", "-ffp-contract=off", "-std=c11", "-Wno-psabi"]
 HEADERS = [
     "src/dlgeom/_fused_kernel.h",
     "src/dlgeom/_fused_widths.h",
-    "src/dlgeom/_fused_block.h",
     "src/dlgeom/_fused_run.h",
     "src/dlgeom/_fused_lbfgs.h",
 ]

@@ -80,3 +80,29 @@ def test_study_floor_splits_a_landscape_log_by_optimiser(tmp_path):
     )
     got = mod.optimiser_seconds(log)
     assert got == pytest.approx({"lbfgs": 2.5, "gd": 5.0, "adam": 2.0, "analysis": 0.75})
+
+
+def test_kernel_benchmark_compares_bytes_with_a_baseline(tmp_path):
+    """bench_kernel.py against this tree itself as the baseline: every shape reports the same bytes
+    and the JSON has one row a shape (no timing is checked)."""
+    import json
+
+    from dlgeom import batched
+
+    if batched.fused_unavailable(4, 4):
+        pytest.skip(batched.fused_unavailable(4, 4))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = tmp_path / "kernel.json"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_kernel.py"), "--baseline-src", str(ROOT / "src")]
+    res = subprocess.run(
+        [*cmd, "--max-iter", "3", "--repeats", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.count("same bytes") == 3
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["Q"], r["L"]) for r in rows] == [(2, 2), (3, 3), (4, 4)]
