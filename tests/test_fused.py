@@ -52,12 +52,14 @@ def test_fused_cost_and_gradient_equal_the_sequential_ones_to_rounding(q, n, L):
 
 
 @needs_fused
-def test_every_vector_width_gives_the_same_bytes():
-    """AVX-512, AVX2 and the baseline build sum the same lanes in the same order."""
+@pytest.mark.parametrize("q, L, n", [(4, 4, 29), (3, 3, 300), (8, 40, 20)])
+def test_every_vector_width_gives_the_same_bytes(q, L, n):
+    """AVX-512, AVX2 and the baseline build sum the same lanes in the same order, though their
+    chunks of 16 vectors hold 128, 64 and 32 points: one chunk or several, the stack or (L = 40,
+    Q = 8) the heap for the scratch space."""
     from dlgeom import _fused
 
-    q, L = 4, 4
-    data = dlgeom.make_clustered(q, 29, 0.3, seed=11, theta=2.8)
+    data = dlgeom.make_clustered(q, n, 0.3, seed=11, **({"theta": 2.8} if q == 4 else {}))
     X, _ = _starts(q, L, 12, seed=12)
     XT, T, w = batched._padded_columns(data)
     outs = []
