@@ -2,10 +2,11 @@
  *
  * The numpy engine (dlgeom.batched) runs every layer of a batch of networks as stacked matrix
  * products, with separate passes for the bias, σ, the mask and the sums; at width Q ≤ 8 those
- * passes cost as much as the products.  This kernel instead takes 8 points at a time (two such
- * blocks interleaved, to keep more independent operations in flight) in SIMD registers through
- * all layers and back, and accumulates the gradient lane by lane.  It computes the same quantities as dlgeom.network.cost_and_grad with a different order
- * of summation (so equal to rounding, not bit for bit):
+ * passes cost as much as the products.  This kernel instead takes 8 points at a time in SIMD
+ * registers, in chunks of 16 such vectors that stay in the L1 cache through all layers and back
+ * (_fused_run.h), and accumulates the gradient lane by lane.  It computes the same quantities as
+ * dlgeom.network.cost_and_grad with a different order of summation (so equal to rounding, not bit
+ * for bit):
  *
  *     C² = Σ_n w_n |W_{L} a_L(x_n) + b_L − t_n|²,   a_{l+1} = max(W_l a_l + b_l, 0),  a_0 = x_n,
  *
