@@ -26,21 +26,16 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bench_landscape_batched import starts as he_starts  # noqa: E402
 from bench_lbfgs import load_baseline  # noqa: E402
 
 import dlgeom  # noqa: E402
 from dlgeom import batched  # noqa: E402
 from dlgeom.jsonutil import write_json  # noqa: E402
-from dlgeom.landscape import init_random  # noqa: E402
 from dlgeom.study.perf_figures import _cpu_model as cpu_model  # noqa: E402
 
 SHAPES = [(2, 2), (3, 3), (4, 4)]  # (Q, L) of the paper-grade landscape cells
 N_PER_CLASS, RUNS = 200, 256
-
-
-def starts(q, L, n=RUNS, seed=7):
-    seqs = np.random.SeedSequence(seed).spawn(n)
-    return np.stack([init_random(q, L, np.random.default_rng(s), "he") for s in seqs])
 
 
 def eval_us(mod, X, data, q, L, repeats=7):
@@ -73,7 +68,7 @@ def main():
     for q, L in SHAPES:
         data = dlgeom.make_clustered(q, N_PER_CLASS, 0.1, seed=1)
         data_b = base_pkg.make_clustered(q, N_PER_CLASS, 0.1, seed=1)
-        X = starts(q, L)
+        X, _ = he_starts(q, L, RUNS)
         t_base, (f0, G0) = eval_us(base, X, data_b, q, L)
         t_new, (f1, G1) = eval_us(batched, X, data, q, L)
         if f0.tobytes() != f1.tobytes() or G0.tobytes() != G1.tobytes():
