@@ -12,6 +12,7 @@ HEADERS = [
     "src/dlgeom/_fused_widths.h",
     "src/dlgeom/_fused_run.h",
     "src/dlgeom/_fused_lbfgs.h",
+    "src/dlgeom/_fused_first_order.h",
 ]
 PATTERN_HEADERS = ["src/dlgeom/_fused_patterns_body.h"]
 

@@ -268,19 +268,120 @@ def test_compiled_lbfgs_gives_the_same_bytes_at_every_vector_width(lbfgs_case):
 
 
 @needs_fused
-def test_compiled_lbfgs_hands_non_finite_runs_to_the_numpy_loop():
+@pytest.mark.parametrize("method", ["lbfgs", "gd", "adam"])
+def test_compiled_optimisers_hand_non_finite_runs_to_the_numpy_loop(method):
     """A start whose cost overflows, and one that does not: the first ends as on the numpy loop
     ('diverged', with the numpy kernel's values), the second is not disturbed by it."""
     q, L = 2, 2
     data = dlgeom.make_clustered(q, 12, 0.1, seed=3)
-    X, _ = _starts(q, L, 2, seed=9)
+    X, seeds = _starts(q, L, 2, seed=9)
     X[0, :4] = 1e200
     with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point
-        new = optimise_batch(data, X, L, "lbfgs", max_iter=50, kernel="fused")
-        ref = optimise_batch(data, X, L, "lbfgs", max_iter=50, kernel="numpy")
+        new = optimise_batch(data, X, L, method, max_iter=50, seeds=seeds, kernel="fused")
+        ref = optimise_batch(data, X, L, method, max_iter=50, seeds=seeds, kernel="numpy")
     assert new.status[0] == ref.status[0] == "diverged"
     assert (new.message[0], new.n_iter[0], new.n_evals[0]) == (ref.message[0], ref.n_iter[0], ref.n_evals[0])
     np.testing.assert_array_equal(new.x[0], X[0])
-    alone = optimise_batch(data, X[1:], L, "lbfgs", max_iter=50, kernel="fused")
+    alone = optimise_batch(data, X[1:], L, method, max_iter=50, seeds=seeds[1:], kernel="fused")
     np.testing.assert_array_equal(new.x[1], alone.x[0])
-    assert new.n_evals[1] == alone.n_evals[0]
+    assert (new.n_iter[1], new.n_evals[1]) == (alone.n_iter[0], alone.n_evals[0])
+
+
+def _python_first_order(data, X, L, method, max_iter, seeds, gtol=1e-10):
+    """GD or Adam by the numpy loop (batched._first_order) on the fused kernel: what the fused
+    engine ran before its loop was compiled."""
+    runs = batched._Runs(*X.shape)
+    q = data.n_classes
+
+    def fg(Z, idx):
+        runs.n_evals[idx] += 1
+        return batched._evaluate(Z, data, q, L, "fused")
+
+    batched._first_order(fg, X.copy(), runs, method, max_iter, gtol, 1e-24, None, seeds)
+    return runs
+
+
+@needs_fused
+@pytest.mark.parametrize("method", ["gd", "adam"])
+@pytest.mark.parametrize("q, L, n, max_iter", [(2, 2, 30, 2500), (3, 3, 25, 600), (4, 4, 12, 300)])
+def test_compiled_gd_and_adam_follow_the_numpy_loop_bit_for_bit(method, q, L, n, max_iter):
+    """Same starts and seeds: optimise_batch on the fused engine (the loop in C) ends every run
+    where the numpy loop on the same kernel does, byte for byte, with the same statuses, messages,
+    iterations and evaluations: He starts, one with dead units, one at a global minimiser (zero at
+    once), one a step from it, one a dead network (a quadratic in the output bias, whose gradient
+    falls below gtol = 1e-6 under GD; at 1e-10 it would stall on the cost's rounding)."""
+    data = dlgeom.make_clustered(q, n, 0.2, seed=q)
+    X, seeds = _starts(q, L, 14, seed=q + 10)
+    X[3, : q * q] *= -1.0
+    X[4] = dlgeom.construct_global(data, L).network.to_flat()
+    X[5] = X[4] + 1e-3 * np.random.default_rng(1).standard_normal(X.shape[1])
+    last = (L - 1) * (q * q + q)  # the last hidden layer dead: C² is a quadratic in the output bias
+    X[6, last : last + q * q] = 0.0
+    X[6, last + q * q : last + q * q + q] = -1.0
+    new = optimise_batch(data, X, L, method, max_iter=max_iter, gtol=1e-6, seeds=seeds, kernel="fused")
+    old = _python_first_order(data, X, L, method, max_iter, seeds, gtol=1e-6)
+    np.testing.assert_array_equal(new.x, old.x)
+    np.testing.assert_array_equal(new.cost, np.sqrt(old.f))
+    np.testing.assert_array_equal(new.n_iter, old.n_iter)
+    np.testing.assert_array_equal(new.n_evals, old.n_evals)
+    assert new.status.tolist() == old.status.astype(str).tolist()
+    assert new.message.tolist() == old.message.astype(str).tolist()
+    assert new.status[4] == "zero" and new.n_iter[4] == 1
+    assert {"max_iter", "zero"} <= set(new.status)
+    if method == "gd":
+        assert (new.status[6], new.message[6]) == ("converged", "gradient below gtol")
+
+
+@needs_fused
+def test_compiled_gd_reports_a_run_with_no_descent_step_as_the_numpy_loop():
+    """A GD run whose step cannot lower the cost in 60 halvings ends 'converged', 'no descent step
+    found', at its last point, in C as in the numpy loop (a learning rate so large no halving helps
+    is not reachable from the power iteration's step, so the step is set through the C entry)."""
+    from dlgeom import _fused
+
+    q, L = 2, 2
+    data = dlgeom.make_clustered(q, 12, 0.1, seed=3)
+    X, _ = _starts(q, L, 3, seed=4)
+    XT, T, w = batched._padded_columns(data)
+    f, G = batched.cost_and_grad_batch(X, data, q, L, kernel="fused")
+    x = X.copy()
+    ints = [np.zeros(3, dtype=np.int64) for _ in range(3)]
+    # a step of -1e30 climbs: every trial is above the start (or overflows) until 60 halvings
+    # leave it at -1e30 / 2^59, still far too long a climb
+    _fused.first_order(x, f, G, np.full(3, -1e30), XT, T, w, q, L, 0, 100, 1e-10, 1e-24, *ints)
+    nit, nev, code = ints
+    np.testing.assert_array_equal(code[code != 0], 3)  # FO_NO_DESCENT, or handed back (overflow)
+    np.testing.assert_array_equal(x[code == 3], X[code == 3])
+    assert (nit[code == 3] == 1).all() and (nev[code == 3] == 60).all()
+
+
+@needs_fused
+def test_compiled_gd_and_adam_give_the_same_bytes_at_every_vector_width():
+    """The C loop on the AVX-512, AVX2 and baseline kernels: the same end points and counts, byte
+    for byte; bad arguments are a ValueError naming them."""
+    from dlgeom import _fused
+
+    q, L = 3, 3
+    data = dlgeom.make_clustered(q, 21, 0.2, seed=2)
+    X, _ = _starts(q, L, 10, seed=3)
+    XT, T, w = batched._padded_columns(data)
+    f0, G0 = batched.cost_and_grad_batch(X, data, q, L, kernel="fused")
+    for method in (0, 1):
+        outs = []
+        for simd in (w_ for w_ in (2, 4, 8) if w_ <= _fused.SIMD_WIDTH):
+            x, f, G = X.copy(), f0.copy(), G0.copy()
+            ints = [np.zeros(len(X), dtype=np.int64) for _ in range(3)]
+            _fused.first_order(x, f, G, np.full(len(X), 1e-3), XT, T, w, q, L, method, 300, 1e-10, 1e-24, *ints, simd)
+            outs.append((x, f, G, *ints))
+        for out in outs[1:]:
+            for a, b in zip(out, outs[0]):
+                np.testing.assert_array_equal(a, b)
+    x, f, G = X.copy(), f0.copy(), G0.copy()
+    ints = [np.zeros(len(X), dtype=np.int64) for _ in range(3)]
+    step = np.full(len(X), 1e-3)
+    with pytest.raises(ValueError, match="step: expected"):
+        _fused.first_order(x, f, G, step[:-1], XT, T, w, q, L, 0, 10, 1e-10, 1e-24, *ints)
+    with pytest.raises(ValueError, match="method must be 0 \\(gd\\) or 1 \\(adam\\)"):
+        _fused.first_order(x, f, G, step, XT, T, w, q, L, 2, 10, 1e-10, 1e-24, *ints)
+    with pytest.raises(ValueError, match="code: expected a 1-D int64 array"):
+        _fused.first_order(x, f, G, step, XT, T, w, q, L, 0, 10, 1e-10, 1e-24, *ints[:2], ints[2] * 1.0)

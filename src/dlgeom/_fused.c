@@ -28,6 +28,11 @@
  *   L-BFGS from every row of X on this kernel, run by run, in C (_fused_lbfgs.h): X (R, P) is
  *   overwritten by the end points, f and G take their C² and gradients, the int64 arrays n_iter,
  *   n_evals and code (R,) the iterations, evaluations and ending of every run
+ *
+ * first_order(X, f, G, step, XT, T, w, q, L, method, max_iter, gtol, zero2, n_iter, n_evals, code[, simd])
+ *   gradient descent (method 0) or Adam (1) from every row of X on this kernel, run by run, in C
+ *   (_fused_first_order.h): X, f and G hold the starts with their C² and gradients and are
+ *   overwritten by the end points; step (R,) is each run's first GD step or Adam's learning rate
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -137,6 +142,63 @@ static int get_array(PyObject *obj, Py_buffer *b, int writable, int ndim, const 
     return get_typed_array(obj, b, writable, ndim, shape, name, "float64", "d");
 }
 
+/* The points of a call: XT (q, Np), T (q, Np) and w (Np,), Np a multiple of 8, into bufs[*got..]. */
+static int get_points(PyObject *oXT, PyObject *oT, PyObject *ow, int q, Py_buffer *bufs, int *got, Py_ssize_t *Np)
+{
+    const Py_ssize_t sXT[2] = {q, -1};
+    if (get_array(oXT, &bufs[*got], 0, 2, sXT, "XT") < 0)
+        return -1;
+    *Np = bufs[(*got)++].shape[1];
+    const Py_ssize_t sT[2] = {q, *Np}, sw[1] = {*Np};
+    if (get_array(oT, &bufs[*got], 0, 2, sT, "T") < 0)
+        return -1;
+    (*got)++;
+    if (get_array(ow, &bufs[*got], 0, 1, sw, "w") < 0)
+        return -1;
+    (*got)++;
+    if (*Np % 8) {
+        PyErr_SetString(PyExc_ValueError, "w: the number of points must be a multiple of 8 (pad with weight 0)");
+        return -1;
+    }
+    return 0;
+}
+
+/* The outputs of a call: f (R,) and G (R, P), writable, into bufs[*got..]. */
+static int get_values(PyObject *of, PyObject *oG, Py_ssize_t R, Py_ssize_t P, Py_buffer *bufs, int *got)
+{
+    const Py_ssize_t sf[1] = {R}, sG[2] = {R, P};
+    if (get_array(of, &bufs[*got], 1, 1, sf, "f") < 0)
+        return -1;
+    (*got)++;
+    if (get_array(oG, &bufs[*got], 1, 2, sG, "G") < 0)
+        return -1;
+    (*got)++;
+    return 0;
+}
+
+/* The arrays of an optimiser call, into bufs[0..8]: X (R, P) writable, the points (get_points),
+ * f and G (get_values), and n_iter, n_evals and code, writable int64 (R,). */
+static int get_run_arrays(PyObject *oX, PyObject *oXT, PyObject *oT, PyObject *ow, PyObject *of, PyObject *oG,
+                          PyObject *onit, PyObject *oev, PyObject *ocode, int q, Py_ssize_t P, Py_buffer *bufs,
+                          int *got, Py_ssize_t *R, Py_ssize_t *Np)
+{
+    const Py_ssize_t sX[2] = {-1, P};
+    if (get_array(oX, &bufs[*got], 1, 2, sX, "X") < 0)
+        return -1;
+    *R = bufs[(*got)++].shape[0];
+    if (get_points(oXT, oT, ow, q, bufs, got, Np) < 0 || get_values(of, oG, *R, P, bufs, got) < 0)
+        return -1;
+    const Py_ssize_t sR[1] = {*R};
+    PyObject *objs[3] = {onit, oev, ocode};
+    const char *names[3] = {"n_iter", "n_evals", "code"};
+    for (int i = 0; i < 3; i++) {
+        if (get_typed_array(objs[i], &bufs[*got], 1, 1, sR, names[i], "int64", "q") < 0)
+            return -1;
+        (*got)++;
+    }
+    return 0;
+}
+
 /* The kernels of vector width ``simd`` (0: the widest this CPU runs) after checking q and L; else
  * NULL with a ValueError. */
 static const kernel_fn *pick_table(int simd, int q, int L)
@@ -179,27 +241,9 @@ static PyObject *cost_and_grad(PyObject *self, PyObject *args)
     if (get_array(oX, &bufs[got], 0, 2, sX, "X") < 0)
         goto release;
     const Py_ssize_t R = bufs[got++].shape[0];
-    const Py_ssize_t sXT[2] = {q, -1};
-    if (get_array(oXT, &bufs[got], 0, 2, sXT, "XT") < 0)
+    Py_ssize_t Np;
+    if (get_points(oXT, oT, ow, q, bufs, &got, &Np) < 0 || get_values(of, oG, R, P, bufs, &got) < 0)
         goto release;
-    const Py_ssize_t Np = bufs[got++].shape[1];
-    const Py_ssize_t sT[2] = {q, Np}, sw[1] = {Np}, sf[1] = {R}, sG[2] = {R, P};
-    if (get_array(oT, &bufs[got], 0, 2, sT, "T") < 0)
-        goto release;
-    got++;
-    if (get_array(ow, &bufs[got], 0, 1, sw, "w") < 0)
-        goto release;
-    got++;
-    if (get_array(of, &bufs[got], 1, 1, sf, "f") < 0)
-        goto release;
-    got++;
-    if (get_array(oG, &bufs[got], 1, 2, sG, "G") < 0)
-        goto release;
-    got++;
-    if (Np % 8) {
-        PyErr_SetString(PyExc_ValueError, "w: the number of points must be a multiple of 8 (pad with weight 0)");
-        goto release;
-    }
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = table[q](R, Np, L, bufs[0].buf, bufs[1].buf, bufs[2].buf, bufs[3].buf, bufs[4].buf, bufs[5].buf);
@@ -264,40 +308,9 @@ static PyObject *lbfgs(PyObject *self, PyObject *args)
     }
     PyObject *out = NULL;
     const Py_ssize_t P = (Py_ssize_t)(L + 1) * (q * q + q);
-    const Py_ssize_t sX[2] = {-1, P};
-    if (get_array(oX, &bufs[got], 1, 2, sX, "X") < 0)
+    Py_ssize_t R, Np;
+    if (get_run_arrays(oX, oXT, oT, ow, of, oG, onit, oev, ocode, q, P, bufs, &got, &R, &Np) < 0)
         goto release;
-    const Py_ssize_t R = bufs[got++].shape[0];
-    const Py_ssize_t sXT[2] = {q, -1};
-    if (get_array(oXT, &bufs[got], 0, 2, sXT, "XT") < 0)
-        goto release;
-    const Py_ssize_t Np = bufs[got++].shape[1];
-    const Py_ssize_t sT[2] = {q, Np}, sw[1] = {Np}, sf[1] = {R}, sG[2] = {R, P};
-    if (get_array(oT, &bufs[got], 0, 2, sT, "T") < 0)
-        goto release;
-    got++;
-    if (get_array(ow, &bufs[got], 0, 1, sw, "w") < 0)
-        goto release;
-    got++;
-    if (get_array(of, &bufs[got], 1, 1, sf, "f") < 0)
-        goto release;
-    got++;
-    if (get_array(oG, &bufs[got], 1, 2, sG, "G") < 0)
-        goto release;
-    got++;
-    if (get_typed_array(onit, &bufs[got], 1, 1, sf, "n_iter", "int64", "q") < 0)
-        goto release;
-    got++;
-    if (get_typed_array(oev, &bufs[got], 1, 1, sf, "n_evals", "int64", "q") < 0)
-        goto release;
-    got++;
-    if (get_typed_array(ocode, &bufs[got], 1, 1, sf, "code", "int64", "q") < 0)
-        goto release;
-    got++;
-    if (Np % 8) {
-        PyErr_SetString(PyExc_ValueError, "w: the number of points must be a multiple of 8 (pad with weight 0)");
-        goto release;
-    }
     double *work = malloc(((size_t)(2 * m + 5) * P + 3 * (size_t)m) * sizeof(double));
     if (!work) {
         PyErr_NoMemory();
@@ -326,6 +339,63 @@ release:
     return out;
 }
 
+#include "_fused_first_order.h"
+
+static PyObject *first_order(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *oX, *of, *oG, *ostep, *oXT, *oT, *ow, *onit, *oev, *ocode;
+    Py_buffer bufs[10];
+    int got = 0, q, L, method, max_iter, simd = 0;
+    double gtol, zero2;
+    if (!PyArg_ParseTuple(args, "OOOOOOOiiiiddOOO|i", &oX, &of, &oG, &ostep, &oXT, &oT, &ow, &q, &L, &method,
+                          &max_iter, &gtol, &zero2, &onit, &oev, &ocode, &simd))
+        return NULL;
+    const kernel_fn *table = pick_table(simd, q, L);
+    if (!table)
+        return NULL;
+    if ((method != 0 && method != 1) || max_iter < 1) {
+        PyErr_Format(PyExc_ValueError, "method must be 0 (gd) or 1 (adam) and max_iter at least 1, got %d, %d",
+                     method, max_iter);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    const Py_ssize_t P = (Py_ssize_t)(L + 1) * (q * q + q);
+    Py_ssize_t R, Np;
+    if (get_run_arrays(oX, oXT, oT, ow, of, oG, onit, oev, ocode, q, P, bufs, &got, &R, &Np) < 0)
+        goto release;
+    const Py_ssize_t sR[1] = {R};
+    if (get_array(ostep, &bufs[got], 0, 1, sR, "step") < 0)
+        goto release;
+    got++;
+    double *work = malloc((size_t)(4 * P) * sizeof(double));
+    if (!work) {
+        PyErr_NoMemory();
+        goto release;
+    }
+    struct lb_problem pb = {table[q], Np, P, L, bufs[1].buf, bufs[2].buf, bufs[3].buf};
+    double *X = bufs[0].buf, *f = bufs[4].buf, *G = bufs[5].buf;
+    long long *nit = bufs[6].buf, *nev = bufs[7].buf, *code = bufs[8].buf;
+    const double *step = bufs[9].buf;
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < R && rc >= 0; r++) {
+        nev[r] = 0;
+        rc = code[r] = fo_run(&pb, method, X + r * P, f + r, G + r * P, step[r], max_iter, gtol, zero2, nit + r,
+                              nev + r, work);
+    }
+    Py_END_ALLOW_THREADS
+    free(work);
+    if (rc < 0)
+        PyErr_NoMemory();
+    else
+        out = Py_NewRef(Py_None);
+release:
+    while (got > 0)
+        PyBuffer_Release(&bufs[--got]);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"cost_and_grad", cost_and_grad, METH_VARARGS,
      "cost_and_grad(X, XT, T, w, q, L, f, G[, simd]): C² and its gradient of R networks into f and G."},
@@ -333,6 +403,11 @@ static PyMethodDef methods[] = {
      "lbfgs(X, XT, T, w, q, L, max_iter, gtol, m, c1, c2, max_ls, maxfun, f, G, n_iter, n_evals, code[, simd]): "
      "L-BFGS from every row of X (overwritten by the end points), run by run; f, G the end values, n_iter, "
      "n_evals and code (int64) the iterations, evaluations and ending of every run."},
+    {"first_order", first_order, METH_VARARGS,
+     "first_order(X, f, G, step, XT, T, w, q, L, method, max_iter, gtol, zero2, n_iter, n_evals, code[, simd]): "
+     "GD (method 0) or Adam (1) from every row of X, whose cost and gradient are in f and G (all three "
+     "overwritten by the end values), run by run; step (R,) the first step or learning rate; n_iter, n_evals "
+     "(evaluations after the start) and code (int64) the iterations, evaluations and ending of every run."},
     {NULL, NULL, 0, NULL},
 };
 

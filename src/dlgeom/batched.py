@@ -386,9 +386,11 @@ def optimise_batch(
     ('zero'), after max_iter iterations ('max_iter') or on a non-finite cost ('diverged').
 
     ``kernel`` evaluates C² and its gradient: 'numpy' (GD and Adam then reach the sequential end
-    points bit for bit) or 'fused' (the same to rounding, several times faster).  On 'fused',
-    L-BFGS runs in C beside the kernel, run by run (:func:`_lbfgs_compiled`: the same algorithm,
-    outcomes equal in distribution, 3.6× the numpy loop's runs per CPU-second at paper size)."""
+    points bit for bit) or 'fused' (the same to rounding, several times faster).  On 'fused', the
+    optimisers run in C beside the kernel, run by run: GD and Adam (:func:`_first_order_compiled`:
+    the numpy loop's end points on that kernel bit for bit) and L-BFGS (:func:`_lbfgs_compiled`:
+    the same algorithm, outcomes equal in distribution, 3.6× the numpy loop's runs per CPU-second
+    at paper size)."""
     method = check_choice(method, "method", OPTIMISERS)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     q = data.n_classes if isinstance(data, Dataset) else None
@@ -414,6 +416,8 @@ def optimise_batch(
         _lbfgs_compiled(data, X0, runs, max_iter, gtol, zero_tol**2, history_size, fg)
     elif method == "lbfgs":
         _lbfgs(fg, X0.copy(), runs, max_iter, gtol, zero_tol**2, history_size)
+    elif kernel == "fused":
+        _first_order_compiled(data, X0, runs, method, max_iter, gtol, zero_tol**2, lr, seeds, fg)
     else:
         _first_order(fg, X0.copy(), runs, method, max_iter, gtol, zero_tol**2, lr, seeds)
     return runs.result(t0)
@@ -442,14 +446,9 @@ def _power_lambda_max(fg, x, g0, seeds, iters=30):
 
 
 def _first_order(fg, x, runs, method, max_iter, gtol, zero2, lr, seeds):
-    R = x.shape[0]
-    idx = np.arange(R)
-    f, g = fg(x, idx)
-    if method == "gd":
-        lam = _power_lambda_max(fg, x, g, seeds)
-        step = np.where(lam > 0, 0.2 / np.where(lam > 0, lam, 1.0), 1e-2)
-    else:
-        step = np.full(R, 1e-3 if lr is None else float(lr))
+    idx = np.arange(x.shape[0])
+    f, g, step = _first_steps(fg, x, method, lr, seeds)
+    if method == "adam":
         m = np.zeros_like(x)
         v = np.zeros_like(x)
         b1, b2, eps = 0.9, 0.999, 1e-12
@@ -504,6 +503,92 @@ def _first_order(fg, x, runs, method, max_iter, gtol, zero2, lr, seeds):
     zero = f <= zero2
     runs.finish(idx[zero], "zero", "max_iter reached", x[zero], f[zero], g[zero], max_iter)
     runs.finish(idx[~zero], "max_iter", "max_iter reached", x[~zero], f[~zero], g[~zero], max_iter)
+
+
+def _first_steps(fg, x, method, lr, seeds):
+    """Cost, gradient and first step (GD: 0.2 / λ_max by the power iteration; Adam: the learning
+    rate) of every row of x: the start of :func:`_first_order`."""
+    f, g = fg(x, np.arange(x.shape[0]))
+    if method == "gd":
+        lam = _power_lambda_max(fg, x, g, seeds)
+        return f, g, np.where(lam > 0, 0.2 / np.where(lam > 0, lam, 1.0), 1e-2)
+    return f, g, np.full(x.shape[0], 1e-3 if lr is None else float(lr))
+
+
+# the endings of the compiled GD and Adam (the FO_ codes of _fused_first_order.h): status and message
+_FO_ENDINGS = {
+    1: ("zero", "cost reached zero"),
+    2: ("converged", "gradient below gtol"),
+    3: ("converged", "no descent step found"),
+    4: ("max_iter", "max_iter reached"),
+}
+
+
+def _first_order_compiled(data, X0, runs, method, max_iter, gtol, zero2, lr, seeds, fg, simd=0):
+    """:func:`_first_order` compiled beside the fused kernel (``dlgeom._fused.first_order``,
+    _fused_first_order.h), run by run: the same first steps (found here), updates, tests, statuses,
+    messages and iteration counts, so the same end points bit for bit wherever no |∇| lies within
+    rounding of gtol (the C loop sums |∇|² in another order).  A run that meets a non-finite cost or
+    gradient is rerun by :func:`_first_order` on the fused kernel, as the whole batch ran before."""
+    XT, T, w = _padded_columns(data)
+    q, (R, P) = data.n_classes, X0.shape
+    L = P // (q * q + q) - 1
+    x = X0.copy()
+    f, g, step = _first_steps(fg, x, method, lr, seeds)
+    f, g = np.ascontiguousarray(f, dtype=np.float64), np.ascontiguousarray(g, dtype=np.float64)
+    nit, nev, code = np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64)
+    adam = int(method == "adam")
+    _fused.first_order(x, f, g, step, XT, T, w, q, L, adam, max_iter, gtol, zero2, nit, nev, code, simd)
+    runs.n_evals += nev
+    # as _first_order's end: a run at the zero level after max_iter is 'zero' (the other endings
+    # are above it: the zero test comes first in every iteration)
+    _finish_compiled(runs, code, _FO_ENDINGS, x, f, g, nit, zero2)
+    _rerun_in_numpy(
+        runs,
+        code,
+        X0,
+        fg,
+        lambda fg_sub, X, sub, redo: _first_order(
+            fg_sub, X, sub, method, max_iter, gtol, zero2, lr, [seeds[i] for i in redo]
+        ),
+    )
+
+
+def _finish_compiled(runs, code, endings, x, f, g, nit, zero2, gtol=None):
+    """Record the end points of a compiled optimiser's runs by their ending ``code`` (``endings``:
+    code → status and message).  A run with C² ≤ zero2 is 'zero' whatever its ending; with
+    ``gtol``, a 'max_iter' run with |∇| ≤ gtol is 'converged'."""
+    for c, (status, msg) in endings.items():
+        ids = np.flatnonzero(code == c)
+        if ids.size == 0:
+            continue
+        stat = np.full(ids.size, status, dtype=object)
+        if status == "max_iter" and gtol is not None:
+            stat[_norms(g[ids]) <= gtol] = "converged"
+        stat[f[ids] <= zero2] = "zero"
+        for s_ in np.unique(stat):
+            sel = ids[stat == s_]
+            runs.finish(sel, s_, msg, x[sel], f[sel], g[sel], nit[sel])
+
+
+def _rerun_in_numpy(runs, code, X0, fg, loop):
+    """The runs that met a non-finite value in C (code 0), rerun from their starts by a numpy
+    ``loop(fg, X, sub_runs, run_numbers)`` on ``fg`` (whose evaluation of such points follows the
+    numpy kernel), their evaluations counted afresh."""
+    redo = np.flatnonzero(code == 0)
+    if redo.size == 0:
+        return
+    sub = _Runs(redo.size, X0.shape[1])
+
+    def fg_sub(Z, idx):
+        sub.n_evals[idx] += 1
+        return fg(Z, redo[idx])
+
+    runs.n_evals[redo] = 0
+    loop(fg_sub, X0[redo].copy(), sub, redo)
+    runs.n_evals[redo] = sub.n_evals
+    for i, r in enumerate(redo):
+        runs.finish([r], sub.status[i], sub.message[i], sub.x[i], sub.f[i], sub.g[i], sub.n_iter[i])
 
 
 def _lbfgs_direction(g, S, Y, SY, YY, count, head):
@@ -717,27 +802,12 @@ def _lbfgs_compiled(data, X0, runs, max_iter, gtol, zero2, m, fg, c1=1e-3, c2=0.
     nit, nev, code = np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64), np.zeros(R, dtype=np.int64)
     _fused.lbfgs(x, XT, T, w, q, L, max_iter, gtol, m, c1, c2, max_ls, maxfun, f, g, nit, nev, code, simd)
     runs.n_evals[:] = nev
-    for c, (status, msg) in _LB_ENDINGS.items():
-        ids = np.flatnonzero(code == c)
-        if ids.size == 0:
-            continue
-        stat = np.full(ids.size, status, dtype=object)
-        if status == "max_iter":  # as _lbfgs's stop(): below gtol counts as converged, zero level as zero
-            stat[_norms(g[ids]) <= gtol] = "converged"
-        stat[f[ids] <= zero2] = "zero"
-        for s_ in np.unique(stat):
-            sel = ids[stat == s_]
-            runs.finish(sel, s_, msg, x[sel], f[sel], g[sel], nit[sel])
-    redo = np.flatnonzero(code == 0)
-    if redo.size:  # a non-finite value on the way: the numpy loop, for these runs alone
-        sub = _Runs(redo.size, P)
-
-        def fg_sub(Z, idx):
-            sub.n_evals[idx] += 1
-            return fg(Z, redo[idx])
-
-        runs.n_evals[redo] = 0
-        _lbfgs(fg_sub, X0[redo].copy(), sub, max_iter, gtol, zero2, m, c1, c2, max_ls, maxfun)
-        runs.n_evals[redo] = sub.n_evals
-        for i, r in enumerate(redo):
-            runs.finish([r], sub.status[i], sub.message[i], sub.x[i], sub.f[i], sub.g[i], sub.n_iter[i])
+    # as _lbfgs's stop(): at max_iter, below gtol counts as converged; the zero level as zero
+    _finish_compiled(runs, code, _LB_ENDINGS, x, f, g, nit, zero2, gtol)
+    _rerun_in_numpy(
+        runs,
+        code,
+        X0,
+        fg,
+        lambda fg_sub, X, sub, redo: _lbfgs(fg_sub, X, sub, max_iter, gtol, zero2, m, c1, c2, max_ls, maxfun),
+    )

@@ -304,9 +304,7 @@ def hessian(net: Network, data: Dataset, h: float | None = None) -> tuple[np.nda
     activation pattern is the same at every ±h evaluation."""
     q, L = net.width, net.n_hidden
     x = net.to_flat()
-    h = _safe_step(net, data) if h is None else float(h)
-    if not h > 0:
-        raise DlgeomInputError("hessian: the activation margin is zero (a point sits on a kink); give h explicitly")
+    H, h = hessian_matrix(net, data, h)
     base = net.activation_pattern(data.X)
     P = x.size
     same = True
@@ -317,11 +315,23 @@ def hessian(net: Network, data: Dataset, h: float | None = None) -> tuple[np.nda
         same &= bool(
             np.array_equal(up.activation_pattern(data.X), base) and np.array_equal(dn.activation_pattern(data.X), base)
         )
+    return H, h, same
+
+
+def hessian_matrix(net: Network, data: Dataset, h: float | None = None) -> tuple[np.ndarray, float]:
+    """(H, h): the Hessian of :func:`hessian` without its check of the activation pattern (the
+    end-point analysis, which needs only the spectrum)."""
+    q, L = net.width, net.n_hidden
+    x = net.to_flat()
+    h = _safe_step(net, data) if h is None else float(h)
+    if not h > 0:
+        raise DlgeomInputError("hessian: the activation margin is zero (a point sits on a kink); give h explicitly")
+    P = x.size
     # the gradients at x ± h e_i for every i, in one batched pass (bit-for-bit cost_and_grad)
     E = np.diag(np.full(P, h))
     _, G = cost_and_grad_batch(np.concatenate([x + E, x - E]), data, q, L)
     H = ((G[:P] - G[P:]) / (2 * h)).T
-    return (H + H.T) / 2, h, same
+    return (H + H.T) / 2, h
 
 
 def residual_jacobian(net: Network, data: Dataset, h: float | None = None) -> np.ndarray:

@@ -30,6 +30,7 @@ from ..landscape import (
     dead_units,
     descent_probe,
     hessian,
+    hessian_matrix,
     hessian_outliers,
     init_random,
     linear_path,
@@ -330,7 +331,7 @@ def _endpoint_hessian(net: Network, data: Dataset) -> dict:
     """Spectrum summary of the Hessian of C² at an optimiser end point (steps below its activation
     margin); empty when the margin is zero (a point on a kink: the Hessian is not defined)."""
     try:
-        H, _, _ = hessian(net, data)
+        H, _ = hessian_matrix(net, data)
     except Exception:  # zero margin: a pre-activation sits exactly on a kink (often a dead unit
         return {"status": "kink"}  # feeding a zero-bias unit); the Hessian is not defined there
     ev = np.linalg.eigvalsh(H)
