@@ -8,6 +8,8 @@ rule of every job: the slowest job and peak memory per Snakemake rule feed the S
 resources, benchmarks/slurm_resources.py).  Prints a
 table and writes results/benchmarks/study_<study>.json (or --out).  "Outside the jobs" is wall time minus the summed job
 time divided by the cores: scheduling, DAG building and process start-up that the jobs don't see.
+The JSON names the machine (CPU model, cores, Python, numpy and its BLAS) the script runs on, which
+must be the one the study ran on: `make reference` runs it right after the study, in the same clone.
 """
 
 from __future__ import annotations
@@ -52,14 +54,16 @@ def main():
             }
         )
     jobs = pd.DataFrame(rows)
+    machine = this_machine()
     logs = [Path(args.log)] if args.log else sorted((root / ".snakemake" / "log").glob("*.snakemake.log"))
-    wall, rule_of = None, {}
+    wall, rule_of, started = None, {}, None
     for log in reversed(logs):
         text = log.read_text()
         m = re.search(r"Elapsed time: (\d+):(\d+):([\d.]+)", text)
         if m:
             wall = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
             rule_of = snakemake_rules(text)
+            started = run_started(text, log)
             break
     # the log names benchmark files relative to the working directory
     jobs["snakemake_rule"] = [
@@ -79,6 +83,8 @@ def main():
         "job_seconds": float(jobs["s"].sum()),
         "cores": args.cores,
         "wall_seconds": wall,
+        "started": started,
+        "cpu": machine["cpu"],
     }
     if wall:
         summary["outside_jobs_seconds"] = wall - summary["job_seconds"] / args.cores
@@ -94,6 +100,7 @@ def main():
         json.dumps(
             {
                 "summary": summary,
+                "machine": machine,
                 "by_rule": by_rule.reset_index().to_dict("records"),
                 "by_snakemake_rule": per_rule.reset_index().to_dict("records"),
             },
@@ -103,6 +110,33 @@ def main():
     )
     if args.update_docs:
         update_docs(Path(args.update_docs), summary, by_rule.reset_index().to_dict("records"), out)
+
+
+def this_machine() -> dict:
+    """The CPU, cores, RAM, OS, Python, numpy and BLAS library of this machine (the benchmarks' record
+    of it, without what belongs to this process rather than to the study's jobs: the load average,
+    the command line, and BLAS's threads and kernel, which the jobs pin, docs/studies.md)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from dlgeom.study.perf_figures import machine_info
+
+    info = machine_info()
+    for k in ("loadavg", "argv"):
+        info.pop(k, None)
+    if isinstance(info.get("blas"), dict):
+        info["blas"] = {k: v for k, v in info["blas"].items() if k in ("library", "version")}
+    return info
+
+
+def run_started(log_text: str, log: Path) -> str | None:
+    """When the run started (its first job's time stamp in the log, as Snakemake prints it), else the
+    time in the log file's name (YYYY-MM-DDTHHMMSS)."""
+    m = re.search(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", log_text, re.M)
+    if m:
+        return " ".join(m[1].split())
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d{6})", log.name)
+    return m[1] if m else None
 
 
 def snakemake_rules(log_text: str) -> dict[str, str]:
@@ -121,10 +155,13 @@ BEGIN, END = "<!-- study-timing:begin (benchmarks/study_timing.py --update-docs)
 def timing_block(summary: dict, rows: list[dict], source: Path) -> str:
     """The Markdown block (markers included) of a study run's timing."""
     wall = f"{summary['wall_seconds'] / 60:.1f} min" if summary.get("wall_seconds") else "n/a"
+    where = f" on an {summary['cpu']}" if summary.get("cpu") else ""
+    if where and summary.get("started"):
+        where += f" ({summary['started']})"
     lines = [
         BEGIN,
         "",
-        f"* **Wall time {wall}** for {summary['jobs']} jobs on {summary['cores']} cores, with "
+        f"* **Wall time {wall}** for {summary['jobs']} jobs on {summary['cores']} cores{where}, with "
         f"{summary['job_seconds']:.0f} s of work inside the jobs and "
         f"{summary.get('outside_jobs_seconds', float('nan')):.1f} s outside them (DAG, scheduling, start-up); "
         f"numbers in `results/benchmarks/{source.name}`.",

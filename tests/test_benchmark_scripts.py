@@ -106,3 +106,52 @@ def test_kernel_benchmark_compares_bytes_with_a_baseline(tmp_path):
     assert res.stdout.count("same bytes") == 3
     rows = json.loads(out.read_text())["rows"]
     assert [(r["Q"], r["L"]) for r in rows] == [(2, 2), (3, 3), (4, 4)]
+
+
+def test_study_timing_reads_the_jobs_and_names_the_machine(tmp_path):
+    """benchmarks/study_timing.py sums the job benchmark files, takes the wall time, the start and
+    every job's rule from the Snakemake log, and records the CPU it ran on in the JSON and the docs
+    block."""
+    import json
+
+    jobs = tmp_path / "results" / "s" / "benchmarks" / "jobs"
+    for rel, s in (("cells/Q2/a.tsv", 1.5), ("cells/Q3/b.tsv", 2.5), ("landscape/Q2/runs_he.tsv", 10.0)):
+        (jobs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (jobs / rel).write_text(f"s\th:m:s\tmax_rss\n{s}\t0:00:01\t50.5\n")
+    blocks = [
+        ("cell", "results/s/benchmarks/jobs/cells/Q2/a.tsv"),
+        ("cell", "results/s/benchmarks/jobs/cells/Q3/b.tsv"),
+        ("landscape_runs", "results/s/benchmarks/jobs/landscape/Q2/runs_he.tsv"),
+    ]
+    log = "".join(
+        f"[Mon Dec  7 0{i}:00:00 2026]\nlocalrule {rule}:\n    jobid: {i}\n    benchmark: {bench}\n"
+        for i, (rule, bench) in enumerate(blocks, start=1)
+    )
+    (tmp_path / "run.log").write_text(log + "Elapsed time: 0:00:09.5\n")
+    md = tmp_path / "perf.md"
+    mod = _script("study_timing")
+    md.write_text(f"before\n{mod.BEGIN}\nold\n{mod.END}\nafter\n")
+    out = tmp_path / "study_s.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    args = ["--workdir", str(tmp_path), "--study", "s", "--log", str(tmp_path / "run.log"), "--out", str(out)]
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "study_timing.py"), *args, "--update-docs", str(md)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    rec = json.loads(out.read_text())
+    s = rec["summary"]
+    assert (s["jobs"], s["job_seconds"], s["wall_seconds"]) == (3, 14.0, 9.5)
+    assert s["outside_jobs_seconds"] == 9.5 - 14.0 / 2 and s["started"] == "Mon Dec 7 01:00:00 2026"
+    assert s["cpu"] == rec["machine"]["cpu"] == mod.this_machine()["cpu"] and s["cpu"]
+    assert set(rec["machine"]["blas"]) <= {"library", "version"}  # not this process's BLAS threads
+    assert {r["snakemake_rule"]: (r["jobs"], r["max_s"]) for r in rec["by_snakemake_rule"]} == {
+        "cell": (2, 2.5),
+        "landscape_runs": (1, 10.0),
+    }
+    text = md.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert f"on 2 cores on an {s['cpu']} (Mon Dec 7 01:00:00 2026)" in text
