@@ -203,6 +203,47 @@ def test_verify_a_missing_table_fails_and_a_bad_directory_is_one_line(rerun_copy
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--rerun" in res.stderr
 
 
+@pytest.mark.parametrize("table", ["neural_collapse", "separation"])
+def test_verify_holds_the_constructed_rows_of_a_mixed_table_and_reports_the_trained_ones(table, tmp_path):
+    """A table with rows of constructed and of trained networks: a trained row that moves or
+    disappears (another optimiser outcome) is reported in the note; a constructed row that moves
+    beyond the tolerance is a NOTE, as in any deterministic table."""
+    import pandas as pd
+
+    from dlgeom.study.verify import compare_table
+
+    ref = ROOT / "results" / "default" / "tables" / f"{table}.csv"
+    df = pd.read_csv(ref, keep_default_na=False)
+    trained = df["source"].str.startswith("trained")
+    assert trained.any() and (~trained).any(), "the committed table should hold both kinds of rows"
+    number = next(c for c in df.columns if c not in ("cell", "source", "Q", "L") and df[c].dtype.kind == "f")
+    new = tmp_path / f"{table}.csv"
+
+    moved = df.copy()
+    row = int(moved.index[trained & (moved[number].abs() > 1e-3)][0])
+    moved.loc[row, number] *= 1.5
+    moved.drop(index=moved.index[trained][-1]).to_csv(new, index=False)
+    check = compare_table(ref, new)
+    assert check.status == "within tolerance" and check.ok, check
+    assert f"trained rows reported: rows {int(trained.sum())} → {int(trained.sum()) - 1}" in check.note
+
+    constructed = df.copy()
+    row = int(constructed.index[~trained & (constructed[number].abs() > 1e-3)][0])
+    constructed.loc[row, number] *= 1.01
+    constructed.to_csv(new, index=False)
+    check = compare_table(ref, new)
+    assert check.status == "beyond tolerance" and 0.009 < check.max_rel < 0.011, check
+    assert "trained rows reported: max rel diff 0.00e+00" in check.note
+
+
+def test_verify_counts_the_scaling_tables_as_optimiser_outcomes():
+    """The landscape-scaling stage trains networks: its tables are reported, like the landscape's."""
+    from dlgeom.study.verify import CHAOTIC_TABLES, MIXED_TABLES
+
+    assert {"landscape_scaling", "scaling_claims"} <= CHAOTIC_TABLES
+    assert not set(MIXED_TABLES) & CHAOTIC_TABLES
+
+
 # --- slow: other kernels, other Pythons, the lower bounds ---------------------------------------
 
 
