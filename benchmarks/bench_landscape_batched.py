@@ -212,7 +212,7 @@ def bench_kernel(key, n_per_class, L, runs=256, repeats=20):
     """The ceiling of the batched pass: one C² + gradient evaluation of ``runs`` networks, against
     its stacked matrix products alone (the same shapes and count, no elementwise work).  The
     products' time bounds what any rearrangement of the elementwise passes could reach."""
-    from dlgeom.batched import cost_and_grad_batch, fused_unavailable, run_chunk_for
+    from dlgeom.batched import cost_and_grad_batch, evaluation_flops, fused_unavailable, run_chunk_for
 
     data = cell_data(key, n_per_class)
     q, n = data.n_classes, data.n_points
@@ -240,7 +240,7 @@ def bench_kernel(key, n_per_class, L, runs=256, repeats=20):
 
     t_eval = best(lambda: cost_and_grad_batch(X0, data, q, L))
     t_mm = best(products)
-    flops = runs * 2 * n * q * q * (3 * (L + 1) - 1)
+    flops = runs * evaluation_flops(n, q, L)
     row = {
         "cell": key,
         "N": n,

@@ -114,7 +114,7 @@ def best_rate(fn, flops: float, repeats: int = 7) -> float:
 
 def fused_kernel_gflops() -> float | None:
     """The fused kernel's rate on the paper batch of bench_landscape_batched.py, in its flop count."""
-    from dlgeom.batched import cost_and_grad_batch, fused_unavailable
+    from dlgeom.batched import cost_and_grad_batch, evaluation_flops, fused_unavailable
 
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_landscape_batched import cell_data, starts
@@ -125,7 +125,7 @@ def fused_kernel_gflops() -> float | None:
     if fused_unavailable(q, L):
         return None
     X0, _ = starts(q, L, runs)
-    flops = runs * 2 * n * q * q * (3 * (L + 1) - 1)
+    flops = runs * evaluation_flops(n, q, L)
     return best_rate(lambda: cost_and_grad_batch(X0, data, q, L, kernel="fused"), flops)
 
 

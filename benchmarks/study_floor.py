@@ -11,7 +11,10 @@ optimiser took in each job, from its progress lines), the end-point table
 The floor of the landscape stage is its iterations times the time of one evaluation of C² and its
 gradient on the fused kernel, measured here for every cell shape (Q, L, N) on a full batch of 256
 runs: every iteration of GD, Adam and L-BFGS evaluates at least once, so this is a lower bound
-(GD's backtracking and L-BFGS's line search evaluate more).  The other stages are counted as
+(GD's backtracking and L-BFGS's line search evaluate more).  With --peak (the JSON of
+bench_peak_flops.py for this CPU), it also prints the floor of the arithmetic itself: the flops
+of those evaluations (dlgeom.batched.evaluation_flops) at 100 % of the core's peak without FMA,
+the ceiling of a kernel that gives the same bytes on every x86-64 CPU.  The other stages are counted as
 measured.  The projection scales the GD and Adam seconds of every landscape job by the given
 fraction of runs (their time is linear in the runs: one batch, the same iterations per run on
 average) and divides the study's job-seconds by the cores, a lower bound of the wall time.
@@ -33,7 +36,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from dlgeom.batched import cost_and_grad_batch  # noqa: E402
+from dlgeom.batched import cost_and_grad_batch, evaluation_flops  # noqa: E402
 from dlgeom.landscape import init_random  # noqa: E402
 from dlgeom.study.jobs import parse_cell_key  # noqa: E402
 from dlgeom.study.perf_figures import _cpu_model as cpu_model  # noqa: E402
@@ -97,6 +100,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--study", default="paper", help="the study (its folder under results/)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.4, 0.25], help="GD/Adam run fractions to project")
+    ap.add_argument("--peak", default=None, help="bench_peak_flops.py's JSON for this CPU: adds the arithmetic floor")
     ap.add_argument("--out", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args(argv)
     run = Path(args.workdir) / "results" / args.study
@@ -120,6 +124,11 @@ def main(argv=None) -> dict:
         per_eval[(c, q, L)] * n for c, q, L, n in iters[["cell", "Q", "L", "n_iter"]].itertuples(index=False)
     ]
     floor = iters.groupby("optimiser")["floor_s"].sum()
+    iters["flops"] = [
+        float(n) * evaluation_flops(n_per_class * int(q), int(q), int(L))
+        for q, L, n in iters[["Q", "L", "n_iter"]].itertuples(index=False)
+    ]
+    flops = iters.groupby("optimiser")["flops"].sum()
 
     cores = args.cores
     cpu, load = cpu_model(), os.getloadavg()[0]
@@ -137,6 +146,15 @@ def main(argv=None) -> dict:
     kernel_floor = float(floor.sum())
     print(f"  the landscape's kernel floor alone: {kernel_floor / cores / 60:.1f} min on {cores} cores")
     first_order = opt_s["gd"] + opt_s["adam"]
+    peak = None
+    if args.peak:
+        peak = float(json.loads(Path(args.peak).read_text())["peak_no_fma_gflops"])
+        first_order_flops = float(flops.get("gd", 0.0) + flops.get("adam", 0.0))
+        at_peak = first_order_flops / (peak * 1e9) / cores
+        print(
+            f"  GD and Adam's arithmetic ({first_order_flops:.3g} flops) at 100 % of the peak without FMA "
+            f"({peak:.1f} GFlop/s per core, {args.peak}): {at_peak / 60:.1f} min on {cores} cores"
+        )
     other = total - float(by_stage.get("landscape", 0.0))
     floor_wall = (other + kernel_floor + opt_s["analysis"]) / cores
     print(f"  the study with its landscape at the kernel floor: {floor_wall / 60:.1f} min on {cores} cores")
@@ -160,7 +178,11 @@ def main(argv=None) -> dict:
         "landscape_kernel_floor_wall_s": kernel_floor / cores,
         "study_floor_wall_s": floor_wall,
         "projections": projections,
+        "landscape_flops_by_optimiser": {k: float(v) for k, v in flops.items()},
     }
+    if peak is not None:
+        out["peak_no_fma_gflops"] = peak
+        out["gd_adam_arithmetic_at_peak_wall_s"] = at_peak
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     return out

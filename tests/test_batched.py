@@ -216,3 +216,29 @@ def test_optimiser_runs_are_the_first_runs_of_a_longer_list(small):
     ]
     assert all(same) and len(same) == 7 * len(by["gd"][0])
     assert part["endpoint_params"].shape[0] == 7
+
+
+@pytest.mark.parametrize("q, L, n", [(2, 2, 7), (3, 5, 11), (4, 4, 6)])
+def test_evaluation_flops_counts_the_products_of_the_numpy_pass(monkeypatch, q, L, n):
+    """The benchmarks' flop count of one evaluation equals the multiply-adds of every matrix
+    product the numpy engine computes (2 per multiply-add), counted while it runs, less the final
+    dot product of the cost (2·Q·N per network, not in the count)."""
+    from dlgeom import batched
+
+    data = dlgeom.make_clustered(q, n, 0.2, seed=q)
+    runs = 5
+    X, _ = _starts(q, L, runs, seed=q)
+    counted = []
+    real = np.matmul
+
+    def counting(a, b, **kw):
+        a, b = np.asarray(a), np.asarray(b)
+        counted.append(2 * a.shape[0] * a.shape[-2] * a.shape[-1] * b.shape[-1])
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(np, "matmul", counting)
+    f, _ = batched._cost_and_grad_batch(X, data, q, L)
+    monkeypatch.undo()
+    n_points = data.n_points
+    assert sum(counted) - runs * 2 * q * n_points == runs * batched.evaluation_flops(n_points, q, L)
+    assert np.isfinite(f).all()

@@ -47,9 +47,19 @@ __all__ = [
     "run_chunk_for",
     "KERNELS",
     "fused_unavailable",
+    "evaluation_flops",
 ]
 
 KERNELS = ("numpy", "fused")
+
+
+def evaluation_flops(n_points: int, width: int, n_hidden: int) -> int:
+    """Floating-point operations of one evaluation of C² and its gradient for one network of
+    width Q and L hidden layers on N points, counting a multiply-add as 2: per point and each of the
+    L + 1 layers, 2Q² for the forward product and 2Q² for the weight gradient, and 2Q² for the
+    signal back-propagated through every layer but the first, so 2·N·Q²·(3(L+1) − 1).  The count in which the
+    benchmarks quote kernel rates (docs/performance.md)."""
+    return 2 * n_points * width * width * (3 * (n_hidden + 1) - 1)
 
 
 def fused_unavailable(width: int | None = None, n_hidden: int | None = None) -> str | None:
