@@ -533,8 +533,7 @@ def _cmd_figure(args) -> dict:
     import pandas as pd
 
     from . import beyond_report as R
-    from .figures import save_figure
-    from .provenance import write_provenance
+    from .figures import publish_figure
 
     zero = check_float(args.zero_cost, "--zero-cost", low=0.0, low_open=True)
     names = [n for n in args.name.split(",") if n]
@@ -564,9 +563,7 @@ def _cmd_figure(args) -> dict:
         fig = (
             R.fig_shallow(df, fit_max) if n == "shallow" else {"highdim": R.fig_highdim, "sls": R.fig_sls}[n](df, zero)
         )
-        for p in save_figure(fig, out_dir / n):
-            write_provenance(p, [path], f"dlgeom beyond-figure --name {n}", args.config_hash, args.seed)
-        print(f"wrote {out_dir / n}.png and {out_dir / n}.pdf")
+        publish_figure(fig, out_dir / n, [path], f"dlgeom beyond-figure --name {n}", args.config_hash, args.seed)
     return {}
 
 

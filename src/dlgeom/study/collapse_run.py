@@ -403,8 +403,7 @@ def _cmd_tables(args) -> dict:
 
 def _cmd_figure(args) -> dict:
     from . import collapse_report as R
-    from .figures import save_figure
-    from .provenance import write_provenance
+    from .figures import publish_figure
 
     tables = Path(args.out_dir).parent / "tables" if args.tables is None else Path(args.tables)
     out_dir = Path(args.out_dir)
@@ -425,11 +424,8 @@ def _cmd_figure(args) -> dict:
         ),
     )
     for name, fig, sources in figures:
-        for p in save_figure(fig, out_dir / name):
-            write_provenance(
-                p, [tables / f"{t}.csv" for t in sources], "dlgeom collapse-figure", args.config_hash, args.seed
-            )
-        print(f"wrote {out_dir / name}.png and {out_dir / name}.pdf")
+        inputs = [tables / f"{t}.csv" for t in sources]
+        publish_figure(fig, out_dir / name, inputs, "dlgeom collapse-figure", args.config_hash, args.seed)
     return {}
 
 

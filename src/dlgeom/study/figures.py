@@ -4,7 +4,8 @@ study's style), :func:`save_figure`, class colours and tick labels.
 The figures themselves live with their stage: ``fig_*`` of :mod:`.grid_report`,
 :mod:`.landscape_report`, :mod:`.robustness_report`, :mod:`.beyond_report`,
 :mod:`.collapse_report` (and :mod:`.perf_figures`).  :func:`save_figure` writes PNG and PDF with
-fixed metadata, so reruns are byte-stable.
+fixed metadata, so reruns are byte-stable; :func:`publish_figure`, what every figure command
+does, adds their provenance sidecars and says what it wrote.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "no_data",
     "no_data_figure",
     "plt",
+    "publish_figure",
     "save_figure",
     "sparse_tick_labels",
     "theta_value",
@@ -64,6 +66,18 @@ def save_figure(fig, stem) -> list[Path]:
     finally:
         plt.close(fig)
     return out
+
+
+def publish_figure(fig, stem, inputs, command: str, config_hash: str | None = None, seed=None) -> list[Path]:
+    """:func:`save_figure`, then a provenance sidecar beside each file (its ``inputs``, the
+    ``command``, the settings' ``config_hash`` and ``seed``), and one line on stdout."""
+    from .provenance import write_provenance
+
+    paths = save_figure(fig, stem)
+    for path in paths:
+        write_provenance(path, inputs, command, config_hash, seed)
+    print(f"wrote {Path(stem)}.png and {Path(stem)}.pdf")
+    return paths
 
 
 def no_data(ax, text: str = "no data in this study") -> None:

@@ -345,9 +345,8 @@ def _cmd_figure(args) -> dict:
     import pandas as pd
 
     from ..validation import check_float
-    from .figures import save_figure
+    from .figures import publish_figure
     from .jobs import synthetic_key
-    from .provenance import write_provenance
 
     figure_defaults(args, FIGURES)
     if args.cell is None and args.curation_Q is not None and args.curation_delta_ratio is not None:
@@ -381,7 +380,5 @@ def _cmd_figure(args) -> dict:
             f"--tables: {args.tables} does not hold the tables of dlgeom aggregate the "
             f"{args.name} figure needs ({type(exc).__name__}: {exc})"
         ) from None
-    for path in save_figure(fig, args.out):
-        write_provenance(path, inputs, f"dlgeom figure --name {args.name}", args.config_hash, args.seed)
-    print(f"wrote {args.out}.png and {args.out}.pdf")
+    publish_figure(fig, args.out, inputs, f"dlgeom figure --name {args.name}", args.config_hash, args.seed)
     return {}

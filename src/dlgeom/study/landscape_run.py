@@ -627,9 +627,8 @@ def _cmd_scaling_tables(args) -> dict:
 def _cmd_scaling_figure(args) -> dict:
     from pathlib import Path
 
-    from .figures import save_figure
+    from .figures import publish_figure
     from .landscape_report import fig_landscape_scaling, read_scaling_table
-    from .provenance import write_provenance
 
     tables = args.tables if args.tables is not None else Path(args.out_dir).parent / "tables"
     table = Path(tables) / "landscape_scaling.csv"
@@ -638,9 +637,10 @@ def _cmd_scaling_figure(args) -> dict:
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
         raise DlgeomInputError(f"--out-dir: directory {str(out_dir)!r} does not exist")
-    for p in save_figure(fig_landscape_scaling(read_scaling_table(table)), out_dir / "landscape_scaling"):
-        write_provenance(p, [table], "dlgeom landscape-scaling-figure", args.config_hash, args.seed)
-    print(f"wrote {out_dir / 'landscape_scaling'}.png and .pdf")
+    fig = fig_landscape_scaling(read_scaling_table(table))
+    publish_figure(
+        fig, out_dir / "landscape_scaling", [table], "dlgeom landscape-scaling-figure", args.config_hash, args.seed
+    )
     return {}
 
 

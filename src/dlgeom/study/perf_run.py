@@ -26,9 +26,8 @@ def register(sub) -> dict:
 def _cmd_perf_figure(args) -> dict:
     import json
 
-    from .figures import save_figure
+    from .figures import publish_figure
     from .perf_figures import PERF_FIGURES, fig_scaling, fig_time_to_cost
-    from .provenance import write_provenance
 
     if args.name not in PERF_FIGURES:
         raise DlgeomInputError(f"--name: must be one of {', '.join(PERF_FIGURES)}, got {args.name!r}")
@@ -43,6 +42,5 @@ def _cmd_perf_figure(args) -> dict:
         fig = (fig_scaling if args.name == "scaling" else fig_time_to_cost)(data)
     except (KeyError, TypeError) as exc:
         raise DlgeomInputError(f"--data: {path} is not a {args.name} benchmark result (missing {exc})") from None
-    for out in save_figure(fig, args.out):
-        write_provenance(out, [path], f"dlgeom perf-figure --name {args.name}", args.config_hash, None)
+    publish_figure(fig, args.out, [path], f"dlgeom perf-figure --name {args.name}", args.config_hash)
     return {}

@@ -679,8 +679,7 @@ def _cmd_tables(args) -> dict:
 
 
 def _cmd_figure(args) -> dict:
-    from .figures import save_figure
-    from .provenance import write_provenance
+    from .figures import publish_figure
     from .robustness_report import fig_realdata, fig_robustness, read_robustness_tables
 
     figure_defaults(args, ("robustness", "realdata"))
@@ -699,9 +698,7 @@ def _cmd_figure(args) -> dict:
         if name == "robustness"
         else fig_realdata(t["realdata"], t["realdata_summary"], zero)
     )
-    for p in save_figure(fig, args.out):
-        write_provenance(
-            p, [tables / f"{n}.csv" for n in need], f"dlgeom robustness-figure --name {name}", args.config_hash
-        )
-    print(f"wrote {args.out}.png and {args.out}.pdf")
+    publish_figure(
+        fig, args.out, [tables / f"{n}.csv" for n in need], f"dlgeom robustness-figure --name {name}", args.config_hash
+    )
     return {}
