@@ -1,7 +1,9 @@
 # Two entry points, each doing its own set-up on a fresh machine (Python >= 3.11, PyPI access):
 #   make study   run the default study (results/default/) and build its report
 #   make test    run the test suite
-# More: make bench (hand-run benchmarks and their figures, results/benchmarks/), make reference
+# More: make install (only the environment, .venv/: about a minute), make tiny (the tiny study of
+# config/test.yaml and its report, under a minute), make bench (hand-run benchmarks and their
+# figures, results/benchmarks/), make reference
 # (rebuild results/default/ from a clean clone of HEAD), make verify (rerun a study in a clean clone
 # and check it against its committed reference), make lock (refresh requirements.lock).
 PYTHON ?= python3
@@ -21,7 +23,7 @@ REFTMP := /tmp/dlgeom-reference
 KERNELS := $(BIN)/python setup.py -q build_ext --inplace > build.log 2>&1 \
   || echo "note: the compiled kernels were not built in the clone (see its build.log)"
 
-.PHONY: study test report bench reference verify lock clean-results
+.PHONY: install study tiny test report bench reference verify lock clean-results
 
 # The exact environment: every package pinned with its hashes (requirements.lock), then dlgeom itself.
 $(STAMP): pyproject.toml setup.py $(LOCK) $(wildcard src/dlgeom/_fused*.[ch])
@@ -34,6 +36,13 @@ $(STAMP): pyproject.toml setup.py $(LOCK) $(wildcard src/dlgeom/_fused*.[ch])
 	  || echo "dlgeom: NOTE: no C compiler found ($(CC)): the compiled kernel is not built, landscape engine \
 	'fused' is unavailable ('batched' and 'sequential' work); install gcc or clang, then rerun make"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+# The tiny study (every stage on a few small cells) and its report, results/tiny/.
+tiny: $(STAMP)
+	$(RUN) snakemake --cores $(CORES) --configfile config/test.yaml
+	$(RUN) snakemake --configfile config/test.yaml --report results/tiny/report.html
 
 study: $(STAMP)
 	$(RUN) snakemake --cores $(CORES)

@@ -399,3 +399,52 @@ def test_data_and_cell_commands_do_not_import_the_heavy_libraries(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-2:] == ["0", "[]"], res.stdout
+
+
+def test_a_closed_stdout_pipe_stops_quietly(tmp_path):
+    """`dlgeom check … | head`: when the reader of stdout has gone, the command stops with 141
+    (as a tool killed by SIGPIPE) and no error line; a real failure still gets its line."""
+    import os
+
+    data = tmp_path / "d.npz"
+    assert main(["make-data", "--Q", "3", "--n", "50", "--out", str(data)]) == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "dlgeom", "check", "--data", str(data)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert res.returncode == 141 and res.stderr == ""
+    missing = subprocess.run(
+        [sys.executable, "-m", "dlgeom", "check", "--data", str(tmp_path / "none.npz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "none.npz" in missing.stderr
+
+
+def test_the_commands_of_the_help_epilog_run_as_written(tmp_path):
+    """Every command of ``dlgeom --help``'s "start here" runs as printed, in a fresh folder that
+    holds only the user's CSV the last one names."""
+    import re
+    import shutil
+
+    from dlgeom.cli import EPILOG
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    shutil.copy(root / "config" / "example_data" / "blobs.csv", tmp_path / "mydata.csv")
+    commands = re.findall(r"^  (dlgeom .+?)(?:\s{2,}|$)", EPILOG, re.M)
+    assert [c.split()[1] for c in commands] == ["make-data", "check", "construct", "realdata"]
+    for command in commands:
+        res = subprocess.run(
+            [sys.executable, "-m", *command.split()], cwd=tmp_path, capture_output=True, text=True, timeout=600
+        )
+        assert res.returncode == 0, (command, res.stderr)
+    assert {"data.npz", "construction.json", "real.json"} <= {p.name for p in tmp_path.iterdir()}

@@ -248,3 +248,26 @@ def test_the_expected_failure_is_the_clustering_assumption():
         geometry = clf.construction_.geometry if Xp.shape[1] == np.unique(yp).size else clf.construction_.inner.geometry
         assert not dlgeom.assumptions(geometry).A2.holds
         assert clf.score(Xp, yp) <= 0.83
+
+
+def test_fit_warns_when_the_construction_merges_classes():
+    """Unclustered data (standardised wine: A2 and A3 fail): fit warns with the training cost and
+    the failing assumptions, and the prediction is indeed one class; clustered data fit silently
+    with zero cost, in R^Q and in R^M."""
+    import warnings
+
+    from sklearn.datasets import load_wine
+
+    from dlgeom.estimator import ConstructionWarning
+    from dlgeom.highdim import make_clustered_highdim
+
+    X, y = load_wine(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    with pytest.warns(ConstructionWarning, match=r"C = 2; A2, A3 fail") as record:
+        clf = TruncationClassifier().fit(X, y)
+    assert len(record) == 1
+    assert np.unique(clf.predict(X)).size == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data in (dlgeom.make_clustered(3, 30, 0.1, seed=0), make_clustered_highdim(3, 6, 30, 0.1, seed=0)):
+            assert TruncationClassifier().fit(data.X, data.y).score(data.X, data.y) == 1.0

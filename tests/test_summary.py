@@ -65,7 +65,7 @@ def test_headline_numbers(tmp_path):
     md = headline(_tables(tmp_path))
     n_claims = md.split("checks ")[1].split(" ")[0]
     assert int(n_claims) >= 3
-    assert "1 holds, 1 holds with correction, 1 fails" in md
+    assert "1 holds; 1 holds with correction: `thm23_box`; 1 fails: `thm24_value`; 13 untested)" in md
     assert "A1–A3 hold in 4 of 5 synthetic cases" in md
     assert "is still empty in 1 of them, for every θ_0 in 0" in md
     assert "Q = 4: r ∈ {0.2}" in md

@@ -129,7 +129,7 @@ def test_label_equal_to_Q_is_out_of_range():
     # every class 0..3 has >= 2 points, but X has only Q = 3 columns
     y = np.array([0] * 4 + [1] * 4 + [2] * 4 + [3] * 3)
     msg = raises_naming("y", Dataset, X3, y)
-    assert "labels must lie in 0..2" in msg and "0..3" in msg
+    assert "labels must lie in 0..2" in msg and "0..3" in msg and "Q = 3 feature columns" in msg
 
 
 def test_empty_data_names_y():
@@ -149,8 +149,9 @@ def test_missing_class_reports_counts_of_classes_and_columns():
 
 
 def test_more_classes_than_columns_names_y():
-    # 3 classes but only 2 feature columns
-    raises_naming("y", Dataset, X3[:, :2], Y3)
+    # 3 classes but only 2 feature columns: the message says where the range of labels comes from
+    msg = raises_naming("y", Dataset, X3[:, :2], Y3)
+    assert "X has Q = 2 feature columns" in msg and "found values in 0..2" in msg
 
 
 def test_more_columns_than_classes_names_y():

@@ -40,6 +40,18 @@ EXTENSIONS: tuple[str, ...] = (
 
 _int_list, _float_list, _theta0 = int_list, float_list, theta0
 
+#: The end of ``dlgeom --help``: the commands a user starts with (a test runs each line as written).
+EPILOG = """start here:
+  dlgeom make-data --Q 3 --out data.npz                 synthetic clustered data in R^3
+  dlgeom check --data data.npz                          the paper's assumptions A1-A3 on it
+  dlgeom construct --data data.npz --layers 3 --out construction.json
+                                                        the explicit zero-cost minimiser
+  dlgeom realdata --data mydata.csv --out real.json     the shrink sweep on your CSV
+                                                        (a `label` column and any number of features)
+
+The other commands are the steps of the Snakemake workflow (make study); each has --help.
+Documentation: docs/running.md in the repository."""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with the project's one-line error format (``dlgeom: error: …``, exit 2)."""
@@ -74,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="dlgeom",
         description="Explicit L² minimisers of deep ReLU networks by truncation maps "
         "(Chen & Muñoz Ewald, arXiv:2309.10639).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"dlgeom {__version__}")
     p.add_argument(
@@ -651,6 +665,8 @@ def main(argv=None) -> int:
         )
         return 1
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_closed():
+            return 141  # the reader of stdout went away (`| head`): stop quietly, as Unix tools do
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"dlgeom: error: {args.command}: {where}{exc.strerror or exc}; nothing was written", file=sys.stderr)
         return 1
@@ -658,6 +674,23 @@ def main(argv=None) -> int:
         print(f"dlgeom: {args.command}: interrupted; nothing was written", file=sys.stderr)
         return 130
     return 0
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (the pipe reports an error to
+    poll); if so it is pointed at /dev/null, so that Python's flush at exit adds no second error."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no real stdout (captured), or no poll here
+        return False
+    if closed:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return closed
 
 
 def _one_line(exc) -> str:

@@ -108,7 +108,8 @@ class Dataset:
             q = m
             if q < 2:
                 raise DlgeomInputError(f"X: needs Q >= 2 feature columns (one per class), got {q}")
-            y = as_labels(self.y, "y", n=n, n_classes=q)
+            why = f"X has Q = {q} feature columns, one per class in the paper's setting"
+            y = as_labels(self.y, "y", n=n, n_classes=q, why=why)
             Y = np.eye(q)
         else:  # Q is the size of Y, M any
             if m < 1:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -11,11 +13,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .classifier import predict_metric, predict_network
 from .construct import construct_global
 from .data import Dataset
-from .geometry import geometry
-from .highdim import construct_highdim
+from .geometry import assumptions, geometry
+from .highdim import construct_highdim, network_cost
+from .network import cost
+from .thresholds import ZERO_COST
 from .validation import SINGULAR_COND, DlgeomInputError
 
-__all__ = ["TruncationClassifier", "EXPECTED_FAILED_CHECKS"]
+__all__ = ["TruncationClassifier", "ConstructionWarning", "EXPECTED_FAILED_CHECKS"]
+
+
+class ConstructionWarning(UserWarning):
+    """:meth:`TruncationClassifier.fit` built a network that does not reach zero cost on its
+    training data (the paper's assumptions A1–A3 fail there): classes are merged."""
+
 
 #: The checks of :func:`sklearn.utils.estimator_checks.check_estimator` that this estimator fails by
 #: design, with the reason (pass as ``expected_failed_checks``).  Every other check passes; the test
@@ -153,12 +163,17 @@ class TruncationClassifier(ClassifierMixin, BaseEstimator):
                 self.construction_ = construct_global(
                     self.data_, self.n_layers, use_D=self.use_D, theta0=self.theta0, geom=geom
                 )
+                rep = assumptions(geom)
+                checks = {"A1": rep.A1.holds, "A2": rep.A2.holds, "A3": rep.A3.holds}
+                _warn_unless_zero(cost(self.construction_.network, self.data_), checks)
                 return self
         self.data_ = Dataset(X, codes, np.eye(q))
         con = construct_highdim(self.data_, n_layers=self.n_layers, use_D=self.use_D, theta0=self.theta0)
         if con.status != "ok":
             raise DlgeomInputError(f"X: no construction, {con.message}")
         self.construction_ = con
+        summary = con.summary(self.data_)
+        _warn_unless_zero(network_cost(con.network, self.data_), {k: summary[k] for k in ("A1", "A2", "A3")})
         return self
 
     def predict(self, X):
@@ -196,3 +211,18 @@ class TruncationClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return self.classes_[predict_network(self.construction_, self.data_.Y, X)]
+
+
+def _warn_unless_zero(training_cost: float, checks: dict) -> None:
+    """A :class:`ConstructionWarning` when the fitted network's training cost is not zero."""
+    if training_cost <= ZERO_COST:
+        return
+    failing = [name for name, holds in checks.items() if not holds]
+    why = f"{', '.join(failing)} fail{'s' if len(failing) == 1 else ''}" if failing else "A1-A3 hold"
+    warnings.warn(
+        f"TruncationClassifier: the construction does not reach zero cost on the training data (C = "
+        f"{training_cost:.3g}; {why}): classes are merged, and the prediction may be one class for every "
+        "point; the paper's assumptions: docs/mathematics.md §3",
+        ConstructionWarning,
+        stacklevel=3,
+    )

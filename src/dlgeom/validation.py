@@ -82,8 +82,9 @@ def as_float_array(value, name: str, ndim: int, shape: tuple | None = None) -> n
     return arr
 
 
-def as_labels(value, name: str, n: int, n_classes: int | None = None) -> np.ndarray:
-    """Return integer class labels 0..n_classes-1 of length ``n`` as an int64 array.
+def as_labels(value, name: str, n: int, n_classes: int | None = None, why: str | None = None) -> np.ndarray:
+    """Return integer class labels 0..n_classes-1 of length ``n`` as an int64 array.  ``why``: where
+    the number of classes comes from, for the message of an out-of-range label.
 
     Float arrays are accepted only when every entry is integral.  With ``n_classes=None`` the
     number of classes is ``max(label) + 1``.
@@ -104,7 +105,7 @@ def as_labels(value, name: str, n: int, n_classes: int | None = None) -> np.ndar
     q = int(hi) + 1 if n_classes is None else int(n_classes)
     if lo < 0 or hi >= q:
         raise DlgeomInputError(
-            f"{name}: labels must lie in 0..{q - 1} (Q = {q} classes), found values in {lo:.0f}..{hi:.0f}"
+            f"{name}: labels must lie in 0..{q - 1} ({why or f'Q = {q} classes'}), found values in {lo:.0f}..{hi:.0f}"
         )
     return np.ascontiguousarray(arr, dtype=np.int64)
 

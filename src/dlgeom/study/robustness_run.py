@@ -572,7 +572,12 @@ def register(sub) -> dict:
     )
     d.add_argument("--name", default=None, help="bundled dataset: iris, wine, breast_cancer or digits")
     d.add_argument("--data", default=None, help="or a data file: .csv (label column + numeric features) or .npz (X, y)")
-    d.add_argument("--label", default=None, help="name of the dataset in the tables (default: --name or the file stem)")
+    d.add_argument(
+        "--label",
+        default=None,
+        help="name of the dataset in the tables (default: --name or the file stem); not a column: a CSV's "
+        "class labels are its column named `label`",
+    )
     d.add_argument(
         "--projections",
         default="lda,simplex",

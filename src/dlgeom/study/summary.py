@@ -30,11 +30,15 @@ def _claims_sentence(claims: pd.DataFrame | None) -> str:
     if claims is None or "kind" not in claims.columns:
         return "Claims table: n/a."
     c = claims[claims["kind"] == "claim"]
-    n = c["verdict"].value_counts()
-    parts = [f"{int(n.get(v, 0))} {v}" for v in ("holds", "holds with correction", "fails", "untested")]
+    parts = []
+    for verdict in ("holds", "holds with correction", "fails", "untested"):
+        ids = list(c.loc[c["verdict"] == verdict, "id"]) if "id" in c.columns else []
+        n = int((c["verdict"] == verdict).sum())
+        named = f": {', '.join(f'`{i}`' for i in ids)}" if verdict in ("holds with correction", "fails") and ids else ""
+        parts.append(f"{n} {verdict}{named}")
     f = claims[claims["kind"] == "finding"]
     return (
-        f"The claims table checks {len(c)} statements of the paper ({', '.join(parts)}) and reports "
+        f"The claims table checks {len(c)} statements of the paper ({'; '.join(parts)}) and reports "
         f"{len(f)} findings of ours ({int((f['n_cases'] > 0).sum())} with data in this study)."
     )
 
@@ -120,7 +124,8 @@ def _scaling_sentence(t: pd.DataFrame | None) -> str:
         names = " and ".join(
             _OPT_NAMES.get(o, o) for o in sorted(set(others["optimiser"]), key=lambda o: order.get(o, 9))
         )
-        line += f"; {names}: at most {_pct(others['p'].max())} at any Q"
+        top = others["p"].max()
+        line += f"; {names}: {_pct(top)} at every Q" if top == 0 else f"; {names}: at most {_pct(top)} at any Q"
     return line + "."
 
 
