@@ -76,6 +76,7 @@ def _ratio(X, y):
 # ---- M = Q: the paper's construction, as before ---------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::dlgeom.estimator.ConstructionWarning")  # unclustered on purpose
 @pytest.mark.parametrize("q,ratio,seed", [(2, 0.1, 0), (3, 0.1, 1), (4, 0.15, 2), (3, 0.6, 3)])
 def test_square_data_keep_the_papers_construction(q, ratio, seed):
     data = dlgeom.make_clustered(q, 30, ratio, seed=seed)
@@ -112,6 +113,7 @@ def test_square_data_with_linearly_dependent_means_use_the_first_layer():
 # ---- M > Q: real data sets ------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::dlgeom.estimator.ConstructionWarning")  # unclustered on purpose
 @pytest.mark.parametrize("loader,m,q", [(load_wine, 13, 3), (load_breast_cancer, 30, 2)])
 def test_real_data_with_more_features_than_classes(loader, m, q):
     X, y = _standardised(loader)
@@ -238,6 +240,7 @@ def test_affinely_dependent_means_name_X():
 # ---- the one expected failure, checked for its reason ----------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::dlgeom.estimator.ConstructionWarning")  # unclustered on purpose
 def test_the_expected_failure_is_the_clustering_assumption():
     assert set(EXPECTED_FAILED_CHECKS) == {"check_classifiers_train"}
     X, y = make_blobs(n_samples=300, random_state=0)  # the check's data, built as it builds them
