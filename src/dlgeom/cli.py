@@ -689,7 +689,9 @@ def _stdout_closed() -> bool:
     except (AttributeError, OSError, ValueError):  # no real stdout (captured), or no poll here
         return False
     if closed:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
     return closed
 
 

@@ -32,10 +32,11 @@ def _claims_sentence(claims: pd.DataFrame | None) -> str:
     c = claims[claims["kind"] == "claim"]
     parts = []
     for verdict in ("holds", "holds with correction", "fails", "untested"):
-        ids = list(c.loc[c["verdict"] == verdict, "id"]) if "id" in c.columns else []
-        n = int((c["verdict"] == verdict).sum())
-        named = f": {', '.join(f'`{i}`' for i in ids)}" if verdict in ("holds with correction", "fails") and ids else ""
-        parts.append(f"{n} {verdict}{named}")
+        ids = c.loc[c["verdict"] == verdict, "id"]
+        named = ""
+        if verdict in ("holds with correction", "fails") and len(ids):  # the ones a reader looks up
+            named = ": " + ", ".join(f"`{i}`" for i in ids)
+        parts.append(f"{len(ids)} {verdict}{named}")
     f = claims[claims["kind"] == "finding"]
     return (
         f"The claims table checks {len(c)} statements of the paper ({'; '.join(parts)}) and reports "
